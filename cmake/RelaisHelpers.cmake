@@ -1,0 +1,40 @@
+# Small helpers so every component's CMakeLists reads the same way
+# (in the spirit of leveldb's leveldb_test() and redpanda's v_cc_library()).
+
+# relais_library(NAME name SRCS ... DEPS ...)
+# Builds a static library `relais_<name>` with the alias `relais::<name>`.
+function(relais_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(relais_${ARG_NAME} STATIC ${ARG_SRCS})
+  add_library(relais::${ARG_NAME} ALIAS relais_${ARG_NAME})
+  target_include_directories(relais_${ARG_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(relais_${ARG_NAME} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# relais_executable(NAME name SRCS ... DEPS ...)
+# An executable that lands in build/bin/.
+function(relais_executable)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+endfunction()
+
+# relais_test(NAME name LABEL label SRCS ... DEPS ... [TIMEOUT s])
+# A GoogleTest binary registered with ctest under one label
+# (unit, integration, fault, fuzz, browser).
+function(relais_test)
+  cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SRCS;DEPS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest_main
+                                            GTest::gmock)
+  set_target_properties(${ARG_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                                               ${CMAKE_BINARY_DIR}/tests)
+  add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
+  set_tests_properties(
+    ${ARG_NAME}
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+               ENVIRONMENT "RELAIS_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RELAIS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,37 @@
+#pragma once
+
+// Case events (schemas/cases.fbs): names of case types, the citizen a case
+// is about, and the JSON form of a CaseEvent.
+//
+// The JSON form is FlatBuffers' own JSON mapping of cases.fbs, e.g.
+//   {"body_type": "AddressChange", "body": {"citizen": {...}, ...}}
+// with enum values by name ("sex": "Female"). Unknown fields are errors.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "schemas/cases_generated.h"
+
+namespace relais {
+
+// "address_change", "birth", ... "assisted_case" (DESIGN.md's names);
+// "unknown" for anything else.
+std::string_view CaseTypeName(wire::CaseType type);
+// Inverse of CaseTypeName; nullopt for an unknown name.
+std::optional<wire::CaseType> CaseTypeFromName(std::string_view name);
+
+// The citizen a case is about (the mover, the first parent, the declarant,
+// the applicant, the job seeker, the taxpayer, the deceased, the assisted
+// citizen); null if absent.
+const wire::Citizen* PrimaryCitizen(const wire::CaseEvent& event);
+
+// JSON -> CaseEvent FlatBuffer bytes (identifier "RLC1"). InvalidArgument
+// with the parser's line and column on bad JSON or unknown fields.
+Result<std::string> CaseEventFromJson(std::string_view json);
+// CaseEvent bytes (verified first) -> JSON. InvalidArgument if they are not
+// a valid CaseEvent.
+Result<std::string> CaseEventToJson(std::string_view bytes);
+
+}  // namespace relais

@@ -1,0 +1,153 @@
+#include "core/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "core/bytes.h"
+
+namespace relais::crypto {
+namespace {
+
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+const unsigned char* U(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+Result<std::string> RawPublic(EVP_PKEY* key) {
+  std::string raw(32, '\0');
+  size_t len = raw.size();
+  if (EVP_PKEY_get_raw_public_key(
+          key, reinterpret_cast<unsigned char*>(raw.data()), &len) != 1 ||
+      len != 32) {
+    return Status::Internal("EVP_PKEY_get_raw_public_key failed");
+  }
+  return raw;
+}
+
+}  // namespace
+
+std::string Sha256(std::string_view data) {
+  std::string out(kSha256Size, '\0');
+  SHA256(U(data), data.size(), reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  std::string out(kSha256Size, '\0');
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), U(data),
+       data.size(), reinterpret_cast<unsigned char*>(out.data()), &len);
+  return out;
+}
+
+Result<std::string> RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
+                 static_cast<int>(n)) != 1) {
+    return Status::Internal("RAND_bytes failed");
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Result<Ed25519PublicKey> Ed25519PublicKey::FromRaw(std::string_view raw) {
+  if (raw.size() != kEd25519KeySize) {
+    return Status::InvalidArgument("an Ed25519 public key is 32 bytes, not " +
+                                   std::to_string(raw.size()));
+  }
+  EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                              U(raw), raw.size());
+  if (key == nullptr) {
+    return Status::InvalidArgument("not an Ed25519 public key");
+  }
+  Ed25519PublicKey out;
+  out.key_.reset(key, PkeyDeleter());
+  out.raw_ = std::string(raw);
+  return out;
+}
+
+bool Ed25519PublicKey::Verify(std::string_view message,
+                              std::string_view signature) const {
+  if (!key_ || signature.size() != kEd25519SignatureSize) return false;
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx ||
+      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) !=
+          1) {
+    return false;
+  }
+  return EVP_DigestVerify(ctx.get(), U(signature), signature.size(),
+                          U(message), message.size()) == 1;
+}
+
+Result<Ed25519PrivateKey> Ed25519PrivateKey::Generate() {
+  RELAIS_ASSIGN_OR_RETURN(std::string seed, RandomBytes(kEd25519KeySize));
+  return FromSeed(seed);
+}
+
+Result<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(std::string_view seed) {
+  if (seed.size() != kEd25519KeySize) {
+    return Status::InvalidArgument("an Ed25519 seed is 32 bytes, not " +
+                                   std::to_string(seed.size()));
+  }
+  EVP_PKEY* key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                               U(seed), seed.size());
+  if (key == nullptr) return Status::Internal("EVP_PKEY_new_raw_private_key");
+  Ed25519PrivateKey out;
+  out.key_.reset(key, PkeyDeleter());
+  out.seed_ = std::string(seed);
+  RELAIS_ASSIGN_OR_RETURN(std::string raw_public, RawPublic(key));
+  RELAIS_ASSIGN_OR_RETURN(out.public_, Ed25519PublicKey::FromRaw(raw_public));
+  return out;
+}
+
+Result<std::string> Ed25519PrivateKey::Sign(std::string_view message) const {
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx ||
+      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) !=
+          1) {
+    return Status::Internal("EVP_DigestSignInit failed");
+  }
+  std::string sig(kEd25519SignatureSize, '\0');
+  size_t len = sig.size();
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
+                     &len, U(message), message.size()) != 1 ||
+      len != kEd25519SignatureSize) {
+    return Status::Internal("EVP_DigestSign failed");
+  }
+  return sig;
+}
+
+Result<CurveKeyPair> GenerateCurveKeyPair() {
+  RELAIS_ASSIGN_OR_RETURN(std::string secret, RandomBytes(32));
+  RELAIS_ASSIGN_OR_RETURN(std::string secret_z85, Z85Encode(secret));
+  RELAIS_ASSIGN_OR_RETURN(std::string public_z85,
+                          CurvePublicFromSecret(secret_z85));
+  return CurveKeyPair{std::move(public_z85), std::move(secret_z85)};
+}
+
+Result<std::string> CurvePublicFromSecret(std::string_view secret_z85) {
+  RELAIS_ASSIGN_OR_RETURN(std::string secret, Z85Decode(secret_z85));
+  if (secret.size() != 32) {
+    return Status::InvalidArgument("a CURVE secret key is 40 Z85 characters");
+  }
+  std::unique_ptr<EVP_PKEY, PkeyDeleter> key(EVP_PKEY_new_raw_private_key(
+      EVP_PKEY_X25519, nullptr, U(secret), secret.size()));
+  if (!key) return Status::Internal("EVP_PKEY_new_raw_private_key(X25519)");
+  RELAIS_ASSIGN_OR_RETURN(std::string raw_public, RawPublic(key.get()));
+  return Z85Encode(raw_public);
+}
+
+}  // namespace relais::crypto

@@ -1,0 +1,269 @@
+#include "core/envelope.h"
+
+#include <set>
+
+#include "core/bytes.h"
+#include "core/crypto.h"
+#include "core/flatbuf.h"
+#include "core/ids.h"
+
+namespace relais {
+namespace {
+
+using wire::RejectCode;
+
+Status Malformed(std::string reason) {
+  return Status::Rejected(RejectCode::MalformedEnvelope, std::move(reason));
+}
+
+bool IsKeyId(std::string_view s) {
+  if (s.size() != 16) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// Header fields other than recipients and time.
+Status CheckHeaderFields(const wire::Header& h) {
+  if (h.version() != kEnvelopeVersion) {
+    return Status::Rejected(RejectCode::UnsupportedVersion,
+                            "header version " + std::to_string(h.version()) +
+                                " is not supported (this broker speaks 1)");
+  }
+  if (VectorBytes(h.message_id()).size() != kMessageIdSize) {
+    return Malformed("message_id must be 16 bytes");
+  }
+  if (!IsValidCaseId(StringView(h.case_id()))) {
+    return Malformed("case_id must be 1-64 characters of [A-Za-z0-9._:-]");
+  }
+  if (!IsValidParticipantId(StringView(h.sender()))) {
+    return Malformed("sender is not a participant id");
+  }
+  const auto type = static_cast<uint8_t>(h.case_type());
+  if (type < static_cast<uint8_t>(wire::CaseType::MIN) + 1 ||
+      type > static_cast<uint8_t>(wire::CaseType::MAX)) {
+    return Malformed("case_type " + std::to_string(type) + " is unknown");
+  }
+  if (h.payload_encoding() != wire::PayloadEncoding::CaseEvent &&
+      h.payload_encoding() != wire::PayloadEncoding::Opaque) {
+    return Malformed("payload_encoding " +
+                     std::to_string(static_cast<int>(h.payload_encoding())) +
+                     " is unknown");
+  }
+  if (VectorBytes(h.payload_sha256()).size() != crypto::kSha256Size) {
+    return Malformed("payload_sha256 must be 32 bytes");
+  }
+  if (!IsKeyId(StringView(h.key_id()))) {
+    return Malformed("key_id must be 16 lowercase hex characters");
+  }
+  const size_t reply = VectorBytes(h.in_reply_to()).size();
+  if (reply != 0 && reply != kMessageIdSize) {
+    return Malformed("in_reply_to must be absent or 16 bytes");
+  }
+  const size_t subject = VectorBytes(h.subject_ref()).size();
+  if (subject != 0 && subject != 32) {
+    return Malformed("subject_ref must be absent or 32 bytes");
+  }
+  if (h.created_at_ms() <= 0) return Malformed("created_at_ms must be set");
+  return Status::OK();
+}
+
+Status CheckRecipients(const wire::Header& h) {
+  const auto* recipients = h.recipients();
+  if (recipients == nullptr || recipients->size() == 0) {
+    return Status::Rejected(RejectCode::BadRecipients, "no recipient");
+  }
+  if (recipients->size() > kMaxRecipients) {
+    return Status::Rejected(RejectCode::BadRecipients,
+                            "more than 32 recipients");
+  }
+  std::set<std::string_view> seen;
+  const std::string_view sender = StringView(h.sender());
+  for (const auto* r : *recipients) {
+    const std::string_view id = StringView(r);
+    if (!IsValidParticipantId(id)) {
+      return Status::Rejected(RejectCode::BadRecipients,
+                              "recipient is not a participant id: '" +
+                                  std::string(id) + "'");
+    }
+    if (id == sender) {
+      return Status::Rejected(RejectCode::BadRecipients,
+                              "the sender cannot be a recipient");
+    }
+    if (!seen.insert(id).second) {
+      return Status::Rejected(RejectCode::BadRecipients,
+                              "recipient listed twice: " + std::string(id));
+    }
+  }
+  return Status::OK();
+}
+
+Status CheckPayload(const wire::Header& h, std::string_view payload) {
+  if (!crypto::ConstantTimeEquals(crypto::Sha256(payload),
+                                  VectorBytes(h.payload_sha256()))) {
+    return Status::Rejected(RejectCode::PayloadHashMismatch,
+                            "SHA-256 of the payload differs from the header");
+  }
+  if (h.payload_encoding() != wire::PayloadEncoding::CaseEvent) {
+    return Status::OK();
+  }
+  const auto* event =
+      VerifiedRoot<wire::CaseEvent>(payload, kCaseEventIdentifier);
+  if (event == nullptr) {
+    return Status::Rejected(
+        RejectCode::MalformedPayload,
+        "payload is not a valid CaseEvent FlatBuffer (identifier RLC1)");
+  }
+  if (static_cast<uint8_t>(event->body_type()) !=
+      static_cast<uint8_t>(h.case_type())) {
+    return Status::Rejected(
+        RejectCode::MalformedPayload,
+        std::string("payload body is ") +
+            wire::EnumNameCaseBody(event->body_type()) + " but case_type is " +
+            wire::EnumNameCaseType(h.case_type()));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string EnvelopeSigningInput(std::string_view header_bytes) {
+  std::string input;
+  input.reserve(kEnvelopeSigningTag.size() + 1 + header_bytes.size());
+  input.append(kEnvelopeSigningTag);
+  input.push_back('\0');
+  input.append(header_bytes);
+  return input;
+}
+
+Result<EnvelopeView> ParseEnvelope(std::string_view bytes) {
+  const auto* env = VerifiedRoot<wire::Envelope>(bytes, kEnvelopeIdentifier,
+                                                 /*verify_nested=*/false);
+  if (env == nullptr) {
+    return Malformed("not a valid Envelope FlatBuffer (identifier RLE1)");
+  }
+  EnvelopeView v;
+  v.envelope = env;
+  v.header_bytes = VectorBytes(env->header());
+  v.header = VerifiedRoot<wire::Header>(v.header_bytes, kHeaderIdentifier);
+  if (v.header == nullptr) {
+    return Malformed("header is not a valid Header FlatBuffer (identifier RLH1)");
+  }
+  RELAIS_RETURN_IF_ERROR(CheckHeaderFields(*v.header));
+  RELAIS_RETURN_IF_ERROR(CheckRecipients(*v.header));
+  v.signature = VectorBytes(env->signature());
+  if (v.signature.empty()) {
+    if (env->batch() != nullptr) {
+      return Status::Rejected(RejectCode::UnsupportedSignature,
+                              "batch signatures are not supported yet");
+    }
+    return Malformed("no signature");
+  }
+  if (v.signature.size() != crypto::kEd25519SignatureSize) {
+    return Malformed("signature must be 64 bytes");
+  }
+  v.payload = VectorBytes(env->payload());
+  RELAIS_RETURN_IF_ERROR(CheckPayload(*v.header, v.payload));
+  v.message_id = VectorBytes(v.header->message_id());
+  v.case_id = StringView(v.header->case_id());
+  v.sender = StringView(v.header->sender());
+  v.key_id = StringView(v.header->key_id());
+  return v;
+}
+
+Status VerifyEnvelopeSignature(const EnvelopeView& v,
+                               const crypto::Ed25519PublicKey& key) {
+  if (!key.Verify(EnvelopeSigningInput(v.header_bytes), v.signature)) {
+    return Status::Rejected(RejectCode::BadSignature,
+                            "signature does not verify with key " +
+                                std::string(v.key_id) + " of " +
+                                std::string(v.sender));
+  }
+  return Status::OK();
+}
+
+Status CheckEnvelopeTime(const EnvelopeView& v, int64_t now_ms,
+                         const TimePolicy& policy) {
+  const int64_t created = v.header->created_at_ms();
+  const int64_t expires = v.header->expires_at_ms();
+  if (created > now_ms + policy.max_clock_skew_ms) {
+    return Status::Rejected(RejectCode::ClockSkew,
+                            "created_at is " +
+                                std::to_string((created - now_ms) / 1000) +
+                                " s in the future");
+  }
+  if (expires <= created) {
+    return Status::Rejected(RejectCode::Expired,
+                            "expires_at is not after created_at");
+  }
+  if (expires - created > policy.max_ttl_ms) {
+    return Status::Rejected(RejectCode::Expired,
+                            "time to live is longer than the allowed " +
+                                std::to_string(policy.max_ttl_ms / 1000) + " s");
+  }
+  if (expires <= now_ms) {
+    return Status::Rejected(RejectCode::Expired, "the message has expired");
+  }
+  return Status::OK();
+}
+
+Result<EnvelopeView> OpenEnvelope(std::string_view bytes,
+                                  const KeyDirectory& keys, int64_t now_ms,
+                                  const TimePolicy& policy) {
+  RELAIS_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(bytes));
+  RELAIS_ASSIGN_OR_RETURN(
+      const PublicSigningKey* key,
+      keys.FindSigningKey(std::string(v.sender), std::string(v.key_id),
+                          v.header->created_at_ms()));
+  RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key));
+  RELAIS_RETURN_IF_ERROR(CheckEnvelopeTime(v, now_ms, policy));
+  return v;
+}
+
+std::vector<std::string> RecipientsOf(const EnvelopeView& v) {
+  std::vector<std::string> out;
+  for (const auto* r : *v.header->recipients()) out.emplace_back(StringView(r));
+  return out;
+}
+
+Result<SealedEnvelope> SealEnvelope(const EnvelopeDraft& d,
+                                    const SigningKey& key) {
+  SealedEnvelope out;
+  out.message_id = d.message_id;
+  if (out.message_id.empty()) {
+    RELAIS_ASSIGN_OR_RETURN(out.message_id, NewMessageId());
+  }
+  flatbuffers::FlatBufferBuilder hb(512);
+  std::vector<flatbuffers::Offset<flatbuffers::String>> recipients;
+  for (const auto& r : d.recipients) recipients.push_back(hb.CreateString(r));
+  const auto header = wire::CreateHeader(
+      hb, kEnvelopeVersion, CreateBytes(hb, out.message_id),
+      hb.CreateString(d.case_id), hb.CreateString(d.sender),
+      hb.CreateVector(recipients), d.case_type, d.created_at_ms,
+      d.expires_at_ms, CreateBytes(hb, crypto::Sha256(d.payload)), d.encoding,
+      hb.CreateString(key.key_id),
+      d.in_reply_to.empty() ? 0 : CreateBytes(hb, d.in_reply_to),
+      d.subject_ref.empty() ? 0 : CreateBytes(hb, d.subject_ref));
+  hb.Finish(header, kHeaderIdentifier);
+  const std::string header_bytes = BufferBytes(hb);
+  RELAIS_ASSIGN_OR_RETURN(std::string signature,
+                          key.key.Sign(EnvelopeSigningInput(header_bytes)));
+
+  flatbuffers::FlatBufferBuilder eb(header_bytes.size() + d.payload.size() +
+                                    256);
+  const auto envelope = wire::CreateEnvelope(
+      eb, CreateNestedBytes(eb, header_bytes), CreateNestedBytes(eb, d.payload),
+      CreateBytes(eb, signature));
+  eb.Finish(envelope, kEnvelopeIdentifier);
+  out.bytes = BufferBytes(eb);
+
+  // A sealed envelope must parse: report the field that would not.
+  auto parsed = ParseEnvelope(out.bytes);
+  if (!parsed.ok()) {
+    return Status::InvalidArgument("cannot seal: " + parsed.status().message());
+  }
+  return out;
+}
+
+}  // namespace relais

@@ -1,0 +1,140 @@
+#include "core/frame.h"
+
+#include "core/flatbuf.h"
+
+namespace relais {
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+
+template <typename T>
+std::string Finish(FlatBufferBuilder& fbb, uint64_t request_id,
+                   flatbuffers::Offset<T> body) {
+  const auto frame = wire::CreateFrame(fbb, request_id,
+                                       wire::BodyTraits<T>::enum_value,
+                                       body.Union());
+  fbb.Finish(frame, kFrameIdentifier);
+  return BufferBytes(fbb);
+}
+
+flatbuffers::Offset<flatbuffers::String> OptionalString(FlatBufferBuilder& fbb,
+                                                        std::string_view s) {
+  return s.empty() ? 0 : fbb.CreateString(s);
+}
+
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>> OptionalBytes(
+    FlatBufferBuilder& fbb, std::string_view s) {
+  return s.empty() ? 0 : CreateBytes(fbb, s);
+}
+
+}  // namespace
+
+Result<const wire::Frame*> ParseFrame(std::string_view bytes) {
+  const auto* frame = VerifiedRoot<wire::Frame>(bytes, kFrameIdentifier,
+                                                /*verify_nested=*/false);
+  if (frame == nullptr) {
+    return Status::Rejected(wire::RejectCode::MalformedFrame,
+                            "not a valid Frame FlatBuffer (identifier RLF1)");
+  }
+  const auto type = static_cast<uint8_t>(frame->body_type());
+  if (type == 0 || type > static_cast<uint8_t>(wire::Body::MAX) ||
+      frame->body() == nullptr) {
+    return Status::Rejected(wire::RejectCode::MalformedFrame,
+                            "frame body type " + std::to_string(type) +
+                                " is missing or unknown");
+  }
+  return frame;
+}
+
+const wire::CaseState* ParseCaseState(std::string_view bytes) {
+  return VerifiedRoot<wire::CaseState>(bytes, kCaseStateIdentifier);
+}
+
+std::string HelloFrame(uint64_t request_id, std::string_view participant,
+                       uint32_t window, std::string_view software) {
+  FlatBufferBuilder fbb(128);
+  return Finish(fbb, request_id,
+                wire::CreateHello(fbb, kProtocolVersion,
+                                  fbb.CreateString(participant), window,
+                                  OptionalString(fbb, software)));
+}
+
+std::string WelcomeFrame(uint64_t request_id, const WelcomeInfo& info) {
+  FlatBufferBuilder fbb(128);
+  return Finish(fbb, request_id,
+                wire::CreateWelcome(fbb, kProtocolVersion,
+                                    fbb.CreateString(info.broker),
+                                    info.max_message_bytes,
+                                    info.heartbeat_interval_ms,
+                                    info.server_time_ms, info.window));
+}
+
+std::string SubmitFrame(uint64_t request_id, std::string_view envelope) {
+  FlatBufferBuilder fbb(envelope.size() + 64);
+  return Finish(fbb, request_id,
+                wire::CreateSubmit(fbb, CreateNestedBytes(fbb, envelope)));
+}
+
+std::string AcceptedFrame(uint64_t request_id, std::string_view message_id,
+                          uint64_t sequence, int64_t accepted_at_ms,
+                          bool duplicate) {
+  FlatBufferBuilder fbb(96);
+  return Finish(fbb, request_id,
+                wire::CreateAccepted(fbb, CreateBytes(fbb, message_id),
+                                     sequence, accepted_at_ms, duplicate));
+}
+
+std::string RejectedFrame(uint64_t request_id, wire::RejectCode code,
+                          std::string_view reason,
+                          std::string_view message_id) {
+  FlatBufferBuilder fbb(128 + reason.size());
+  return Finish(fbb, request_id,
+                wire::CreateRejected(fbb, code, fbb.CreateString(reason),
+                                     OptionalBytes(fbb, message_id)));
+}
+
+std::string DeliverFrame(uint64_t sequence, uint32_t attempt,
+                         std::string_view envelope) {
+  FlatBufferBuilder fbb(envelope.size() + 64);
+  return Finish(fbb, 0,
+                wire::CreateDeliver(fbb, sequence, attempt,
+                                    CreateNestedBytes(fbb, envelope)));
+}
+
+std::string DeliveryAckFrame(uint64_t request_id, uint64_t sequence,
+                             std::string_view message_id,
+                             wire::AckOutcome outcome,
+                             std::string_view reason) {
+  FlatBufferBuilder fbb(96 + reason.size());
+  return Finish(fbb, request_id,
+                wire::CreateDeliveryAck(fbb, sequence,
+                                        CreateBytes(fbb, message_id), outcome,
+                                        OptionalString(fbb, reason)));
+}
+
+std::string CreditFrame(uint64_t request_id, uint32_t window) {
+  FlatBufferBuilder fbb(48);
+  return Finish(fbb, request_id, wire::CreateCredit(fbb, window));
+}
+
+std::string HeartbeatFrame(uint64_t request_id, int64_t sent_at_ms) {
+  FlatBufferBuilder fbb(48);
+  return Finish(fbb, request_id, wire::CreateHeartbeat(fbb, sent_at_ms));
+}
+
+std::string CaseStatusQueryFrame(uint64_t request_id,
+                                 std::string_view case_id) {
+  FlatBufferBuilder fbb(96);
+  return Finish(fbb, request_id,
+                wire::CreateCaseStatusQuery(fbb, fbb.CreateString(case_id)));
+}
+
+std::string CaseStatusReplyFrame(uint64_t request_id, std::string_view case_id,
+                                 std::string_view case_state) {
+  FlatBufferBuilder fbb(case_state.size() + 96);
+  return Finish(fbb, request_id,
+                wire::CreateCaseStatusReply(fbb, fbb.CreateString(case_id),
+                                            CreateNestedBytes(fbb, case_state)));
+}
+
+}  // namespace relais

@@ -1,0 +1,58 @@
+#pragma once
+
+// Frames on the wire (schemas/frames.fbs): one parser for untrusted bytes
+// and one builder per body. Builders return the finished FlatBuffer bytes,
+// ready to be one ZeroMQ message.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "schemas/frames_generated.h"
+
+namespace relais {
+
+inline constexpr char kFrameIdentifier[] = "RLF1";
+inline constexpr char kCaseStateIdentifier[] = "RLS1";
+inline constexpr uint16_t kProtocolVersion = 1;
+
+// Verifies `bytes` as a Frame (identifier "RLF1") whose body type is one
+// this version knows. Nested envelopes and case states are not verified here:
+// ParseEnvelope and ParseCaseState do that, with their identifiers.
+// Rejected(MalformedFrame) otherwise. The result points into `bytes`.
+Result<const wire::Frame*> ParseFrame(std::string_view bytes);
+
+// Verifies a CaseState buffer (identifier "RLS1"); null if invalid.
+const wire::CaseState* ParseCaseState(std::string_view bytes);
+
+struct WelcomeInfo {
+  std::string broker;
+  uint32_t max_message_bytes = 0;
+  uint32_t heartbeat_interval_ms = 0;
+  int64_t server_time_ms = 0;
+  uint32_t window = 0;
+};
+
+std::string HelloFrame(uint64_t request_id, std::string_view participant,
+                       uint32_t window, std::string_view software);
+std::string WelcomeFrame(uint64_t request_id, const WelcomeInfo& info);
+std::string SubmitFrame(uint64_t request_id, std::string_view envelope);
+std::string AcceptedFrame(uint64_t request_id, std::string_view message_id,
+                          uint64_t sequence, int64_t accepted_at_ms,
+                          bool duplicate);
+// `message_id` may be empty when unknown.
+std::string RejectedFrame(uint64_t request_id, wire::RejectCode code,
+                          std::string_view reason, std::string_view message_id);
+std::string DeliverFrame(uint64_t sequence, uint32_t attempt,
+                         std::string_view envelope);
+std::string DeliveryAckFrame(uint64_t request_id, uint64_t sequence,
+                             std::string_view message_id,
+                             wire::AckOutcome outcome, std::string_view reason);
+std::string CreditFrame(uint64_t request_id, uint32_t window);
+std::string HeartbeatFrame(uint64_t request_id, int64_t sent_at_ms);
+std::string CaseStatusQueryFrame(uint64_t request_id, std::string_view case_id);
+std::string CaseStatusReplyFrame(uint64_t request_id, std::string_view case_id,
+                                 std::string_view case_state);
+
+}  // namespace relais

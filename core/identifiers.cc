@@ -1,0 +1,91 @@
+#include "core/identifiers.h"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace relais {
+namespace {
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+uint64_t ToNumber(std::string_view digits) {
+  uint64_t v = 0;
+  for (char c : digits) v = v * 10 + static_cast<uint64_t>(c - '0');
+  return v;
+}
+
+}  // namespace
+
+Result<std::string> NirKey(std::string_view nir13) {
+  if (nir13.size() != 13) {
+    return Status::InvalidArgument("NIR must have 13 characters before its key, has " +
+                                   std::to_string(nir13.size()));
+  }
+  std::string digits(nir13);
+  const std::string_view dept = nir13.substr(5, 2);
+  if (dept == "2A" || dept == "2a") {
+    digits.replace(5, 2, "19");
+  } else if (dept == "2B" || dept == "2b") {
+    digits.replace(5, 2, "18");
+  }
+  if (!AllDigits(digits)) {
+    return Status::InvalidArgument(
+        "NIR must be digits (department 2A or 2B excepted)");
+  }
+  const char first = nir13[0];
+  if (first != '1' && first != '2' && first != '3' && first != '4' &&
+      first != '7' && first != '8') {
+    return Status::InvalidArgument("NIR must start with 1, 2, 3, 4, 7 or 8");
+  }
+  const uint64_t key = 97 - ToNumber(digits) % 97;
+  char buf[3];
+  std::snprintf(buf, sizeof(buf), "%02u", static_cast<unsigned>(key));
+  return std::string(buf);
+}
+
+Status ValidateNir(std::string_view nir15) {
+  if (nir15.size() != 15) {
+    return Status::InvalidArgument("NIR must have 15 characters (13 + key), has " +
+                                   std::to_string(nir15.size()));
+  }
+  RELAIS_ASSIGN_OR_RETURN(std::string key, NirKey(nir15.substr(0, 13)));
+  if (nir15.substr(13) != key) {
+    return Status::InvalidArgument("NIR key is " + std::string(nir15.substr(13)) +
+                                   ", expected " + key);
+  }
+  return Status::OK();
+}
+
+Result<std::string> AddNirKey(std::string_view nir13) {
+  RELAIS_ASSIGN_OR_RETURN(std::string key, NirKey(nir13));
+  return std::string(nir13) + key;
+}
+
+Result<std::string> StripNirKey(std::string_view nir15) {
+  RELAIS_RETURN_IF_ERROR(ValidateNir(nir15));
+  return std::string(nir15.substr(0, 13));
+}
+
+Status ValidateFiscalNumber(std::string_view spi) {
+  if (spi.size() != 13 || !AllDigits(spi)) {
+    return Status::InvalidArgument("numéro fiscal must be 13 digits");
+  }
+  if (spi[0] > '3') {
+    return Status::InvalidArgument("numéro fiscal must start with 0, 1, 2 or 3");
+  }
+  const uint64_t expected = ToNumber(spi.substr(0, 10)) % 511;
+  if (ToNumber(spi.substr(10)) != expected) {
+    return Status::InvalidArgument("numéro fiscal check digits are " +
+                                   std::string(spi.substr(10)) + ", expected " +
+                                   std::to_string(expected));
+  }
+  return Status::OK();
+}
+
+}  // namespace relais

@@ -1,0 +1,30 @@
+#pragma once
+
+// French administrative identifiers (DESIGN.md, "Identifiers"): the NIR
+// (numéro d'inscription au répertoire) and the numéro fiscal (SPI).
+// Every check returns a Status whose message names what is wrong, so that
+// adapters can tell a partner which field to fix.
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace relais {
+
+// The 2-digit key of a 13-character NIR: 97 - (number mod 97), where
+// Corsica's "2A" and "2B" (characters 6-7) count as 19 and 18.
+// InvalidArgument if `nir13` is not 13 well-formed characters.
+Result<std::string> NirKey(std::string_view nir13);
+// Checks a 15-character NIR (13 characters + key): first digit 1, 2, 3, 4,
+// 7 or 8; digits only except "2A"/"2B" as department; the key matches.
+Status ValidateNir(std::string_view nir15);
+// Adds the key to a 13-character NIR (batch flows carry it without).
+Result<std::string> AddNirKey(std::string_view nir13);
+// Validates a 15-character NIR and returns its first 13 characters.
+Result<std::string> StripNirKey(std::string_view nir15);
+// Checks a numéro fiscal: 13 digits, first digit 0-3, and the last three
+// digits equal to (the first ten digits) mod 511.
+Status ValidateFiscalNumber(std::string_view spi);
+
+}  // namespace relais

@@ -1,0 +1,36 @@
+#pragma once
+
+// Identifiers that travel in headers: participant ids, case ids, message
+// ids, key ids (docs/PROTOCOL.md, "Identifiers").
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace relais {
+
+inline constexpr size_t kMessageIdSize = 16;
+inline constexpr size_t kMaxParticipantIdSize = 64;
+inline constexpr size_t kMaxCaseIdSize = 64;
+
+// A participant id: 1 to 64 characters, one or two segments separated by
+// '/', each of [a-z0-9-] starting and ending with a letter or digit
+// ("caf", "france-travail", "france-services/paris-15").
+bool IsValidParticipantId(std::string_view id);
+// A case id: 1 to 64 characters of [A-Za-z0-9._:-].
+bool IsValidCaseId(std::string_view id);
+
+// 16 random bytes.
+Result<std::string> NewMessageId();
+// "c-YYYYMMDD-" followed by 12 random hex characters, e.g.
+// "c-20261123-9f2c41d07ab3". `now_ms` gives the date.
+Result<std::string> NewCaseId(int64_t now_ms);
+// The key id of an Ed25519 public key: the first 8 bytes of SHA-256 over
+// the raw 32-byte key, as 16 lowercase hex characters.
+std::string KeyIdOf(std::string_view raw_public_key);
+// A participant id made safe as a file name ("france-services/paris-15" ->
+// "france-services_paris-15").
+std::string FileNameOf(std::string_view participant_id);
+
+}  // namespace relais

@@ -1,0 +1,93 @@
+#include <gtest/gtest.h>
+
+#include "core/cases.h"
+#include "core/clock.h"
+#include "core/flatbuf.h"
+#include "core/frame.h"
+#include "tests/support/fixtures.h"
+
+namespace relais {
+namespace {
+
+TEST(FrameTest, BuildersParse) {
+  const std::string hello = HelloFrame(7, "caf", 64, "test");
+  auto f = ParseFrame(hello);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)->request_id(), 7u);
+  ASSERT_EQ((*f)->body_type(), wire::Body::Hello);
+  EXPECT_EQ(StringView((*f)->body_as_Hello()->participant()), "caf");
+  EXPECT_EQ((*f)->body_as_Hello()->window(), 64u);
+
+  const std::string rejected =
+      RejectedFrame(9, wire::RejectCode::BadSignature, "no", "0123456789abcdef");
+  auto r = ParseFrame(rejected);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->body_as_Rejected()->code(), wire::RejectCode::BadSignature);
+}
+
+TEST(FrameTest, GarbageAndTruncationAreMalformed) {
+  const std::string frame = SubmitFrame(1, std::string(100, 'x'));
+  for (size_t n = 0; n < frame.size(); ++n) {
+    auto f = ParseFrame(std::string_view(frame).substr(0, n));
+    if (f.ok()) {
+      // Only trailing alignment padding was cut: the content is whole.
+      ASSERT_GT(n, frame.size() - 8);
+      ASSERT_EQ(VectorBytes((*f)->body_as_Submit()->envelope()),
+                std::string(100, 'x'));
+      continue;
+    }
+    ASSERT_EQ(f.status().reject_code(), wire::RejectCode::MalformedFrame);
+  }
+  EXPECT_FALSE(ParseFrame("").ok());
+  EXPECT_FALSE(ParseFrame(std::string(64, '\0')).ok());
+  // A valid envelope is not a frame (wrong identifier).
+  EXPECT_FALSE(ParseFrame(testing::SampleAddressChange()).ok());
+}
+
+TEST(FrameTest, UnknownBodyTypeIsMalformed) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto hb = wire::CreateHeartbeat(fbb, 1);
+  auto frame = wire::CreateFrame(fbb, 1, static_cast<wire::Body>(99), hb.Union());
+  fbb.Finish(frame, kFrameIdentifier);
+  EXPECT_EQ(ParseFrame(BufferBytes(fbb)).status().reject_code(),
+            wire::RejectCode::MalformedFrame);
+}
+
+TEST(CasesTest, JsonRoundTripAndNames) {
+  const std::string bytes = testing::SampleAddressChange();
+  auto json = CaseEventToJson(bytes);
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  EXPECT_NE(json->find("Lyon"), std::string::npos);
+  auto again = CaseEventFromJson(*json);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*CaseEventToJson(*again), *json);
+
+  const auto* event = flatbuffers::GetRoot<wire::CaseEvent>(bytes.data());
+  ASSERT_NE(PrimaryCitizen(*event), nullptr);
+  EXPECT_EQ(StringView(PrimaryCitizen(*event)->nir()), "284057512345672");
+
+  EXPECT_EQ(CaseTypeName(wire::CaseType::RsaApplication), "rsa_application");
+  EXPECT_EQ(CaseTypeFromName("death_notification"), wire::CaseType::DeathNotification);
+  EXPECT_FALSE(CaseTypeFromName("nope").has_value());
+}
+
+TEST(CasesTest, BadJsonNamesTheProblem) {
+  auto r = CaseEventFromJson(R"({"body_type": "AddressChange", "body": {"bogus": 1}})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("bogus"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(CaseEventFromJson("{").ok());
+  EXPECT_FALSE(CaseEventFromJson("{}").ok());
+}
+
+TEST(ClockTest, TimestampsRoundTrip) {
+  EXPECT_EQ(FormatTimestamp(1795392000123), "2026-11-23T00:00:00.123Z");
+  EXPECT_EQ(*ParseTimestamp("2026-11-23T00:00:00.123Z"), 1795392000123);
+  EXPECT_EQ(*ParseTimestamp("1970-01-01T00:00:00Z"), 0);
+  EXPECT_FALSE(ParseTimestamp("2026-02-30T00:00:00Z").ok());
+  EXPECT_FALSE(ParseTimestamp("2026-11-23 00:00:00").ok());
+  EXPECT_TRUE(IsValidDate("2024-02-29"));
+  EXPECT_FALSE(IsValidDate("2023-02-29"));
+}
+
+}  // namespace
+}  // namespace relais

@@ -1,0 +1,89 @@
+#include "core/identifiers.h"
+
+#include <gtest/gtest.h>
+
+#include "core/ids.h"
+
+namespace relais {
+namespace {
+
+TEST(NirTest, KeyOfKnownNumbers) {
+  // 1 84 12 76 451 089, key 46 (INSEE's published example).
+  EXPECT_EQ(*NirKey("1841276451089"), "46");
+  EXPECT_TRUE(ValidateNir("184127645108946").ok());
+}
+
+TEST(NirTest, BadKeyIsRejectedWithTheExpectedKey) {
+  Status st = ValidateNir("184127645108947");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("expected 46"), std::string::npos) << st.message();
+}
+
+TEST(NirTest, CorsicaCountsAs19And18) {
+  // 2A -> 19: the key is computed on 2 69 05 19 ... and 2B -> 18.
+  const std::string corse_a = "269052A123456";
+  uint64_t n = std::stoull("2690519123456");
+  char expected[3];
+  std::snprintf(expected, sizeof expected, "%02u", unsigned(97 - n % 97));
+  EXPECT_EQ(*NirKey(corse_a), expected);
+  uint64_t nb = std::stoull("2690518123456");
+  std::snprintf(expected, sizeof expected, "%02u", unsigned(97 - nb % 97));
+  EXPECT_EQ(*NirKey("269052B123456"), expected);
+  EXPECT_NE(*NirKey("269052A123456"), *NirKey("269052B123456"));
+  EXPECT_TRUE(ValidateNir(*AddNirKey("269052A123456")).ok());
+}
+
+TEST(NirTest, MalformedNumbers) {
+  EXPECT_FALSE(ValidateNir("").ok());
+  EXPECT_FALSE(ValidateNir("18412764510894").ok());    // 14 characters
+  EXPECT_FALSE(ValidateNir("1841276X5108946").ok());   // letter
+  EXPECT_FALSE(ValidateNir("584127645108946").ok());   // first digit 5
+  EXPECT_FALSE(NirKey("269052C123456").ok());          // 2C is not Corsica
+}
+
+TEST(NirTest, AddAndStripKey) {
+  EXPECT_EQ(*AddNirKey("1841276451089"), "184127645108946");
+  EXPECT_EQ(*StripNirKey("184127645108946"), "1841276451089");
+  EXPECT_FALSE(StripNirKey("184127645108900").ok());
+}
+
+TEST(FiscalNumberTest, ValidAndInvalid) {
+  // 0123456789 mod 511 = 211.
+  EXPECT_TRUE(ValidateFiscalNumber("0123456789211").ok());
+  const uint64_t base = 2999999999ULL;
+  char spi[14];
+  std::snprintf(spi, sizeof spi, "%010llu%03llu", (unsigned long long)base,
+                (unsigned long long)(base % 511));
+  EXPECT_TRUE(ValidateFiscalNumber(spi).ok()) << spi;
+  Status bad = ValidateFiscalNumber("0123456789212");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("211"), std::string::npos);
+  EXPECT_FALSE(ValidateFiscalNumber("4123456789211").ok());  // first digit 4
+  EXPECT_FALSE(ValidateFiscalNumber("012345678921").ok());   // 12 digits
+  EXPECT_FALSE(ValidateFiscalNumber("01234567892a1").ok());
+}
+
+TEST(IdsTest, ParticipantIds) {
+  EXPECT_TRUE(IsValidParticipantId("caf"));
+  EXPECT_TRUE(IsValidParticipantId("france-travail"));
+  EXPECT_TRUE(IsValidParticipantId("france-services/paris-15"));
+  EXPECT_FALSE(IsValidParticipantId(""));
+  EXPECT_FALSE(IsValidParticipantId("CAF"));
+  EXPECT_FALSE(IsValidParticipantId("-caf"));
+  EXPECT_FALSE(IsValidParticipantId("a/b/c"));
+  EXPECT_FALSE(IsValidParticipantId("france-services/"));
+  EXPECT_FALSE(IsValidParticipantId(std::string(65, 'a')));
+}
+
+TEST(IdsTest, CaseIds) {
+  auto id = NewCaseId(1795435200000);  // 2026-11-23
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->substr(0, 11), "c-20261123-");
+  EXPECT_TRUE(IsValidCaseId(*id));
+  EXPECT_FALSE(IsValidCaseId("case with space"));
+  EXPECT_FALSE(IsValidCaseId(""));
+  EXPECT_NE(*NewCaseId(0), *NewCaseId(0));
+}
+
+}  // namespace
+}  // namespace relais
