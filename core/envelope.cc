@@ -221,6 +221,17 @@ Result<EnvelopeView> OpenEnvelope(std::string_view bytes,
   return v;
 }
 
+std::string PeekMessageId(std::string_view bytes) {
+  const auto* env = VerifiedRoot<wire::Envelope>(bytes, kEnvelopeIdentifier,
+                                                 /*verify_nested=*/false);
+  if (env == nullptr) return {};
+  const auto* h =
+      VerifiedRoot<wire::Header>(VectorBytes(env->header()), kHeaderIdentifier);
+  if (h == nullptr) return {};
+  const std::string_view id = VectorBytes(h->message_id());
+  return id.size() == kMessageIdSize ? std::string(id) : std::string();
+}
+
 std::vector<std::string> RecipientsOf(const EnvelopeView& v) {
   std::vector<std::string> out;
   for (const auto* r : *v.header->recipients()) out.emplace_back(StringView(r));

@@ -99,6 +99,11 @@ Result<EnvelopeView> OpenEnvelope(std::string_view bytes,
                                   const KeyDirectory& keys, int64_t now_ms,
                                   const TimePolicy& policy);
 
+// The message id of `bytes` if its envelope and header verify as
+// FlatBuffers and the id is 16 bytes; empty otherwise. For rejections of
+// envelopes that fail later checks.
+std::string PeekMessageId(std::string_view bytes);
+
 // Recipient ids of a parsed envelope, in header order.
 std::vector<std::string> RecipientsOf(const EnvelopeView& envelope);
 

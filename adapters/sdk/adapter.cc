@@ -1,0 +1,279 @@
+#include "adapters/sdk/adapter.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <toml++/toml.h>
+
+#include "core/bytes.h"
+#include "core/cases.h"
+#include "core/clock.h"
+#include "core/files.h"
+#include "core/flatbuf.h"
+#include "core/ids.h"
+#include "core/subject.h"
+
+namespace relais::sdk {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxInboxFile = 16 << 20;
+
+bool IsInProgress(std::string_view name) {
+  return name.empty() || name.front() == '.' || name.ends_with(".tmp") ||
+         name.ends_with(".part");
+}
+
+Status EnsureDir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+  return Status::OK();
+}
+
+std::string SubjectRefOf(const std::string& subject_key, std::string_view payload) {
+  if (subject_key.empty()) return {};
+  const auto* event = VerifiedRoot<wire::CaseEvent>(payload, kCaseEventIdentifier);
+  const wire::Citizen* citizen = event ? PrimaryCitizen(*event) : nullptr;
+  if (citizen == nullptr || citizen->nir() == nullptr) return {};
+  auto ref = SubjectRef(subject_key, StringView(citizen->nir()));
+  return ref.ok() ? *ref : std::string();
+}
+
+}  // namespace
+
+Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
+  AdapterConfig c;
+  RELAIS_ASSIGN_OR_RETURN(c.participant, LoadParticipantConfig(path));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 1 << 20));
+  toml::table t;
+  try {
+    t = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(path + ": " + std::string(e.description()));
+  }
+  const std::string& base = c.participant.base_dir;
+  c.inbox = ResolvePath(base, t["inbox"].value_or(std::string("inbox")));
+  c.outbox = ResolvePath(base, t["outbox"].value_or(std::string("outbox")));
+  c.done = ResolvePath(base, t["done"].value_or(std::string("done")));
+  c.rejected = ResolvePath(base, t["rejected"].value_or(std::string("rejected")));
+  c.poll_interval_ms = static_cast<int>(t["poll_interval_ms"].value_or(int64_t{200}));
+  if (c.participant.client.state_dir.empty()) {
+    c.participant.client.state_dir = ResolvePath(base, "state");
+  }
+  return c;
+}
+
+AdapterRuntime::AdapterRuntime(AdapterConfig config,
+                               std::unique_ptr<Translator> translator)
+    : config_(std::move(config)), translator_(std::move(translator)) {
+  pending_dir_ = (fs::path(config_.participant.client.state_dir) / "pending").string();
+}
+
+AdapterRuntime::~AdapterRuntime() {
+  if (client_) client_->Stop();
+}
+
+Status AdapterRuntime::Run() {
+  for (const auto* dir : {&config_.inbox, &config_.outbox, &config_.done,
+                          &config_.rejected, &pending_dir_}) {
+    RELAIS_RETURN_IF_ERROR(EnsureDir(*dir));
+  }
+  ClientOptions options = config_.participant.client;
+  options.state_dir = (fs::path(options.state_dir) / "processed").string();
+  RELAIS_ASSIGN_OR_RETURN(
+      client_, Client::Start(std::move(options),
+                             [this](const Delivery& d) { return OnDelivery(d); }));
+  spdlog::info("{} adapter: inbox {}, outbox {}", client_->participant(),
+               config_.inbox, config_.outbox);
+  while (!stop_.load()) {
+    ScanInbox();
+    for (int waited = 0; waited < config_.poll_interval_ms && !stop_.load(); waited += 20) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  client_->Stop();
+  return Status::OK();
+}
+
+void AdapterRuntime::ScanInbox() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(config_.inbox, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && !IsInProgress(name) && translator_->Accepts(name)) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (stop_.load()) return;
+    ProcessFile(name);
+  }
+}
+
+Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
+    const std::string& name, std::string_view contents) {
+  RELAIS_ASSIGN_OR_RETURN(std::vector<OutgoingCase> cases,
+                          translator_->ReadInbox(name, contents));
+  if (cases.empty()) return Status::InvalidArgument("the file holds no case");
+  std::vector<SealedEnvelope> out;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string pending =
+        (fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".env")).string();
+    auto kept = ReadFile(pending);
+    if (kept.ok()) {  // sealed before a restart: the very same envelope again
+      auto view = ParseEnvelope(*kept);
+      if (view.ok()) {
+        out.push_back({std::string(view->message_id), *kept});
+        continue;
+      }
+    }
+    OutgoingCase& c = cases[i];
+    EnvelopeDraft d;
+    d.case_id = c.case_id;
+    if (d.case_id.empty()) {
+      RELAIS_ASSIGN_OR_RETURN(d.case_id, NewCaseId(Clock::System()->NowMs()));
+    }
+    d.recipients = std::move(c.recipients);
+    d.case_type = c.case_type;
+    d.subject_ref = SubjectRefOf(config_.participant.subject_key, c.payload);
+    d.payload = std::move(c.payload);
+    RELAIS_ASSIGN_OR_RETURN(SealedEnvelope sealed, client_->Seal(std::move(d)));
+    RELAIS_RETURN_IF_ERROR(WriteFileAtomic(pending, sealed.bytes));
+    out.push_back(std::move(sealed));
+  }
+  return out;
+}
+
+void AdapterRuntime::ProcessFile(const std::string& name) {
+  const std::string path = (fs::path(config_.inbox) / name).string();
+  auto contents = ReadFile(path, kMaxInboxFile);
+  if (!contents.ok()) {
+    if (contents.status().code() == Status::Code::kInvalidArgument) {
+      Reject(name, contents.status().message());
+    }
+    return;  // gone or unreadable for now: next scan
+  }
+  auto sealed = SealFile(name, *contents);
+  if (!sealed.ok()) {
+    if (sealed.status().code() == Status::Code::kInvalidArgument) {
+      Reject(name, sealed.status().message());
+    } else {
+      spdlog::error("{}: {}", name, sealed.status().ToString());
+    }
+    return;
+  }
+  nlohmann::json receipts = nlohmann::json::array();
+  for (size_t i = 0; i < sealed->size(); ++i) {
+    const SealedEnvelope& env = (*sealed)[i];
+    auto receipt = client_->Submit(env, std::chrono::seconds(30));
+    if (!receipt.ok()) {
+      if (receipt.status().code() == Status::Code::kRejected &&
+          !IsRetryable(receipt.status().reject_code())) {
+        Reject(name, "case " + std::to_string(i + 1) + " refused by the broker: " +
+                         receipt.status().ToString());
+      } else {
+        spdlog::warn("{}: will try again: {}", name, receipt.status().ToString());
+      }
+      return;
+    }
+    auto view = ParseEnvelope(env.bytes);
+    receipts.push_back({{"case_id", std::string(view->case_id)},
+                        {"message_id", HexEncode(receipt->message_id)},
+                        {"sequence", receipt->sequence},
+                        {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
+                        {"duplicate", receipt->duplicate}});
+  }
+  const nlohmann::json doc = {{"file", name}, {"cases", receipts}};
+  Status st = WriteFileAtomic((fs::path(config_.done) / (name + ".receipt.json")).string(),
+                              doc.dump(2) + "\n");
+  std::error_code ec;
+  if (st.ok()) fs::rename(path, fs::path(config_.done) / name, ec);
+  if (!st.ok() || ec) {
+    spdlog::error("{}: accepted but not moved to done/: {}{}", name,
+                  st.ok() ? "" : st.ToString(), ec.message());
+    return;
+  }
+  for (size_t i = 0; i < sealed->size(); ++i) {
+    fs::remove(fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".env"), ec);
+  }
+  spdlog::info("{}: {} case(s) accepted", name, sealed->size());
+}
+
+void AdapterRuntime::Reject(const std::string& name, const std::string& why) {
+  spdlog::warn("{}: rejected: {}", name, why);
+  std::error_code ec;
+  const fs::path target = fs::path(config_.rejected) / name;
+  Status st = WriteFileAtomic(target.string() + ".error", why + "\n");
+  fs::rename(fs::path(config_.inbox) / name, target, ec);
+  if (!st.ok() || ec) {
+    spdlog::error("{}: cannot move to rejected/: {}{}", name,
+                  st.ok() ? "" : st.ToString(), ec.message());
+  }
+  for (const auto& entry : fs::directory_iterator(pending_dir_, ec)) {
+    if (entry.path().filename().string().starts_with(name + ".")) {
+      fs::remove(entry.path(), ec);
+    }
+  }
+}
+
+HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {
+  const EnvelopeView& env = *d.envelope;
+  if (env.header->payload_encoding() != wire::PayloadEncoding::CaseEvent) {
+    return HandlerResult::Refused("this adapter reads case events only");
+  }
+  const auto* event = VerifiedRoot<wire::CaseEvent>(env.payload, kCaseEventIdentifier);
+  if (event == nullptr) return HandlerResult::Refused("payload is not a CaseEvent");
+  auto file = translator_->WriteOutbox(env, *event);
+  if (!file.ok()) return HandlerResult::Refused(file.status().message());
+  Status st = WriteFileAtomic((fs::path(config_.outbox) / file->name).string(),
+                              file->contents);
+  if (!st.ok()) return HandlerResult::Retry(st.ToString());
+  spdlog::info("case {} ({}) from {} written to {}", std::string(env.case_id),
+               CaseTypeName(env.header->case_type()), std::string(env.sender),
+               file->name);
+  return HandlerResult::Processed();
+}
+
+namespace {
+AdapterRuntime* g_runtime = nullptr;
+void OnSignal(int) {
+  if (g_runtime) g_runtime->RequestStop();
+}
+}  // namespace
+
+int AdapterMain(int argc, char** argv, const char* name,
+                std::unique_ptr<Translator> translator) {
+  CLI::App app{std::string(name) + ": relais adapter"};
+  std::string config_path;
+  std::string log_level = "info";
+  app.add_option("--config", config_path, "adapter TOML file")->required();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern(std::string("%Y-%m-%dT%H:%M:%S.%e %^%l%$ ") + name + ": %v");
+  auto config = LoadAdapterConfig(config_path);
+  if (!config.ok()) {
+    spdlog::critical("{}", config.status().ToString());
+    return 2;
+  }
+  AdapterRuntime runtime(std::move(*config), std::move(translator));
+  g_runtime = &runtime;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  Status st = runtime.Run();
+  g_runtime = nullptr;
+  if (!st.ok()) {
+    spdlog::critical("{}", st.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace relais::sdk

@@ -1,0 +1,110 @@
+#pragma once
+
+// The adapter runtime: what every agency adapter process shares. An agency
+// provides a Translator (its native formats); the runtime does the rest:
+//
+//   inbox/    the partner system drops native files here (write, then
+//             rename: files starting with '.' or ending in .tmp/.part are
+//             not read). Each is translated into cases, sealed, kept in
+//             state/pending/ (so a crash resubmits the same envelopes), and
+//             submitted. When the broker accepted all of them the file moves
+//             to done/ with a .receipt.json beside it; if it cannot be
+//             translated or the broker refuses it, to rejected/ with a
+//             .error file saying why.
+//   outbox/   each delivered case is written here in the native format
+//             (atomically, named by message id, so a redelivery rewrites the
+//             same file).
+//
+// Thread-safety: Run() on one thread; RequestStop() from any thread or a
+// signal handler.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/sdk/client.h"
+#include "adapters/sdk/client_config.h"
+#include "core/envelope.h"
+#include "core/status.h"
+#include "schemas/cases_generated.h"
+
+namespace relais::sdk {
+
+// One case read from a native inbox file.
+struct OutgoingCase {
+  std::string case_id;  // empty: a new case id is drawn
+  std::vector<std::string> recipients;
+  wire::CaseType case_type = wire::CaseType::Unknown;
+  std::string payload;  // CaseEvent FlatBuffer bytes
+};
+
+// One file for the partner system.
+struct NativeFile {
+  std::string name;  // file name only (no folder)
+  std::string contents;
+};
+
+// An agency's native formats. Implementations are stateless or guard their
+// own state; methods are called from the runtime's threads.
+class Translator {
+ public:
+  virtual ~Translator() = default;
+  // True for inbox file names this agency reads (e.g. "*.csv").
+  virtual bool Accepts(std::string_view file_name) const = 0;
+  // The cases in one inbox file. InvalidArgument naming the line and field
+  // that is wrong; the file then goes to rejected/.
+  virtual Result<std::vector<OutgoingCase>> ReadInbox(
+      std::string_view file_name, std::string_view contents) const = 0;
+  // The native file for one delivered case event. InvalidArgument (or
+  // NotFound for a case type this agency does not take) refuses the
+  // delivery with that reason.
+  virtual Result<NativeFile> WriteOutbox(const EnvelopeView& envelope,
+                                         const wire::CaseEvent& event) const = 0;
+};
+
+struct AdapterConfig {
+  ParticipantConfig participant;
+  std::string inbox, outbox, done, rejected;
+  // How often the inbox is scanned. Default: 200 ms.
+  int poll_interval_ms = 200;
+};
+
+// Reads an adapter's TOML file: the participant keys of client_config.h
+// plus inbox, outbox, done, rejected (folders) and poll_interval_ms.
+Result<AdapterConfig> LoadAdapterConfig(const std::string& path);
+
+class AdapterRuntime {
+ public:
+  AdapterRuntime(AdapterConfig config, std::unique_ptr<Translator> translator);
+  ~AdapterRuntime();
+
+  // Connects and serves until RequestStop(). Errors only for start-up
+  // failures (folders, keys, store).
+  Status Run();
+  void RequestStop() { stop_.store(true); }
+
+  // Scans the inbox once (Run does it every poll interval). Public for tests.
+  void ScanInbox();
+
+ private:
+  HandlerResult OnDelivery(const Delivery& d);
+  void ProcessFile(const std::string& name);
+  Result<std::vector<SealedEnvelope>> SealFile(const std::string& name,
+                                               std::string_view contents);
+  void Reject(const std::string& name, const std::string& why);
+
+  AdapterConfig config_;
+  std::unique_ptr<Translator> translator_;
+  std::unique_ptr<Client> client_;
+  std::string pending_dir_;
+  std::atomic<bool> stop_{false};
+};
+
+// main() of an adapter process: parses --config, installs SIGINT/SIGTERM
+// handlers and runs the runtime with `translator`. Returns the exit code.
+int AdapterMain(int argc, char** argv, const char* name,
+                std::unique_ptr<Translator> translator);
+
+}  // namespace relais::sdk

@@ -1,0 +1,600 @@
+#include "adapters/sdk/client.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <variant>
+#include <zmq.hpp>
+
+#include "adapters/sdk/processed_store.h"
+#include "core/clock.h"
+#include "core/flatbuf.h"
+#include "core/frame.h"
+
+namespace relais::sdk {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr int kMonitorEvents =
+    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+
+milliseconds Backoff(int attempt) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  const int64_t base = std::min<int64_t>(5000, 100LL << std::min(attempt, 6));
+  return milliseconds(base / 2 + static_cast<int64_t>(rng() % (base / 2 + 1)));
+}
+
+}  // namespace
+
+class Client::Impl {
+ public:
+  Impl(ClientOptions o, DeliveryHandler h)
+      : opts_(std::move(o)), handler_(std::move(h)) {}
+  ~Impl() { Stop(); }
+
+  Status Init();
+  void Stop();
+  Status WaitConnected(milliseconds timeout);
+  bool connected() const { return welcomed_.load(); }
+  Result<SealedEnvelope> Seal(EnvelopeDraft d, milliseconds ttl);
+  void SubmitAsync(SealedEnvelope env, SubmitCallback done);
+  Result<std::string> QueryCase(const std::string& case_id, milliseconds timeout);
+  const ClientStats& stats() const { return stats_; }
+  const std::string& participant() const { return opts_.identity.participant; }
+
+ private:
+  struct SubmitCmd {
+    SealedEnvelope envelope;
+    SubmitCallback done;
+  };
+  struct QueryCmd {
+    std::string case_id;
+    std::function<void(Result<std::string>)> done;
+  };
+  struct AckCmd {
+    uint64_t generation;
+    uint64_t sequence;
+    std::string message_id;
+    wire::AckOutcome outcome;
+    std::string reason;
+  };
+  using Command = std::variant<SubmitCmd, QueryCmd, AckCmd>;
+
+  struct Pending {
+    std::string frame;  // the Submit or CaseStatusQuery frame
+    SubmitCallback submit_done;
+    std::function<void(Result<std::string>)> query_done;
+    Clock::time_point next_send;
+    int retries = 0;
+    bool sent_once = false;
+  };
+  struct Incoming {
+    uint64_t generation;
+    uint64_t sequence;
+    uint32_t attempt;
+    std::string envelope;
+  };
+
+  void Post(Command c);
+  void IoLoop();
+  void ConnectSocket();
+  void OnMonitorEvent();
+  void OnFrame(const zmq::message_t& msg);
+  void RunCommands();
+  void SendDue(bool all);
+  void SayHello();
+  bool SendFrame(std::string_view frame);
+  void FailAll(const Status& st);
+  void HandlerLoop();
+  void HandleOne(const Incoming& in);
+
+  ClientOptions opts_;
+  DeliveryHandler handler_;
+  std::unique_ptr<ProcessedStore> store_;
+  ClientStats stats_;
+  zmq::context_t ctx_;
+  std::unique_ptr<zmq::socket_t> dealer_;
+  std::unique_ptr<zmq::socket_t> monitor_;
+  int wake_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex cmd_mu_;
+  std::deque<Command> commands_;  // guarded by cmd_mu_
+
+  std::mutex conn_mu_;
+  std::condition_variable conn_cv_;
+  std::atomic<bool> welcomed_{false};
+  std::atomic<uint64_t> generation_{0};
+
+  // I/O thread only.
+  std::map<uint64_t, Pending> pending_;  // by request id
+  uint64_t next_request_id_ = 1;
+  bool handshaken_ = false;
+  // When to (re)send Hello on this connection; max() once welcomed.
+  Clock::time_point hello_due_ = Clock::time_point::max();
+  Clock::time_point last_sent_;
+  bool auth_warned_ = false;
+
+  std::mutex del_mu_;
+  std::condition_variable del_cv_;
+  std::deque<Incoming> deliveries_;  // guarded by del_mu_
+
+  std::thread io_thread_;
+  std::thread handler_thread_;
+};
+
+Status Client::Impl::Init() {
+  if (opts_.endpoint.empty() || opts_.broker_public_key.size() != 40) {
+    return Status::InvalidArgument("client needs an endpoint and the broker's "
+                                   "40-character CURVE public key");
+  }
+  if (handler_ && opts_.window > 0) {
+    if (opts_.state_dir.empty()) {
+      return Status::InvalidArgument("a receiving client needs a state_dir");
+    }
+    RELAIS_ASSIGN_OR_RETURN(store_, ProcessedStore::Open(opts_.state_dir));
+  } else {
+    opts_.window = 0;
+  }
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return Status::IOError("eventfd failed");
+  try {
+    ConnectSocket();
+  } catch (const zmq::error_t& e) {
+    return Status::InvalidArgument(std::string("cannot connect to ") +
+                                   opts_.endpoint + ": " + e.what());
+  }
+  io_thread_ = std::thread([this] { IoLoop(); });
+  if (store_) handler_thread_ = std::thread([this] { HandlerLoop(); });
+  return Status::OK();
+}
+
+void Client::Impl::ConnectSocket() {
+  dealer_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+  auto& s = *dealer_;
+  s.set(zmq::sockopt::curve_serverkey, opts_.broker_public_key);
+  s.set(zmq::sockopt::curve_publickey, opts_.identity.curve.public_z85);
+  s.set(zmq::sockopt::curve_secretkey, opts_.identity.curve.secret_z85);
+  s.set(zmq::sockopt::immediate, 1);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::sndhwm, 10000);
+  s.set(zmq::sockopt::rcvhwm, 10000);
+  s.set(zmq::sockopt::reconnect_ivl, static_cast<int>(opts_.reconnect_min.count()));
+  s.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(opts_.reconnect_max.count()));
+  s.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(opts_.heartbeat.count()));
+  s.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(opts_.heartbeat.count() * 3));
+  const std::string mon = "inproc://relais-client-monitor-" +
+                          std::to_string(reinterpret_cast<uintptr_t>(this));
+  if (zmq_socket_monitor(s.handle(), mon.c_str(), kMonitorEvents) != 0) {
+    throw zmq::error_t();
+  }
+  monitor_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
+  monitor_->connect(mon);
+  s.connect(opts_.endpoint);
+}
+
+void Client::Impl::Stop() {
+  if (stopping_.exchange(true)) return;
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  del_cv_.notify_all();
+  if (handler_thread_.joinable()) handler_thread_.join();
+  if (io_thread_.joinable()) io_thread_.join();
+  monitor_.reset();
+  dealer_.reset();
+  ctx_.shutdown();
+  ctx_.close();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+Status Client::Impl::WaitConnected(milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(conn_mu_);
+  if (conn_cv_.wait_for(lock, timeout, [this] { return welcomed_.load(); })) {
+    return Status::OK();
+  }
+  return Status::Timeout("not connected to " + opts_.endpoint + " after " +
+                         std::to_string(timeout.count()) + " ms");
+}
+
+Result<SealedEnvelope> Client::Impl::Seal(EnvelopeDraft d, milliseconds ttl) {
+  d.sender = opts_.identity.participant;
+  if (d.created_at_ms == 0) d.created_at_ms = relais::Clock::System()->NowMs();
+  if (d.expires_at_ms == 0) d.expires_at_ms = d.created_at_ms + ttl.count();
+  return SealEnvelope(d, opts_.identity.signing);
+}
+
+void Client::Impl::SubmitAsync(SealedEnvelope env, SubmitCallback done) {
+  if (stopping_.load()) {
+    done(Status::Rejected(wire::RejectCode::ShuttingDown, "client is stopping"));
+    return;
+  }
+  Post(SubmitCmd{std::move(env), std::move(done)});
+}
+
+Result<std::string> Client::Impl::QueryCase(const std::string& case_id,
+                                            milliseconds timeout) {
+  auto promise = std::make_shared<std::promise<Result<std::string>>>();
+  auto future = promise->get_future();
+  Post(QueryCmd{case_id, [promise](Result<std::string> r) {
+                  promise->set_value(std::move(r));
+                }});
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    return Status::Timeout("no answer to the case status query");
+  }
+  return future.get();
+}
+
+void Client::Impl::Post(Command c) {
+  {
+    std::lock_guard<std::mutex> lock(cmd_mu_);
+    commands_.push_back(std::move(c));
+  }
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+bool Client::Impl::SendFrame(std::string_view frame) {
+  try {
+    if (!dealer_->send(zmq::buffer(frame), zmq::send_flags::dontwait)) return false;
+    last_sent_ = Clock::now();
+    return true;
+  } catch (const zmq::error_t& e) {
+    spdlog::debug("send failed: {}", e.what());
+    return false;
+  }
+}
+
+void Client::Impl::IoLoop() {
+  last_sent_ = Clock::now();
+  while (!stopping_.load()) {
+    zmq::pollitem_t items[] = {{dealer_->handle(), 0, ZMQ_POLLIN, 0},
+                               {monitor_->handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 3, milliseconds(50));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) break;
+      continue;
+    }
+    if (items[1].revents & ZMQ_POLLIN) OnMonitorEvent();
+    if (items[2].revents & ZMQ_POLLIN) {
+      uint64_t n;
+      [[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof(n));
+    }
+    SayHello();
+    RunCommands();
+    for (int i = 0; i < 1024; ++i) {
+      zmq::message_t msg;
+      if (!dealer_->recv(msg, zmq::recv_flags::dontwait)) break;
+      OnFrame(msg);
+    }
+    SendDue(false);
+    if (handshaken_ && Clock::now() - last_sent_ > opts_.heartbeat) {
+      SendFrame(HeartbeatFrame(0, relais::Clock::System()->NowMs()));
+    }
+  }
+  FailAll(Status::Rejected(wire::RejectCode::ShuttingDown, "client stopped"));
+}
+
+void Client::Impl::OnMonitorEvent() {
+  zmq::message_t head, endpoint;
+  if (!monitor_->recv(head, zmq::recv_flags::dontwait)) return;
+  if (head.more()) monitor_->recv(endpoint, zmq::recv_flags::none);
+  if (head.size() < 6) return;
+  uint16_t event;
+  std::memcpy(&event, head.data(), sizeof(event));
+  switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: {
+      handshaken_ = true;
+      auth_warned_ = false;
+      generation_.fetch_add(1);
+      stats_.connects.fetch_add(1);
+      spdlog::info("{}: connected to {}", participant(), opts_.endpoint);
+      hello_due_ = Clock::now();  // the loop says Hello, then resends
+      break;
+    }
+    case ZMQ_EVENT_DISCONNECTED:
+      if (handshaken_) spdlog::info("{}: disconnected from {}", participant(), opts_.endpoint);
+      handshaken_ = false;
+      welcomed_.store(false);
+      hello_due_ = Clock::time_point::max();
+      break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+      stats_.auth_failures.fetch_add(1);
+      if (!auth_warned_) {
+        spdlog::error("{}: the broker refused our CURVE key (not registered?)",
+                      participant());
+        auth_warned_ = true;
+      }
+      break;
+    default:
+      spdlog::debug("{}: handshake with {} failed (event {})", participant(),
+                    opts_.endpoint, event);
+  }
+}
+
+// Hello goes first on each connection, then everything unanswered, in
+// request order. Without a Welcome it is said again every 2 s.
+void Client::Impl::SayHello() {
+  const auto now = Clock::now();
+  if (!handshaken_ || welcomed_.load() || now < hello_due_) return;
+  if (!SendFrame(HelloFrame(0, participant(), opts_.window, opts_.software))) {
+    hello_due_ = now + milliseconds(20);
+    return;
+  }
+  hello_due_ = now + milliseconds(2000);
+  SendDue(true);
+}
+
+void Client::Impl::RunCommands() {
+  std::deque<Command> cmds;
+  {
+    std::lock_guard<std::mutex> lock(cmd_mu_);
+    cmds.swap(commands_);
+  }
+  const auto now = Clock::now();
+  for (auto& c : cmds) {
+    if (auto* s = std::get_if<SubmitCmd>(&c)) {
+      const uint64_t req = next_request_id_++;
+      Pending p;
+      p.frame = SubmitFrame(req, s->envelope.bytes);
+      p.submit_done = std::move(s->done);
+      p.next_send = now;
+      pending_.emplace(req, std::move(p));
+    } else if (auto* q = std::get_if<QueryCmd>(&c)) {
+      const uint64_t req = next_request_id_++;
+      Pending p;
+      p.frame = CaseStatusQueryFrame(req, q->case_id);
+      p.query_done = std::move(q->done);
+      p.next_send = now;
+      pending_.emplace(req, std::move(p));
+    } else {
+      auto& a = std::get<AckCmd>(c);
+      // An ack for an earlier connection is dropped: the broker sends the
+      // delivery again on this one and the processed store acks it.
+      if (a.generation == generation_.load() && handshaken_) {
+        SendFrame(DeliveryAckFrame(0, a.sequence, a.message_id, a.outcome, a.reason));
+      }
+    }
+  }
+}
+
+void Client::Impl::SendDue(bool all) {
+  if (!handshaken_) return;
+  const auto now = Clock::now();
+  for (auto& [req, p] : pending_) {
+    if (!all && p.next_send > now) continue;
+    if (!SendFrame(p.frame)) {
+      p.next_send = now + milliseconds(100);
+      continue;
+    }
+    if (p.submit_done) {
+      stats_.submits_sent.fetch_add(1);
+      if (p.sent_once) stats_.resends.fetch_add(1);
+    }
+    p.sent_once = true;
+    p.next_send = now + opts_.resend_after;
+  }
+}
+
+void Client::Impl::OnFrame(const zmq::message_t& msg) {
+  auto parsed = ParseFrame(msg.to_string_view());
+  if (!parsed.ok()) {
+    spdlog::warn("{}: ignored a malformed frame from the broker", participant());
+    return;
+  }
+  const wire::Frame& f = **parsed;
+  const uint64_t req = f.request_id();
+  switch (f.body_type()) {
+    case wire::Body::Welcome: {
+      {
+        std::lock_guard<std::mutex> lock(conn_mu_);
+        welcomed_.store(true);
+      }
+      conn_cv_.notify_all();
+      return;
+    }
+    case wire::Body::Accepted: {
+      auto it = pending_.find(req);
+      if (it == pending_.end() || !it->second.submit_done) return;  // late echo
+      const auto* a = f.body_as_Accepted();
+      Receipt r{std::string(VectorBytes(a->message_id())), a->sequence(),
+                a->accepted_at_ms(), a->duplicate()};
+      auto done = std::move(it->second.submit_done);
+      pending_.erase(it);
+      stats_.accepted.fetch_add(1);
+      done(std::move(r));
+      return;
+    }
+    case wire::Body::Rejected: {
+      const auto* r = f.body_as_Rejected();
+      const Status st = Status::Rejected(r->code(), std::string(StringView(r->reason())));
+      auto it = pending_.find(req);
+      if (req == 0 || it == pending_.end()) {
+        spdlog::debug("{}: broker: {}", participant(), st.ToString());
+        return;
+      }
+      if (IsRetryable(r->code()) && it->second.submit_done) {
+        it->second.next_send = Clock::now() + Backoff(++it->second.retries);
+        return;
+      }
+      Pending p = std::move(it->second);
+      pending_.erase(it);
+      if (p.submit_done) {
+        stats_.rejected.fetch_add(1);
+        p.submit_done(st);
+      } else if (p.query_done) {
+        p.query_done(st);
+      }
+      return;
+    }
+    case wire::Body::CaseStatusReply: {
+      auto it = pending_.find(req);
+      if (it == pending_.end() || !it->second.query_done) return;
+      const std::string_view state = VectorBytes(f.body_as_CaseStatusReply()->state());
+      auto done = std::move(it->second.query_done);
+      pending_.erase(it);
+      if (ParseCaseState(state) == nullptr) {
+        done(Status::Corruption("the broker sent an invalid CaseState"));
+      } else {
+        done(std::string(state));
+      }
+      return;
+    }
+    case wire::Body::Deliver: {
+      if (!store_) return;
+      const auto* d = f.body_as_Deliver();
+      stats_.deliveries.fetch_add(1);
+      {
+        std::lock_guard<std::mutex> lock(del_mu_);
+        deliveries_.push_back(Incoming{generation_.load(), d->sequence(), d->attempt(),
+                                       std::string(VectorBytes(d->envelope()))});
+      }
+      del_cv_.notify_one();
+      return;
+    }
+    default:
+      return;  // Heartbeat and anything newer: nothing to do
+  }
+}
+
+void Client::Impl::FailAll(const Status& st) {
+  for (auto& [req, p] : pending_) {
+    if (p.submit_done) p.submit_done(st);
+    if (p.query_done) p.query_done(st);
+  }
+  pending_.clear();
+}
+
+void Client::Impl::HandlerLoop() {
+  for (;;) {
+    Incoming in;
+    {
+      std::unique_lock<std::mutex> lock(del_mu_);
+      del_cv_.wait(lock, [this] { return stopping_.load() || !deliveries_.empty(); });
+      if (stopping_.load()) return;
+      in = std::move(deliveries_.front());
+      deliveries_.pop_front();
+    }
+    // Sent on an earlier connection: it comes again on the current one.
+    if (in.generation != generation_.load()) continue;
+    HandleOne(in);
+  }
+}
+
+void Client::Impl::HandleOne(const Incoming& in) {
+  const int64_t now = relais::Clock::System()->NowMs();
+  auto opened = OpenEnvelope(in.envelope, opts_.peers, now, opts_.time_policy);
+  std::string message_id;
+  wire::AckOutcome outcome = wire::AckOutcome::Processed;
+  std::string reason;
+  if (!opened.ok()) {
+    // Not recorded as processed: a forged copy must not shadow the real one.
+    message_id = PeekMessageId(in.envelope);
+    outcome = wire::AckOutcome::Refused;
+    reason = opened.status().ToString();
+    stats_.refused.fetch_add(1);
+    spdlog::warn("{}: refused delivery {}: {}", participant(), in.sequence, reason);
+  } else {
+    message_id = std::string(opened->message_id);
+    ProcessedStore::Outcome prior;
+    auto seen = store_->Contains(message_id, &prior);
+    if (!seen.ok()) {
+      spdlog::error("{}: {}", participant(), seen.status().ToString());
+      return;  // not acked: redelivered later
+    }
+    if (*seen) {
+      stats_.redeliveries_suppressed.fetch_add(1);
+      outcome = prior == ProcessedStore::Outcome::kRefused ? wire::AckOutcome::Refused
+                                                           : wire::AckOutcome::Processed;
+    } else {
+      Delivery d{in.sequence, in.attempt, &*opened};
+      HandlerResult r;
+      for (int attempt = 0; !stopping_.load(); ++attempt) {
+        r = handler_(d);
+        if (r.kind != HandlerResult::Kind::kRetry) break;
+        spdlog::warn("{}: handler will retry message {}: {}", participant(),
+                     in.sequence, r.reason);
+        std::unique_lock<std::mutex> lock(del_mu_);
+        del_cv_.wait_for(lock, Backoff(attempt), [this] { return stopping_.load(); });
+      }
+      if (stopping_.load() && r.kind == HandlerResult::Kind::kRetry) return;
+      const bool refused = r.kind == HandlerResult::Kind::kRefused;
+      outcome = refused ? wire::AckOutcome::Refused : wire::AckOutcome::Processed;
+      reason = r.reason;
+      Status st = store_->Record(message_id,
+                                 refused ? ProcessedStore::Outcome::kRefused
+                                         : ProcessedStore::Outcome::kProcessed,
+                                 now);
+      if (!st.ok()) {
+        spdlog::error("{}: {}", participant(), st.ToString());
+        return;  // not acked: redelivered later, and handled again
+      }
+      stats_.handled.fetch_add(1);
+      if (refused) stats_.refused.fetch_add(1);
+    }
+  }
+  Post(AckCmd{in.generation, in.sequence, std::move(message_id), outcome,
+              std::move(reason)});
+}
+
+// --- Client ---------------------------------------------------------------
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Start(ClientOptions options,
+                                              DeliveryHandler handler) {
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  RELAIS_RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Status Client::WaitConnected(milliseconds timeout) {
+  return impl_->WaitConnected(timeout);
+}
+bool Client::connected() const { return impl_->connected(); }
+
+Result<SealedEnvelope> Client::Seal(EnvelopeDraft draft, milliseconds ttl) {
+  return impl_->Seal(std::move(draft), ttl);
+}
+
+void Client::SubmitAsync(SealedEnvelope envelope, SubmitCallback done) {
+  impl_->SubmitAsync(std::move(envelope), std::move(done));
+}
+
+Result<Receipt> Client::Submit(SealedEnvelope envelope, milliseconds timeout) {
+  auto promise = std::make_shared<std::promise<Result<Receipt>>>();
+  auto future = promise->get_future();
+  impl_->SubmitAsync(std::move(envelope), [promise](Result<Receipt> r) {
+    promise->set_value(std::move(r));
+  });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    return Status::Timeout("no receipt from the broker within " +
+                           std::to_string(timeout.count()) + " ms");
+  }
+  return future.get();
+}
+
+Result<std::string> Client::QueryCase(const std::string& case_id,
+                                      milliseconds timeout) {
+  return impl_->QueryCase(case_id, timeout);
+}
+
+void Client::Stop() { impl_->Stop(); }
+const ClientStats& Client::stats() const { return impl_->stats(); }
+const std::string& Client::participant() const { return impl_->participant(); }
+
+}  // namespace relais::sdk

@@ -1,0 +1,147 @@
+#pragma once
+
+// relais::sdk::Client: what every participant links to talk to relaisd
+// (docs/PROTOCOL.md is the wire it speaks).
+//
+// - Connects a DEALER with CURVE and says Hello on every (re)connection;
+//   ZeroMQ reconnects with exponential backoff (reconnect_min..max).
+// - Submit: hands a sealed envelope to the broker and returns its receipt
+//   (Accepted) or its coded rejection. Unanswered submits are sent again,
+//   with the same message id, after a reconnect or `resend_after`; retryable
+//   (5xx) rejections are retried with backoff. The broker's dedup makes a
+//   resubmission return the first receipt.
+// - Deliveries: each is verified (signature against `peers`, expiry), then,
+//   unless its message id is in the processed store, handed to the handler
+//   on one handler thread, in arrival order. It is acknowledged only after
+//   the handler returned Processed or Refused and the id was recorded.
+//
+// Thread-safety: all public methods may be called from any thread. The
+// handler and submit callbacks run on the client's own threads; a callback
+// must not block for long.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "core/envelope.h"
+#include "core/keys.h"
+#include "core/status.h"
+
+namespace relais::sdk {
+
+struct ClientOptions {
+  // Broker endpoint, e.g. "tcp://127.0.0.1:7700".
+  std::string endpoint;
+  // The broker's CURVE public key (Z85).
+  std::string broker_public_key;
+  // This participant's keys.
+  Identity identity;
+  // Public identities of the senders whose deliveries this participant
+  // accepts (their signing keys).
+  KeyDirectory peers;
+  // Folder of the processed-id store. Required when a handler is given.
+  std::string state_dir;
+  // Deliveries in flight at most; 0 = receive nothing. Default: 64.
+  uint32_t window = 64;
+  // Idle interval between heartbeats. Default: 2 s.
+  std::chrono::milliseconds heartbeat{2000};
+  // A submit with no answer for this long is sent again. Default: 5 s.
+  std::chrono::milliseconds resend_after{5000};
+  // ZeroMQ reconnect backoff. Defaults: 100 ms, doubling up to 5 s.
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  // Time checks on deliveries.
+  TimePolicy time_policy;
+  std::string software = "relais-sdk/0.1";
+};
+
+// A verified delivery, valid during the handler call only.
+struct Delivery {
+  uint64_t sequence = 0;
+  uint32_t attempt = 0;
+  const EnvelopeView* envelope = nullptr;
+};
+
+// What the handler decided.
+struct HandlerResult {
+  enum class Kind { kProcessed, kRefused, kRetry };
+  Kind kind = Kind::kProcessed;
+  std::string reason;
+  // Handed to the partner system.
+  static HandlerResult Processed() { return {Kind::kProcessed, {}}; }
+  // Permanently refused: acknowledged as Refused with `reason`.
+  static HandlerResult Refused(std::string reason) {
+    return {Kind::kRefused, std::move(reason)};
+  }
+  // Transient failure: called again later (with backoff), in order.
+  static HandlerResult Retry(std::string reason) {
+    return {Kind::kRetry, std::move(reason)};
+  }
+};
+using DeliveryHandler = std::function<HandlerResult(const Delivery&)>;
+
+struct Receipt {
+  std::string message_id;
+  uint64_t sequence = 0;
+  int64_t accepted_at_ms = 0;
+  bool duplicate = false;
+};
+using SubmitCallback = std::function<void(Result<Receipt>)>;
+
+struct ClientStats {
+  std::atomic<uint64_t> connects{0};
+  std::atomic<uint64_t> auth_failures{0};
+  std::atomic<uint64_t> submits_sent{0};
+  std::atomic<uint64_t> resends{0};
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> deliveries{0};
+  std::atomic<uint64_t> handled{0};
+  std::atomic<uint64_t> redeliveries_suppressed{0};
+  std::atomic<uint64_t> refused{0};
+};
+
+class Client {
+ public:
+  // Starts the client's threads and begins connecting (it does not wait for
+  // the connection: see WaitConnected). InvalidArgument for bad options.
+  static Result<std::unique_ptr<Client>> Start(ClientOptions options,
+                                               DeliveryHandler handler = nullptr);
+  ~Client();  // Stop()
+
+  // OK once a Welcome arrived on the current connection; Timeout otherwise.
+  Status WaitConnected(std::chrono::milliseconds timeout);
+  bool connected() const;
+
+  // Fills sender, key, a message id and times (created now, expiring after
+  // `ttl`) into `draft` and seals it with this participant's key.
+  Result<SealedEnvelope> Seal(EnvelopeDraft draft,
+                              std::chrono::milliseconds ttl = std::chrono::hours(24 * 7));
+
+  // Sends `envelope`; `done` runs once, on the client's I/O thread, with the
+  // receipt or a non-retryable rejection (or ShuttingDown on Stop).
+  void SubmitAsync(SealedEnvelope envelope, SubmitCallback done);
+  // Blocking form; Timeout if no final answer within `timeout` (the submit
+  // is then abandoned by this call but may still be accepted).
+  Result<Receipt> Submit(SealedEnvelope envelope,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // The case's state (CaseState FlatBuffer bytes, verified), or
+  // Rejected(UnknownCase).
+  Result<std::string> QueryCase(const std::string& case_id,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  // Stops the threads; pending submits get ShuttingDown.
+  void Stop();
+  const ClientStats& stats() const;
+  const std::string& participant() const;
+
+ private:
+  class Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace relais::sdk

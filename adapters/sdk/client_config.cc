@@ -1,0 +1,88 @@
+#include "adapters/sdk/client_config.h"
+
+#include <filesystem>
+#include <sstream>
+#include <thread>
+#include <toml++/toml.h>
+
+#include "core/files.h"
+#include "core/subject.h"
+
+namespace relais::sdk {
+
+namespace fs = std::filesystem;
+
+std::string ResolvePath(const std::string& base, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(base) / p).lexically_normal().string();
+}
+
+namespace {
+
+Result<std::string> ReadEndpointFile(const std::string& path,
+                                     std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    auto text = ReadFile(path, 4096);
+    if (text.ok()) {
+      std::string e = *text;
+      while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
+      if (!e.empty()) return e;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable("no broker endpoint in " + path +
+                                 " (is relaisd running?)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+Result<ParticipantConfig> LoadParticipantConfig(const std::string& path,
+                                                std::chrono::milliseconds wait) {
+  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 1 << 20));
+  toml::table t;
+  try {
+    t = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ": " << e.description();
+    return Status::InvalidArgument(msg.str());
+  }
+  ParticipantConfig c;
+  c.base_dir = fs::absolute(fs::path(path)).parent_path().string();
+  const auto get = [&](const char* key) {
+    return ResolvePath(c.base_dir, t[key].value_or(std::string()));
+  };
+  const std::string identity = get("identity");
+  const std::string peers = get("peers");
+  const std::string broker_keys = get("broker_keys");
+  if (identity.empty() || broker_keys.empty()) {
+    return Status::InvalidArgument(path + ": needs 'identity' and 'broker_keys'");
+  }
+  RELAIS_ASSIGN_OR_RETURN(c.client.identity, LoadIdentityFile(identity));
+  RELAIS_ASSIGN_OR_RETURN(PublicIdentity broker, LoadPublicIdentityFile(broker_keys));
+  c.client.broker_public_key = broker.curve_public_z85;
+  if (!peers.empty()) {
+    RELAIS_ASSIGN_OR_RETURN(c.client.peers, KeyDirectory::LoadDir(peers));
+  }
+  c.client.endpoint = t["broker_endpoint"].value_or(std::string());
+  if (c.client.endpoint.empty()) {
+    const std::string file = get("broker_endpoint_file");
+    if (file.empty()) {
+      return Status::InvalidArgument(
+          path + ": needs 'broker_endpoint' or 'broker_endpoint_file'");
+    }
+    RELAIS_ASSIGN_OR_RETURN(c.client.endpoint, ReadEndpointFile(file, wait));
+  }
+  c.client.state_dir = get("state_dir");
+  c.client.window = static_cast<uint32_t>(t["window"].value_or(int64_t{64}));
+  const std::string subject = get("subject_key");
+  if (!subject.empty()) {
+    RELAIS_ASSIGN_OR_RETURN(c.subject_key, LoadSubjectKey(subject));
+  }
+  return c;
+}
+
+}  // namespace relais::sdk

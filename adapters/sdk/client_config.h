@@ -1,0 +1,40 @@
+#pragma once
+
+// The TOML file every participant process (adapter, CLI) reads to reach the
+// broker. Keys (relative paths are relative to the file's folder):
+//
+//   identity               = "secrets/caf.key.toml"  # this participant's keys
+//   peers                  = "keys"                  # *.pub.toml of senders
+//   broker_keys            = "keys/relais.pub.toml"  # the broker's CURVE key
+//   broker_endpoint        = "tcp://127.0.0.1:7700"  # or:
+//   broker_endpoint_file   = "relaisd.endpoint"      # written by relaisd
+//   subject_key            = "secrets/subject.key"   # for subject references
+//   state_dir              = "state"                 # processed-id store
+//   window                 = 64
+//
+// An adapter's file adds its folders (adapters/README.md).
+
+#include <chrono>
+#include <string>
+
+#include "adapters/sdk/client.h"
+#include "core/status.h"
+
+namespace relais::sdk {
+
+struct ParticipantConfig {
+  ClientOptions client;
+  std::string subject_key;  // 32 bytes, empty if not configured
+  std::string base_dir;     // the config file's folder
+};
+
+// Reads the participant part of `path`. If the endpoint comes from
+// broker_endpoint_file, waits up to `endpoint_wait` for relaisd to write it.
+Result<ParticipantConfig> LoadParticipantConfig(
+    const std::string& path,
+    std::chrono::milliseconds endpoint_wait = std::chrono::seconds(30));
+
+// `p` relative to `base` unless absolute or empty.
+std::string ResolvePath(const std::string& base, const std::string& p);
+
+}  // namespace relais::sdk

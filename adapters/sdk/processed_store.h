@@ -1,0 +1,41 @@
+#pragma once
+
+// The message ids a participant has already handed to its partner system,
+// kept durably (RocksDB, synced) so that a redelivery after a crash or
+// reconnect reaches the handler once: effectively exactly once.
+//
+// Thread-safety: all methods may be called from any thread.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace relais::sdk {
+
+class ProcessedStore {
+ public:
+  enum class Outcome : uint8_t { kProcessed = 0, kRefused = 1 };
+
+  // Opens or creates the store in `dir`.
+  static Result<std::unique_ptr<ProcessedStore>> Open(const std::string& dir);
+  ~ProcessedStore();
+
+  // True if `message_id` was recorded; its outcome in `*outcome` if given.
+  Result<bool> Contains(std::string_view message_id,
+                        Outcome* outcome = nullptr) const;
+  // Records `message_id` and syncs before returning.
+  Status Record(std::string_view message_id, Outcome outcome, int64_t at_ms);
+
+ private:
+  explicit ProcessedStore(std::unique_ptr<rocksdb::DB> db);
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace relais::sdk

@@ -1,0 +1,320 @@
+#include "broker/broker.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "core/files.h"
+#include "core/flatbuf.h"
+#include "core/frame.h"
+
+namespace relais::broker {
+namespace {
+
+// Most incoming messages handled before posted work gets a turn.
+constexpr int kReceiveBurst = 512;
+
+std::string Hex8(std::string_view id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < id.size() && i < 8; ++i) {
+    out.push_back(kHex[static_cast<uint8_t>(id[i]) >> 4]);
+    out.push_back(kHex[static_cast<uint8_t>(id[i]) & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Broker::Broker(BrokerConfig config, const Clock* clock)
+    : config_(std::move(config)), clock_(clock ? clock : Clock::System()) {}
+
+Result<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config,
+                                              const Clock* clock) {
+  std::unique_ptr<Broker> b(new Broker(std::move(config), clock));
+  RELAIS_RETURN_IF_ERROR(b->Init());
+  return b;
+}
+
+Status Broker::Init() {
+  RELAIS_ASSIGN_OR_RETURN(identity_, LoadIdentityFile(config_.identity_file));
+  RELAIS_ASSIGN_OR_RETURN(Registry registry,
+                          Registry::Build(std::move(config_.participants)));
+  registry_ = std::make_unique<Registry>(std::move(registry));
+  RELAIS_ASSIGN_OR_RETURN(journal_,
+                          journal::Journal::Open(config_.journal_dir, config_.journal));
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return Status::IOError("eventfd failed");
+
+  RELAIS_ASSIGN_OR_RETURN(
+      writer_, journal::JournalWriter::Create(
+                   journal_.get(), clock_, [this](journal::CommitReport report) {
+                     std::vector<Outgoing> frames;
+                     frames.reserve(report.submits.size());
+                     for (const auto& s : report.submits) {
+                       if (s.status.ok()) {
+                         frames.push_back({s.routing_id,
+                                           AcceptedFrame(s.request_id, s.message_id,
+                                                         s.sequence, s.accepted_at_ms,
+                                                         s.duplicate)});
+                       } else {
+                         spdlog::warn("message {} refused at journaling: {}",
+                                      Hex8(s.message_id), s.status.ToString());
+                         frames.push_back({s.routing_id,
+                                           RejectedFrame(s.request_id,
+                                                         s.status.reject_code(),
+                                                         s.status.message(),
+                                                         s.message_id)});
+                       }
+                     }
+                     if (!report.commit_status.ok()) {
+                       spdlog::error("journal batch failed: {}",
+                                     report.commit_status.ToString());
+                     }
+                     Post(std::move(frames), std::move(report.recipients));
+                   }));
+
+  const size_t threads = config_.ingress_threads
+                             ? config_.ingress_threads
+                             : std::max(1u, std::thread::hardware_concurrency());
+  ingress_ = std::make_unique<IngressPool>(
+      registry_.get(), clock_,
+      IngressLimits{config_.max_message_bytes, config_.time_policy}, threads,
+      config_.ingress_queue,
+      [this](journal::SubmitRequest r) { writer_->PostSubmit(std::move(r)); },
+      [this](IngressRejection r) {
+        spdlog::warn("{}: rejected message {}: {}", r.participant,
+                     Hex8(r.message_id), r.status.ToString());
+        Post({{r.routing_id, RejectedFrame(r.request_id, r.status.reject_code(),
+                                           r.status.message(), r.message_id)}},
+             {});
+      });
+
+  zap_ = std::make_unique<transport::ZapHandler>(
+      &context_, [this](std::string_view key, std::string_view) {
+        const std::string* id = registry_->ParticipantForCurveKey(key);
+        return id ? std::optional<std::string>(*id) : std::nullopt;
+      });
+  RELAIS_RETURN_IF_ERROR(zap_->Start());
+
+  transport::RouterOptions ro;
+  ro.endpoint = config_.listen;
+  ro.curve_secret_z85 = identity_.curve.secret_z85;
+  ro.max_transport_bytes = int64_t{2} * config_.max_message_bytes + (64 << 10);
+  ro.send_hwm = static_cast<int>(config_.max_window) * 4 + 1000;
+  RELAIS_ASSIGN_OR_RETURN(router_, transport::RouterServer::Bind(&context_, ro));
+  sessions_ = std::make_unique<delivery::Sessions>(
+      journal_.get(), [this](const std::string& rid, std::string_view frame) {
+        return router_->Send(rid, frame);
+      });
+  writer_->Start();
+  if (!config_.endpoint_file.empty()) {
+    RELAIS_RETURN_IF_ERROR(
+        WriteFileAtomic(config_.endpoint_file, router_->endpoint() + "\n"));
+  }
+  spdlog::info("relaisd '{}' listening on {} ({} participants, journal {})",
+               config_.broker_id, router_->endpoint(), registry_->size(),
+               config_.journal_dir);
+  return Status::OK();
+}
+
+Broker::~Broker() {
+  if (ingress_) ingress_->Stop();
+  if (writer_) writer_->Stop();
+  router_.reset();
+  if (zap_) zap_->Stop();
+  context_.shutdown();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+const std::string& Broker::endpoint() const { return router_->endpoint(); }
+
+void Broker::RequestStop() {
+  stop_.store(true);
+  Wake();
+}
+
+void Broker::Wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void Broker::Post(std::vector<Outgoing> frames,
+                  std::vector<std::string> recipients) {
+  {
+    std::lock_guard<std::mutex> lock(posted_mu_);
+    for (auto& f : frames) posted_frames_.push_back(std::move(f));
+    for (auto& r : recipients) posted_recipients_.push_back(std::move(r));
+  }
+  Wake();
+}
+
+void Broker::DrainPosted() {
+  std::vector<Outgoing> frames;
+  std::vector<std::string> recipients;
+  {
+    std::lock_guard<std::mutex> lock(posted_mu_);
+    frames.swap(posted_frames_);
+    recipients.swap(posted_recipients_);
+  }
+  for (const auto& f : frames) Send(f.routing_id, f.frame);
+  std::sort(recipients.begin(), recipients.end());
+  recipients.erase(std::unique(recipients.begin(), recipients.end()),
+                   recipients.end());
+  for (const auto& r : recipients) sessions_->Pump(r);
+}
+
+Status Broker::Run() {
+  zmq::pollitem_t items[] = {{router_->handle(), 0, ZMQ_POLLIN, 0},
+                             {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  while (!stop_.load()) {
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(1000));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return Status::IOError(std::string("poll failed: ") + e.what());
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      uint64_t n;
+      [[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof(n));
+    }
+    DrainPosted();
+    for (int i = 0; i < kReceiveBurst; ++i) {
+      auto in = router_->TryReceive();
+      if (!in) break;
+      HandleIncoming(std::move(*in));
+    }
+  }
+  spdlog::info("relaisd stopping: finishing queued work");
+  ingress_->Stop();
+  writer_->Stop();
+  DrainPosted();
+  return Status::OK();
+}
+
+void Broker::Send(const std::string& routing_id, std::string_view frame) {
+  Status st = router_->Send(routing_id, frame);
+  if (!st.ok()) {
+    // The client resends what it has no answer for; nothing is lost here.
+    spdlog::debug("reply not sent: {}", st.ToString());
+  }
+}
+
+void Broker::Reject(const transport::Incoming& in, uint64_t req,
+                    const Status& status, std::string_view message_id) {
+  spdlog::warn("{}: rejected: {}", in.participant, status.ToString());
+  Send(in.routing_id,
+       RejectedFrame(req, status.reject_code(), status.message(), message_id));
+}
+
+void Broker::HandleIncoming(transport::Incoming in) {
+  const std::string_view bytes(static_cast<const char*>(in.payload.data()),
+                               in.payload.size());
+  auto frame = ParseFrame(bytes);
+  if (!frame.ok()) {
+    Reject(in, 0, frame.status());
+    return;
+  }
+  HandleFrame(in, **frame);
+}
+
+void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
+  const uint64_t req = f.request_id();
+  switch (f.body_type()) {
+    case wire::Body::Hello:
+      return OnHello(in, req, *f.body_as_Hello());
+    case wire::Body::Submit:
+      return OnSubmit(in, req, *f.body_as_Submit());
+    case wire::Body::DeliveryAck:
+      return OnAck(in, req, *f.body_as_DeliveryAck());
+    case wire::Body::Credit: {
+      Status st = sessions_->SetWindow(
+          in.routing_id, std::min(f.body_as_Credit()->window(), config_.max_window));
+      if (!st.ok()) return Reject(in, req, st);
+      return sessions_->Pump(in.participant);
+    }
+    case wire::Body::Heartbeat:
+      return Send(in.routing_id, HeartbeatFrame(req, clock_->NowMs()));
+    case wire::Body::CaseStatusQuery:
+      return OnCaseStatus(in, req, *f.body_as_CaseStatusQuery());
+    default:
+      return Reject(in, req,
+                    Status::Rejected(wire::RejectCode::UnexpectedFrame,
+                                     std::string("a participant may not send ") +
+                                         wire::EnumNameBody(f.body_type())));
+  }
+}
+
+void Broker::OnHello(const transport::Incoming& in, uint64_t req,
+                     const wire::Hello& h) {
+  if (StringView(h.participant()) != in.participant) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::HelloMismatch,
+                                   "Hello says '" + std::string(StringView(h.participant())) +
+                                       "' but the CURVE key belongs to '" +
+                                       in.participant + "'"));
+  }
+  if (h.protocol_version() != kProtocolVersion) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::UnsupportedVersion,
+                                   "protocol version " +
+                                       std::to_string(h.protocol_version()) +
+                                       " is not supported (this broker speaks 1)"));
+  }
+  const uint32_t window = std::min(h.window(), config_.max_window);
+  Send(in.routing_id,
+       WelcomeFrame(req, {config_.broker_id, config_.max_message_bytes,
+                          config_.heartbeat_interval_ms, clock_->NowMs(), window}));
+  spdlog::info("{}: hello (window {}, {})", in.participant, window,
+               std::string(StringView(h.software())));
+  sessions_->Open(in.participant, in.routing_id, window);
+  sessions_->Pump(in.participant);
+}
+
+void Broker::OnSubmit(const transport::Incoming& in, uint64_t req,
+                      const wire::Submit& s) {
+  const std::string_view envelope = VectorBytes(s.envelope());
+  if (envelope.size() > config_.max_message_bytes) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::MessageTooLarge,
+                                   "envelope of " + std::to_string(envelope.size()) +
+                                       " bytes exceeds the limit of " +
+                                       std::to_string(config_.max_message_bytes)),
+                  PeekMessageId(envelope));
+  }
+  IngressTask task{in.routing_id, req, in.participant, std::string(envelope)};
+  if (!ingress_->TrySubmit(std::move(task))) {
+    Reject(in, req,
+           Status::Rejected(wire::RejectCode::Overloaded,
+                            "ingress queue is full; retry later"),
+           PeekMessageId(envelope));
+  }
+}
+
+void Broker::OnAck(const transport::Incoming& in, uint64_t req,
+                   const wire::DeliveryAck& a) {
+  auto ack = sessions_->Ack(in.routing_id, a.sequence(),
+                            VectorBytes(a.message_id()), a.outcome(),
+                            StringView(a.reason()));
+  if (!ack.ok()) return Reject(in, req, ack.status(), VectorBytes(a.message_id()));
+  writer_->PostAck(std::move(*ack));
+  sessions_->Pump(in.participant);
+}
+
+void Broker::OnCaseStatus(const transport::Incoming& in, uint64_t req,
+                          const wire::CaseStatusQuery& q) {
+  const std::string case_id(StringView(q.case_id()));
+  auto state = journal_->GetCase(case_id);
+  const wire::CaseState* parsed = state.ok() ? ParseCaseState(*state) : nullptr;
+  if (parsed == nullptr || !delivery::IsPartyTo(*parsed, in.participant)) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::UnknownCase,
+                                   "no case '" + case_id + "' visible to '" +
+                                       in.participant + "'"));
+  }
+  Send(in.routing_id, CaseStatusReplyFrame(req, case_id, *state));
+}
+
+}  // namespace relais::broker

@@ -1,0 +1,99 @@
+#pragma once
+
+// relaisd's core: wires transport, ingress, journal and delivery together
+// and runs the loop that owns the ROUTER socket.
+//
+//   ROUTER --Submit--> IngressPool (verify, N threads, in order)
+//                        --> JournalWriter (group commit, fsync)
+//                              --> outcomes --> loop: Accepted/Rejected,
+//                                                     Pump(recipients)
+//   ROUTER --DeliveryAck--> Sessions --> JournalWriter (remove, audit)
+//
+// Thread-safety: Run() on one thread; RequestStop() from any thread or a
+// signal handler.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "broker/config.h"
+#include "broker/delivery/case_book.h"
+#include "broker/delivery/sessions.h"
+#include "broker/ingress/ingress.h"
+#include "broker/ingress/registry.h"
+#include "broker/journal/journal.h"
+#include "broker/journal/writer.h"
+#include "broker/transport/router_server.h"
+#include "broker/transport/zap.h"
+#include "core/clock.h"
+#include "core/keys.h"
+#include "core/status.h"
+
+namespace relais::broker {
+
+class Broker {
+ public:
+  // Opens the journal, starts the ZAP handler, binds the socket and starts
+  // the ingress and writer threads. `clock` must outlive the broker (null:
+  // the system clock).
+  static Result<std::unique_ptr<Broker>> Start(BrokerConfig config,
+                                               const Clock* clock = nullptr);
+  ~Broker();
+
+  // The endpoint clients connect to (with the port actually bound).
+  const std::string& endpoint() const;
+  // The broker's CURVE public key (Z85), which clients need.
+  const std::string& curve_public_key() const { return identity_.curve.public_z85; }
+
+  // Serves until RequestStop(). Returns the first fatal error, if any.
+  Status Run();
+  // Async-signal-safe.
+  void RequestStop();
+
+  const journal::WriterStats& writer_stats() const { return writer_->stats(); }
+
+ private:
+  struct Outgoing {
+    std::string routing_id;
+    std::string frame;
+  };
+  Broker(BrokerConfig config, const Clock* clock);
+  Status Init();
+  void HandleIncoming(transport::Incoming in);
+  void HandleFrame(const transport::Incoming& in, const wire::Frame& frame);
+  void OnHello(const transport::Incoming& in, uint64_t req, const wire::Hello& h);
+  void OnSubmit(const transport::Incoming& in, uint64_t req, const wire::Submit& s);
+  void OnAck(const transport::Incoming& in, uint64_t req, const wire::DeliveryAck& a);
+  void OnCaseStatus(const transport::Incoming& in, uint64_t req,
+                    const wire::CaseStatusQuery& q);
+  void Reject(const transport::Incoming& in, uint64_t req, const Status& status,
+              std::string_view message_id = {});
+  void Send(const std::string& routing_id, std::string_view frame);
+  // From other threads: queue frames and recipients to pump, wake the loop.
+  void Post(std::vector<Outgoing> frames, std::vector<std::string> recipients);
+  void Wake();
+  void DrainPosted();
+
+  BrokerConfig config_;
+  const Clock* clock_;
+  Identity identity_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<journal::JournalWriter> writer_;
+  std::unique_ptr<IngressPool> ingress_;
+  zmq::context_t context_;
+  std::unique_ptr<transport::ZapHandler> zap_;
+  std::unique_ptr<transport::RouterServer> router_;
+  std::unique_ptr<delivery::Sessions> sessions_;
+  int wake_fd_ = -1;  // eventfd: posted work or stop
+  std::atomic<bool> stop_{false};
+
+  std::mutex posted_mu_;
+  std::vector<Outgoing> posted_frames_;        // guarded by posted_mu_
+  std::vector<std::string> posted_recipients_;  // guarded by posted_mu_
+};
+
+}  // namespace relais::broker

@@ -1,0 +1,51 @@
+#pragma once
+
+// relaisd's configuration file (TOML). deploy/relaisd.example.toml is the
+// documented example; every key and its default is listed there and in
+// docs/OPERATIONS.md. Relative paths are relative to the file's folder.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "broker/ingress/registry.h"
+#include "broker/journal/journal.h"
+#include "core/envelope.h"
+#include "core/status.h"
+
+namespace relais::broker {
+
+struct BrokerConfig {
+  // The broker's participant id. Default: "relais".
+  std::string broker_id = "relais";
+  // ZeroMQ endpoint to bind; port 0 picks a free port. Default:
+  // "tcp://127.0.0.1:7700".
+  std::string listen = "tcp://127.0.0.1:7700";
+  // Folder of the RocksDB journal. Required.
+  std::string journal_dir;
+  // The broker's secret identity file (its CURVE server key). Required.
+  std::string identity_file;
+  // If set, the bound endpoint is written there once listening.
+  std::string endpoint_file;
+  // Largest envelope accepted (MessageTooLarge above). Default: 1 MiB.
+  uint32_t max_message_bytes = 1 << 20;
+  // Cap on a connection's delivery window. Default: 1024.
+  uint32_t max_window = 1024;
+  // Heartbeat interval announced in Welcome. Default: 2000 ms.
+  uint32_t heartbeat_interval_ms = 2000;
+  // Envelope time checks. Defaults: 300 s skew, 90 days time to live.
+  TimePolicy time_policy;
+  // Signature-verifying threads; 0 = one per core. Default: 0.
+  uint32_t ingress_threads = 0;
+  // Submits waiting for verification before Overloaded. Default: 8192.
+  uint32_t ingress_queue = 8192;
+  // spdlog level: trace, debug, info, warn, error. Default: "info".
+  std::string log_level = "info";
+  journal::JournalOptions journal;
+  std::vector<ParticipantEntry> participants;
+};
+
+// Reads and checks `path`. InvalidArgument names the file, line and key.
+Result<BrokerConfig> LoadBrokerConfig(const std::string& path);
+
+}  // namespace relais::broker

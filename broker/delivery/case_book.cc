@@ -1,0 +1,94 @@
+#include "broker/delivery/case_book.h"
+
+#include "core/flatbuf.h"
+
+namespace relais::broker::delivery {
+namespace {
+
+std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+void AddTrail(wire::CaseStateT* state, int64_t at_ms, wire::TraceEvent event,
+              std::string_view party, std::string_view message_id,
+              uint64_t sequence, std::string_view detail) {
+  auto entry = std::make_unique<wire::TrailEntryT>();
+  entry->at_ms = at_ms;
+  entry->event = event;
+  entry->party = std::string(party);
+  entry->message_id = Bytes(message_id);
+  entry->sequence = sequence;
+  entry->detail = std::string(detail);
+  state->trail.push_back(std::move(entry));
+  if (state->trail.size() > kMaxTrailEntries) {
+    state->trail.erase(state->trail.begin() + 1);
+  }
+}
+
+wire::RecipientStatusT* FindRecipient(wire::CaseStateT* state,
+                                      std::string_view recipient) {
+  for (auto& r : state->recipients) {
+    if (r->recipient == recipient) return r.get();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool IsPartyTo(const wire::CaseStateT& state, std::string_view participant) {
+  if (state.originator == participant) return true;
+  for (const auto& r : state.recipients) {
+    if (r->recipient == participant) return true;
+  }
+  return false;
+}
+
+bool IsPartyTo(const wire::CaseState& state, std::string_view participant) {
+  if (StringView(state.originator()) == participant) return true;
+  if (state.recipients() == nullptr) return false;
+  for (const auto* r : *state.recipients()) {
+    if (StringView(r->recipient()) == participant) return true;
+  }
+  return false;
+}
+
+void ApplyAccepted(wire::CaseStateT* state, const AcceptedMessage& m) {
+  if (state->case_id.empty()) {
+    state->case_id = std::string(m.case_id);
+    state->case_type = m.case_type;
+    state->originator = std::string(m.sender);
+    state->opened_at_ms = m.at_ms;
+    state->subject_ref = Bytes(m.subject_ref);
+  }
+  for (const auto& recipient : *m.recipients) {
+    wire::RecipientStatusT* r = FindRecipient(state, recipient);
+    if (r == nullptr) {
+      state->recipients.push_back(std::make_unique<wire::RecipientStatusT>());
+      r = state->recipients.back().get();
+      r->recipient = recipient;
+    }
+    r->state = wire::RecipientState::Sent;
+    r->updated_at_ms = m.at_ms;
+    r->reason.clear();
+    r->message_id = Bytes(m.message_id);
+  }
+  AddTrail(state, m.at_ms, wire::TraceEvent::Accepted, m.sender, m.message_id,
+           m.sequence, "");
+}
+
+void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
+              std::string_view message_id, uint64_t sequence,
+              wire::AckOutcome outcome, std::string_view reason,
+              int64_t at_ms) {
+  const bool refused = outcome == wire::AckOutcome::Refused;
+  wire::RecipientStatusT* r = FindRecipient(state, recipient);
+  if (r != nullptr && Bytes(message_id) == r->message_id) {
+    r->state = refused ? wire::RecipientState::Refused
+                       : wire::RecipientState::Delivered;
+    r->updated_at_ms = at_ms;
+    r->reason = refused ? std::string(reason) : std::string();
+  }
+  AddTrail(state, at_ms,
+           refused ? wire::TraceEvent::Refused : wire::TraceEvent::Delivered,
+           recipient, message_id, sequence, refused ? reason : "");
+}
+
+}  // namespace relais::broker::delivery

@@ -1,0 +1,49 @@
+#pragma once
+
+// How a case's state (schemas/case_state.fbs) changes as its messages are
+// accepted and acknowledged: per-recipient status and the case's trail.
+// Pure functions over the FlatBuffers object API; the JournalWriter applies
+// them inside its batches.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "schemas/case_state_generated.h"
+#include "schemas/frames_generated.h"
+
+namespace relais::broker::delivery {
+
+// Trail entries kept per case; older ones (but the first) are dropped. The
+// audit chain keeps everything.
+inline constexpr size_t kMaxTrailEntries = 512;
+
+struct AcceptedMessage {
+  std::string_view message_id;
+  std::string_view case_id;
+  std::string_view sender;
+  std::string_view subject_ref;
+  wire::CaseType case_type = wire::CaseType::Unknown;
+  const std::vector<std::string>* recipients = nullptr;
+  uint64_t sequence = 0;
+  int64_t at_ms = 0;
+};
+
+// True if `participant` opened the case or is one of its recipients.
+bool IsPartyTo(const wire::CaseStateT& state, std::string_view participant);
+bool IsPartyTo(const wire::CaseState& state, std::string_view participant);
+
+// Opens the case if `state` is empty (no case_id yet), then marks each
+// recipient Sent with this message and adds an Accepted trail entry.
+void ApplyAccepted(wire::CaseStateT* state, const AcceptedMessage& m);
+
+// Records `recipient`'s acknowledgement of message `message_id`: status
+// Delivered (outcome Processed) or Refused with `reason`, and a trail entry.
+// The status only moves if it concerns the recipient's latest message.
+void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
+              std::string_view message_id, uint64_t sequence,
+              wire::AckOutcome outcome, std::string_view reason,
+              int64_t at_ms);
+
+}  // namespace relais::broker::delivery

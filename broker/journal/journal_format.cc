@@ -1,0 +1,51 @@
+#include "broker/journal/journal_format.h"
+
+#include "core/bytes.h"
+
+namespace relais::broker::journal {
+
+std::string OutboxKey(std::string_view recipient, uint64_t sequence) {
+  std::string key = OutboxBegin(recipient);
+  PutBigEndian64(&key, sequence);
+  return key;
+}
+
+std::string OutboxBegin(std::string_view recipient) {
+  std::string key(recipient);
+  key.push_back('\0');
+  return key;
+}
+
+std::string OutboxEnd(std::string_view recipient) {
+  std::string key(recipient);
+  key.push_back('\1');
+  return key;
+}
+
+bool ParseOutboxKey(std::string_view key, std::string_view* recipient,
+                    uint64_t* sequence) {
+  if (key.size() < 10 || key[key.size() - 9] != '\0') return false;
+  *recipient = key.substr(0, key.size() - 9);
+  *sequence = GetBigEndian64(key.data() + key.size() - 8);
+  return true;
+}
+
+std::string EncodeDedup(const DedupEntry& e) {
+  std::string v;
+  PutBigEndian64(&v, e.sequence);
+  PutBigEndian64(&v, static_cast<uint64_t>(e.accepted_at_ms));
+  v.append(e.header_sha256);
+  v.append(e.sender);
+  return v;
+}
+
+bool DecodeDedup(std::string_view v, DedupEntry* e) {
+  if (v.size() < 48) return false;
+  e->sequence = GetBigEndian64(v.data());
+  e->accepted_at_ms = static_cast<int64_t>(GetBigEndian64(v.data() + 8));
+  e->header_sha256 = std::string(v.substr(16, 32));
+  e->sender = std::string(v.substr(48));
+  return true;
+}
+
+}  // namespace relais::broker::journal

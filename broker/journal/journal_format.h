@@ -1,0 +1,55 @@
+#pragma once
+
+// On-disk layout of the journal (DESIGN.md, "Journal"). Keys are
+// big-endian so that RocksDB's bytewise order is numeric order.
+//
+//   family    key                               value
+//   messages  message id (16 bytes)             the envelope as received
+//   outbox    recipient, 0x00, sequence (BE64)  message id (pending delivery)
+//   dedup     message id                        DedupEntry (below)
+//   cases     case id                           CaseState FlatBuffer (RLS1)
+//   audit     sequence (BE64)                   AuditRecord FlatBuffer (RLA1)
+//   meta      name                              see kMeta* below
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace relais::broker::journal {
+
+inline constexpr char kMessagesFamily[] = "messages";
+inline constexpr char kOutboxFamily[] = "outbox";
+inline constexpr char kDedupFamily[] = "dedup";
+inline constexpr char kCasesFamily[] = "cases";
+inline constexpr char kAuditFamily[] = "audit";
+inline constexpr char kMetaFamily[] = "meta";
+
+// meta: "schema_version" -> BE64, the layout version of this file (1).
+inline constexpr char kMetaSchemaVersion[] = "schema_version";
+// meta: "next_sequence" -> BE64, the next message sequence to assign.
+inline constexpr char kMetaNextSequence[] = "next_sequence";
+// meta: "audit_head" -> BE64 last audit sequence || 32-byte hash of it.
+inline constexpr char kMetaAuditHead[] = "audit_head";
+inline constexpr uint64_t kSchemaVersion = 1;
+
+std::string OutboxKey(std::string_view recipient, uint64_t sequence);
+// [OutboxBegin(r), OutboxEnd(r)) holds exactly recipient r's entries.
+std::string OutboxBegin(std::string_view recipient);
+std::string OutboxEnd(std::string_view recipient);
+// Splits an outbox key; false if it is not one.
+bool ParseOutboxKey(std::string_view key, std::string_view* recipient,
+                    uint64_t* sequence);
+
+// dedup value: sequence (BE64) || accepted_at_ms (BE64) || header SHA-256
+// (32 bytes) || sender id.
+struct DedupEntry {
+  uint64_t sequence = 0;
+  int64_t accepted_at_ms = 0;
+  std::string header_sha256;
+  std::string sender;
+};
+std::string EncodeDedup(const DedupEntry& entry);
+// False if `value` is too short to be one.
+bool DecodeDedup(std::string_view value, DedupEntry* entry);
+
+}  // namespace relais::broker::journal

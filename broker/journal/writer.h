@@ -1,0 +1,134 @@
+#pragma once
+
+// JournalWriter: the one thread that writes the journal, with group commit.
+//
+// Requests queue up while a batch is being synced; the next batch takes
+// every request that arrived meanwhile (up to a cap), so many messages share
+// one fsync under load and a lone message is synced at once: no fixed
+// sleep. For each batch it assigns sequences, detects duplicates, updates
+// case states, appends audit records, commits with sync, and only then
+// reports the outcomes (an Accepted is never sent before its sync).
+//
+// Thread-safety: Post* may be called from any thread. The report callback
+// runs on the writer thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/audit/audit_chain.h"
+#include "broker/journal/journal.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "schemas/case_state_generated.h"
+#include "schemas/frames_generated.h"
+
+namespace relais::broker::journal {
+
+// A verified message to journal. The envelope bytes are kept as received.
+struct SubmitRequest {
+  std::string routing_id;  // where the receipt goes
+  uint64_t request_id = 0;
+  std::string envelope;
+  std::string message_id;
+  std::string case_id;
+  std::string sender;
+  std::string header_sha256;
+  std::string subject_ref;
+  std::vector<std::string> recipients;
+  wire::CaseType case_type = wire::CaseType::Unknown;
+};
+
+// A recipient's acknowledgement of a delivery it had in flight.
+struct AckRequest {
+  std::string recipient;
+  uint64_t sequence = 0;
+  std::string message_id;
+  std::string case_id;
+  wire::AckOutcome outcome = wire::AckOutcome::Processed;
+  std::string reason;
+};
+
+struct SubmitOutcome {
+  std::string routing_id;
+  uint64_t request_id = 0;
+  std::string message_id;
+  // OK: accepted (and synced). Rejected: DuplicateConflict, NotAuthorised
+  // or JournalUnavailable.
+  Status status;
+  uint64_t sequence = 0;
+  int64_t accepted_at_ms = 0;
+  bool duplicate = false;
+};
+
+// What one committed (or failed) batch produced.
+struct CommitReport {
+  std::vector<SubmitOutcome> submits;
+  // Recipients that have new messages in their outbox.
+  std::vector<std::string> recipients;
+  size_t acks = 0;
+  Status commit_status;  // the batch's write
+};
+
+struct WriterStats {
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> submits{0};
+  std::atomic<uint64_t> largest_batch{0};
+  std::atomic<uint64_t> failed_batches{0};
+};
+
+class JournalWriter {
+ public:
+  using ReportFn = std::function<void(CommitReport)>;
+
+  // `journal` and `clock` must outlive the writer. Reads the next sequence
+  // and audit head from the journal.
+  static Result<std::unique_ptr<JournalWriter>> Create(Journal* journal,
+                                                       const Clock* clock,
+                                                       ReportFn report);
+  ~JournalWriter();  // Stops, after committing what was queued.
+
+  void Start();
+  // Commits what is queued, then joins the thread.
+  void Stop();
+
+  void PostSubmit(SubmitRequest request);
+  void PostAck(AckRequest request);
+
+  const WriterStats& stats() const { return stats_; }
+  // Cap on requests in one batch. Default: 2048.
+  static constexpr size_t kMaxBatchRequests = 2048;
+  // Cap on envelope bytes in one batch. Default: 32 MiB.
+  static constexpr size_t kMaxBatchBytes = 32 << 20;
+
+ private:
+  struct Request;
+  class BatchBuilder;
+  JournalWriter(Journal* journal, const Clock* clock, ReportFn report);
+  void Run();
+  void Post(Request request);
+  void CommitBatch(std::vector<Request>* requests);
+
+  Journal* journal_;
+  const Clock* clock_;
+  ReportFn report_;
+  uint64_t next_sequence_ = 1;
+  audit::AuditChain audit_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Request> queue_;  // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
+  std::thread thread_;
+  WriterStats stats_;
+};
+
+}  // namespace relais::broker::journal

@@ -1,0 +1,51 @@
+// relaisd: the relais broker. Parses flags and configuration, then hands
+// over to relais::broker::Broker.
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <spdlog/spdlog.h>
+
+#include "broker/broker.h"
+#include "broker/config.h"
+
+namespace {
+relais::broker::Broker* g_broker = nullptr;
+void OnSignal(int) {
+  if (g_broker) g_broker->RequestStop();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"relaisd: the relais broker (signed case messages, journaled)"};
+  std::string config_path;
+  std::string log_level;
+  app.add_option("--config", config_path, "TOML configuration file")->required();
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error (overrides the config)");
+  CLI11_PARSE(app, argc, argv);
+
+  auto config = relais::broker::LoadBrokerConfig(config_path);
+  if (!config.ok()) {
+    spdlog::critical("{}", config.status().ToString());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level
+                                                              : log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ relaisd: %v");
+  auto broker = relais::broker::Broker::Start(std::move(*config));
+  if (!broker.ok()) {
+    spdlog::critical("cannot start: {}", broker.status().ToString());
+    return 1;
+  }
+  g_broker = broker->get();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  relais::Status st = (*broker)->Run();
+  g_broker = nullptr;
+  if (!st.ok()) {
+    spdlog::critical("{}", st.ToString());
+    return 1;
+  }
+  spdlog::info("stopped");
+  return 0;
+}
