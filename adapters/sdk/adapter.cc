@@ -226,12 +226,12 @@ void AdapterRuntime::Reject(const std::string& name, const std::string& why) {
 HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {
   const EnvelopeView& env = *d.envelope;
   if (env.header->payload_encoding() != wire::PayloadEncoding::CaseEvent) {
-    return HandlerResult::Refused("this adapter reads case events only");
+    return HandlerResult::Rejected("this adapter reads case events only");
   }
   const auto* event = VerifiedRoot<wire::CaseEvent>(env.payload, kCaseEventIdentifier);
-  if (event == nullptr) return HandlerResult::Refused("payload is not a CaseEvent");
+  if (event == nullptr) return HandlerResult::Rejected("payload is not a CaseEvent");
   auto file = translator_->WriteOutbox(env, *event);
-  if (!file.ok()) return HandlerResult::Refused(file.status().message());
+  if (!file.ok()) return HandlerResult::Rejected(file.status().message());
   Status st = WriteFileAtomic((fs::path(config_.outbox) / file->name).string(),
                               file->contents);
   if (!st.ok()) return HandlerResult::Retry(st.ToString());

@@ -503,10 +503,10 @@ void Client::Impl::HandleOne(const Incoming& in) {
   if (!opened.ok()) {
     // Not recorded as processed: a forged copy must not shadow the real one.
     message_id = PeekMessageId(in.envelope);
-    outcome = wire::AckOutcome::Refused;
+    outcome = wire::AckOutcome::Rejected;
     reason = opened.status().ToString();
-    stats_.refused.fetch_add(1);
-    spdlog::warn("{}: refused delivery {}: {}", participant(), in.sequence, reason);
+    stats_.deliveries_rejected.fetch_add(1);
+    spdlog::warn("{}: rejected delivery {}: {}", participant(), in.sequence, reason);
   } else {
     message_id = std::string(opened->message_id);
     ProcessedStore::Outcome prior;
@@ -517,7 +517,7 @@ void Client::Impl::HandleOne(const Incoming& in) {
     }
     if (*seen) {
       stats_.redeliveries_suppressed.fetch_add(1);
-      outcome = prior == ProcessedStore::Outcome::kRefused ? wire::AckOutcome::Refused
+      outcome = prior == ProcessedStore::Outcome::kRejected ? wire::AckOutcome::Rejected
                                                            : wire::AckOutcome::Processed;
     } else {
       Delivery d{in.sequence, in.attempt, &*opened};
@@ -531,11 +531,11 @@ void Client::Impl::HandleOne(const Incoming& in) {
         del_cv_.wait_for(lock, Backoff(attempt), [this] { return stopping_.load(); });
       }
       if (stopping_.load() && r.kind == HandlerResult::Kind::kRetry) return;
-      const bool refused = r.kind == HandlerResult::Kind::kRefused;
-      outcome = refused ? wire::AckOutcome::Refused : wire::AckOutcome::Processed;
+      const bool refused = r.kind == HandlerResult::Kind::kRejected;
+      outcome = refused ? wire::AckOutcome::Rejected : wire::AckOutcome::Processed;
       reason = r.reason;
       Status st = store_->Record(message_id,
-                                 refused ? ProcessedStore::Outcome::kRefused
+                                 refused ? ProcessedStore::Outcome::kRejected
                                          : ProcessedStore::Outcome::kProcessed,
                                  now);
       if (!st.ok()) {
@@ -543,7 +543,7 @@ void Client::Impl::HandleOne(const Incoming& in) {
         return;  // not acked: redelivered later, and handled again
       }
       stats_.handled.fetch_add(1);
-      if (refused) stats_.refused.fetch_add(1);
+      if (refused) stats_.deliveries_rejected.fetch_add(1);
     }
   }
   Post(AckCmd{in.generation, in.sequence, std::move(message_id), outcome,

@@ -13,7 +13,7 @@
 // - Deliveries: each is verified (signature against `peers`, expiry), then,
 //   unless its message id is in the processed store, handed to the handler
 //   on one handler thread, in arrival order. It is acknowledged only after
-//   the handler returned Processed or Refused and the id was recorded.
+//   the handler returned Processed or Rejected and the id was recorded.
 //
 // Thread-safety: all public methods may be called from any thread. The
 // handler and submit callbacks run on the client's own threads; a callback
@@ -67,14 +67,14 @@ struct Delivery {
 
 // What the handler decided.
 struct HandlerResult {
-  enum class Kind { kProcessed, kRefused, kRetry };
+  enum class Kind { kProcessed, kRejected, kRetry };
   Kind kind = Kind::kProcessed;
   std::string reason;
   // Handed to the partner system.
   static HandlerResult Processed() { return {Kind::kProcessed, {}}; }
-  // Permanently refused: acknowledged as Refused with `reason`.
-  static HandlerResult Refused(std::string reason) {
-    return {Kind::kRefused, std::move(reason)};
+  // Permanently rejected: acknowledged as Rejected with `reason`.
+  static HandlerResult Rejected(std::string reason) {
+    return {Kind::kRejected, std::move(reason)};
   }
   // Transient failure: called again later (with backoff), in order.
   static HandlerResult Retry(std::string reason) {
@@ -101,7 +101,7 @@ struct ClientStats {
   std::atomic<uint64_t> deliveries{0};
   std::atomic<uint64_t> handled{0};
   std::atomic<uint64_t> redeliveries_suppressed{0};
-  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> deliveries_rejected{0};
 };
 
 class Client {

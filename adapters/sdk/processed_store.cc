@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 
+#include <filesystem>
+
 #include "core/bytes.h"
 
 namespace relais::sdk {
@@ -16,6 +18,9 @@ ProcessedStore::~ProcessedStore() {
 
 Result<std::unique_ptr<ProcessedStore>> ProcessedStore::Open(
     const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
   rocksdb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;

@@ -21,7 +21,7 @@ namespace relais::sdk {
 
 class ProcessedStore {
  public:
-  enum class Outcome : uint8_t { kProcessed = 0, kRefused = 1 };
+  enum class Outcome : uint8_t { kProcessed = 0, kRejected = 1 };
 
   // Opens or creates the store in `dir`.
   static Result<std::unique_ptr<ProcessedStore>> Open(const std::string& dir);

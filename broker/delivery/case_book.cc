@@ -78,16 +78,16 @@ void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
               std::string_view message_id, uint64_t sequence,
               wire::AckOutcome outcome, std::string_view reason,
               int64_t at_ms) {
-  const bool refused = outcome == wire::AckOutcome::Refused;
+  const bool refused = outcome == wire::AckOutcome::Rejected;
   wire::RecipientStatusT* r = FindRecipient(state, recipient);
   if (r != nullptr && Bytes(message_id) == r->message_id) {
-    r->state = refused ? wire::RecipientState::Refused
+    r->state = refused ? wire::RecipientState::Rejected
                        : wire::RecipientState::Delivered;
     r->updated_at_ms = at_ms;
     r->reason = refused ? std::string(reason) : std::string();
   }
   AddTrail(state, at_ms,
-           refused ? wire::TraceEvent::Refused : wire::TraceEvent::Delivered,
+           refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,
            recipient, message_id, sequence, refused ? reason : "");
 }
 

@@ -39,7 +39,7 @@ bool IsPartyTo(const wire::CaseState& state, std::string_view participant);
 void ApplyAccepted(wire::CaseStateT* state, const AcceptedMessage& m);
 
 // Records `recipient`'s acknowledgement of message `message_id`: status
-// Delivered (outcome Processed) or Refused with `reason`, and a trail entry.
+// Delivered (outcome Processed) or Rejected with `reason`, and a trail entry.
 // The status only moves if it concerns the recipient's latest message.
 void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
               std::string_view message_id, uint64_t sequence,

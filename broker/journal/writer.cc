@@ -72,9 +72,9 @@ class JournalWriter::BatchBuilder {
                          r.outcome, r.reason, now_ms_);
     }
     batch_->DeleteOutbox(r.recipient, r.sequence);
-    const bool refused = r.outcome == wire::AckOutcome::Refused;
+    const bool refused = r.outcome == wire::AckOutcome::Rejected;
     AppendAudit({now_ms_,
-                 refused ? wire::TraceEvent::Refused : wire::TraceEvent::Delivered,
+                 refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,
                  r.message_id, r.case_id, r.recipient, "",
                  refused ? std::string_view(r.reason) : std::string_view()});
     ++report_.acks;

@@ -1,0 +1,52 @@
+// relais: the operator and participant command line (keys, local stack,
+// cases). Parses flags and hands over to relais::cli.
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"relais: keys, local stack and cases"};
+  app.require_subcommand(1);
+  spdlog::set_level(spdlog::level::warn);
+
+  relais::cli::KeygenArgs keygen;
+  auto* kg = app.add_subcommand("keygen", "new CURVE and Ed25519 keys for a participant");
+  kg->add_option("--id", keygen.participant, "participant id, e.g. caf")->required();
+  kg->add_option("--out", keygen.out_dir, "folder for <id>.key.toml and <id>.pub.toml")
+      ->required();
+  kg->add_option("--days", keygen.days, "signing key validity in days")->capture_default_str();
+  kg->add_flag("--force", keygen.force, "overwrite existing files");
+
+  relais::cli::ProvisionArgs provision;
+  auto* pv = app.add_subcommand("provision", "keys and configuration of a local stack");
+  pv->add_option("--dir", provision.dir, "stack folder")->required();
+  pv->add_option("--listen", provision.listen, "relaisd endpoint (port 0: any free port)")
+      ->capture_default_str();
+
+  auto* cs = app.add_subcommand("case", "open cases and follow them");
+  cs->require_subcommand(1);
+  relais::cli::CaseOpenArgs open;
+  auto* op = cs->add_subcommand("open", "open a case from a JSON file");
+  op->add_option("--config", open.config, "participant client.toml")->required();
+  op->add_option("file", open.file, "case JSON (docs/CASES.md)")->required();
+  op->add_flag("--json", open.json, "print the receipt as JSON");
+  op->add_option("--timeout", open.timeout_s, "seconds to wait for the receipt");
+  relais::cli::CaseStatusArgs status;
+  auto* st = cs->add_subcommand("status", "per-recipient status and trail of a case");
+  st->add_option("--config", status.config, "participant client.toml")->required();
+  st->add_option("case_id", status.case_id, "case id")->required();
+  st->add_flag("--json", status.json, "print JSON");
+  st->add_option("--wait-for", status.wait_for,
+                 "wait until every recipient is at least at this status "
+                 "(e.g. delivered)");
+  st->add_option("--timeout", status.timeout_s, "seconds to wait");
+
+  CLI11_PARSE(app, argc, argv);
+  if (kg->parsed()) return relais::cli::Keygen(keygen);
+  if (pv->parsed()) return relais::cli::Provision(provision);
+  if (op->parsed()) return relais::cli::CaseOpen(open);
+  if (st->parsed()) return relais::cli::CaseStatus(status);
+  return 2;
+}

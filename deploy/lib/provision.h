@@ -1,0 +1,73 @@
+#pragma once
+
+// Provisioning of a local relais stack in one folder: keys for every
+// participant, the subject key, relaisd's configuration with the
+// development routes, and one configuration per participant. Used by
+// `relais provision` (and so by deploy/up.sh), by the integration tests and
+// by relais-bench, so that all of them run the same stack.
+//
+// Layout under `dir`:
+//   relaisd.toml, relaisd.endpoint (written by relaisd), journal/
+//   keys/<id>.pub.toml          public identities (the trust store)
+//   secrets/<id>.key.toml       secret identities (0600), subject.key
+//   <id>/client.toml            for the CLI and SDK clients
+//   <id>/adapter.toml, inbox/, outbox/, done/, rejected/, state/
+// where <id> is the participant id with '/' replaced by '_'.
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace relais::deploy {
+
+inline const std::vector<std::string> kAgencies = {"caf", "cpam", "dgfip",
+                                                   "france-travail"};
+inline constexpr char kDefaultDesk[] = "france-services/paris-15";
+inline constexpr char kBrokerId[] = "relais";
+
+struct StackSpec {
+  std::string dir;
+  // Where relaisd listens; port 0 picks a free port. Default: loopback, 0.
+  std::string listen = "tcp://127.0.0.1:0";
+  std::vector<std::string> agencies = kAgencies;
+  // A France services site that opens cases.
+  std::string desk = kDefaultDesk;
+  // More participants (e.g. for benchmarks), allowed every case type to
+  // each other.
+  std::vector<std::string> extra_participants;
+  int key_validity_days = 365;
+  // Extra lines appended to [broker] in relaisd.toml (e.g. limits).
+  std::string broker_extra;
+};
+
+class StackLayout {
+ public:
+  explicit StackLayout(std::string dir) : dir_(std::move(dir)) {}
+  const std::string& dir() const { return dir_; }
+  std::string BrokerConfig() const { return dir_ + "/relaisd.toml"; }
+  std::string EndpointFile() const { return dir_ + "/relaisd.endpoint"; }
+  std::string JournalDir() const { return dir_ + "/journal"; }
+  std::string KeysDir() const { return dir_ + "/keys"; }
+  std::string SecretsDir() const { return dir_ + "/secrets"; }
+  std::string SubjectKey() const { return SecretsDir() + "/subject.key"; }
+  std::string IdentityFile(const std::string& participant) const;
+  std::string PublicFile(const std::string& participant) const;
+  std::string ParticipantDir(const std::string& participant) const;
+  std::string ClientConfig(const std::string& participant) const;
+  std::string AdapterConfig(const std::string& participant) const;
+  std::string Inbox(const std::string& participant) const;
+  std::string Outbox(const std::string& participant) const;
+  std::string Done(const std::string& participant) const;
+  std::string Rejected(const std::string& participant) const;
+
+ private:
+  std::string dir_;
+};
+
+// Creates (or completes) the stack in spec.dir. Existing keys are kept, so
+// provisioning again does not invalidate a running stack's keys;
+// configuration files are rewritten.
+Result<StackLayout> Provision(const StackSpec& spec);
+
+}  // namespace relais::deploy

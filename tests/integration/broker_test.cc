@@ -1,0 +1,285 @@
+// Integration: a real relaisd on 127.0.0.1 (port 0, temporary folder) with
+// SDK clients and raw frames.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "core/clock.h"
+#include "core/flatbuf.h"
+#include "core/frame.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/stack.h"
+
+namespace relais::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using wire::RejectCode;
+
+constexpr char kDesk[] = "france-services/paris-15";
+
+// Counts deliveries by message id.
+struct Recorder {
+  std::mutex mu;
+  std::map<std::string, int> seen;
+  std::map<std::string, std::string> payloads;
+  sdk::DeliveryHandler Handler() {
+    return [this](const sdk::Delivery& d) {
+      std::lock_guard<std::mutex> lock(mu);
+      ++seen[std::string(d.envelope->message_id)];
+      payloads[std::string(d.envelope->message_id)] = std::string(d.envelope->payload);
+      return sdk::HandlerResult::Processed();
+    };
+  }
+  int count(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.count(id) ? seen[id] : 0;
+  }
+};
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
+    auto desk = stack_.Connect(kDesk);
+    ASSERT_TRUE(desk.ok()) << desk.status().ToString();
+    desk_ = std::move(*desk);
+  }
+
+  SealedEnvelope SealFromDesk(std::vector<std::string> recipients) {
+    EnvelopeDraft d = SampleDraft(kDesk, std::move(recipients));
+    auto sealed = desk_->Seal(d);
+    EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
+    return *sealed;
+  }
+
+  Status StatusOfSubmit(const SealedEnvelope& env) {
+    return desk_->Submit(env, seconds(10)).status();
+  }
+
+  TestStack stack_;
+  std::unique_ptr<sdk::Client> desk_;
+};
+
+TEST_F(BrokerTest, ConnectedRecipientGetsTheMessageAndStatusFollows) {
+  Recorder caf;
+  auto client = stack_.Connect("caf", caf.Handler());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->WaitConnected(seconds(10)).ok());
+
+  SealedEnvelope env = SealFromDesk({"caf"});
+  auto receipt = desk_->Submit(env, seconds(10));
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  EXPECT_EQ(receipt->message_id, env.message_id);
+  EXPECT_GT(receipt->sequence, 0u);
+  EXPECT_FALSE(receipt->duplicate);
+
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(env.message_id) == 1; }));
+  EXPECT_EQ(caf.payloads[env.message_id], SampleAddressChange());
+
+  const std::string case_id(ParseEnvelope(env.bytes)->case_id);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = desk_->QueryCase(case_id);
+    if (!state.ok()) return false;
+    const auto* s = ParseCaseState(*state);
+    return s->recipients()->Get(0)->state() == wire::RecipientState::Delivered;
+  }));
+  auto state = desk_->QueryCase(case_id);
+  const auto* s = ParseCaseState(*state);
+  EXPECT_EQ(StringView(s->originator()), kDesk);
+  ASSERT_EQ(s->trail()->size(), 2u);
+  EXPECT_EQ(s->trail()->Get(0)->event(), wire::TraceEvent::Accepted);
+  EXPECT_EQ(s->trail()->Get(1)->event(), wire::TraceEvent::Delivered);
+  EXPECT_EQ(StringView(s->trail()->Get(1)->party()), "caf");
+}
+
+TEST_F(BrokerTest, RecipientConnectingAfterAcceptanceGetsItsBacklogInOrder) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    SealedEnvelope env = SealFromDesk({"caf", "cpam"});
+    ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
+    ids.push_back(env.message_id);
+  }
+  std::mutex mu;
+  std::vector<std::string> order;
+  auto cpam = stack_.Connect("cpam", [&](const sdk::Delivery& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.emplace_back(d.envelope->message_id);
+    return sdk::HandlerResult::Processed();
+  }, 4);  // a small window: the backlog comes in several rounds
+  ASSERT_TRUE(cpam.ok());
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return order.size() >= ids.size();
+  }));
+  std::this_thread::sleep_for(milliseconds(200));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(order, ids);  // all of them, once, in acceptance order
+}
+
+TEST_F(BrokerTest, ResubmissionReturnsTheSameReceiptAndDeliversOnce) {
+  Recorder caf;
+  auto client = stack_.Connect("caf", caf.Handler());
+  ASSERT_TRUE(client.ok());
+  SealedEnvelope env = SealFromDesk({"caf"});
+  auto first = desk_->Submit(env, seconds(10));
+  auto second = desk_->Submit(env, seconds(10));
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_TRUE(second->duplicate);
+  EXPECT_EQ(first->sequence, second->sequence);
+  EXPECT_EQ(first->accepted_at_ms, second->accepted_at_ms);
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(env.message_id) == 1; }));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(caf.count(env.message_id), 1);
+}
+
+TEST_F(BrokerTest, SameMessageIdWithOtherContentIsAConflict) {
+  SealedEnvelope env = SealFromDesk({"caf"});
+  ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
+  EnvelopeDraft other = SampleDraft(kDesk, {"cpam"});
+  other.message_id = env.message_id;
+  auto forged = desk_->Seal(other);
+  ASSERT_TRUE(forged.ok());
+  EXPECT_EQ(StatusOfSubmit(*forged).reject_code(), RejectCode::DuplicateConflict);
+}
+
+TEST_F(BrokerTest, ForgedSignatureIsRejectedWithItsCode) {
+  // Signed by a key that is not the desk's, under the desk's key id.
+  Identity impostor = MakeIdentity(kDesk);
+  SigningKey key = impostor.signing;
+  key.key_id = stack_.IdentityOf(kDesk).signing.key_id;
+  auto forged = SealEnvelope(SampleDraft(kDesk, {"caf"}), key);
+  ASSERT_TRUE(forged.ok());
+  Status st = StatusOfSubmit(*forged);
+  EXPECT_EQ(st.reject_code(), RejectCode::BadSignature) << st.ToString();
+  EXPECT_EQ(static_cast<int>(st.reject_code()), 203);
+  // The broker keeps serving.
+  EXPECT_TRUE(StatusOfSubmit(SealFromDesk({"caf"})).ok());
+}
+
+TEST_F(BrokerTest, SenderMustBeTheConnectionsIdentity) {
+  Identity caf = stack_.IdentityOf("caf");
+  auto env = SealEnvelope(SampleDraft("caf", {"cpam"}), caf.signing);
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(StatusOfSubmit(*env).reject_code(), RejectCode::SenderMismatch);
+}
+
+TEST_F(BrokerTest, PolicyIsDenyByDefault) {
+  auto caf = stack_.Connect("caf");
+  ASSERT_TRUE(caf.ok());
+  // caf may send rsa_application to cpam and france-travail only.
+  EnvelopeDraft d = SampleDraft("caf", {"dgfip"});
+  d.case_type = wire::CaseType::RsaApplication;
+  d.encoding = wire::PayloadEncoding::Opaque;
+  auto env = (*caf)->Seal(d);
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ((*caf)->Submit(*env, seconds(10)).status().reject_code(),
+            RejectCode::NotAuthorised);
+  EXPECT_EQ(StatusOfSubmit(SealFromDesk({"caf", "nobody"})).reject_code(),
+            RejectCode::UnknownRecipient);
+}
+
+TEST_F(BrokerTest, ExpiredAndFutureMessagesAreRejected) {
+  EnvelopeDraft d = SampleDraft(kDesk, {"caf"});
+  d.created_at_ms = Clock::System()->NowMs() - 7200 * 1000;
+  d.expires_at_ms = Clock::System()->NowMs() - 1000;
+  EXPECT_EQ(StatusOfSubmit(*desk_->Seal(d)).reject_code(), RejectCode::Expired);
+  d.created_at_ms = Clock::System()->NowMs() + 3600 * 1000;
+  d.expires_at_ms = d.created_at_ms + 3600 * 1000;
+  EXPECT_EQ(StatusOfSubmit(*desk_->Seal(d)).reject_code(), RejectCode::ClockSkew);
+}
+
+TEST_F(BrokerTest, UnregisteredCurveKeyCannotConnect) {
+  sdk::ClientOptions options;
+  options.endpoint = stack_.endpoint();
+  options.broker_public_key = stack_.BrokerCurvePublic();
+  options.identity = MakeIdentity("caf");  // right name, unregistered keys
+  options.reconnect_min = milliseconds(50);
+  auto intruder = sdk::Client::Start(std::move(options));
+  ASSERT_TRUE(intruder.ok());
+  EXPECT_EQ((*intruder)->WaitConnected(seconds(2)).code(), Status::Code::kTimeout);
+  EXPECT_GT((*intruder)->stats().auth_failures.load(), 0u);
+  EXPECT_EQ((*intruder)->stats().connects.load(), 0u);
+
+  RawClient raw(stack_.endpoint(), stack_.BrokerCurvePublic(),
+                *crypto::GenerateCurveKeyPair());
+  raw.Send(HelloFrame(1, "caf", 0, "intruder"));
+  EXPECT_FALSE(raw.Receive(milliseconds(1500)).has_value());
+}
+
+TEST_F(BrokerTest, BadFramesGetCodedRejectionsAndDisturbNothing) {
+  RawClient raw(stack_.endpoint(), stack_.BrokerCurvePublic(),
+                stack_.IdentityOf("caf").curve);
+  const auto code_of = [](const std::optional<std::string>& frame) {
+    if (!frame) return RejectCode::None;
+    auto f = ParseFrame(*frame);
+    return f.ok() && (*f)->body_type() == wire::Body::Rejected
+               ? (*f)->body_as_Rejected()->code()
+               : RejectCode::None;
+  };
+  raw.Send("definitely not a flatbuffer");
+  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::MalformedFrame);
+  const std::string submit = SubmitFrame(1, "garbage envelope bytes");
+  raw.Send(std::string_view(submit).substr(0, submit.size() / 2));
+  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::MalformedFrame);
+  raw.Send(SubmitFrame(2, "garbage envelope bytes, long enough to be verified"));
+  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::MalformedEnvelope);
+  raw.Send(HelloFrame(3, "cpam", 8, "liar"));
+  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::HelloMismatch);
+  raw.Send(DeliveryAckFrame(4, 999, std::string(16, 'x'), wire::AckOutcome::Processed, ""));
+  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::UnknownDelivery);
+  raw.Send(AcceptedFrame(5, std::string(16, 'x'), 1, 1, false));
+  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::UnexpectedFrame);
+  raw.Send(CaseStatusQueryFrame(6, "no-such-case"));
+  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::UnknownCase);
+  // The same connection still works, and so does everyone else's.
+  raw.Send(HeartbeatFrame(7, 1));
+  auto hb = raw.ReceiveType(wire::Body::Heartbeat, seconds(5));
+  ASSERT_TRUE(hb.has_value());
+  EXPECT_EQ((*ParseFrame(*hb))->request_id(), 7u);
+  EXPECT_TRUE(StatusOfSubmit(SealFromDesk({"caf"})).ok());
+}
+
+TEST_F(BrokerTest, CaseStatusIsOnlyForTheCasesParties) {
+  SealedEnvelope env = SealFromDesk({"caf"});
+  ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
+  const std::string case_id(ParseEnvelope(env.bytes)->case_id);
+  auto caf = stack_.Connect("caf");
+  auto dgfip = stack_.Connect("dgfip");
+  ASSERT_TRUE(caf.ok() && dgfip.ok());
+  EXPECT_TRUE((*caf)->QueryCase(case_id).ok());
+  EXPECT_EQ((*dgfip)->QueryCase(case_id).status().reject_code(), RejectCode::UnknownCase);
+}
+
+TEST(BrokerLimitsTest, OversizedEnvelopeIsRejectedWithItsCode) {
+  deploy::StackSpec spec;
+  spec.broker_extra = "max_message_bytes = 4096\n";
+  TestStack stack(spec);
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  auto desk = stack.Connect(kDesk);
+  ASSERT_TRUE(desk.ok());
+  EnvelopeDraft d = SampleDraft(kDesk, {"caf"});
+  d.encoding = wire::PayloadEncoding::Opaque;
+  d.payload = std::string(10000, 'p');
+  auto big = (*desk)->Seal(d);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ((*desk)->Submit(*big, seconds(10)).status().reject_code(),
+            RejectCode::MessageTooLarge);
+  d.payload = std::string(1000, 'p');
+  EXPECT_TRUE((*desk)->Submit(*(*desk)->Seal(d), seconds(10)).ok());
+}
+
+}  // namespace
+}  // namespace relais::testing

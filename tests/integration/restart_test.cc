@@ -1,0 +1,93 @@
+// Fault: relaisd killed with SIGKILL after it acknowledged a message, then
+// restarted: the message is still delivered, once, to the partner.
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "tests/support/fixtures.h"
+#include "tests/support/stack.h"
+
+namespace relais::testing {
+namespace {
+
+using std::chrono::seconds;
+constexpr char kDesk[] = "france-services/paris-15";
+
+struct Counter {
+  std::mutex mu;
+  std::map<std::string, int> seen;
+  sdk::DeliveryHandler Handler() {
+    return [this](const sdk::Delivery& d) {
+      std::lock_guard<std::mutex> lock(mu);
+      ++seen[std::string(d.envelope->message_id)];
+      return sdk::HandlerResult::Processed();
+    };
+  }
+  int count(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.count(id) ? seen[id] : 0;
+  }
+};
+
+TEST(RestartTest, AcceptedMessageSurvivesSigkillAndIsDeliveredOnce) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  std::vector<std::string> ids;
+  {
+    auto desk = stack.Connect(kDesk);
+    ASSERT_TRUE(desk.ok());
+    for (int i = 0; i < 10; ++i) {
+      auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+      ASSERT_TRUE((*desk)->Submit(*env, seconds(10)).ok());
+      ids.push_back(env->message_id);
+    }
+  }
+  stack.KillBroker();  // right after the receipts: no clean shutdown
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+
+  Counter caf;
+  auto client = stack.Connect("caf", caf.Handler());
+  ASSERT_TRUE(client.ok());
+  for (const auto& id : ids) {
+    ASSERT_TRUE(WaitUntil([&] { return caf.count(id) >= 1; })) << stack.BrokerLog();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (const auto& id : ids) EXPECT_EQ(caf.count(id), 1);
+}
+
+TEST(RestartTest, ConnectedClientsRideThroughABrokerKill) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  Counter caf;
+  auto receiver = stack.Connect("caf", caf.Handler());
+  auto desk = stack.Connect(kDesk);
+  ASSERT_TRUE(receiver.ok() && desk.ok());
+
+  auto before = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+  ASSERT_TRUE((*desk)->Submit(*before, seconds(10)).ok());
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(before->message_id) == 1; }));
+
+  stack.KillBroker();
+  // Submitted while the broker is down: the SDK keeps it and sends it again.
+  auto during = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+  sdk::Receipt receipt;
+  std::atomic<bool> answered{false};
+  (*desk)->SubmitAsync(*during, [&](Result<sdk::Receipt> r) {
+    if (r.ok()) receipt = *r;
+    answered = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+
+  ASSERT_TRUE(WaitUntil([&] { return answered.load(); }));
+  EXPECT_EQ(receipt.message_id, during->message_id);
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(during->message_id) == 1; }))
+      << stack.BrokerLog();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(caf.count(before->message_id), 1);  // not handed over twice
+  EXPECT_EQ(caf.count(during->message_id), 1);
+}
+
+}  // namespace
+}  // namespace relais::testing

@@ -1,0 +1,172 @@
+#include "tests/support/stack.h"
+
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "adapters/sdk/client_config.h"
+#include "core/files.h"
+#include "core/frame.h"
+
+namespace relais::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string MakeTempDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/relais-test-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+  return pattern;
+}
+
+std::string ReadEndpoint(const std::string& file) {
+  auto text = ReadFile(file);
+  if (!text.ok()) return {};
+  std::string e = *text;
+  while (!e.empty() && e.back() == '\n') e.pop_back();
+  return e;
+}
+
+}  // namespace
+
+bool WaitUntil(const std::function<bool()>& predicate,
+               std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (predicate()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+TestStack::TestStack(deploy::StackSpec spec)
+    : spec_(std::move(spec)), layout_("") {
+  spec_.dir = MakeTempDir();
+  auto layout = deploy::Provision(spec_);
+  if (!layout.ok()) {
+    std::fprintf(stderr, "provision: %s\n", layout.status().ToString().c_str());
+    std::abort();
+  }
+  layout_ = *layout;
+}
+
+TestStack::~TestStack() {
+  for (auto& [name, p] : adapters_) p.Stop(std::chrono::seconds(5));
+  broker_.Stop(std::chrono::seconds(5));
+  const char* keep = std::getenv("RELAIS_KEEP_TEST_DIRS");
+  if (keep == nullptr || std::string(keep) != "1") {
+    std::error_code ec;
+    fs::remove_all(layout_.dir(), ec);
+  }
+}
+
+Status TestStack::StartBroker() {
+  if (!endpoint_.empty() && spec_.listen != endpoint_) {
+    spec_.listen = endpoint_;  // same port again for reconnecting clients
+    RELAIS_RETURN_IF_ERROR(deploy::Provision(spec_).status());
+  }
+  std::error_code ec;
+  fs::remove(layout_.EndpointFile(), ec);
+  RELAIS_ASSIGN_OR_RETURN(
+      broker_, deploy::ChildProcess::Start(
+                   {deploy::BinDir() + "/relaisd", "--config", layout_.BrokerConfig()},
+                   layout_.dir() + "/relaisd.log"));
+  const bool up = WaitUntil([&] {
+    return !ReadEndpoint(layout_.EndpointFile()).empty() || !broker_.running();
+  });
+  endpoint_ = ReadEndpoint(layout_.EndpointFile());
+  if (!up || endpoint_.empty()) {
+    return Status::Unavailable("relaisd did not start:\n" + BrokerLog());
+  }
+  return Status::OK();
+}
+
+void TestStack::KillBroker() { broker_.Kill(); }
+int TestStack::StopBroker() { return broker_.Stop(); }
+bool TestStack::BrokerRunning() { return broker_.running(); }
+
+std::string TestStack::BrokerLog() const {
+  auto log = ReadFile(layout_.dir() + "/relaisd.log");
+  return log.ok() ? *log : std::string("(no log)");
+}
+
+Status TestStack::StartAdapter(const std::string& agency) {
+  std::string exe = agency;
+  RELAIS_ASSIGN_OR_RETURN(
+      adapters_[agency],
+      deploy::ChildProcess::Start(
+          {deploy::BinDir() + "/relais-adapter-" + exe, "--config",
+           layout_.AdapterConfig(agency)},
+          layout_.ParticipantDir(agency) + "/adapter.log"));
+  return Status::OK();
+}
+
+void TestStack::KillAdapter(const std::string& agency) { adapters_[agency].Kill(); }
+int TestStack::StopAdapter(const std::string& agency) {
+  return adapters_[agency].Stop();
+}
+
+Result<std::unique_ptr<sdk::Client>> TestStack::Connect(
+    const std::string& participant, sdk::DeliveryHandler handler,
+    uint32_t window) {
+  RELAIS_ASSIGN_OR_RETURN(sdk::ParticipantConfig config,
+                          sdk::LoadParticipantConfig(layout_.ClientConfig(participant)));
+  sdk::ClientOptions options = config.client;
+  options.window = handler ? window : 0;
+  options.resend_after = std::chrono::milliseconds(1000);
+  options.state_dir = layout_.ParticipantDir(participant) + "/state/processed";
+  return sdk::Client::Start(std::move(options), std::move(handler));
+}
+
+Identity TestStack::IdentityOf(const std::string& participant) const {
+  auto id = LoadIdentityFile(layout_.IdentityFile(participant));
+  if (!id.ok()) std::abort();
+  return *id;
+}
+
+std::string TestStack::BrokerCurvePublic() const {
+  auto pub = LoadPublicIdentityFile(layout_.PublicFile(deploy::kBrokerId));
+  if (!pub.ok()) std::abort();
+  return pub->curve_public_z85;
+}
+
+RawClient::RawClient(const std::string& endpoint, const std::string& broker_public,
+                     const crypto::CurveKeyPair& keys)
+    : socket_(ctx_, zmq::socket_type::dealer) {
+  socket_.set(zmq::sockopt::curve_serverkey, broker_public);
+  socket_.set(zmq::sockopt::curve_publickey, keys.public_z85);
+  socket_.set(zmq::sockopt::curve_secretkey, keys.secret_z85);
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.connect(endpoint);
+}
+
+void RawClient::Send(std::string_view frame) {
+  socket_.send(zmq::buffer(frame), zmq::send_flags::none);
+}
+
+std::optional<std::string> RawClient::Receive(std::chrono::milliseconds timeout) {
+  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
+  zmq::message_t msg;
+  if (!socket_.recv(msg, zmq::recv_flags::dontwait)) return std::nullopt;
+  return msg.to_string();
+}
+
+std::optional<std::string> RawClient::ReceiveType(wire::Body type,
+                                                  std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto frame = Receive(left);
+    if (!frame) return std::nullopt;
+    auto parsed = ParseFrame(*frame);
+    if (parsed.ok() && (*parsed)->body_type() == type) return frame;
+  }
+}
+
+}  // namespace relais::testing
