@@ -2,6 +2,8 @@
 
 #include <flatbuffers/idl.h>
 
+#include <nlohmann/json.hpp>
+
 #include <array>
 #include <memory>
 
@@ -86,15 +88,27 @@ Result<std::string> CaseEventFromJson(std::string_view json) {
 }
 
 Result<std::string> CaseEventToJson(std::string_view bytes) {
-  if (VerifiedRoot<wire::CaseEvent>(bytes, kCaseEventIdentifier) == nullptr) {
+  const auto* event = VerifiedRoot<wire::CaseEvent>(bytes, kCaseEventIdentifier);
+  if (event == nullptr) {
     return Status::InvalidArgument("not a valid CaseEvent FlatBuffer");
   }
-  RELAIS_ASSIGN_OR_RETURN(auto parser, SchemaParser());
-  std::string json;
-  if (!flatbuffers::GenerateText(*parser, bytes.data(), &json)) {
-    return Status::Internal("cannot render the case event as JSON");
+  if (event->body() == nullptr || event->body_type() == wire::CaseBody::NONE ||
+      event->body_type() > wire::CaseBody::MAX) {
+    return Status::InvalidArgument("case event has no body of a known type");
   }
-  return json;
+  RELAIS_ASSIGN_OR_RETURN(auto parser, SchemaParser());
+  parser->opts.natural_utf8 = false;  // raw control characters are not JSON
+  std::string text;
+  if (!flatbuffers::GenerateText(*parser, bytes.data(), &text)) {
+    return Status::InvalidArgument("case event has strings that are not UTF-8");
+  }
+  // FlatBuffers wrote ASCII with \u escapes; give people readable UTF-8,
+  // in schema field order, and refuse what is not JSON (e.g. a NaN).
+  auto json = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (json.is_discarded()) {
+    return Status::InvalidArgument("case event cannot be written as JSON");
+  }
+  return json.dump(2);
 }
 
 }  // namespace relais

@@ -31,7 +31,8 @@ const wire::Citizen* PrimaryCitizen(const wire::CaseEvent& event);
 // with the parser's line and column on bad JSON or unknown fields.
 Result<std::string> CaseEventFromJson(std::string_view json);
 // CaseEvent bytes (verified first) -> JSON. InvalidArgument if they are not
-// a valid CaseEvent.
+// a valid CaseEvent with a body of a known type, or hold strings that are
+// not UTF-8 or numbers JSON cannot hold.
 Result<std::string> CaseEventToJson(std::string_view bytes);
 
 }  // namespace relais

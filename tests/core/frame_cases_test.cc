@@ -91,3 +91,42 @@ TEST(ClockTest, TimestampsRoundTrip) {
 
 }  // namespace
 }  // namespace relais
+
+namespace relais {
+namespace {
+
+// Found by envelope_fuzz: control characters in strings were written raw,
+// so the JSON did not read back.
+TEST(CasesTest, ControlCharactersSurviveTheJsonRoundTrip) {
+  wire::CaseEventT event;
+  const std::string subject = "line one\nline\x01two\x7f";
+  wire::AssistedCaseT body;
+  body.subject = subject;
+  body.description = "Séjour à l'étranger";
+  event.body.Set(std::move(body));
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(wire::CaseEvent::Pack(fbb, &event), kCaseEventIdentifier);
+  auto json = CaseEventToJson(BufferBytes(fbb));
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  EXPECT_NE(json->find("Séjour à l'étranger"), std::string::npos) << *json;
+  auto back = CaseEventFromJson(*json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << *json;
+  const auto* e = flatbuffers::GetRoot<wire::CaseEvent>(back->data());
+  EXPECT_EQ(StringView(e->body_as_AssistedCase()->subject()), subject);
+}
+
+// Found by envelope_fuzz: a body without its type made libflatbuffers'
+// JSON printer assert (abort) on verified input.
+TEST(CasesTest, BodyWithoutTypeIsRefusedNotAborted) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto contact = wire::CreateContact(fbb, fbb.CreateString("x@example.org"));
+  wire::CaseEventBuilder b(fbb);
+  b.add_body(contact.Union());  // body_type left at NONE
+  fbb.Finish(b.Finish(), kCaseEventIdentifier);
+  auto json = CaseEventToJson(BufferBytes(fbb));
+  ASSERT_FALSE(json.ok());
+  EXPECT_EQ(json.status().code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace relais

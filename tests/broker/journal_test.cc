@@ -1,0 +1,114 @@
+#include "broker/journal/journal.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "broker/journal/journal_format.h"
+
+namespace relais::broker::journal {
+namespace {
+
+class JournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/journal_test_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    auto j = Journal::Open(dir_, JournalOptions());
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    journal_ = std::move(*j);
+  }
+  void TearDown() override {
+    journal_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string dir_;
+  std::unique_ptr<Journal> journal_;
+};
+
+TEST_F(JournalTest, WriteReadAndAck) {
+  auto b = journal_->NewBatch();
+  b->PutMessage("id-1", "envelope one");
+  b->PutOutbox("caf", 1, "id-1");
+  b->PutOutbox("cpam", 1, "id-1");
+  b->PutMessage("id-2", "envelope two");
+  b->PutOutbox("caf", 2, "id-2");
+  ASSERT_TRUE(journal_->Commit(b.get()).ok());
+
+  EXPECT_EQ(*journal_->GetMessage("id-2"), "envelope two");
+  EXPECT_EQ(journal_->GetMessage("id-3").status().code(), Status::Code::kNotFound);
+  std::vector<OutboxEntry> out;
+  ASSERT_TRUE(journal_->ReadOutbox("caf", 0, 10, &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].sequence, 1u);
+  EXPECT_EQ(out[1].message_id, "id-2");
+
+  // Ack: the entry leaves caf's outbox only.
+  auto ack = journal_->NewBatch();
+  ack->DeleteOutbox("caf", 1);
+  ASSERT_TRUE(journal_->Commit(ack.get()).ok());
+  out.clear();
+  ASSERT_TRUE(journal_->ReadOutbox("caf", 0, 10, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].sequence, 2u);
+  EXPECT_EQ(*journal_->CountOutbox("cpam"), 1u);
+}
+
+TEST_F(JournalTest, OutboxReadsStayInsideTheRecipientAndFromTheCursor) {
+  auto b = journal_->NewBatch();
+  // "caf" must not see "caf-x" (a longer id sharing the prefix).
+  for (uint64_t s = 1; s <= 300; ++s) b->PutOutbox("caf", s, "m" + std::to_string(s));
+  b->PutOutbox("caf-x", 5, "other");
+  b->PutOutbox("ca", 7, "other");
+  ASSERT_TRUE(journal_->Commit(b.get()).ok());
+  std::vector<OutboxEntry> out;
+  ASSERT_TRUE(journal_->ReadOutbox("caf", 250, 1000, &out).ok());
+  ASSERT_EQ(out.size(), 51u);
+  EXPECT_EQ(out.front().sequence, 250u);
+  EXPECT_EQ(out.back().sequence, 300u);
+  out.clear();
+  ASSERT_TRUE(journal_->ReadOutbox("caf", 0, 7, &out).ok());
+  EXPECT_EQ(out.size(), 7u);  // the limit is honoured
+  EXPECT_EQ(*journal_->CountOutbox("caf"), 300u);
+  EXPECT_EQ(*journal_->CountOutbox("caf-x"), 1u);
+}
+
+TEST_F(JournalTest, SurvivesReopen) {
+  auto b = journal_->NewBatch();
+  b->PutMessage("id-1", "kept");
+  b->PutDedup("id-1", DedupEntry{42, 1000, std::string(32, 'h'), "caf"});
+  b->PutMeta(kMetaNextSequence, "12345678");
+  ASSERT_TRUE(journal_->Commit(b.get()).ok());
+  journal_.reset();
+  auto j = Journal::Open(dir_, JournalOptions());
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(*(*j)->GetMessage("id-1"), "kept");
+  auto dedup = (*j)->GetDedup("id-1");
+  ASSERT_TRUE(dedup.ok());
+  EXPECT_EQ(dedup->sequence, 42u);
+  EXPECT_EQ(dedup->sender, "caf");
+  EXPECT_EQ(dedup->header_sha256, std::string(32, 'h'));
+}
+
+TEST(JournalFormatTest, KeysOrderNumerically) {
+  EXPECT_LT(OutboxKey("caf", 2), OutboxKey("caf", 10));
+  EXPECT_LT(OutboxKey("caf", 255), OutboxKey("caf", 256));
+  EXPECT_LT(OutboxKey("caf", UINT64_MAX), OutboxEnd("caf"));
+  EXPECT_GT(OutboxKey("caf", 0), OutboxBegin("caf"));
+  std::string_view r;
+  uint64_t seq;
+  const std::string key = OutboxKey("france-services/x", 77);
+  ASSERT_TRUE(ParseOutboxKey(key, &r, &seq));
+  EXPECT_EQ(r, "france-services/x");
+  EXPECT_EQ(seq, 77u);
+  EXPECT_FALSE(ParseOutboxKey("short", &r, &seq));
+}
+
+TEST(JournalOpenTest, UnusableDirectoryIsAnError) {
+  auto j = Journal::Open("/proc/relais-cannot-exist/journal", JournalOptions());
+  EXPECT_FALSE(j.ok());
+}
+
+}  // namespace
+}  // namespace relais::broker::journal

@@ -1,0 +1,94 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "broker/config.h"
+#include "broker/ingress/registry.h"
+#include "core/bytes.h"
+#include "deploy/lib/provision.h"
+#include "tests/support/fixtures.h"
+
+namespace relais::broker {
+namespace {
+
+using wire::CaseType;
+using wire::RejectCode;
+
+ParticipantEntry Entry(const std::string& id, std::vector<Route> routes = {}) {
+  return ParticipantEntry{PublicOf(testing::MakeIdentity(id)), std::move(routes)};
+}
+
+TEST(RegistryTest, DenyByDefaultSenderRecipientCaseType) {
+  auto r = Registry::Build({Entry("caf", {{{"cpam", "france-travail"},
+                                           {CaseType::RsaApplication}}}),
+                            Entry("cpam"), Entry("france-travail"), Entry("dgfip")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->CheckRoute("caf", "cpam", CaseType::RsaApplication).ok());
+  EXPECT_EQ(r->CheckRoute("caf", "dgfip", CaseType::RsaApplication).reject_code(),
+            RejectCode::NotAuthorised);
+  EXPECT_EQ(r->CheckRoute("caf", "cpam", CaseType::Birth).reject_code(),
+            RejectCode::NotAuthorised);
+  EXPECT_EQ(r->CheckRoute("cpam", "caf", CaseType::Birth).reject_code(),
+            RejectCode::NotAuthorised);
+  EXPECT_EQ(r->CheckRoute("caf", "urssaf", CaseType::RsaApplication).reject_code(),
+            RejectCode::UnknownRecipient);
+}
+
+TEST(RegistryTest, WildcardsAndCurveKeys) {
+  Identity bench = testing::MakeIdentity("bench-a");
+  auto r = Registry::Build({{PublicOf(bench), {{{}, {}}}}, Entry("bench-b")});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->CheckRoute("bench-a", "bench-b", CaseType::DeathNotification).ok());
+  const std::string raw = *Z85Decode(bench.curve.public_z85);
+  ASSERT_NE(r->ParticipantForCurveKey(raw), nullptr);
+  EXPECT_EQ(*r->ParticipantForCurveKey(raw), "bench-a");
+  EXPECT_EQ(r->ParticipantForCurveKey(std::string(32, 'z')), nullptr);
+}
+
+TEST(RegistryTest, BadRegistriesAreRefused) {
+  Identity a = testing::MakeIdentity("caf");
+  PublicIdentity twin = PublicOf(testing::MakeIdentity("cpam"));
+  twin.curve_public_z85 = a.curve.public_z85;
+  EXPECT_FALSE(Registry::Build({{PublicOf(a), {}}, {twin, {}}}).ok());
+  EXPECT_FALSE(Registry::Build({Entry("caf"), Entry("caf")}).ok());
+  EXPECT_FALSE(Registry::Build({Entry("caf", {{{"nobody"}, {}}})}).ok());
+}
+
+TEST(ConfigTest, ProvisionedConfigLoadsWithItsRoutes) {
+  const std::string dir = ::testing::TempDir() + "/config_test_stack";
+  std::filesystem::remove_all(dir);
+  deploy::StackSpec spec;
+  spec.dir = dir;
+  spec.broker_extra = "max_message_bytes = 65536\nmax_clock_skew_s = 60\n";
+  auto layout = deploy::Provision(spec);
+  ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+  auto config = LoadBrokerConfig(layout->BrokerConfig());
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->max_message_bytes, 65536u);
+  EXPECT_EQ(config->time_policy.max_clock_skew_ms, 60000);
+  EXPECT_EQ(config->participants.size(), 5u);
+  auto registry = Registry::Build(std::move(config->participants));
+  ASSERT_TRUE(registry.ok());
+  EXPECT_TRUE(registry->CheckRoute("caf", "france-travail", CaseType::RsaApplication).ok());
+  EXPECT_TRUE(registry->CheckRoute("dgfip", "caf", CaseType::ResourcesUpdate).ok());
+  EXPECT_FALSE(registry->CheckRoute("dgfip", "cpam", CaseType::ResourcesUpdate).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigTest, ErrorsNameTheProblem) {
+  const std::string path = ::testing::TempDir() + "/bad_relaisd.toml";
+  std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n"
+                         "max_message_bytes = -1\n";
+  auto c = LoadBrokerConfig(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("max_message_bytes"), std::string::npos);
+  std::ofstream(path) << "[broker\n";
+  EXPECT_FALSE(LoadBrokerConfig(path).ok());
+  std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n";
+  EXPECT_NE(LoadBrokerConfig(path).status().message().find("participants"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace relais::broker

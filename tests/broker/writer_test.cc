@@ -1,0 +1,189 @@
+#include "broker/journal/writer.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "broker/audit/audit_chain.h"
+#include "core/crypto.h"
+#include "core/flatbuf.h"
+#include "core/frame.h"
+
+namespace relais::broker::journal {
+namespace {
+
+// Runs a JournalWriter over a temporary journal and collects its reports.
+class WriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/writer_test_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    Open();
+  }
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    journal_ = std::move(*Journal::Open(dir_, JournalOptions()));
+    auto w = JournalWriter::Create(journal_.get(), &clock_, [this](CommitReport r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& s : r.submits) outcomes_[s.message_id] = s;
+      acks_ += r.acks;
+      reports_.push_back(std::move(r));
+      cv_.notify_all();
+    });
+    ASSERT_TRUE(w.ok());
+    writer_ = std::move(*w);
+    writer_->Start();
+  }
+  void Close() {
+    writer_.reset();
+    journal_.reset();
+  }
+  SubmitRequest Submit(const std::string& id, const std::string& case_id,
+                       const std::string& sender = "france-services/paris-15",
+                       std::vector<std::string> to = {"caf", "cpam"}) {
+    SubmitRequest r;
+    r.message_id = id;
+    r.case_id = case_id;
+    r.sender = sender;
+    r.envelope = "envelope of " + id;
+    r.header_sha256 = crypto::Sha256("header of " + id);
+    r.recipients = std::move(to);
+    r.case_type = wire::CaseType::AddressChange;
+    return r;
+  }
+  SubmitOutcome WaitFor(const std::string& id) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes_.count(id) > 0; });
+    return outcomes_[id];
+  }
+  const wire::CaseState* Case(const std::string& id) {
+    case_bytes_ = *journal_->GetCase(id);
+    return ParseCaseState(case_bytes_);
+  }
+
+  std::string dir_;
+  FakeClock clock_{1795392000000};
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<JournalWriter> writer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, SubmitOutcome> outcomes_;
+  std::vector<CommitReport> reports_;
+  size_t acks_ = 0;
+  std::string case_bytes_;
+};
+
+TEST_F(WriterTest, AcceptsJournalsAndOpensTheCase) {
+  writer_->PostSubmit(Submit("m1", "case-1"));
+  SubmitOutcome o = WaitFor("m1");
+  ASSERT_TRUE(o.status.ok()) << o.status.ToString();
+  EXPECT_EQ(o.sequence, 1u);
+  EXPECT_EQ(o.accepted_at_ms, 1795392000000);
+  EXPECT_EQ(*journal_->GetMessage("m1"), "envelope of m1");
+  EXPECT_EQ(*journal_->CountOutbox("caf"), 1u);
+  EXPECT_EQ(*journal_->CountOutbox("cpam"), 1u);
+  const auto* s = Case("case-1");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(StringView(s->originator()), "france-services/paris-15");
+  ASSERT_EQ(s->recipients()->size(), 2u);
+  EXPECT_EQ(s->recipients()->Get(0)->state(), wire::RecipientState::Sent);
+}
+
+TEST_F(WriterTest, DuplicatesGetTheFirstReceiptConflictsAreRefused) {
+  writer_->PostSubmit(Submit("m1", "case-1"));
+  const SubmitOutcome first = WaitFor("m1");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcomes_.clear();
+  }
+  clock_.Advance(5000);
+  writer_->PostSubmit(Submit("m1", "case-1"));
+  SubmitOutcome again = WaitFor("m1");
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.sequence, first.sequence);
+  EXPECT_EQ(again.accepted_at_ms, first.accepted_at_ms);
+  EXPECT_EQ(*journal_->CountOutbox("caf"), 1u);  // no second copy
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcomes_.clear();
+  }
+  SubmitRequest changed = Submit("m1", "case-1");
+  changed.header_sha256 = crypto::Sha256("another header");
+  writer_->PostSubmit(changed);
+  EXPECT_EQ(WaitFor("m1").status.reject_code(), wire::RejectCode::DuplicateConflict);
+  EXPECT_EQ(*journal_->GetMessage("m1"), "envelope of m1");  // the first stays
+}
+
+TEST_F(WriterTest, OutsidersCannotAddToACase) {
+  writer_->PostSubmit(Submit("m1", "case-1"));
+  ASSERT_TRUE(WaitFor("m1").status.ok());
+  writer_->PostSubmit(Submit("m2", "case-1", "dgfip", {"caf"}));
+  EXPECT_EQ(WaitFor("m2").status.reject_code(), wire::RejectCode::NotAuthorised);
+  writer_->PostSubmit(Submit("m3", "case-1", "caf", {"cpam"}));  // a recipient may
+  EXPECT_TRUE(WaitFor("m3").status.ok());
+}
+
+TEST_F(WriterTest, AckRemovesTheOutboxEntryAndUpdatesTheCase) {
+  writer_->PostSubmit(Submit("m1", "case-1"));
+  const uint64_t seq = WaitFor("m1").sequence;
+  writer_->PostAck({"caf", seq, "m1", "case-1", wire::AckOutcome::Processed, ""});
+  writer_->PostAck({"cpam", seq, "m1", "case-1", wire::AckOutcome::Rejected, "unknown file"});
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return acks_ == 2; });
+  }
+  EXPECT_EQ(*journal_->CountOutbox("caf"), 0u);
+  EXPECT_EQ(*journal_->CountOutbox("cpam"), 0u);
+  const auto* s = Case("case-1");
+  EXPECT_EQ(s->recipients()->Get(0)->state(), wire::RecipientState::Delivered);
+  EXPECT_EQ(s->recipients()->Get(1)->state(), wire::RecipientState::Rejected);
+  EXPECT_EQ(StringView(s->recipients()->Get(1)->reason()), "unknown file");
+  ASSERT_EQ(s->trail()->size(), 3u);
+}
+
+TEST_F(WriterTest, SequencesAndTheAuditChainContinueAfterReopen) {
+  writer_->PostSubmit(Submit("m1", "case-1"));
+  writer_->PostSubmit(Submit("m2", "case-2"));
+  ASSERT_TRUE(WaitFor("m2").status.ok());
+  Close();
+  Open();
+  writer_->PostSubmit(Submit("m3", "case-3"));
+  EXPECT_EQ(WaitFor("m3").sequence, 3u);
+  std::vector<std::string> records;
+  ASSERT_TRUE(journal_->ReadAudit(1, 100, &records).ok());
+  ASSERT_EQ(records.size(), 3u);
+  auto head = audit::VerifyChain(audit::AuditHead{}, records);
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->sequence, 3u);
+  // Tampering with any record breaks the chain.
+  records[1][records[1].size() / 2] ^= 1;
+  EXPECT_FALSE(audit::VerifyChain(audit::AuditHead{}, records).ok());
+  records.erase(records.begin() + 1);
+  EXPECT_FALSE(audit::VerifyChain(audit::AuditHead{}, records).ok());
+}
+
+TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
+  for (int i = 0; i < 2000; ++i) {
+    writer_->PostSubmit(Submit("m" + std::to_string(i), "case-" + std::to_string(i)));
+  }
+  ASSERT_TRUE(WaitFor("m1999").status.ok());
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(outcomes_.size(), 2000u);
+  // Everything posted while a sync ran goes in the next batch: far fewer
+  // batches than messages, and sequences are gapless in posting order.
+  EXPECT_LT(writer_->stats().batches.load(), 2000u);
+  EXPECT_GT(writer_->stats().largest_batch.load(), 1u);
+  for (int i = 0; i < 2000; ++i) {
+    EXPECT_EQ(outcomes_["m" + std::to_string(i)].sequence, static_cast<uint64_t>(i + 1));
+  }
+}
+
+}  // namespace
+}  // namespace relais::broker::journal

@@ -1,0 +1,38 @@
+// libFuzzer target: every parser a broker or client runs on bytes from the
+// network. Frames, then whatever they nest (envelope, header, case event,
+// case state). Nothing may crash, hang or read out of bounds; every
+// refusal must be a coded Rejected status.
+
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/envelope.h"
+#include "core/frame.h"
+#include "core/flatbuf.h"
+
+using namespace relais;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  auto frame = ParseFrame(bytes);
+  if (!frame.ok()) {
+    if (frame.status().reject_code() != wire::RejectCode::MalformedFrame) std::abort();
+    return 0;
+  }
+  const wire::Frame& f = **frame;
+  std::string_view nested;
+  if (const auto* s = f.body_as_Submit()) nested = VectorBytes(s->envelope());
+  if (const auto* d = f.body_as_Deliver()) nested = VectorBytes(d->envelope());
+  if (!nested.empty()) {
+    auto env = ParseEnvelope(nested);
+    if (!env.ok() && env.status().code() != Status::Code::kRejected) std::abort();
+    PeekMessageId(nested);
+  }
+  if (const auto* r = f.body_as_CaseStatusReply()) {
+    if (const auto* state = ParseCaseState(VectorBytes(r->state()))) {
+      (void)state->recipients();
+    }
+  }
+  return 0;
+}
