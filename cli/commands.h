@@ -19,6 +19,7 @@ int Keygen(const KeygenArgs& args);
 struct ProvisionArgs {
   std::string dir;
   std::string listen = "tcp://127.0.0.1:0";
+  bool bench = false;
 };
 int Provision(const ProvisionArgs& args);
 

@@ -41,6 +41,7 @@ int Provision(const ProvisionArgs& a) {
   deploy::StackSpec spec;
   spec.dir = a.dir;
   spec.listen = a.listen;
+  if (a.bench) spec.extra_participants = {"bench-sender", "bench-receiver"};
   auto layout = deploy::Provision(spec);
   if (!layout.ok()) {
     std::fprintf(stderr, "relais provision: %s\n", layout.status().ToString().c_str());

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   pv->add_option("--dir", provision.dir, "stack folder")->required();
   pv->add_option("--listen", provision.listen, "relaisd endpoint (port 0: any free port)")
       ->capture_default_str();
+  pv->add_flag("--bench", provision.bench,
+               "add the bench-sender and bench-receiver participants (relais-bench)");
 
   auto* cs = app.add_subcommand("case", "open cases and follow them");
   cs->require_subcommand(1);

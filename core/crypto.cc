@@ -76,16 +76,20 @@ Result<Ed25519PublicKey> Ed25519PublicKey::FromRaw(std::string_view raw) {
   Ed25519PublicKey out;
   out.key_.reset(key, PkeyDeleter());
   out.raw_ = std::string(raw);
+  out.verify_template_.reset(EVP_MD_CTX_new(), MdCtxDeleter());
+  if (!out.verify_template_ ||
+      EVP_DigestVerifyInit(out.verify_template_.get(), nullptr, nullptr, nullptr,
+                           key) != 1) {
+    return Status::Internal("EVP_DigestVerifyInit failed");
+  }
   return out;
 }
 
 bool Ed25519PublicKey::Verify(std::string_view message,
                               std::string_view signature) const {
-  if (!key_ || signature.size() != kEd25519SignatureSize) return false;
+  if (!verify_template_ || signature.size() != kEd25519SignatureSize) return false;
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx ||
-      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) !=
-          1) {
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), verify_template_.get()) != 1) {
     return false;
   }
   return EVP_DigestVerify(ctx.get(), U(signature), signature.size(),
@@ -108,6 +112,11 @@ Result<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(std::string_view seed) {
   Ed25519PrivateKey out;
   out.key_.reset(key, PkeyDeleter());
   out.seed_ = std::string(seed);
+  out.sign_template_.reset(EVP_MD_CTX_new(), MdCtxDeleter());
+  if (!out.sign_template_ ||
+      EVP_DigestSignInit(out.sign_template_.get(), nullptr, nullptr, nullptr, key) != 1) {
+    return Status::Internal("EVP_DigestSignInit failed");
+  }
   RELAIS_ASSIGN_OR_RETURN(std::string raw_public, RawPublic(key));
   RELAIS_ASSIGN_OR_RETURN(out.public_, Ed25519PublicKey::FromRaw(raw_public));
   return out;
@@ -115,10 +124,9 @@ Result<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(std::string_view seed) {
 
 Result<std::string> Ed25519PrivateKey::Sign(std::string_view message) const {
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) !=
-          1) {
-    return Status::Internal("EVP_DigestSignInit failed");
+  if (!ctx || !sign_template_ ||
+      EVP_MD_CTX_copy_ex(ctx.get(), sign_template_.get()) != 1) {
+    return Status::Internal("EVP_MD_CTX_copy_ex failed");
   }
   std::string sig(kEd25519SignatureSize, '\0');
   size_t len = sig.size();

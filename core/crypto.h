@@ -17,6 +17,7 @@
 #include "core/status.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
+typedef struct evp_md_ctx_st EVP_MD_CTX;
 
 namespace relais::crypto {
 
@@ -46,6 +47,9 @@ class Ed25519PublicKey {
 
  private:
   std::shared_ptr<EVP_PKEY> key_;
+  // Initialised once for verifying with key_; each Verify works on a copy
+  // (OpenSSL 3 would otherwise fetch the algorithm on every call).
+  std::shared_ptr<EVP_MD_CTX> verify_template_;
   std::string raw_;
 };
 
@@ -63,6 +67,7 @@ class Ed25519PrivateKey {
 
  private:
   std::shared_ptr<EVP_PKEY> key_;
+  std::shared_ptr<EVP_MD_CTX> sign_template_;  // as verify_template_
   std::string seed_;
   Ed25519PublicKey public_;
 };

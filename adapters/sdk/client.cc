@@ -8,7 +8,9 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <variant>
 #include <zmq.hpp>
@@ -97,7 +99,10 @@ class Client::Impl {
   bool SendFrame(std::string_view frame);
   void FailAll(const Status& st);
   void HandlerLoop();
-  void HandleOne(const Incoming& in);
+  // Verifies and hands one delivery to the handler; the ack to send once
+  // `records` are durable, or nullopt to stop the batch here.
+  std::optional<AckCmd> HandleOne(const Incoming& in, std::set<std::string>* in_batch,
+                                  std::vector<ProcessedStore::Entry>* records);
 
   ClientOptions opts_;
   DeliveryHandler handler_;
@@ -478,76 +483,92 @@ void Client::Impl::FailAll(const Status& st) {
   pending_.clear();
 }
 
+// Handles what is queued, in order, then records every processed id with
+// one synced write and only then acknowledges them (group commit: one sync
+// per batch, never an ack before its sync).
 void Client::Impl::HandlerLoop() {
+  constexpr size_t kMaxBatch = 256;
   for (;;) {
-    Incoming in;
+    std::vector<Incoming> batch;
     {
       std::unique_lock<std::mutex> lock(del_mu_);
       del_cv_.wait(lock, [this] { return stopping_.load() || !deliveries_.empty(); });
       if (stopping_.load()) return;
-      in = std::move(deliveries_.front());
-      deliveries_.pop_front();
+      while (!deliveries_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(deliveries_.front()));
+        deliveries_.pop_front();
+      }
     }
-    // Sent on an earlier connection: it comes again on the current one.
-    if (in.generation != generation_.load()) continue;
-    HandleOne(in);
+    std::vector<AckCmd> acks;
+    std::vector<ProcessedStore::Entry> records;
+    std::set<std::string> in_batch;
+    for (const Incoming& in : batch) {
+      // Sent on an earlier connection: it comes again on the current one.
+      if (in.generation != generation_.load()) continue;
+      auto ack = HandleOne(in, &in_batch, &records);
+      if (!ack) break;  // store unreadable or stopping: no acks past here
+      acks.push_back(std::move(*ack));
+    }
+    Status st = store_->RecordAll(records, relais::Clock::System()->NowMs());
+    if (!st.ok()) {
+      spdlog::error("{}: {}", participant(), st.ToString());
+      continue;  // not acked: redelivered later, and handled again
+    }
+    for (auto& a : acks) Post(std::move(a));
   }
 }
 
-void Client::Impl::HandleOne(const Incoming& in) {
+std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
+    const Incoming& in, std::set<std::string>* in_batch,
+    std::vector<ProcessedStore::Entry>* records) {
   const int64_t now = relais::Clock::System()->NowMs();
   auto opened = OpenEnvelope(in.envelope, opts_.peers, now, opts_.time_policy);
-  std::string message_id;
-  wire::AckOutcome outcome = wire::AckOutcome::Processed;
-  std::string reason;
+  AckCmd ack{in.generation, in.sequence, {}, wire::AckOutcome::Processed, {}};
   if (!opened.ok()) {
     // Not recorded as processed: a forged copy must not shadow the real one.
-    message_id = PeekMessageId(in.envelope);
-    outcome = wire::AckOutcome::Rejected;
-    reason = opened.status().ToString();
+    ack.message_id = PeekMessageId(in.envelope);
+    ack.outcome = wire::AckOutcome::Rejected;
+    ack.reason = opened.status().ToString();
     stats_.deliveries_rejected.fetch_add(1);
-    spdlog::warn("{}: rejected delivery {}: {}", participant(), in.sequence, reason);
-  } else {
-    message_id = std::string(opened->message_id);
-    ProcessedStore::Outcome prior;
-    auto seen = store_->Contains(message_id, &prior);
-    if (!seen.ok()) {
-      spdlog::error("{}: {}", participant(), seen.status().ToString());
-      return;  // not acked: redelivered later
-    }
-    if (*seen) {
-      stats_.redeliveries_suppressed.fetch_add(1);
-      outcome = prior == ProcessedStore::Outcome::kRejected ? wire::AckOutcome::Rejected
-                                                           : wire::AckOutcome::Processed;
-    } else {
-      Delivery d{in.sequence, in.attempt, &*opened};
-      HandlerResult r;
-      for (int attempt = 0; !stopping_.load(); ++attempt) {
-        r = handler_(d);
-        if (r.kind != HandlerResult::Kind::kRetry) break;
-        spdlog::warn("{}: handler will retry message {}: {}", participant(),
-                     in.sequence, r.reason);
-        std::unique_lock<std::mutex> lock(del_mu_);
-        del_cv_.wait_for(lock, Backoff(attempt), [this] { return stopping_.load(); });
-      }
-      if (stopping_.load() && r.kind == HandlerResult::Kind::kRetry) return;
-      const bool refused = r.kind == HandlerResult::Kind::kRejected;
-      outcome = refused ? wire::AckOutcome::Rejected : wire::AckOutcome::Processed;
-      reason = r.reason;
-      Status st = store_->Record(message_id,
-                                 refused ? ProcessedStore::Outcome::kRejected
-                                         : ProcessedStore::Outcome::kProcessed,
-                                 now);
-      if (!st.ok()) {
-        spdlog::error("{}: {}", participant(), st.ToString());
-        return;  // not acked: redelivered later, and handled again
-      }
-      stats_.handled.fetch_add(1);
-      if (refused) stats_.deliveries_rejected.fetch_add(1);
-    }
+    spdlog::warn("{}: rejected delivery {}: {}", participant(), in.sequence, ack.reason);
+    return ack;
   }
-  Post(AckCmd{in.generation, in.sequence, std::move(message_id), outcome,
-              std::move(reason)});
+  ack.message_id = std::string(opened->message_id);
+  ProcessedStore::Outcome prior = ProcessedStore::Outcome::kProcessed;
+  bool seen = in_batch->count(ack.message_id) > 0;
+  if (!seen) {
+    auto stored = store_->Contains(ack.message_id, &prior);
+    if (!stored.ok()) {
+      spdlog::error("{}: {}", participant(), stored.status().ToString());
+      return std::nullopt;
+    }
+    seen = *stored;
+  }
+  if (seen) {
+    stats_.redeliveries_suppressed.fetch_add(1);
+    if (prior == ProcessedStore::Outcome::kRejected) ack.outcome = wire::AckOutcome::Rejected;
+    return ack;
+  }
+  Delivery d{in.sequence, in.attempt, &*opened};
+  HandlerResult r;
+  for (int attempt = 0; !stopping_.load(); ++attempt) {
+    r = handler_(d);
+    if (r.kind != HandlerResult::Kind::kRetry) break;
+    spdlog::warn("{}: handler will retry message {}: {}", participant(), in.sequence,
+                 r.reason);
+    std::unique_lock<std::mutex> lock(del_mu_);
+    del_cv_.wait_for(lock, Backoff(attempt), [this] { return stopping_.load(); });
+  }
+  if (r.kind == HandlerResult::Kind::kRetry) return std::nullopt;  // stopping
+  const bool rejected = r.kind == HandlerResult::Kind::kRejected;
+  ack.outcome = rejected ? wire::AckOutcome::Rejected : wire::AckOutcome::Processed;
+  ack.reason = r.reason;
+  records->push_back({ack.message_id, rejected ? ProcessedStore::Outcome::kRejected
+                                                : ProcessedStore::Outcome::kProcessed});
+  in_batch->insert(ack.message_id);
+  stats_.handled.fetch_add(1);
+  if (rejected) stats_.deliveries_rejected.fetch_add(1);
+  return ack;
 }
 
 // --- Client ---------------------------------------------------------------

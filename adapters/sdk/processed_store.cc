@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 
 #include <filesystem>
 
@@ -49,14 +50,18 @@ Result<bool> ProcessedStore::Contains(std::string_view id,
   return true;
 }
 
-Status ProcessedStore::Record(std::string_view id, Outcome outcome,
-                              int64_t at_ms) {
-  std::string value(1, static_cast<char>(outcome));
-  PutBigEndian64(&value, static_cast<uint64_t>(at_ms));
+Status ProcessedStore::RecordAll(const std::vector<Entry>& entries,
+                                 int64_t at_ms) {
+  if (entries.empty()) return Status::OK();
+  rocksdb::WriteBatch batch;
+  for (const auto& e : entries) {
+    std::string value(1, static_cast<char>(e.outcome));
+    PutBigEndian64(&value, static_cast<uint64_t>(at_ms));
+    batch.Put(e.message_id, value).PermitUncheckedError();
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  rocksdb::Status s =
-      db_->Put(wo, rocksdb::Slice(id.data(), id.size()), value);
+  rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return Status::IOError("processed-id store: " + s.ToString());
   return Status::OK();
 }

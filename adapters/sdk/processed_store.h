@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -30,8 +31,13 @@ class ProcessedStore {
   // True if `message_id` was recorded; its outcome in `*outcome` if given.
   Result<bool> Contains(std::string_view message_id,
                         Outcome* outcome = nullptr) const;
-  // Records `message_id` and syncs before returning.
-  Status Record(std::string_view message_id, Outcome outcome, int64_t at_ms);
+  struct Entry {
+    std::string message_id;
+    Outcome outcome = Outcome::kProcessed;
+  };
+  // Records every entry with one synced write (group commit); all or none
+  // are recorded when this returns.
+  Status RecordAll(const std::vector<Entry>& entries, int64_t at_ms);
 
  private:
   explicit ProcessedStore(std::unique_ptr<rocksdb::DB> db);
