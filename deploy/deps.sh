@@ -1,0 +1,37 @@
+# Sourced by deploy/up.sh and tests/run.sh: installs the Debian 12 packages
+# relais needs when they are missing (apt-get, with sudo when not root).
+#   relais_ensure_packages build|test|fuzz ...
+
+relais_packages_build=(
+  build-essential cmake pkg-config
+  libzmq3-dev cppzmq-dev libflatbuffers-dev flatbuffers-compiler librocksdb-dev
+  libssl-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography)
+relais_packages_fuzz=(clang libclang-rt-14-dev)
+
+relais_ensure_packages() {
+  local wanted=() missing=() group pkg
+  for group in "$@"; do
+    local -n list="relais_packages_${group}"
+    wanted+=("${list[@]}")
+  done
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "relais: installing ${missing[*]}" >&2
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Configures and builds relais in build/ (every executable lands in
+# build/bin/).
+relais_build() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j"$(nproc)"
+}

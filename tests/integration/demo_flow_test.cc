@@ -1,0 +1,142 @@
+// Integration: relaisd and the four agency adapters as real processes. An
+// address_change from France services reaches every agency's outbox in its
+// native format, each adapter acknowledges it, and the case status says so.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli/case_render.h"
+#include "core/cases.h"
+#include "core/files.h"
+#include "core/flatbuf.h"
+#include "core/frame.h"
+#include "deploy/lib/provision.h"
+#include "tests/support/stack.h"
+
+namespace relais::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+constexpr char kDesk[] = "france-services/paris-15";
+
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.front() != '.') out.push_back(e.path().string());
+  }
+  return out;
+}
+
+std::string SourcePath(const std::string& rel) {
+  const char* src = std::getenv("RELAIS_SOURCE_DIR");
+  return std::string(src ? src : ".") + "/" + rel;
+}
+
+// Drops a file into an inbox the way a partner system must: write, then
+// rename.
+void Drop(const std::string& inbox, const std::string& name, const std::string& bytes) {
+  ASSERT_TRUE(WriteFileAtomic(inbox + "/" + name, bytes).ok());
+}
+
+class DemoFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
+    for (const auto& a : deploy::kAgencies) ASSERT_TRUE(stack_.StartAdapter(a).ok());
+    auto desk = stack_.Connect(kDesk);
+    ASSERT_TRUE(desk.ok());
+    desk_ = std::move(*desk);
+  }
+
+  std::string StateOf(const std::string& case_id) {
+    auto state = desk_->QueryCase(case_id);
+    if (!state.ok()) return "";
+    return cli::CaseStateToJson(*ParseCaseState(*state)).dump();
+  }
+
+  TestStack stack_;
+  std::unique_ptr<sdk::Client> desk_;
+};
+
+TEST_F(DemoFlowTest, AddressChangeReachesTheFourAgenciesInTheirFormats) {
+  auto sample = ReadFile(SourcePath("deploy/samples/address_change.json"));
+  ASSERT_TRUE(sample.ok());
+  auto doc = nlohmann::json::parse(*sample);
+  EnvelopeDraft d;
+  d.case_id = "c-demo-flow-1";
+  d.recipients = doc["recipients"].get<std::vector<std::string>>();
+  d.case_type = wire::CaseType::AddressChange;
+  d.payload = *CaseEventFromJson(doc["event"].dump());
+  auto sealed = desk_->Seal(d);
+  ASSERT_TRUE(sealed.ok());
+  ASSERT_TRUE(desk_->Submit(*sealed, seconds(10)).ok());
+
+  for (const auto& a : deploy::kAgencies) {
+    ASSERT_TRUE(WaitUntil([&] { return FilesIn(stack_.layout().Outbox(a)).size() == 1; }))
+        << a << " received nothing";
+    const std::string file = FilesIn(stack_.layout().Outbox(a))[0];
+    EXPECT_NE(file.find("c-demo-flow-1"), std::string::npos) << file;
+    const std::string contents = *ReadFile(file);
+    EXPECT_NE(contents.find("Lyon"), std::string::npos) << a << ": " << contents;
+    EXPECT_NE(contents.find("69003"), std::string::npos) << a << ": " << contents;
+  }
+  // The CAF's partner system reads ISO-8859-1: "Marché" is one byte 0xE9.
+  const std::string caf = *ReadFile(FilesIn(stack_.layout().Outbox("caf"))[0]);
+  EXPECT_NE(caf.find("March\xE9"), std::string::npos);
+  EXPECT_NE(caf.find("ISO-8859-1"), std::string::npos);
+
+  ASSERT_TRUE(WaitUntil([&] {
+    const std::string s = StateOf("c-demo-flow-1");
+    size_t n = 0;
+    for (size_t p = s.find("\"delivered\""); p != std::string::npos;
+         p = s.find("\"delivered\"", p + 1)) {
+      ++n;
+    }
+    return n >= 8;  // four statuses and four trail entries
+  })) << StateOf("c-demo-flow-1");
+}
+
+TEST_F(DemoFlowTest, CafInboxFileBecomesAnRsaApplicationForCpamAndFranceTravail) {
+  auto csv = ReadFile(SourcePath("deploy/samples/caf/rsa_application.csv"));
+  ASSERT_TRUE(csv.ok());
+  Drop(stack_.layout().Inbox("caf"), "rsa_application.csv", *csv);
+  const std::string receipt = stack_.layout().Done("caf") + "/rsa_application.csv.receipt.json";
+  ASSERT_TRUE(WaitUntil([&] { return fs::exists(receipt); }))
+      << "not accepted; rejected/: " << FilesIn(stack_.layout().Rejected("caf")).size();
+  EXPECT_FALSE(fs::exists(stack_.layout().Inbox("caf") + "/rsa_application.csv"));
+  auto doc = nlohmann::json::parse(*ReadFile(receipt));
+  ASSERT_GE(doc["cases"].size(), 1u);
+  EXPECT_FALSE(doc["cases"][0]["duplicate"].get<bool>());
+  // Every recipient answered (this milestone's adapters render
+  // address_change only, so they reject other types with a reason).
+  auto caf = stack_.Connect("caf");
+  ASSERT_TRUE(caf.ok());
+  const std::string case_id = doc["cases"][0]["case_id"];
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = (*caf)->QueryCase(case_id);
+    if (!state.ok()) return false;
+    const auto* s = ParseCaseState(*state);
+    for (const auto* r : *s->recipients()) {
+      if (r->state() == wire::RecipientState::Sent) return false;
+    }
+    return s->recipients()->size() >= 1;
+  }));
+}
+
+TEST_F(DemoFlowTest, MalformedInboxFileGoesToRejectedWithItsReason) {
+  Drop(stack_.layout().Inbox("dgfip"), "broken.json", "{\"spi\": \"12\"");
+  const std::string error = stack_.layout().Rejected("dgfip") + "/broken.json.error";
+  ASSERT_TRUE(WaitUntil([&] { return fs::exists(error); }));
+  EXPECT_TRUE(fs::exists(stack_.layout().Rejected("dgfip") + "/broken.json"));
+  EXPECT_FALSE(ReadFile(error)->empty());
+  EXPECT_TRUE(FilesIn(stack_.layout().Done("dgfip")).empty());
+}
+
+}  // namespace
+}  // namespace relais::testing
