@@ -1,11 +1,9 @@
 #include "broker/config.h"
 
 #include <filesystem>
-#include <sstream>
-#include <toml++/toml.h>
 
 #include "core/cases.h"
-#include "core/files.h"
+#include "core/toml_file.h"
 
 namespace relais::broker {
 namespace {
@@ -85,15 +83,7 @@ Result<ParticipantEntry> ParseParticipant(const toml::table& t,
 }  // namespace
 
 Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
-  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4 << 20));
-  toml::table root;
-  try {
-    root = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << path << ":" << e.source().begin.line << ": " << e.description();
-    return Status::InvalidArgument(msg.str());
-  }
+  RELAIS_ASSIGN_OR_RETURN(toml::table root, ParseTomlFile(path));
   const fs::path base = fs::absolute(fs::path(path)).parent_path();
   BrokerConfig c;
   const toml::table* b = root["broker"].as_table();

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/ids.h"
+#include "core/toml_file.h"
 
 namespace relais {
 namespace {
@@ -34,18 +34,6 @@ Result<int64_t> RequiredTime(const toml::table& t, std::string_view key,
                                    "': " + ms.status().message());
   }
   return *ms;
-}
-
-Result<toml::table> ParseToml(const std::string& text,
-                              const std::string& origin) {
-  try {
-    return toml::parse(text, origin);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ":"
-        << e.source().begin.column << ": " << e.description();
-    return Status::InvalidArgument(msg.str());
-  }
 }
 
 Result<PublicSigningKey> ParsePublicSigningKey(const toml::table& t,

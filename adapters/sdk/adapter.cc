@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <toml++/toml.h>
 
 #include "core/bytes.h"
 #include "core/cases.h"
@@ -16,6 +15,7 @@
 #include "core/flatbuf.h"
 #include "core/ids.h"
 #include "core/subject.h"
+#include "core/toml_file.h"
 
 namespace relais::sdk {
 namespace {
@@ -50,13 +50,7 @@ std::string SubjectRefOf(const std::string& subject_key, std::string_view payloa
 Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
   AdapterConfig c;
   RELAIS_ASSIGN_OR_RETURN(c.participant, LoadParticipantConfig(path));
-  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 1 << 20));
-  toml::table t;
-  try {
-    t = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(path + ": " + std::string(e.description()));
-  }
+  RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseTomlFile(path));
   const std::string& base = c.participant.base_dir;
   c.inbox = ResolvePath(base, t["inbox"].value_or(std::string("inbox")));
   c.outbox = ResolvePath(base, t["outbox"].value_or(std::string("outbox")));

@@ -1,12 +1,11 @@
 #include "adapters/sdk/client_config.h"
 
 #include <filesystem>
-#include <sstream>
 #include <thread>
-#include <toml++/toml.h>
 
 #include "core/files.h"
 #include "core/subject.h"
+#include "core/toml_file.h"
 
 namespace relais::sdk {
 
@@ -41,15 +40,7 @@ Result<std::string> ReadEndpointFile(const std::string& path,
 
 Result<ParticipantConfig> LoadParticipantConfig(const std::string& path,
                                                 std::chrono::milliseconds wait) {
-  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 1 << 20));
-  toml::table t;
-  try {
-    t = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << path << ":" << e.source().begin.line << ": " << e.description();
-    return Status::InvalidArgument(msg.str());
-  }
+  RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseTomlFile(path));
   ParticipantConfig c;
   c.base_dir = fs::absolute(fs::path(path)).parent_path().string();
   const auto get = [&](const char* key) {
