@@ -54,6 +54,7 @@ Status Broker::Init() {
                      std::vector<Outgoing> frames;
                      frames.reserve(report.submits.size());
                      for (const auto& s : report.submits) {
+                       pending_bytes_.fetch_sub(s.envelope_bytes);
                        if (s.status.ok()) {
                          frames.push_back({s.routing_id,
                                            AcceptedFrame(s.request_id, s.message_id,
@@ -85,6 +86,7 @@ Status Broker::Init() {
       config_.ingress_queue,
       [this](journal::SubmitRequest r) { writer_->PostSubmit(std::move(r)); },
       [this](IngressRejection r) {
+        pending_bytes_.fetch_sub(r.envelope_bytes);
         spdlog::warn("{}: rejected message {}: {}", r.participant,
                      Hex8(r.message_id), r.status.ToString());
         Post({{r.routing_id, RejectedFrame(r.request_id, r.status.reject_code(),
@@ -284,8 +286,16 @@ void Broker::OnSubmit(const transport::Incoming& in, uint64_t req,
                                        std::to_string(config_.max_message_bytes)),
                   PeekMessageId(envelope));
   }
+  if (pending_bytes_.load() + envelope.size() > config_.max_pending_bytes) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::Overloaded,
+                                   "too many bytes awaiting the journal; retry later"),
+                  PeekMessageId(envelope));
+  }
+  pending_bytes_.fetch_add(envelope.size());
   IngressTask task{in.routing_id, req, in.participant, std::string(envelope)};
   if (!ingress_->TrySubmit(std::move(task))) {
+    pending_bytes_.fetch_sub(envelope.size());
     Reject(in, req,
            Status::Rejected(wire::RejectCode::Overloaded,
                             "ingress queue is full; retry later"),

@@ -89,6 +89,8 @@ class Broker {
   std::unique_ptr<transport::RouterServer> router_;
   std::unique_ptr<delivery::Sessions> sessions_;
   int wake_fd_ = -1;  // eventfd: posted work or stop
+  // Envelope bytes between Submit and its answer (config max_pending_bytes).
+  std::atomic<uint64_t> pending_bytes_{0};
   std::atomic<bool> stop_{false};
 
   std::mutex posted_mu_;

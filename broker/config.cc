@@ -105,6 +105,9 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                                             &c.ingress_threads, path));
   RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "ingress_queue", 1, 1 << 20,
                                             &c.ingress_queue, path));
+  int64_t pending_mb = static_cast<int64_t>(c.max_pending_bytes >> 20);
+  RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "max_pending_mb", 1, 65536, &pending_mb, path));
+  c.max_pending_bytes = static_cast<uint64_t>(pending_mb) << 20;
   int64_t skew_s = c.time_policy.max_clock_skew_ms / 1000;
   int64_t ttl_days = c.time_policy.max_ttl_ms / 86400000;
   RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "max_clock_skew_s", 0, 86400, &skew_s, path));

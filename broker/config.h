@@ -39,6 +39,10 @@ struct BrokerConfig {
   uint32_t ingress_threads = 0;
   // Submits waiting for verification before Overloaded. Default: 8192.
   uint32_t ingress_queue = 8192;
+  // Envelope bytes received and not yet answered (verifying, queued for
+  // the journal, syncing) before new submits get Overloaded: bounds the
+  // broker's memory whatever the senders do. Default: 256 MiB.
+  uint64_t max_pending_bytes = 256 << 20;
   // spdlog level: trace, debug, info, warn, error. Default: "info".
   std::string log_level = "info";
   journal::JournalOptions journal;

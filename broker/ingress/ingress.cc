@@ -113,7 +113,8 @@ void IngressPool::Emit(uint64_t ticket, Outcome outcome) {
     } else {
       reject_(IngressRejection{std::move(task.routing_id), task.request_id,
                                std::move(task.participant),
-                               PeekMessageId(task.envelope), result.status()});
+                               PeekMessageId(task.envelope), result.status(),
+                               task.envelope.size()});
     }
   }
 }

@@ -56,6 +56,7 @@ struct IngressRejection {
   std::string participant;
   std::string message_id;  // empty if the envelope did not parse that far
   Status status;
+  size_t envelope_bytes = 0;
 };
 
 // Verifies submissions on `threads` threads and hands them on in the order

@@ -27,6 +27,7 @@ class JournalWriter::BatchBuilder {
     out.routing_id = std::move(r.routing_id);
     out.request_id = r.request_id;
     out.message_id = r.message_id;
+    out.envelope_bytes = r.envelope.size();
     if (FindDuplicate(r, &out)) {
       report_.submits.push_back(std::move(out));
       return;

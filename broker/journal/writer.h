@@ -67,6 +67,7 @@ struct SubmitOutcome {
   uint64_t sequence = 0;
   int64_t accepted_at_ms = 0;
   bool duplicate = false;
+  size_t envelope_bytes = 0;
 };
 
 // What one committed (or failed) batch produced.
