@@ -197,6 +197,10 @@ Result<StackLayout> Provision(const StackSpec& spec) {
     const std::string client = ClientToml(l, p);
     RELAIS_RETURN_IF_ERROR(WriteFileAtomic(l.ClientConfig(p), client));
     if (agencies.count(p)) {
+      for (const auto& d : {l.Inbox(p), l.Outbox(p), l.Done(p), l.Rejected(p)}) {
+        fs::create_directories(d, ec);
+        if (ec) return Status::IOError("cannot create " + d + ": " + ec.message());
+      }
       RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
           l.AdapterConfig(p),
           client + "inbox = \"inbox\"\noutbox = \"outbox\"\ndone = \"done\"\n"

@@ -1,0 +1,75 @@
+#pragma once
+
+// Helpers for writing Translators (adapter.h): reading partner JSON with
+// errors that name the field, French date and amount formats, and the
+// mapping of identities and addresses to the agencies' common JSON
+// vocabulary. Every function is pure and thread-safe.
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/envelope.h"
+#include "core/status.h"
+#include "schemas/cases_generated.h"
+
+namespace relais::sdk::native {
+
+using json = nlohmann::ordered_json;
+
+// Parses partner JSON; InvalidArgument "not valid JSON: ..." otherwise.
+Result<json> ParseJson(std::string_view text);
+
+// obj[key] as a non-empty string; InvalidArgument "field <path>.<key>:
+// missing" or "...: must be a string".
+Result<std::string> String(const json& obj, std::string_view key, const std::string& path);
+// Absent or null: nullopt; present and not a string: InvalidArgument.
+Result<std::optional<std::string>> OptionalString(const json& obj, std::string_view key,
+                                                  const std::string& path);
+// A valid ISO date "YYYY-MM-DD".
+Result<std::string> Date(const json& obj, std::string_view key, const std::string& path);
+// A valid 15-character NIR.
+Result<std::string> Nir(const json& obj, std::string_view key, const std::string& path);
+// An amount "1234.56" (string or number) in cents.
+Result<int64_t> Cents(const json& obj, std::string_view key, const std::string& path);
+// An integer in [min, max].
+Result<int64_t> Integer(const json& obj, std::string_view key, int64_t min, int64_t max,
+                        const std::string& path);
+
+// "DD/MM/YYYY" -> "YYYY-MM-DD" (validated); nullopt if malformed.
+std::optional<std::string> FrenchToIsoDate(std::string_view french);
+// "YYYY-MM-DD" -> "DD/MM/YYYY".
+std::string IsoToFrenchDate(std::string_view iso);
+// "0001675.00" -> 167500; nullopt if malformed.
+std::optional<int64_t> ParseAmount(std::string_view text);
+// 167500 -> "1675.00".
+std::string FormatAmount(int64_t cents);
+
+// {"nir", "nom_naissance", "prenoms": [...], "date_naissance", "sexe":
+// "M"|"F", "commune_naissance", "pays_naissance", "nom_usage"}; the NIR only
+// if present.
+json CitizenToJson(const wire::Citizen* citizen);
+// `nir_required` false: the NIR may be absent (a newborn has none yet).
+Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
+                                                        const std::string& path,
+                                                        bool nir_required = true);
+// {"lignes": [...], "code_postal", "commune", "code_commune", "pays"}.
+json AddressToJson(const wire::PostalAddress* address);
+Result<std::unique_ptr<wire::PostalAddressT>> AddressFromJson(const json& obj,
+                                                              const std::string& path);
+
+// The reference whose agency is `agency`, or null.
+const wire::AgencyReference* ReferenceFor(
+    const flatbuffers::Vector<flatbuffers::Offset<wire::AgencyReference>>* refs,
+    std::string_view agency);
+// "<case id>-<first 8 bytes of the message id, hex><ext>": a redelivery
+// rewrites the same file.
+std::string OutboxFileName(const EnvelopeView& envelope, std::string_view ext);
+// The CaseEvent FlatBuffer (identifier RLC1) of `event`.
+std::string PackEvent(const wire::CaseEventT& event);
+// NotFound "<agency> does not take <case type> cases yet".
+Status NotTaken(std::string_view agency, const wire::CaseEvent& event);
+
+}  // namespace relais::sdk::native
