@@ -4,6 +4,7 @@
 #include "adapters/caf/translator.h"
 
 int main(int argc, char** argv) {
-  return relais::sdk::AdapterMain(argc, argv, "relais-adapter-caf",
-                                  std::make_unique<relais::adapters::caf::CafTranslator>());
+  return relais::sdk::AdapterMain(
+      argc, argv, "relais-adapter-caf",
+      std::make_unique<relais::adapters::caf::CafTranslator>());
 }

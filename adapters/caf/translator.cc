@@ -1,8 +1,15 @@
 #include "adapters/caf/translator.h"
 
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "adapters/caf/latin1.h"
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
+#include "core/clock.h"
 #include "core/flatbuf.h"
 #include "core/identifiers.h"
 
@@ -10,185 +17,352 @@ namespace relais::adapters::caf {
 namespace {
 
 namespace native = sdk::native;
-constexpr size_t kColumns = std::size(kRsaColumns);
 
-std::vector<std::string> SplitLine(std::string_view line) {
+enum Column : size_t {
+  kNir,
+  kNomNaissance,
+  kPrenoms,
+  kDateNaissance,
+  kSexe,
+  kCommuneNaissance,
+  kPaysNaissance,
+  kDateDemande,
+  kOppositionCss,
+  kRessources,
+  kNumeroAllocataire,
+  kOrganisme,
+  kCourriel,
+  kColumnCount
+};
+static_assert(kColumnCount == std::size(kRsaColumns));
+
+bool Digits(std::string_view s, size_t min, size_t max) {
+  if (s.size() < min || s.size() > max) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// A commune's COG code: 5 digits, or "2A"/"2B" and 3 digits (Corsica).
+bool IsCommuneCog(std::string_view s) {
+  if (s.size() == 5 && (s.starts_with("2A") || s.starts_with("2B"))) {
+    return Digits(s.substr(2), 3, 3);
+  }
+  return Digits(s, 5, 5) && !s.starts_with("99");
+}
+
+std::vector<std::string> SplitOn(std::string_view text, char sep) {
   std::vector<std::string> out;
   size_t start = 0;
   for (;;) {
-    const size_t semi = line.find(';', start);
-    out.emplace_back(line.substr(start, semi - start));
-    if (semi == std::string_view::npos) break;
-    start = semi + 1;
+    const size_t end = text.find(sep, start);
+    out.emplace_back(text.substr(start, end - start));
+    if (end == std::string_view::npos) return out;
+    start = end + 1;
   }
-  return out;
 }
 
-Status Bad(size_t line, std::string_view column, const std::string& what) {
-  return Status::InvalidArgument("line " + std::to_string(line) + ", field " +
-                                 std::string(column) + ": " + what);
+// One data line of the CSV (already UTF-8); errors name the line and column.
+class Row {
+ public:
+  Row(size_t line, std::vector<std::string> fields)
+      : line_(line), f_(std::move(fields)) {}
+  const std::string& operator[](Column c) const { return f_[c]; }
+  Status Bad(Column c, const std::string& what) const {
+    return Status::InvalidArgument("line " + std::to_string(line_) +
+                                   ", field " + kRsaColumns[c] + ": " + what);
+  }
+  // DD/MM/YYYY -> YYYY-MM-DD.
+  Result<std::string> Date(Column c) const {
+    auto iso = native::FrenchToIsoDate(f_[c]);
+    if (!iso) return Bad(c, "'" + f_[c] + "' is not a date DD/MM/YYYY");
+    return *iso;
+  }
+  // A one-letter code among `allowed` (e.g. "MF").
+  Result<char> Code(Column c, std::string_view allowed) const {
+    if (f_[c].size() != 1 || allowed.find(f_[c][0]) == std::string_view::npos) {
+      std::string list;
+      for (char a : allowed) {
+        list += std::string(list.empty() ? "" : " or ") + a;
+      }
+      return Bad(c, "'" + f_[c] + "' is not " + list);
+    }
+    return f_[c][0];
+  }
+
+ private:
+  size_t line_;
+  std::vector<std::string> f_;
+};
+
+// 13 characters get their key; 15 have theirs checked.
+Result<std::string> ReadNir(const Row& row) {
+  const std::string& nir = row[kNir];
+  if (nir.size() == 15) {
+    if (Status st = ValidateNir(nir); !st.ok()) {
+      return row.Bad(kNir, st.message());
+    }
+    return nir;
+  }
+  auto full = AddNirKey(nir);
+  if (!full.ok()) return row.Bad(kNir, full.status().message());
+  return *full;
 }
 
-Result<std::string> IsoDate(size_t line, std::string_view column, const std::string& v) {
-  auto iso = native::FrenchToIsoDate(v);
-  if (!iso) return Bad(line, column, "'" + v + "' is not a date DD/MM/YYYY");
-  return *iso;
-}
-
-// One CSV line (fields already UTF-8) -> one rsa_application.
-Result<sdk::OutgoingCase> ReadApplication(size_t line, const std::vector<std::string>& f) {
-  if (f.size() != kColumns) {
-    return Status::InvalidArgument("line " + std::to_string(line) + ": " +
-                                   std::to_string(f.size()) + " fields, expected " +
-                                   std::to_string(kColumns));
-  }
-  for (size_t i = 0; i < 12; ++i) {  // every column but courriel is required
-    if (f[i].empty()) return Bad(line, kRsaColumns[i], "missing");
-  }
-  wire::RsaApplicationT app;
-  app.applicant = std::make_unique<wire::CitizenT>();
-  auto nir = AddNirKey(f[0]);
-  if (!nir.ok()) return Bad(line, "nir", nir.status().message());
-  app.applicant->nir = *nir;
+Result<std::unique_ptr<wire::IdentityPivotT>> ReadIdentity(const Row& row,
+                                                           char nir_sex) {
   auto id = std::make_unique<wire::IdentityPivotT>();
-  id->birth_name = f[1];
-  size_t start = 0;  // prenoms are space-separated
-  while (start < f[2].size()) {
-    size_t sp = f[2].find(' ', start);
-    if (sp == std::string::npos) sp = f[2].size();
-    if (sp > start) id->given_names.push_back(f[2].substr(start, sp - start));
-    start = sp + 1;
+  id->birth_name = row[kNomNaissance];
+  for (std::string& name : SplitOn(row[kPrenoms], ' ')) {
+    if (!name.empty()) id->given_names.push_back(std::move(name));
   }
-  RELAIS_ASSIGN_OR_RETURN(id->birth_date, IsoDate(line, "date_naissance", f[3]));
-  if (f[4] != "M" && f[4] != "F") return Bad(line, "sexe", "must be M or F");
-  id->sex = f[4] == "F" ? wire::Sex::Female : wire::Sex::Male;
-  id->birthplace_cog = f[5];
-  id->birth_country_cog = f[6];
-  app.applicant->identity = std::move(id);
-  RELAIS_ASSIGN_OR_RETURN(app.application_date, IsoDate(line, "date_demande", f[7]));
-  if (f[8] != "O" && f[8] != "N") return Bad(line, "opposition_css", "must be O or N");
-  app.css_opposition = f[8] == "O";
-  auto cents = native::ParseAmount(f[9]);
-  if (!cents) return Bad(line, "ressources_mensuelles", "must be an amount like 0001675.00");
+  if (id->given_names.empty()) return row.Bad(kPrenoms, "missing");
+  RELAIS_ASSIGN_OR_RETURN(id->birth_date, row.Date(kDateNaissance));
+  RELAIS_ASSIGN_OR_RETURN(char sex, row.Code(kSexe, "MF"));
+  if ((nir_sex == '1' && sex != 'M') || (nir_sex == '2' && sex != 'F')) {
+    return row.Bad(kSexe,
+                   std::string(1, sex) + " but the NIR starts with " + nir_sex);
+  }
+  id->sex = sex == 'F' ? wire::Sex::Female : wire::Sex::Male;
+  id->birth_country_cog = row[kPaysNaissance];
+  if (!Digits(id->birth_country_cog, 5, 5) ||
+      !id->birth_country_cog.starts_with("99")) {
+    return row.Bad(kPaysNaissance,
+                   "'" + id->birth_country_cog +
+                       "' is not a country COG code (99100 = France)");
+  }
+  const bool in_france = id->birth_country_cog == "99100";
+  const std::string& commune = row[kCommuneNaissance];
+  if (in_france && commune.empty()) {
+    return row.Bad(kCommuneNaissance, "missing");
+  }
+  if (!commune.empty() && !IsCommuneCog(commune)) {
+    return row.Bad(kCommuneNaissance,
+                   "'" + commune + "' is not a commune COG code");
+  }
+  id->birthplace_cog = commune;
+  return id;
+}
+
+// Everything but the applicant's identity, into `app`.
+Status ReadRequest(const Row& row, wire::RsaApplicationT& app) {
+  RELAIS_ASSIGN_OR_RETURN(app.application_date, row.Date(kDateDemande));
+  if (app.application_date < app.applicant->identity->birth_date) {
+    return row.Bad(kDateDemande, "before date_naissance");
+  }
+  RELAIS_ASSIGN_OR_RETURN(char opposition, row.Code(kOppositionCss, "ON"));
+  app.css_opposition = opposition == 'O';
+  auto cents = native::ParseAmount(row[kRessources]);
+  if (!cents) {
+    return row.Bad(kRessources, "'" + row[kRessources] +
+                                    "' is not an amount like 0001675.00");
+  }
   app.monthly_resources_cents = *cents;
   auto ref = std::make_unique<wire::AgencyReferenceT>();
   ref->agency = "caf";
-  ref->identifier = f[10];
-  ref->scope = f[11];
-  app.references.push_back(std::move(ref));
-  if (!f[12].empty()) {
-    app.contact = std::make_unique<wire::ContactT>();
-    app.contact->email = f[12];
+  ref->identifier = row[kNumeroAllocataire];
+  ref->scope = row[kOrganisme];
+  if (!Digits(ref->identifier, 1, 7)) {
+    return row.Bad(kNumeroAllocataire, "must be 1 to 7 digits");
   }
+  if (!Digits(ref->scope, 3, 3)) {
+    return row.Bad(kOrganisme, "must be 3 digits (e.g. 751)");
+  }
+  app.references.push_back(std::move(ref));
+  const std::string& email = row[kCourriel];
+  if (!email.empty()) {
+    const size_t at = email.find('@');
+    if (at == 0 || at == std::string::npos || at + 1 == email.size() ||
+        email.find_first_of(" @", at + 1) != std::string::npos) {
+      return row.Bad(kCourriel, "'" + email + "' is not an e-mail address");
+    }
+    app.contact = std::make_unique<wire::ContactT>();
+    app.contact->email = email;
+  }
+  return Status::OK();
+}
+
+Result<sdk::OutgoingCase> ReadApplication(const Row& row) {
+  // Every column is required but courriel, and commune_naissance for a
+  // citizen born abroad (ReadIdentity).
+  for (size_t c = 0; c < kCourriel; ++c) {
+    if (row[Column(c)].empty() && c != kCommuneNaissance) {
+      return row.Bad(Column(c), "missing");
+    }
+  }
+  wire::RsaApplicationT app;
+  app.applicant = std::make_unique<wire::CitizenT>();
+  RELAIS_ASSIGN_OR_RETURN(app.applicant->nir, ReadNir(row));
+  RELAIS_ASSIGN_OR_RETURN(app.applicant->identity,
+                          ReadIdentity(row, app.applicant->nir[0]));
+  RELAIS_RETURN_IF_ERROR(ReadRequest(row, app));
   sdk::OutgoingCase out;
   out.case_type = wire::CaseType::RsaApplication;
-  // France Travail registers every RSA applicant; the complémentaire santé
-  // solidaire is granted unless the citizen objected.
-  out.recipients = {"france-travail"};
-  if (!app.css_opposition) out.recipients.insert(out.recipients.begin(), "cpam");
+  // The complémentaire santé solidaire is granted unless the citizen
+  // objected; France Travail registers every RSA applicant.
+  if (!app.css_opposition) out.recipients.push_back("cpam");
+  out.recipients.push_back("france-travail");
   wire::CaseEventT event;
   event.body.Set(std::move(app));
   out.payload = native::PackEvent(event);
   return out;
 }
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+Status CheckHeader(std::string_view line) {
+  const std::vector<std::string> names = SplitOn(line, ';');
+  for (size_t c = 0; c < kColumnCount; ++c) {
+    if (c >= names.size() || names[c] != kRsaColumns[c]) {
+      return Status::InvalidArgument(
+          "line 1: expected the header line; column " + std::to_string(c + 1) +
+          " is '" + (c < names.size() ? names[c] : "") + "', expected '" +
+          kRsaColumns[c] + "'");
     }
   }
-  return out;
+  if (names.size() != kColumnCount) {
+    return Status::InvalidArgument(
+        "line 1: the header has " + std::to_string(names.size()) +
+        " columns, expected " + std::to_string(kColumnCount));
+  }
+  return Status::OK();
 }
 
-std::string AddressXml(const char* tag, const wire::PostalAddress* a) {
-  std::string x = std::string("  <") + tag + ">\n";
-  if (a != nullptr) {
-    if (a->lines()) {
-      for (const auto* l : *a->lines()) x += "    <ligne>" + Escape(StringView(l)) + "</ligne>\n";
-    }
-    x += "    <codePostal>" + Escape(StringView(a->postcode())) + "</codePostal>\n";
-    x += "    <commune codeInsee=\"" + Escape(StringView(a->city_cog())) + "\">" +
-         Escape(StringView(a->city())) + "</commune>\n";
+// "YYYY-MM-DD" -> "DD/MM/YYYY"; an invalid date is an error naming `field`.
+std::string FrenchDate(Latin1XmlWriter& x, std::string_view field,
+                       std::string_view iso) {
+  if (!IsValidDate(iso)) {
+    x.Error(field, "'" + std::string(iso) + "' is not a date YYYY-MM-DD");
   }
-  return x + "  </" + tag + ">\n";
+  return native::IsoToFrenchDate(iso);
+}
+
+void AddressXml(Latin1XmlWriter& x, std::string_view tag,
+                const wire::PostalAddress* a) {
+  if (a == nullptr) return;
+  const std::string t(tag);
+  x.Raw("  <" + t + ">\n");
+  if (a->lines()) {
+    for (const auto* l : *a->lines()) {
+      x.Element("    ", "ligne", t + ".ligne", StringView(l));
+    }
+  }
+  x.Element("    ", "codePostal", t + ".codePostal", StringView(a->postcode()));
+  x.Raw("    <commune");
+  x.Attr("codeInsee", t + ".commune.codeInsee", StringView(a->city_cog()));
+  x.Raw(">");
+  x.Text(t + ".commune", StringView(a->city()));
+  x.Raw("</commune>\n");
+  const std::string_view country = StringView(a->country_cog());
+  if (!country.empty() && country != "99100") {
+    x.Raw("    <pays");
+    x.Attr("codeInsee", t + ".pays.codeInsee", country);
+    x.Raw("/>\n");
+  }
+  x.Raw("  </" + t + ">\n");
+}
+
+// "M", "F", or "" when unspecified.
+std::string_view SexCode(wire::Sex sex) {
+  switch (sex) {
+    case wire::Sex::Male:
+      return "M";
+    case wire::Sex::Female:
+      return "F";
+    default:
+      return "";
+  }
+}
+
+void CitizenXml(Latin1XmlWriter& x, const wire::Citizen* citizen) {
+  if (citizen == nullptr) return;
+  if (citizen->nir() != nullptr) {
+    // CAF files carry the NIR without its key.
+    auto nir13 = StripNirKey(StringView(citizen->nir()));
+    if (!nir13.ok()) x.Error("nir", nir13.status().message());
+    x.Element("  ", "nir", "nir", nir13.ok() ? *nir13 : "");
+  }
+  const wire::IdentityPivot* id = citizen->identity();
+  if (id == nullptr) return;
+  std::string given;
+  if (id->given_names()) {
+    for (const auto* n : *id->given_names()) {
+      given += (given.empty() ? "" : " ") + n->str();
+    }
+  }
+  x.Raw("  <identite");
+  x.Attr("nomNaissance", "identite.nomNaissance", StringView(id->birth_name()));
+  x.Attr("nomUsage", "identite.nomUsage", StringView(id->usage_name()));
+  x.Attr("prenoms", "identite.prenoms", given);
+  x.Attr("dateNaissance", "identite.dateNaissance",
+         FrenchDate(x, "identite.dateNaissance", StringView(id->birth_date())));
+  x.Attr("sexe", "identite.sexe", SexCode(id->sex()));
+  x.Raw("/>\n");
 }
 
 }  // namespace
 
-bool CafTranslator::Accepts(std::string_view name) const { return name.ends_with(".csv"); }
+bool CafTranslator::Accepts(std::string_view name) const {
+  return name.ends_with(".csv");
+}
 
 Result<std::vector<sdk::OutgoingCase>> CafTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
   RELAIS_RETURN_IF_ERROR(CheckLatin1Text(contents));
-  const std::string text = Latin1ToUtf8(contents);
+  std::vector<std::string> lines = SplitOn(Latin1ToUtf8(contents), '\n');
   std::vector<sdk::OutgoingCase> out;
-  size_t line_no = 0, start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    if (line_no == 1) {
-      if (line.substr(0, 4) != "nir;") {
-        return Status::InvalidArgument("line 1: expected the header line starting with nir;");
-      }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string& line = lines[i];
+    if (line.ends_with('\r')) line.pop_back();
+    if (i == 0) {
+      RELAIS_RETURN_IF_ERROR(CheckHeader(line));
       continue;
     }
-    RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, ReadApplication(line_no, SplitLine(line)));
+    if (line.empty()) continue;
+    std::vector<std::string> fields = SplitOn(line, ';');
+    if (fields.size() != kColumnCount) {
+      return Status::InvalidArgument("line " + std::to_string(i + 1) + ": " +
+                                     std::to_string(fields.size()) +
+                                     " fields, expected " +
+                                     std::to_string(kColumnCount));
+    }
+    RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c,
+                            ReadApplication(Row(i + 1, std::move(fields))));
     out.push_back(std::move(c));
   }
   return out;
 }
 
-Result<sdk::NativeFile> CafTranslator::WriteOutbox(const EnvelopeView& env,
-                                                   const wire::CaseEvent& event) const {
+Result<sdk::NativeFile> CafTranslator::WriteOutbox(
+    const EnvelopeView& env, const wire::CaseEvent& event) const {
   const auto* change = event.body_as_AddressChange();
   if (change == nullptr) return native::NotTaken("caf", event);
-  const wire::Citizen* citizen = change->citizen();
-  const wire::IdentityPivot* id = citizen ? citizen->identity() : nullptr;
-  std::string x = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n";
-  x += "<changementAdresse dossier=\"" + Escape(env.case_id) + "\" message=\"" +
-       HexEncode(env.message_id) + "\" emetteur=\"" + Escape(env.sender) + "\">\n";
+  Latin1XmlWriter x;
+  x.Raw("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<changementAdresse");
+  x.Attr("dossier", "dossier", env.case_id);
+  x.Attr("message", "message", HexEncode(env.message_id));
+  x.Attr("emetteur", "emetteur", env.sender);
+  x.Raw(">\n");
   if (const auto* ref = native::ReferenceFor(change->references(), "caf")) {
-    x += "  <allocataire numero=\"" + Escape(StringView(ref->identifier())) +
-         "\" organisme=\"" + Escape(StringView(ref->scope())) + "\"/>\n";
+    x.Raw("  <allocataire");
+    x.Attr("numero", "allocataire.numero", StringView(ref->identifier()));
+    x.Attr("organisme", "allocataire.organisme", StringView(ref->scope()));
+    x.Raw("/>\n");
   }
-  if (citizen && citizen->nir()) {
-    auto nir13 = StripNirKey(StringView(citizen->nir()));
-    if (!nir13.ok()) return Status::InvalidArgument("citizen.nir: " + nir13.status().message());
-    x += "  <nir>" + *nir13 + "</nir>\n";
-  }
-  if (id != nullptr) {
-    std::string given;
-    if (id->given_names()) {
-      for (const auto* n : *id->given_names()) given += (given.empty() ? "" : " ") + n->str();
-    }
-    x += "  <identite nomNaissance=\"" + Escape(StringView(id->birth_name())) +
-         "\" prenoms=\"" + Escape(given) + "\" dateNaissance=\"" +
-         native::IsoToFrenchDate(StringView(id->birth_date())) + "\" sexe=\"" +
-         (id->sex() == wire::Sex::Female ? "F" : "M") + "\"/>\n";
-  }
-  x += "  <dateEffet>" + native::IsoToFrenchDate(StringView(change->effective_date())) +
-       "</dateEffet>\n";
-  x += AddressXml("ancienneAdresse", change->old_address());
-  x += AddressXml("nouvelleAdresse", change->new_address());
+  CitizenXml(x, change->citizen());
+  x.Element("  ", "dateEffet", "dateEffet",
+            FrenchDate(x, "dateEffet", StringView(change->effective_date())));
+  AddressXml(x, "ancienneAdresse", change->old_address());
+  AddressXml(x, "nouvelleAdresse", change->new_address());
   if (const auto* c = change->contact()) {
-    x += "  <contact courriel=\"" + Escape(StringView(c->email())) + "\" telephone=\"" +
-         Escape(StringView(c->phone())) + "\"/>\n";
+    x.Raw("  <contact");
+    x.Attr("courriel", "contact.courriel", StringView(c->email()));
+    x.Attr("telephone", "contact.telephone", StringView(c->phone()));
+    x.Raw("/>\n");
   }
-  x += "</changementAdresse>\n";
-  RELAIS_ASSIGN_OR_RETURN(std::string latin1, Utf8ToLatin1(x, "address_change"));
-  return sdk::NativeFile{native::OutboxFileName(env, ".xml"), std::move(latin1)};
+  x.Raw("</changementAdresse>\n");
+  RELAIS_ASSIGN_OR_RETURN(std::string latin1, x.Finish());
+  return sdk::NativeFile{native::OutboxFileName(env, ".xml"),
+                         std::move(latin1)};
 }
 
 }  // namespace relais::adapters::caf

@@ -1,11 +1,17 @@
 #pragma once
 
-// The CAF's native formats (adapters/README.md, "CAF"):
-//   inbox   *.csv  rsa_application batch, ISO-8859-1, ';'-separated, one
-//                  header line, NIR as 13 characters without key, dates
-//                  DD/MM/YYYY, amounts like 0001675.00
-//   outbox  *.xml  address_change, ISO-8859-1 XML
+// The CAF's native formats (adapters/README.md, "CAF"), both ISO-8859-1:
+//   inbox   *.csv  rsa_application batch: ';'-separated, one header line
+//                  (kRsaColumns), NIR as 13 characters without key, dates
+//                  DD/MM/YYYY, amounts like 0001675.00. Each line becomes
+//                  one case to "france-travail", and to "cpam" unless the
+//                  applicant objected to the complémentaire santé solidaire.
+//   outbox  *.xml  address_change as <changementAdresse>, NIR without key,
+//                  dates DD/MM/YYYY.
 // Stateless: safe to call from any thread.
+
+#include <string_view>
+#include <vector>
 
 #include "adapters/sdk/adapter.h"
 
@@ -13,18 +19,38 @@ namespace relais::adapters::caf {
 
 class CafTranslator : public sdk::Translator {
  public:
+  // True for "*.csv".
   bool Accepts(std::string_view file_name) const override;
-  Result<std::vector<sdk::OutgoingCase>> ReadInbox(std::string_view file_name,
-                                                   std::string_view contents) const override;
-  Result<sdk::NativeFile> WriteOutbox(const EnvelopeView& envelope,
-                                      const wire::CaseEvent& event) const override;
+  // One rsa_application per data line, in file order. InvalidArgument
+  // "line N, field F: ..." for a bad value, "line N: ..." for a line with
+  // the wrong number of fields, a wrong header, or a file that is not
+  // ISO-8859-1 text (CheckLatin1Text in latin1.h). A file with a header
+  // and no data line gives an empty vector.
+  Result<std::vector<sdk::OutgoingCase>> ReadInbox(
+      std::string_view file_name, std::string_view contents) const override;
+  // address_change -> "<case id>-<hex of the first 8 message id bytes>.xml"
+  // in ISO-8859-1. InvalidArgument "field F: ..." for a value that cannot be
+  // written (a character outside Latin-1, a control character, a bad NIR or
+  // date); NotFound "caf does not take <type> cases yet" for other types.
+  Result<sdk::NativeFile> WriteOutbox(
+      const EnvelopeView& envelope,
+      const wire::CaseEvent& event) const override;
 };
 
-// The CSV columns, in order.
-inline constexpr const char* kRsaColumns[] = {
-    "nir",          "nom_naissance",   "prenoms",        "date_naissance",
-    "sexe",         "commune_naissance", "pays_naissance", "date_demande",
-    "opposition_css", "ressources_mensuelles", "numero_allocataire", "organisme",
-    "courriel"};
+// The CSV columns, in order; the header line is exactly these names joined
+// by ';'.
+inline constexpr const char* kRsaColumns[] = {"nir",
+                                              "nom_naissance",
+                                              "prenoms",
+                                              "date_naissance",
+                                              "sexe",
+                                              "commune_naissance",
+                                              "pays_naissance",
+                                              "date_demande",
+                                              "opposition_css",
+                                              "ressources_mensuelles",
+                                              "numero_allocataire",
+                                              "organisme",
+                                              "courriel"};
 
 }  // namespace relais::adapters::caf

@@ -4,6 +4,7 @@
 #include "adapters/cpam/translator.h"
 
 int main(int argc, char** argv) {
-  return relais::sdk::AdapterMain(argc, argv, "relais-adapter-cpam",
-                                  std::make_unique<relais::adapters::cpam::CpamTranslator>());
+  return relais::sdk::AdapterMain(
+      argc, argv, "relais-adapter-cpam",
+      std::make_unique<relais::adapters::cpam::CpamTranslator>());
 }

@@ -1,8 +1,16 @@
 #include "adapters/cpam/translator.h"
 
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/flatbuf.h"
+#include "core/identifiers.h"
+#include "core/ids.h"
 
 namespace relais::adapters::cpam {
 namespace {
@@ -10,78 +18,172 @@ namespace {
 namespace native = sdk::native;
 using native::json;
 
-json ContactJson(const wire::Contact* c) {
-  if (c == nullptr) return json::object();
-  return {{"courriel", StringView(c->email())}, {"telephone", StringView(c->phone())}};
+bool Digits(std::string_view s, size_t min, size_t max) {
+  if (s.size() < min || s.size() > max) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
 }
 
-}  // namespace
+// doc[key] if present and not null, else nullptr.
+const json* Member(const json& doc, const char* key) {
+  auto it = doc.find(key);
+  return it == doc.end() || it->is_null() ? nullptr : &*it;
+}
 
-bool CpamTranslator::Accepts(std::string_view name) const { return name.ends_with(".json"); }
-
-Result<std::vector<sdk::OutgoingCase>> CpamTranslator::ReadInbox(
-    std::string_view, std::string_view contents) const {
-  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJson(contents));
-  RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, "type", ""));
-  if (type != "declaration_grossesse" && type != "naissance") {
+// "numero_allocataire_caf" (1 to 7 digits) and its "organisme_caf" (3
+// digits), both optional.
+Status ReadCafReference(
+    const json& doc,
+    std::vector<std::unique_ptr<wire::AgencyReferenceT>>& refs) {
+  RELAIS_ASSIGN_OR_RETURN(
+      auto number, native::OptionalString(doc, "numero_allocataire_caf", ""));
+  RELAIS_ASSIGN_OR_RETURN(auto scope,
+                          native::OptionalString(doc, "organisme_caf", ""));
+  if (!number) {
+    if (scope) {
+      return Status::InvalidArgument(
+          "field organisme_caf: without numero_allocataire_caf");
+    }
+    return Status::OK();
+  }
+  if (!Digits(*number, 1, 7)) {
     return Status::InvalidArgument(
-        "field type: must be declaration_grossesse or naissance, not '" + type + "'");
+        "field numero_allocataire_caf: must be 1 to 7 digits");
   }
-  wire::BirthT birth;
-  RELAIS_ASSIGN_OR_RETURN(auto insured, native::CitizenFromJson(doc.value("assure", json()),
-                                                                "assure"));
-  birth.parents.push_back(std::move(insured));
-  if (doc.contains("conjoint")) {
-    RELAIS_ASSIGN_OR_RETURN(auto partner, native::CitizenFromJson(doc["conjoint"], "conjoint"));
-    birth.parents.push_back(std::move(partner));
+  if (scope && !Digits(*scope, 3, 3)) {
+    return Status::InvalidArgument(
+        "field organisme_caf: must be 3 digits (e.g. 331)");
   }
-  sdk::OutgoingCase out;
-  out.recipients = {"caf"};
+  auto ref = std::make_unique<wire::AgencyReferenceT>();
+  ref->agency = "caf";
+  ref->identifier = *number;
+  ref->scope = scope.value_or("");
+  refs.push_back(std::move(ref));
+  return Status::OK();
+}
+
+// The stage-specific part: the expected date, or the child.
+Status ReadStage(const json& doc, const std::string& type,
+                 wire::BirthT& birth) {
   if (type == "declaration_grossesse") {
     birth.stage = wire::BirthStage::Pregnancy;
     RELAIS_ASSIGN_OR_RETURN(birth.expected_date,
                             native::Date(doc, "date_prevue_accouchement", ""));
-  } else {
-    birth.stage = wire::BirthStage::Birth;
-    RELAIS_ASSIGN_OR_RETURN(auto child, native::CitizenFromJson(doc.value("enfant", json()),
-                                                                "enfant", false));
-    birth.child = std::move(child->identity);
-    out.recipients.push_back("dgfip");
+    return Status::OK();
   }
-  RELAIS_ASSIGN_OR_RETURN(auto caf_number,
-                          native::OptionalString(doc, "numero_allocataire_caf", ""));
-  if (caf_number) {
-    auto ref = std::make_unique<wire::AgencyReferenceT>();
-    ref->agency = "caf";
-    ref->identifier = *caf_number;
-    birth.references.push_back(std::move(ref));
+  birth.stage = wire::BirthStage::Birth;
+  const json* child = Member(doc, "enfant");
+  if (child == nullptr) return Status::InvalidArgument("field enfant: missing");
+  if (child->is_object() && child->contains("nir")) {
+    return Status::InvalidArgument(
+        "field enfant.nir: not carried (the newborn has none yet)");
   }
-  RELAIS_ASSIGN_OR_RETURN(auto case_id, native::OptionalString(doc, "dossier", ""));
+  RELAIS_ASSIGN_OR_RETURN(auto c,
+                          native::CitizenFromJson(*child, "enfant", false));
+  birth.child = std::move(c->identity);
+  return Status::OK();
+}
+
+Result<sdk::OutgoingCase> ReadDeclaration(const json& doc) {
+  RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, "type", ""));
+  if (type != "declaration_grossesse" && type != "naissance") {
+    return Status::InvalidArgument(
+        "field type: must be declaration_grossesse or naissance, not '" + type +
+        "'");
+  }
+  wire::BirthT birth;
+  const json* insured = Member(doc, "assure");
+  if (insured == nullptr) {
+    return Status::InvalidArgument("field assure: missing");
+  }
+  RELAIS_ASSIGN_OR_RETURN(auto parent,
+                          native::CitizenFromJson(*insured, "assure"));
+  birth.parents.push_back(std::move(parent));
+  if (const json* partner = Member(doc, "conjoint")) {
+    RELAIS_ASSIGN_OR_RETURN(
+        auto other, native::CitizenFromJson(*partner, "conjoint", false));
+    birth.parents.push_back(std::move(other));
+  }
+  RELAIS_RETURN_IF_ERROR(ReadStage(doc, type, birth));
+  RELAIS_RETURN_IF_ERROR(ReadCafReference(doc, birth.references));
+  sdk::OutgoingCase out;
+  RELAIS_ASSIGN_OR_RETURN(auto case_id,
+                          native::OptionalString(doc, "dossier", ""));
+  if (case_id && !IsValidCaseId(*case_id)) {
+    return Status::InvalidArgument(
+        "field dossier: 1 to 64 characters of A-Z a-z 0-9 . _ : -");
+  }
   out.case_id = case_id.value_or("");
   out.case_type = wire::CaseType::Birth;
+  out.recipients = {"caf"};
+  if (birth.stage == wire::BirthStage::Birth) out.recipients.push_back("dgfip");
   wire::CaseEventT event;
   event.body.Set(std::move(birth));
   out.payload = native::PackEvent(event);
-  return std::vector<sdk::OutgoingCase>{std::move(out)};
+  return out;
 }
 
-Result<sdk::NativeFile> CpamTranslator::WriteOutbox(const EnvelopeView& env,
-                                                    const wire::CaseEvent& event) const {
+json ContactJson(const wire::Contact* c) {
+  json j = json::object();
+  if (c != nullptr && c->email()) j["courriel"] = StringView(c->email());
+  if (c != nullptr && c->phone()) j["telephone"] = StringView(c->phone());
+  return j;
+}
+
+// The JSON text; InvalidArgument when a string from the case is not UTF-8.
+Result<std::string> Dump(const json& doc) {
+  try {
+    return doc.dump(2) + "\n";
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(
+        std::string("a string is not valid UTF-8: ") + e.what());
+  }
+}
+
+}  // namespace
+
+bool CpamTranslator::Accepts(std::string_view name) const {
+  return name.ends_with(".json");
+}
+
+Result<std::vector<sdk::OutgoingCase>> CpamTranslator::ReadInbox(
+    std::string_view, std::string_view contents) const {
+  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJson(contents));
+  if (!doc.is_object()) {
+    return Status::InvalidArgument("the document must be a JSON object");
+  }
+  RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, ReadDeclaration(doc));
+  std::vector<sdk::OutgoingCase> out;
+  out.push_back(std::move(c));
+  return out;
+}
+
+Result<sdk::NativeFile> CpamTranslator::WriteOutbox(
+    const EnvelopeView& env, const wire::CaseEvent& event) const {
   const auto* change = event.body_as_AddressChange();
   if (change == nullptr) return native::NotTaken("cpam", event);
+  const wire::Citizen* citizen = change->citizen();
+  if (citizen != nullptr && citizen->nir() != nullptr) {
+    if (Status st = ValidateNir(StringView(citizen->nir())); !st.ok()) {
+      return Status::InvalidArgument("field assure.nir: " + st.message());
+    }
+  }
   json doc = {{"type", "changement_adresse"},
               {"dossier", std::string(env.case_id)},
               {"message", HexEncode(env.message_id)},
               {"emetteur", std::string(env.sender)},
-              {"assure", native::CitizenToJson(change->citizen())},
-              {"date_effet", StringView(change->effective_date())},
-              {"ancienne_adresse", native::AddressToJson(change->old_address())},
-              {"nouvelle_adresse", native::AddressToJson(change->new_address())},
-              {"contact", ContactJson(change->contact())}};
+              {"assure", native::CitizenToJson(citizen)}};
   if (const auto* ref = native::ReferenceFor(change->references(), "cpam")) {
     doc["numero_assure"] = StringView(ref->identifier());
   }
-  return sdk::NativeFile{native::OutboxFileName(env, ".json"), doc.dump(2) + "\n"};
+  doc["date_effet"] = StringView(change->effective_date());
+  doc["ancienne_adresse"] = native::AddressToJson(change->old_address());
+  doc["nouvelle_adresse"] = native::AddressToJson(change->new_address());
+  doc["contact"] = ContactJson(change->contact());
+  RELAIS_ASSIGN_OR_RETURN(std::string text, Dump(doc));
+  return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
 }
 
 }  // namespace relais::adapters::cpam

@@ -4,6 +4,7 @@
 #include "adapters/dgfip/translator.h"
 
 int main(int argc, char** argv) {
-  return relais::sdk::AdapterMain(argc, argv, "relais-adapter-dgfip",
-                                  std::make_unique<relais::adapters::dgfip::DgfipTranslator>());
+  return relais::sdk::AdapterMain(
+      argc, argv, "relais-adapter-dgfip",
+      std::make_unique<relais::adapters::dgfip::DgfipTranslator>());
 }

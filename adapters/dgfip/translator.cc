@@ -1,8 +1,12 @@
 #include "adapters/dgfip/translator.h"
 
 #include <cmath>
-#include <cstring>
 #include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
@@ -15,149 +19,280 @@ namespace {
 namespace native = sdk::native;
 using native::json;
 
-// sitFam codes: M marié, O pacsé, C célibataire, D divorcé, V veuf.
-const std::map<std::string, wire::FamilySituation>& SitFam() {
-  static const std::map<std::string, wire::FamilySituation> m = {
-      {"M", wire::FamilySituation::Married},  {"O", wire::FamilySituation::Pacsed},
-      {"C", wire::FamilySituation::Single},   {"D", wire::FamilySituation::Divorced},
-      {"V", wire::FamilySituation::Widowed}};
-  return m;
+std::string Field(const std::string& path, std::string_view key) {
+  return "field " +
+         (path.empty() ? std::string(key) : path + "." + std::string(key));
 }
 
-// {"adr": [...], "cp", "ville", "cog"} <-> PostalAddress.
-json AftJson(const wire::PostalAddress* a) {
-  json j = native::AddressToJson(a);
-  return {{"adr", j.value("lignes", json::array())},
-          {"cp", j.value("code_postal", "")},
-          {"ville", j.value("commune", "")},
-          {"cog", j.value("code_commune", "")}};
+Status Bad(const std::string& path, std::string_view key,
+           const std::string& what) {
+  return Status::InvalidArgument(Field(path, key) + ": " + what);
 }
 
-Result<std::unique_ptr<wire::PostalAddressT>> AftFromJson(const json& aft) {
-  if (!aft.is_object()) return Status::InvalidArgument("field aft: must be an object");
-  json common = {{"lignes", aft.value("adr", json())},
-                 {"code_postal", aft.value("cp", json())},
-                 {"commune", aft.value("ville", json())},
-                 {"code_commune", aft.value("cog", json())}};
-  auto a = native::AddressFromJson(common, "aft");
-  if (!a.ok()) {  // name the DGFiP fields, not the common ones
-    std::string m = a.status().message();
-    for (auto [from, to] : {std::pair{"aft.lignes", "aft.adr"}, {"aft.code_postal", "aft.cp"},
-                            {"aft.commune", "aft.ville"}, {"aft.code_commune", "aft.cog"}}) {
-      if (auto p = m.find(from); p != std::string::npos) m.replace(p, strlen(from), to);
-    }
-    return Status::InvalidArgument(m);
+bool Digits(std::string_view s, size_t min, size_t max) {
+  if (s.size() < min || s.size() > max) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
   }
+  return true;
+}
+
+// sitFam codes: M marié, O pacsé, C célibataire, D divorcé, V veuf.
+const std::map<std::string, wire::FamilySituation, std::less<>>& SitFam() {
+  static const auto* m =
+      new std::map<std::string, wire::FamilySituation, std::less<>>{
+          {"M", wire::FamilySituation::Married},
+          {"O", wire::FamilySituation::Pacsed},
+          {"C", wire::FamilySituation::Single},
+          {"D", wire::FamilySituation::Divorced},
+          {"V", wire::FamilySituation::Widowed}};
+  return *m;
+}
+
+// A non-empty array of non-empty strings at obj[key].
+Result<std::vector<std::string>> Strings(const json& obj, const char* key,
+                                         const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_array() || it->empty()) {
+    return Bad(path, key, "must be a non-empty array of strings");
+  }
+  std::vector<std::string> out;
+  for (const json& s : *it) {
+    if (!s.is_string() || s.get_ref<const std::string&>().empty()) {
+      return Bad(path, key, "must hold non-empty strings");
+    }
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+// An optional boolean; absent or null is false.
+Result<bool> Flag(const json& obj, const char* key, const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return Bad(path, key, "must be true or false");
+  return it->get<bool>();
+}
+
+// A taxpayer or dependant: {"nir"?, "nom", "prenoms": [...],
+// "dateNaissance", "sexe": "M"|"F"}.
+Result<std::unique_ptr<wire::CitizenT>> ReadPerson(const json& p,
+                                                   const std::string& path,
+                                                   bool nir_required) {
+  auto c = std::make_unique<wire::CitizenT>();
+  if (nir_required || p.contains("nir")) {
+    RELAIS_ASSIGN_OR_RETURN(c->nir, native::Nir(p, "nir", path));
+  }
+  auto id = std::make_unique<wire::IdentityPivotT>();
+  RELAIS_ASSIGN_OR_RETURN(id->birth_name, native::String(p, "nom", path));
+  RELAIS_ASSIGN_OR_RETURN(id->given_names, Strings(p, "prenoms", path));
+  RELAIS_ASSIGN_OR_RETURN(id->birth_date,
+                          native::Date(p, "dateNaissance", path));
+  RELAIS_ASSIGN_OR_RETURN(std::string sex, native::String(p, "sexe", path));
+  if (sex != "M" && sex != "F") {
+    return Bad(path, "sexe", "must be M or F, not '" + sex + "'");
+  }
+  id->sex = sex == "F" ? wire::Sex::Female : wire::Sex::Male;
+  c->identity = std::move(id);
+  return c;
+}
+
+// aft: {"adr": [...], "cp", "ville", "cog"?, "pays"?}.
+Result<std::unique_ptr<wire::PostalAddressT>> ReadAft(const json& doc) {
+  auto it = doc.find("aft");
+  if (it == doc.end() || !it->is_object()) {
+    return Bad("", "aft", "must be an object");
+  }
+  const json& aft = *it;
+  auto a = std::make_unique<wire::PostalAddressT>();
+  RELAIS_ASSIGN_OR_RETURN(a->lines, Strings(aft, "adr", "aft"));
+  RELAIS_ASSIGN_OR_RETURN(a->postcode, native::String(aft, "cp", "aft"));
+  if (!Digits(a->postcode, 5, 5)) return Bad("aft", "cp", "must be 5 digits");
+  RELAIS_ASSIGN_OR_RETURN(a->city, native::String(aft, "ville", "aft"));
+  RELAIS_ASSIGN_OR_RETURN(auto cog, native::OptionalString(aft, "cog", "aft"));
+  if (cog && cog->size() != 5) {
+    return Bad("aft", "cog", "must be a 5-character COG code");
+  }
+  RELAIS_ASSIGN_OR_RETURN(auto country,
+                          native::OptionalString(aft, "pays", "aft"));
+  a->city_cog = cog.value_or("");
+  a->country_cog = country.value_or("99100");
   return a;
 }
 
-// A taxpayer or dependant: {"nir"?, "nom", "prenoms", "dateNaissance", "sexe"}.
-Result<std::unique_ptr<wire::CitizenT>> PersonFromJson(const json& p, const std::string& path,
-                                                       bool nir_required) {
-  if (!p.is_object()) return Status::InvalidArgument("field " + path + ": must be an object");
-  json common = {{"nom_naissance", p.value("nom", json())},
-                 {"prenoms", p.value("prenoms", json())},
-                 {"date_naissance", p.value("dateNaissance", json())},
-                 {"sexe", p.value("sexe", json())}};
-  if (p.contains("nir")) common["nir"] = p["nir"];
-  auto c = native::CitizenFromJson(common, path, nir_required);
-  if (!c.ok()) {
-    std::string m = c.status().message();
-    for (auto [from, to] : {std::pair{".nom_naissance", ".nom"},
-                            {".date_naissance", ".dateNaissance"}}) {
-      if (auto pos = m.find(from); pos != std::string::npos) m.replace(pos, strlen(from), to);
-    }
-    return Status::InvalidArgument(m);
+// rfr, nbPart, sitFam, anneeRevenus.
+Status ReadTaxFigures(const json& doc, wire::ResourcesUpdateT& r) {
+  RELAIS_ASSIGN_OR_RETURN(int64_t year,
+                          native::Integer(doc, "anneeRevenus", 2000, 2100, ""));
+  r.income_year = static_cast<uint16_t>(year);
+  RELAIS_ASSIGN_OR_RETURN(r.reference_tax_income_eur,
+                          native::Integer(doc, "rfr", 0, 1000000000000, ""));
+  auto parts = doc.find("nbPart");
+  if (parts == doc.end()) return Bad("", "nbPart", "missing");
+  if (!parts->is_number() || parts->get<double>() < 1 ||
+      parts->get<double>() > 99 ||
+      std::fmod(parts->get<double>() * 4, 1.0) != 0) {
+    return Bad("", "nbPart",
+               "must be a number of parts from 1, in quarters (e.g. 2.5)");
   }
-  return c;
+  r.tax_parts = parts->get<double>();
+  RELAIS_ASSIGN_OR_RETURN(std::string sitfam,
+                          native::String(doc, "sitFam", ""));
+  auto it = SitFam().find(sitfam);
+  if (it == SitFam().end()) {
+    return Bad("", "sitFam", "must be M, O, C, D or V, not '" + sitfam + "'");
+  }
+  r.family_situation = it->second;
+  return Status::OK();
+}
+
+// pac: [{person, "gardeAlternee"?, "invalidite"?}].
+Status ReadDependants(const json& doc, wire::ResourcesUpdateT& r) {
+  auto pac = doc.find("pac");
+  if (pac == doc.end() || pac->is_null()) return Status::OK();
+  if (!pac->is_array()) return Bad("", "pac", "must be an array");
+  for (size_t i = 0; i < pac->size(); ++i) {
+    const std::string path = "pac[" + std::to_string(i) + "]";
+    const json& p = (*pac)[i];
+    if (!p.is_object()) {
+      return Status::InvalidArgument("field " + path + ": must be an object");
+    }
+    auto d = std::make_unique<wire::DependantT>();
+    RELAIS_ASSIGN_OR_RETURN(d->person, ReadPerson(p, path, false));
+    RELAIS_ASSIGN_OR_RETURN(d->shared_custody, Flag(p, "gardeAlternee", path));
+    RELAIS_ASSIGN_OR_RETURN(d->disabled, Flag(p, "invalidite", path));
+    r.dependants.push_back(std::move(d));
+  }
+  return Status::OK();
 }
 
 Result<wire::ResourcesUpdateT> ReadResources(const json& doc) {
   wire::ResourcesUpdateT r;
   RELAIS_ASSIGN_OR_RETURN(r.tax_number, native::String(doc, "spi", ""));
   if (Status st = ValidateFiscalNumber(r.tax_number); !st.ok()) {
-    return Status::InvalidArgument("field spi: " + st.message());
+    return Bad("", "spi", st.message());
   }
-  RELAIS_ASSIGN_OR_RETURN(r.citizen, PersonFromJson(doc, "declarant", true));
-  RELAIS_ASSIGN_OR_RETURN(int64_t year, native::Integer(doc, "anneeRevenus", 2000, 2100, ""));
-  r.income_year = static_cast<uint16_t>(year);
-  RELAIS_ASSIGN_OR_RETURN(r.reference_tax_income_eur,
-                          native::Integer(doc, "rfr", 0, 1000000000, ""));
-  auto parts = doc.find("nbPart");
-  if (parts == doc.end() || !parts->is_number() || parts->get<double>() < 1 ||
-      parts->get<double>() > 50 || std::fmod(parts->get<double>() * 4, 1.0) != 0) {
-    return Status::InvalidArgument("field nbPart: must be a number of parts like 2.5");
-  }
-  r.tax_parts = parts->get<double>();
-  RELAIS_ASSIGN_OR_RETURN(std::string sitfam, native::String(doc, "sitFam", ""));
-  auto it = SitFam().find(sitfam);
-  if (it == SitFam().end()) {
-    return Status::InvalidArgument("field sitFam: must be M, O, C, D or V, not '" + sitfam + "'");
-  }
-  r.family_situation = it->second;
-  const json pac = doc.value("pac", json::array());
-  if (!pac.is_array()) return Status::InvalidArgument("field pac: must be an array");
-  for (size_t i = 0; i < pac.size(); ++i) {
-    const std::string path = "pac[" + std::to_string(i) + "]";
-    auto d = std::make_unique<wire::DependantT>();
-    RELAIS_ASSIGN_OR_RETURN(d->person, PersonFromJson(pac[i], path, false));
-    d->shared_custody = pac[i].value("gardeAlternee", false);
-    r.dependants.push_back(std::move(d));
-  }
-  if (doc.contains("aft")) {
-    RELAIS_ASSIGN_OR_RETURN(r.tax_address, AftFromJson(doc["aft"]));
-  }
-  return r;
-}
-
-}  // namespace
-
-bool DgfipTranslator::Accepts(std::string_view name) const { return name.ends_with(".json"); }
-
-Result<std::vector<sdk::OutgoingCase>> DgfipTranslator::ReadInbox(
-    std::string_view, std::string_view contents) const {
-  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJson(contents));
-  RELAIS_ASSIGN_OR_RETURN(wire::ResourcesUpdateT r, ReadResources(doc));
+  RELAIS_ASSIGN_OR_RETURN(r.citizen, ReadPerson(doc, "", true));
+  RELAIS_RETURN_IF_ERROR(ReadTaxFigures(doc, r));
+  RELAIS_RETURN_IF_ERROR(ReadDependants(doc, r));
+  RELAIS_ASSIGN_OR_RETURN(r.tax_address, ReadAft(doc));
   auto ref = std::make_unique<wire::AgencyReferenceT>();
   ref->agency = "dgfip";
   ref->identifier = r.tax_number;
   r.references.push_back(std::move(ref));
-  RELAIS_ASSIGN_OR_RETURN(auto caf_number, native::OptionalString(doc, "numeroAllocataire", ""));
+  RELAIS_ASSIGN_OR_RETURN(auto caf_number,
+                          native::OptionalString(doc, "numeroAllocataire", ""));
   if (caf_number) {
+    if (!Digits(*caf_number, 1, 7)) {
+      return Bad("", "numeroAllocataire", "must be 1 to 7 digits");
+    }
     auto caf = std::make_unique<wire::AgencyReferenceT>();
     caf->agency = "caf";
     caf->identifier = *caf_number;
     r.references.push_back(std::move(caf));
   }
+  return r;
+}
+
+// PostalAddress -> {"adr": [...], "cp", "ville", "cog"?, "pays"?}.
+json AftJson(const wire::PostalAddress* a) {
+  json j = json::object();
+  if (a == nullptr) return j;
+  json lines = json::array();
+  if (a->lines()) {
+    for (const auto* l : *a->lines()) lines.push_back(StringView(l));
+  }
+  j["adr"] = std::move(lines);
+  j["cp"] = StringView(a->postcode());
+  j["ville"] = StringView(a->city());
+  if (a->city_cog()) j["cog"] = StringView(a->city_cog());
+  if (a->country_cog() && StringView(a->country_cog()) != "99100") {
+    j["pays"] = StringView(a->country_cog());
+  }
+  return j;
+}
+
+// The taxpayer's fields at the top level, in the DGFiP's names.
+void PersonJson(const wire::Citizen* c, json& doc) {
+  if (c == nullptr) return;
+  if (c->nir()) doc["nir"] = StringView(c->nir());
+  const wire::IdentityPivot* id = c->identity();
+  if (id == nullptr) return;
+  doc["nom"] = StringView(id->birth_name());
+  if (id->usage_name()) doc["nomUsage"] = StringView(id->usage_name());
+  json names = json::array();
+  if (id->given_names()) {
+    for (const auto* n : *id->given_names()) names.push_back(StringView(n));
+  }
+  doc["prenoms"] = std::move(names);
+  doc["dateNaissance"] = StringView(id->birth_date());
+  if (id->sex() != wire::Sex::Unspecified) {
+    doc["sexe"] = id->sex() == wire::Sex::Female ? "F" : "M";
+  }
+}
+
+// The JSON text; InvalidArgument when a string from the case is not UTF-8.
+Result<std::string> Dump(const json& doc) {
+  try {
+    return doc.dump(2) + "\n";
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(
+        std::string("a string is not valid UTF-8: ") + e.what());
+  }
+}
+
+}  // namespace
+
+bool DgfipTranslator::Accepts(std::string_view name) const {
+  return name.ends_with(".json");
+}
+
+Result<std::vector<sdk::OutgoingCase>> DgfipTranslator::ReadInbox(
+    std::string_view, std::string_view contents) const {
+  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJson(contents));
+  if (!doc.is_object()) {
+    return Status::InvalidArgument("the document must be a JSON object");
+  }
+  RELAIS_ASSIGN_OR_RETURN(wire::ResourcesUpdateT r, ReadResources(doc));
   sdk::OutgoingCase out;
   out.case_type = wire::CaseType::ResourcesUpdate;
   out.recipients = {"caf"};
   wire::CaseEventT event;
   event.body.Set(std::move(r));
   out.payload = native::PackEvent(event);
-  return std::vector<sdk::OutgoingCase>{std::move(out)};
+  std::vector<sdk::OutgoingCase> cases;
+  cases.push_back(std::move(out));
+  return cases;
 }
 
-Result<sdk::NativeFile> DgfipTranslator::WriteOutbox(const EnvelopeView& env,
-                                                     const wire::CaseEvent& event) const {
+Result<sdk::NativeFile> DgfipTranslator::WriteOutbox(
+    const EnvelopeView& env, const wire::CaseEvent& event) const {
   const auto* change = event.body_as_AddressChange();
   if (change == nullptr) return native::NotTaken("dgfip", event);
-  const json person = native::CitizenToJson(change->citizen());
   json doc = {{"typeEvt", "CHGT_ADR"},
               {"dossier", std::string(env.case_id)},
               {"message", HexEncode(env.message_id)},
-              {"emetteur", std::string(env.sender)},
-              {"nir", person.value("nir", "")},
-              {"nom", person.value("nom_naissance", "")},
-              {"prenoms", person.value("prenoms", json::array())},
-              {"dateNaissance", person.value("date_naissance", "")},
-              {"dateEffet", StringView(change->effective_date())},
-              {"aft", AftJson(change->new_address())},
-              {"ancienneAdresse", AftJson(change->old_address())}};
+              {"emetteur", std::string(env.sender)}};
   if (const auto* ref = native::ReferenceFor(change->references(), "dgfip")) {
-    doc["spi"] = StringView(ref->identifier());
+    const std::string_view spi = StringView(ref->identifier());
+    if (Status st = ValidateFiscalNumber(spi); !st.ok()) {
+      return Status::InvalidArgument("field spi (the dgfip reference): " +
+                                     st.message());
+    }
+    doc["spi"] = spi;
   }
-  return sdk::NativeFile{native::OutboxFileName(env, ".json"), doc.dump(2) + "\n"};
+  PersonJson(change->citizen(), doc);
+  doc["dateEffet"] = StringView(change->effective_date());
+  doc["aft"] = AftJson(change->new_address());
+  doc["ancienneAdresse"] = AftJson(change->old_address());
+  if (const auto* c = change->contact()) {
+    json contact = json::object();
+    if (c->email()) contact["courriel"] = StringView(c->email());
+    if (c->phone()) contact["telephone"] = StringView(c->phone());
+    doc["contact"] = std::move(contact);
+  }
+  RELAIS_ASSIGN_OR_RETURN(std::string text, Dump(doc));
+  return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
 }
 
 }  // namespace relais::adapters::dgfip

@@ -6,5 +6,6 @@
 int main(int argc, char** argv) {
   return relais::sdk::AdapterMain(
       argc, argv, "relais-adapter-france-travail",
-      std::make_unique<relais::adapters::france_travail::FranceTravailTranslator>());
+      std::make_unique<
+          relais::adapters::france_travail::FranceTravailTranslator>());
 }

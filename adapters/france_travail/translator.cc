@@ -1,5 +1,11 @@
 #include "adapters/france_travail/translator.h"
 
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/flatbuf.h"
@@ -10,13 +16,120 @@ namespace {
 namespace native = sdk::native;
 using native::json;
 
-Result<std::unique_ptr<wire::PaymentT>> ReadPayment(const json& p, const std::string& path) {
+Status Bad(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument("field " + field + ": " + what);
+}
+
+// France Travail's identifier: 1 to 11 digits and capital letters
+// (commonly 7 digits and a letter, "1234567A").
+bool IsJobSeekerId(std::string_view s) {
+  if (s.empty() || s.size() > 11) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return false;
+  }
+  return true;
+}
+
+// A benefit code: 2 to 8 capital letters ("ARE", "ASS", "AREF").
+bool IsBenefitCode(std::string_view s) {
+  if (s.size() < 2 || s.size() > 8) return false;
+  for (char c : s) {
+    if (c < 'A' || c > 'Z') return false;
+  }
+  return true;
+}
+
+// {"allocation", "debut", "fin", "montant": "1234.56"}.
+Result<std::unique_ptr<wire::PaymentT>> ReadPayment(const json& p,
+                                                    const std::string& path) {
+  if (!p.is_object()) {
+    return Status::InvalidArgument("field " + path + ": must be an object");
+  }
   auto out = std::make_unique<wire::PaymentT>();
   RELAIS_ASSIGN_OR_RETURN(out->benefit, native::String(p, "allocation", path));
+  if (!IsBenefitCode(out->benefit)) {
+    return Bad(path + ".allocation",
+               "'" + out->benefit + "' is not a benefit code like ARE");
+  }
   RELAIS_ASSIGN_OR_RETURN(out->period_start, native::Date(p, "debut", path));
   RELAIS_ASSIGN_OR_RETURN(out->period_end, native::Date(p, "fin", path));
-  RELAIS_ASSIGN_OR_RETURN(out->amount_cents, native::Cents(p, "montant", path));
+  if (out->period_end < out->period_start) {
+    return Bad(path + ".fin", "before debut");
+  }
+  RELAIS_ASSIGN_OR_RETURN(std::string amount,
+                          native::String(p, "montant", path));
+  auto cents = native::ParseAmount(amount);
+  if (!cents) {
+    return Bad(path + ".montant",
+               "'" + amount + "' is not an amount like \"1234.56\"");
+  }
+  out->amount_cents = *cents;
   return out;
+}
+
+// inscription: {"debut", "fin": date or null, "categorie": 1 to 5}.
+Status ReadRegistration(const json& doc, wire::JobSeekerStatusT& status) {
+  auto it = doc.find("inscription");
+  if (it == doc.end() || it->is_null()) return Bad("inscription", "missing");
+  if (!it->is_object()) return Bad("inscription", "must be an object");
+  const json& reg = *it;
+  RELAIS_ASSIGN_OR_RETURN(status.registration_start,
+                          native::Date(reg, "debut", "inscription"));
+  RELAIS_ASSIGN_OR_RETURN(auto end,
+                          native::OptionalString(reg, "fin", "inscription"));
+  if (end) {
+    RELAIS_ASSIGN_OR_RETURN(status.registration_end,
+                            native::Date(reg, "fin", "inscription"));
+    if (status.registration_end < status.registration_start) {
+      return Bad("inscription.fin", "before inscription.debut");
+    }
+  }
+  RELAIS_ASSIGN_OR_RETURN(
+      int64_t category, native::Integer(reg, "categorie", 1, 5, "inscription"));
+  status.category = static_cast<uint8_t>(category);
+  return Status::OK();
+}
+
+Result<wire::JobSeekerStatusT> ReadStatus(const json& doc) {
+  wire::JobSeekerStatusT status;
+  RELAIS_ASSIGN_OR_RETURN(status.job_seeker_id,
+                          native::String(doc, "identifiant", ""));
+  if (!IsJobSeekerId(status.job_seeker_id)) {
+    return Bad("identifiant",
+               "must be 1 to 11 digits and capital letters (e.g. 1234567A)");
+  }
+  auto seeker = doc.find("demandeur");
+  if (seeker == doc.end() || seeker->is_null()) {
+    return Bad("demandeur", "missing");
+  }
+  RELAIS_ASSIGN_OR_RETURN(status.citizen,
+                          native::CitizenFromJson(*seeker, "demandeur"));
+  RELAIS_RETURN_IF_ERROR(ReadRegistration(doc, status));
+  auto payments = doc.find("paiements");
+  if (payments != doc.end() && !payments->is_null()) {
+    if (!payments->is_array()) return Bad("paiements", "must be an array");
+    for (size_t i = 0; i < payments->size(); ++i) {
+      RELAIS_ASSIGN_OR_RETURN(
+          auto p,
+          ReadPayment((*payments)[i], "paiements[" + std::to_string(i) + "]"));
+      status.payments.push_back(std::move(p));
+    }
+  }
+  auto ref = std::make_unique<wire::AgencyReferenceT>();
+  ref->agency = "france-travail";
+  ref->identifier = status.job_seeker_id;
+  status.references.push_back(std::move(ref));
+  return status;
+}
+
+// The JSON text; InvalidArgument when a string from the case is not UTF-8.
+Result<std::string> Dump(const json& doc) {
+  try {
+    return doc.dump(2) + "\n";
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(
+        std::string("a string is not valid UTF-8: ") + e.what());
+  }
 }
 
 }  // namespace
@@ -28,37 +141,19 @@ bool FranceTravailTranslator::Accepts(std::string_view name) const {
 Result<std::vector<sdk::OutgoingCase>> FranceTravailTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJson(contents));
-  wire::JobSeekerStatusT status;
-  RELAIS_ASSIGN_OR_RETURN(status.job_seeker_id, native::String(doc, "identifiant", ""));
-  RELAIS_ASSIGN_OR_RETURN(status.citizen,
-                          native::CitizenFromJson(doc.value("demandeur", json()), "demandeur"));
-  const json reg = doc.value("inscription", json());
-  if (!reg.is_object()) return Status::InvalidArgument("field inscription: missing");
-  RELAIS_ASSIGN_OR_RETURN(status.registration_start, native::Date(reg, "debut", "inscription"));
-  if (reg.contains("fin") && !reg["fin"].is_null()) {
-    RELAIS_ASSIGN_OR_RETURN(status.registration_end, native::Date(reg, "fin", "inscription"));
+  if (!doc.is_object()) {
+    return Status::InvalidArgument("the document must be a JSON object");
   }
-  RELAIS_ASSIGN_OR_RETURN(int64_t category,
-                          native::Integer(reg, "categorie", 1, 5, "inscription"));
-  status.category = static_cast<uint8_t>(category);
-  const json payments = doc.value("paiements", json::array());
-  if (!payments.is_array()) return Status::InvalidArgument("field paiements: must be an array");
-  for (size_t i = 0; i < payments.size(); ++i) {
-    RELAIS_ASSIGN_OR_RETURN(auto p,
-                            ReadPayment(payments[i], "paiements[" + std::to_string(i) + "]"));
-    status.payments.push_back(std::move(p));
-  }
-  auto ref = std::make_unique<wire::AgencyReferenceT>();
-  ref->agency = "france-travail";
-  ref->identifier = status.job_seeker_id;
-  status.references.push_back(std::move(ref));
+  RELAIS_ASSIGN_OR_RETURN(wire::JobSeekerStatusT status, ReadStatus(doc));
   sdk::OutgoingCase out;
   out.case_type = wire::CaseType::JobSeekerStatus;
   out.recipients = {"caf", "cpam"};
   wire::CaseEventT event;
   event.body.Set(std::move(status));
   out.payload = native::PackEvent(event);
-  return std::vector<sdk::OutgoingCase>{std::move(out)};
+  std::vector<sdk::OutgoingCase> cases;
+  cases.push_back(std::move(out));
+  return cases;
 }
 
 Result<sdk::NativeFile> FranceTravailTranslator::WriteOutbox(
@@ -68,18 +163,23 @@ Result<sdk::NativeFile> FranceTravailTranslator::WriteOutbox(
   json doc = {{"evenement", "CHANGEMENT_ADRESSE"},
               {"dossier", std::string(env.case_id)},
               {"message", HexEncode(env.message_id)},
-              {"emetteur", std::string(env.sender)},
-              {"demandeur", native::CitizenToJson(change->citizen())},
-              {"date_effet", StringView(change->effective_date())},
-              {"ancienne_adresse", native::AddressToJson(change->old_address())},
-              {"nouvelle_adresse", native::AddressToJson(change->new_address())}};
-  if (const auto* ref = native::ReferenceFor(change->references(), "france-travail")) {
+              {"emetteur", std::string(env.sender)}};
+  if (const auto* ref =
+          native::ReferenceFor(change->references(), "france-travail")) {
     doc["identifiant"] = StringView(ref->identifier());
   }
+  doc["demandeur"] = native::CitizenToJson(change->citizen());
+  doc["date_effet"] = StringView(change->effective_date());
+  doc["ancienne_adresse"] = native::AddressToJson(change->old_address());
+  doc["nouvelle_adresse"] = native::AddressToJson(change->new_address());
   if (const auto* c = change->contact()) {
-    doc["contact"] = {{"courriel", StringView(c->email())}, {"telephone", StringView(c->phone())}};
+    json contact = json::object();
+    if (c->email()) contact["courriel"] = StringView(c->email());
+    if (c->phone()) contact["telephone"] = StringView(c->phone());
+    doc["contact"] = std::move(contact);
   }
-  return sdk::NativeFile{native::OutboxFileName(env, ".json"), doc.dump(2) + "\n"};
+  RELAIS_ASSIGN_OR_RETURN(std::string text, Dump(doc));
+  return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
 }
 
 }  // namespace relais::adapters::france_travail

@@ -1,0 +1,255 @@
+// Unit tests of the CPAM's native formats (adapters/README.md, "CPAM"):
+// pregnancy declarations and births in, address changes out, JSON.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "adapters/cpam/translator.h"
+#include "adapters/sdk/native.h"
+#include "core/envelope.h"
+#include "core/files.h"
+#include "core/flatbuf.h"
+#include "tests/support/fixtures.h"
+
+namespace relais::adapters::cpam {
+namespace {
+
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+constexpr char kCaseId[] = "c-20261123-9f2c41d07ab3";
+constexpr char kMessageId[] =
+    "\x01\x23\x45\x67\x89\xab\xcd\xef\x10\x32\x54\x76\x98\xba\xdc\xfe";
+
+Json Sample() {
+  const char* src = std::getenv("RELAIS_SOURCE_DIR");
+  auto bytes = ReadFile(std::string(src ? src : ".") +
+                        "/deploy/samples/cpam/birth.json");
+  EXPECT_TRUE(bytes.ok()) << "set RELAIS_SOURCE_DIR to the source tree";
+  return Json::parse(bytes.ok() ? *bytes : "{}");
+}
+
+const wire::CaseEvent& Event(const sdk::OutgoingCase& c) {
+  const auto* event =
+      VerifiedRoot<wire::CaseEvent>(c.payload, kCaseEventIdentifier);
+  EXPECT_NE(event, nullptr);
+  return *event;
+}
+
+std::string AddressChange(
+    const std::function<void(wire::AddressChangeT&)>& edit = {}) {
+  const std::string sample = relais::testing::SampleAddressChange();
+  std::unique_ptr<wire::CaseEventT> event(
+      flatbuffers::GetRoot<wire::CaseEvent>(sample.data())->UnPack());
+  if (edit) edit(*event->body.AsAddressChange());
+  return sdk::native::PackEvent(*event);
+}
+
+// A sealed envelope as the adapter receives it, fixed case and message id.
+class Delivered {
+ public:
+  explicit Delivered(std::string payload = AddressChange(),
+                     wire::CaseType type = wire::CaseType::AddressChange)
+      : id_(relais::testing::MakeIdentity("france-services/paris-15")) {
+    EnvelopeDraft d = relais::testing::SampleDraft(id_.participant, {"cpam"});
+    d.case_id = kCaseId;
+    d.message_id = std::string(kMessageId, 16);
+    d.case_type = type;
+    d.payload = std::move(payload);
+    sealed_ = *SealEnvelope(d, id_.signing);
+    view_ = *ParseEnvelope(sealed_.bytes);
+  }
+  const EnvelopeView& view() const { return view_; }
+  const wire::CaseEvent& event() const {
+    return *flatbuffers::GetRoot<wire::CaseEvent>(view_.payload.data());
+  }
+
+ private:
+  Identity id_;
+  SealedEnvelope sealed_;
+  EnvelopeView view_;
+};
+
+std::string ErrorOf(const Json& doc) {
+  auto r = CpamTranslator().ReadInbox("f.json", doc.dump());
+  if (r.ok()) return "ok";
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument)
+      << r.status().ToString();
+  return r.status().message();
+}
+
+TEST(CpamTranslatorTest, AcceptsJsonFilesOnly) {
+  CpamTranslator t;
+  EXPECT_TRUE(t.Accepts("naissance-2026-11-18.json"));
+  EXPECT_FALSE(t.Accepts("naissance.xml"));
+}
+
+TEST(CpamTranslatorTest, BirthSampleGoesToCafAndDgfip) {
+  auto cases = CpamTranslator().ReadInbox("birth.json", Sample().dump());
+  ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+  ASSERT_EQ(cases->size(), 1u);
+  const sdk::OutgoingCase& c = (*cases)[0];
+  EXPECT_EQ(c.case_type, wire::CaseType::Birth);
+  EXPECT_TRUE(c.case_id.empty());
+  EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf", "dgfip"}));
+  const auto* birth = Event(c).body_as_Birth();
+  ASSERT_NE(birth, nullptr);
+  EXPECT_EQ(birth->stage(), wire::BirthStage::Birth);
+  EXPECT_EQ(birth->expected_date(), nullptr);
+  ASSERT_EQ(birth->parents()->size(), 2u);
+  EXPECT_EQ(StringView(birth->parents()->Get(0)->nir()), "290023306312387");
+  EXPECT_EQ(StringView(birth->parents()->Get(0)->identity()->birth_name()),
+            "DUBOIS");
+  EXPECT_EQ(StringView(birth->parents()->Get(1)->nir()), "188063306304586");
+  EXPECT_EQ(
+      StringView(birth->parents()->Get(1)->identity()->given_names()->Get(1)),
+      "\u00c9lie");
+  const auto* child = birth->child();
+  ASSERT_NE(child, nullptr);
+  EXPECT_EQ(StringView(child->birth_name()), "ROUSSEAU");
+  EXPECT_EQ(StringView(child->given_names()->Get(0)), "L\u00e9a");
+  EXPECT_EQ(StringView(child->birth_date()), "2026-11-18");
+  EXPECT_EQ(child->sex(), wire::Sex::Female);
+  EXPECT_EQ(StringView(child->birthplace_cog()), "33063");
+  const auto* ref = sdk::native::ReferenceFor(birth->references(), "caf");
+  ASSERT_NE(ref, nullptr);
+  EXPECT_EQ(StringView(ref->identifier()), "2468135");
+}
+
+TEST(CpamTranslatorTest, PregnancyDeclarationGoesToCafOnly) {
+  Json doc = Sample();
+  doc["type"] = "declaration_grossesse";
+  doc.erase("enfant");
+  doc.erase("conjoint");
+  doc["date_prevue_accouchement"] = "2027-04-20";
+  doc["organisme_caf"] = "331";
+  doc["dossier"] = "cpam-33-2026-000142";
+  auto cases = CpamTranslator().ReadInbox("g.json", doc.dump());
+  ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+  const sdk::OutgoingCase& c = (*cases)[0];
+  EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf"}));
+  EXPECT_EQ(c.case_id, "cpam-33-2026-000142");
+  const auto* birth = Event(c).body_as_Birth();
+  ASSERT_NE(birth, nullptr);
+  EXPECT_EQ(birth->stage(), wire::BirthStage::Pregnancy);
+  EXPECT_EQ(StringView(birth->expected_date()), "2027-04-20");
+  EXPECT_EQ(birth->child(), nullptr);
+  EXPECT_EQ(birth->parents()->size(), 1u);
+  EXPECT_EQ(StringView(
+                sdk::native::ReferenceFor(birth->references(), "caf")->scope()),
+            "331");
+}
+
+TEST(CpamTranslatorTest, BadInputNamesTheField) {
+  struct Case {
+    std::function<void(Json&)> edit;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {[](Json& d) { d["assure"]["nir"] = "290023306312300"; },
+       "field assure.nir: NIR key is 00, expected 87"},
+      {[](Json& d) { d["assure"].erase("nir"); }, "field assure.nir: missing"},
+      {[](Json& d) { d["assure"]["nir"] = 290023306312387; },
+       "field assure.nir: must be a string"},
+      {[](Json& d) { d.erase("assure"); }, "field assure: missing"},
+      {[](Json& d) { d["type"] = "mariage"; },
+       "field type: must be declaration_grossesse or naissance, not 'mariage'"},
+      {[](Json& d) { d.erase("type"); }, "field type: missing"},
+      {[](Json& d) { d["enfant"]["date_naissance"] = "2026-02-30"; },
+       "field enfant.date_naissance: '2026-02-30' is not a date"},
+      {[](Json& d) { d["enfant"]["date_naissance"] = "18/11/2026"; },
+       "field enfant.date_naissance"},
+      {[](Json& d) { d.erase("enfant"); }, "field enfant: missing"},
+      {[](Json& d) { d["enfant"]["nir"] = "226113306312345"; },
+       "field enfant.nir"},
+      {[](Json& d) { d["enfant"]["sexe"] = "X"; },
+       "field enfant.sexe: must be M or F"},
+      {[](Json& d) { d["conjoint"]["prenoms"] = Json::array(); },
+       "field conjoint.prenoms"},
+      {[](Json& d) { d["type"] = "declaration_grossesse"; },
+       "field date_prevue_accouchement: missing"},
+      {[](Json& d) { d["numero_allocataire_caf"] = "24681357X"; },
+       "field numero_allocataire_caf: must be 1 to 7 digits"},
+      {[](Json& d) { d["organisme_caf"] = "33"; },
+       "field organisme_caf: must be 3 digits"},
+      {[](Json& d) { d["dossier"] = "dossier n\u00b01"; }, "field dossier"},
+      {[](Json& d) { d = Json::array({d}); },
+       "the document must be a JSON object"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Json doc = Sample();
+    cases[i].edit(doc);
+    EXPECT_THAT(ErrorOf(doc), HasSubstr(cases[i].expected)) << "case " << i;
+  }
+  auto not_json = CpamTranslator().ReadInbox("f.json", "{\"type\": ");
+  ASSERT_FALSE(not_json.ok());
+  EXPECT_EQ(not_json.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(not_json.status().message(), HasSubstr("not valid JSON"));
+}
+
+TEST(CpamTranslatorTest, AddressChangeIsJsonWithTheFullNir) {
+  Delivered d(AddressChange([](wire::AddressChangeT& c) {
+    auto ref = std::make_unique<wire::AgencyReferenceT>();
+    ref->agency = "cpam";
+    ref->identifier = "284057512345672";
+    c.references.push_back(std::move(ref));
+  }));
+  auto file = CpamTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->name, std::string(kCaseId) + "-0123456789abcdef.json");
+  const Json doc = Json::parse(file->contents);
+  EXPECT_EQ(doc["type"], "changement_adresse");
+  EXPECT_EQ(doc["dossier"], kCaseId);
+  EXPECT_EQ(doc["message"], "0123456789abcdef1032547698badcfe");
+  EXPECT_EQ(doc["emetteur"], "france-services/paris-15");
+  EXPECT_EQ(doc["numero_assure"], "284057512345672");
+  const Json& insured = doc["assure"];
+  EXPECT_EQ(insured["nir"], "284057512345672");  // 15 characters, with key
+  EXPECT_EQ(insured["nom_naissance"], "MARTIN");
+  EXPECT_EQ(insured["prenoms"], Json::array({"Claire", "Anne"}));
+  EXPECT_EQ(insured["date_naissance"], "1984-05-12");
+  EXPECT_EQ(insured["sexe"], "F");
+  EXPECT_EQ(doc["date_effet"], "2026-12-01");
+  EXPECT_EQ(doc["ancienne_adresse"]["lignes"],
+            Json::array({"12 rue des Lilas"}));
+  EXPECT_EQ(doc["ancienne_adresse"]["commune"], "Paris");
+  EXPECT_EQ(doc["nouvelle_adresse"]["lignes"],
+            Json::array({"4 place du March\u00e9"}));
+  EXPECT_EQ(doc["nouvelle_adresse"]["code_postal"], "69003");
+  EXPECT_EQ(doc["nouvelle_adresse"]["commune"], "Lyon");
+  EXPECT_EQ(doc["nouvelle_adresse"]["code_commune"], "69383");
+  EXPECT_EQ(doc["contact"], (Json{{"courriel", "claire.martin@example.org"}}));
+}
+
+TEST(CpamTranslatorTest, AddressChangeWithABadNirIsRefused) {
+  Delivered d(AddressChange(
+      [](wire::AddressChangeT& c) { c.citizen->nir = "284057512345600"; }));
+  auto file = CpamTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(file.status().message(),
+              HasSubstr("field assure.nir: NIR key is 00"));
+}
+
+TEST(CpamTranslatorTest, OtherCaseTypesAreNotTakenYet) {
+  wire::CaseEventT death;
+  wire::DeathNotificationT body;
+  body.death_date = "2026-11-01";
+  death.body.Set(std::move(body));
+  Delivered d(sdk::native::PackEvent(death), wire::CaseType::DeathNotification);
+  auto file = CpamTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(file.status().message(),
+            "cpam does not take death_notification cases yet");
+}
+
+}  // namespace
+}  // namespace relais::adapters::cpam

@@ -1,0 +1,268 @@
+// Unit tests of the DGFiP's native formats (adapters/README.md, "DGFiP"):
+// tax resources in, address changes out, JSON with DGFiP short codes.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "adapters/dgfip/translator.h"
+#include "adapters/sdk/native.h"
+#include "core/envelope.h"
+#include "core/files.h"
+#include "core/flatbuf.h"
+#include "tests/support/fixtures.h"
+
+namespace relais::adapters::dgfip {
+namespace {
+
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+constexpr char kCaseId[] = "c-20261123-9f2c41d07ab3";
+constexpr char kMessageId[] =
+    "\x01\x23\x45\x67\x89\xab\xcd\xef\x10\x32\x54\x76\x98\xba\xdc\xfe";
+
+Json Sample() {
+  const char* src = std::getenv("RELAIS_SOURCE_DIR");
+  auto bytes = ReadFile(std::string(src ? src : ".") +
+                        "/deploy/samples/dgfip/resources_update.json");
+  EXPECT_TRUE(bytes.ok()) << "set RELAIS_SOURCE_DIR to the source tree";
+  return Json::parse(bytes.ok() ? *bytes : "{}");
+}
+
+const wire::CaseEvent& Event(const sdk::OutgoingCase& c) {
+  const auto* event =
+      VerifiedRoot<wire::CaseEvent>(c.payload, kCaseEventIdentifier);
+  EXPECT_NE(event, nullptr);
+  return *event;
+}
+
+std::string AddressChange(
+    const std::function<void(wire::AddressChangeT&)>& edit = {}) {
+  const std::string sample = relais::testing::SampleAddressChange();
+  std::unique_ptr<wire::CaseEventT> event(
+      flatbuffers::GetRoot<wire::CaseEvent>(sample.data())->UnPack());
+  if (edit) edit(*event->body.AsAddressChange());
+  return sdk::native::PackEvent(*event);
+}
+
+// The sample address change with the DGFiP's reference `spi`.
+std::string AddressChangeWithSpi(const std::string& spi) {
+  return AddressChange([&](wire::AddressChangeT& c) {
+    auto ref = std::make_unique<wire::AgencyReferenceT>();
+    ref->agency = "dgfip";
+    ref->identifier = spi;
+    c.references.push_back(std::move(ref));
+  });
+}
+
+// A sealed envelope as the adapter receives it, fixed case and message id.
+class Delivered {
+ public:
+  explicit Delivered(std::string payload,
+                     wire::CaseType type = wire::CaseType::AddressChange)
+      : id_(relais::testing::MakeIdentity("france-services/paris-15")) {
+    EnvelopeDraft d = relais::testing::SampleDraft(id_.participant, {"dgfip"});
+    d.case_id = kCaseId;
+    d.message_id = std::string(kMessageId, 16);
+    d.case_type = type;
+    d.payload = std::move(payload);
+    sealed_ = *SealEnvelope(d, id_.signing);
+    view_ = *ParseEnvelope(sealed_.bytes);
+  }
+  const EnvelopeView& view() const { return view_; }
+  const wire::CaseEvent& event() const {
+    return *flatbuffers::GetRoot<wire::CaseEvent>(view_.payload.data());
+  }
+
+ private:
+  Identity id_;
+  SealedEnvelope sealed_;
+  EnvelopeView view_;
+};
+
+std::string ErrorOf(const Json& doc) {
+  auto r = DgfipTranslator().ReadInbox("f.json", doc.dump());
+  if (r.ok()) return "ok";
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument)
+      << r.status().ToString();
+  return r.status().message();
+}
+
+TEST(DgfipTranslatorTest, AcceptsJsonFilesOnly) {
+  DgfipTranslator t;
+  EXPECT_TRUE(t.Accepts("rfr-2025-1234567890066.json"));
+  EXPECT_FALSE(t.Accepts("rfr.csv"));
+}
+
+TEST(DgfipTranslatorTest, ResourcesSampleGoesToCaf) {
+  auto cases = DgfipTranslator().ReadInbox("r.json", Sample().dump());
+  ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+  ASSERT_EQ(cases->size(), 1u);
+  const sdk::OutgoingCase& c = (*cases)[0];
+  EXPECT_EQ(c.case_type, wire::CaseType::ResourcesUpdate);
+  EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf"}));
+  const auto* r = Event(c).body_as_ResourcesUpdate();
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(StringView(r->tax_number()), "1234567890066");
+  EXPECT_EQ(StringView(r->citizen()->nir()), "175055935012347");
+  EXPECT_EQ(StringView(r->citizen()->identity()->birth_name()), "BERNARD");
+  EXPECT_EQ(StringView(r->citizen()->identity()->birth_date()), "1975-05-30");
+  EXPECT_EQ(r->citizen()->identity()->sex(), wire::Sex::Male);
+  EXPECT_EQ(r->income_year(), 2025);
+  EXPECT_EQ(r->reference_tax_income_eur(), 23456);
+  EXPECT_DOUBLE_EQ(r->tax_parts(), 2.5);
+  EXPECT_EQ(r->family_situation(), wire::FamilySituation::Married);
+  ASSERT_EQ(r->dependants()->size(), 1u);
+  const auto* pac = r->dependants()->Get(0);
+  EXPECT_EQ(StringView(pac->person()->identity()->given_names()->Get(0)),
+            "In\u00e8s");
+  EXPECT_EQ(StringView(pac->person()->identity()->birth_date()), "2012-09-01");
+  EXPECT_EQ(pac->person()->nir(), nullptr);
+  EXPECT_FALSE(pac->shared_custody());
+  ASSERT_NE(r->tax_address(), nullptr);
+  EXPECT_EQ(StringView(r->tax_address()->lines()->Get(0)), "8 rue Nationale");
+  EXPECT_EQ(StringView(r->tax_address()->postcode()), "59000");
+  EXPECT_EQ(StringView(r->tax_address()->city()), "Lille");
+  EXPECT_EQ(StringView(r->tax_address()->city_cog()), "59350");
+  const auto* spi = sdk::native::ReferenceFor(r->references(), "dgfip");
+  ASSERT_NE(spi, nullptr);
+  EXPECT_EQ(StringView(spi->identifier()), "1234567890066");
+  const auto* caf = sdk::native::ReferenceFor(r->references(), "caf");
+  ASSERT_NE(caf, nullptr);
+  EXPECT_EQ(StringView(caf->identifier()), "5551234");
+}
+
+TEST(DgfipTranslatorTest, OptionalCodes) {
+  Json doc = Sample();
+  doc["sitFam"] = "O";
+  doc["nbPart"] = 1.25;
+  doc["pac"][0]["gardeAlternee"] = true;
+  doc["pac"][0]["invalidite"] = true;
+  doc.erase("numeroAllocataire");
+  auto cases = DgfipTranslator().ReadInbox("r.json", doc.dump());
+  ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+  const auto* r = Event((*cases)[0]).body_as_ResourcesUpdate();
+  EXPECT_EQ(r->family_situation(), wire::FamilySituation::Pacsed);
+  EXPECT_DOUBLE_EQ(r->tax_parts(), 1.25);
+  EXPECT_TRUE(r->dependants()->Get(0)->shared_custody());
+  EXPECT_TRUE(r->dependants()->Get(0)->disabled());
+  EXPECT_EQ(sdk::native::ReferenceFor(r->references(), "caf"), nullptr);
+}
+
+TEST(DgfipTranslatorTest, BadInputNamesTheDgfipField) {
+  struct Case {
+    std::function<void(Json&)> edit;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {[](Json& d) { d["spi"] = "1234567890067"; }, "field spi: "},
+      {[](Json& d) { d["spi"] = "4234567890066"; }, "field spi: "},
+      {[](Json& d) { d["spi"] = "12345678900"; }, "field spi: "},
+      {[](Json& d) { d.erase("spi"); }, "field spi: missing"},
+      {[](Json& d) { d["nir"] = "175055935012300"; },
+       "field nir: NIR key is 00, expected 47"},
+      {[](Json& d) { d.erase("nom"); }, "field nom: missing"},
+      {[](Json& d) { d["dateNaissance"] = "1975-13-01"; },
+       "field dateNaissance: '1975-13-01' is not a date"},
+      {[](Json& d) { d["sexe"] = "H"; }, "field sexe: must be M or F, not 'H'"},
+      {[](Json& d) { d["rfr"] = "23456"; }, "field rfr: must be an integer"},
+      {[](Json& d) { d["rfr"] = -1; }, "field rfr: must be an integer"},
+      {[](Json& d) { d["anneeRevenus"] = 1999; }, "field anneeRevenus"},
+      {[](Json& d) { d["nbPart"] = 2.3; },
+       "field nbPart: must be a number of parts"},
+      {[](Json& d) { d["nbPart"] = "2.5"; }, "field nbPart"},
+      {[](Json& d) { d.erase("nbPart"); }, "field nbPart: missing"},
+      {[](Json& d) { d["sitFam"] = "X"; },
+       "field sitFam: must be M, O, C, D or V, not 'X'"},
+      {[](Json& d) { d["pac"] = "Ines"; }, "field pac: must be an array"},
+      {[](Json& d) { d["pac"][0]["dateNaissance"] = "01/09/2012"; },
+       "field pac[0].dateNaissance"},
+      {[](Json& d) { d["pac"][0]["gardeAlternee"] = "non"; },
+       "field pac[0].gardeAlternee: must be true or false"},
+      {[](Json& d) { d["pac"][0]["nir"] = "212095935012300"; },
+       "field pac[0].nir"},
+      {[](Json& d) { d.erase("aft"); }, "field aft: must be an object"},
+      {[](Json& d) { d["aft"].erase("cp"); }, "field aft.cp: missing"},
+      {[](Json& d) { d["aft"]["cp"] = "5900"; },
+       "field aft.cp: must be 5 digits"},
+      {[](Json& d) { d["aft"]["adr"] = Json::array(); }, "field aft.adr"},
+      {[](Json& d) { d["aft"].erase("ville"); }, "field aft.ville: missing"},
+      {[](Json& d) { d["numeroAllocataire"] = "CAF5551234"; },
+       "field numeroAllocataire"},
+      {[](Json& d) { d = Json::array(); },
+       "the document must be a JSON object"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Json doc = Sample();
+    cases[i].edit(doc);
+    EXPECT_THAT(ErrorOf(doc), HasSubstr(cases[i].expected)) << "case " << i;
+  }
+  EXPECT_THAT(DgfipTranslator()
+                  .ReadInbox("f.json", "spi=1234567890066")
+                  .status()
+                  .message(),
+              HasSubstr("not valid JSON"));
+}
+
+TEST(DgfipTranslatorTest, AddressChangePutsTheNewAddressInAft) {
+  Delivered d(AddressChangeWithSpi("3021459876169"));
+  auto file = DgfipTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->name, std::string(kCaseId) + "-0123456789abcdef.json");
+  const Json doc = Json::parse(file->contents);
+  EXPECT_EQ(doc["typeEvt"], "CHGT_ADR");
+  EXPECT_EQ(doc["dossier"], kCaseId);
+  EXPECT_EQ(doc["message"], "0123456789abcdef1032547698badcfe");
+  EXPECT_EQ(doc["emetteur"], "france-services/paris-15");
+  EXPECT_EQ(doc["spi"], "3021459876169");
+  EXPECT_EQ(doc["nir"], "284057512345672");
+  EXPECT_EQ(doc["nom"], "MARTIN");
+  EXPECT_EQ(doc["prenoms"], Json::array({"Claire", "Anne"}));
+  EXPECT_EQ(doc["dateNaissance"], "1984-05-12");
+  EXPECT_EQ(doc["sexe"], "F");
+  EXPECT_EQ(doc["dateEffet"], "2026-12-01");
+  const Json aft = {{"adr", {"4 place du March\u00e9"}},
+                    {"cp", "69003"},
+                    {"ville", "Lyon"},
+                    {"cog", "69383"}};
+  EXPECT_EQ(doc["aft"], aft);
+  EXPECT_EQ(doc["ancienneAdresse"]["ville"], "Paris");
+  EXPECT_EQ(doc["ancienneAdresse"]["cp"], "75015");
+  EXPECT_EQ(doc["contact"]["courriel"], "claire.martin@example.org");
+}
+
+TEST(DgfipTranslatorTest, AddressChangeWithoutOrWithABadSpi) {
+  Delivered without(AddressChange());
+  auto file = DgfipTranslator().WriteOutbox(without.view(), without.event());
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_FALSE(Json::parse(file->contents).contains("spi"));
+
+  Delivered bad(AddressChangeWithSpi("3021459876168"));
+  auto refused = DgfipTranslator().WriteOutbox(bad.view(), bad.event());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("field spi"));
+}
+
+TEST(DgfipTranslatorTest, OtherCaseTypesAreNotTakenYet) {
+  wire::CaseEventT death;
+  wire::DeathNotificationT body;
+  body.death_date = "2026-11-01";
+  death.body.Set(std::move(body));
+  Delivered d(sdk::native::PackEvent(death), wire::CaseType::DeathNotification);
+  auto file = DgfipTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(file.status().message(),
+            "dgfip does not take death_notification cases yet");
+}
+
+}  // namespace
+}  // namespace relais::adapters::dgfip

@@ -1,0 +1,246 @@
+// Unit tests of France Travail's native formats (adapters/README.md,
+// "France Travail"): job seeker status in, address changes out, JSON.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "adapters/france_travail/translator.h"
+#include "adapters/sdk/native.h"
+#include "core/envelope.h"
+#include "core/files.h"
+#include "core/flatbuf.h"
+#include "tests/support/fixtures.h"
+
+namespace relais::adapters::france_travail {
+namespace {
+
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+constexpr char kCaseId[] = "c-20261123-9f2c41d07ab3";
+constexpr char kMessageId[] =
+    "\x01\x23\x45\x67\x89\xab\xcd\xef\x10\x32\x54\x76\x98\xba\xdc\xfe";
+
+Json Sample() {
+  const char* src = std::getenv("RELAIS_SOURCE_DIR");
+  auto bytes =
+      ReadFile(std::string(src ? src : ".") +
+               "/deploy/samples/france_travail/job_seeker_status.json");
+  EXPECT_TRUE(bytes.ok()) << "set RELAIS_SOURCE_DIR to the source tree";
+  return Json::parse(bytes.ok() ? *bytes : "{}");
+}
+
+const wire::CaseEvent& Event(const sdk::OutgoingCase& c) {
+  const auto* event =
+      VerifiedRoot<wire::CaseEvent>(c.payload, kCaseEventIdentifier);
+  EXPECT_NE(event, nullptr);
+  return *event;
+}
+
+std::string AddressChange(
+    const std::function<void(wire::AddressChangeT&)>& edit = {}) {
+  const std::string sample = relais::testing::SampleAddressChange();
+  std::unique_ptr<wire::CaseEventT> event(
+      flatbuffers::GetRoot<wire::CaseEvent>(sample.data())->UnPack());
+  if (edit) edit(*event->body.AsAddressChange());
+  return sdk::native::PackEvent(*event);
+}
+
+// A sealed envelope as the adapter receives it, fixed case and message id.
+class Delivered {
+ public:
+  explicit Delivered(std::string payload,
+                     wire::CaseType type = wire::CaseType::AddressChange)
+      : id_(relais::testing::MakeIdentity("france-services/paris-15")) {
+    EnvelopeDraft d =
+        relais::testing::SampleDraft(id_.participant, {"france-travail"});
+    d.case_id = kCaseId;
+    d.message_id = std::string(kMessageId, 16);
+    d.case_type = type;
+    d.payload = std::move(payload);
+    sealed_ = *SealEnvelope(d, id_.signing);
+    view_ = *ParseEnvelope(sealed_.bytes);
+  }
+  const EnvelopeView& view() const { return view_; }
+  const wire::CaseEvent& event() const {
+    return *flatbuffers::GetRoot<wire::CaseEvent>(view_.payload.data());
+  }
+
+ private:
+  Identity id_;
+  SealedEnvelope sealed_;
+  EnvelopeView view_;
+};
+
+std::string ErrorOf(const Json& doc) {
+  auto r = FranceTravailTranslator().ReadInbox("f.json", doc.dump());
+  if (r.ok()) return "ok";
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument)
+      << r.status().ToString();
+  return r.status().message();
+}
+
+TEST(FranceTravailTranslatorTest, AcceptsJsonFilesOnly) {
+  FranceTravailTranslator t;
+  EXPECT_TRUE(t.Accepts("inscription-1234567A.json"));
+  EXPECT_FALSE(t.Accepts("inscription.txt"));
+}
+
+TEST(FranceTravailTranslatorTest, RegistrationSampleGoesToCafAndCpam) {
+  auto cases = FranceTravailTranslator().ReadInbox("j.json", Sample().dump());
+  ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+  ASSERT_EQ(cases->size(), 1u);
+  const sdk::OutgoingCase& c = (*cases)[0];
+  EXPECT_EQ(c.case_type, wire::CaseType::JobSeekerStatus);
+  EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf", "cpam"}));
+  const auto* s = Event(c).body_as_JobSeekerStatus();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(StringView(s->job_seeker_id()), "1234567A");
+  EXPECT_EQ(StringView(s->citizen()->nir()), "188091305512360");
+  EXPECT_EQ(StringView(s->citizen()->identity()->birth_name()), "MOREAU");
+  EXPECT_EQ(StringView(s->citizen()->identity()->birthplace_cog()), "13055");
+  EXPECT_EQ(StringView(s->registration_start()), "2026-10-01");
+  EXPECT_EQ(s->registration_end(), nullptr);  // still registered
+  EXPECT_EQ(s->category(), 1);
+  ASSERT_EQ(s->payments()->size(), 1u);
+  const auto* p = s->payments()->Get(0);
+  EXPECT_EQ(StringView(p->benefit()), "ARE");
+  EXPECT_EQ(StringView(p->period_start()), "2026-10-01");
+  EXPECT_EQ(StringView(p->period_end()), "2026-10-31");
+  EXPECT_EQ(p->amount_cents(), 123456);
+  const auto* ref =
+      sdk::native::ReferenceFor(s->references(), "france-travail");
+  ASSERT_NE(ref, nullptr);
+  EXPECT_EQ(StringView(ref->identifier()), "1234567A");
+}
+
+TEST(FranceTravailTranslatorTest, EndedRegistrationWithoutPayments) {
+  Json doc = Sample();
+  doc["inscription"]["fin"] = "2027-01-31";
+  doc["inscription"]["categorie"] = 5;
+  doc.erase("paiements");
+  auto cases = FranceTravailTranslator().ReadInbox("j.json", doc.dump());
+  ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+  const auto* s = Event((*cases)[0]).body_as_JobSeekerStatus();
+  EXPECT_EQ(StringView(s->registration_end()), "2027-01-31");
+  EXPECT_EQ(s->category(), 5);
+  EXPECT_TRUE(s->payments() == nullptr || s->payments()->size() == 0);
+}
+
+TEST(FranceTravailTranslatorTest, BadInputNamesTheField) {
+  struct Case {
+    std::function<void(Json&)> edit;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {[](Json& d) { d.erase("identifiant"); }, "field identifiant: missing"},
+      {[](Json& d) { d["identifiant"] = "12 34"; },
+       "field identifiant: must be"},
+      {[](Json& d) { d.erase("demandeur"); }, "field demandeur: missing"},
+      {[](Json& d) { d["demandeur"]["nir"] = "188091305512399"; },
+       "field demandeur.nir: NIR key is 99, expected 60"},
+      {[](Json& d) { d["demandeur"]["date_naissance"] = "1988-09-31"; },
+       "field demandeur.date_naissance"},
+      {[](Json& d) { d.erase("inscription"); }, "field inscription: missing"},
+      {[](Json& d) { d["inscription"]["debut"] = "2026-10-32"; },
+       "field inscription.debut: '2026-10-32' is not a date"},
+      {[](Json& d) { d["inscription"]["fin"] = "2026-09-30"; },
+       "field inscription.fin: before inscription.debut"},
+      {[](Json& d) { d["inscription"]["categorie"] = 6; },
+       "field inscription.categorie: must be an integer from 1 to 5"},
+      {[](Json& d) { d["inscription"]["categorie"] = "A"; },
+       "field inscription.categorie"},
+      {[](Json& d) { d["inscription"].erase("categorie"); },
+       "field inscription.categorie: missing"},
+      {[](Json& d) { d["paiements"] = Json::object(); },
+       "field paiements: must be an array"},
+      {[](Json& d) { d["paiements"][0]["montant"] = "12,30"; },
+       "field paiements[0].montant: '12,30' is not an amount"},
+      {[](Json& d) { d["paiements"][0]["montant"] = 1234.56; },
+       "field paiements[0].montant: must be a string"},
+      {[](Json& d) { d["paiements"][0]["allocation"] = "allocation chomage"; },
+       "field paiements[0].allocation"},
+      {[](Json& d) { d["paiements"][0]["fin"] = "2026-09-01"; },
+       "field paiements[0].fin: before debut"},
+      {[](Json& d) { d["paiements"][0].erase("debut"); },
+       "field paiements[0].debut: missing"},
+      {[](Json& d) { d = "1234567A"; }, "the document must be a JSON object"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Json doc = Sample();
+    cases[i].edit(doc);
+    EXPECT_THAT(ErrorOf(doc), HasSubstr(cases[i].expected)) << "case " << i;
+  }
+  EXPECT_THAT(
+      FranceTravailTranslator().ReadInbox("f.json", "").status().message(),
+      HasSubstr("not valid JSON"));
+}
+
+TEST(FranceTravailTranslatorTest, AddressChangeCarriesTheJobSeekerId) {
+  Delivered d(AddressChange([](wire::AddressChangeT& c) {
+    auto ref = std::make_unique<wire::AgencyReferenceT>();
+    ref->agency = "france-travail";
+    ref->identifier = "7654321B";
+    c.references.push_back(std::move(ref));
+    c.contact->phone = "+33612345678";
+  }));
+  auto file = FranceTravailTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->name, std::string(kCaseId) + "-0123456789abcdef.json");
+  const Json doc = Json::parse(file->contents);
+  EXPECT_EQ(doc["evenement"], "CHANGEMENT_ADRESSE");
+  EXPECT_EQ(doc["dossier"], kCaseId);
+  EXPECT_EQ(doc["message"], "0123456789abcdef1032547698badcfe");
+  EXPECT_EQ(doc["emetteur"], "france-services/paris-15");
+  EXPECT_EQ(doc["identifiant"], "7654321B");
+  EXPECT_EQ(doc["demandeur"]["nir"], "284057512345672");
+  EXPECT_EQ(doc["demandeur"]["nom_naissance"], "MARTIN");
+  EXPECT_EQ(doc["demandeur"]["prenoms"], Json::array({"Claire", "Anne"}));
+  EXPECT_EQ(doc["date_effet"], "2026-12-01");
+  EXPECT_EQ(doc["ancienne_adresse"]["code_postal"], "75015");
+  EXPECT_EQ(doc["nouvelle_adresse"]["lignes"],
+            Json::array({"4 place du March\u00e9"}));
+  EXPECT_EQ(doc["nouvelle_adresse"]["commune"], "Lyon");
+  EXPECT_EQ(doc["contact"], (Json{{"courriel", "claire.martin@example.org"},
+                                  {"telephone", "+33612345678"}}));
+}
+
+TEST(FranceTravailTranslatorTest, AddressChangeWithoutReference) {
+  Delivered d(AddressChange());
+  auto file = FranceTravailTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_FALSE(Json::parse(file->contents).contains("identifiant"));
+}
+
+TEST(FranceTravailTranslatorTest, StringsThatAreNotUtf8AreRefused) {
+  Delivered d(AddressChange([](wire::AddressChangeT& c) {
+    c.citizen->identity->birth_name = "MARTIN\xFF";
+  }));
+  auto file = FranceTravailTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(file.status().message(), HasSubstr("not valid UTF-8"));
+}
+
+TEST(FranceTravailTranslatorTest, OtherCaseTypesAreNotTakenYet) {
+  wire::CaseEventT death;
+  wire::DeathNotificationT body;
+  body.death_date = "2026-11-01";
+  death.body.Set(std::move(body));
+  Delivered d(sdk::native::PackEvent(death), wire::CaseType::DeathNotification);
+  auto file = FranceTravailTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(file.status().message(),
+            "france-travail does not take death_notification cases yet");
+}
+
+}  // namespace
+}  // namespace relais::adapters::france_travail
