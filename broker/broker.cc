@@ -43,43 +43,45 @@ Status Broker::Init() {
   RELAIS_ASSIGN_OR_RETURN(Registry registry,
                           Registry::Build(std::move(config_.participants)));
   registry_ = std::make_unique<Registry>(std::move(registry));
-  RELAIS_ASSIGN_OR_RETURN(journal_,
-                          journal::Journal::Open(config_.journal_dir, config_.journal));
+  RELAIS_ASSIGN_OR_RETURN(
+      journal_, journal::Journal::Open(config_.journal_dir, config_.journal));
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Status::IOError("eventfd failed");
 
   RELAIS_ASSIGN_OR_RETURN(
-      writer_, journal::JournalWriter::Create(
-                   journal_.get(), clock_, [this](journal::CommitReport report) {
-                     std::vector<Outgoing> frames;
-                     frames.reserve(report.submits.size());
-                     for (const auto& s : report.submits) {
-                       pending_bytes_.fetch_sub(s.envelope_bytes);
-                       if (s.status.ok()) {
-                         frames.push_back({s.routing_id,
-                                           AcceptedFrame(s.request_id, s.message_id,
-                                                         s.sequence, s.accepted_at_ms,
-                                                         s.duplicate)});
-                       } else {
-                         spdlog::warn("message {} refused at journaling: {}",
-                                      Hex8(s.message_id), s.status.ToString());
-                         frames.push_back({s.routing_id,
-                                           RejectedFrame(s.request_id,
-                                                         s.status.reject_code(),
-                                                         s.status.message(),
-                                                         s.message_id)});
-                       }
-                     }
-                     if (!report.commit_status.ok()) {
-                       spdlog::error("journal batch failed: {}",
-                                     report.commit_status.ToString());
-                     }
-                     Post(std::move(frames), std::move(report.recipients));
-                   }));
+      writer_,
+      journal::JournalWriter::Create(
+          journal_.get(), clock_, [this](journal::CommitReport report) {
+            std::vector<Outgoing> frames;
+            frames.reserve(report.submits.size());
+            for (const auto& s : report.submits) {
+              pending_bytes_.fetch_sub(s.envelope_bytes);
+              if (s.status.ok()) {
+                frames.push_back(
+                    {s.routing_id,
+                     AcceptedFrame(s.request_id, s.message_id, s.sequence,
+                                   s.accepted_at_ms, s.duplicate)});
+              } else {
+                spdlog::warn("message {} refused at journaling: {}",
+                             Hex8(s.message_id), s.status.ToString());
+                frames.push_back(
+                    {s.routing_id,
+                     RejectedFrame(s.request_id, s.status.reject_code(),
+                                   s.status.message(), s.message_id)});
+              }
+            }
+            if (!report.commit_status.ok()) {
+              spdlog::error("journal batch failed: {}",
+                            report.commit_status.ToString());
+            }
+            Post(std::move(frames), std::move(report.recipients),
+                 std::move(report.failed_ack_recipients));
+          }));
 
-  const size_t threads = config_.ingress_threads
-                             ? config_.ingress_threads
-                             : std::max(1u, std::thread::hardware_concurrency());
+  const size_t threads =
+      config_.ingress_threads
+          ? config_.ingress_threads
+          : std::max(1u, std::thread::hardware_concurrency());
   ingress_ = std::make_unique<IngressPool>(
       registry_.get(), clock_,
       IngressLimits{config_.max_message_bytes, config_.time_policy}, threads,
@@ -92,6 +94,12 @@ Status Broker::Init() {
         Post({{r.routing_id, RejectedFrame(r.request_id, r.status.reject_code(),
                                            r.status.message(), r.message_id)}},
              {});
+      },
+      [this](std::string_view message_id, std::string_view sender,
+             std::string_view header_sha256) {
+        auto first = journal_->GetDedup(message_id);
+        return first.ok() && first->sender == sender &&
+               first->header_sha256 == header_sha256;
       });
 
   zap_ = std::make_unique<transport::ZapHandler>(
@@ -106,7 +114,8 @@ Status Broker::Init() {
   ro.curve_secret_z85 = identity_.curve.secret_z85;
   ro.max_transport_bytes = int64_t{2} * config_.max_message_bytes + (64 << 10);
   ro.send_hwm = static_cast<int>(config_.max_window) * 4 + 1000;
-  RELAIS_ASSIGN_OR_RETURN(router_, transport::RouterServer::Bind(&context_, ro));
+  RELAIS_ASSIGN_OR_RETURN(router_,
+                          transport::RouterServer::Bind(&context_, ro));
   sessions_ = std::make_unique<delivery::Sessions>(
       journal_.get(), [this](const std::string& rid, std::string_view frame) {
         return router_->Send(rid, frame);
@@ -144,24 +153,31 @@ void Broker::Wake() {
 }
 
 void Broker::Post(std::vector<Outgoing> frames,
-                  std::vector<std::string> recipients) {
+                  std::vector<std::string> recipients,
+                  std::vector<std::string> restarts) {
   {
     std::lock_guard<std::mutex> lock(posted_mu_);
     for (auto& f : frames) posted_frames_.push_back(std::move(f));
     for (auto& r : recipients) posted_recipients_.push_back(std::move(r));
+    for (auto& r : restarts) posted_restarts_.push_back(std::move(r));
   }
   Wake();
 }
 
 void Broker::DrainPosted() {
   std::vector<Outgoing> frames;
-  std::vector<std::string> recipients;
+  std::vector<std::string> recipients, restarts;
   {
     std::lock_guard<std::mutex> lock(posted_mu_);
     frames.swap(posted_frames_);
     recipients.swap(posted_recipients_);
+    restarts.swap(posted_restarts_);
   }
   for (const auto& f : frames) Send(f.routing_id, f.frame);
+  for (auto& r : restarts) {
+    sessions_->Restart(r);  // its acks were lost: send everything again
+    recipients.push_back(std::move(r));
+  }
   std::sort(recipients.begin(), recipients.end());
   recipients.erase(std::unique(recipients.begin(), recipients.end()),
                    recipients.end());
@@ -233,7 +249,8 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
       return OnAck(in, req, *f.body_as_DeliveryAck());
     case wire::Body::Credit: {
       Status st = sessions_->SetWindow(
-          in.routing_id, std::min(f.body_as_Credit()->window(), config_.max_window));
+          in.routing_id,
+          std::min(f.body_as_Credit()->window(), config_.max_window));
       if (!st.ok()) return Reject(in, req, st);
       return sessions_->Pump(in.participant);
     }
@@ -242,33 +259,37 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
     case wire::Body::CaseStatusQuery:
       return OnCaseStatus(in, req, *f.body_as_CaseStatusQuery());
     default:
-      return Reject(in, req,
-                    Status::Rejected(wire::RejectCode::UnexpectedFrame,
-                                     std::string("a participant may not send ") +
-                                         wire::EnumNameBody(f.body_type())));
+      return Reject(
+          in, req,
+          Status::Rejected(wire::RejectCode::UnexpectedFrame,
+                           std::string("a participant may not send ") +
+                               wire::EnumNameBody(f.body_type())));
   }
 }
 
 void Broker::OnHello(const transport::Incoming& in, uint64_t req,
                      const wire::Hello& h) {
   if (StringView(h.participant()) != in.participant) {
-    return Reject(in, req,
-                  Status::Rejected(wire::RejectCode::HelloMismatch,
-                                   "Hello says '" + std::string(StringView(h.participant())) +
-                                       "' but the CURVE key belongs to '" +
-                                       in.participant + "'"));
+    return Reject(
+        in, req,
+        Status::Rejected(
+            wire::RejectCode::HelloMismatch,
+            "Hello says '" + std::string(StringView(h.participant())) +
+                "' but the CURVE key belongs to '" + in.participant + "'"));
   }
   if (h.protocol_version() != kProtocolVersion) {
-    return Reject(in, req,
-                  Status::Rejected(wire::RejectCode::UnsupportedVersion,
-                                   "protocol version " +
-                                       std::to_string(h.protocol_version()) +
-                                       " is not supported (this broker speaks 1)"));
+    return Reject(
+        in, req,
+        Status::Rejected(wire::RejectCode::UnsupportedVersion,
+                         "protocol version " +
+                             std::to_string(h.protocol_version()) +
+                             " is not supported (this broker speaks 1)"));
   }
   const uint32_t window = std::min(h.window(), config_.max_window);
   Send(in.routing_id,
-       WelcomeFrame(req, {config_.broker_id, config_.max_message_bytes,
-                          config_.heartbeat_interval_ms, clock_->NowMs(), window}));
+       WelcomeFrame(req,
+                    {config_.broker_id, config_.max_message_bytes,
+                     config_.heartbeat_interval_ms, clock_->NowMs(), window}));
   spdlog::info("{}: hello (window {}, {})", in.participant, window,
                std::string(StringView(h.software())));
   sessions_->Open(in.participant, in.routing_id, window);
@@ -279,18 +300,20 @@ void Broker::OnSubmit(const transport::Incoming& in, uint64_t req,
                       const wire::Submit& s) {
   const std::string_view envelope = VectorBytes(s.envelope());
   if (envelope.size() > config_.max_message_bytes) {
-    return Reject(in, req,
-                  Status::Rejected(wire::RejectCode::MessageTooLarge,
-                                   "envelope of " + std::to_string(envelope.size()) +
-                                       " bytes exceeds the limit of " +
-                                       std::to_string(config_.max_message_bytes)),
-                  PeekMessageId(envelope));
+    return Reject(
+        in, req,
+        Status::Rejected(wire::RejectCode::MessageTooLarge,
+                         "envelope of " + std::to_string(envelope.size()) +
+                             " bytes exceeds the limit of " +
+                             std::to_string(config_.max_message_bytes)),
+        PeekMessageId(envelope));
   }
   if (pending_bytes_.load() + envelope.size() > config_.max_pending_bytes) {
-    return Reject(in, req,
-                  Status::Rejected(wire::RejectCode::Overloaded,
-                                   "too many bytes awaiting the journal; retry later"),
-                  PeekMessageId(envelope));
+    return Reject(
+        in, req,
+        Status::Rejected(wire::RejectCode::Overloaded,
+                         "too many bytes awaiting the journal; retry later"),
+        PeekMessageId(envelope));
   }
   pending_bytes_.fetch_add(envelope.size());
   IngressTask task{in.routing_id, req, in.participant, std::string(envelope)};
@@ -305,10 +328,21 @@ void Broker::OnSubmit(const transport::Incoming& in, uint64_t req,
 
 void Broker::OnAck(const transport::Incoming& in, uint64_t req,
                    const wire::DeliveryAck& a) {
-  auto ack = sessions_->Ack(in.routing_id, a.sequence(),
-                            VectorBytes(a.message_id()), a.outcome(),
-                            StringView(a.reason()));
-  if (!ack.ok()) return Reject(in, req, ack.status(), VectorBytes(a.message_id()));
+  // The Verifier does not range-check enums.
+  if (a.outcome() != wire::AckOutcome::Processed &&
+      a.outcome() != wire::AckOutcome::Rejected) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::MalformedFrame,
+                                   "unknown ack outcome " +
+                                       std::to_string(static_cast<int>(
+                                           a.outcome()))),
+                  VectorBytes(a.message_id()));
+  }
+  auto ack =
+      sessions_->Ack(in.routing_id, a.sequence(), VectorBytes(a.message_id()),
+                     a.outcome(), StringView(a.reason()));
+  if (!ack.ok())
+    return Reject(in, req, ack.status(), VectorBytes(a.message_id()));
   writer_->PostAck(std::move(*ack));
   sessions_->Pump(in.participant);
 }
@@ -317,6 +351,13 @@ void Broker::OnCaseStatus(const transport::Incoming& in, uint64_t req,
                           const wire::CaseStatusQuery& q) {
   const std::string case_id(StringView(q.case_id()));
   auto state = journal_->GetCase(case_id);
+  if (!state.ok() && state.status().code() != Status::Code::kNotFound) {
+    spdlog::error("case {}: cannot read its state: {}", case_id,
+                  state.status().ToString());
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                   "cannot read the case state; retry later"));
+  }
   const wire::CaseState* parsed = state.ok() ? ParseCaseState(*state) : nullptr;
   if (parsed == nullptr || !delivery::IsPartyTo(*parsed, in.participant)) {
     return Reject(in, req,

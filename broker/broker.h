@@ -46,7 +46,9 @@ class Broker {
   // The endpoint clients connect to (with the port actually bound).
   const std::string& endpoint() const;
   // The broker's CURVE public key (Z85), which clients need.
-  const std::string& curve_public_key() const { return identity_.curve.public_z85; }
+  const std::string& curve_public_key() const {
+    return identity_.curve.public_z85;
+  }
 
   // Serves until RequestStop(). Returns the first fatal error, if any.
   Status Run();
@@ -64,16 +66,21 @@ class Broker {
   Status Init();
   void HandleIncoming(transport::Incoming in);
   void HandleFrame(const transport::Incoming& in, const wire::Frame& frame);
-  void OnHello(const transport::Incoming& in, uint64_t req, const wire::Hello& h);
-  void OnSubmit(const transport::Incoming& in, uint64_t req, const wire::Submit& s);
-  void OnAck(const transport::Incoming& in, uint64_t req, const wire::DeliveryAck& a);
+  void OnHello(const transport::Incoming& in, uint64_t req,
+               const wire::Hello& h);
+  void OnSubmit(const transport::Incoming& in, uint64_t req,
+                const wire::Submit& s);
+  void OnAck(const transport::Incoming& in, uint64_t req,
+             const wire::DeliveryAck& a);
   void OnCaseStatus(const transport::Incoming& in, uint64_t req,
                     const wire::CaseStatusQuery& q);
   void Reject(const transport::Incoming& in, uint64_t req, const Status& status,
               std::string_view message_id = {});
   void Send(const std::string& routing_id, std::string_view frame);
   // From other threads: queue frames and recipients to pump, wake the loop.
-  void Post(std::vector<Outgoing> frames, std::vector<std::string> recipients);
+  // `restarts`: participants whose sessions must send their outbox again.
+  void Post(std::vector<Outgoing> frames, std::vector<std::string> recipients,
+            std::vector<std::string> restarts = {});
   void Wake();
   void DrainPosted();
 
@@ -94,8 +101,9 @@ class Broker {
   std::atomic<bool> stop_{false};
 
   std::mutex posted_mu_;
-  std::vector<Outgoing> posted_frames_;        // guarded by posted_mu_
+  std::vector<Outgoing> posted_frames_;         // guarded by posted_mu_
   std::vector<std::string> posted_recipients_;  // guarded by posted_mu_
+  std::vector<std::string> posted_restarts_;    // guarded by posted_mu_
 };
 
 }  // namespace relais::broker

@@ -14,10 +14,15 @@ Result<std::string> SubjectRef(std::string_view subject_key,
   if (subject_key.size() != kSubjectKeySize) {
     return Status::InvalidArgument("subject key must be 32 bytes");
   }
+  if (nir.size() != 13 && nir.size() != 15) {
+    return Status::InvalidArgument("NIR must be 13 characters, or 15 with its key; got " +
+                                   std::to_string(nir.size()));
+  }
   std::string nir13(nir.substr(0, 13));
   for (char& c : nir13) c = static_cast<char>(std::toupper(c));
   if (nir.size() == 15) {
-    RELAIS_RETURN_IF_ERROR(ValidateNir(std::string(nir13) + std::string(nir.substr(13))));
+    RELAIS_RETURN_IF_ERROR(
+        ValidateNir(std::string(nir13) + std::string(nir.substr(13))));
   } else {
     RELAIS_ASSIGN_OR_RETURN(std::string key, NirKey(nir13));
     (void)key;
@@ -30,12 +35,14 @@ Result<std::string> SubjectRef(std::string_view subject_key,
 
 Result<std::string> LoadSubjectKey(const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096));
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+  while (!text.empty() &&
+         std::isspace(static_cast<unsigned char>(text.back()))) {
     text.pop_back();
   }
   auto key = HexDecode(text);
   if (!key.ok() || key->size() != kSubjectKeySize) {
-    return Status::InvalidArgument(path + ": a subject key is 64 hex characters");
+    return Status::InvalidArgument(path +
+                                   ": a subject key is 64 hex characters");
   }
   return *key;
 }
@@ -44,6 +51,8 @@ Status WriteSubjectKey(const std::string& path, std::string_view key) {
   return WriteFileAtomic(path, HexEncode(key) + "\n", 0600);
 }
 
-Result<std::string> NewSubjectKey() { return crypto::RandomBytes(kSubjectKeySize); }
+Result<std::string> NewSubjectKey() {
+  return crypto::RandomBytes(kSubjectKeySize);
+}
 
 }  // namespace relais

@@ -43,9 +43,10 @@ void Sessions::Open(const std::string& participant,
   }
   auto it = sessions_.find(participant);
   if (it != sessions_.end() && it->second.routing_id != routing_id) {
-    spdlog::info("{}: new connection takes over deliveries ({} in flight "
-                 "will be sent again)",
-                 participant, it->second.in_flight.size());
+    spdlog::info(
+        "{}: new connection takes over deliveries ({} in flight "
+        "will be sent again)",
+        participant, it->second.in_flight.size());
   }
   Session& s = sessions_[participant];
   s = Session{participant, routing_id, window, 0, {}};
@@ -68,10 +69,12 @@ Result<journal::AckRequest> Sessions::Ack(const std::string& routing_id,
                                           std::string_view reason) {
   Session* s = ByRoutingId(routing_id);
   std::map<uint64_t, InFlight>::iterator it;
-  if (s == nullptr || (it = s->in_flight.find(sequence)) == s->in_flight.end() ||
+  if (s == nullptr ||
+      (it = s->in_flight.find(sequence)) == s->in_flight.end() ||
       it->second.message_id != message_id) {
     return Status::Rejected(wire::RejectCode::UnknownDelivery,
-                            "no delivery of sequence " + std::to_string(sequence) +
+                            "no delivery of sequence " +
+                                std::to_string(sequence) +
                                 " with this message id is in flight to this "
                                 "connection");
   }
@@ -94,7 +97,8 @@ void Sessions::Pump(const std::string& participant) {
   std::vector<journal::OutboxEntry> entries;
   while (s.in_flight.size() < s.window) {
     entries.clear();
-    const size_t room = std::min<size_t>(s.window - s.in_flight.size(), kReadChunk);
+    const size_t room =
+        std::min<size_t>(s.window - s.in_flight.size(), kReadChunk);
     Status st = journal_->ReadOutbox(participant, s.cursor, room, &entries);
     if (!st.ok()) {
       spdlog::error("{}: cannot read outbox: {}", participant, st.ToString());
@@ -111,7 +115,8 @@ void Sessions::Pump(const std::string& participant) {
         return;
       }
       uint32_t& attempt = attempts_[{participant, e.sequence}];
-      const std::string frame = DeliverFrame(e.sequence, attempt + 1, *envelope);
+      const std::string frame =
+          DeliverFrame(e.sequence, attempt + 1, *envelope);
       Status sent = send_(s.routing_id, frame);
       if (!sent.ok()) {
         spdlog::debug("{}: delivery paused: {}", participant, sent.ToString());
@@ -122,6 +127,13 @@ void Sessions::Pump(const std::string& participant) {
       s.cursor = e.sequence + 1;
     }
   }
+}
+
+void Sessions::Restart(const std::string& participant) {
+  auto it = sessions_.find(participant);
+  if (it == sessions_.end()) return;
+  it->second.cursor = 0;
+  it->second.in_flight.clear();
 }
 
 void Sessions::Close(const std::string& routing_id) {

@@ -45,11 +45,16 @@ class Sessions {
   // Matches an ack against the deliveries in flight on `routing_id`.
   // Rejected(UnknownDelivery) if sequence and message id do not match one.
   Result<journal::AckRequest> Ack(const std::string& routing_id,
-                                  uint64_t sequence, std::string_view message_id,
+                                  uint64_t sequence,
+                                  std::string_view message_id,
                                   wire::AckOutcome outcome,
                                   std::string_view reason);
   // Sends what `participant`'s window allows from its outbox.
   void Pump(const std::string& participant);
+  // Sends everything in `participant`'s outbox again, from the start (its
+  // acks were lost): the deliveries in flight are forgotten, so their acks
+  // get UnknownDelivery and the redeliveries are acknowledged instead.
+  void Restart(const std::string& participant);
   // Drops the session held by `routing_id`, if any.
   void Close(const std::string& routing_id);
 

@@ -9,7 +9,8 @@ Result<journal::SubmitRequest> VerifySubmission(std::string& envelope,
                                                 std::string_view participant,
                                                 const Registry& registry,
                                                 int64_t now_ms,
-                                                const IngressLimits& limits) {
+                                                const IngressLimits& limits,
+                                                const AlreadyAccepted& accepted) {
   if (envelope.size() > limits.max_message_bytes) {
     return Status::Rejected(wire::RejectCode::MessageTooLarge,
                             "envelope of " + std::to_string(envelope.size()) +
@@ -24,21 +25,29 @@ Result<journal::SubmitRequest> VerifySubmission(std::string& envelope,
                                 std::string(participant) + "'");
   }
   const wire::CaseType type = v.header->case_type();
-  for (const auto* r : *v.header->recipients()) {
-    RELAIS_RETURN_IF_ERROR(registry.CheckRoute(v.sender, StringView(r), type));
+  const std::string header_sha256 = crypto::Sha256(v.header_bytes);
+  // The very message this sender already had accepted: the journal answers
+  // with the first receipt, even if it has expired, its key was rotated or
+  // its route removed since (and no signature needs checking again).
+  const bool resent =
+      accepted && accepted(v.message_id, v.sender, header_sha256);
+  if (!resent) {
+    for (const auto* r : *v.header->recipients()) {
+      RELAIS_RETURN_IF_ERROR(registry.CheckRoute(v.sender, StringView(r), type));
+    }
+    RELAIS_ASSIGN_OR_RETURN(const PublicSigningKey* key,
+                            registry.keys().FindSigningKey(
+                                std::string(v.sender), std::string(v.key_id),
+                                v.header->created_at_ms()));
+    RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key));
+    RELAIS_RETURN_IF_ERROR(CheckEnvelopeTime(v, now_ms, limits.time));
   }
-  RELAIS_ASSIGN_OR_RETURN(
-      const PublicSigningKey* key,
-      registry.keys().FindSigningKey(std::string(v.sender), std::string(v.key_id),
-                                     v.header->created_at_ms()));
-  RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key));
-  RELAIS_RETURN_IF_ERROR(CheckEnvelopeTime(v, now_ms, limits.time));
 
   journal::SubmitRequest r;
   r.message_id = std::string(v.message_id);
   r.case_id = std::string(v.case_id);
   r.sender = std::string(v.sender);
-  r.header_sha256 = crypto::Sha256(v.header_bytes);
+  r.header_sha256 = header_sha256;
   r.subject_ref = std::string(VectorBytes(v.header->subject_ref()));
   r.recipients = RecipientsOf(v);
   r.case_type = type;
@@ -48,10 +57,15 @@ Result<journal::SubmitRequest> VerifySubmission(std::string& envelope,
 
 IngressPool::IngressPool(const Registry* registry, const Clock* clock,
                          IngressLimits limits, size_t threads,
-                         size_t max_queued, AcceptFn accept, RejectFn reject)
-    : registry_(registry), clock_(clock), limits_(limits),
-      max_queued_(max_queued), accept_(std::move(accept)),
-      reject_(std::move(reject)) {
+                         size_t max_queued, AcceptFn accept, RejectFn reject,
+                         AlreadyAccepted accepted)
+    : registry_(registry),
+      clock_(clock),
+      limits_(limits),
+      max_queued_(max_queued),
+      accept_(std::move(accept)),
+      reject_(std::move(reject)),
+      accepted_(std::move(accepted)) {
   if (threads == 0) threads = 1;
   for (size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { Work(); });
@@ -92,8 +106,9 @@ void IngressPool::Work() {
       item = std::move(queue_.front());
       queue_.pop_front();
     }
-    auto result = VerifySubmission(item.second.envelope, item.second.participant,
-                                   *registry_, clock_->NowMs(), limits_);
+    auto result =
+        VerifySubmission(item.second.envelope, item.second.participant,
+                         *registry_, clock_->NowMs(), limits_, accepted_);
     Emit(item.first, Outcome(std::move(item.second), std::move(result)));
   }
 }

@@ -33,14 +33,22 @@ struct IngressLimits {
   TimePolicy time;
 };
 
+// True if the journal already accepted `message_id` from `sender` with a
+// header of this SHA-256 (a resubmission). Called from verifying threads.
+using AlreadyAccepted = std::function<bool(std::string_view message_id,
+                                           std::string_view sender,
+                                           std::string_view header_sha256)>;
+
 // Verifies one submitted envelope from the connection authenticated as
 // `participant`. On success, the request for the journal (without routing),
 // and `envelope` has been moved into it; on failure `envelope` is intact.
-Result<journal::SubmitRequest> VerifySubmission(std::string& envelope,
-                                                std::string_view participant,
-                                                const Registry& registry,
-                                                int64_t now_ms,
-                                                const IngressLimits& limits);
+// A resubmission (`accepted` says so, after the structural and sender
+// checks) skips the route, key, signature and time checks: the journal
+// answers it with the first receipt.
+Result<journal::SubmitRequest> VerifySubmission(
+    std::string& envelope, std::string_view participant,
+    const Registry& registry, int64_t now_ms, const IngressLimits& limits,
+    const AlreadyAccepted& accepted = nullptr);
 
 struct IngressTask {
   std::string routing_id;
@@ -74,7 +82,8 @@ class IngressPool {
   // `registry` and `clock` must outlive the pool.
   IngressPool(const Registry* registry, const Clock* clock,
               IngressLimits limits, size_t threads, size_t max_queued,
-              AcceptFn accept, RejectFn reject);
+              AcceptFn accept, RejectFn reject,
+              AlreadyAccepted accepted = nullptr);
   ~IngressPool();  // Stop()
 
   // False (and nothing queued) when max_queued tasks are already waiting.
@@ -93,6 +102,7 @@ class IngressPool {
   const size_t max_queued_;
   AcceptFn accept_;
   RejectFn reject_;
+  AlreadyAccepted accepted_;
 
   std::mutex mu_;
   std::condition_variable cv_;

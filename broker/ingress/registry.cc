@@ -27,7 +27,8 @@ Result<Registry> Registry::Build(std::vector<ParticipantEntry> entries) {
       for (const auto& to : route.to) {
         if (!r.IsRegistered(to)) {
           return Status::InvalidArgument("a route of '" + sender +
-                                         "' names unknown participant '" + to + "'");
+                                         "' names unknown participant '" + to +
+                                         "'");
         }
       }
     }
@@ -39,7 +40,8 @@ bool Registry::IsRegistered(std::string_view participant) const {
   return routes_.find(participant) != routes_.end();
 }
 
-const std::string* Registry::ParticipantForCurveKey(std::string_view raw) const {
+const std::string* Registry::ParticipantForCurveKey(
+    std::string_view raw) const {
   auto it = by_curve_key_.find(raw);
   return it == by_curve_key_.end() ? nullptr : &it->second;
 }

@@ -19,8 +19,11 @@ struct JournalWriter::Request {
 class JournalWriter::BatchBuilder {
  public:
   BatchBuilder(JournalWriter* w, int64_t now_ms)
-      : w_(w), now_ms_(now_ms), batch_(w->journal_->NewBatch()),
-        first_sequence_(w->next_sequence_), audit_start_(w->audit_.head()) {}
+      : w_(w),
+        now_ms_(now_ms),
+        batch_(w->journal_->NewBatch()),
+        first_sequence_(w->next_sequence_),
+        audit_start_(w->audit_.head()) {}
 
   void Add(SubmitRequest& r) {
     SubmitOutcome out;
@@ -28,7 +31,10 @@ class JournalWriter::BatchBuilder {
     out.request_id = r.request_id;
     out.message_id = r.message_id;
     out.envelope_bytes = r.envelope.size();
-    if (FindDuplicate(r, &out)) {
+    bool in_batch = false;
+    if (FindDuplicate(r, &out, &in_batch)) {
+      // A duplicate of a message of this very batch stands or falls with it.
+      if (in_batch && out.status.ok()) depends_on_batch_.push_back(report_.submits.size());
       report_.submits.push_back(std::move(out));
       return;
     }
@@ -40,9 +46,9 @@ class JournalWriter::BatchBuilder {
       return;
     }
     if (!state->case_id.empty() && !delivery::IsPartyTo(*state, r.sender)) {
-      out.status = Status::Rejected(
-          wire::RejectCode::NotAuthorised,
-          "case " + r.case_id + " exists and '" + r.sender + "' is not part of it");
+      out.status = Status::Rejected(wire::RejectCode::NotAuthorised,
+                                    "case " + r.case_id + " exists and '" +
+                                        r.sender + "' is not part of it");
       report_.submits.push_back(std::move(out));
       return;
     }
@@ -62,7 +68,7 @@ class JournalWriter::BatchBuilder {
                  r.sender, r.header_sha256, ""});
     out.sequence = seq;
     out.accepted_at_ms = now_ms_;
-    new_submits_.push_back(report_.submits.size());
+    depends_on_batch_.push_back(report_.submits.size());
     report_.submits.push_back(std::move(out));
   }
 
@@ -73,11 +79,13 @@ class JournalWriter::BatchBuilder {
                          r.outcome, r.reason, now_ms_);
     }
     batch_->DeleteOutbox(r.recipient, r.sequence);
+    ack_recipients_.insert(r.recipient);
     const bool refused = r.outcome == wire::AckOutcome::Rejected;
-    AppendAudit({now_ms_,
-                 refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,
-                 r.message_id, r.case_id, r.recipient, "",
-                 refused ? std::string_view(r.reason) : std::string_view()});
+    AppendAudit(
+        {now_ms_,
+         refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,
+         r.message_id, r.case_id, r.recipient, "",
+         refused ? std::string_view(r.reason) : std::string_view()});
     ++report_.acks;
   }
 
@@ -87,7 +95,8 @@ class JournalWriter::BatchBuilder {
       if (state->case_id.empty()) continue;
       flatbuffers::FlatBufferBuilder fbb(512);
       fbb.Finish(wire::CaseState::Pack(fbb, state.get()), kCaseStateIdentifier);
-      batch_->PutCase(case_id, AsStringView(fbb.GetBufferPointer(), fbb.GetSize()));
+      batch_->PutCase(case_id,
+                      AsStringView(fbb.GetBufferPointer(), fbb.GetSize()));
     }
     std::string next;
     PutBigEndian64(&next, w_->next_sequence_);
@@ -103,23 +112,28 @@ class JournalWriter::BatchBuilder {
     // every submit that was to be accepted by it.
     w_->next_sequence_ = first_sequence_;
     w_->audit_.Reset(audit_start_);
-    for (size_t i : new_submits_) {
+    for (size_t i : depends_on_batch_) {
       auto& s = report_.submits[i];
       s.status = Status::Rejected(
           wire::RejectCode::JournalUnavailable,
           "journal write failed: " + report_.commit_status.message());
       s.sequence = 0;
+      s.duplicate = false;
     }
     report_.acks = 0;
+    report_.failed_ack_recipients.assign(ack_recipients_.begin(), ack_recipients_.end());
     return std::move(report_);
   }
 
  private:
-  bool FindDuplicate(const SubmitRequest& r, SubmitOutcome* out) {
+  // True if `r`'s message id is known: `out` then holds the first receipt
+  // or a refusal, and `in_batch` says whether it was accepted by this batch.
+  bool FindDuplicate(const SubmitRequest& r, SubmitOutcome* out, bool* in_batch) {
     DedupEntry found;
     auto it = accepted_.find(r.message_id);
     if (it != accepted_.end()) {
       found = it->second;
+      *in_batch = true;
     } else {
       auto stored = w_->journal_->GetDedup(r.message_id);
       if (stored.status().code() == Status::Code::kNotFound) return false;
@@ -172,17 +186,22 @@ class JournalWriter::BatchBuilder {
   std::map<std::string, std::unique_ptr<wire::CaseStateT>> cases_;
   std::map<std::string, DedupEntry> accepted_;
   std::set<std::string> recipients_;
-  std::vector<size_t> new_submits_;  // indexes of first-time accepts
+  // Indexes of the outcomes that hold only if this batch commits: first
+  // accepts, and duplicates of them in the same batch.
+  std::vector<size_t> depends_on_batch_;
+  std::set<std::string> ack_recipients_;
   CommitReport report_;
 };
 
-Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(
-    Journal* journal, const Clock* clock, ReportFn report) {
+Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(Journal* journal,
+                                                             const Clock* clock,
+                                                             ReportFn report) {
   std::unique_ptr<JournalWriter> w(
       new JournalWriter(journal, clock, std::move(report)));
   auto next = journal->GetMeta(kMetaNextSequence);
   if (next.ok()) {
-    if (next->size() != 8) return Status::Corruption("next_sequence is not 8 bytes");
+    if (next->size() != 8)
+      return Status::Corruption("next_sequence is not 8 bytes");
     w->next_sequence_ = GetBigEndian64(next->data());
   } else if (next.status().code() != Status::Code::kNotFound) {
     return next.status();
@@ -199,12 +218,16 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(
 
 JournalWriter::JournalWriter(Journal* journal, const Clock* clock,
                              ReportFn report)
-    : journal_(journal), clock_(clock), report_(std::move(report)),
+    : journal_(journal),
+      clock_(clock),
+      report_(std::move(report)),
       audit_(audit::AuditHead{}) {}
 
 JournalWriter::~JournalWriter() { Stop(); }
 
-void JournalWriter::Start() { thread_ = std::thread([this] { Run(); }); }
+void JournalWriter::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void JournalWriter::Stop() {
   {
@@ -219,7 +242,9 @@ void JournalWriter::PostSubmit(SubmitRequest request) {
   Post(Request{std::move(request)});
 }
 
-void JournalWriter::PostAck(AckRequest request) { Post(Request{std::move(request)}); }
+void JournalWriter::PostAck(AckRequest request) {
+  Post(Request{std::move(request)});
+}
 
 void JournalWriter::Post(Request request) {
   {

@@ -77,6 +77,9 @@ struct CommitReport {
   std::vector<std::string> recipients;
   size_t acks = 0;
   Status commit_status;  // the batch's write
+  // When the write failed: recipients whose acks were lost with it. Their
+  // deliveries must be sent again (the broker restarts their sessions).
+  std::vector<std::string> failed_ack_recipients;
 };
 
 struct WriterStats {

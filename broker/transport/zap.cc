@@ -65,24 +65,33 @@ void ZapHandler::Run() {
     req.push_back(std::move(part));
     if (!more) break;
   }
-  if (req.size() < 6) return;  // not a ZAP request; REP needs no reply
-  const std::string_view mechanism = req[5].to_string_view();
-  const std::string_view address = req[3].to_string_view();
+  if (req.empty()) return;
+  // A REP socket must answer every request, even a malformed one (RFC 27
+  // status 500), or it stops receiving.
+  std::string_view code = "500";
+  std::string_view text = "malformed ZAP request";
   std::optional<std::string> user;
-  if (mechanism == "CURVE" && req.size() >= 7 && req[6].size() == 32) {
-    user = authenticate_(req[6].to_string_view(), address);
+  if (req.size() >= 6) {
+    const std::string_view mechanism = req[5].to_string_view();
+    const std::string_view address = req[3].to_string_view();
+    if (mechanism == "CURVE" && req.size() >= 7 && req[6].size() == 32) {
+      user = authenticate_(req[6].to_string_view(), address);
+    }
+    if (!user) {
+      spdlog::warn("refused {} connection from {}: CURVE key not registered",
+                   std::string(mechanism), std::string(address));
+    }
+    code = user ? "200" : "400";
+    text = user ? "OK" : "key not registered";
   }
-  if (!user) {
-    spdlog::warn("refused {} connection from {}: CURVE key not registered",
-                 std::string(mechanism), std::string(address));
-  }
+  const std::string request_id =
+      req.size() >= 2 ? req[1].to_string() : std::string();
   socket_.send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
-  socket_.send(req[1], zmq::send_flags::sndmore);
-  socket_.send(zmq::buffer(std::string_view(user ? "200" : "400")),
+  socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
+  socket_.send(zmq::buffer(code), zmq::send_flags::sndmore);
+  socket_.send(zmq::buffer(text), zmq::send_flags::sndmore);
+  socket_.send(zmq::buffer(user ? *user : std::string()),
                zmq::send_flags::sndmore);
-  socket_.send(zmq::buffer(std::string_view(user ? "OK" : "key not registered")),
-               zmq::send_flags::sndmore);
-  socket_.send(zmq::buffer(user ? *user : std::string()), zmq::send_flags::sndmore);
   socket_.send(zmq::message_t(), zmq::send_flags::none);
 }
 

@@ -66,7 +66,8 @@ TEST(KeysTest, IdentityFilesRoundTrip) {
 
   auto pub = ParsePublicIdentity(PublicIdentityToToml(PublicOf(*id)), "test");
   ASSERT_TRUE(pub.ok()) << pub.status().ToString();
-  EXPECT_EQ(pub->signing_keys.at(0).key.raw(), id->signing.key.public_key().raw());
+  EXPECT_EQ(pub->signing_keys.at(0).key.raw(),
+            id->signing.key.public_key().raw());
 }
 
 TEST(KeysTest, DirectoryChecksValidityWindow) {
@@ -75,15 +76,19 @@ TEST(KeysTest, DirectoryChecksValidityWindow) {
   KeyDirectory dir;
   ASSERT_TRUE(dir.Add(PublicOf(*id)).ok());
   EXPECT_FALSE(dir.Add(PublicOf(*id)).ok());
-  EXPECT_TRUE(dir.FindSigningKey("caf", id->signing.key_id, 1795392000000 + 1000).ok());
+  EXPECT_TRUE(
+      dir.FindSigningKey("caf", id->signing.key_id, 1795392000000 + 1000).ok());
   EXPECT_EQ(dir.FindSigningKey("caf", id->signing.key_id, 1795392000000 - 1000)
-                .status().reject_code(),
+                .status()
+                .reject_code(),
             wire::RejectCode::SigningKeyNotValid);
   EXPECT_EQ(dir.FindSigningKey("caf", "ffffffffffffffff", 1795392000000 + 1000)
-                .status().reject_code(),
+                .status()
+                .reject_code(),
             wire::RejectCode::UnknownSigningKey);
   EXPECT_EQ(dir.FindSigningKey("cpam", id->signing.key_id, 1795392000000)
-                .status().reject_code(),
+                .status()
+                .reject_code(),
             wire::RejectCode::UnknownSigningKey);
 }
 
@@ -104,6 +109,10 @@ TEST(SubjectTest, SameCitizenSameReferenceKeyMatters) {
   EXPECT_EQ(a->size(), 32u);
   EXPECT_NE(*a, *SubjectRef(std::string(32, 'j'), "1841276451089"));
   EXPECT_FALSE(SubjectRef(key, "184127645108900").ok());
+  // 14 characters or a prefix is not a NIR, whatever its first 13 say.
+  EXPECT_FALSE(SubjectRef(key, "18412764510894").ok());
+  EXPECT_FALSE(SubjectRef(key, "18412").ok());
+  EXPECT_FALSE(SubjectRef(key, "1841276451089461").ok());
 }
 
 }  // namespace

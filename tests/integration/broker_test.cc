@@ -31,7 +31,8 @@ struct Recorder {
     return [this](const sdk::Delivery& d) {
       std::lock_guard<std::mutex> lock(mu);
       ++seen[std::string(d.envelope->message_id)];
-      payloads[std::string(d.envelope->message_id)] = std::string(d.envelope->payload);
+      payloads[std::string(d.envelope->message_id)] =
+          std::string(d.envelope->payload);
       return sdk::HandlerResult::Processed();
     };
   }
@@ -106,11 +107,14 @@ TEST_F(BrokerTest, RecipientConnectingAfterAcceptanceGetsItsBacklogInOrder) {
   }
   std::mutex mu;
   std::vector<std::string> order;
-  auto cpam = stack_.Connect("cpam", [&](const sdk::Delivery& d) {
-    std::lock_guard<std::mutex> lock(mu);
-    order.emplace_back(d.envelope->message_id);
-    return sdk::HandlerResult::Processed();
-  }, 4);  // a small window: the backlog comes in several rounds
+  auto cpam = stack_.Connect(
+      "cpam",
+      [&](const sdk::Delivery& d) {
+        std::lock_guard<std::mutex> lock(mu);
+        order.emplace_back(d.envelope->message_id);
+        return sdk::HandlerResult::Processed();
+      },
+      4);  // a small window: the backlog comes in several rounds
   ASSERT_TRUE(cpam.ok());
   ASSERT_TRUE(WaitUntil([&] {
     std::lock_guard<std::mutex> lock(mu);
@@ -138,6 +142,30 @@ TEST_F(BrokerTest, ResubmissionReturnsTheSameReceiptAndDeliversOnce) {
   EXPECT_EQ(caf.count(env.message_id), 1);
 }
 
+TEST_F(BrokerTest, ResubmissionAfterExpiryStillGetsTheFirstReceipt) {
+  // A sender that lost the Accepted frame and comes back after the message
+  // expired must learn it was accepted, not that it expired.
+  EnvelopeDraft d = SampleDraft(kDesk, {"caf"});
+  d.created_at_ms = Clock::System()->NowMs();
+  d.expires_at_ms = d.created_at_ms + 1500;
+  auto env = desk_->Seal(d);
+  ASSERT_TRUE(env.ok());
+  auto first = desk_->Submit(*env, seconds(10));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Clock::System()->NowMs() > d.expires_at_ms + 100; }));
+  auto again = desk_->Submit(*env, seconds(10));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->sequence, first->sequence);
+  // A new message with the same expiry is refused.
+  EnvelopeDraft late = SampleDraft(kDesk, {"caf"});
+  late.created_at_ms = d.created_at_ms;
+  late.expires_at_ms = d.expires_at_ms;
+  EXPECT_EQ(StatusOfSubmit(*desk_->Seal(late)).reject_code(),
+            RejectCode::Expired);
+}
+
 TEST_F(BrokerTest, SameMessageIdWithOtherContentIsAConflict) {
   SealedEnvelope env = SealFromDesk({"caf"});
   ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
@@ -145,7 +173,8 @@ TEST_F(BrokerTest, SameMessageIdWithOtherContentIsAConflict) {
   other.message_id = env.message_id;
   auto forged = desk_->Seal(other);
   ASSERT_TRUE(forged.ok());
-  EXPECT_EQ(StatusOfSubmit(*forged).reject_code(), RejectCode::DuplicateConflict);
+  EXPECT_EQ(StatusOfSubmit(*forged).reject_code(),
+            RejectCode::DuplicateConflict);
 }
 
 TEST_F(BrokerTest, ForgedSignatureIsRejectedWithItsCode) {
@@ -191,7 +220,8 @@ TEST_F(BrokerTest, ExpiredAndFutureMessagesAreRejected) {
   EXPECT_EQ(StatusOfSubmit(*desk_->Seal(d)).reject_code(), RejectCode::Expired);
   d.created_at_ms = Clock::System()->NowMs() + 3600 * 1000;
   d.expires_at_ms = d.created_at_ms + 3600 * 1000;
-  EXPECT_EQ(StatusOfSubmit(*desk_->Seal(d)).reject_code(), RejectCode::ClockSkew);
+  EXPECT_EQ(StatusOfSubmit(*desk_->Seal(d)).reject_code(),
+            RejectCode::ClockSkew);
 }
 
 TEST_F(BrokerTest, UnregisteredCurveKeyCannotConnect) {
@@ -202,7 +232,8 @@ TEST_F(BrokerTest, UnregisteredCurveKeyCannotConnect) {
   options.reconnect_min = milliseconds(50);
   auto intruder = sdk::Client::Start(std::move(options));
   ASSERT_TRUE(intruder.ok());
-  EXPECT_EQ((*intruder)->WaitConnected(seconds(2)).code(), Status::Code::kTimeout);
+  EXPECT_EQ((*intruder)->WaitConnected(seconds(2)).code(),
+            Status::Code::kTimeout);
   EXPECT_GT((*intruder)->stats().auth_failures.load(), 0u);
   EXPECT_EQ((*intruder)->stats().connects.load(), 0u);
 
@@ -229,13 +260,15 @@ TEST_F(BrokerTest, BadFramesGetCodedRejectionsAndDisturbNothing) {
   raw.Send(std::string_view(submit).substr(0, submit.size() / 2));
   EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::MalformedFrame);
-  raw.Send(SubmitFrame(2, "garbage envelope bytes, long enough to be verified"));
+  raw.Send(
+      SubmitFrame(2, "garbage envelope bytes, long enough to be verified"));
   EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::MalformedEnvelope);
   raw.Send(HelloFrame(3, "cpam", 8, "liar"));
   EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::HelloMismatch);
-  raw.Send(DeliveryAckFrame(4, 999, std::string(16, 'x'), wire::AckOutcome::Processed, ""));
+  raw.Send(DeliveryAckFrame(4, 999, std::string(16, 'x'),
+                            wire::AckOutcome::Processed, ""));
   EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::UnknownDelivery);
   raw.Send(AcceptedFrame(5, std::string(16, 'x'), 1, 1, false));
@@ -260,7 +293,8 @@ TEST_F(BrokerTest, CaseStatusIsOnlyForTheCasesParties) {
   auto dgfip = stack_.Connect("dgfip");
   ASSERT_TRUE(caf.ok() && dgfip.ok());
   EXPECT_TRUE((*caf)->QueryCase(case_id).ok());
-  EXPECT_EQ((*dgfip)->QueryCase(case_id).status().reject_code(), RejectCode::UnknownCase);
+  EXPECT_EQ((*dgfip)->QueryCase(case_id).status().reject_code(),
+            RejectCode::UnknownCase);
 }
 
 TEST(BrokerLimitsTest, OversizedEnvelopeIsRejectedWithItsCode) {
