@@ -27,7 +27,8 @@ Status ReadUint(const toml::table& t, std::string_view key, T min, T max,
   auto v = n->value<int64_t>();
   if (!v || *v < static_cast<int64_t>(min) || *v > static_cast<int64_t>(max)) {
     return Bad(origin, "'" + std::string(key) + "' must be an integer in [" +
-                           std::to_string(min) + ", " + std::to_string(max) + "]");
+                           std::to_string(min) + ", " + std::to_string(max) +
+                           "]");
   }
   *out = static_cast<T>(*v);
   return Status::OK();
@@ -37,7 +38,8 @@ Result<std::set<std::string>> StringSet(const toml::table& t,
                                         std::string_view key,
                                         const std::string& origin) {
   const toml::array* a = t[key].as_array();
-  if (a == nullptr) return Bad(origin, "route needs an array '" + std::string(key) + "'");
+  if (a == nullptr)
+    return Bad(origin, "route needs an array '" + std::string(key) + "'");
   std::set<std::string> out;
   for (const auto& n : *a) {
     auto s = n.value<std::string>();
@@ -66,13 +68,16 @@ Result<ParticipantEntry> ParseParticipant(const toml::table& t,
                                           const fs::path& base,
                                           const std::string& origin) {
   auto keys = t["keys"].value<std::string>();
-  if (!keys) return Bad(origin, "each [[participants]] needs 'keys' (a .pub.toml file)");
+  if (!keys)
+    return Bad(origin, "each [[participants]] needs 'keys' (a .pub.toml file)");
   ParticipantEntry entry;
-  RELAIS_ASSIGN_OR_RETURN(entry.identity, LoadPublicIdentityFile(Resolve(base, *keys)));
+  RELAIS_ASSIGN_OR_RETURN(entry.identity,
+                          LoadPublicIdentityFile(Resolve(base, *keys)));
   if (const toml::array* routes = t["routes"].as_array()) {
     for (const auto& n : *routes) {
       const toml::table* rt = n.as_table();
-      if (rt == nullptr) return Bad(origin, "routes must be [[participants.routes]] tables");
+      if (rt == nullptr)
+        return Bad(origin, "routes must be [[participants.routes]] tables");
       RELAIS_ASSIGN_OR_RETURN(Route route, ParseRoute(*rt, origin));
       entry.routes.push_back(std::move(route));
     }
@@ -92,32 +97,40 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   c.listen = (*b)["listen"].value_or(c.listen);
   c.journal_dir = Resolve(base, (*b)["journal_dir"].value_or(std::string()));
   c.identity_file = Resolve(base, (*b)["identity"].value_or(std::string()));
-  c.endpoint_file = Resolve(base, (*b)["endpoint_file"].value_or(std::string()));
+  c.endpoint_file =
+      Resolve(base, (*b)["endpoint_file"].value_or(std::string()));
   c.log_level = (*b)["log_level"].value_or(c.log_level);
   if (c.journal_dir.empty()) return Bad(path, "[broker] needs 'journal_dir'");
   if (c.identity_file.empty()) return Bad(path, "[broker] needs 'identity'");
-  RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "max_message_bytes", 1024, 64 << 20,
-                                            &c.max_message_bytes, path));
-  RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "max_window", 1, 65536, &c.max_window, path));
-  RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "heartbeat_interval_ms", 100, 600000,
-                                            &c.heartbeat_interval_ms, path));
+  RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(
+      *b, "max_message_bytes", 1024, 64 << 20, &c.max_message_bytes, path));
+  RELAIS_RETURN_IF_ERROR(
+      ReadUint<uint32_t>(*b, "max_window", 1, 65536, &c.max_window, path));
+  RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "heartbeat_interval_ms", 100,
+                                            600000, &c.heartbeat_interval_ms,
+                                            path));
   RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "ingress_threads", 0, 64,
                                             &c.ingress_threads, path));
   RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "ingress_queue", 1, 1 << 20,
                                             &c.ingress_queue, path));
   int64_t pending_mb = static_cast<int64_t>(c.max_pending_bytes >> 20);
-  RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "max_pending_mb", 1, 65536, &pending_mb, path));
+  RELAIS_RETURN_IF_ERROR(
+      ReadUint<int64_t>(*b, "max_pending_mb", 1, 65536, &pending_mb, path));
   c.max_pending_bytes = static_cast<uint64_t>(pending_mb) << 20;
   int64_t skew_s = c.time_policy.max_clock_skew_ms / 1000;
   int64_t ttl_days = c.time_policy.max_ttl_ms / 86400000;
-  RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "max_clock_skew_s", 0, 86400, &skew_s, path));
-  RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "max_ttl_days", 1, 3650, &ttl_days, path));
+  RELAIS_RETURN_IF_ERROR(
+      ReadUint<int64_t>(*b, "max_clock_skew_s", 0, 86400, &skew_s, path));
+  RELAIS_RETURN_IF_ERROR(
+      ReadUint<int64_t>(*b, "max_ttl_days", 1, 3650, &ttl_days, path));
   c.time_policy.max_clock_skew_ms = skew_s * 1000;
   c.time_policy.max_ttl_ms = ttl_days * 86400000;
   int64_t cache_mb = static_cast<int64_t>(c.journal.block_cache_bytes >> 20);
   int64_t buffer_mb = static_cast<int64_t>(c.journal.write_buffer_bytes >> 20);
-  RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "journal_cache_mb", 1, 65536, &cache_mb, path));
-  RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "journal_write_buffer_mb", 4, 65536, &buffer_mb, path));
+  RELAIS_RETURN_IF_ERROR(
+      ReadUint<int64_t>(*b, "journal_cache_mb", 1, 65536, &cache_mb, path));
+  RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "journal_write_buffer_mb", 4,
+                                           65536, &buffer_mb, path));
   c.journal.block_cache_bytes = static_cast<size_t>(cache_mb) << 20;
   c.journal.write_buffer_bytes = static_cast<size_t>(buffer_mb) << 20;
 
@@ -127,8 +140,10 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   }
   for (const auto& n : *participants) {
     const toml::table* pt = n.as_table();
-    if (pt == nullptr) return Bad(path, "participants must be [[participants]] tables");
-    RELAIS_ASSIGN_OR_RETURN(ParticipantEntry e, ParseParticipant(*pt, base, path));
+    if (pt == nullptr)
+      return Bad(path, "participants must be [[participants]] tables");
+    RELAIS_ASSIGN_OR_RETURN(ParticipantEntry e,
+                            ParseParticipant(*pt, base, path));
     c.participants.push_back(std::move(e));
   }
   return c;

@@ -1,9 +1,10 @@
 // relaisd: the relais broker. Parses flags and configuration, then hands
 // over to relais::broker::Broker.
 
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
-#include <spdlog/spdlog.h>
 
 #include "broker/broker.h"
 #include "broker/config.h"
@@ -19,7 +20,8 @@ int main(int argc, char** argv) {
   CLI::App app{"relaisd: the relais broker (signed case messages, journaled)"};
   std::string config_path;
   std::string log_level;
-  app.add_option("--config", config_path, "TOML configuration file")->required();
+  app.add_option("--config", config_path, "TOML configuration file")
+      ->required();
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error (overrides the config)");
   CLI11_PARSE(app, argc, argv);
@@ -29,8 +31,8 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", config.status().ToString());
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level
-                                                              : log_level));
+  spdlog::set_level(spdlog::level::from_str(
+      log_level.empty() ? config->log_level : log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ relaisd: %v");
   auto broker = relais::broker::Broker::Start(std::move(*config));
   if (!broker.ok()) {

@@ -39,7 +39,8 @@ Result<std::unique_ptr<sdk::Client>> Connect(const std::string& config,
 // The case file: {"case_id"?, "recipients": [...], "ttl_hours"?, "event":
 // <CaseEvent JSON>} (docs/CASES.md).
 Result<EnvelopeDraft> ReadCaseFile(const std::string& path,
-                                   const std::string& subject_key, int* ttl_hours) {
+                                   const std::string& subject_key,
+                                   int* ttl_hours) {
   RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 8 << 20));
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
@@ -47,11 +48,13 @@ Result<EnvelopeDraft> ReadCaseFile(const std::string& path,
   }
   if (!doc.contains("recipients") || !doc["recipients"].is_array() ||
       !doc.contains("event") || !doc["event"].is_object()) {
-    return Status::InvalidArgument(path + " needs \"recipients\" (array) and \"event\"");
+    return Status::InvalidArgument(
+        path + " needs \"recipients\" (array) and \"event\"");
   }
   EnvelopeDraft d;
   for (const auto& r : doc["recipients"]) {
-    if (!r.is_string()) return Status::InvalidArgument("recipients must be strings");
+    if (!r.is_string())
+      return Status::InvalidArgument("recipients must be strings");
     d.recipients.push_back(r.get<std::string>());
   }
   d.case_id = doc.value("case_id", std::string());
@@ -83,16 +86,18 @@ int CaseOpen(const CaseOpenArgs& a) {
   auto draft = ReadCaseFile(a.file, config.subject_key, &ttl_hours);
   if (!draft.ok()) return Fail(2, "case open", draft.status());
   const std::string case_id = draft->case_id;
-  auto sealed = (*client)->Seal(std::move(*draft), std::chrono::hours(ttl_hours));
+  auto sealed =
+      (*client)->Seal(std::move(*draft), std::chrono::hours(ttl_hours));
   if (!sealed.ok()) return Fail(2, "case open", sealed.status());
   auto receipt = (*client)->Submit(*sealed, std::chrono::seconds(a.timeout_s));
   if (!receipt.ok()) return FailRequest("case open", receipt.status());
   if (a.json) {
-    const nlohmann::json out = {{"case_id", case_id},
-                                {"message_id", HexEncode(receipt->message_id)},
-                                {"sequence", receipt->sequence},
-                                {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
-                                {"duplicate", receipt->duplicate}};
+    const nlohmann::json out = {
+        {"case_id", case_id},
+        {"message_id", HexEncode(receipt->message_id)},
+        {"sequence", receipt->sequence},
+        {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
+        {"duplicate", receipt->duplicate}};
     std::printf("%s\n", out.dump().c_str());
   } else {
     std::printf("case %s accepted: message %s, sequence %llu, at %s\n",
@@ -106,15 +111,18 @@ int CaseOpen(const CaseOpenArgs& a) {
 int CaseStatus(const CaseStatusArgs& a) {
   const int wanted = a.wait_for.empty() ? -1 : StateRankOf(a.wait_for);
   if (!a.wait_for.empty() && wanted < 0) {
-    std::fprintf(stderr, "relais case status: unknown status '%s'\n", a.wait_for.c_str());
+    std::fprintf(stderr, "relais case status: unknown status '%s'\n",
+                 a.wait_for.c_str());
     return 2;
   }
   sdk::ParticipantConfig config;
   auto client = Connect(a.config, &config);
   if (!client.ok()) return Fail(2, "case status", client.status());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.timeout_s);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(a.timeout_s);
   for (;;) {
-    auto state = (*client)->QueryCase(a.case_id, std::chrono::seconds(a.timeout_s));
+    auto state =
+        (*client)->QueryCase(a.case_id, std::chrono::seconds(a.timeout_s));
     if (!state.ok()) return FailRequest("case status", state.status());
     const wire::CaseState* s = ParseCaseState(*state);
     bool reached = true, failed = false;

@@ -12,13 +12,20 @@ namespace {
 
 std::string_view EventName(wire::TraceEvent e) {
   switch (e) {
-    case wire::TraceEvent::Accepted: return "accepted";
-    case wire::TraceEvent::Delivered: return "delivered";
-    case wire::TraceEvent::Rejected: return "rejected";
-    case wire::TraceEvent::Expired: return "expired";
-    case wire::TraceEvent::DeadLettered: return "dead_lettered";
-    case wire::TraceEvent::Purged: return "purged";
-    default: return "unknown";
+    case wire::TraceEvent::Accepted:
+      return "accepted";
+    case wire::TraceEvent::Delivered:
+      return "delivered";
+    case wire::TraceEvent::Rejected:
+      return "rejected";
+    case wire::TraceEvent::Expired:
+      return "expired";
+    case wire::TraceEvent::DeadLettered:
+      return "dead_lettered";
+    case wire::TraceEvent::Purged:
+      return "purged";
+    default:
+      return "unknown";
   }
 }
 
@@ -26,13 +33,20 @@ std::string_view EventName(wire::TraceEvent e) {
 
 std::string_view StateName(wire::RecipientState s) {
   switch (s) {
-    case wire::RecipientState::Sent: return "sent";
-    case wire::RecipientState::Delivered: return "delivered";
-    case wire::RecipientState::Received: return "received";
-    case wire::RecipientState::InProgress: return "in_progress";
-    case wire::RecipientState::Done: return "done";
-    case wire::RecipientState::Rejected: return "rejected";
-    case wire::RecipientState::Expired: return "expired";
+    case wire::RecipientState::Sent:
+      return "sent";
+    case wire::RecipientState::Delivered:
+      return "delivered";
+    case wire::RecipientState::Received:
+      return "received";
+    case wire::RecipientState::InProgress:
+      return "in_progress";
+    case wire::RecipientState::Done:
+      return "done";
+    case wire::RecipientState::Rejected:
+      return "rejected";
+    case wire::RecipientState::Expired:
+      return "expired";
   }
   return "unknown";
 }
@@ -60,19 +74,22 @@ nlohmann::json CaseStateToJson(const wire::CaseState& s) {
       nlohmann::json j = {{"recipient", StringView(r->recipient())},
                           {"status", StateName(r->state())},
                           {"updated_at", FormatTimestamp(r->updated_at_ms())}};
-      if (r->reason() && r->reason()->size()) j["reason"] = StringView(r->reason());
+      if (r->reason() && r->reason()->size())
+        j["reason"] = StringView(r->reason());
       recipients.push_back(std::move(j));
     }
   }
   nlohmann::json trail = nlohmann::json::array();
   if (s.trail()) {
     for (const auto* t : *s.trail()) {
-      nlohmann::json j = {{"at", FormatTimestamp(t->at_ms())},
-                          {"event", EventName(t->event())},
-                          {"party", StringView(t->party())},
-                          {"message_id", HexEncode(VectorBytes(t->message_id()))},
-                          {"sequence", t->sequence()}};
-      if (t->detail() && t->detail()->size()) j["detail"] = StringView(t->detail());
+      nlohmann::json j = {
+          {"at", FormatTimestamp(t->at_ms())},
+          {"event", EventName(t->event())},
+          {"party", StringView(t->party())},
+          {"message_id", HexEncode(VectorBytes(t->message_id()))},
+          {"sequence", t->sequence()}};
+      if (t->detail() && t->detail()->size())
+        j["detail"] = StringView(t->detail());
       trail.push_back(std::move(j));
     }
   }
@@ -91,7 +108,8 @@ std::string CaseStateToText(const wire::CaseState& s) {
                 j["originator"].get<std::string>().c_str(),
                 j["opened_at"].get<std::string>().c_str());
   out += line;
-  std::snprintf(line, sizeof line, "  %-26s %-12s %s\n", "recipient", "status", "since");
+  std::snprintf(line, sizeof line, "  %-26s %-12s %s\n", "recipient", "status",
+                "since");
   out += line;
   for (const auto& r : j["recipients"]) {
     std::snprintf(line, sizeof line, "  %-26s %-12s %s%s%s\n",
@@ -104,14 +122,15 @@ std::string CaseStateToText(const wire::CaseState& s) {
   }
   out += "\ntrail:\n";
   for (const auto& t : j["trail"]) {
-    std::snprintf(line, sizeof line, "  %s  %-10s %-26s message %.16s… seq %llu%s%s\n",
-                  t["at"].get<std::string>().c_str(),
-                  t["event"].get<std::string>().c_str(),
-                  t["party"].get<std::string>().c_str(),
-                  t["message_id"].get<std::string>().c_str(),
-                  static_cast<unsigned long long>(t["sequence"].get<uint64_t>()),
-                  t.contains("detail") ? "  " : "",
-                  t.value("detail", std::string()).c_str());
+    std::snprintf(
+        line, sizeof line, "  %s  %-10s %-26s message %.16s… seq %llu%s%s\n",
+        t["at"].get<std::string>().c_str(),
+        t["event"].get<std::string>().c_str(),
+        t["party"].get<std::string>().c_str(),
+        t["message_id"].get<std::string>().c_str(),
+        static_cast<unsigned long long>(t["sequence"].get<uint64_t>()),
+        t.contains("detail") ? "  " : "",
+        t.value("detail", std::string()).c_str());
     out += line;
   }
   return out;

@@ -17,7 +17,8 @@ int Keygen(const KeygenArgs& a) {
   const std::string secret = base + ".key.toml";
   const std::string pub = base + ".pub.toml";
   if (!a.force && (fs::exists(secret) || fs::exists(pub))) {
-    std::fprintf(stderr, "relais keygen: %s exists (use --force to replace it)\n",
+    std::fprintf(stderr,
+                 "relais keygen: %s exists (use --force to replace it)\n",
                  secret.c_str());
     return 2;
   }
@@ -32,8 +33,9 @@ int Keygen(const KeygenArgs& a) {
     std::fprintf(stderr, "relais keygen: %s\n", st.ToString().c_str());
     return 1;
   }
-  std::printf("%s\n%s\nsigning key id %s, CURVE public key %s\n", secret.c_str(),
-              pub.c_str(), id->signing.key_id.c_str(), id->curve.public_z85.c_str());
+  std::printf("%s\n%s\nsigning key id %s, CURVE public key %s\n",
+              secret.c_str(), pub.c_str(), id->signing.key_id.c_str(),
+              id->curve.public_z85.c_str());
   return 0;
 }
 
@@ -44,7 +46,8 @@ int Provision(const ProvisionArgs& a) {
   if (a.bench) spec.extra_participants = {"bench-sender", "bench-receiver"};
   auto layout = deploy::Provision(spec);
   if (!layout.ok()) {
-    std::fprintf(stderr, "relais provision: %s\n", layout.status().ToString().c_str());
+    std::fprintf(stderr, "relais provision: %s\n",
+                 layout.status().ToString().c_str());
     return 1;
   }
   std::printf("%s\n", layout->BrokerConfig().c_str());

@@ -1,8 +1,9 @@
 // relais: the operator and participant command line (keys, local stack,
 // cases). Parses flags and hands over to relais::cli.
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 
@@ -12,32 +13,43 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
 
   relais::cli::KeygenArgs keygen;
-  auto* kg = app.add_subcommand("keygen", "new CURVE and Ed25519 keys for a participant");
-  kg->add_option("--id", keygen.participant, "participant id, e.g. caf")->required();
-  kg->add_option("--out", keygen.out_dir, "folder for <id>.key.toml and <id>.pub.toml")
+  auto* kg = app.add_subcommand("keygen",
+                                "new CURVE and Ed25519 keys for a participant");
+  kg->add_option("--id", keygen.participant, "participant id, e.g. caf")
       ->required();
-  kg->add_option("--days", keygen.days, "signing key validity in days")->capture_default_str();
+  kg->add_option("--out", keygen.out_dir,
+                 "folder for <id>.key.toml and <id>.pub.toml")
+      ->required();
+  kg->add_option("--days", keygen.days, "signing key validity in days")
+      ->capture_default_str();
   kg->add_flag("--force", keygen.force, "overwrite existing files");
 
   relais::cli::ProvisionArgs provision;
-  auto* pv = app.add_subcommand("provision", "keys and configuration of a local stack");
+  auto* pv = app.add_subcommand("provision",
+                                "keys and configuration of a local stack");
   pv->add_option("--dir", provision.dir, "stack folder")->required();
-  pv->add_option("--listen", provision.listen, "relaisd endpoint (port 0: any free port)")
+  pv->add_option("--listen", provision.listen,
+                 "relaisd endpoint (port 0: any free port)")
       ->capture_default_str();
-  pv->add_flag("--bench", provision.bench,
-               "add the bench-sender and bench-receiver participants (relais-bench)");
+  pv->add_flag(
+      "--bench", provision.bench,
+      "add the bench-sender and bench-receiver participants (relais-bench)");
 
   auto* cs = app.add_subcommand("case", "open cases and follow them");
   cs->require_subcommand(1);
   relais::cli::CaseOpenArgs open;
   auto* op = cs->add_subcommand("open", "open a case from a JSON file");
-  op->add_option("--config", open.config, "participant client.toml")->required();
+  op->add_option("--config", open.config, "participant client.toml")
+      ->required();
   op->add_option("file", open.file, "case JSON (docs/CASES.md)")->required();
   op->add_flag("--json", open.json, "print the receipt as JSON");
-  op->add_option("--timeout", open.timeout_s, "seconds to wait for the receipt");
+  op->add_option("--timeout", open.timeout_s,
+                 "seconds to wait for the receipt");
   relais::cli::CaseStatusArgs status;
-  auto* st = cs->add_subcommand("status", "per-recipient status and trail of a case");
-  st->add_option("--config", status.config, "participant client.toml")->required();
+  auto* st =
+      cs->add_subcommand("status", "per-recipient status and trail of a case");
+  st->add_option("--config", status.config, "participant client.toml")
+      ->required();
   st->add_option("case_id", status.case_id, "case id")->required();
   st->add_flag("--json", status.json, "print JSON");
   st->add_option("--wait-for", status.wait_for,

@@ -2,10 +2,9 @@
 
 #include <flatbuffers/idl.h>
 
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "core/envelope.h"
 #include "core/flatbuf.h"
@@ -15,8 +14,8 @@ namespace relais {
 namespace {
 
 constexpr std::array<std::string_view, 9> kNames = {
-    "unknown",          "address_change",    "birth",
-    "household_change", "rsa_application",   "job_seeker_status",
+    "unknown",          "address_change",     "birth",
+    "household_change", "rsa_application",    "job_seeker_status",
     "resources_update", "death_notification", "assisted_case"};
 
 // A fresh parser loaded with cases.fbs (a Parser keeps state between
@@ -88,7 +87,8 @@ Result<std::string> CaseEventFromJson(std::string_view json) {
 }
 
 Result<std::string> CaseEventToJson(std::string_view bytes) {
-  const auto* event = VerifiedRoot<wire::CaseEvent>(bytes, kCaseEventIdentifier);
+  const auto* event =
+      VerifiedRoot<wire::CaseEvent>(bytes, kCaseEventIdentifier);
   if (event == nullptr) {
     return Status::InvalidArgument("not a valid CaseEvent FlatBuffer");
   }

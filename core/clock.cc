@@ -73,28 +73,28 @@ std::string FormatTimestamp(int64_t ms) {
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d,
-                static_cast<long long>(rem / 3600000),
-                static_cast<long long>(rem / 60000 % 60),
-                static_cast<long long>(rem / 1000 % 60),
-                static_cast<long long>(rem % 1000));
+  std::snprintf(
+      buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+      static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000),
+      static_cast<long long>(rem / 60000 % 60),
+      static_cast<long long>(rem / 1000 % 60),
+      static_cast<long long>(rem % 1000));
   return buf;
 }
 
 bool IsValidDate(std::string_view s) {
   int y, m, d;
   return s.size() == 10 && s[4] == '-' && s[7] == '-' && Digits(s, 0, 4, &y) &&
-         Digits(s, 5, 2, &m) && Digits(s, 8, 2, &d) && y >= 1800 &&
-         y <= 2999 && m >= 1 && m <= 12 && d >= 1 &&
+         Digits(s, 5, 2, &m) && Digits(s, 8, 2, &d) && y >= 1800 && y <= 2999 &&
+         m >= 1 && m <= 12 && d >= 1 &&
          static_cast<unsigned>(d) <= DaysInMonth(y, m);
 }
 
 Result<int64_t> ParseTimestamp(std::string_view s) {
   int hh, mm, ss, frac = 0;
   const auto bad = [&] {
-    return Status::InvalidArgument("not a UTC timestamp YYYY-MM-DDTHH:MM:SSZ: " +
-                                   std::string(s));
+    return Status::InvalidArgument(
+        "not a UTC timestamp YYYY-MM-DDTHH:MM:SSZ: " + std::string(s));
   };
   if (s.size() < 20 || !IsValidDate(s.substr(0, 10)) || s[10] != 'T' ||
       s[13] != ':' || s[16] != ':' || !Digits(s, 11, 2, &hh) ||

@@ -60,7 +60,8 @@ Result<std::string> RandomBytes(size_t n) {
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() &&
+         CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 Result<Ed25519PublicKey> Ed25519PublicKey::FromRaw(std::string_view raw) {
@@ -68,8 +69,8 @@ Result<Ed25519PublicKey> Ed25519PublicKey::FromRaw(std::string_view raw) {
     return Status::InvalidArgument("an Ed25519 public key is 32 bytes, not " +
                                    std::to_string(raw.size()));
   }
-  EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                              U(raw), raw.size());
+  EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, U(raw),
+                                              raw.size());
   if (key == nullptr) {
     return Status::InvalidArgument("not an Ed25519 public key");
   }
@@ -78,8 +79,8 @@ Result<Ed25519PublicKey> Ed25519PublicKey::FromRaw(std::string_view raw) {
   out.raw_ = std::string(raw);
   out.verify_template_.reset(EVP_MD_CTX_new(), MdCtxDeleter());
   if (!out.verify_template_ ||
-      EVP_DigestVerifyInit(out.verify_template_.get(), nullptr, nullptr, nullptr,
-                           key) != 1) {
+      EVP_DigestVerifyInit(out.verify_template_.get(), nullptr, nullptr,
+                           nullptr, key) != 1) {
     return Status::Internal("EVP_DigestVerifyInit failed");
   }
   return out;
@@ -87,13 +88,14 @@ Result<Ed25519PublicKey> Ed25519PublicKey::FromRaw(std::string_view raw) {
 
 bool Ed25519PublicKey::Verify(std::string_view message,
                               std::string_view signature) const {
-  if (!verify_template_ || signature.size() != kEd25519SignatureSize) return false;
+  if (!verify_template_ || signature.size() != kEd25519SignatureSize)
+    return false;
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), verify_template_.get()) != 1) {
     return false;
   }
-  return EVP_DigestVerify(ctx.get(), U(signature), signature.size(),
-                          U(message), message.size()) == 1;
+  return EVP_DigestVerify(ctx.get(), U(signature), signature.size(), U(message),
+                          message.size()) == 1;
 }
 
 Result<Ed25519PrivateKey> Ed25519PrivateKey::Generate() {
@@ -114,7 +116,8 @@ Result<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(std::string_view seed) {
   out.seed_ = std::string(seed);
   out.sign_template_.reset(EVP_MD_CTX_new(), MdCtxDeleter());
   if (!out.sign_template_ ||
-      EVP_DigestSignInit(out.sign_template_.get(), nullptr, nullptr, nullptr, key) != 1) {
+      EVP_DigestSignInit(out.sign_template_.get(), nullptr, nullptr, nullptr,
+                         key) != 1) {
     return Status::Internal("EVP_DigestSignInit failed");
   }
   RELAIS_ASSIGN_OR_RETURN(std::string raw_public, RawPublic(key));

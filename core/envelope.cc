@@ -83,9 +83,9 @@ Status CheckRecipients(const wire::Header& h) {
   for (const auto* r : *recipients) {
     const std::string_view id = StringView(r);
     if (!IsValidParticipantId(id)) {
-      return Status::Rejected(RejectCode::BadRecipients,
-                              "recipient is not a participant id: '" +
-                                  std::string(id) + "'");
+      return Status::Rejected(
+          RejectCode::BadRecipients,
+          "recipient is not a participant id: '" + std::string(id) + "'");
     }
     if (id == sender) {
       return Status::Rejected(RejectCode::BadRecipients,
@@ -117,11 +117,11 @@ Status CheckPayload(const wire::Header& h, std::string_view payload) {
   }
   if (static_cast<uint8_t>(event->body_type()) !=
       static_cast<uint8_t>(h.case_type())) {
-    return Status::Rejected(
-        RejectCode::MalformedPayload,
-        std::string("payload body is ") +
-            wire::EnumNameCaseBody(event->body_type()) + " but case_type is " +
-            wire::EnumNameCaseType(h.case_type()));
+    return Status::Rejected(RejectCode::MalformedPayload,
+                            std::string("payload body is ") +
+                                wire::EnumNameCaseBody(event->body_type()) +
+                                " but case_type is " +
+                                wire::EnumNameCaseType(h.case_type()));
   }
   return Status::OK();
 }
@@ -148,7 +148,8 @@ Result<EnvelopeView> ParseEnvelope(std::string_view bytes) {
   v.header_bytes = VectorBytes(env->header());
   v.header = VerifiedRoot<wire::Header>(v.header_bytes, kHeaderIdentifier);
   if (v.header == nullptr) {
-    return Malformed("header is not a valid Header FlatBuffer (identifier RLH1)");
+    return Malformed(
+        "header is not a valid Header FlatBuffer (identifier RLH1)");
   }
   RELAIS_RETURN_IF_ERROR(CheckHeaderFields(*v.header));
   RELAIS_RETURN_IF_ERROR(CheckRecipients(*v.header));
@@ -200,7 +201,8 @@ Status CheckEnvelopeTime(const EnvelopeView& v, int64_t now_ms,
   if (expires - created > policy.max_ttl_ms) {
     return Status::Rejected(RejectCode::Expired,
                             "time to live is longer than the allowed " +
-                                std::to_string(policy.max_ttl_ms / 1000) + " s");
+                                std::to_string(policy.max_ttl_ms / 1000) +
+                                " s");
   }
   if (expires <= now_ms) {
     return Status::Rejected(RejectCode::Expired, "the message has expired");

@@ -10,9 +10,8 @@ using flatbuffers::FlatBufferBuilder;
 template <typename T>
 std::string Finish(FlatBufferBuilder& fbb, uint64_t request_id,
                    flatbuffers::Offset<T> body) {
-  const auto frame = wire::CreateFrame(fbb, request_id,
-                                       wire::BodyTraits<T>::enum_value,
-                                       body.Union());
+  const auto frame = wire::CreateFrame(
+      fbb, request_id, wire::BodyTraits<T>::enum_value, body.Union());
   fbb.Finish(frame, kFrameIdentifier);
   return BufferBytes(fbb);
 }
@@ -39,9 +38,9 @@ Result<const wire::Frame*> ParseFrame(std::string_view bytes) {
   const auto type = static_cast<uint8_t>(frame->body_type());
   if (type == 0 || type > static_cast<uint8_t>(wire::Body::MAX) ||
       frame->body() == nullptr) {
-    return Status::Rejected(wire::RejectCode::MalformedFrame,
-                            "frame body type " + std::to_string(type) +
-                                " is missing or unknown");
+    return Status::Rejected(
+        wire::RejectCode::MalformedFrame,
+        "frame body type " + std::to_string(type) + " is missing or unknown");
   }
   return frame;
 }
@@ -53,20 +52,19 @@ const wire::CaseState* ParseCaseState(std::string_view bytes) {
 std::string HelloFrame(uint64_t request_id, std::string_view participant,
                        uint32_t window, std::string_view software) {
   FlatBufferBuilder fbb(128);
-  return Finish(fbb, request_id,
-                wire::CreateHello(fbb, kProtocolVersion,
-                                  fbb.CreateString(participant), window,
-                                  OptionalString(fbb, software)));
+  return Finish(
+      fbb, request_id,
+      wire::CreateHello(fbb, kProtocolVersion, fbb.CreateString(participant),
+                        window, OptionalString(fbb, software)));
 }
 
 std::string WelcomeFrame(uint64_t request_id, const WelcomeInfo& info) {
   FlatBufferBuilder fbb(128);
-  return Finish(fbb, request_id,
-                wire::CreateWelcome(fbb, kProtocolVersion,
-                                    fbb.CreateString(info.broker),
-                                    info.max_message_bytes,
-                                    info.heartbeat_interval_ms,
-                                    info.server_time_ms, info.window));
+  return Finish(
+      fbb, request_id,
+      wire::CreateWelcome(fbb, kProtocolVersion, fbb.CreateString(info.broker),
+                          info.max_message_bytes, info.heartbeat_interval_ms,
+                          info.server_time_ms, info.window));
 }
 
 std::string SubmitFrame(uint64_t request_id, std::string_view envelope) {
@@ -106,10 +104,10 @@ std::string DeliveryAckFrame(uint64_t request_id, uint64_t sequence,
                              wire::AckOutcome outcome,
                              std::string_view reason) {
   FlatBufferBuilder fbb(96 + reason.size());
-  return Finish(fbb, request_id,
-                wire::CreateDeliveryAck(fbb, sequence,
-                                        CreateBytes(fbb, message_id), outcome,
-                                        OptionalString(fbb, reason)));
+  return Finish(
+      fbb, request_id,
+      wire::CreateDeliveryAck(fbb, sequence, CreateBytes(fbb, message_id),
+                              outcome, OptionalString(fbb, reason)));
 }
 
 std::string CreditFrame(uint64_t request_id, uint32_t window) {
@@ -132,9 +130,10 @@ std::string CaseStatusQueryFrame(uint64_t request_id,
 std::string CaseStatusReplyFrame(uint64_t request_id, std::string_view case_id,
                                  std::string_view case_state) {
   FlatBufferBuilder fbb(case_state.size() + 96);
-  return Finish(fbb, request_id,
-                wire::CreateCaseStatusReply(fbb, fbb.CreateString(case_id),
-                                            CreateNestedBytes(fbb, case_state)));
+  return Finish(
+      fbb, request_id,
+      wire::CreateCaseStatusReply(fbb, fbb.CreateString(case_id),
+                                  CreateNestedBytes(fbb, case_state)));
 }
 
 }  // namespace relais

@@ -24,8 +24,9 @@ uint64_t ToNumber(std::string_view digits) {
 
 Result<std::string> NirKey(std::string_view nir13) {
   if (nir13.size() != 13) {
-    return Status::InvalidArgument("NIR must have 13 characters before its key, has " +
-                                   std::to_string(nir13.size()));
+    return Status::InvalidArgument(
+        "NIR must have 13 characters before its key, has " +
+        std::to_string(nir13.size()));
   }
   std::string digits(nir13);
   const std::string_view dept = nir13.substr(5, 2);
@@ -51,13 +52,14 @@ Result<std::string> NirKey(std::string_view nir13) {
 
 Status ValidateNir(std::string_view nir15) {
   if (nir15.size() != 15) {
-    return Status::InvalidArgument("NIR must have 15 characters (13 + key), has " +
-                                   std::to_string(nir15.size()));
+    return Status::InvalidArgument(
+        "NIR must have 15 characters (13 + key), has " +
+        std::to_string(nir15.size()));
   }
   RELAIS_ASSIGN_OR_RETURN(std::string key, NirKey(nir15.substr(0, 13)));
   if (nir15.substr(13) != key) {
-    return Status::InvalidArgument("NIR key is " + std::string(nir15.substr(13)) +
-                                   ", expected " + key);
+    return Status::InvalidArgument(
+        "NIR key is " + std::string(nir15.substr(13)) + ", expected " + key);
   }
   return Status::OK();
 }
@@ -77,7 +79,8 @@ Status ValidateFiscalNumber(std::string_view spi) {
     return Status::InvalidArgument("numéro fiscal must be 13 digits");
   }
   if (spi[0] > '3') {
-    return Status::InvalidArgument("numéro fiscal must start with 0, 1, 2 or 3");
+    return Status::InvalidArgument(
+        "numéro fiscal must start with 0, 1, 2 or 3");
   }
   const uint64_t expected = ToNumber(spi.substr(0, 10)) % 511;
   if (ToNumber(spi.substr(10)) != expected) {

@@ -39,7 +39,9 @@ bool IsValidCaseId(std::string_view id) {
   return true;
 }
 
-Result<std::string> NewMessageId() { return crypto::RandomBytes(kMessageIdSize); }
+Result<std::string> NewMessageId() {
+  return crypto::RandomBytes(kMessageIdSize);
+}
 
 Result<std::string> NewCaseId(int64_t now_ms) {
   RELAIS_ASSIGN_OR_RETURN(std::string random, crypto::RandomBytes(6));

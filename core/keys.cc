@@ -42,16 +42,21 @@ Result<PublicSigningKey> ParsePublicSigningKey(const toml::table& t,
   RELAIS_ASSIGN_OR_RETURN(key.key_id, RequiredString(t, "key_id", origin));
   RELAIS_ASSIGN_OR_RETURN(std::string hex, RequiredString(t, "public", origin));
   auto raw = HexDecode(hex);
-  if (!raw.ok()) return Status::InvalidArgument(origin + ": signing public key: " + raw.status().message());
+  if (!raw.ok())
+    return Status::InvalidArgument(
+        origin + ": signing public key: " + raw.status().message());
   auto pub = crypto::Ed25519PublicKey::FromRaw(*raw);
-  if (!pub.ok()) return Status::InvalidArgument(origin + ": " + pub.status().message());
+  if (!pub.ok())
+    return Status::InvalidArgument(origin + ": " + pub.status().message());
   key.key = *pub;
   if (KeyIdOf(*raw) != key.key_id) {
     return Status::InvalidArgument(origin + ": key_id " + key.key_id +
                                    " does not match its public key");
   }
-  RELAIS_ASSIGN_OR_RETURN(key.not_before_ms, RequiredTime(t, "not_before", origin));
-  RELAIS_ASSIGN_OR_RETURN(key.not_after_ms, RequiredTime(t, "not_after", origin));
+  RELAIS_ASSIGN_OR_RETURN(key.not_before_ms,
+                          RequiredTime(t, "not_before", origin));
+  RELAIS_ASSIGN_OR_RETURN(key.not_after_ms,
+                          RequiredTime(t, "not_after", origin));
   key.revoked = t["revoked"].value_or(false);
   return key;
 }
@@ -61,12 +66,14 @@ Result<PublicSigningKey> ParsePublicSigningKey(const toml::table& t,
 Result<Identity> GenerateIdentity(const std::string& participant,
                                   int64_t now_ms, int validity_days) {
   if (!IsValidParticipantId(participant)) {
-    return Status::InvalidArgument("not a participant id: '" + participant + "'");
+    return Status::InvalidArgument("not a participant id: '" + participant +
+                                   "'");
   }
   Identity id;
   id.participant = participant;
   RELAIS_ASSIGN_OR_RETURN(id.curve, crypto::GenerateCurveKeyPair());
-  RELAIS_ASSIGN_OR_RETURN(id.signing.key, crypto::Ed25519PrivateKey::Generate());
+  RELAIS_ASSIGN_OR_RETURN(id.signing.key,
+                          crypto::Ed25519PrivateKey::Generate());
   id.signing.key_id = KeyIdOf(id.signing.key.public_key().raw());
   id.signing.not_before_ms = now_ms / 1000 * 1000;
   id.signing.not_after_ms = id.signing.not_before_ms + validity_days * kDayMs;
@@ -116,14 +123,17 @@ std::string PublicIdentityToToml(const PublicIdentity& id) {
                 {"curve_public", id.curve_public_z85},
                 {"signing_keys", std::move(keys)}};
   std::ostringstream out;
-  out << "# relais public identity of '" << id.participant << "'.\n" << t << "\n";
+  out << "# relais public identity of '" << id.participant << "'.\n"
+      << t << "\n";
   return out.str();
 }
 
-Result<Identity> ParseIdentity(const std::string& text, const std::string& origin) {
+Result<Identity> ParseIdentity(const std::string& text,
+                               const std::string& origin) {
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, origin));
   Identity id;
-  RELAIS_ASSIGN_OR_RETURN(id.participant, RequiredString(t, "participant", origin));
+  RELAIS_ASSIGN_OR_RETURN(id.participant,
+                          RequiredString(t, "participant", origin));
   if (!IsValidParticipantId(id.participant)) {
     return Status::InvalidArgument(origin + ": bad participant id");
   }
@@ -132,19 +142,28 @@ Result<Identity> ParseIdentity(const std::string& text, const std::string& origi
   if (!curve || !signing) {
     return Status::InvalidArgument(origin + ": needs [curve] and [signing]");
   }
-  RELAIS_ASSIGN_OR_RETURN(id.curve.secret_z85, RequiredString(*curve, "secret", origin));
+  RELAIS_ASSIGN_OR_RETURN(id.curve.secret_z85,
+                          RequiredString(*curve, "secret", origin));
   auto pub = crypto::CurvePublicFromSecret(id.curve.secret_z85);
-  if (!pub.ok()) return Status::InvalidArgument(origin + ": curve secret: " + pub.status().message());
+  if (!pub.ok())
+    return Status::InvalidArgument(origin +
+                                   ": curve secret: " + pub.status().message());
   id.curve.public_z85 = *pub;
-  RELAIS_ASSIGN_OR_RETURN(std::string seed_hex, RequiredString(*signing, "secret", origin));
+  RELAIS_ASSIGN_OR_RETURN(std::string seed_hex,
+                          RequiredString(*signing, "secret", origin));
   auto seed = HexDecode(seed_hex);
-  if (!seed.ok()) return Status::InvalidArgument(origin + ": signing secret: " + seed.status().message());
+  if (!seed.ok())
+    return Status::InvalidArgument(
+        origin + ": signing secret: " + seed.status().message());
   auto key = crypto::Ed25519PrivateKey::FromSeed(*seed);
-  if (!key.ok()) return Status::InvalidArgument(origin + ": " + key.status().message());
+  if (!key.ok())
+    return Status::InvalidArgument(origin + ": " + key.status().message());
   id.signing.key = *key;
   id.signing.key_id = KeyIdOf(key->public_key().raw());
-  RELAIS_ASSIGN_OR_RETURN(id.signing.not_before_ms, RequiredTime(*signing, "not_before", origin));
-  RELAIS_ASSIGN_OR_RETURN(id.signing.not_after_ms, RequiredTime(*signing, "not_after", origin));
+  RELAIS_ASSIGN_OR_RETURN(id.signing.not_before_ms,
+                          RequiredTime(*signing, "not_before", origin));
+  RELAIS_ASSIGN_OR_RETURN(id.signing.not_after_ms,
+                          RequiredTime(*signing, "not_after", origin));
   return id;
 }
 
@@ -152,23 +171,29 @@ Result<PublicIdentity> ParsePublicIdentity(const std::string& text,
                                            const std::string& origin) {
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, origin));
   PublicIdentity id;
-  RELAIS_ASSIGN_OR_RETURN(id.participant, RequiredString(t, "participant", origin));
+  RELAIS_ASSIGN_OR_RETURN(id.participant,
+                          RequiredString(t, "participant", origin));
   if (!IsValidParticipantId(id.participant)) {
     return Status::InvalidArgument(origin + ": bad participant id");
   }
-  RELAIS_ASSIGN_OR_RETURN(id.curve_public_z85, RequiredString(t, "curve_public", origin));
+  RELAIS_ASSIGN_OR_RETURN(id.curve_public_z85,
+                          RequiredString(t, "curve_public", origin));
   auto curve = Z85Decode(id.curve_public_z85);
   if (!curve.ok() || curve->size() != 32) {
-    return Status::InvalidArgument(origin + ": curve_public is not a 40-character Z85 key");
+    return Status::InvalidArgument(
+        origin + ": curve_public is not a 40-character Z85 key");
   }
   const toml::array* keys = t["signing_keys"].as_array();
   if (!keys || keys->empty()) {
-    return Status::InvalidArgument(origin + ": needs at least one [[signing_keys]]");
+    return Status::InvalidArgument(origin +
+                                   ": needs at least one [[signing_keys]]");
   }
   for (const auto& node : *keys) {
     const toml::table* kt = node.as_table();
-    if (!kt) return Status::InvalidArgument(origin + ": signing_keys must be tables");
-    RELAIS_ASSIGN_OR_RETURN(PublicSigningKey key, ParsePublicSigningKey(*kt, origin));
+    if (!kt)
+      return Status::InvalidArgument(origin + ": signing_keys must be tables");
+    RELAIS_ASSIGN_OR_RETURN(PublicSigningKey key,
+                            ParsePublicSigningKey(*kt, origin));
     id.signing_keys.push_back(std::move(key));
   }
   return id;
@@ -234,23 +259,23 @@ Result<const PublicSigningKey*> KeyDirectory::FindSigningKey(
     for (const auto& key : id->signing_keys) {
       if (key.key_id != key_id) continue;
       if (key.revoked) {
-        return Status::Rejected(wire::RejectCode::SigningKeyNotValid,
-                                "signing key " + key_id + " of " + participant +
-                                    " is revoked");
-      }
-      if (at_ms < key.not_before_ms || at_ms > key.not_after_ms) {
         return Status::Rejected(
             wire::RejectCode::SigningKeyNotValid,
-            "signing key " + key_id + " of " + participant + " is valid from " +
-                FormatTimestamp(key.not_before_ms) + " to " +
-                FormatTimestamp(key.not_after_ms));
+            "signing key " + key_id + " of " + participant + " is revoked");
+      }
+      if (at_ms < key.not_before_ms || at_ms > key.not_after_ms) {
+        return Status::Rejected(wire::RejectCode::SigningKeyNotValid,
+                                "signing key " + key_id + " of " + participant +
+                                    " is valid from " +
+                                    FormatTimestamp(key.not_before_ms) +
+                                    " to " + FormatTimestamp(key.not_after_ms));
       }
       return &key;
     }
   }
-  return Status::Rejected(wire::RejectCode::UnknownSigningKey,
-                          "no signing key " + key_id + " registered for '" +
-                              participant + "'");
+  return Status::Rejected(
+      wire::RejectCode::UnknownSigningKey,
+      "no signing key " + key_id + " registered for '" + participant + "'");
 }
 
 }  // namespace relais

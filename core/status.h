@@ -96,7 +96,7 @@ bool IsRetryable(wire::RejectCode code);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     if (std::get<Status>(v_).ok()) {
       v_ = Status::Internal("Result constructed from an OK status");
@@ -127,15 +127,15 @@ class [[nodiscard]] Result {
 #define RELAIS_CONCAT_(a, b) RELAIS_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define RELAIS_RETURN_IF_ERROR(expr)           \
-  do {                                         \
-    ::relais::Status relais_st_ = (expr);      \
-    if (!relais_st_.ok()) return relais_st_;   \
+#define RELAIS_RETURN_IF_ERROR(expr)         \
+  do {                                       \
+    ::relais::Status relais_st_ = (expr);    \
+    if (!relais_st_.ok()) return relais_st_; \
   } while (0)
 
 // `lhs = value of expr`, or returns its Status from the enclosing function.
-#define RELAIS_ASSIGN_OR_RETURN(lhs, expr)                            \
-  auto RELAIS_CONCAT_(relais_r_, __LINE__) = (expr);                  \
-  if (!RELAIS_CONCAT_(relais_r_, __LINE__).ok())                      \
-    return RELAIS_CONCAT_(relais_r_, __LINE__).status();              \
+#define RELAIS_ASSIGN_OR_RETURN(lhs, expr)               \
+  auto RELAIS_CONCAT_(relais_r_, __LINE__) = (expr);     \
+  if (!RELAIS_CONCAT_(relais_r_, __LINE__).ok())         \
+    return RELAIS_CONCAT_(relais_r_, __LINE__).status(); \
   lhs = std::move(RELAIS_CONCAT_(relais_r_, __LINE__)).value()

@@ -6,13 +6,14 @@
 
 namespace relais {
 
-Result<toml::table> ParseToml(const std::string& text, const std::string& origin) {
+Result<toml::table> ParseToml(const std::string& text,
+                              const std::string& origin) {
   try {
     return toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column
-        << ": " << e.description();
+    msg << origin << ":" << e.source().begin.line << ":"
+        << e.source().begin.column << ": " << e.description();
     return Status::InvalidArgument(msg.str());
   }
 }

@@ -1,8 +1,8 @@
 #include "adapters/sdk/adapter.h"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -36,9 +36,11 @@ Status EnsureDir(const std::string& dir) {
   return Status::OK();
 }
 
-std::string SubjectRefOf(const std::string& subject_key, std::string_view payload) {
+std::string SubjectRefOf(const std::string& subject_key,
+                         std::string_view payload) {
   if (subject_key.empty()) return {};
-  const auto* event = VerifiedRoot<wire::CaseEvent>(payload, kCaseEventIdentifier);
+  const auto* event =
+      VerifiedRoot<wire::CaseEvent>(payload, kCaseEventIdentifier);
   const wire::Citizen* citizen = event ? PrimaryCitizen(*event) : nullptr;
   if (citizen == nullptr || citizen->nir() == nullptr) return {};
   auto ref = SubjectRef(subject_key, StringView(citizen->nir()));
@@ -55,8 +57,10 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
   c.inbox = ResolvePath(base, t["inbox"].value_or(std::string("inbox")));
   c.outbox = ResolvePath(base, t["outbox"].value_or(std::string("outbox")));
   c.done = ResolvePath(base, t["done"].value_or(std::string("done")));
-  c.rejected = ResolvePath(base, t["rejected"].value_or(std::string("rejected")));
-  c.poll_interval_ms = static_cast<int>(t["poll_interval_ms"].value_or(int64_t{200}));
+  c.rejected =
+      ResolvePath(base, t["rejected"].value_or(std::string("rejected")));
+  c.poll_interval_ms =
+      static_cast<int>(t["poll_interval_ms"].value_or(int64_t{200}));
   if (c.participant.client.state_dir.empty()) {
     c.participant.client.state_dir = ResolvePath(base, "state");
   }
@@ -66,7 +70,8 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
 AdapterRuntime::AdapterRuntime(AdapterConfig config,
                                std::unique_ptr<Translator> translator)
     : config_(std::move(config)), translator_(std::move(translator)) {
-  pending_dir_ = (fs::path(config_.participant.client.state_dir) / "pending").string();
+  pending_dir_ =
+      (fs::path(config_.participant.client.state_dir) / "pending").string();
 }
 
 AdapterRuntime::~AdapterRuntime() {
@@ -81,13 +86,15 @@ Status AdapterRuntime::Run() {
   ClientOptions options = config_.participant.client;
   options.state_dir = (fs::path(options.state_dir) / "processed").string();
   RELAIS_ASSIGN_OR_RETURN(
-      client_, Client::Start(std::move(options),
-                             [this](const Delivery& d) { return OnDelivery(d); }));
+      client_, Client::Start(std::move(options), [this](const Delivery& d) {
+        return OnDelivery(d);
+      }));
   spdlog::info("{} adapter: inbox {}, outbox {}", client_->participant(),
                config_.inbox, config_.outbox);
   while (!stop_.load()) {
     ScanInbox();
-    for (int waited = 0; waited < config_.poll_interval_ms && !stop_.load(); waited += 20) {
+    for (int waited = 0; waited < config_.poll_interval_ms && !stop_.load();
+         waited += 20) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -100,7 +107,8 @@ void AdapterRuntime::ScanInbox() {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(config_.inbox, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && !IsInProgress(name) && translator_->Accepts(name)) {
+    if (entry.is_regular_file() && !IsInProgress(name) &&
+        translator_->Accepts(name)) {
       names.push_back(name);
     }
   }
@@ -119,7 +127,8 @@ Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
   std::vector<SealedEnvelope> out;
   for (size_t i = 0; i < cases.size(); ++i) {
     const std::string pending =
-        (fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".env")).string();
+        (fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".env"))
+            .string();
     auto kept = ReadFile(pending);
     if (kept.ok()) {  // sealed before a restart: the very same envelope again
       auto view = ParseEnvelope(*kept);
@@ -170,23 +179,27 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
     if (!receipt.ok()) {
       if (receipt.status().code() == Status::Code::kRejected &&
           !IsRetryable(receipt.status().reject_code())) {
-        Reject(name, "case " + std::to_string(i + 1) + " refused by the broker: " +
-                         receipt.status().ToString());
+        Reject(name,
+               "case " + std::to_string(i + 1) +
+                   " refused by the broker: " + receipt.status().ToString());
       } else {
-        spdlog::warn("{}: will try again: {}", name, receipt.status().ToString());
+        spdlog::warn("{}: will try again: {}", name,
+                     receipt.status().ToString());
       }
       return;
     }
     auto view = ParseEnvelope(env.bytes);
-    receipts.push_back({{"case_id", std::string(view->case_id)},
-                        {"message_id", HexEncode(receipt->message_id)},
-                        {"sequence", receipt->sequence},
-                        {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
-                        {"duplicate", receipt->duplicate}});
+    receipts.push_back(
+        {{"case_id", std::string(view->case_id)},
+         {"message_id", HexEncode(receipt->message_id)},
+         {"sequence", receipt->sequence},
+         {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
+         {"duplicate", receipt->duplicate}});
   }
   const nlohmann::json doc = {{"file", name}, {"cases", receipts}};
-  Status st = WriteFileAtomic((fs::path(config_.done) / (name + ".receipt.json")).string(),
-                              doc.dump(2) + "\n");
+  Status st = WriteFileAtomic(
+      (fs::path(config_.done) / (name + ".receipt.json")).string(),
+      doc.dump(2) + "\n");
   std::error_code ec;
   if (st.ok()) fs::rename(path, fs::path(config_.done) / name, ec);
   if (!st.ok() || ec) {
@@ -195,7 +208,8 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
     return;
   }
   for (size_t i = 0; i < sealed->size(); ++i) {
-    fs::remove(fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".env"), ec);
+    fs::remove(
+        fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".env"), ec);
   }
   spdlog::info("{}: {} case(s) accepted", name, sealed->size());
 }
@@ -203,9 +217,10 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
 void AdapterRuntime::Reject(const std::string& name, const std::string& why) {
   spdlog::warn("{}: rejected: {}", name, why);
   std::error_code ec;
+  // The file first, then its .error: whoever sees the .error finds both.
   const fs::path target = fs::path(config_.rejected) / name;
-  Status st = WriteFileAtomic(target.string() + ".error", why + "\n");
   fs::rename(fs::path(config_.inbox) / name, target, ec);
+  Status st = WriteFileAtomic(target.string() + ".error", why + "\n");
   if (!st.ok() || ec) {
     spdlog::error("{}: cannot move to rejected/: {}{}", name,
                   st.ok() ? "" : st.ToString(), ec.message());
@@ -222,8 +237,10 @@ HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {
   if (env.header->payload_encoding() != wire::PayloadEncoding::CaseEvent) {
     return HandlerResult::Rejected("this adapter reads case events only");
   }
-  const auto* event = VerifiedRoot<wire::CaseEvent>(env.payload, kCaseEventIdentifier);
-  if (event == nullptr) return HandlerResult::Rejected("payload is not a CaseEvent");
+  const auto* event =
+      VerifiedRoot<wire::CaseEvent>(env.payload, kCaseEventIdentifier);
+  if (event == nullptr)
+    return HandlerResult::Rejected("payload is not a CaseEvent");
   auto file = translator_->WriteOutbox(env, *event);
   if (!file.ok()) return HandlerResult::Rejected(file.status().message());
   Status st = WriteFileAtomic((fs::path(config_.outbox) / file->name).string(),
@@ -251,7 +268,8 @@ int AdapterMain(int argc, char** argv, const char* name,
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern(std::string("%Y-%m-%dT%H:%M:%S.%e %^%l%$ ") + name + ": %v");
+  spdlog::set_pattern(std::string("%Y-%m-%dT%H:%M:%S.%e %^%l%$ ") + name +
+                      ": %v");
   auto config = LoadAdapterConfig(config_path);
   if (!config.ok()) {
     spdlog::critical("{}", config.status().ToString());

@@ -60,8 +60,8 @@ class Translator {
   // The native file for one delivered case event. InvalidArgument (or
   // NotFound for a case type this agency does not take) refuses the
   // delivery with that reason.
-  virtual Result<NativeFile> WriteOutbox(const EnvelopeView& envelope,
-                                         const wire::CaseEvent& event) const = 0;
+  virtual Result<NativeFile> WriteOutbox(
+      const EnvelopeView& envelope, const wire::CaseEvent& event) const = 0;
 };
 
 struct AdapterConfig {

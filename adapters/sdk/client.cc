@@ -51,7 +51,8 @@ class Client::Impl {
   bool connected() const { return welcomed_.load(); }
   Result<SealedEnvelope> Seal(EnvelopeDraft d, milliseconds ttl);
   void SubmitAsync(SealedEnvelope env, SubmitCallback done);
-  Result<std::string> QueryCase(const std::string& case_id, milliseconds timeout);
+  Result<std::string> QueryCase(const std::string& case_id,
+                                milliseconds timeout);
   const ClientStats& stats() const { return stats_; }
   const std::string& participant() const { return opts_.identity.participant; }
 
@@ -101,7 +102,8 @@ class Client::Impl {
   void HandlerLoop();
   // Verifies and hands one delivery to the handler; the ack to send once
   // `records` are durable, or nullopt to stop the batch here.
-  std::optional<AckCmd> HandleOne(const Incoming& in, std::set<std::string>* in_batch,
+  std::optional<AckCmd> HandleOne(const Incoming& in,
+                                  std::set<std::string>* in_batch,
                                   std::vector<ProcessedStore::Entry>* records);
 
   ClientOptions opts_;
@@ -141,8 +143,9 @@ class Client::Impl {
 
 Status Client::Impl::Init() {
   if (opts_.endpoint.empty() || opts_.broker_public_key.size() != 40) {
-    return Status::InvalidArgument("client needs an endpoint and the broker's "
-                                   "40-character CURVE public key");
+    return Status::InvalidArgument(
+        "client needs an endpoint and the broker's "
+        "40-character CURVE public key");
   }
   if (handler_ && opts_.window > 0) {
     if (opts_.state_dir.empty()) {
@@ -175,10 +178,13 @@ void Client::Impl::ConnectSocket() {
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::sndhwm, 10000);
   s.set(zmq::sockopt::rcvhwm, 10000);
-  s.set(zmq::sockopt::reconnect_ivl, static_cast<int>(opts_.reconnect_min.count()));
-  s.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(opts_.reconnect_max.count()));
+  s.set(zmq::sockopt::reconnect_ivl,
+        static_cast<int>(opts_.reconnect_min.count()));
+  s.set(zmq::sockopt::reconnect_ivl_max,
+        static_cast<int>(opts_.reconnect_max.count()));
   s.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(opts_.heartbeat.count()));
-  s.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(opts_.heartbeat.count() * 3));
+  s.set(zmq::sockopt::heartbeat_timeout,
+        static_cast<int>(opts_.heartbeat.count() * 3));
   const std::string mon = "inproc://relais-client-monitor-" +
                           std::to_string(reinterpret_cast<uintptr_t>(this));
   if (zmq_socket_monitor(s.handle(), mon.c_str(), kMonitorEvents) != 0) {
@@ -192,7 +198,8 @@ void Client::Impl::ConnectSocket() {
 void Client::Impl::Stop() {
   if (stopping_.exchange(true)) return;
   const uint64_t one = 1;
-  if (wake_fd_ >= 0) [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  if (wake_fd_ >= 0) [[maybe_unused]]
+    ssize_t n = ::write(wake_fd_, &one, sizeof(one));
   del_cv_.notify_all();
   if (handler_thread_.joinable()) handler_thread_.join();
   if (io_thread_.joinable()) io_thread_.join();
@@ -222,7 +229,8 @@ Result<SealedEnvelope> Client::Impl::Seal(EnvelopeDraft d, milliseconds ttl) {
 
 void Client::Impl::SubmitAsync(SealedEnvelope env, SubmitCallback done) {
   if (stopping_.load()) {
-    done(Status::Rejected(wire::RejectCode::ShuttingDown, "client is stopping"));
+    done(
+        Status::Rejected(wire::RejectCode::ShuttingDown, "client is stopping"));
     return;
   }
   Post(SubmitCmd{std::move(env), std::move(done)});
@@ -252,7 +260,8 @@ void Client::Impl::Post(Command c) {
 
 bool Client::Impl::SendFrame(std::string_view frame) {
   try {
-    if (!dealer_->send(zmq::buffer(frame), zmq::send_flags::dontwait)) return false;
+    if (!dealer_->send(zmq::buffer(frame), zmq::send_flags::dontwait))
+      return false;
     last_sent_ = Clock::now();
     return true;
   } catch (const zmq::error_t& e) {
@@ -296,7 +305,7 @@ void Client::Impl::IoLoop() {
 void Client::Impl::OnMonitorEvent() {
   zmq::message_t head, endpoint;
   if (!monitor_->recv(head, zmq::recv_flags::dontwait)) return;
-  if (head.more()) monitor_->recv(endpoint, zmq::recv_flags::none);
+  if (head.more() && !monitor_->recv(endpoint, zmq::recv_flags::none)) return;
   if (head.size() < 6) return;
   uint16_t event;
   std::memcpy(&event, head.data(), sizeof(event));
@@ -311,7 +320,8 @@ void Client::Impl::OnMonitorEvent() {
       break;
     }
     case ZMQ_EVENT_DISCONNECTED:
-      if (handshaken_) spdlog::info("{}: disconnected from {}", participant(), opts_.endpoint);
+      if (handshaken_)
+        spdlog::info("{}: disconnected from {}", participant(), opts_.endpoint);
       handshaken_ = false;
       welcomed_.store(false);
       hello_due_ = Clock::time_point::max();
@@ -370,7 +380,8 @@ void Client::Impl::RunCommands() {
       // An ack for an earlier connection is dropped: the broker sends the
       // delivery again on this one and the processed store acks it.
       if (a.generation == generation_.load() && handshaken_) {
-        SendFrame(DeliveryAckFrame(0, a.sequence, a.message_id, a.outcome, a.reason));
+        SendFrame(
+            DeliveryAckFrame(0, a.sequence, a.message_id, a.outcome, a.reason));
       }
     }
   }
@@ -397,7 +408,8 @@ void Client::Impl::SendDue(bool all) {
 void Client::Impl::OnFrame(const zmq::message_t& msg) {
   auto parsed = ParseFrame(msg.to_string_view());
   if (!parsed.ok()) {
-    spdlog::warn("{}: ignored a malformed frame from the broker", participant());
+    spdlog::warn("{}: ignored a malformed frame from the broker",
+                 participant());
     return;
   }
   const wire::Frame& f = **parsed;
@@ -425,7 +437,8 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
     }
     case wire::Body::Rejected: {
       const auto* r = f.body_as_Rejected();
-      const Status st = Status::Rejected(r->code(), std::string(StringView(r->reason())));
+      const Status st =
+          Status::Rejected(r->code(), std::string(StringView(r->reason())));
       auto it = pending_.find(req);
       if (req == 0 || it == pending_.end()) {
         spdlog::debug("{}: broker: {}", participant(), st.ToString());
@@ -448,7 +461,8 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
     case wire::Body::CaseStatusReply: {
       auto it = pending_.find(req);
       if (it == pending_.end() || !it->second.query_done) return;
-      const std::string_view state = VectorBytes(f.body_as_CaseStatusReply()->state());
+      const std::string_view state =
+          VectorBytes(f.body_as_CaseStatusReply()->state());
       auto done = std::move(it->second.query_done);
       pending_.erase(it);
       if (ParseCaseState(state) == nullptr) {
@@ -464,8 +478,9 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
       stats_.deliveries.fetch_add(1);
       {
         std::lock_guard<std::mutex> lock(del_mu_);
-        deliveries_.push_back(Incoming{generation_.load(), d->sequence(), d->attempt(),
-                                       std::string(VectorBytes(d->envelope()))});
+        deliveries_.push_back(
+            Incoming{generation_.load(), d->sequence(), d->attempt(),
+                     std::string(VectorBytes(d->envelope()))});
       }
       del_cv_.notify_one();
       return;
@@ -492,7 +507,8 @@ void Client::Impl::HandlerLoop() {
     std::vector<Incoming> batch;
     {
       std::unique_lock<std::mutex> lock(del_mu_);
-      del_cv_.wait(lock, [this] { return stopping_.load() || !deliveries_.empty(); });
+      del_cv_.wait(lock,
+                   [this] { return stopping_.load() || !deliveries_.empty(); });
       if (stopping_.load()) return;
       while (!deliveries_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(deliveries_.front()));
@@ -530,7 +546,8 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
     ack.outcome = wire::AckOutcome::Rejected;
     ack.reason = opened.status().ToString();
     stats_.deliveries_rejected.fetch_add(1);
-    spdlog::warn("{}: rejected delivery {}: {}", participant(), in.sequence, ack.reason);
+    spdlog::warn("{}: rejected delivery {}: {}", participant(), in.sequence,
+                 ack.reason);
     return ack;
   }
   ack.message_id = std::string(opened->message_id);
@@ -546,7 +563,8 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
   }
   if (seen) {
     stats_.redeliveries_suppressed.fetch_add(1);
-    if (prior == ProcessedStore::Outcome::kRejected) ack.outcome = wire::AckOutcome::Rejected;
+    if (prior == ProcessedStore::Outcome::kRejected)
+      ack.outcome = wire::AckOutcome::Rejected;
     return ack;
   }
   Delivery d{in.sequence, in.attempt, &*opened};
@@ -554,17 +572,20 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
   for (int attempt = 0; !stopping_.load(); ++attempt) {
     r = handler_(d);
     if (r.kind != HandlerResult::Kind::kRetry) break;
-    spdlog::warn("{}: handler will retry message {}: {}", participant(), in.sequence,
-                 r.reason);
+    spdlog::warn("{}: handler will retry message {}: {}", participant(),
+                 in.sequence, r.reason);
     std::unique_lock<std::mutex> lock(del_mu_);
-    del_cv_.wait_for(lock, Backoff(attempt), [this] { return stopping_.load(); });
+    del_cv_.wait_for(lock, Backoff(attempt),
+                     [this] { return stopping_.load(); });
   }
   if (r.kind == HandlerResult::Kind::kRetry) return std::nullopt;  // stopping
   const bool rejected = r.kind == HandlerResult::Kind::kRejected;
-  ack.outcome = rejected ? wire::AckOutcome::Rejected : wire::AckOutcome::Processed;
+  ack.outcome =
+      rejected ? wire::AckOutcome::Rejected : wire::AckOutcome::Processed;
   ack.reason = r.reason;
-  records->push_back({ack.message_id, rejected ? ProcessedStore::Outcome::kRejected
-                                                : ProcessedStore::Outcome::kProcessed});
+  records->push_back(
+      {ack.message_id, rejected ? ProcessedStore::Outcome::kRejected
+                                : ProcessedStore::Outcome::kProcessed});
   in_batch->insert(ack.message_id);
   stats_.handled.fetch_add(1);
   if (rejected) stats_.deliveries_rejected.fetch_add(1);

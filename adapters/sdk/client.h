@@ -108,8 +108,8 @@ class Client {
  public:
   // Starts the client's threads and begins connecting (it does not wait for
   // the connection: see WaitConnected). InvalidArgument for bad options.
-  static Result<std::unique_ptr<Client>> Start(ClientOptions options,
-                                               DeliveryHandler handler = nullptr);
+  static Result<std::unique_ptr<Client>> Start(
+      ClientOptions options, DeliveryHandler handler = nullptr);
   ~Client();  // Stop()
 
   // OK once a Welcome arrived on the current connection; Timeout otherwise.
@@ -118,20 +118,23 @@ class Client {
 
   // Fills sender, key, a message id and times (created now, expiring after
   // `ttl`) into `draft` and seals it with this participant's key.
-  Result<SealedEnvelope> Seal(EnvelopeDraft draft,
-                              std::chrono::milliseconds ttl = std::chrono::hours(24 * 7));
+  Result<SealedEnvelope> Seal(
+      EnvelopeDraft draft,
+      std::chrono::milliseconds ttl = std::chrono::hours(24 * 7));
 
   // Sends `envelope`; `done` runs once, on the client's I/O thread, with the
   // receipt or a non-retryable rejection (or ShuttingDown on Stop).
   void SubmitAsync(SealedEnvelope envelope, SubmitCallback done);
   // Blocking form; Timeout if no final answer within `timeout` (the submit
   // is then abandoned by this call but may still be accepted).
-  Result<Receipt> Submit(SealedEnvelope envelope,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  Result<Receipt> Submit(
+      SealedEnvelope envelope,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // The case's state (CaseState FlatBuffer bytes, verified), or
   // Rejected(UnknownCase).
-  Result<std::string> QueryCase(const std::string& case_id,
-                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  Result<std::string> QueryCase(
+      const std::string& case_id,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   // Stops the threads; pending submits get ShuttingDown.
   void Stop();

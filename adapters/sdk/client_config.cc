@@ -38,8 +38,8 @@ Result<std::string> ReadEndpointFile(const std::string& path,
 
 }  // namespace
 
-Result<ParticipantConfig> LoadParticipantConfig(const std::string& path,
-                                                std::chrono::milliseconds wait) {
+Result<ParticipantConfig> LoadParticipantConfig(
+    const std::string& path, std::chrono::milliseconds wait) {
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseTomlFile(path));
   ParticipantConfig c;
   c.base_dir = fs::absolute(fs::path(path)).parent_path().string();
@@ -50,10 +50,12 @@ Result<ParticipantConfig> LoadParticipantConfig(const std::string& path,
   const std::string peers = get("peers");
   const std::string broker_keys = get("broker_keys");
   if (identity.empty() || broker_keys.empty()) {
-    return Status::InvalidArgument(path + ": needs 'identity' and 'broker_keys'");
+    return Status::InvalidArgument(path +
+                                   ": needs 'identity' and 'broker_keys'");
   }
   RELAIS_ASSIGN_OR_RETURN(c.client.identity, LoadIdentityFile(identity));
-  RELAIS_ASSIGN_OR_RETURN(PublicIdentity broker, LoadPublicIdentityFile(broker_keys));
+  RELAIS_ASSIGN_OR_RETURN(PublicIdentity broker,
+                          LoadPublicIdentityFile(broker_keys));
   c.client.broker_public_key = broker.curve_public_z85;
   if (!peers.empty()) {
     RELAIS_ASSIGN_OR_RETURN(c.client.peers, KeyDirectory::LoadDir(peers));

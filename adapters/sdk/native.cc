@@ -13,10 +13,12 @@ namespace relais::sdk::native {
 namespace {
 
 std::string Field(const std::string& path, std::string_view key) {
-  return "field " + (path.empty() ? std::string(key) : path + "." + std::string(key));
+  return "field " +
+         (path.empty() ? std::string(key) : path + "." + std::string(key));
 }
 
-Status Bad(const std::string& path, std::string_view key, const std::string& what) {
+Status Bad(const std::string& path, std::string_view key,
+           const std::string& what) {
   return Status::InvalidArgument(Field(path, key) + ": " + what);
 }
 
@@ -34,7 +36,8 @@ Result<json> ParseJson(std::string_view text) {
   }
 }
 
-Result<std::optional<std::string>> OptionalString(const json& obj, std::string_view key,
+Result<std::optional<std::string>> OptionalString(const json& obj,
+                                                  std::string_view key,
                                                   const std::string& path) {
   if (!obj.is_object()) return Bad(path, key, "parent is not an object");
   auto it = obj.find(key);
@@ -43,62 +46,73 @@ Result<std::optional<std::string>> OptionalString(const json& obj, std::string_v
   return std::optional<std::string>(it->get<std::string>());
 }
 
-Result<std::string> String(const json& obj, std::string_view key, const std::string& path) {
-  RELAIS_ASSIGN_OR_RETURN(std::optional<std::string> s, OptionalString(obj, key, path));
+Result<std::string> String(const json& obj, std::string_view key,
+                           const std::string& path) {
+  RELAIS_ASSIGN_OR_RETURN(std::optional<std::string> s,
+                          OptionalString(obj, key, path));
   if (!s || s->empty()) return Bad(path, key, "missing");
   return *s;
 }
 
-Result<std::string> Date(const json& obj, std::string_view key, const std::string& path) {
+Result<std::string> Date(const json& obj, std::string_view key,
+                         const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(std::string s, String(obj, key, path));
-  if (!IsValidDate(s)) return Bad(path, key, "'" + s + "' is not a date YYYY-MM-DD");
+  if (!IsValidDate(s))
+    return Bad(path, key, "'" + s + "' is not a date YYYY-MM-DD");
   return s;
 }
 
-Result<std::string> Nir(const json& obj, std::string_view key, const std::string& path) {
+Result<std::string> Nir(const json& obj, std::string_view key,
+                        const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(std::string s, String(obj, key, path));
   Status st = ValidateNir(s);
   if (!st.ok()) return Bad(path, key, st.message());
   return s;
 }
 
-Result<int64_t> Cents(const json& obj, std::string_view key, const std::string& path) {
+Result<int64_t> Cents(const json& obj, std::string_view key,
+                      const std::string& path) {
   auto it = obj.is_object() ? obj.find(key) : obj.end();
   if (it == obj.end()) return Bad(path, key, "missing");
   std::optional<int64_t> cents;
   if (it->is_string()) cents = ParseAmount(it->get<std::string>());
-  if (it->is_number()) cents = static_cast<int64_t>(it->get<double>() * 100 + 0.5);
+  if (it->is_number())
+    cents = static_cast<int64_t>(it->get<double>() * 100 + 0.5);
   if (!cents) return Bad(path, key, "must be an amount like \"1234.56\"");
   return *cents;
 }
 
-Result<int64_t> Integer(const json& obj, std::string_view key, int64_t min, int64_t max,
-                        const std::string& path) {
+Result<int64_t> Integer(const json& obj, std::string_view key, int64_t min,
+                        int64_t max, const std::string& path) {
   auto it = obj.is_object() ? obj.find(key) : obj.end();
   if (it == obj.end()) return Bad(path, key, "missing");
-  if (!it->is_number_integer() || it->get<int64_t>() < min || it->get<int64_t>() > max) {
+  if (!it->is_number_integer() || it->get<int64_t>() < min ||
+      it->get<int64_t>() > max) {
     return Bad(path, key,
-               "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+               "must be an integer from " + std::to_string(min) + " to " +
+                   std::to_string(max));
   }
   return it->get<int64_t>();
 }
 
 std::optional<std::string> FrenchToIsoDate(std::string_view f) {
   if (f.size() != 10 || f[2] != '/' || f[5] != '/') return std::nullopt;
-  std::string iso = std::string(f.substr(6, 4)) + "-" + std::string(f.substr(3, 2)) + "-" +
+  std::string iso = std::string(f.substr(6, 4)) + "-" +
+                    std::string(f.substr(3, 2)) + "-" +
                     std::string(f.substr(0, 2));
   return IsValidDate(iso) ? std::optional<std::string>(iso) : std::nullopt;
 }
 
 std::string IsoToFrenchDate(std::string_view iso) {
   if (iso.size() != 10) return std::string(iso);
-  return std::string(iso.substr(8, 2)) + "/" + std::string(iso.substr(5, 2)) + "/" +
-         std::string(iso.substr(0, 4));
+  return std::string(iso.substr(8, 2)) + "/" + std::string(iso.substr(5, 2)) +
+         "/" + std::string(iso.substr(0, 4));
 }
 
 std::optional<int64_t> ParseAmount(std::string_view t) {
   const size_t dot = t.find('.');
-  if (t.empty() || dot == std::string_view::npos || t.size() - dot != 3 || dot == 0) {
+  if (t.empty() || dot == std::string_view::npos || t.size() - dot != 3 ||
+      dot == 0) {
     return std::nullopt;
   }
   int64_t v = 0;
@@ -112,7 +126,8 @@ std::optional<int64_t> ParseAmount(std::string_view t) {
 
 std::string FormatAmount(int64_t cents) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(cents / 100),
+  std::snprintf(buf, sizeof buf, "%lld.%02lld",
+                static_cast<long long>(cents / 100),
                 static_cast<long long>(cents % 100));
   return buf;
 }
@@ -130,8 +145,10 @@ json CitizenToJson(const wire::Citizen* c) {
     j["prenoms"] = names;
     j["date_naissance"] = StringView(id->birth_date());
     j["sexe"] = Sex(id->sex());
-    if (id->birthplace_cog()) j["commune_naissance"] = StringView(id->birthplace_cog());
-    if (id->birth_country_cog()) j["pays_naissance"] = StringView(id->birth_country_cog());
+    if (id->birthplace_cog())
+      j["commune_naissance"] = StringView(id->birthplace_cog());
+    if (id->birth_country_cog())
+      j["pays_naissance"] = StringView(id->birth_country_cog());
     if (id->usage_name()) j["nom_usage"] = StringView(id->usage_name());
   }
   return j;
@@ -140,7 +157,8 @@ json CitizenToJson(const wire::Citizen* c) {
 Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
                                                         const std::string& path,
                                                         bool nir_required) {
-  if (!obj.is_object()) return Status::InvalidArgument("field " + path + ": must be an object");
+  if (!obj.is_object())
+    return Status::InvalidArgument("field " + path + ": must be an object");
   auto c = std::make_unique<wire::CitizenT>();
   if (nir_required || obj.contains("nir")) {
     RELAIS_ASSIGN_OR_RETURN(c->nir, Nir(obj, "nir", path));
@@ -159,8 +177,10 @@ Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
   RELAIS_ASSIGN_OR_RETURN(std::string sex, String(obj, "sexe", path));
   if (sex != "M" && sex != "F") return Bad(path, "sexe", "must be M or F");
   id->sex = sex == "F" ? wire::Sex::Female : wire::Sex::Male;
-  RELAIS_ASSIGN_OR_RETURN(auto place, OptionalString(obj, "commune_naissance", path));
-  RELAIS_ASSIGN_OR_RETURN(auto country, OptionalString(obj, "pays_naissance", path));
+  RELAIS_ASSIGN_OR_RETURN(auto place,
+                          OptionalString(obj, "commune_naissance", path));
+  RELAIS_ASSIGN_OR_RETURN(auto country,
+                          OptionalString(obj, "pays_naissance", path));
   RELAIS_ASSIGN_OR_RETURN(auto usage, OptionalString(obj, "nom_usage", path));
   id->birthplace_cog = place.value_or("");
   id->birth_country_cog = country.value_or("99100");
@@ -184,9 +204,10 @@ json AddressToJson(const wire::PostalAddress* a) {
   return j;
 }
 
-Result<std::unique_ptr<wire::PostalAddressT>> AddressFromJson(const json& obj,
-                                                              const std::string& path) {
-  if (!obj.is_object()) return Status::InvalidArgument("field " + path + ": must be an object");
+Result<std::unique_ptr<wire::PostalAddressT>> AddressFromJson(
+    const json& obj, const std::string& path) {
+  if (!obj.is_object())
+    return Status::InvalidArgument("field " + path + ": must be an object");
   auto a = std::make_unique<wire::PostalAddressT>();
   auto lines = obj.find("lignes");
   if (lines == obj.end() || !lines->is_array() || lines->empty()) {
@@ -216,8 +237,8 @@ const wire::AgencyReference* ReferenceFor(
 }
 
 std::string OutboxFileName(const EnvelopeView& env, std::string_view ext) {
-  return std::string(env.case_id) + "-" + HexEncode(env.message_id.substr(0, 8)) +
-         std::string(ext);
+  return std::string(env.case_id) + "-" +
+         HexEncode(env.message_id.substr(0, 8)) + std::string(ext);
 }
 
 std::string PackEvent(const wire::CaseEventT& event) {
@@ -228,8 +249,8 @@ std::string PackEvent(const wire::CaseEventT& event) {
 
 Status NotTaken(std::string_view agency, const wire::CaseEvent& event) {
   return Status::NotFound(std::string(agency) + " does not take " +
-                          std::string(CaseTypeName(static_cast<wire::CaseType>(
-                              event.body_type()))) +
+                          std::string(CaseTypeName(
+                              static_cast<wire::CaseType>(event.body_type()))) +
                           " cases yet");
 }
 

@@ -24,19 +24,24 @@ Result<json> ParseJson(std::string_view text);
 
 // obj[key] as a non-empty string; InvalidArgument "field <path>.<key>:
 // missing" or "...: must be a string".
-Result<std::string> String(const json& obj, std::string_view key, const std::string& path);
+Result<std::string> String(const json& obj, std::string_view key,
+                           const std::string& path);
 // Absent or null: nullopt; present and not a string: InvalidArgument.
-Result<std::optional<std::string>> OptionalString(const json& obj, std::string_view key,
+Result<std::optional<std::string>> OptionalString(const json& obj,
+                                                  std::string_view key,
                                                   const std::string& path);
 // A valid ISO date "YYYY-MM-DD".
-Result<std::string> Date(const json& obj, std::string_view key, const std::string& path);
+Result<std::string> Date(const json& obj, std::string_view key,
+                         const std::string& path);
 // A valid 15-character NIR.
-Result<std::string> Nir(const json& obj, std::string_view key, const std::string& path);
-// An amount "1234.56" (string or number) in cents.
-Result<int64_t> Cents(const json& obj, std::string_view key, const std::string& path);
-// An integer in [min, max].
-Result<int64_t> Integer(const json& obj, std::string_view key, int64_t min, int64_t max,
+Result<std::string> Nir(const json& obj, std::string_view key,
                         const std::string& path);
+// An amount "1234.56" (string or number) in cents.
+Result<int64_t> Cents(const json& obj, std::string_view key,
+                      const std::string& path);
+// An integer in [min, max].
+Result<int64_t> Integer(const json& obj, std::string_view key, int64_t min,
+                        int64_t max, const std::string& path);
 
 // "DD/MM/YYYY" -> "YYYY-MM-DD" (validated); nullopt if malformed.
 std::optional<std::string> FrenchToIsoDate(std::string_view french);
@@ -52,13 +57,12 @@ std::string FormatAmount(int64_t cents);
 // if present.
 json CitizenToJson(const wire::Citizen* citizen);
 // `nir_required` false: the NIR may be absent (a newborn has none yet).
-Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
-                                                        const std::string& path,
-                                                        bool nir_required = true);
+Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(
+    const json& obj, const std::string& path, bool nir_required = true);
 // {"lignes": [...], "code_postal", "commune", "code_commune", "pays"}.
 json AddressToJson(const wire::PostalAddress* address);
-Result<std::unique_ptr<wire::PostalAddressT>> AddressFromJson(const json& obj,
-                                                              const std::string& path);
+Result<std::unique_ptr<wire::PostalAddressT>> AddressFromJson(
+    const json& obj, const std::string& path);
 
 // The reference whose agency is `agency`, or null.
 const wire::AgencyReference* ReferenceFor(

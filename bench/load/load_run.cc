@@ -33,7 +33,8 @@ int64_t NowNs() {
 
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  const size_t k =
+      std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k];
 }
@@ -41,7 +42,9 @@ double Percentile(std::vector<double>& v, double p) {
 // What the run shares between the sender, its receipts and the receiver.
 struct RunState {
   explicit RunState(uint64_t n)
-      : submitted_ns(new std::atomic<int64_t>[n]), accept_ms(n, -1), e2e_ms(n, -1),
+      : submitted_ns(new std::atomic<int64_t>[n]),
+        accept_ms(n, -1),
+        e2e_ms(n, -1),
         handled(new std::atomic<uint32_t>[n]) {
     for (uint64_t i = 0; i < n; ++i) {
       submitted_ns[i] = 0;
@@ -57,7 +60,7 @@ struct RunState {
   std::atomic<int64_t> last_delivery_ns{0}, last_accept_ns{0};
   std::mutex mu;
   std::condition_variable cv;
-  uint32_t in_flight = 0;  // guarded by mu
+  uint32_t in_flight = 0;       // guarded by mu
   std::string first_rejection;  // guarded by mu
 };
 
@@ -84,23 +87,25 @@ Result<Target> PrepareTarget(const LoadOptions& o) {
   spec.desk = "";
   spec.extra_participants = {kSender, kReceiver};
   RELAIS_ASSIGN_OR_RETURN(deploy::StackLayout layout, deploy::Provision(spec));
-  RELAIS_ASSIGN_OR_RETURN(
-      t.broker, deploy::ChildProcess::Start(
-                    {deploy::BinDir() + "/relaisd", "--config", layout.BrokerConfig(),
-                     "--log-level", "warn"},
-                    t.dir + "/relaisd.log"));
+  RELAIS_ASSIGN_OR_RETURN(t.broker,
+                          deploy::ChildProcess::Start(
+                              {deploy::BinDir() + "/relaisd", "--config",
+                               layout.BrokerConfig(), "--log-level", "warn"},
+                              t.dir + "/relaisd.log"));
   return t;
 }
 
-Result<sdk::ClientOptions> ClientFor(const LoadOptions& o, const std::string& dir,
+Result<sdk::ClientOptions> ClientFor(const LoadOptions& o,
+                                     const std::string& dir,
                                      const std::string& participant) {
   deploy::StackLayout layout(dir);
-  RELAIS_ASSIGN_OR_RETURN(sdk::ParticipantConfig c,
-                          sdk::LoadParticipantConfig(layout.ClientConfig(participant),
-                                                     std::chrono::seconds(30)));
+  RELAIS_ASSIGN_OR_RETURN(
+      sdk::ParticipantConfig c,
+      sdk::LoadParticipantConfig(layout.ClientConfig(participant),
+                                 std::chrono::seconds(30)));
   if (!o.broker.empty()) c.client.endpoint = o.broker;
-  c.client.state_dir = layout.ParticipantDir(participant) + "/state/processed-" +
-                       std::to_string(::getpid());
+  c.client.state_dir = layout.ParticipantDir(participant) +
+                       "/state/processed-" + std::to_string(::getpid());
   return c.client;
 }
 
@@ -125,14 +130,16 @@ void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
     sender->SubmitAsync(std::move(*sealed), [st, i](Result<sdk::Receipt> r) {
       const int64_t now = NowNs();
       if (r.ok()) {
-        st->accept_ms[i] = (now - st->submitted_ns[i].load(std::memory_order_relaxed)) / 1e6;
+        st->accept_ms[i] =
+            (now - st->submitted_ns[i].load(std::memory_order_relaxed)) / 1e6;
         st->accepted.fetch_add(1);
         st->last_accept_ns.store(now);
       } else {
         st->rejected.fetch_add(1);
       }
       std::lock_guard<std::mutex> lock(st->mu);
-      if (!r.ok() && st->first_rejection.empty()) st->first_rejection = r.status().ToString();
+      if (!r.ok() && st->first_rejection.empty())
+        st->first_rejection = r.status().ToString();
       --st->in_flight;
       st->cv.notify_all();
     });
@@ -147,7 +154,8 @@ sdk::DeliveryHandler Receiver(RunState* st, uint64_t n) {
     if (i >= n) return sdk::HandlerResult::Processed();
     const int64_t now = NowNs();
     if (st->handled[i].fetch_add(1) == 0) {
-      st->e2e_ms[i] = (now - st->submitted_ns[i].load(std::memory_order_relaxed)) / 1e6;
+      st->e2e_ms[i] =
+          (now - st->submitted_ns[i].load(std::memory_order_relaxed)) / 1e6;
       st->delivered.fetch_add(1);
       st->last_delivery_ns.store(now);
     } else {
@@ -163,12 +171,15 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   RELAIS_ASSIGN_OR_RETURN(Target target, PrepareTarget(o));
   RunState st(o.messages);
   RELAIS_ASSIGN_OR_RETURN(st.nonce, crypto::RandomBytes(8));
-  RELAIS_ASSIGN_OR_RETURN(sdk::ClientOptions ro, ClientFor(o, target.dir, kReceiver));
-  RELAIS_ASSIGN_OR_RETURN(sdk::ClientOptions so, ClientFor(o, target.dir, kSender));
+  RELAIS_ASSIGN_OR_RETURN(sdk::ClientOptions ro,
+                          ClientFor(o, target.dir, kReceiver));
+  RELAIS_ASSIGN_OR_RETURN(sdk::ClientOptions so,
+                          ClientFor(o, target.dir, kSender));
   ro.window = o.window;
   so.window = 0;
-  RELAIS_ASSIGN_OR_RETURN(auto receiver,
-                          sdk::Client::Start(std::move(ro), Receiver(&st, o.messages)));
+  RELAIS_ASSIGN_OR_RETURN(
+      auto receiver,
+      sdk::Client::Start(std::move(ro), Receiver(&st, o.messages)));
   RELAIS_ASSIGN_OR_RETURN(auto sender, sdk::Client::Start(std::move(so)));
   RELAIS_RETURN_IF_ERROR(sender->WaitConnected(std::chrono::seconds(30)));
   RELAIS_RETURN_IF_ERROR(receiver->WaitConnected(std::chrono::seconds(30)));
@@ -187,11 +198,13 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
     if (st.delivered.load() != last) {
       last = st.delivered.load();
       last_progress = SteadyClock::now();
-    } else if (SteadyClock::now() - last_progress > std::chrono::seconds(o.drain_timeout_s)) {
+    } else if (SteadyClock::now() - last_progress >
+               std::chrono::seconds(o.drain_timeout_s)) {
       break;
     }
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // late duplicates
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(200));  // late duplicates
 
   LoadReport r;
   r.messages = o.messages;
@@ -203,7 +216,8 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   r.first_rejection = st.first_rejection;
   r.seconds = (std::max(st.last_delivery_ns.load(), start_ns) - start_ns) / 1e9;
   r.msgs_per_s = r.seconds > 0 ? r.delivered / r.seconds : 0;
-  const double accept_s = (std::max(st.last_accept_ns.load(), start_ns) - start_ns) / 1e9;
+  const double accept_s =
+      (std::max(st.last_accept_ns.load(), start_ns) - start_ns) / 1e9;
   r.accept_msgs_per_s = accept_s > 0 ? r.accepted / accept_s : 0;
   std::vector<double> acc, e2e;
   for (uint64_t i = 0; i < o.messages; ++i) {
@@ -226,39 +240,42 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
 }
 
 nlohmann::json LoadReport::ToJson() const {
-  nlohmann::json j = {{"messages", messages},
-                      {"accepted", accepted},
-                      {"delivered", delivered},
-                      {"lost", lost},
-                      {"duplicates", duplicates},
-                      {"msgs_per_s", msgs_per_s},
-                      {"accept_msgs_per_s", accept_msgs_per_s},
-                      {"accept_p50_ms", accept_p50_ms},
-                      {"accept_p99_ms", accept_p99_ms},
-                      {"e2e_p50_ms", e2e_p50_ms},
-                      {"e2e_p99_ms", e2e_p99_ms},
-                      {"broker_peak_rss_mb", broker_peak_rss_mb < 0 ? nlohmann::json()
-                                                                    : nlohmann::json(broker_peak_rss_mb)},
-                      {"rejected", rejected},
-                      {"seconds", seconds}};
+  nlohmann::json j = {
+      {"messages", messages},
+      {"accepted", accepted},
+      {"delivered", delivered},
+      {"lost", lost},
+      {"duplicates", duplicates},
+      {"msgs_per_s", msgs_per_s},
+      {"accept_msgs_per_s", accept_msgs_per_s},
+      {"accept_p50_ms", accept_p50_ms},
+      {"accept_p99_ms", accept_p99_ms},
+      {"e2e_p50_ms", e2e_p50_ms},
+      {"e2e_p99_ms", e2e_p99_ms},
+      {"broker_peak_rss_mb", broker_peak_rss_mb < 0
+                                 ? nlohmann::json()
+                                 : nlohmann::json(broker_peak_rss_mb)},
+      {"rejected", rejected},
+      {"seconds", seconds}};
   if (!first_rejection.empty()) j["first_rejection"] = first_rejection;
   return j;
 }
 
 std::string LoadReport::ToText() const {
   char buf[1024];
-  std::snprintf(buf, sizeof buf,
-                "messages %llu: accepted %llu, rejected %llu, delivered %llu, lost %llu, "
-                "duplicates %llu\n"
-                "end to end %.0f msg/s over %.2f s (accept %.0f msg/s)\n"
-                "accept latency p50 %.2f ms, p99 %.2f ms\n"
-                "end-to-end latency p50 %.2f ms, p99 %.2f ms\n"
-                "broker peak RSS %.1f MB",
-                (unsigned long long)messages, (unsigned long long)accepted,
-                (unsigned long long)rejected, (unsigned long long)delivered,
-                (unsigned long long)lost, (unsigned long long)duplicates, msgs_per_s,
-                seconds, accept_msgs_per_s, accept_p50_ms, accept_p99_ms, e2e_p50_ms,
-                e2e_p99_ms, broker_peak_rss_mb);
+  std::snprintf(
+      buf, sizeof buf,
+      "messages %llu: accepted %llu, rejected %llu, delivered %llu, lost %llu, "
+      "duplicates %llu\n"
+      "end to end %.0f msg/s over %.2f s (accept %.0f msg/s)\n"
+      "accept latency p50 %.2f ms, p99 %.2f ms\n"
+      "end-to-end latency p50 %.2f ms, p99 %.2f ms\n"
+      "broker peak RSS %.1f MB",
+      (unsigned long long)messages, (unsigned long long)accepted,
+      (unsigned long long)rejected, (unsigned long long)delivered,
+      (unsigned long long)lost, (unsigned long long)duplicates, msgs_per_s,
+      seconds, accept_msgs_per_s, accept_p50_ms, accept_p99_ms, e2e_p50_ms,
+      e2e_p99_ms, broker_peak_rss_mb);
   std::string out = buf;
   if (!first_rejection.empty()) out += "\nfirst rejection: " + first_rejection;
   return out;

@@ -34,11 +34,11 @@ struct LoadReport {
   uint64_t messages = 0;
   uint64_t accepted = 0;
   uint64_t rejected = 0;
-  uint64_t delivered = 0;  // distinct messages the receiving handler got
-  uint64_t lost = 0;       // accepted but never handed to the handler
-  uint64_t duplicates = 0; // handed to the handler more than once
-  double seconds = 0;      // first submit to last delivery
-  double msgs_per_s = 0;   // delivered / seconds
+  uint64_t delivered = 0;   // distinct messages the receiving handler got
+  uint64_t lost = 0;        // accepted but never handed to the handler
+  uint64_t duplicates = 0;  // handed to the handler more than once
+  double seconds = 0;       // first submit to last delivery
+  double msgs_per_s = 0;    // delivered / seconds
   double accept_msgs_per_s = 0;
   double accept_p50_ms = 0, accept_p99_ms = 0;
   double e2e_p50_ms = 0, e2e_p99_ms = 0;

@@ -1,9 +1,10 @@
 // relais-bench: end-to-end load generator (bench/README.md). Parses flags
 // and hands over to relais::bench::RunLoad.
 
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <spdlog/spdlog.h>
 
 #include "bench/load/load_run.h"
 
@@ -11,14 +12,21 @@ int main(int argc, char** argv) {
   CLI::App app{"relais-bench: end-to-end load through relaisd"};
   relais::bench::LoadOptions o;
   bool json = false;
-  app.add_option("--messages", o.messages, "messages to send")->capture_default_str();
-  app.add_option("--payload-bytes", o.payload_bytes, "payload size")->capture_default_str();
-  app.add_option("--broker", o.broker, "use this relaisd instead of starting one");
-  app.add_option("--stack", o.stack_dir, "with --broker: folder from `relais provision --bench`");
-  app.add_option("--in-flight", o.in_flight, "submits awaiting receipts at most")
+  app.add_option("--messages", o.messages, "messages to send")
       ->capture_default_str();
-  app.add_option("--window", o.window, "receiver delivery window")->capture_default_str();
-  app.add_option("--drain-timeout", o.drain_timeout_s, "seconds without progress before giving up")
+  app.add_option("--payload-bytes", o.payload_bytes, "payload size")
+      ->capture_default_str();
+  app.add_option("--broker", o.broker,
+                 "use this relaisd instead of starting one");
+  app.add_option("--stack", o.stack_dir,
+                 "with --broker: folder from `relais provision --bench`");
+  app.add_option("--in-flight", o.in_flight,
+                 "submits awaiting receipts at most")
+      ->capture_default_str();
+  app.add_option("--window", o.window, "receiver delivery window")
+      ->capture_default_str();
+  app.add_option("--drain-timeout", o.drain_timeout_s,
+                 "seconds without progress before giving up")
       ->capture_default_str();
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
@@ -29,9 +37,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   auto report = relais::bench::RunLoad(o);
   if (!report.ok()) {
-    std::fprintf(stderr, "relais-bench: %s\n", report.status().ToString().c_str());
+    std::fprintf(stderr, "relais-bench: %s\n",
+                 report.status().ToString().c_str());
     return 1;
   }
-  std::printf("%s\n", json ? report->ToJson().dump().c_str() : report->ToText().c_str());
+  std::printf("%s\n", json ? report->ToJson().dump().c_str()
+                           : report->ToText().c_str());
   return report->lost == 0 && report->duplicates == 0 ? 0 : 1;
 }

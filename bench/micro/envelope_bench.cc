@@ -42,7 +42,8 @@ BENCHMARK(BM_Seal)->Arg(1024)->Arg(64 << 10);
 void BM_ParseEnvelope(benchmark::State& state) {
   const Identity id = MakeIdentity();
   const std::string bytes =
-      SealEnvelope(Draft(static_cast<size_t>(state.range(0))), id.signing)->bytes;
+      SealEnvelope(Draft(static_cast<size_t>(state.range(0))), id.signing)
+          ->bytes;
   for (auto _ : state) {
     auto v = ParseEnvelope(bytes);
     benchmark::DoNotOptimize(v);
@@ -56,7 +57,8 @@ void BM_OpenAndVerify(benchmark::State& state) {
   KeyDirectory keys;
   keys.Add(PublicOf(id)).PermitUnchecked();
   const std::string bytes =
-      SealEnvelope(Draft(static_cast<size_t>(state.range(0))), id.signing)->bytes;
+      SealEnvelope(Draft(static_cast<size_t>(state.range(0))), id.signing)
+          ->bytes;
   const int64_t now = Clock::System()->NowMs();
   for (auto _ : state) {
     auto v = OpenEnvelope(bytes, keys, now, TimePolicy());

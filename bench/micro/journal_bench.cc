@@ -33,15 +33,22 @@ void BM_JournalSyncedBatch(benchmark::State& state) {
       PutBigEndian64(&id, seq);
       batch->PutMessage(id, envelope);
       batch->PutOutbox("bench-receiver", seq, id);
-      batch->PutDedup(id, DedupEntry{seq, 1, std::string(32, 'h'), "bench-sender"});
+      batch->PutDedup(id,
+                      DedupEntry{seq, 1, std::string(32, 'h'), "bench-sender"});
     }
-    if (!(*journal)->Commit(batch.get()).ok()) state.SkipWithError("commit failed");
+    if (!(*journal)->Commit(batch.get()).ok())
+      state.SkipWithError("commit failed");
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(per_batch));
   journal->reset();
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_JournalSyncedBatch)->Arg(1)->Arg(16)->Arg(256)->Arg(2048)->UseRealTime();
+BENCHMARK(BM_JournalSyncedBatch)
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(2048)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace relais::broker::journal

@@ -14,7 +14,8 @@ std::string EncodeHead(const AuditHead& head) {
 }
 
 Result<AuditHead> DecodeHead(std::string_view value) {
-  if (value.size() != 40) return Status::Corruption("audit head is not 40 bytes");
+  if (value.size() != 40)
+    return Status::Corruption("audit head is not 40 bytes");
   AuditHead head;
   head.sequence = GetBigEndian64(value.data());
   head.hash = std::string(value.substr(8));

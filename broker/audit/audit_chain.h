@@ -20,7 +20,7 @@ namespace relais::broker::audit {
 inline constexpr char kAuditIdentifier[] = "RLA1";
 
 struct AuditHead {
-  uint64_t sequence = 0;          // 0: empty chain
+  uint64_t sequence = 0;  // 0: empty chain
   std::string hash = std::string(32, '\0');
 };
 std::string EncodeHead(const AuditHead& head);

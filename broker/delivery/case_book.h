@@ -43,7 +43,6 @@ void ApplyAccepted(wire::CaseStateT* state, const AcceptedMessage& m);
 // The status only moves if it concerns the recipient's latest message.
 void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
               std::string_view message_id, uint64_t sequence,
-              wire::AckOutcome outcome, std::string_view reason,
-              int64_t at_ms);
+              wire::AckOutcome outcome, std::string_view reason, int64_t at_ms);
 
 }  // namespace relais::broker::delivery

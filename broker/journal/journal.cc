@@ -23,9 +23,9 @@ class Batch::Families {
 
 namespace {
 
-const char* const kFamilies[] = {"default",
-                                 kMessagesFamily, kOutboxFamily, kDedupFamily,
-                                 kCasesFamily,    kAuditFamily,  kMetaFamily};
+const char* const kFamilies[] = {"default",    kMessagesFamily, kOutboxFamily,
+                                 kDedupFamily, kCasesFamily,    kAuditFamily,
+                                 kMetaFamily};
 
 rocksdb::Slice S(std::string_view s) { return {s.data(), s.size()}; }
 
@@ -62,13 +62,15 @@ void Batch::DeleteOutbox(std::string_view recipient, uint64_t seq) {
       .PermitUncheckedError();
 }
 void Batch::PutDedup(std::string_view id, const DedupEntry& entry) {
-  batch_->Put(families_->dedup, S(id), EncodeDedup(entry)).PermitUncheckedError();
+  batch_->Put(families_->dedup, S(id), EncodeDedup(entry))
+      .PermitUncheckedError();
 }
 void Batch::PutCase(std::string_view case_id, std::string_view state) {
   batch_->Put(families_->cases, S(case_id), S(state)).PermitUncheckedError();
 }
 void Batch::PutAudit(uint64_t seq, std::string_view record) {
-  batch_->Put(families_->audit, BigEndian(seq), S(record)).PermitUncheckedError();
+  batch_->Put(families_->audit, BigEndian(seq), S(record))
+      .PermitUncheckedError();
 }
 void Batch::PutMeta(std::string_view name, std::string_view value) {
   batch_->Put(families_->meta, S(name), S(value)).PermitUncheckedError();
@@ -115,7 +117,8 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
 
   auto version = j->GetMeta(kMetaSchemaVersion);
   if (version.ok()) {
-    if (version->size() != 8 || GetBigEndian64(version->data()) != kSchemaVersion) {
+    if (version->size() != 8 ||
+        GetBigEndian64(version->data()) != kSchemaVersion) {
       return Status::Corruption("journal in " + dir +
                                 " has an unknown schema version");
     }
@@ -131,7 +134,8 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
 
 Journal::~Journal() {
   if (db_) {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    for (auto* h : handles_)
+      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
   }
 }
@@ -194,13 +198,14 @@ Status Journal::ReadOutbox(std::string_view recipient, uint64_t from,
   rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, families_->outbox));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(ro, families_->outbox));
   size_t n = 0;
   for (it->Seek(start); it->Valid() && n < max; it->Next(), ++n) {
     std::string_view r;
     uint64_t seq = 0;
-    if (!ParseOutboxKey(std::string_view(it->key().data(), it->key().size()), &r,
-                        &seq)) {
+    if (!ParseOutboxKey(std::string_view(it->key().data(), it->key().size()),
+                        &r, &seq)) {
       return Status::Corruption("malformed outbox key");
     }
     out->push_back(OutboxEntry{seq, it->value().ToString()});
@@ -213,7 +218,8 @@ Result<uint64_t> Journal::CountOutbox(std::string_view recipient) const {
   rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, families_->outbox));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(ro, families_->outbox));
   uint64_t n = 0;
   for (it->Seek(OutboxBegin(recipient)); it->Valid(); it->Next()) ++n;
   RELAIS_RETURN_IF_ERROR(FromRocks(it->status(), "outbox count"));

@@ -46,13 +46,14 @@ std::optional<Incoming> RouterServer::TryReceive() {
       if (!id.more()) continue;  // cannot happen on ROUTER; be safe
       Incoming in;
       in.routing_id = id.to_string();
-      socket_.recv(in.payload, zmq::recv_flags::none);
+      // The rest of a message arrives with its first part (atomic
+      // delivery), so a blocking recv returns at once.
+      if (!socket_.recv(in.payload, zmq::recv_flags::none)) continue;
       bool extra = in.payload.more();
       const bool multipart = extra;
       while (extra) {  // a frame is one part: drain the rest
         zmq::message_t part;
-        socket_.recv(part, zmq::recv_flags::none);
-        extra = part.more();
+        extra = socket_.recv(part, zmq::recv_flags::none) && part.more();
       }
       const char* user = zmq_msg_gets(in.payload.handle(), "User-Id");
       in.participant = user ? user : "";

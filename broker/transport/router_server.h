@@ -45,8 +45,8 @@ struct Incoming {
 class RouterServer {
  public:
   // `context` must outlive the server; the ZAP handler must already run.
-  static Result<std::unique_ptr<RouterServer>> Bind(zmq::context_t* context,
-                                                    const RouterOptions& options);
+  static Result<std::unique_ptr<RouterServer>> Bind(
+      zmq::context_t* context, const RouterOptions& options);
 
   // The endpoint actually bound (with the chosen port).
   const std::string& endpoint() const { return endpoint_; }

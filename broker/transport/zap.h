@@ -26,9 +26,8 @@ class ZapHandler {
  public:
   // Returns the participant id for a 32-byte CURVE key, or nullopt to refuse.
   // Called on the handler's thread; must be thread-safe.
-  using Authenticate =
-      std::function<std::optional<std::string>(std::string_view curve_key,
-                                               std::string_view address)>;
+  using Authenticate = std::function<std::optional<std::string>(
+      std::string_view curve_key, std::string_view address)>;
 
   // `context` must outlive the handler.
   ZapHandler(zmq::context_t* context, Authenticate authenticate);

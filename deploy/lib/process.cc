@@ -20,7 +20,8 @@ Result<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
   args.push_back(nullptr);
   int log_fd = -1;
   if (!log_path.empty()) {
-    log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                    0644);
     if (log_fd < 0) return Status::IOError("cannot open log " + log_path);
   }
   const pid_t pid = ::fork();

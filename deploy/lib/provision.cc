@@ -34,7 +34,8 @@ std::map<std::string, std::vector<RouteSpec>> DevRoutes(const StackSpec& s) {
   const auto only = [&](std::vector<std::string> wanted) {
     std::vector<std::string> out;
     for (const auto& w : wanted) {
-      if (std::find(s.agencies.begin(), s.agencies.end(), w) != s.agencies.end()) {
+      if (std::find(s.agencies.begin(), s.agencies.end(), w) !=
+          s.agencies.end()) {
         out.push_back(w);
       }
     }
@@ -46,7 +47,8 @@ std::map<std::string, std::vector<RouteSpec>> DevRoutes(const StackSpec& s) {
                        {"address_change", "assisted_case", "birth",
                         "household_change", "death_notification"}}};
   }
-  const std::vector<std::string> common = {"address_change", "death_notification"};
+  const std::vector<std::string> common = {"address_change",
+                                           "death_notification"};
   for (const auto& a : s.agencies) routes[a].push_back({others(a), common});
   const auto add = [&](const std::string& from, std::vector<std::string> to,
                        std::string type) {
@@ -83,13 +85,15 @@ std::string List(const std::vector<std::string>& items) {
 
 Status EnsureIdentity(const StackLayout& l, const std::string& participant,
                       int days) {
-  if (fs::exists(l.IdentityFile(participant)) && fs::exists(l.PublicFile(participant))) {
+  if (fs::exists(l.IdentityFile(participant)) &&
+      fs::exists(l.PublicFile(participant))) {
     return Status::OK();
   }
   // Valid from a day ago: clocks of participants differ a little.
   RELAIS_ASSIGN_OR_RETURN(
       Identity id,
-      GenerateIdentity(participant, Clock::System()->NowMs() - 86400000, days + 1));
+      GenerateIdentity(participant, Clock::System()->NowMs() - 86400000,
+                       days + 1));
   RELAIS_RETURN_IF_ERROR(WriteIdentityFile(id, l.IdentityFile(participant)));
   return WritePublicIdentityFile(PublicOf(id), l.PublicFile(participant));
 }
@@ -168,7 +172,8 @@ std::string StackLayout::Rejected(const std::string& p) const {
 }
 
 Result<StackLayout> Provision(const StackSpec& spec) {
-  if (spec.dir.empty()) return Status::InvalidArgument("provision needs a folder");
+  if (spec.dir.empty())
+    return Status::InvalidArgument("provision needs a folder");
   StackLayout l(fs::absolute(spec.dir).lexically_normal().string());
   std::vector<std::string> participants;
   if (!spec.desk.empty()) participants.push_back(spec.desk);
@@ -190,16 +195,19 @@ Result<StackLayout> Provision(const StackSpec& spec) {
   }
   RELAIS_RETURN_IF_ERROR(
       WriteFileAtomic(l.BrokerConfig(), BrokerToml(spec, l, participants)));
-  const std::set<std::string> agencies(spec.agencies.begin(), spec.agencies.end());
+  const std::set<std::string> agencies(spec.agencies.begin(),
+                                       spec.agencies.end());
   for (const auto& p : participants) {
     fs::create_directories(l.ParticipantDir(p), ec);
     if (ec) return Status::IOError("cannot create " + l.ParticipantDir(p));
     const std::string client = ClientToml(l, p);
     RELAIS_RETURN_IF_ERROR(WriteFileAtomic(l.ClientConfig(p), client));
     if (agencies.count(p)) {
-      for (const auto& d : {l.Inbox(p), l.Outbox(p), l.Done(p), l.Rejected(p)}) {
+      for (const auto& d :
+           {l.Inbox(p), l.Outbox(p), l.Done(p), l.Rejected(p)}) {
         fs::create_directories(d, ec);
-        if (ec) return Status::IOError("cannot create " + d + ": " + ec.message());
+        if (ec)
+          return Status::IOError("cannot create " + d + ": " + ec.message());
       }
       RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
           l.AdapterConfig(p),

@@ -37,7 +37,8 @@ TEST_F(JournalTest, WriteReadAndAck) {
   ASSERT_TRUE(journal_->Commit(b.get()).ok());
 
   EXPECT_EQ(*journal_->GetMessage("id-2"), "envelope two");
-  EXPECT_EQ(journal_->GetMessage("id-3").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(journal_->GetMessage("id-3").status().code(),
+            Status::Code::kNotFound);
   std::vector<OutboxEntry> out;
   ASSERT_TRUE(journal_->ReadOutbox("caf", 0, 10, &out).ok());
   ASSERT_EQ(out.size(), 2u);
@@ -58,7 +59,8 @@ TEST_F(JournalTest, WriteReadAndAck) {
 TEST_F(JournalTest, OutboxReadsStayInsideTheRecipientAndFromTheCursor) {
   auto b = journal_->NewBatch();
   // "caf" must not see "caf-x" (a longer id sharing the prefix).
-  for (uint64_t s = 1; s <= 300; ++s) b->PutOutbox("caf", s, "m" + std::to_string(s));
+  for (uint64_t s = 1; s <= 300; ++s)
+    b->PutOutbox("caf", s, "m" + std::to_string(s));
   b->PutOutbox("caf-x", 5, "other");
   b->PutOutbox("ca", 7, "other");
   ASSERT_TRUE(journal_->Commit(b.get()).ok());

@@ -16,30 +16,34 @@ using wire::CaseType;
 using wire::RejectCode;
 
 ParticipantEntry Entry(const std::string& id, std::vector<Route> routes = {}) {
-  return ParticipantEntry{PublicOf(testing::MakeIdentity(id)), std::move(routes)};
+  return ParticipantEntry{PublicOf(testing::MakeIdentity(id)),
+                          std::move(routes)};
 }
 
 TEST(RegistryTest, DenyByDefaultSenderRecipientCaseType) {
-  auto r = Registry::Build({Entry("caf", {{{"cpam", "france-travail"},
-                                           {CaseType::RsaApplication}}}),
-                            Entry("cpam"), Entry("france-travail"), Entry("dgfip")});
+  auto r = Registry::Build(
+      {Entry("caf", {{{"cpam", "france-travail"}, {CaseType::RsaApplication}}}),
+       Entry("cpam"), Entry("france-travail"), Entry("dgfip")});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->CheckRoute("caf", "cpam", CaseType::RsaApplication).ok());
-  EXPECT_EQ(r->CheckRoute("caf", "dgfip", CaseType::RsaApplication).reject_code(),
-            RejectCode::NotAuthorised);
+  EXPECT_EQ(
+      r->CheckRoute("caf", "dgfip", CaseType::RsaApplication).reject_code(),
+      RejectCode::NotAuthorised);
   EXPECT_EQ(r->CheckRoute("caf", "cpam", CaseType::Birth).reject_code(),
             RejectCode::NotAuthorised);
   EXPECT_EQ(r->CheckRoute("cpam", "caf", CaseType::Birth).reject_code(),
             RejectCode::NotAuthorised);
-  EXPECT_EQ(r->CheckRoute("caf", "urssaf", CaseType::RsaApplication).reject_code(),
-            RejectCode::UnknownRecipient);
+  EXPECT_EQ(
+      r->CheckRoute("caf", "urssaf", CaseType::RsaApplication).reject_code(),
+      RejectCode::UnknownRecipient);
 }
 
 TEST(RegistryTest, WildcardsAndCurveKeys) {
   Identity bench = testing::MakeIdentity("bench-a");
   auto r = Registry::Build({{PublicOf(bench), {{{}, {}}}}, Entry("bench-b")});
   ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(r->CheckRoute("bench-a", "bench-b", CaseType::DeathNotification).ok());
+  EXPECT_TRUE(
+      r->CheckRoute("bench-a", "bench-b", CaseType::DeathNotification).ok());
   const std::string raw = *Z85Decode(bench.curve.public_z85);
   ASSERT_NE(r->ParticipantForCurveKey(raw), nullptr);
   EXPECT_EQ(*r->ParticipantForCurveKey(raw), "bench-a");
@@ -70,9 +74,13 @@ TEST(ConfigTest, ProvisionedConfigLoadsWithItsRoutes) {
   EXPECT_EQ(config->participants.size(), 5u);
   auto registry = Registry::Build(std::move(config->participants));
   ASSERT_TRUE(registry.ok());
-  EXPECT_TRUE(registry->CheckRoute("caf", "france-travail", CaseType::RsaApplication).ok());
-  EXPECT_TRUE(registry->CheckRoute("dgfip", "caf", CaseType::ResourcesUpdate).ok());
-  EXPECT_FALSE(registry->CheckRoute("dgfip", "cpam", CaseType::ResourcesUpdate).ok());
+  EXPECT_TRUE(
+      registry->CheckRoute("caf", "france-travail", CaseType::RsaApplication)
+          .ok());
+  EXPECT_TRUE(
+      registry->CheckRoute("dgfip", "caf", CaseType::ResourcesUpdate).ok());
+  EXPECT_FALSE(
+      registry->CheckRoute("dgfip", "cpam", CaseType::ResourcesUpdate).ok());
   std::filesystem::remove_all(dir);
 }
 

@@ -29,13 +29,14 @@ class WriterTest : public ::testing::Test {
   }
   void Open() {
     journal_ = std::move(*Journal::Open(dir_, JournalOptions()));
-    auto w = JournalWriter::Create(journal_.get(), &clock_, [this](CommitReport r) {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& s : r.submits) outcomes_[s.message_id] = s;
-      acks_ += r.acks;
-      reports_.push_back(std::move(r));
-      cv_.notify_all();
-    });
+    auto w =
+        JournalWriter::Create(journal_.get(), &clock_, [this](CommitReport r) {
+          std::lock_guard<std::mutex> lock(mu_);
+          for (auto& s : r.submits) outcomes_[s.message_id] = s;
+          acks_ += r.acks;
+          reports_.push_back(std::move(r));
+          cv_.notify_all();
+        });
     ASSERT_TRUE(w.ok());
     writer_ = std::move(*w);
     writer_->Start();
@@ -59,7 +60,8 @@ class WriterTest : public ::testing::Test {
   }
   SubmitOutcome WaitFor(const std::string& id) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes_.count(id) > 0; });
+    cv_.wait_for(lock, std::chrono::seconds(10),
+                 [&] { return outcomes_.count(id) > 0; });
     return outcomes_[id];
   }
   const wire::CaseState* Case(const std::string& id) {
@@ -117,7 +119,8 @@ TEST_F(WriterTest, DuplicatesGetTheFirstReceiptConflictsAreRefused) {
   SubmitRequest changed = Submit("m1", "case-1");
   changed.header_sha256 = crypto::Sha256("another header");
   writer_->PostSubmit(changed);
-  EXPECT_EQ(WaitFor("m1").status.reject_code(), wire::RejectCode::DuplicateConflict);
+  EXPECT_EQ(WaitFor("m1").status.reject_code(),
+            wire::RejectCode::DuplicateConflict);
   EXPECT_EQ(*journal_->GetMessage("m1"), "envelope of m1");  // the first stays
 }
 
@@ -125,16 +128,20 @@ TEST_F(WriterTest, OutsidersCannotAddToACase) {
   writer_->PostSubmit(Submit("m1", "case-1"));
   ASSERT_TRUE(WaitFor("m1").status.ok());
   writer_->PostSubmit(Submit("m2", "case-1", "dgfip", {"caf"}));
-  EXPECT_EQ(WaitFor("m2").status.reject_code(), wire::RejectCode::NotAuthorised);
-  writer_->PostSubmit(Submit("m3", "case-1", "caf", {"cpam"}));  // a recipient may
+  EXPECT_EQ(WaitFor("m2").status.reject_code(),
+            wire::RejectCode::NotAuthorised);
+  writer_->PostSubmit(
+      Submit("m3", "case-1", "caf", {"cpam"}));  // a recipient may
   EXPECT_TRUE(WaitFor("m3").status.ok());
 }
 
 TEST_F(WriterTest, AckRemovesTheOutboxEntryAndUpdatesTheCase) {
   writer_->PostSubmit(Submit("m1", "case-1"));
   const uint64_t seq = WaitFor("m1").sequence;
-  writer_->PostAck({"caf", seq, "m1", "case-1", wire::AckOutcome::Processed, ""});
-  writer_->PostAck({"cpam", seq, "m1", "case-1", wire::AckOutcome::Rejected, "unknown file"});
+  writer_->PostAck(
+      {"caf", seq, "m1", "case-1", wire::AckOutcome::Processed, ""});
+  writer_->PostAck({"cpam", seq, "m1", "case-1", wire::AckOutcome::Rejected,
+                    "unknown file"});
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(10), [&] { return acks_ == 2; });
@@ -171,7 +178,8 @@ TEST_F(WriterTest, SequencesAndTheAuditChainContinueAfterReopen) {
 
 TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
   for (int i = 0; i < 2000; ++i) {
-    writer_->PostSubmit(Submit("m" + std::to_string(i), "case-" + std::to_string(i)));
+    writer_->PostSubmit(
+        Submit("m" + std::to_string(i), "case-" + std::to_string(i)));
   }
   ASSERT_TRUE(WaitFor("m1999").status.ok());
   std::lock_guard<std::mutex> lock(mu_);
@@ -181,7 +189,8 @@ TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
   EXPECT_LT(writer_->stats().batches.load(), 2000u);
   EXPECT_GT(writer_->stats().largest_batch.load(), 1u);
   for (int i = 0; i < 2000; ++i) {
-    EXPECT_EQ(outcomes_["m" + std::to_string(i)].sequence, static_cast<uint64_t>(i + 1));
+    EXPECT_EQ(outcomes_["m" + std::to_string(i)].sequence,
+              static_cast<uint64_t>(i + 1));
   }
 }
 

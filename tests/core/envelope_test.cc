@@ -63,8 +63,9 @@ TEST_F(EnvelopeTest, TamperedHeaderFailsSignature) {
   auto v = ParseEnvelope(s.bytes);
   ASSERT_TRUE(v.ok());
   // Flip one byte inside the header's case id: still a valid FlatBuffer.
-  const size_t at = v->header_bytes.find(std::string(v->case_id)) +
-                    static_cast<size_t>(v->header_bytes.data() - s.bytes.data());
+  const size_t at =
+      v->header_bytes.find(std::string(v->case_id)) +
+      static_cast<size_t>(v->header_bytes.data() - s.bytes.data());
   std::string tampered = s.bytes;
   tampered[at + 2] = tampered[at + 2] == 'x' ? 'y' : 'x';
   Status st = Open(tampered);
@@ -89,7 +90,8 @@ TEST_F(EnvelopeTest, WrongKeyFailsSignature) {
   ASSERT_TRUE(v.ok());
   Status st = VerifyEnvelopeSignature(*v, other_.signing.key.public_key());
   EXPECT_EQ(st.reject_code(), RejectCode::BadSignature);
-  EXPECT_TRUE(VerifyEnvelopeSignature(*v, sender_.signing.key.public_key()).ok());
+  EXPECT_TRUE(
+      VerifyEnvelopeSignature(*v, sender_.signing.key.public_key()).ok());
 }
 
 TEST_F(EnvelopeTest, SignedByAnotherParticipantsKey) {
@@ -133,9 +135,15 @@ TEST_F(EnvelopeTest, ExpiryIsCheckedAgainstTheGivenClock) {
 }
 
 TEST_F(EnvelopeTest, BadRecipientsCannotBeSealed) {
-  EXPECT_FALSE(SealEnvelope(SampleDraft(sender_.participant, {}), sender_.signing).ok());
-  EXPECT_FALSE(SealEnvelope(SampleDraft(sender_.participant, {"caf", "caf"}), sender_.signing).ok());
-  EXPECT_FALSE(SealEnvelope(SampleDraft(sender_.participant, {sender_.participant}), sender_.signing).ok());
+  EXPECT_FALSE(
+      SealEnvelope(SampleDraft(sender_.participant, {}), sender_.signing).ok());
+  EXPECT_FALSE(SealEnvelope(SampleDraft(sender_.participant, {"caf", "caf"}),
+                            sender_.signing)
+                   .ok());
+  EXPECT_FALSE(
+      SealEnvelope(SampleDraft(sender_.participant, {sender_.participant}),
+                   sender_.signing)
+          .ok());
 }
 
 TEST_F(EnvelopeTest, PayloadMustMatchCaseType) {
@@ -183,12 +191,14 @@ TEST_F(EnvelopeTest, BatchSealWithoutSignatureIsUnsupported) {
   auto v = ParseEnvelope(s.bytes);
   ASSERT_TRUE(v.ok());
   flatbuffers::FlatBufferBuilder fbb;
-  auto batch = wire::CreateBatchSeal(fbb, CreateBytes(fbb, std::string(32, 'r')),
-                                     CreateBytes(fbb, std::string(64, 's')), 0, 1);
+  auto batch =
+      wire::CreateBatchSeal(fbb, CreateBytes(fbb, std::string(32, 'r')),
+                            CreateBytes(fbb, std::string(64, 's')), 0, 1);
   auto env = wire::CreateEnvelope(fbb, CreateNestedBytes(fbb, v->header_bytes),
                                   CreateNestedBytes(fbb, v->payload), 0, batch);
   fbb.Finish(env, kEnvelopeIdentifier);
-  EXPECT_EQ(Open(BufferBytes(fbb)).reject_code(), RejectCode::UnsupportedSignature);
+  EXPECT_EQ(Open(BufferBytes(fbb)).reject_code(),
+            RejectCode::UnsupportedSignature);
 }
 
 }  // namespace

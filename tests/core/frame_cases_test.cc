@@ -18,8 +18,8 @@ TEST(FrameTest, BuildersParse) {
   EXPECT_EQ(StringView((*f)->body_as_Hello()->participant()), "caf");
   EXPECT_EQ((*f)->body_as_Hello()->window(), 64u);
 
-  const std::string rejected =
-      RejectedFrame(9, wire::RejectCode::BadSignature, "no", "0123456789abcdef");
+  const std::string rejected = RejectedFrame(9, wire::RejectCode::BadSignature,
+                                             "no", "0123456789abcdef");
   auto r = ParseFrame(rejected);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ((*r)->body_as_Rejected()->code(), wire::RejectCode::BadSignature);
@@ -47,7 +47,8 @@ TEST(FrameTest, GarbageAndTruncationAreMalformed) {
 TEST(FrameTest, UnknownBodyTypeIsMalformed) {
   flatbuffers::FlatBufferBuilder fbb;
   auto hb = wire::CreateHeartbeat(fbb, 1);
-  auto frame = wire::CreateFrame(fbb, 1, static_cast<wire::Body>(99), hb.Union());
+  auto frame =
+      wire::CreateFrame(fbb, 1, static_cast<wire::Body>(99), hb.Union());
   fbb.Finish(frame, kFrameIdentifier);
   EXPECT_EQ(ParseFrame(BufferBytes(fbb)).status().reject_code(),
             wire::RejectCode::MalformedFrame);
@@ -67,14 +68,17 @@ TEST(CasesTest, JsonRoundTripAndNames) {
   EXPECT_EQ(StringView(PrimaryCitizen(*event)->nir()), "284057512345672");
 
   EXPECT_EQ(CaseTypeName(wire::CaseType::RsaApplication), "rsa_application");
-  EXPECT_EQ(CaseTypeFromName("death_notification"), wire::CaseType::DeathNotification);
+  EXPECT_EQ(CaseTypeFromName("death_notification"),
+            wire::CaseType::DeathNotification);
   EXPECT_FALSE(CaseTypeFromName("nope").has_value());
 }
 
 TEST(CasesTest, BadJsonNamesTheProblem) {
-  auto r = CaseEventFromJson(R"({"body_type": "AddressChange", "body": {"bogus": 1}})");
+  auto r = CaseEventFromJson(
+      R"({"body_type": "AddressChange", "body": {"bogus": 1}})");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("bogus"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("bogus"), std::string::npos)
+      << r.status().message();
   EXPECT_FALSE(CaseEventFromJson("{").ok());
   EXPECT_FALSE(CaseEventFromJson("{}").ok());
 }

@@ -16,7 +16,8 @@ TEST(NirTest, KeyOfKnownNumbers) {
 TEST(NirTest, BadKeyIsRejectedWithTheExpectedKey) {
   Status st = ValidateNir("184127645108947");
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("expected 46"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("expected 46"), std::string::npos)
+      << st.message();
 }
 
 TEST(NirTest, CorsicaCountsAs19And18) {
@@ -35,10 +36,10 @@ TEST(NirTest, CorsicaCountsAs19And18) {
 
 TEST(NirTest, MalformedNumbers) {
   EXPECT_FALSE(ValidateNir("").ok());
-  EXPECT_FALSE(ValidateNir("18412764510894").ok());    // 14 characters
-  EXPECT_FALSE(ValidateNir("1841276X5108946").ok());   // letter
-  EXPECT_FALSE(ValidateNir("584127645108946").ok());   // first digit 5
-  EXPECT_FALSE(NirKey("269052C123456").ok());          // 2C is not Corsica
+  EXPECT_FALSE(ValidateNir("18412764510894").ok());   // 14 characters
+  EXPECT_FALSE(ValidateNir("1841276X5108946").ok());  // letter
+  EXPECT_FALSE(ValidateNir("584127645108946").ok());  // first digit 5
+  EXPECT_FALSE(NirKey("269052C123456").ok());         // 2C is not Corsica
 }
 
 TEST(NirTest, AddAndStripKey) {

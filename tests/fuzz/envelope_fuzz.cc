@@ -23,8 +23,8 @@ const KeyDirectory& Keys() {
     PublicIdentity id;
     id.participant = "france-services/paris-15";
     id.curve_public_z85 = std::string(40, '0');
-    id.signing_keys.push_back({KeyIdOf(seed->public_key().raw()), seed->public_key(), 0,
-                               INT64_MAX, false});
+    id.signing_keys.push_back({KeyIdOf(seed->public_key().raw()),
+                               seed->public_key(), 0, INT64_MAX, false});
     k.Add(std::move(id)).PermitUnchecked();
     return k;
   }();
@@ -35,7 +35,8 @@ const KeyDirectory& Keys() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto opened = OpenEnvelope(bytes, Keys(), 1795392000000, TimePolicy());
-  if (!opened.ok() && opened.status().code() != Status::Code::kRejected) std::abort();
+  if (!opened.ok() && opened.status().code() != Status::Code::kRejected)
+    std::abort();
   if (opened.ok()) RecipientsOf(*opened);
   auto json = CaseEventToJson(bytes);
   if (json.ok()) {

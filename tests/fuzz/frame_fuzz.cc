@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "core/envelope.h"
-#include "core/frame.h"
 #include "core/flatbuf.h"
+#include "core/frame.h"
 
 using namespace relais;
 
@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto frame = ParseFrame(bytes);
   if (!frame.ok()) {
-    if (frame.status().reject_code() != wire::RejectCode::MalformedFrame) std::abort();
+    if (frame.status().reject_code() != wire::RejectCode::MalformedFrame)
+      std::abort();
     return 0;
   }
   const wire::Frame& f = **frame;
@@ -26,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const auto* d = f.body_as_Deliver()) nested = VectorBytes(d->envelope());
   if (!nested.empty()) {
     auto env = ParseEnvelope(nested);
-    if (!env.ok() && env.status().code() != Status::Code::kRejected) std::abort();
+    if (!env.ok() && env.status().code() != Status::Code::kRejected)
+      std::abort();
     PeekMessageId(nested);
   }
   if (const auto* r = f.body_as_CaseStatusReply()) {

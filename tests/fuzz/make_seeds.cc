@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   SigningKey key;
   key.key = *crypto::Ed25519PrivateKey::FromSeed(std::string(32, '\x07'));
   key.key_id = KeyIdOf(key.key.public_key().raw());
-  EnvelopeDraft d = testing::SampleDraft("france-services/paris-15", {"caf", "cpam"});
+  EnvelopeDraft d =
+      testing::SampleDraft("france-services/paris-15", {"caf", "cpam"});
   d.case_id = "c-20261123-000000000001";
   d.created_at_ms = 1795392000000 - 1000;
   d.expires_at_ms = 1795392000000 + 3600000;
@@ -55,7 +56,9 @@ int main(int argc, char** argv) {
   }
   if (st.ok()) st = WriteFileAtomic(dir + "/envelope/case_event", envelope);
   if (st.ok()) st = WriteFileAtomic(dir + "/envelope/opaque", opaque);
-  if (st.ok()) st = WriteFileAtomic(dir + "/envelope/payload", testing::SampleAddressChange());
+  if (st.ok())
+    st = WriteFileAtomic(dir + "/envelope/payload",
+                         testing::SampleAddressChange());
   if (!st.ok()) {
     std::fprintf(stderr, "%s\n", st.ToString().c_str());
     return 1;

@@ -40,7 +40,8 @@ std::string SourcePath(const std::string& rel) {
 
 // Drops a file into an inbox the way a partner system must: write, then
 // rename.
-void Drop(const std::string& inbox, const std::string& name, const std::string& bytes) {
+void Drop(const std::string& inbox, const std::string& name,
+          const std::string& bytes) {
   ASSERT_TRUE(WriteFileAtomic(inbox + "/" + name, bytes).ok());
 }
 
@@ -48,7 +49,8 @@ class DemoFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
-    for (const auto& a : deploy::kAgencies) ASSERT_TRUE(stack_.StartAdapter(a).ok());
+    for (const auto& a : deploy::kAgencies)
+      ASSERT_TRUE(stack_.StartAdapter(a).ok());
     auto desk = stack_.Connect(kDesk);
     ASSERT_TRUE(desk.ok());
     desk_ = std::move(*desk);
@@ -78,13 +80,17 @@ TEST_F(DemoFlowTest, AddressChangeReachesTheFourAgenciesInTheirFormats) {
   ASSERT_TRUE(desk_->Submit(*sealed, seconds(10)).ok());
 
   for (const auto& a : deploy::kAgencies) {
-    ASSERT_TRUE(WaitUntil([&] { return FilesIn(stack_.layout().Outbox(a)).size() == 1; }))
-        << a << " received nothing";
+    ASSERT_TRUE(WaitUntil([&] {
+      return FilesIn(stack_.layout().Outbox(a)).size() == 1;
+    })) << a
+        << " received nothing";
     const std::string file = FilesIn(stack_.layout().Outbox(a))[0];
     EXPECT_NE(file.find("c-demo-flow-1"), std::string::npos) << file;
     const std::string contents = *ReadFile(file);
-    EXPECT_NE(contents.find("Lyon"), std::string::npos) << a << ": " << contents;
-    EXPECT_NE(contents.find("69003"), std::string::npos) << a << ": " << contents;
+    EXPECT_NE(contents.find("Lyon"), std::string::npos)
+        << a << ": " << contents;
+    EXPECT_NE(contents.find("69003"), std::string::npos)
+        << a << ": " << contents;
   }
   // The CAF's partner system reads ISO-8859-1: "Marché" is one byte 0xE9.
   const std::string caf = *ReadFile(FilesIn(stack_.layout().Outbox("caf"))[0]);
@@ -102,14 +108,18 @@ TEST_F(DemoFlowTest, AddressChangeReachesTheFourAgenciesInTheirFormats) {
   })) << StateOf("c-demo-flow-1");
 }
 
-TEST_F(DemoFlowTest, CafInboxFileBecomesAnRsaApplicationForCpamAndFranceTravail) {
+TEST_F(DemoFlowTest,
+       CafInboxFileBecomesAnRsaApplicationForCpamAndFranceTravail) {
   auto csv = ReadFile(SourcePath("deploy/samples/caf/rsa_application.csv"));
   ASSERT_TRUE(csv.ok());
   Drop(stack_.layout().Inbox("caf"), "rsa_application.csv", *csv);
-  const std::string receipt = stack_.layout().Done("caf") + "/rsa_application.csv.receipt.json";
+  const std::string receipt =
+      stack_.layout().Done("caf") + "/rsa_application.csv.receipt.json";
   ASSERT_TRUE(WaitUntil([&] { return fs::exists(receipt); }))
-      << "not accepted; rejected/: " << FilesIn(stack_.layout().Rejected("caf")).size();
-  EXPECT_FALSE(fs::exists(stack_.layout().Inbox("caf") + "/rsa_application.csv"));
+      << "not accepted; rejected/: "
+      << FilesIn(stack_.layout().Rejected("caf")).size();
+  EXPECT_FALSE(
+      fs::exists(stack_.layout().Inbox("caf") + "/rsa_application.csv"));
   auto doc = nlohmann::json::parse(*ReadFile(receipt));
   ASSERT_GE(doc["cases"].size(), 1u);
   EXPECT_FALSE(doc["cases"][0]["duplicate"].get<bool>());
@@ -131,7 +141,8 @@ TEST_F(DemoFlowTest, CafInboxFileBecomesAnRsaApplicationForCpamAndFranceTravail)
 
 TEST_F(DemoFlowTest, MalformedInboxFileGoesToRejectedWithItsReason) {
   Drop(stack_.layout().Inbox("dgfip"), "broken.json", "{\"spi\": \"12\"");
-  const std::string error = stack_.layout().Rejected("dgfip") + "/broken.json.error";
+  const std::string error =
+      stack_.layout().Rejected("dgfip") + "/broken.json.error";
   ASSERT_TRUE(WaitUntil([&] { return fs::exists(error); }));
   EXPECT_TRUE(fs::exists(stack_.layout().Rejected("dgfip") + "/broken.json"));
   EXPECT_FALSE(ReadFile(error)->empty());

@@ -50,7 +50,8 @@ TEST(RestartTest, AcceptedMessageSurvivesSigkillAndIsDeliveredOnce) {
   auto client = stack.Connect("caf", caf.Handler());
   ASSERT_TRUE(client.ok());
   for (const auto& id : ids) {
-    ASSERT_TRUE(WaitUntil([&] { return caf.count(id) >= 1; })) << stack.BrokerLog();
+    ASSERT_TRUE(WaitUntil([&] { return caf.count(id) >= 1; }))
+        << stack.BrokerLog();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   for (const auto& id : ids) EXPECT_EQ(caf.count(id), 1);

@@ -10,8 +10,8 @@
 namespace relais::testing {
 
 Identity MakeIdentity(const std::string& participant) {
-  auto id = GenerateIdentity(participant,
-                             Clock::System()->NowMs() - 86400000, 366);
+  auto id =
+      GenerateIdentity(participant, Clock::System()->NowMs() - 86400000, 366);
   if (!id.ok()) {
     std::cerr << "MakeIdentity: " << id.status().ToString() << "\n";
     std::abort();

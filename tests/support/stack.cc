@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 std::string MakeTempDir() {
   const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/relais-test-XXXXXX";
+  std::string pattern =
+      std::string(tmp && *tmp ? tmp : "/tmp") + "/relais-test-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) std::abort();
   return pattern;
 }
@@ -71,9 +72,9 @@ Status TestStack::StartBroker() {
   std::error_code ec;
   fs::remove(layout_.EndpointFile(), ec);
   RELAIS_ASSIGN_OR_RETURN(
-      broker_, deploy::ChildProcess::Start(
-                   {deploy::BinDir() + "/relaisd", "--config", layout_.BrokerConfig()},
-                   layout_.dir() + "/relaisd.log"));
+      broker_, deploy::ChildProcess::Start({deploy::BinDir() + "/relaisd",
+                                            "--config", layout_.BrokerConfig()},
+                                           layout_.dir() + "/relaisd.log"));
   const bool up = WaitUntil([&] {
     return !ReadEndpoint(layout_.EndpointFile()).empty() || !broker_.running();
   });
@@ -95,16 +96,17 @@ std::string TestStack::BrokerLog() const {
 
 Status TestStack::StartAdapter(const std::string& agency) {
   std::string exe = agency;
-  RELAIS_ASSIGN_OR_RETURN(
-      adapters_[agency],
-      deploy::ChildProcess::Start(
-          {deploy::BinDir() + "/relais-adapter-" + exe, "--config",
-           layout_.AdapterConfig(agency)},
-          layout_.ParticipantDir(agency) + "/adapter.log"));
+  RELAIS_ASSIGN_OR_RETURN(adapters_[agency],
+                          deploy::ChildProcess::Start(
+                              {deploy::BinDir() + "/relais-adapter-" + exe,
+                               "--config", layout_.AdapterConfig(agency)},
+                              layout_.ParticipantDir(agency) + "/adapter.log"));
   return Status::OK();
 }
 
-void TestStack::KillAdapter(const std::string& agency) { adapters_[agency].Kill(); }
+void TestStack::KillAdapter(const std::string& agency) {
+  adapters_[agency].Kill();
+}
 int TestStack::StopAdapter(const std::string& agency) {
   return adapters_[agency].Stop();
 }
@@ -112,8 +114,9 @@ int TestStack::StopAdapter(const std::string& agency) {
 Result<std::unique_ptr<sdk::Client>> TestStack::Connect(
     const std::string& participant, sdk::DeliveryHandler handler,
     uint32_t window) {
-  RELAIS_ASSIGN_OR_RETURN(sdk::ParticipantConfig config,
-                          sdk::LoadParticipantConfig(layout_.ClientConfig(participant)));
+  RELAIS_ASSIGN_OR_RETURN(
+      sdk::ParticipantConfig config,
+      sdk::LoadParticipantConfig(layout_.ClientConfig(participant)));
   sdk::ClientOptions options = config.client;
   options.window = handler ? window : 0;
   options.resend_after = std::chrono::milliseconds(1000);
@@ -133,7 +136,8 @@ std::string TestStack::BrokerCurvePublic() const {
   return pub->curve_public_z85;
 }
 
-RawClient::RawClient(const std::string& endpoint, const std::string& broker_public,
+RawClient::RawClient(const std::string& endpoint,
+                     const std::string& broker_public,
                      const crypto::CurveKeyPair& keys)
     : socket_(ctx_, zmq::socket_type::dealer) {
   socket_.set(zmq::sockopt::curve_serverkey, broker_public);
@@ -147,7 +151,8 @@ void RawClient::Send(std::string_view frame) {
   socket_.send(zmq::buffer(frame), zmq::send_flags::none);
 }
 
-std::optional<std::string> RawClient::Receive(std::chrono::milliseconds timeout) {
+std::optional<std::string> RawClient::Receive(
+    std::chrono::milliseconds timeout) {
   zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
   if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
   zmq::message_t msg;
@@ -155,8 +160,8 @@ std::optional<std::string> RawClient::Receive(std::chrono::milliseconds timeout)
   return msg.to_string();
 }
 
-std::optional<std::string> RawClient::ReceiveType(wire::Body type,
-                                                  std::chrono::milliseconds timeout) {
+std::optional<std::string> RawClient::ReceiveType(
+    wire::Body type, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

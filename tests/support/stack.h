@@ -15,9 +15,9 @@
 
 #include "adapters/sdk/client.h"
 #include "core/keys.h"
-#include "schemas/frames_generated.h"
 #include "deploy/lib/process.h"
 #include "deploy/lib/provision.h"
+#include "schemas/frames_generated.h"
 
 namespace relais::testing {
 
