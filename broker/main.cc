@@ -20,10 +20,14 @@ int main(int argc, char** argv) {
   CLI::App app{"relaisd: the relais broker (signed case messages, journaled)"};
   std::string config_path;
   std::string log_level;
+  std::string listen;
   app.add_option("--config", config_path, "TOML configuration file")
       ->required();
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error (overrides the config)");
+  app.add_option("--listen", listen,
+                 "ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:7400 "
+                 "(overrides [broker] listen)");
   CLI11_PARSE(app, argc, argv);
 
   auto config = relais::broker::LoadBrokerConfig(config_path);
@@ -31,6 +35,7 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", config.status().ToString());
     return 2;
   }
+  if (!listen.empty()) config->listen = listen;
   spdlog::set_level(spdlog::level::from_str(
       log_level.empty() ? config->log_level : log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ relaisd: %v");

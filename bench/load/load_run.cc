@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "adapters/sdk/client.h"
@@ -13,6 +14,7 @@
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/files.h"
 #include "deploy/lib/process.h"
 #include "deploy/lib/provision.h"
 
@@ -68,8 +70,37 @@ struct RunState {
 struct Target {
   std::string dir;
   bool owned = false;
+  std::vector<std::string> broker_argv;
   deploy::ChildProcess broker;
+  double peak_rss_mb = -1;  // over every relaisd process of the run
+
+  void NoteRss() {
+    peak_rss_mb = std::max(peak_rss_mb, deploy::PeakRssMb(broker.pid()));
+  }
+  // SIGKILL, then start again on the same endpoint.
+  Status KillAndRestart() {
+    NoteRss();
+    broker.Kill();
+    RELAIS_ASSIGN_OR_RETURN(
+        broker, deploy::ChildProcess::Start(broker_argv, dir + "/relaisd.log"));
+    return Status::OK();
+  }
 };
+
+Result<std::string> WaitForEndpoint(const std::string& file) {
+  for (int i = 0; i < 300; ++i) {
+    auto text = ReadFile(file, 4096);
+    if (text.ok() && !text->empty()) {
+      while (!text->empty() && std::isspace(static_cast<unsigned char>(
+                                   text->back()))) {
+        text->pop_back();
+      }
+      return *text;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::Unavailable("relaisd wrote no endpoint in " + file);
+}
 
 Result<Target> PrepareTarget(const LoadOptions& o) {
   Target t;
@@ -87,11 +118,15 @@ Result<Target> PrepareTarget(const LoadOptions& o) {
   spec.desk = "";
   spec.extra_participants = {kSender, kReceiver};
   RELAIS_ASSIGN_OR_RETURN(deploy::StackLayout layout, deploy::Provision(spec));
-  RELAIS_ASSIGN_OR_RETURN(t.broker,
-                          deploy::ChildProcess::Start(
-                              {deploy::BinDir() + "/relaisd", "--config",
-                               layout.BrokerConfig(), "--log-level", "warn"},
-                              t.dir + "/relaisd.log"));
+  t.broker_argv = {deploy::BinDir() + "/relaisd", "--config",
+                   layout.BrokerConfig(), "--log-level", "warn"};
+  RELAIS_ASSIGN_OR_RETURN(
+      t.broker, deploy::ChildProcess::Start(t.broker_argv, t.dir + "/relaisd.log"));
+  // Restarts bind the same port, so that clients find it again.
+  RELAIS_ASSIGN_OR_RETURN(std::string endpoint,
+                          WaitForEndpoint(layout.EndpointFile()));
+  t.broker_argv.push_back("--listen");
+  t.broker_argv.push_back(endpoint);
   return t;
 }
 
@@ -165,10 +200,66 @@ sdk::DeliveryHandler Receiver(RunState* st, uint64_t n) {
   };
 }
 
+
+// Kills and restarts the broker when the accepted count reaches each of
+// `kills` random points spread over the run.
+class BrokerKiller {
+ public:
+  BrokerKiller(const LoadOptions& o, Target* target, RunState* st,
+               std::mt19937_64* rng)
+      : target_(target), st_(st) {
+    std::uniform_int_distribution<uint64_t> at(o.messages / 20,
+                                               o.messages * 19 / 20);
+    for (uint32_t i = 0; i < o.kill_broker; ++i) points_.push_back(at(*rng));
+    std::sort(points_.begin(), points_.end());
+    std::uniform_int_distribution<int> jitter_ms(0, 50);
+    for (size_t i = 0; i < points_.size(); ++i) jitter_.push_back(jitter_ms(*rng));
+    if (!points_.empty()) thread_ = std::thread([this] { Run(); });
+  }
+  ~BrokerKiller() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  uint32_t kills() const { return kills_; }
+  const Status& status() const { return status_; }
+
+ private:
+  void Run() {
+    for (size_t i = 0; i < points_.size() && !stop_; ++i) {
+      while (!stop_ && st_->accepted.load() < points_[i]) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      if (stop_) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(jitter_[i]));
+      status_ = target_->KillAndRestart();
+      if (!status_.ok()) return;
+      ++kills_;
+    }
+  }
+  Target* target_;
+  RunState* st_;
+  std::vector<uint64_t> points_;
+  std::vector<int> jitter_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint32_t> kills_{0};
+  Status status_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 Result<LoadReport> RunLoad(const LoadOptions& o) {
+  if (!o.broker.empty() && o.kill_broker > 0) {
+    return Status::InvalidArgument("--kill-broker needs relais-bench's own "
+                                   "relaisd (no --broker)");
+  }
+  if (o.backlog > o.messages) {
+    return Status::InvalidArgument("--backlog cannot exceed --messages");
+  }
   RELAIS_ASSIGN_OR_RETURN(Target target, PrepareTarget(o));
+  const uint64_t seed = o.seed ? o.seed : std::random_device{}();
+  std::mt19937_64 rng(seed);
   RunState st(o.messages);
   RELAIS_ASSIGN_OR_RETURN(st.nonce, crypto::RandomBytes(8));
   RELAIS_ASSIGN_OR_RETURN(sdk::ClientOptions ro,
@@ -177,19 +268,43 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
                           ClientFor(o, target.dir, kSender));
   ro.window = o.window;
   so.window = 0;
-  RELAIS_ASSIGN_OR_RETURN(
-      auto receiver,
-      sdk::Client::Start(std::move(ro), Receiver(&st, o.messages)));
   RELAIS_ASSIGN_OR_RETURN(auto sender, sdk::Client::Start(std::move(so)));
   RELAIS_RETURN_IF_ERROR(sender->WaitConnected(std::chrono::seconds(30)));
-  RELAIS_RETURN_IF_ERROR(receiver->WaitConnected(std::chrono::seconds(30)));
+  std::unique_ptr<sdk::Client> receiver;
+  auto start_receiver = [&]() -> Status {
+    RELAIS_ASSIGN_OR_RETURN(
+        receiver, sdk::Client::Start(ro, Receiver(&st, o.messages)));
+    return receiver->WaitConnected(std::chrono::seconds(30));
+  };
+  if (o.backlog == 0) RELAIS_RETURN_IF_ERROR(start_receiver());
 
   const int64_t start_ns = NowNs();
-  Send(o, sender.get(), &st);
+  BrokerKiller killer(o, &target, &st, &rng);
+  std::thread sending([&] { Send(o, sender.get(), &st); });
+  int64_t drain_start_ns = start_ns;
+  Status receiver_status;
+  if (o.backlog > 0) {
+    // Offline until the backlog is journaled (or every submit answered).
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(st.mu);
+        if (st.accepted.load() >= o.backlog ||
+            (st.in_flight == 0 &&
+             st.accepted.load() + st.rejected.load() >= o.messages)) {
+          break;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    drain_start_ns = NowNs();
+    receiver_status = start_receiver();
+  }
+  sending.join();
   {
     std::unique_lock<std::mutex> lock(st.mu);
     st.cv.wait(lock, [&] { return st.in_flight == 0; });
   }
+  RELAIS_RETURN_IF_ERROR(receiver_status);
   // Drain: until everything accepted was handled, or no progress.
   uint64_t last = 0;
   auto last_progress = SteadyClock::now();
@@ -203,6 +318,8 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
       break;
     }
   }
+  killer.Stop();
+  RELAIS_RETURN_IF_ERROR(killer.status());
   std::this_thread::sleep_for(
       std::chrono::milliseconds(200));  // late duplicates
 
@@ -214,11 +331,20 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   r.duplicates = st.duplicates.load();
   r.lost = r.accepted > r.delivered ? r.accepted - r.delivered : 0;
   r.first_rejection = st.first_rejection;
+  r.backlog = o.backlog;
+  r.broker_kills = killer.kills();
+  r.seed = seed;
   r.seconds = (std::max(st.last_delivery_ns.load(), start_ns) - start_ns) / 1e9;
   r.msgs_per_s = r.seconds > 0 ? r.delivered / r.seconds : 0;
   const double accept_s =
       (std::max(st.last_accept_ns.load(), start_ns) - start_ns) / 1e9;
   r.accept_msgs_per_s = accept_s > 0 ? r.accepted / accept_s : 0;
+  if (o.backlog > 0) {
+    const double drain_s =
+        (std::max(st.last_delivery_ns.load(), drain_start_ns) - drain_start_ns) /
+        1e9;
+    r.drain_msgs_per_s = drain_s > 0 ? r.delivered / drain_s : 0;
+  }
   std::vector<double> acc, e2e;
   for (uint64_t i = 0; i < o.messages; ++i) {
     if (st.accept_ms[i] >= 0) acc.push_back(st.accept_ms[i]);
@@ -229,9 +355,10 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   r.e2e_p50_ms = Percentile(e2e, 0.50);
   r.e2e_p99_ms = Percentile(e2e, 0.99);
   sender->Stop();
-  receiver->Stop();
+  if (receiver) receiver->Stop();
   if (target.owned) {
-    r.broker_peak_rss_mb = deploy::PeakRssMb(target.broker.pid());
+    target.NoteRss();
+    r.broker_peak_rss_mb = target.peak_rss_mb;
     target.broker.Stop();
     std::error_code ec;
     fs::remove_all(target.dir, ec);
@@ -256,7 +383,13 @@ nlohmann::json LoadReport::ToJson() const {
                                  ? nlohmann::json()
                                  : nlohmann::json(broker_peak_rss_mb)},
       {"rejected", rejected},
-      {"seconds", seconds}};
+      {"seconds", seconds},
+      {"seed", seed}};
+  if (backlog > 0) {
+    j["backlog"] = backlog;
+    j["drain_msgs_per_s"] = drain_msgs_per_s;
+  }
+  j["broker_kills"] = broker_kills;
   if (!first_rejection.empty()) j["first_rejection"] = first_rejection;
   return j;
 }
@@ -277,6 +410,15 @@ std::string LoadReport::ToText() const {
       seconds, accept_msgs_per_s, accept_p50_ms, accept_p99_ms, e2e_p50_ms,
       e2e_p99_ms, broker_peak_rss_mb);
   std::string out = buf;
+  if (backlog > 0) {
+    std::snprintf(buf, sizeof buf, "\nbacklog %llu drained at %.0f msg/s",
+                  (unsigned long long)backlog, drain_msgs_per_s);
+    out += buf;
+  }
+  if (broker_kills > 0) {
+    out += "\nbroker SIGKILLed and restarted " + std::to_string(broker_kills) +
+           " times (seed " + std::to_string(seed) + ")";
+  }
   if (!first_rejection.empty()) out += "\nfirst rejection: " + first_rejection;
   return out;
 }

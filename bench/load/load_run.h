@@ -28,6 +28,14 @@ struct LoadOptions {
   uint32_t window = 1024;
   // Give up draining after this long without progress.
   int drain_timeout_s = 60;
+  // The receiver connects only once this many messages are accepted (they
+  // wait in the journal), then drains. 0: connected from the start.
+  uint64_t backlog = 0;
+  // SIGKILL and restart our relaisd this many times, at random moments of
+  // the run (needs our own broker).
+  uint32_t kill_broker = 0;
+  // Seed of the random moments; 0 picks one.
+  uint64_t seed = 0;
 };
 
 struct LoadReport {
@@ -43,7 +51,10 @@ struct LoadReport {
   double accept_p50_ms = 0, accept_p99_ms = 0;
   double e2e_p50_ms = 0, e2e_p99_ms = 0;
   double broker_peak_rss_mb = -1;  // -1: not our broker
-  uint64_t journal_syncs = 0;      // not measurable from outside: 0
+  uint64_t backlog = 0;            // as asked
+  double drain_msgs_per_s = 0;     // with a backlog: delivered / drain time
+  uint32_t broker_kills = 0;       // SIGKILLs done
+  uint64_t seed = 0;
   std::string first_rejection;
 
   nlohmann::json ToJson() const;

@@ -28,6 +28,13 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", o.drain_timeout_s,
                  "seconds without progress before giving up")
       ->capture_default_str();
+  app.add_option("--backlog", o.backlog,
+                 "receiver connects once this many messages are journaled")
+      ->capture_default_str();
+  app.add_option("--kill-broker", o.kill_broker,
+                 "SIGKILL and restart relaisd this many times during the run")
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the random kill moments (0: any)");
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
   if (!o.broker.empty() && o.stack_dir.empty()) {
