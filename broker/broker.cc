@@ -51,7 +51,9 @@ Status Broker::Init() {
   RELAIS_ASSIGN_OR_RETURN(
       writer_,
       journal::JournalWriter::Create(
-          journal_.get(), clock_, [this](journal::CommitReport report) {
+          journal_.get(), clock_,
+          journal::BrokerSigner{config_.broker_id, identity_.signing},
+          [this](journal::CommitReport report) {
             std::vector<Outgoing> frames;
             frames.reserve(report.submits.size());
             for (const auto& s : report.submits) {
@@ -70,12 +72,33 @@ Status Broker::Init() {
                                    s.status.message(), s.message_id)});
               }
             }
+            for (const auto& o : report.operator_outcomes) {
+              if (o.status.ok()) {
+                frames.push_back(
+                    {o.routing_id,
+                     AdminReplyFrame(o.request_id,
+                                     o.replay ? wire::AdminOp::ReplayDeadLetter
+                                              : wire::AdminOp::DropDeadLetter,
+                                     {o.dead_letter}, {}, false, nullptr)});
+              } else {
+                const auto code = o.status.code() == Status::Code::kNotFound
+                                      ? wire::RejectCode::UnknownDelivery
+                                      : wire::RejectCode::JournalUnavailable;
+                frames.push_back(
+                    {o.routing_id, RejectedFrame(o.request_id, code,
+                                                 o.status.message(), {})});
+              }
+            }
             if (!report.commit_status.ok()) {
               spdlog::error("journal batch failed: {}",
                             report.commit_status.ToString());
             }
+            for (const auto& [r, seq] : report.dead_letters) {
+              spdlog::warn("{}: sequence {} is now a dead letter", r, seq);
+            }
             Post(std::move(frames), std::move(report.recipients),
-                 std::move(report.failed_ack_recipients));
+                 std::move(report.failed_ack_recipients),
+                 std::move(report.dead_letters), std::move(report.replayed));
           }));
 
   const size_t threads =
@@ -117,7 +140,8 @@ Status Broker::Init() {
   RELAIS_ASSIGN_OR_RETURN(router_,
                           transport::RouterServer::Bind(&context_, ro));
   sessions_ = std::make_unique<delivery::Sessions>(
-      journal_.get(), [this](const std::string& rid, std::string_view frame) {
+      journal_.get(), clock_, config_.redelivery,
+      [this](const std::string& rid, std::string_view frame) {
         return router_->Send(rid, frame);
       });
   writer_->Start();
@@ -154,12 +178,16 @@ void Broker::Wake() {
 
 void Broker::Post(std::vector<Outgoing> frames,
                   std::vector<std::string> recipients,
-                  std::vector<std::string> restarts) {
+                  std::vector<std::string> restarts,
+                  std::vector<std::pair<std::string, uint64_t>> dead,
+                  std::vector<std::pair<std::string, uint64_t>> replayed) {
   {
     std::lock_guard<std::mutex> lock(posted_mu_);
     for (auto& f : frames) posted_frames_.push_back(std::move(f));
     for (auto& r : recipients) posted_recipients_.push_back(std::move(r));
     for (auto& r : restarts) posted_restarts_.push_back(std::move(r));
+    for (auto& d : dead) posted_dead_.push_back(std::move(d));
+    for (auto& r : replayed) posted_replayed_.push_back(std::move(r));
   }
   Wake();
 }
@@ -167,13 +195,24 @@ void Broker::Post(std::vector<Outgoing> frames,
 void Broker::DrainPosted() {
   std::vector<Outgoing> frames;
   std::vector<std::string> recipients, restarts;
+  std::vector<std::pair<std::string, uint64_t>> dead, replayed;
   {
     std::lock_guard<std::mutex> lock(posted_mu_);
     frames.swap(posted_frames_);
     recipients.swap(posted_recipients_);
     restarts.swap(posted_restarts_);
+    dead.swap(posted_dead_);
+    replayed.swap(posted_replayed_);
   }
   for (const auto& f : frames) Send(f.routing_id, f.frame);
+  for (const auto& [r, seq] : dead) {
+    sessions_->Forget(r, seq);
+    recipients.push_back(r);  // its window has room again
+  }
+  for (const auto& [r, seq] : replayed) {
+    sessions_->Rewind(r, seq);
+    recipients.push_back(r);
+  }
   for (auto& r : restarts) {
     sessions_->Restart(r);  // its acks were lost: send everything again
     recipients.push_back(std::move(r));
@@ -189,7 +228,7 @@ Status Broker::Run() {
                              {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
   while (!stop_.load()) {
     try {
-      zmq::poll(items, 2, std::chrono::milliseconds(1000));
+      zmq::poll(items, 2, std::chrono::milliseconds(kTickMs));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       return Status::IOError(std::string("poll failed: ") + e.what());
@@ -199,6 +238,10 @@ Status Broker::Run() {
       [[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof(n));
     }
     DrainPosted();
+    if (clock_->NowMs() >= next_tick_ms_) {
+      next_tick_ms_ = clock_->NowMs() + kTickMs;
+      for (auto& d : sessions_->Tick()) writer_->PostDeadLetter(std::move(d));
+    }
     for (int i = 0; i < kReceiveBurst; ++i) {
       auto in = router_->TryReceive();
       if (!in) break;
@@ -258,6 +301,8 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
       return Send(in.routing_id, HeartbeatFrame(req, clock_->NowMs()));
     case wire::Body::CaseStatusQuery:
       return OnCaseStatus(in, req, *f.body_as_CaseStatusQuery());
+    case wire::Body::AdminRequest:
+      return OnAdmin(in, req, *f.body_as_AdminRequest());
     default:
       return Reject(
           in, req,
@@ -331,12 +376,12 @@ void Broker::OnAck(const transport::Incoming& in, uint64_t req,
   // The Verifier does not range-check enums.
   if (a.outcome() != wire::AckOutcome::Processed &&
       a.outcome() != wire::AckOutcome::Rejected) {
-    return Reject(in, req,
-                  Status::Rejected(wire::RejectCode::MalformedFrame,
-                                   "unknown ack outcome " +
-                                       std::to_string(static_cast<int>(
-                                           a.outcome()))),
-                  VectorBytes(a.message_id()));
+    return Reject(
+        in, req,
+        Status::Rejected(wire::RejectCode::MalformedFrame,
+                         "unknown ack outcome " +
+                             std::to_string(static_cast<int>(a.outcome()))),
+        VectorBytes(a.message_id()));
   }
   auto ack =
       sessions_->Ack(in.routing_id, a.sequence(), VectorBytes(a.message_id()),
@@ -366,6 +411,82 @@ void Broker::OnCaseStatus(const transport::Incoming& in, uint64_t req,
                                        in.participant + "'"));
   }
   Send(in.routing_id, CaseStatusReplyFrame(req, case_id, *state));
+}
+
+void Broker::OnAdmin(const transport::Incoming& in, uint64_t req,
+                     const wire::AdminRequest& a) {
+  if (!registry_->IsOperator(in.participant)) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::NotAuthorised,
+                                   "'" + in.participant +
+                                       "' does not have the operator role"));
+  }
+  const std::string recipient(StringView(a.recipient()));
+  switch (a.op()) {
+    case wire::AdminOp::ListDeadLetters: {
+      const size_t limit = a.limit() == 0 ? 100 : std::min(a.limit(), 1000u);
+      std::vector<journal::DeadLetterRecord> records;
+      Status st =
+          journal_->ListDead(recipient, a.sequence(), limit + 1, &records);
+      if (!st.ok()) {
+        return Reject(in, req,
+                      Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                       st.message()));
+      }
+      const bool more = records.size() > limit;
+      if (more) records.pop_back();
+      std::vector<std::string> items;
+      for (auto& r : records) items.push_back(std::move(r.value));
+      return Send(in.routing_id,
+                  AdminReplyFrame(req, a.op(), items, {}, more, nullptr));
+    }
+    case wire::AdminOp::ShowDeadLetter: {
+      auto dead = journal_->GetDead(recipient, a.sequence());
+      const wire::DeadLetter* dl =
+          dead.ok() ? journal::ParseDeadLetter(*dead) : nullptr;
+      if (dl == nullptr) {
+        return Reject(
+            in, req,
+            dead.status().code() == Status::Code::kNotFound || dead.ok()
+                ? Status::Rejected(wire::RejectCode::UnknownDelivery,
+                                   "no dead letter of sequence " +
+                                       std::to_string(a.sequence()) + " for '" +
+                                       recipient + "'")
+                : Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                   dead.status().message()));
+      }
+      auto envelope = journal_->GetMessage(VectorBytes(dl->message_id()));
+      return Send(in.routing_id,
+                  AdminReplyFrame(req, a.op(), {*dead},
+                                  envelope.ok() ? *envelope : std::string(),
+                                  false, nullptr));
+    }
+    case wire::AdminOp::ReplayDeadLetter:
+    case wire::AdminOp::DropDeadLetter:
+      writer_->PostOperator({in.routing_id, req, in.participant,
+                             a.op() == wire::AdminOp::ReplayDeadLetter,
+                             recipient, a.sequence()});
+      return;
+    case wire::AdminOp::Stats: {
+      wire::BrokerStatsT stats;
+      const auto& w = writer_->stats();
+      stats.journal_batches = w.batches.load();
+      stats.journal_submits = w.submits.load();
+      stats.journal_largest_batch = w.largest_batch.load();
+      stats.journal_failed_batches = w.failed_batches.load();
+      stats.dead_letters_made = w.dead_letters.load();
+      stats.redeliveries = sessions_->redeliveries();
+      stats.sessions = static_cast<uint32_t>(sessions_->session_count());
+      return Send(in.routing_id,
+                  AdminReplyFrame(req, a.op(), {}, {}, false, &stats));
+    }
+    default:
+      return Reject(
+          in, req,
+          Status::Rejected(
+              wire::RejectCode::MalformedFrame,
+              "unknown admin op " + std::to_string(static_cast<int>(a.op()))));
+  }
 }
 
 }  // namespace relais::broker

@@ -74,13 +74,18 @@ class Broker {
              const wire::DeliveryAck& a);
   void OnCaseStatus(const transport::Incoming& in, uint64_t req,
                     const wire::CaseStatusQuery& q);
+  void OnAdmin(const transport::Incoming& in, uint64_t req,
+               const wire::AdminRequest& a);
   void Reject(const transport::Incoming& in, uint64_t req, const Status& status,
               std::string_view message_id = {});
   void Send(const std::string& routing_id, std::string_view frame);
   // From other threads: queue frames and recipients to pump, wake the loop.
   // `restarts`: participants whose sessions must send their outbox again.
+  // `dead`: (recipient, sequence) now dead letters; `replayed`: put back.
   void Post(std::vector<Outgoing> frames, std::vector<std::string> recipients,
-            std::vector<std::string> restarts = {});
+            std::vector<std::string> restarts = {},
+            std::vector<std::pair<std::string, uint64_t>> dead = {},
+            std::vector<std::pair<std::string, uint64_t>> replayed = {});
   void Wake();
   void DrainPosted();
 
@@ -104,6 +109,11 @@ class Broker {
   std::vector<Outgoing> posted_frames_;         // guarded by posted_mu_
   std::vector<std::string> posted_recipients_;  // guarded by posted_mu_
   std::vector<std::string> posted_restarts_;    // guarded by posted_mu_
+  std::vector<std::pair<std::string, uint64_t>> posted_dead_;      // same
+  std::vector<std::pair<std::string, uint64_t>> posted_replayed_;  // same
+  // Redelivery timers are checked every kTickMs.
+  static constexpr int kTickMs = 200;
+  int64_t next_tick_ms_ = 0;
 };
 
 }  // namespace relais::broker

@@ -73,6 +73,15 @@ Result<ParticipantEntry> ParseParticipant(const toml::table& t,
   ParticipantEntry entry;
   RELAIS_ASSIGN_OR_RETURN(entry.identity,
                           LoadPublicIdentityFile(Resolve(base, *keys)));
+  if (const toml::array* roles = t["roles"].as_array()) {
+    for (const auto& n : *roles) {
+      auto role = n.value<std::string>();
+      if (!role || *role != "operator") {
+        return Bad(origin, "the only role is \"operator\"");
+      }
+      entry.is_operator = true;
+    }
+  }
   if (const toml::array* routes = t["routes"].as_array()) {
     for (const auto& n : *routes) {
       const toml::table* rt = n.as_table();
@@ -106,6 +115,13 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
       *b, "max_message_bytes", 1024, 64 << 20, &c.max_message_bytes, path));
   RELAIS_RETURN_IF_ERROR(
       ReadUint<uint32_t>(*b, "max_window", 1, 65536, &c.max_window, path));
+  RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "redelivery_initial_ms", 10,
+                                            86400000, &c.redelivery.initial_ms,
+                                            path));
+  RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(
+      *b, "redelivery_max_ms", 10, 86400000, &c.redelivery.max_ms, path));
+  RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "max_attempts", 0, 1000000,
+                                            &c.redelivery.max_attempts, path));
   RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "heartbeat_interval_ms", 100,
                                             600000, &c.heartbeat_interval_ms,
                                             path));

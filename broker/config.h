@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/delivery/sessions.h"
 #include "broker/ingress/registry.h"
 #include "broker/journal/journal.h"
 #include "core/envelope.h"
@@ -31,6 +32,8 @@ struct BrokerConfig {
   uint32_t max_message_bytes = 1 << 20;
   // Cap on a connection's delivery window. Default: 1024.
   uint32_t max_window = 1024;
+  // Redelivery of unacknowledged deliveries on a live connection.
+  delivery::RedeliveryPolicy redelivery;
   // Heartbeat interval announced in Welcome. Default: 2000 ms.
   uint32_t heartbeat_interval_ms = 2000;
   // Envelope time checks. Defaults: 300 s skew, 90 days time to live.

@@ -24,6 +24,8 @@ std::string_view EventName(wire::TraceEvent e) {
       return "dead_lettered";
     case wire::TraceEvent::Purged:
       return "purged";
+    case wire::TraceEvent::Replayed:
+      return "replayed";
     default:
       return "unknown";
   }
@@ -47,6 +49,8 @@ std::string_view StateName(wire::RecipientState s) {
       return "rejected";
     case wire::RecipientState::Expired:
       return "expired";
+    case wire::RecipientState::Undeliverable:
+      return "undeliverable";
   }
   return "unknown";
 }

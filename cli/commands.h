@@ -41,4 +41,20 @@ struct CaseStatusArgs {
 };
 int CaseStatus(const CaseStatusArgs& args);
 
+// relais dead-letters list|show|replay|drop (operator role).
+struct DeadLettersArgs {
+  std::string config;
+  std::string action;  // list, show, replay, drop
+  std::string recipient;
+  uint64_t sequence = 0;  // list: --after
+  uint32_t limit = 0;
+  bool json = false;
+};
+int DeadLetters(const DeadLettersArgs& args);
+
+struct StatsArgs {
+  std::string config;
+};
+int Stats(const StatsArgs& args);
+
 }  // namespace relais::cli

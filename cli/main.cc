@@ -57,7 +57,49 @@ int main(int argc, char** argv) {
                  "(e.g. delivered)");
   st->add_option("--timeout", status.timeout_s, "seconds to wait");
 
+  relais::cli::DeadLettersArgs dl;
+  auto* dls = app.add_subcommand(
+      "dead-letters", "messages that could not be delivered (operator role)");
+  dls->require_subcommand(1);
+  std::vector<CLI::App*> dl_actions;
+  for (const char* action : {"list", "show", "replay", "drop"}) {
+    auto* c = dls->add_subcommand(
+        action, std::string(action) == "list"
+                    ? "dead letters, by recipient and sequence"
+                : std::string(action) == "show"
+                    ? "one dead letter and its case event"
+                : std::string(action) == "replay"
+                    ? "put one back in its recipient's queue"
+                    : "remove one for good (the audit chain keeps it)");
+    c->add_option("--config", dl.config, "the operator's client.toml")
+        ->required();
+    if (std::string(action) == "list") {
+      c->add_option("--recipient", dl.recipient, "only this recipient's");
+      c->add_option("--after", dl.sequence,
+                    "with --recipient: after this sequence");
+      c->add_option("--limit", dl.limit, "at most this many (default 100)");
+      c->add_flag("--json", dl.json, "print JSON");
+    } else {
+      c->add_option("recipient", dl.recipient, "the dead letter's recipient")
+          ->required();
+      c->add_option("sequence", dl.sequence, "the dead letter's sequence")
+          ->required();
+    }
+    dl_actions.push_back(c);
+  }
+  relais::cli::StatsArgs stats;
+  auto* sts = app.add_subcommand("stats", "relaisd counters (operator role)");
+  sts->add_option("--config", stats.config, "the operator's client.toml")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
+  for (auto* c : dl_actions) {
+    if (c->parsed()) {
+      dl.action = c->get_name();
+      return relais::cli::DeadLetters(dl);
+    }
+  }
+  if (sts->parsed()) return relais::cli::Stats(stats);
   if (kg->parsed()) return relais::cli::Keygen(keygen);
   if (pv->parsed()) return relais::cli::Provision(provision);
   if (op->parsed()) return relais::cli::CaseOpen(open);

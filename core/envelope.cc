@@ -1,5 +1,6 @@
 #include "core/envelope.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/bytes.h"
@@ -46,7 +47,8 @@ Status CheckHeaderFields(const wire::Header& h) {
     return Malformed("case_type " + std::to_string(type) + " is unknown");
   }
   if (h.payload_encoding() != wire::PayloadEncoding::CaseEvent &&
-      h.payload_encoding() != wire::PayloadEncoding::Opaque) {
+      h.payload_encoding() != wire::PayloadEncoding::Opaque &&
+      h.payload_encoding() != wire::PayloadEncoding::StatusReport) {
     return Malformed("payload_encoding " +
                      std::to_string(static_cast<int>(h.payload_encoding())) +
                      " is unknown");
@@ -104,6 +106,15 @@ Status CheckPayload(const wire::Header& h, std::string_view payload) {
                                   VectorBytes(h.payload_sha256()))) {
     return Status::Rejected(RejectCode::PayloadHashMismatch,
                             "SHA-256 of the payload differs from the header");
+  }
+  if (h.payload_encoding() == wire::PayloadEncoding::StatusReport) {
+    if (VerifiedRoot<wire::StatusReport>(payload, kStatusReportIdentifier) ==
+        nullptr) {
+      return Status::Rejected(
+          RejectCode::MalformedPayload,
+          "payload is not a valid StatusReport FlatBuffer (identifier RLR1)");
+    }
+    return Status::OK();
   }
   if (h.payload_encoding() != wire::PayloadEncoding::CaseEvent) {
     return Status::OK();
@@ -212,13 +223,16 @@ Status CheckEnvelopeTime(const EnvelopeView& v, int64_t now_ms,
 
 Result<EnvelopeView> OpenEnvelope(std::string_view bytes,
                                   const KeyDirectory& keys, int64_t now_ms,
-                                  const TimePolicy& policy) {
+                                  const TimePolicy& policy, bool check_expiry) {
   RELAIS_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(bytes));
   RELAIS_ASSIGN_OR_RETURN(
       const PublicSigningKey* key,
       keys.FindSigningKey(std::string(v.sender), std::string(v.key_id),
                           v.header->created_at_ms()));
   RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key));
+  if (!check_expiry) {
+    now_ms = std::min(now_ms, v.header->expires_at_ms() - 1);
+  }
   RELAIS_RETURN_IF_ERROR(CheckEnvelopeTime(v, now_ms, policy));
   return v;
 }

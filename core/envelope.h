@@ -21,6 +21,7 @@
 #include "core/keys.h"
 #include "core/status.h"
 #include "schemas/envelope_generated.h"
+#include "schemas/status_report_generated.h"
 
 namespace relais {
 
@@ -30,6 +31,7 @@ inline constexpr size_t kMaxRecipients = 32;
 inline constexpr char kEnvelopeIdentifier[] = "RLE1";
 inline constexpr char kHeaderIdentifier[] = "RLH1";
 inline constexpr char kCaseEventIdentifier[] = "RLC1";
+inline constexpr char kStatusReportIdentifier[] = "RLR1";
 
 // What a sender fills in; SealEnvelope does the rest.
 struct EnvelopeDraft {
@@ -95,9 +97,12 @@ Status CheckEnvelopeTime(const EnvelopeView& envelope, int64_t now_ms,
 
 // ParseEnvelope, then the sender's key from `keys` (valid at created_at_ms),
 // the signature and the time: what a recipient checks on every delivery.
+// With `check_expiry` false an expired message still opens (an operator's
+// replay); every other check stays.
 Result<EnvelopeView> OpenEnvelope(std::string_view bytes,
                                   const KeyDirectory& keys, int64_t now_ms,
-                                  const TimePolicy& policy);
+                                  const TimePolicy& policy,
+                                  bool check_expiry = true);
 
 // The message id of `bytes` if its envelope and header verify as
 // FlatBuffers and the id is 16 bytes; empty otherwise. For rejections of

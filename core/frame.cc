@@ -92,11 +92,12 @@ std::string RejectedFrame(uint64_t request_id, wire::RejectCode code,
 }
 
 std::string DeliverFrame(uint64_t sequence, uint32_t attempt,
-                         std::string_view envelope) {
+                         std::string_view envelope, bool replayed) {
   FlatBufferBuilder fbb(envelope.size() + 64);
-  return Finish(fbb, 0,
-                wire::CreateDeliver(fbb, sequence, attempt,
-                                    CreateNestedBytes(fbb, envelope)));
+  return Finish(
+      fbb, 0,
+      wire::CreateDeliver(fbb, sequence, attempt,
+                          CreateNestedBytes(fbb, envelope), replayed));
 }
 
 std::string DeliveryAckFrame(uint64_t request_id, uint64_t sequence,
@@ -134,6 +135,39 @@ std::string CaseStatusReplyFrame(uint64_t request_id, std::string_view case_id,
       fbb, request_id,
       wire::CreateCaseStatusReply(fbb, fbb.CreateString(case_id),
                                   CreateNestedBytes(fbb, case_state)));
+}
+
+std::string AdminRequestFrame(uint64_t request_id, wire::AdminOp op,
+                              std::string_view recipient, uint64_t sequence,
+                              uint32_t limit) {
+  FlatBufferBuilder fbb(128);
+  return Finish(fbb, request_id,
+                wire::CreateAdminRequest(
+                    fbb, op, OptionalString(fbb, recipient), sequence, limit));
+}
+
+std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
+                            const std::vector<std::string>& dead_letters,
+                            std::string_view envelope, bool more,
+                            const wire::BrokerStatsT* stats) {
+  FlatBufferBuilder fbb(512 + envelope.size());
+  std::vector<flatbuffers::Offset<wire::DeadLetter>> items;
+  for (const auto& bytes : dead_letters) {
+    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(bytes.data()),
+                            bytes.size());
+    if (!v.VerifyBuffer<wire::DeadLetter>(nullptr)) continue;
+    wire::DeadLetterT t;
+    flatbuffers::GetRoot<wire::DeadLetter>(bytes.data())->UnPackTo(&t);
+    items.push_back(wire::DeadLetter::Pack(fbb, &t));
+  }
+  const auto list = fbb.CreateVector(items);
+  const auto env = envelope.empty()
+                       ? flatbuffers::Offset<flatbuffers::Vector<uint8_t>>()
+                       : CreateNestedBytes(fbb, envelope);
+  const auto st = stats ? wire::BrokerStats::Pack(fbb, stats)
+                        : flatbuffers::Offset<wire::BrokerStats>();
+  return Finish(fbb, request_id,
+                wire::CreateAdminReply(fbb, op, list, env, more, st));
 }
 
 }  // namespace relais

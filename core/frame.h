@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "schemas/frames_generated.h"
@@ -45,7 +46,7 @@ std::string AcceptedFrame(uint64_t request_id, std::string_view message_id,
 std::string RejectedFrame(uint64_t request_id, wire::RejectCode code,
                           std::string_view reason, std::string_view message_id);
 std::string DeliverFrame(uint64_t sequence, uint32_t attempt,
-                         std::string_view envelope);
+                         std::string_view envelope, bool replayed = false);
 std::string DeliveryAckFrame(uint64_t request_id, uint64_t sequence,
                              std::string_view message_id,
                              wire::AckOutcome outcome, std::string_view reason);
@@ -54,5 +55,15 @@ std::string HeartbeatFrame(uint64_t request_id, int64_t sent_at_ms);
 std::string CaseStatusQueryFrame(uint64_t request_id, std::string_view case_id);
 std::string CaseStatusReplyFrame(uint64_t request_id, std::string_view case_id,
                                  std::string_view case_state);
+
+std::string AdminRequestFrame(uint64_t request_id, wire::AdminOp op,
+                              std::string_view recipient, uint64_t sequence,
+                              uint32_t limit);
+// `dead_letters` are DeadLetter buffers as the journal keeps them (they are
+// verified again here; ones that do not verify are left out).
+std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
+                            const std::vector<std::string>& dead_letters,
+                            std::string_view envelope, bool more,
+                            const wire::BrokerStatsT* stats);
 
 }  // namespace relais

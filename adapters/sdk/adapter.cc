@@ -234,6 +234,9 @@ void AdapterRuntime::Reject(const std::string& name, const std::string& why) {
 
 HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {
   const EnvelopeView& env = *d.envelope;
+  if (const wire::StatusReport* report = AsStatusReport(env)) {
+    return OnStatusReport(env, *report);
+  }
   if (env.header->payload_encoding() != wire::PayloadEncoding::CaseEvent) {
     return HandlerResult::Rejected("this adapter reads case events only");
   }
@@ -249,6 +252,35 @@ HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {
   spdlog::info("case {} ({}) from {} written to {}", std::string(env.case_id),
                CaseTypeName(env.header->case_type()), std::string(env.sender),
                file->name);
+  return HandlerResult::Processed();
+}
+
+// The broker's word about a message this adapter sent (a dead letter, a
+// replay) goes beside the file's receipt in done/, for the partner system.
+HandlerResult AdapterRuntime::OnStatusReport(const EnvelopeView& env,
+                                             const wire::StatusReport& r) {
+  std::string recipient(StringView(r.recipient()));
+  std::replace(recipient.begin(), recipient.end(), '/', '_');
+  const std::string name =
+      std::string(StringView(r.case_id())) + "-" + recipient + "-" +
+      HexEncode(env.message_id.substr(0, 4)) + ".status.json";
+  nlohmann::ordered_json j = {
+      {"case_id", StringView(r.case_id())},
+      {"message_id", HexEncode(VectorBytes(r.message_id()))},
+      {"recipient", StringView(r.recipient())},
+      {"state", wire::EnumNameRecipientState(r.state())},
+      {"at_ms", r.at_ms()},
+      {"attempts", r.attempts()},
+      {"detail", StringView(r.detail())}};
+  Status st = WriteFileAtomic((fs::path(config_.done) / name).string(),
+                              j.dump(2) + "\n");
+  if (!st.ok()) return HandlerResult::Retry(st.ToString());
+  spdlog::warn("case {}: message {} to {} is now {}: {}",
+               std::string(StringView(r.case_id())),
+               HexEncode(VectorBytes(r.message_id())).substr(0, 16),
+               std::string(StringView(r.recipient())),
+               wire::EnumNameRecipientState(r.state()),
+               std::string(StringView(r.detail())));
   return HandlerResult::Processed();
 }
 

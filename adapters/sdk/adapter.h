@@ -90,6 +90,8 @@ class AdapterRuntime {
 
  private:
   HandlerResult OnDelivery(const Delivery& d);
+  HandlerResult OnStatusReport(const EnvelopeView& env,
+                               const wire::StatusReport& report);
   void ProcessFile(const std::string& name);
   Result<std::vector<SealedEnvelope>> SealFile(const std::string& name,
                                                std::string_view contents);

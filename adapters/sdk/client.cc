@@ -51,8 +51,9 @@ class Client::Impl {
   bool connected() const { return welcomed_.load(); }
   Result<SealedEnvelope> Seal(EnvelopeDraft d, milliseconds ttl);
   void SubmitAsync(SealedEnvelope env, SubmitCallback done);
-  Result<std::string> QueryCase(const std::string& case_id,
-                                milliseconds timeout);
+  Result<std::string> QueryCase(
+      const std::string& case_id, milliseconds timeout,
+      std::function<std::string(uint64_t)> admin_frame);
   const ClientStats& stats() const { return stats_; }
   const std::string& participant() const { return opts_.identity.participant; }
 
@@ -64,6 +65,8 @@ class Client::Impl {
   struct QueryCmd {
     std::string case_id;
     std::function<void(Result<std::string>)> done;
+    // Set for an AdminRequest: builds its frame for a request id.
+    std::function<std::string(uint64_t)> admin_frame;
   };
   struct AckCmd {
     uint64_t generation;
@@ -87,6 +90,7 @@ class Client::Impl {
     uint64_t sequence;
     uint32_t attempt;
     std::string envelope;
+    bool replayed = false;
   };
 
   void Post(Command c);
@@ -236,13 +240,15 @@ void Client::Impl::SubmitAsync(SealedEnvelope env, SubmitCallback done) {
   Post(SubmitCmd{std::move(env), std::move(done)});
 }
 
-Result<std::string> Client::Impl::QueryCase(const std::string& case_id,
-                                            milliseconds timeout) {
+Result<std::string> Client::Impl::QueryCase(
+    const std::string& case_id, milliseconds timeout,
+    std::function<std::string(uint64_t)> admin_frame) {
   auto promise = std::make_shared<std::promise<Result<std::string>>>();
   auto future = promise->get_future();
-  Post(QueryCmd{case_id, [promise](Result<std::string> r) {
-                  promise->set_value(std::move(r));
-                }});
+  Post(QueryCmd{
+      case_id,
+      [promise](Result<std::string> r) { promise->set_value(std::move(r)); },
+      std::move(admin_frame)});
   if (future.wait_for(timeout) != std::future_status::ready) {
     return Status::Timeout("no answer to the case status query");
   }
@@ -371,7 +377,8 @@ void Client::Impl::RunCommands() {
     } else if (auto* q = std::get_if<QueryCmd>(&c)) {
       const uint64_t req = next_request_id_++;
       Pending p;
-      p.frame = CaseStatusQueryFrame(req, q->case_id);
+      p.frame = q->admin_frame ? q->admin_frame(req)
+                               : CaseStatusQueryFrame(req, q->case_id);
       p.query_done = std::move(q->done);
       p.next_send = now;
       pending_.emplace(req, std::move(p));
@@ -458,6 +465,14 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
       }
       return;
     }
+    case wire::Body::AdminReply: {
+      auto it = pending_.find(req);
+      if (it == pending_.end() || !it->second.query_done) return;
+      auto done = std::move(it->second.query_done);
+      pending_.erase(it);
+      done(std::string(static_cast<const char*>(msg.data()), msg.size()));
+      return;
+    }
     case wire::Body::CaseStatusReply: {
       auto it = pending_.find(req);
       if (it == pending_.end() || !it->second.query_done) return;
@@ -480,7 +495,7 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
         std::lock_guard<std::mutex> lock(del_mu_);
         deliveries_.push_back(
             Incoming{generation_.load(), d->sequence(), d->attempt(),
-                     std::string(VectorBytes(d->envelope()))});
+                     std::string(VectorBytes(d->envelope())), d->replayed()});
       }
       del_cv_.notify_one();
       return;
@@ -538,7 +553,9 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
     const Incoming& in, std::set<std::string>* in_batch,
     std::vector<ProcessedStore::Entry>* records) {
   const int64_t now = relais::Clock::System()->NowMs();
-  auto opened = OpenEnvelope(in.envelope, opts_.peers, now, opts_.time_policy);
+  // An operator's replay is handled even past the message's expiry.
+  auto opened = OpenEnvelope(in.envelope, opts_.peers, now, opts_.time_policy,
+                             /*check_expiry=*/!in.replayed);
   AckCmd ack{in.generation, in.sequence, {}, wire::AckOutcome::Processed, {}};
   if (!opened.ok()) {
     // Not recorded as processed: a forged copy must not shadow the real one.
@@ -567,7 +584,7 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
       ack.outcome = wire::AckOutcome::Rejected;
     return ack;
   }
-  Delivery d{in.sequence, in.attempt, &*opened};
+  Delivery d{in.sequence, in.attempt, &*opened, in.replayed};
   HandlerResult r;
   for (int attempt = 0; !stopping_.load(); ++attempt) {
     r = handler_(d);
@@ -593,6 +610,15 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
 }
 
 // --- Client ---------------------------------------------------------------
+
+const wire::StatusReport* AsStatusReport(const EnvelopeView& envelope) {
+  if (envelope.header->payload_encoding() !=
+      wire::PayloadEncoding::StatusReport) {
+    return nullptr;
+  }
+  return VerifiedRoot<wire::StatusReport>(envelope.payload,
+                                          kStatusReportIdentifier);
+}
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Client::~Client() = default;
@@ -632,11 +658,20 @@ Result<Receipt> Client::Submit(SealedEnvelope envelope, milliseconds timeout) {
 
 Result<std::string> Client::QueryCase(const std::string& case_id,
                                       milliseconds timeout) {
-  return impl_->QueryCase(case_id, timeout);
+  return impl_->QueryCase(case_id, timeout, nullptr);
 }
 
 void Client::Stop() { impl_->Stop(); }
 const ClientStats& Client::stats() const { return impl_->stats(); }
 const std::string& Client::participant() const { return impl_->participant(); }
+
+Result<std::string> Client::Admin(wire::AdminOp op,
+                                  const std::string& recipient,
+                                  uint64_t sequence, uint32_t limit,
+                                  milliseconds timeout) {
+  return impl_->QueryCase({}, timeout, [=](uint64_t req) {
+    return AdminRequestFrame(req, op, recipient, sequence, limit);
+  });
+}
 
 }  // namespace relais::sdk

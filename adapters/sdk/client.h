@@ -29,6 +29,7 @@
 #include "core/envelope.h"
 #include "core/keys.h"
 #include "core/status.h"
+#include "schemas/frames_generated.h"
 
 namespace relais::sdk {
 
@@ -63,7 +64,15 @@ struct Delivery {
   uint64_t sequence = 0;
   uint32_t attempt = 0;
   const EnvelopeView* envelope = nullptr;
+  // An operator replayed it from the dead letters (it may have expired).
+  bool replayed = false;
 };
+
+// The broker's StatusReport if `envelope` is one (payload_encoding
+// StatusReport, verified when the envelope was opened); null otherwise. A
+// client gets these, sealed by the broker, about messages it sent that
+// became dead letters or were replayed.
+const wire::StatusReport* AsStatusReport(const EnvelopeView& envelope);
 
 // What the handler decided.
 struct HandlerResult {
@@ -134,6 +143,12 @@ class Client {
   // Rejected(UnknownCase).
   Result<std::string> QueryCase(
       const std::string& case_id,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Sends an AdminRequest (operators only) and returns the whole AdminReply
+  // frame (RLF1, verified), or the broker's Rejected as a status.
+  Result<std::string> Admin(
+      wire::AdminOp op, const std::string& recipient = {},
+      uint64_t sequence = 0, uint32_t limit = 0,
       std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   // Stops the threads; pending submits get ShuttingDown.

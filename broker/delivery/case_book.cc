@@ -91,4 +91,36 @@ void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
            recipient, message_id, sequence, refused ? reason : "");
 }
 
+void ApplyDeadLetter(wire::CaseStateT* state, std::string_view recipient,
+                     std::string_view message_id, uint64_t sequence,
+                     wire::RecipientState reason, std::string_view detail,
+                     int64_t at_ms) {
+  wire::RecipientStatusT* r = FindRecipient(state, recipient);
+  if (r != nullptr && Bytes(message_id) == r->message_id) {
+    r->state = reason;
+    r->updated_at_ms = at_ms;
+    r->reason = std::string(detail);
+  }
+  AddTrail(state, at_ms,
+           reason == wire::RecipientState::Expired
+               ? wire::TraceEvent::Expired
+               : wire::TraceEvent::DeadLettered,
+           recipient, message_id, sequence, detail);
+}
+
+void ApplyOperatorAction(wire::CaseStateT* state, std::string_view recipient,
+                         std::string_view message_id, uint64_t sequence,
+                         bool replayed, std::string_view detail,
+                         int64_t at_ms) {
+  wire::RecipientStatusT* r = FindRecipient(state, recipient);
+  if (replayed && r != nullptr && Bytes(message_id) == r->message_id) {
+    r->state = wire::RecipientState::Sent;
+    r->updated_at_ms = at_ms;
+    r->reason.clear();
+  }
+  AddTrail(state, at_ms,
+           replayed ? wire::TraceEvent::Replayed : wire::TraceEvent::Purged,
+           recipient, message_id, sequence, detail);
+}
+
 }  // namespace relais::broker::delivery

@@ -45,4 +45,20 @@ void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
               std::string_view message_id, uint64_t sequence,
               wire::AckOutcome outcome, std::string_view reason, int64_t at_ms);
 
+// Records that message `message_id` became a dead letter for `recipient`:
+// status `reason` (Expired or Undeliverable) with `detail`, and a trail
+// entry (Expired or DeadLettered). The status only moves if it concerns the
+// recipient's latest message.
+void ApplyDeadLetter(wire::CaseStateT* state, std::string_view recipient,
+                     std::string_view message_id, uint64_t sequence,
+                     wire::RecipientState reason, std::string_view detail,
+                     int64_t at_ms);
+
+// Records an operator's replay (status back to Sent, trail Replayed) or
+// drop (trail Purged; the status stays) of a dead letter. `detail` names
+// the operator.
+void ApplyOperatorAction(wire::CaseStateT* state, std::string_view recipient,
+                         std::string_view message_id, uint64_t sequence,
+                         bool replayed, std::string_view detail, int64_t at_ms);
+
 }  // namespace relais::broker::delivery

@@ -25,6 +25,88 @@ std::string CaseIdOf(std::string_view envelope) {
 
 }  // namespace
 
+Sessions::Sessions(const journal::Journal* journal, const Clock* clock,
+                   RedeliveryPolicy policy, SendFn send)
+    : journal_(journal),
+      clock_(clock),
+      policy_(policy),
+      send_(std::move(send)),
+      rng_(std::random_device{}()) {}
+
+int64_t Sessions::NextDeadline(int64_t now_ms, uint32_t attempt) {
+  uint64_t wait = policy_.initial_ms;
+  for (uint32_t i = 1; i < attempt && wait < policy_.max_ms; ++i) wait *= 2;
+  wait = std::min<uint64_t>(wait, policy_.max_ms);
+  std::uniform_int_distribution<uint64_t> jitter(wait / 2, wait);
+  return now_ms + static_cast<int64_t>(jitter(rng_));
+}
+
+bool Sessions::SendDelivery(Session& s, uint64_t sequence, InFlight& f,
+                            std::string_view envelope) {
+  uint32_t& attempt = attempts_[{s.participant, sequence}];
+  Status sent = send_(
+      s.routing_id, DeliverFrame(sequence, attempt + 1, envelope, f.replayed));
+  if (!sent.ok()) {
+    spdlog::debug("{}: delivery paused: {}", s.participant, sent.ToString());
+    return false;
+  }
+  ++attempt;
+  f.attempt = attempt;
+  f.deadline_ms = NextDeadline(clock_->NowMs(), attempt);
+  return true;
+}
+
+std::vector<journal::DeadLetterRequest> Sessions::Tick() {
+  std::vector<journal::DeadLetterRequest> dead;
+  const int64_t now = clock_->NowMs();
+  for (auto& [participant, s] : sessions_) {
+    for (auto it = s.in_flight.begin(); it != s.in_flight.end();) {
+      InFlight& f = it->second;
+      if (f.deadline_ms > now) {
+        ++it;
+        continue;
+      }
+      if (policy_.max_attempts != 0 && f.attempt >= policy_.max_attempts) {
+        spdlog::warn(
+            "{}: message {} unacknowledged after {} deliveries: "
+            "dead letter",
+            participant, it->first, f.attempt);
+        dead.push_back({participant, it->first, f.message_id, f.attempt,
+                        "no acknowledgement after " +
+                            std::to_string(f.attempt) + " deliveries"});
+        attempts_.erase({participant, it->first});
+        it = s.in_flight.erase(it);
+        continue;
+      }
+      auto envelope = journal_->GetMessage(f.message_id);
+      if (!envelope.ok()) {
+        spdlog::error("{}: cannot read message of sequence {}: {}", participant,
+                      it->first, envelope.status().ToString());
+        f.deadline_ms = NextDeadline(now, f.attempt);
+        ++it;
+        continue;
+      }
+      if (!SendDelivery(s, it->first, f, *envelope)) break;  // socket full
+      ++redeliveries_;
+      ++it;
+    }
+  }
+  return dead;
+}
+
+void Sessions::Rewind(const std::string& participant, uint64_t sequence) {
+  auto it = sessions_.find(participant);
+  if (it != sessions_.end() && sequence < it->second.cursor) {
+    it->second.cursor = sequence;
+  }
+}
+
+void Sessions::Forget(const std::string& participant, uint64_t sequence) {
+  attempts_.erase({participant, sequence});
+  auto it = sessions_.find(participant);
+  if (it != sessions_.end()) it->second.in_flight.erase(sequence);
+}
+
 Sessions::Session* Sessions::ByRoutingId(const std::string& routing_id) {
   for (auto& [p, s] : sessions_) {
     if (s.routing_id == routing_id) return &s;
@@ -106,25 +188,23 @@ void Sessions::Pump(const std::string& participant) {
     }
     if (entries.empty()) return;
     for (const auto& e : entries) {
+      s.cursor = e.sequence + 1;
+      if (s.in_flight.count(e.sequence)) continue;  // rewound past it
       auto envelope = journal_->GetMessage(e.message_id);
       if (!envelope.ok()) {
         // An outbox entry without its message: the journal is damaged. Never
         // skip it silently; leave it for an operator.
         spdlog::error("{}: outbox sequence {} has no message: {}", participant,
                       e.sequence, envelope.status().ToString());
+        s.cursor = e.sequence;
         return;
       }
-      uint32_t& attempt = attempts_[{participant, e.sequence}];
-      const std::string frame =
-          DeliverFrame(e.sequence, attempt + 1, *envelope);
-      Status sent = send_(s.routing_id, frame);
-      if (!sent.ok()) {
-        spdlog::debug("{}: delivery paused: {}", participant, sent.ToString());
+      InFlight f{e.message_id, CaseIdOf(*envelope), 0, e.replayed, 0};
+      if (!SendDelivery(s, e.sequence, f, *envelope)) {
+        s.cursor = e.sequence;
         return;
       }
-      ++attempt;
-      s.in_flight[e.sequence] = InFlight{e.message_id, CaseIdOf(*envelope)};
-      s.cursor = e.sequence + 1;
+      s.in_flight[e.sequence] = std::move(f);
     }
   }
 }
@@ -134,15 +214,6 @@ void Sessions::Restart(const std::string& participant) {
   if (it == sessions_.end()) return;
   it->second.cursor = 0;
   it->second.in_flight.clear();
-}
-
-void Sessions::Close(const std::string& routing_id) {
-  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-    if (it->second.routing_id == routing_id) {
-      sessions_.erase(it);
-      return;
-    }
-  }
 }
 
 size_t Sessions::in_flight(const std::string& participant) const {

@@ -7,8 +7,10 @@
 // At least once: a delivery leaves the outbox only when its ack is
 // journaled. A new session (reconnect, takeover, broker restart) starts its
 // cursor at 0, so everything still in the outbox is sent again, in sequence
-// order. The backlog stays on disk; memory per session is bounded by its
-// window.
+// order. A delivery unacknowledged on a live session is sent again after a
+// wait that doubles each time (with jitter), and after `max_attempts`
+// deliveries it becomes a dead letter (Tick). The backlog stays on disk;
+// memory per session is bounded by its window.
 //
 // Thread-safety: none; owned by the broker loop thread.
 
@@ -16,14 +18,27 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 
 #include "broker/journal/journal.h"
 #include "broker/journal/writer.h"
+#include "core/clock.h"
 #include "core/status.h"
 
 namespace relais::broker::delivery {
+
+struct RedeliveryPolicy {
+  // Wait for an ack before the first redelivery; it doubles with each
+  // attempt up to max_ms, and each wait is drawn in [wait/2, wait] (jitter).
+  // Defaults: 10 s, 300 s.
+  uint32_t initial_ms = 10000;
+  uint32_t max_ms = 300000;
+  // Deliveries without an ack after which the message becomes a dead letter
+  // (Undeliverable); 0 = never. Default: 20.
+  uint32_t max_attempts = 20;
+};
 
 class Sessions {
  public:
@@ -31,9 +46,9 @@ class Sessions {
   using SendFn = std::function<Status(const std::string& routing_id,
                                       std::string_view frame)>;
 
-  // `journal` must outlive this object.
-  Sessions(const journal::Journal* journal, SendFn send)
-      : journal_(journal), send_(std::move(send)) {}
+  // `journal` and `clock` must outlive this object.
+  Sessions(const journal::Journal* journal, const Clock* clock,
+           RedeliveryPolicy policy, SendFn send);
 
   // Starts (or takes over) `participant`'s deliveries on `routing_id` with
   // `window` deliveries in flight at most; window 0 ends its session if this
@@ -55,8 +70,15 @@ class Sessions {
   // acks were lost): the deliveries in flight are forgotten, so their acks
   // get UnknownDelivery and the redeliveries are acknowledged instead.
   void Restart(const std::string& participant);
-  // Drops the session held by `routing_id`, if any.
-  void Close(const std::string& routing_id);
+  // Sends again the deliveries whose ack is overdue; returns those that ran
+  // out of attempts (no longer in flight: the caller journals them as dead
+  // letters).
+  std::vector<journal::DeadLetterRequest> Tick();
+  // `participant`'s outbox got `sequence` back (an operator's replay).
+  void Rewind(const std::string& participant, uint64_t sequence);
+  // `sequence` is no longer pending for `participant` (a dead letter).
+  void Forget(const std::string& participant, uint64_t sequence);
+  uint64_t redeliveries() const { return redeliveries_; }
 
   size_t in_flight(const std::string& participant) const;
   size_t session_count() const { return sessions_.size(); }
@@ -65,6 +87,9 @@ class Sessions {
   struct InFlight {
     std::string message_id;
     std::string case_id;
+    uint32_t attempt = 0;
+    bool replayed = false;
+    int64_t deadline_ms = 0;  // send again (or give up) at this time
   };
   struct Session {
     std::string participant;
@@ -74,12 +99,20 @@ class Sessions {
     std::map<uint64_t, InFlight> in_flight;
   };
   Session* ByRoutingId(const std::string& routing_id);
+  // Sends one delivery; false if the socket cannot take it now.
+  bool SendDelivery(Session& s, uint64_t sequence, InFlight& f,
+                    std::string_view envelope);
+  int64_t NextDeadline(int64_t now_ms, uint32_t attempt);
 
   const journal::Journal* journal_;
+  const Clock* clock_;
+  RedeliveryPolicy policy_;
   SendFn send_;
+  std::mt19937_64 rng_;
+  uint64_t redeliveries_ = 0;
   std::map<std::string, Session> sessions_;  // by participant
-  // Deliveries made per (participant, sequence) since the broker started,
-  // for Deliver.attempt; entries go when acked.
+  // Deliveries made per (participant, sequence) since the broker started
+  // (Deliver.attempt and the retry budget); entries go when acked or dead.
   std::map<std::pair<std::string, uint64_t>, uint32_t> attempts_;
 };
 

@@ -5,12 +5,10 @@
 
 namespace relais::broker {
 
-Result<journal::SubmitRequest> VerifySubmission(std::string& envelope,
-                                                std::string_view participant,
-                                                const Registry& registry,
-                                                int64_t now_ms,
-                                                const IngressLimits& limits,
-                                                const AlreadyAccepted& accepted) {
+Result<journal::SubmitRequest> VerifySubmission(
+    std::string& envelope, std::string_view participant,
+    const Registry& registry, int64_t now_ms, const IngressLimits& limits,
+    const AlreadyAccepted& accepted) {
   if (envelope.size() > limits.max_message_bytes) {
     return Status::Rejected(wire::RejectCode::MessageTooLarge,
                             "envelope of " + std::to_string(envelope.size()) +
@@ -24,6 +22,11 @@ Result<journal::SubmitRequest> VerifySubmission(std::string& envelope,
                                 "' is not the connection's identity '" +
                                 std::string(participant) + "'");
   }
+  if (v.header->payload_encoding() == wire::PayloadEncoding::StatusReport) {
+    return Status::Rejected(
+        wire::RejectCode::MalformedEnvelope,
+        "payload_encoding StatusReport is the broker's own");
+  }
   const wire::CaseType type = v.header->case_type();
   const std::string header_sha256 = crypto::Sha256(v.header_bytes);
   // The very message this sender already had accepted: the journal answers
@@ -33,7 +36,8 @@ Result<journal::SubmitRequest> VerifySubmission(std::string& envelope,
       accepted && accepted(v.message_id, v.sender, header_sha256);
   if (!resent) {
     for (const auto* r : *v.header->recipients()) {
-      RELAIS_RETURN_IF_ERROR(registry.CheckRoute(v.sender, StringView(r), type));
+      RELAIS_RETURN_IF_ERROR(
+          registry.CheckRoute(v.sender, StringView(r), type));
     }
     RELAIS_ASSIGN_OR_RETURN(const PublicSigningKey* key,
                             registry.keys().FindSigningKey(
@@ -51,6 +55,7 @@ Result<journal::SubmitRequest> VerifySubmission(std::string& envelope,
   r.subject_ref = std::string(VectorBytes(v.header->subject_ref()));
   r.recipients = RecipientsOf(v);
   r.case_type = type;
+  r.expires_at_ms = v.header->expires_at_ms();
   r.envelope = std::move(envelope);  // v points into it: used no further
   return r;
 }

@@ -20,6 +20,7 @@ Result<Registry> Registry::Build(std::vector<ParticipantEntry> entries) {
                                      r.by_curve_key_[*raw] + "'");
     }
     r.routes_[id] = std::move(e.routes);
+    if (e.is_operator) r.operators_.insert(id);
     RELAIS_RETURN_IF_ERROR(r.keys_.Add(std::move(e.identity)));
   }
   for (const auto& [sender, routes] : r.routes_) {
@@ -34,6 +35,10 @@ Result<Registry> Registry::Build(std::vector<ParticipantEntry> entries) {
     }
   }
   return r;
+}
+
+bool Registry::IsOperator(std::string_view participant) const {
+  return operators_.find(participant) != operators_.end();
 }
 
 bool Registry::IsRegistered(std::string_view participant) const {

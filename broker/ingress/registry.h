@@ -27,6 +27,8 @@ struct Route {
 struct ParticipantEntry {
   PublicIdentity identity;
   std::vector<Route> routes;
+  // May send AdminRequest frames (dead letters, stats).
+  bool is_operator = false;
 };
 
 class Registry {
@@ -37,6 +39,7 @@ class Registry {
 
   const KeyDirectory& keys() const { return keys_; }
   bool IsRegistered(std::string_view participant) const;
+  bool IsOperator(std::string_view participant) const;
   // The participant whose CURVE public key is `raw_key` (32 bytes); null if
   // none (the connection is then refused).
   const std::string* ParticipantForCurveKey(std::string_view raw_key) const;
@@ -50,6 +53,7 @@ class Registry {
   KeyDirectory keys_;
   std::map<std::string, std::string, std::less<>> by_curve_key_;
   std::map<std::string, std::vector<Route>, std::less<>> routes_;
+  std::set<std::string, std::less<>> operators_;
 };
 
 }  // namespace relais::broker

@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -19,13 +20,18 @@ class Batch::Families {
   rocksdb::ColumnFamilyHandle* cases = nullptr;
   rocksdb::ColumnFamilyHandle* audit = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* dead = nullptr;
+  rocksdb::ColumnFamilyHandle* expiry = nullptr;
 };
 
 namespace {
 
 const char* const kFamilies[] = {"default",    kMessagesFamily, kOutboxFamily,
                                  kDedupFamily, kCasesFamily,    kAuditFamily,
-                                 kMetaFamily};
+                                 kMetaFamily,  kDeadFamily,     kExpiryFamily};
+
+// outbox value: message id, then 0x01 if replayed.
+constexpr char kReplayedFlag = '\1';
 
 rocksdb::Slice S(std::string_view s) { return {s.data(), s.size()}; }
 
@@ -44,6 +50,17 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   return Status::IOError(what + ": " + s.ToString());
 }
 
+Result<OutboxEntry> DecodeOutboxValue(std::string value) {
+  OutboxEntry e;
+  if (value.size() == 17 && value.back() == kReplayedFlag) {
+    value.pop_back();
+    e.replayed = true;
+  }
+  if (value.empty()) return Status::Corruption("empty outbox entry");
+  e.message_id = std::move(value);
+  return e;
+}
+
 }  // namespace
 
 Batch::Batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
@@ -53,8 +70,28 @@ void Batch::PutMessage(std::string_view id, std::string_view envelope) {
   batch_->Put(families_->messages, S(id), S(envelope)).PermitUncheckedError();
 }
 void Batch::PutOutbox(std::string_view recipient, uint64_t seq,
+                      std::string_view message_id, bool replayed) {
+  std::string value(message_id);
+  if (replayed) value.push_back(kReplayedFlag);
+  batch_->Put(families_->outbox, OutboxKey(recipient, seq), value)
+      .PermitUncheckedError();
+}
+void Batch::PutDead(std::string_view recipient, uint64_t seq,
+                    std::string_view dead_letter) {
+  batch_->Put(families_->dead, OutboxKey(recipient, seq), S(dead_letter))
+      .PermitUncheckedError();
+}
+void Batch::DeleteDead(std::string_view recipient, uint64_t seq) {
+  batch_->Delete(families_->dead, OutboxKey(recipient, seq))
+      .PermitUncheckedError();
+}
+void Batch::PutExpiry(int64_t expires_at_ms, uint64_t seq,
                       std::string_view message_id) {
-  batch_->Put(families_->outbox, OutboxKey(recipient, seq), S(message_id))
+  batch_->Put(families_->expiry, ExpiryKey(expires_at_ms, seq), S(message_id))
+      .PermitUncheckedError();
+}
+void Batch::DeleteExpiry(int64_t expires_at_ms, uint64_t seq) {
+  batch_->Delete(families_->expiry, ExpiryKey(expires_at_ms, seq))
       .PermitUncheckedError();
 }
 void Batch::DeleteOutbox(std::string_view recipient, uint64_t seq) {
@@ -91,6 +128,17 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.cache_index_and_filter_blocks = true;
+  // Every submit looks up a message id and a case id that are usually not
+  // there yet: without Bloom filters each miss reads an index block of
+  // every level, and accept throughput falls as the journal grows.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  // Partitioned indexes and filters: only the partitions in use stay in
+  // the (bounded) cache, whatever the journal's size.
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
@@ -114,6 +162,8 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
   j->families_->cases = j->handles_[4];
   j->families_->audit = j->handles_[5];
   j->families_->meta = j->handles_[6];
+  j->families_->dead = j->handles_[7];
+  j->families_->expiry = j->handles_[8];
 
   auto version = j->GetMeta(kMetaSchemaVersion);
   if (version.ok()) {
@@ -208,9 +258,80 @@ Status Journal::ReadOutbox(std::string_view recipient, uint64_t from,
                         &r, &seq)) {
       return Status::Corruption("malformed outbox key");
     }
-    out->push_back(OutboxEntry{seq, it->value().ToString()});
+    RELAIS_ASSIGN_OR_RETURN(OutboxEntry e,
+                            DecodeOutboxValue(it->value().ToString()));
+    e.sequence = seq;
+    out->push_back(std::move(e));
   }
   return FromRocks(it->status(), "outbox read");
+}
+
+Result<std::optional<OutboxEntry>> Journal::GetOutbox(
+    std::string_view recipient, uint64_t sequence) const {
+  auto value = Get(families_->outbox, OutboxKey(recipient, sequence));
+  if (value.status().code() == Status::Code::kNotFound) {
+    return std::optional<OutboxEntry>();
+  }
+  if (!value.ok()) return value.status();
+  RELAIS_ASSIGN_OR_RETURN(OutboxEntry e, DecodeOutboxValue(*value));
+  e.sequence = sequence;
+  return std::optional<OutboxEntry>(std::move(e));
+}
+
+Status Journal::ReadExpired(int64_t now_ms, size_t max,
+                            std::vector<ExpiryEntry>* out) const {
+  // Keys up to (now_ms, any sequence), i.e. below (now_ms + 1, 0).
+  const std::string end = ExpiryKey(now_ms + 1, 0);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(ro, families_->expiry));
+  for (it->SeekToFirst(); it->Valid() && out->size() < max; it->Next()) {
+    ExpiryEntry e;
+    if (!ParseExpiryKey(std::string_view(it->key().data(), it->key().size()),
+                        &e.expires_at_ms, &e.sequence)) {
+      return Status::Corruption("malformed expiry key");
+    }
+    e.message_id = it->value().ToString();
+    out->push_back(std::move(e));
+  }
+  return FromRocks(it->status(), "expiry read");
+}
+
+Result<std::string> Journal::GetDead(std::string_view recipient,
+                                     uint64_t sequence) const {
+  return Get(families_->dead, OutboxKey(recipient, sequence));
+}
+
+Status Journal::ListDead(std::string_view recipient, uint64_t after, size_t max,
+                         std::vector<DeadLetterRecord>* out) const {
+  rocksdb::ReadOptions ro;
+  std::string end;
+  rocksdb::Slice upper;
+  if (!recipient.empty()) {
+    end = OutboxEnd(recipient);
+    upper = rocksdb::Slice(end);
+    ro.iterate_upper_bound = &upper;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, families_->dead));
+  if (recipient.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(OutboxKey(recipient, after + 1));
+  }
+  for (; it->Valid() && out->size() < max; it->Next()) {
+    std::string_view r;
+    DeadLetterRecord d;
+    if (!ParseOutboxKey(std::string_view(it->key().data(), it->key().size()),
+                        &r, &d.sequence)) {
+      return Status::Corruption("malformed dead letter key");
+    }
+    d.recipient = std::string(r);
+    d.value = it->value().ToString();
+    out->push_back(std::move(d));
+  }
+  return FromRocks(it->status(), "dead letter read");
 }
 
 Result<uint64_t> Journal::CountOutbox(std::string_view recipient) const {

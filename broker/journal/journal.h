@@ -29,8 +29,8 @@ namespace relais::broker::journal {
 
 struct JournalOptions {
   // Shared block cache for reads (bounds read memory).
-  // Default: 8 MiB.
-  size_t block_cache_bytes = 8 << 20;
+  // Default: 32 MiB.
+  size_t block_cache_bytes = 32 << 20;
   // Total memtable memory across column families (bounds write memory).
   // Default: 64 MiB.
   size_t write_buffer_bytes = 64 << 20;
@@ -39,6 +39,20 @@ struct JournalOptions {
 struct OutboxEntry {
   uint64_t sequence = 0;
   std::string message_id;
+  // Put back by an operator from the dead letters: expiry no longer applies.
+  bool replayed = false;
+};
+
+struct ExpiryEntry {
+  int64_t expires_at_ms = 0;
+  uint64_t sequence = 0;
+  std::string message_id;
+};
+
+struct DeadLetterRecord {
+  std::string recipient;
+  uint64_t sequence = 0;
+  std::string value;  // DeadLetter FlatBuffer
 };
 
 // A set of changes committed atomically by Journal::Commit.
@@ -51,12 +65,18 @@ class Batch {
 
   void PutMessage(std::string_view message_id, std::string_view envelope);
   void PutOutbox(std::string_view recipient, uint64_t sequence,
-                 std::string_view message_id);
+                 std::string_view message_id, bool replayed = false);
   void DeleteOutbox(std::string_view recipient, uint64_t sequence);
   void PutDedup(std::string_view message_id, const DedupEntry& entry);
   void PutCase(std::string_view case_id, std::string_view case_state);
   void PutAudit(uint64_t sequence, std::string_view record);
   void PutMeta(std::string_view name, std::string_view value);
+  void PutDead(std::string_view recipient, uint64_t sequence,
+               std::string_view dead_letter);
+  void DeleteDead(std::string_view recipient, uint64_t sequence);
+  void PutExpiry(int64_t expires_at_ms, uint64_t sequence,
+                 std::string_view message_id);
+  void DeleteExpiry(int64_t expires_at_ms, uint64_t sequence);
   size_t count() const;
   void Clear();
 
@@ -96,6 +116,20 @@ class Journal {
   // deleted entries before the cursor cost nothing.
   Status ReadOutbox(std::string_view recipient, uint64_t from_sequence,
                     size_t max, std::vector<OutboxEntry>* out) const;
+  // `recipient`'s outbox entry of `sequence`; nullopt if there is none.
+  Result<std::optional<OutboxEntry>> GetOutbox(std::string_view recipient,
+                                               uint64_t sequence) const;
+  // Up to `max` expiry index entries with expires_at_ms <= now_ms, oldest
+  // first.
+  Status ReadExpired(int64_t now_ms, size_t max,
+                     std::vector<ExpiryEntry>* out) const;
+  // NotFound if absent.
+  Result<std::string> GetDead(std::string_view recipient,
+                              uint64_t sequence) const;
+  // Up to `max` dead letters in (recipient, sequence) order: `recipient`'s
+  // after `after_sequence`, or everyone's if `recipient` is empty.
+  Status ListDead(std::string_view recipient, uint64_t after_sequence,
+                  size_t max, std::vector<DeadLetterRecord>* out) const;
   // Number of outbox entries of `recipient` (a scan; for tests and tools).
   Result<uint64_t> CountOutbox(std::string_view recipient) const;
   // Audit records with sequence in [from, to], in order (raw bytes).

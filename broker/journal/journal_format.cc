@@ -1,5 +1,7 @@
 #include "broker/journal/journal_format.h"
 
+#include <algorithm>
+
 #include "core/bytes.h"
 
 namespace relais::broker::journal {
@@ -27,6 +29,22 @@ bool ParseOutboxKey(std::string_view key, std::string_view* recipient,
   if (key.size() < 10 || key[key.size() - 9] != '\0') return false;
   *recipient = key.substr(0, key.size() - 9);
   *sequence = GetBigEndian64(key.data() + key.size() - 8);
+  return true;
+}
+
+std::string ExpiryKey(int64_t expires_at_ms, uint64_t sequence) {
+  std::string key;
+  PutBigEndian64(&key,
+                 static_cast<uint64_t>(std::max<int64_t>(0, expires_at_ms)));
+  PutBigEndian64(&key, sequence);
+  return key;
+}
+
+bool ParseExpiryKey(std::string_view key, int64_t* expires_at_ms,
+                    uint64_t* sequence) {
+  if (key.size() != 16) return false;
+  *expires_at_ms = static_cast<int64_t>(GetBigEndian64(key.data()));
+  *sequence = GetBigEndian64(key.data() + 8);
   return true;
 }
 

@@ -5,7 +5,12 @@
 //
 //   family    key                               value
 //   messages  message id (16 bytes)             the envelope as received
-//   outbox    recipient, 0x00, sequence (BE64)  message id (pending delivery)
+//   outbox    recipient, 0x00, sequence (BE64)  message id (pending delivery),
+//                                               then 0x01 if replayed
+//   dead      recipient, 0x00, sequence (BE64)  DeadLetter FlatBuffer
+//                                               (frames.fbs, no identifier)
+//   expiry    expires_at_ms (BE64), sequence    message id (one per message;
+//             (BE64)                            swept once expired)
 //   dedup     message id                        DedupEntry (below)
 //   cases     case id                           CaseState FlatBuffer (RLS1)
 //   audit     sequence (BE64)                   AuditRecord FlatBuffer (RLA1)
@@ -23,6 +28,8 @@ inline constexpr char kDedupFamily[] = "dedup";
 inline constexpr char kCasesFamily[] = "cases";
 inline constexpr char kAuditFamily[] = "audit";
 inline constexpr char kMetaFamily[] = "meta";
+inline constexpr char kDeadFamily[] = "dead";
+inline constexpr char kExpiryFamily[] = "expiry";
 
 // meta: "schema_version" -> BE64, the layout version of this file (1).
 inline constexpr char kMetaSchemaVersion[] = "schema_version";
@@ -38,6 +45,10 @@ std::string OutboxBegin(std::string_view recipient);
 std::string OutboxEnd(std::string_view recipient);
 // Splits an outbox key; false if it is not one.
 bool ParseOutboxKey(std::string_view key, std::string_view* recipient,
+                    uint64_t* sequence);
+
+std::string ExpiryKey(int64_t expires_at_ms, uint64_t sequence);
+bool ParseExpiryKey(std::string_view key, int64_t* expires_at_ms,
                     uint64_t* sequence);
 
 // dedup value: sequence (BE64) || accepted_at_ms (BE64) || header SHA-256

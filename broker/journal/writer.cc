@@ -1,18 +1,52 @@
 #include "broker/journal/writer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <set>
 #include <variant>
 
 #include "broker/delivery/case_book.h"
 #include "core/bytes.h"
+#include "core/crypto.h"
+#include "core/envelope.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
 
 namespace relais::broker::journal {
 
 struct JournalWriter::Request {
-  std::variant<SubmitRequest, AckRequest> op;
+  std::variant<SubmitRequest, AckRequest, DeadLetterRequest, OperatorRequest>
+      op;
 };
+
+namespace {
+
+using Key = std::pair<std::string, uint64_t>;
+
+std::string BuildDeadLetter(std::string_view recipient, uint64_t sequence,
+                            const EnvelopeView& v, wire::RecipientState reason,
+                            uint32_t attempts, int64_t at_ms,
+                            std::string_view detail) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  auto dl = wire::CreateDeadLetter(
+      fbb, fbb.CreateString(recipient.data(), recipient.size()), sequence,
+      CreateBytes(fbb, v.message_id),
+      fbb.CreateString(v.case_id.data(), v.case_id.size()),
+      fbb.CreateString(v.sender.data(), v.sender.size()), v.header->case_type(),
+      reason, attempts, at_ms, v.header->expires_at_ms(),
+      fbb.CreateString(detail.data(), detail.size()));
+  fbb.Finish(dl);
+  return std::string(AsStringView(fbb.GetBufferPointer(), fbb.GetSize()));
+}
+
+}  // namespace
+
+const wire::DeadLetter* ParseDeadLetter(std::string_view bytes) {
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(bytes.data()),
+                          bytes.size());
+  if (!v.VerifyBuffer<wire::DeadLetter>(nullptr)) return nullptr;
+  return flatbuffers::GetRoot<wire::DeadLetter>(bytes.data());
+}
 
 // Builds one batch: sequences, dedup, case states and audit records, with
 // in-memory overlays so that requests in the same batch see each other.
@@ -34,7 +68,8 @@ class JournalWriter::BatchBuilder {
     bool in_batch = false;
     if (FindDuplicate(r, &out, &in_batch)) {
       // A duplicate of a message of this very batch stands or falls with it.
-      if (in_batch && out.status.ok()) depends_on_batch_.push_back(report_.submits.size());
+      if (in_batch && out.status.ok())
+        depends_on_batch_.push_back(report_.submits.size());
       report_.submits.push_back(std::move(out));
       return;
     }
@@ -60,6 +95,9 @@ class JournalWriter::BatchBuilder {
     }
     DedupEntry dedup{seq, now_ms_, r.header_sha256, r.sender};
     batch_->PutDedup(r.message_id, dedup);
+    if (r.expires_at_ms > 0) {
+      batch_->PutExpiry(r.expires_at_ms, seq, r.message_id);
+    }
     accepted_[r.message_id] = dedup;
     delivery::ApplyAccepted(
         state, {r.message_id, r.case_id, r.sender, r.subject_ref, r.case_type,
@@ -79,6 +117,7 @@ class JournalWriter::BatchBuilder {
                          r.outcome, r.reason, now_ms_);
     }
     batch_->DeleteOutbox(r.recipient, r.sequence);
+    removed_outbox_.insert({r.recipient, r.sequence});
     ack_recipients_.insert(r.recipient);
     const bool refused = r.outcome == wire::AckOutcome::Rejected;
     AppendAudit(
@@ -88,6 +127,97 @@ class JournalWriter::BatchBuilder {
          refused ? std::string_view(r.reason) : std::string_view()});
     ++report_.acks;
   }
+
+  void Add(DeadLetterRequest& r) {
+    auto entry = OutboxEntryOf(r.recipient, r.sequence);
+    if (!entry || entry->message_id != r.message_id) return;  // acked since
+    MakeDead(r.recipient, r.sequence, r.message_id,
+             wire::RecipientState::Undeliverable, r.attempts, r.detail);
+  }
+
+  void Add(OperatorRequest& r) {
+    OperatorOutcome out{r.routing_id, r.request_id, r.replay, Status::OK(), {}};
+    const Key key{r.recipient, r.sequence};
+    Result<std::string> dead =
+        dead_removed_.count(key)
+            ? Result<std::string>(Status::NotFound("dead letter"))
+            : w_->journal_->GetDead(r.recipient, r.sequence);
+    const wire::DeadLetter* dl = dead.ok() ? ParseDeadLetter(*dead) : nullptr;
+    if (!dead.ok() || dl == nullptr) {
+      out.status = dead.status().code() == Status::Code::kNotFound
+                       ? Status::NotFound("no dead letter of sequence " +
+                                          std::to_string(r.sequence) +
+                                          " for '" + r.recipient + "'")
+                   : dead.ok() ? Status::Corruption("unreadable dead letter")
+                               : dead.status();
+      report_.operator_outcomes.push_back(std::move(out));
+      return;
+    }
+    out.dead_letter = *dead;
+    const std::string message_id(VectorBytes(dl->message_id()));
+    const std::string case_id(StringView(dl->case_id()));
+    const std::string detail =
+        (r.replay ? "replayed by " : "dropped by ") + r.operator_id;
+    batch_->DeleteDead(r.recipient, r.sequence);
+    dead_removed_.insert(key);
+    if (r.replay) {
+      batch_->PutOutbox(r.recipient, r.sequence, message_id, /*replayed=*/true);
+      removed_outbox_.erase(key);
+      recipients_.insert(r.recipient);
+      report_.replayed.push_back(key);
+    }
+    if (wire::CaseStateT* state = LoadCase(case_id);
+        state != nullptr && !state->case_id.empty()) {
+      delivery::ApplyOperatorAction(state, r.recipient, message_id, r.sequence,
+                                    r.replay, detail, now_ms_);
+    }
+    AppendAudit(
+        {now_ms_,
+         r.replay ? wire::TraceEvent::Replayed : wire::TraceEvent::Purged,
+         message_id, case_id, r.recipient, "", detail});
+    if (r.replay) {
+      auto envelope = w_->journal_->GetMessage(message_id);
+      auto v = envelope.ok() ? ParseEnvelope(*envelope) : envelope.status();
+      if (v.ok()) {
+        ReportToSender(*v, r.recipient, wire::RecipientState::Sent,
+                       dl->attempts(), detail);
+      }
+    }
+    report_.operator_outcomes.push_back(std::move(out));
+  }
+
+  // Every message whose expiry passed becomes a dead letter for each
+  // recipient that has not acknowledged it (replayed ones excepted).
+  void Sweep() {
+    std::vector<ExpiryEntry> expired;
+    Status st = w_->journal_->ReadExpired(now_ms_, kMaxSweep, &expired);
+    if (!st.ok()) {
+      spdlog::error("expiry sweep: {}", st.ToString());
+      return;
+    }
+    for (const auto& e : expired) {
+      batch_->DeleteExpiry(e.expires_at_ms, e.sequence);
+      ++changes_;
+      auto envelope = w_->journal_->GetMessage(e.message_id);
+      auto v = envelope.ok() ? ParseEnvelope(*envelope) : envelope.status();
+      if (!v.ok()) {
+        spdlog::error("expiry sweep: message {} of sequence {}: {}",
+                      HexEncode(e.message_id), e.sequence,
+                      v.status().ToString());
+        continue;
+      }
+      for (const auto* r : *v->header->recipients()) {
+        const std::string recipient(StringView(r));
+        auto entry = OutboxEntryOf(recipient, e.sequence);
+        if (!entry || entry->replayed) continue;
+        MakeDead(recipient, e.sequence, e.message_id,
+                 wire::RecipientState::Expired, 0,
+                 "expired before the recipient acknowledged it");
+      }
+    }
+  }
+
+  bool empty() const { return changes_ == 0; }
 
   // Commits the batch and returns the report to send.
   CommitReport Commit() {
@@ -121,14 +251,114 @@ class JournalWriter::BatchBuilder {
       s.duplicate = false;
     }
     report_.acks = 0;
-    report_.failed_ack_recipients.assign(ack_recipients_.begin(), ack_recipients_.end());
+    report_.failed_ack_recipients.assign(ack_recipients_.begin(),
+                                         ack_recipients_.end());
+    report_.dead_letters.clear();
+    report_.replayed.clear();
+    for (auto& o : report_.operator_outcomes) {
+      if (o.status.ok()) {
+        o.status = Status::Rejected(
+            wire::RejectCode::JournalUnavailable,
+            "journal write failed: " + report_.commit_status.message());
+      }
+    }
     return std::move(report_);
   }
 
  private:
+  // `recipient`'s pending outbox entry of `sequence`, as this batch leaves it.
+  std::optional<OutboxEntry> OutboxEntryOf(const std::string& recipient,
+                                           uint64_t sequence) {
+    if (removed_outbox_.count({recipient, sequence})) return std::nullopt;
+    auto entry = w_->journal_->GetOutbox(recipient, sequence);
+    if (!entry.ok()) {
+      spdlog::error("outbox of {}: {}", recipient, entry.status().ToString());
+      return std::nullopt;
+    }
+    return *entry;
+  }
+
+  void MakeDead(const std::string& recipient, uint64_t sequence,
+                const std::string& message_id, wire::RecipientState reason,
+                uint32_t attempts, const std::string& detail) {
+    auto envelope = w_->journal_->GetMessage(message_id);
+    auto v = envelope.ok() ? ParseEnvelope(*envelope) : envelope.status();
+    if (!v.ok()) {
+      spdlog::error("dead letter of sequence {} for {}: {}", sequence,
+                    recipient, v.status().ToString());
+      return;
+    }
+    batch_->PutDead(recipient, sequence,
+                    BuildDeadLetter(recipient, sequence, *v, reason, attempts,
+                                    now_ms_, detail));
+    batch_->DeleteOutbox(recipient, sequence);
+    removed_outbox_.insert({recipient, sequence});
+    dead_removed_.erase({recipient, sequence});
+    ++changes_;
+    const std::string case_id(v->case_id);
+    if (wire::CaseStateT* state = LoadCase(case_id);
+        state != nullptr && !state->case_id.empty()) {
+      delivery::ApplyDeadLetter(state, recipient, message_id, sequence, reason,
+                                detail, now_ms_);
+    }
+    AppendAudit({now_ms_,
+                 reason == wire::RecipientState::Expired
+                     ? wire::TraceEvent::Expired
+                     : wire::TraceEvent::DeadLettered,
+                 message_id, case_id, recipient, "", detail});
+    report_.dead_letters.push_back({recipient, sequence});
+    ReportToSender(*v, recipient, reason, attempts, detail);
+  }
+
+  // Journals a StatusReport, sealed by the broker, for the sender of `v`
+  // (never for the broker's own reports).
+  void ReportToSender(const EnvelopeView& v, const std::string& recipient,
+                      wire::RecipientState state, uint32_t attempts,
+                      const std::string& detail) {
+    const std::string sender(v.sender);
+    if (sender == w_->signer_.id) return;
+    flatbuffers::FlatBufferBuilder fbb(256);
+    fbb.Finish(wire::CreateStatusReport(
+                   fbb, CreateBytes(fbb, v.message_id),
+                   fbb.CreateString(v.case_id.data(), v.case_id.size()),
+                   fbb.CreateString(recipient), state, now_ms_, attempts,
+                   fbb.CreateString(detail)),
+               kStatusReportIdentifier);
+    EnvelopeDraft d;
+    d.case_id = std::string(v.case_id);
+    d.sender = w_->signer_.id;
+    d.recipients = {sender};
+    d.case_type = v.header->case_type();
+    d.encoding = wire::PayloadEncoding::StatusReport;
+    d.payload.assign(AsStringView(fbb.GetBufferPointer(), fbb.GetSize()));
+    d.created_at_ms = now_ms_;
+    d.expires_at_ms = now_ms_ + w_->signer_.report_ttl_ms;
+    d.in_reply_to = std::string(v.message_id);
+    d.subject_ref = std::string(VectorBytes(v.header->subject_ref()));
+    auto sealed = SealEnvelope(d, w_->signer_.key);
+    if (!sealed.ok()) {
+      spdlog::error("cannot seal a status report for {}: {}", sender,
+                    sealed.status().ToString());
+      return;
+    }
+    const uint64_t seq = w_->next_sequence_++;
+    batch_->PutMessage(sealed->message_id, sealed->bytes);
+    batch_->PutOutbox(sender, seq, sealed->message_id);
+    batch_->PutDedup(
+        sealed->message_id,
+        DedupEntry{seq, now_ms_,
+                   crypto::Sha256(ParseEnvelope(sealed->bytes)->header_bytes),
+                   w_->signer_.id});
+    batch_->PutExpiry(d.expires_at_ms, seq, sealed->message_id);
+    AppendAudit({now_ms_, wire::TraceEvent::Accepted, sealed->message_id,
+                 d.case_id, w_->signer_.id, "", detail});
+    recipients_.insert(sender);
+  }
+
   // True if `r`'s message id is known: `out` then holds the first receipt
   // or a refusal, and `in_batch` says whether it was accepted by this batch.
-  bool FindDuplicate(const SubmitRequest& r, SubmitOutcome* out, bool* in_batch) {
+  bool FindDuplicate(const SubmitRequest& r, SubmitOutcome* out,
+                     bool* in_batch) {
     DedupEntry found;
     auto it = accepted_.find(r.message_id);
     if (it != accepted_.end()) {
@@ -190,14 +420,17 @@ class JournalWriter::BatchBuilder {
   // accepts, and duplicates of them in the same batch.
   std::vector<size_t> depends_on_batch_;
   std::set<std::string> ack_recipients_;
+  std::set<Key> removed_outbox_;  // acked or dead in this batch
+  std::set<Key> dead_removed_;    // replayed or dropped in this batch
+  size_t changes_ = 0;            // requests and dead letters in the batch
   CommitReport report_;
 };
 
-Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(Journal* journal,
-                                                             const Clock* clock,
-                                                             ReportFn report) {
+Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(
+    Journal* journal, const Clock* clock, BrokerSigner signer,
+    ReportFn report) {
   std::unique_ptr<JournalWriter> w(
-      new JournalWriter(journal, clock, std::move(report)));
+      new JournalWriter(journal, clock, std::move(signer), std::move(report)));
   auto next = journal->GetMeta(kMetaNextSequence);
   if (next.ok()) {
     if (next->size() != 8)
@@ -217,9 +450,10 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(Journal* journal,
 }
 
 JournalWriter::JournalWriter(Journal* journal, const Clock* clock,
-                             ReportFn report)
+                             BrokerSigner signer, ReportFn report)
     : journal_(journal),
       clock_(clock),
+      signer_(std::move(signer)),
       report_(std::move(report)),
       audit_(audit::AuditHead{}) {}
 
@@ -246,6 +480,14 @@ void JournalWriter::PostAck(AckRequest request) {
   Post(Request{std::move(request)});
 }
 
+void JournalWriter::PostDeadLetter(DeadLetterRequest request) {
+  Post(Request{std::move(request)});
+}
+
+void JournalWriter::PostOperator(OperatorRequest request) {
+  Post(Request{std::move(request)});
+}
+
 void JournalWriter::Post(Request request) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -256,11 +498,15 @@ void JournalWriter::Post(Request request) {
 
 void JournalWriter::Run() {
   std::vector<Request> batch;
+  auto next_sweep = std::chrono::steady_clock::now();
   for (;;) {
+    bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
+      cv_.wait_until(lock, next_sweep,
+                     [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_ && queue_.empty()) return;
+      stopping = stopping_;
       size_t bytes = 0;
       while (!queue_.empty() && batch.size() < kMaxBatchRequests &&
              bytes < kMaxBatchBytes) {
@@ -271,23 +517,27 @@ void JournalWriter::Run() {
         queue_.pop_front();
       }
     }
-    CommitBatch(&batch);
+    const auto now = std::chrono::steady_clock::now();
+    const bool sweep = !stopping && now >= next_sweep;
+    if (sweep) next_sweep = now + kSweepInterval;
+    CommitBatch(&batch, sweep);
     batch.clear();
   }
 }
 
-void JournalWriter::CommitBatch(std::vector<Request>* requests) {
+void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   BatchBuilder builder(this, clock_->NowMs());
   size_t submits = 0;
   for (auto& r : *requests) {
-    if (auto* s = std::get_if<SubmitRequest>(&r.op)) {
-      builder.Add(*s);
-      ++submits;
-    } else {
-      builder.Add(std::get<AckRequest>(r.op));
-    }
+    if (std::holds_alternative<SubmitRequest>(r.op)) ++submits;
+    std::visit([&](auto& op) { builder.Add(op); }, r.op);
   }
+  if (sweep) builder.Sweep();
+  if (requests->empty() && builder.empty()) return;
   CommitReport report = builder.Commit();
+  if (report.commit_status.ok()) {
+    stats_.dead_letters.fetch_add(report.dead_letters.size());
+  }
   stats_.batches.fetch_add(1);
   stats_.submits.fetch_add(submits);
   if (!report.commit_status.ok()) stats_.failed_batches.fetch_add(1);

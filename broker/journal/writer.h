@@ -13,6 +13,7 @@
 // runs on the writer thread.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -27,6 +28,7 @@
 #include "broker/audit/audit_chain.h"
 #include "broker/journal/journal.h"
 #include "core/clock.h"
+#include "core/keys.h"
 #include "core/status.h"
 #include "schemas/case_state_generated.h"
 #include "schemas/frames_generated.h"
@@ -45,6 +47,7 @@ struct SubmitRequest {
   std::string subject_ref;
   std::vector<std::string> recipients;
   wire::CaseType case_type = wire::CaseType::Unknown;
+  int64_t expires_at_ms = 0;
 };
 
 // A recipient's acknowledgement of a delivery it had in flight.
@@ -55,6 +58,42 @@ struct AckRequest {
   std::string case_id;
   wire::AckOutcome outcome = wire::AckOutcome::Processed;
   std::string reason;
+};
+
+// A delivery that ran out of attempts (from the broker's sessions).
+struct DeadLetterRequest {
+  std::string recipient;
+  uint64_t sequence = 0;
+  std::string message_id;
+  uint32_t attempts = 0;
+  std::string detail;
+};
+
+// An operator's replay or drop of one dead letter.
+struct OperatorRequest {
+  std::string routing_id;  // where the AdminReply goes
+  uint64_t request_id = 0;
+  std::string operator_id;
+  bool replay = false;  // else drop
+  std::string recipient;
+  uint64_t sequence = 0;
+};
+
+struct OperatorOutcome {
+  std::string routing_id;
+  uint64_t request_id = 0;
+  bool replay = false;
+  // OK, NotFound (no such dead letter) or the journal's error.
+  Status status;
+  std::string dead_letter;  // DeadLetter FlatBuffer, when found
+};
+
+// Who the broker is, for the status reports it seals to originators.
+struct BrokerSigner {
+  std::string id;
+  SigningKey key;
+  // Lifetime of a status report (its expires_at_ms - created_at_ms).
+  int64_t report_ttl_ms = 30LL * 24 * 3600 * 1000;
 };
 
 struct SubmitOutcome {
@@ -80,6 +119,11 @@ struct CommitReport {
   // When the write failed: recipients whose acks were lost with it. Their
   // deliveries must be sent again (the broker restarts their sessions).
   std::vector<std::string> failed_ack_recipients;
+  // (recipient, sequence) that became dead letters: no longer in flight.
+  std::vector<std::pair<std::string, uint64_t>> dead_letters;
+  // (recipient, sequence) put back in the outbox by an operator.
+  std::vector<std::pair<std::string, uint64_t>> replayed;
+  std::vector<OperatorOutcome> operator_outcomes;
 };
 
 struct WriterStats {
@@ -87,7 +131,11 @@ struct WriterStats {
   std::atomic<uint64_t> submits{0};
   std::atomic<uint64_t> largest_batch{0};
   std::atomic<uint64_t> failed_batches{0};
+  std::atomic<uint64_t> dead_letters{0};
 };
+
+// The DeadLetter table of a `dead` value; null if it does not verify.
+const wire::DeadLetter* ParseDeadLetter(std::string_view bytes);
 
 class JournalWriter {
  public:
@@ -95,8 +143,10 @@ class JournalWriter {
 
   // `journal` and `clock` must outlive the writer. Reads the next sequence
   // and audit head from the journal.
+  // `signer` seals the status reports sent to originators.
   static Result<std::unique_ptr<JournalWriter>> Create(Journal* journal,
                                                        const Clock* clock,
+                                                       BrokerSigner signer,
                                                        ReportFn report);
   ~JournalWriter();  // Stops, after committing what was queued.
 
@@ -106,23 +156,31 @@ class JournalWriter {
 
   void PostSubmit(SubmitRequest request);
   void PostAck(AckRequest request);
+  void PostDeadLetter(DeadLetterRequest request);
+  void PostOperator(OperatorRequest request);
 
   const WriterStats& stats() const { return stats_; }
   // Cap on requests in one batch. Default: 2048.
   static constexpr size_t kMaxBatchRequests = 2048;
   // Cap on envelope bytes in one batch. Default: 32 MiB.
   static constexpr size_t kMaxBatchBytes = 32 << 20;
+  // How often expired messages are looked for, and how many at most per
+  // sweep (the rest wait for the next one).
+  static constexpr std::chrono::milliseconds kSweepInterval{500};
+  static constexpr size_t kMaxSweep = 1024;
 
  private:
   struct Request;
   class BatchBuilder;
-  JournalWriter(Journal* journal, const Clock* clock, ReportFn report);
+  JournalWriter(Journal* journal, const Clock* clock, BrokerSigner signer,
+                ReportFn report);
   void Run();
   void Post(Request request);
-  void CommitBatch(std::vector<Request>* requests);
+  void CommitBatch(std::vector<Request>* requests, bool sweep);
 
   Journal* journal_;
   const Clock* clock_;
+  BrokerSigner signer_;
   ReportFn report_;
   uint64_t next_sequence_ = 1;
   audit::AuditChain audit_;

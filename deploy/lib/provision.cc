@@ -130,6 +130,7 @@ std::string BrokerToml(const StackSpec& s, const StackLayout& l,
   for (const auto& p : participants) {
     out << "\n[[participants]]\n"
         << "keys = \"keys/" << FileNameOf(p) << ".pub.toml\"\n";
+    if (p == s.operator_id) out << "roles = [\"operator\"]\n";
     auto it = routes.find(p);
     if (it == routes.end()) continue;
     for (const auto& r : it->second) {
@@ -179,6 +180,7 @@ Result<StackLayout> Provision(const StackSpec& spec) {
   if (!spec.desk.empty()) participants.push_back(spec.desk);
   for (const auto& a : spec.agencies) participants.push_back(a);
   for (const auto& p : spec.extra_participants) participants.push_back(p);
+  if (!spec.operator_id.empty()) participants.push_back(spec.operator_id);
   std::error_code ec;
   for (const auto& d : {l.KeysDir(), l.SecretsDir()}) {
     fs::create_directories(d, ec);

@@ -25,6 +25,7 @@ inline const std::vector<std::string> kAgencies = {"caf", "cpam", "dgfip",
                                                    "france-travail"};
 inline constexpr char kDefaultDesk[] = "france-services/paris-15";
 inline constexpr char kBrokerId[] = "relais";
+inline constexpr char kDefaultOperator[] = "operator";
 
 struct StackSpec {
   std::string dir;
@@ -33,6 +34,8 @@ struct StackSpec {
   std::vector<std::string> agencies = kAgencies;
   // A France services site that opens cases.
   std::string desk = kDefaultDesk;
+  // An operator (role "operator": dead letters, stats); empty for none.
+  std::string operator_id = kDefaultOperator;
   // More participants (e.g. for benchmarks), allowed every case type to
   // each other.
   std::vector<std::string> extra_participants;

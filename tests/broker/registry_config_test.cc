@@ -71,9 +71,15 @@ TEST(ConfigTest, ProvisionedConfigLoadsWithItsRoutes) {
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->max_message_bytes, 65536u);
   EXPECT_EQ(config->time_policy.max_clock_skew_ms, 60000);
-  EXPECT_EQ(config->participants.size(), 5u);
+  // The desk, four agencies and the operator.
+  EXPECT_EQ(config->participants.size(), 6u);
   auto registry = Registry::Build(std::move(config->participants));
   ASSERT_TRUE(registry.ok());
+  EXPECT_TRUE(registry->IsOperator("operator"));
+  EXPECT_FALSE(registry->IsOperator("caf"));
+  // The operator may act on dead letters but sends no case.
+  EXPECT_FALSE(
+      registry->CheckRoute("operator", "caf", CaseType::AddressChange).ok());
   EXPECT_TRUE(
       registry->CheckRoute("caf", "france-travail", CaseType::RsaApplication)
           .ok());

@@ -10,6 +10,7 @@
 #include "core/crypto.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
+#include "tests/support/fixtures.h"
 
 namespace relais::broker::journal {
 namespace {
@@ -29,14 +30,20 @@ class WriterTest : public ::testing::Test {
   }
   void Open() {
     journal_ = std::move(*Journal::Open(dir_, JournalOptions()));
-    auto w =
-        JournalWriter::Create(journal_.get(), &clock_, [this](CommitReport r) {
-          std::lock_guard<std::mutex> lock(mu_);
-          for (auto& s : r.submits) outcomes_[s.message_id] = s;
-          acks_ += r.acks;
-          reports_.push_back(std::move(r));
-          cv_.notify_all();
-        });
+    auto w = JournalWriter::Create(journal_.get(), &clock_,
+                                   BrokerSigner{"relais", broker_.signing},
+                                   [this](CommitReport r) {
+                                     std::lock_guard<std::mutex> lock(mu_);
+                                     for (auto& s : r.submits)
+                                       outcomes_[s.message_id] = s;
+                                     acks_ += r.acks;
+                                     for (auto& d : r.dead_letters)
+                                       dead_.push_back(d);
+                                     for (auto& o : r.operator_outcomes)
+                                       operator_.push_back(o);
+                                     reports_.push_back(std::move(r));
+                                     cv_.notify_all();
+                                   });
     ASSERT_TRUE(w.ok());
     writer_ = std::move(*w);
     writer_->Start();
@@ -69,7 +76,16 @@ class WriterTest : public ::testing::Test {
     return ParseCaseState(case_bytes_);
   }
 
+  template <typename Pred>
+  bool Wait(Pred pred) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), pred);
+  }
+
   std::string dir_;
+  Identity broker_ = testing::MakeIdentity("relais");
+  std::vector<std::pair<std::string, uint64_t>> dead_;
+  std::vector<OperatorOutcome> operator_;
   FakeClock clock_{1795392000000};
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<JournalWriter> writer_;
@@ -192,6 +208,138 @@ TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
     EXPECT_EQ(outcomes_["m" + std::to_string(i)].sequence,
               static_cast<uint64_t>(i + 1));
   }
+}
+
+// A real sealed message from the desk to caf and cpam, as ingress makes it.
+SubmitRequest RealSubmit(const Identity& desk, int64_t now_ms, int64_t ttl_ms) {
+  EnvelopeDraft d = testing::SampleDraft(desk.participant, {"caf", "cpam"});
+  d.created_at_ms = now_ms;
+  d.expires_at_ms = now_ms + ttl_ms;
+  auto sealed = SealEnvelope(d, desk.signing);
+  auto v = ParseEnvelope(sealed->bytes);
+  SubmitRequest r;
+  r.message_id = sealed->message_id;
+  r.case_id = std::string(v->case_id);
+  r.sender = desk.participant;
+  r.header_sha256 = crypto::Sha256(v->header_bytes);
+  r.recipients = {"caf", "cpam"};
+  r.case_type = v->header->case_type();
+  r.expires_at_ms = d.expires_at_ms;
+  r.envelope = sealed->bytes;
+  return r;
+}
+
+TEST_F(WriterTest, ExpiredMessagesBecomeDeadLettersAndTheSenderIsTold) {
+  const Identity desk = testing::MakeIdentity("france-services/paris-15");
+  SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 60000);
+  const std::string id = r.message_id, case_id = r.case_id;
+  writer_->PostSubmit(std::move(r));
+  const uint64_t seq = WaitFor(id).sequence;
+  ASSERT_GT(seq, 0u);
+  // cpam acknowledges in time; caf does not.
+  writer_->PostAck({"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
+  ASSERT_TRUE(Wait([&] { return acks_ == 1; }));
+  clock_.Advance(60001);
+  ASSERT_TRUE(Wait([&] { return !dead_.empty(); }));
+  ASSERT_EQ(dead_.size(), 1u);
+  EXPECT_EQ(dead_[0], std::make_pair(std::string("caf"), seq));
+  EXPECT_FALSE(journal_->GetOutbox("caf", seq)->has_value());
+  auto dead = journal_->GetDead("caf", seq);
+  ASSERT_TRUE(dead.ok());
+  const wire::DeadLetter* dl = ParseDeadLetter(*dead);
+  ASSERT_NE(dl, nullptr);
+  EXPECT_EQ(dl->reason(), wire::RecipientState::Expired);
+  EXPECT_EQ(VectorBytes(dl->message_id()), id);
+  EXPECT_FALSE(journal_->GetDead("cpam", seq).ok());
+  const wire::CaseState* state = Case(case_id);
+  for (const auto* rs : *state->recipients()) {
+    EXPECT_EQ(rs->state(), StringView(rs->recipient()) == "caf"
+                               ? wire::RecipientState::Expired
+                               : wire::RecipientState::Delivered);
+  }
+  // The sender has a status report, sealed by the broker, in its outbox.
+  std::vector<OutboxEntry> reports;
+  ASSERT_TRUE(journal_->ReadOutbox(desk.participant, 0, 10, &reports).ok());
+  ASSERT_EQ(reports.size(), 1u);
+  auto report_env = journal_->GetMessage(reports[0].message_id);
+  KeyDirectory keys = testing::DirectoryOf({&broker_, &desk});
+  auto opened = OpenEnvelope(*report_env, keys, clock_.NowMs(), TimePolicy{});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->sender, "relais");
+  EXPECT_EQ(opened->header->payload_encoding(),
+            wire::PayloadEncoding::StatusReport);
+  const auto* report =
+      flatbuffers::GetRoot<wire::StatusReport>(opened->payload.data());
+  EXPECT_EQ(VectorBytes(report->message_id()), id);
+  EXPECT_EQ(StringView(report->recipient()), "caf");
+  EXPECT_EQ(report->state(), wire::RecipientState::Expired);
+  // Swept once: nothing more later.
+  clock_.Advance(120000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(dead_.size(), 1u);
+}
+
+TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
+  const Identity desk = testing::MakeIdentity("france-services/paris-15");
+  SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 1000);
+  const std::string id = r.message_id, case_id = r.case_id;
+  writer_->PostSubmit(std::move(r));
+  const uint64_t seq = WaitFor(id).sequence;
+  clock_.Advance(1001);
+  ASSERT_TRUE(Wait([&] { return dead_.size() == 2; }));
+  // Replay caf's: back in its outbox, marked replayed; the case says Sent.
+  writer_->PostOperator({"op-rid", 7, "operator", true, "caf", seq});
+  ASSERT_TRUE(Wait([&] { return operator_.size() == 1; }));
+  EXPECT_TRUE(operator_[0].status.ok()) << operator_[0].status.ToString();
+  auto entry = journal_->GetOutbox("caf", seq);
+  ASSERT_TRUE(entry.ok() && entry->has_value());
+  EXPECT_TRUE((*entry)->replayed);
+  EXPECT_FALSE(journal_->GetDead("caf", seq).ok());
+  // A replayed message is not swept again, and replaying twice is refused.
+  clock_.Advance(5000);
+  writer_->PostOperator({"op-rid", 8, "operator", true, "caf", seq});
+  ASSERT_TRUE(Wait([&] { return operator_.size() == 2; }));
+  EXPECT_EQ(operator_[1].status.code(), Status::Code::kNotFound);
+  EXPECT_TRUE(journal_->GetOutbox("caf", seq)->has_value());
+  // Drop cpam's: gone, the trail says so.
+  writer_->PostOperator({"op-rid", 9, "operator", false, "cpam", seq});
+  ASSERT_TRUE(Wait([&] { return operator_.size() == 3; }));
+  EXPECT_TRUE(operator_[2].status.ok());
+  EXPECT_FALSE(journal_->GetDead("cpam", seq).ok());
+  const wire::CaseState* state = Case(case_id);
+  bool replayed = false, purged = false;
+  for (const auto* t : *state->trail()) {
+    replayed |= t->event() == wire::TraceEvent::Replayed;
+    purged |= t->event() == wire::TraceEvent::Purged;
+  }
+  EXPECT_TRUE(replayed && purged);
+  for (const auto* rs : *state->recipients()) {
+    if (StringView(rs->recipient()) == "caf") {
+      EXPECT_EQ(rs->state(), wire::RecipientState::Sent);
+    }
+  }
+}
+
+TEST_F(WriterTest, RetriesExhaustedBecomeUndeliverableUnlessAckedFirst) {
+  const Identity desk = testing::MakeIdentity("france-services/paris-15");
+  SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 3600000);
+  const std::string id = r.message_id, case_id = r.case_id;
+  writer_->PostSubmit(std::move(r));
+  const uint64_t seq = WaitFor(id).sequence;
+  // cpam's ack is journaled before its give-up: no dead letter for cpam.
+  writer_->PostAck({"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
+  writer_->PostDeadLetter({"cpam", seq, id, 20, "no acknowledgement"});
+  writer_->PostDeadLetter({"caf", seq, id, 20, "no acknowledgement"});
+  ASSERT_TRUE(Wait([&] { return !dead_.empty(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(dead_.size(), 1u);
+  EXPECT_EQ(dead_[0].first, "caf");
+  auto dead = journal_->GetDead("caf", seq);
+  ASSERT_TRUE(dead.ok());
+  const wire::DeadLetter* dl = ParseDeadLetter(*dead);
+  ASSERT_NE(dl, nullptr);
+  EXPECT_EQ(dl->reason(), wire::RecipientState::Undeliverable);
+  EXPECT_EQ(dl->attempts(), 20u);
 }
 
 }  // namespace
