@@ -37,7 +37,7 @@ ordered_json DeadLetterJson(const wire::DeadLetter& d) {
 }
 
 // Sends one AdminRequest with the operator's client configuration and
-// returns the AdminReply, or prints why not and sets *exit_code.
+// returns the AdminReply frame, or why not.
 Result<std::string> Call(const std::string& config, wire::AdminOp op,
                          const std::string& recipient, uint64_t sequence,
                          uint32_t limit) {

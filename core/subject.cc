@@ -15,8 +15,9 @@ Result<std::string> SubjectRef(std::string_view subject_key,
     return Status::InvalidArgument("subject key must be 32 bytes");
   }
   if (nir.size() != 13 && nir.size() != 15) {
-    return Status::InvalidArgument("NIR must be 13 characters, or 15 with its key; got " +
-                                   std::to_string(nir.size()));
+    return Status::InvalidArgument(
+        "NIR must be 13 characters, or 15 with its key; got " +
+        std::to_string(nir.size()));
   }
   std::string nir13(nir.substr(0, 13));
   for (char& c : nir13) c = static_cast<char>(std::toupper(c));

@@ -132,16 +132,6 @@ json ContactJson(const wire::Contact* c) {
   return j;
 }
 
-// The JSON text; InvalidArgument when a string from the case is not UTF-8.
-Result<std::string> Dump(const json& doc) {
-  try {
-    return doc.dump(2) + "\n";
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(
-        std::string("a string is not valid UTF-8: ") + e.what());
-  }
-}
-
 }  // namespace
 
 bool CpamTranslator::Accepts(std::string_view name) const {
@@ -150,10 +140,7 @@ bool CpamTranslator::Accepts(std::string_view name) const {
 
 Result<std::vector<sdk::OutgoingCase>> CpamTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
-  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJson(contents));
-  if (!doc.is_object()) {
-    return Status::InvalidArgument("the document must be a JSON object");
-  }
+  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, ReadDeclaration(doc));
   std::vector<sdk::OutgoingCase> out;
   out.push_back(std::move(c));
@@ -182,7 +169,7 @@ Result<sdk::NativeFile> CpamTranslator::WriteOutbox(
   doc["ancienne_adresse"] = native::AddressToJson(change->old_address());
   doc["nouvelle_adresse"] = native::AddressToJson(change->new_address());
   doc["contact"] = ContactJson(change->contact());
-  RELAIS_ASSIGN_OR_RETURN(std::string text, Dump(doc));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, native::DumpJson(doc));
   return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
 }
 

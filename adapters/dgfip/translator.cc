@@ -231,16 +231,6 @@ void PersonJson(const wire::Citizen* c, json& doc) {
   }
 }
 
-// The JSON text; InvalidArgument when a string from the case is not UTF-8.
-Result<std::string> Dump(const json& doc) {
-  try {
-    return doc.dump(2) + "\n";
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(
-        std::string("a string is not valid UTF-8: ") + e.what());
-  }
-}
-
 }  // namespace
 
 bool DgfipTranslator::Accepts(std::string_view name) const {
@@ -249,10 +239,7 @@ bool DgfipTranslator::Accepts(std::string_view name) const {
 
 Result<std::vector<sdk::OutgoingCase>> DgfipTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
-  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJson(contents));
-  if (!doc.is_object()) {
-    return Status::InvalidArgument("the document must be a JSON object");
-  }
+  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(wire::ResourcesUpdateT r, ReadResources(doc));
   sdk::OutgoingCase out;
   out.case_type = wire::CaseType::ResourcesUpdate;
@@ -291,7 +278,7 @@ Result<sdk::NativeFile> DgfipTranslator::WriteOutbox(
     if (c->phone()) contact["telephone"] = StringView(c->phone());
     doc["contact"] = std::move(contact);
   }
-  RELAIS_ASSIGN_OR_RETURN(std::string text, Dump(doc));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, native::DumpJson(doc));
   return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
 }
 

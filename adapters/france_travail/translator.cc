@@ -122,16 +122,6 @@ Result<wire::JobSeekerStatusT> ReadStatus(const json& doc) {
   return status;
 }
 
-// The JSON text; InvalidArgument when a string from the case is not UTF-8.
-Result<std::string> Dump(const json& doc) {
-  try {
-    return doc.dump(2) + "\n";
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(
-        std::string("a string is not valid UTF-8: ") + e.what());
-  }
-}
-
 }  // namespace
 
 bool FranceTravailTranslator::Accepts(std::string_view name) const {
@@ -140,10 +130,7 @@ bool FranceTravailTranslator::Accepts(std::string_view name) const {
 
 Result<std::vector<sdk::OutgoingCase>> FranceTravailTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
-  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJson(contents));
-  if (!doc.is_object()) {
-    return Status::InvalidArgument("the document must be a JSON object");
-  }
+  RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(wire::JobSeekerStatusT status, ReadStatus(doc));
   sdk::OutgoingCase out;
   out.case_type = wire::CaseType::JobSeekerStatus;
@@ -178,7 +165,7 @@ Result<sdk::NativeFile> FranceTravailTranslator::WriteOutbox(
     if (c->phone()) contact["telephone"] = StringView(c->phone());
     doc["contact"] = std::move(contact);
   }
-  RELAIS_ASSIGN_OR_RETURN(std::string text, Dump(doc));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, native::DumpJson(doc));
   return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
 }
 

@@ -28,11 +28,25 @@ std::string Sex(wire::Sex s) {
 
 }  // namespace
 
-Result<json> ParseJson(std::string_view text) {
+Result<json> ParseJsonObject(std::string_view text) {
+  json doc;
   try {
-    return json::parse(text);
+    doc = json::parse(text);
   } catch (const json::parse_error& e) {
     return Status::InvalidArgument(std::string("not valid JSON: ") + e.what());
+  }
+  if (!doc.is_object()) {
+    return Status::InvalidArgument("the document must be a JSON object");
+  }
+  return doc;
+}
+
+Result<std::string> DumpJson(const json& doc) {
+  try {
+    return doc.dump(2) + "\n";
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(
+        std::string("a string is not valid UTF-8: ") + e.what());
   }
 }
 

@@ -19,8 +19,14 @@ namespace relais::sdk::native {
 
 using json = nlohmann::ordered_json;
 
-// Parses partner JSON; InvalidArgument "not valid JSON: ..." otherwise.
-Result<json> ParseJson(std::string_view text);
+// Parses a partner's JSON document, which must be an object;
+// InvalidArgument "not valid JSON: ..." or "the document must be a JSON
+// object" otherwise.
+Result<json> ParseJsonObject(std::string_view text);
+
+// `doc` as indented text with a final newline; InvalidArgument when a
+// string from the case is not UTF-8.
+Result<std::string> DumpJson(const json& doc);
 
 // obj[key] as a non-empty string; InvalidArgument "field <path>.<key>:
 // missing" or "...: must be a string".

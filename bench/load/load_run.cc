@@ -91,8 +91,8 @@ Result<std::string> WaitForEndpoint(const std::string& file) {
   for (int i = 0; i < 300; ++i) {
     auto text = ReadFile(file, 4096);
     if (text.ok() && !text->empty()) {
-      while (!text->empty() && std::isspace(static_cast<unsigned char>(
-                                   text->back()))) {
+      while (!text->empty() &&
+             std::isspace(static_cast<unsigned char>(text->back()))) {
         text->pop_back();
       }
       return *text;
@@ -120,8 +120,8 @@ Result<Target> PrepareTarget(const LoadOptions& o) {
   RELAIS_ASSIGN_OR_RETURN(deploy::StackLayout layout, deploy::Provision(spec));
   t.broker_argv = {deploy::BinDir() + "/relaisd", "--config",
                    layout.BrokerConfig(), "--log-level", "warn"};
-  RELAIS_ASSIGN_OR_RETURN(
-      t.broker, deploy::ChildProcess::Start(t.broker_argv, t.dir + "/relaisd.log"));
+  RELAIS_ASSIGN_OR_RETURN(t.broker, deploy::ChildProcess::Start(
+                                        t.broker_argv, t.dir + "/relaisd.log"));
   // Restarts bind the same port, so that clients find it again.
   RELAIS_ASSIGN_OR_RETURN(std::string endpoint,
                           WaitForEndpoint(layout.EndpointFile()));
@@ -200,7 +200,6 @@ sdk::DeliveryHandler Receiver(RunState* st, uint64_t n) {
   };
 }
 
-
 // Kills and restarts the broker when the accepted count reaches each of
 // `kills` random points spread over the run.
 class BrokerKiller {
@@ -213,7 +212,8 @@ class BrokerKiller {
     for (uint32_t i = 0; i < o.kill_broker; ++i) points_.push_back(at(*rng));
     std::sort(points_.begin(), points_.end());
     std::uniform_int_distribution<int> jitter_ms(0, 50);
-    for (size_t i = 0; i < points_.size(); ++i) jitter_.push_back(jitter_ms(*rng));
+    for (size_t i = 0; i < points_.size(); ++i)
+      jitter_.push_back(jitter_ms(*rng));
     if (!points_.empty()) thread_ = std::thread([this] { Run(); });
   }
   ~BrokerKiller() { Stop(); }
@@ -251,8 +251,9 @@ class BrokerKiller {
 
 Result<LoadReport> RunLoad(const LoadOptions& o) {
   if (!o.broker.empty() && o.kill_broker > 0) {
-    return Status::InvalidArgument("--kill-broker needs relais-bench's own "
-                                   "relaisd (no --broker)");
+    return Status::InvalidArgument(
+        "--kill-broker needs relais-bench's own "
+        "relaisd (no --broker)");
   }
   if (o.backlog > o.messages) {
     return Status::InvalidArgument("--backlog cannot exceed --messages");
@@ -272,8 +273,8 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   RELAIS_RETURN_IF_ERROR(sender->WaitConnected(std::chrono::seconds(30)));
   std::unique_ptr<sdk::Client> receiver;
   auto start_receiver = [&]() -> Status {
-    RELAIS_ASSIGN_OR_RETURN(
-        receiver, sdk::Client::Start(ro, Receiver(&st, o.messages)));
+    RELAIS_ASSIGN_OR_RETURN(receiver,
+                            sdk::Client::Start(ro, Receiver(&st, o.messages)));
     return receiver->WaitConnected(std::chrono::seconds(30));
   };
   if (o.backlog == 0) RELAIS_RETURN_IF_ERROR(start_receiver());
@@ -341,7 +342,8 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   r.accept_msgs_per_s = accept_s > 0 ? r.accepted / accept_s : 0;
   if (o.backlog > 0) {
     const double drain_s =
-        (std::max(st.last_delivery_ns.load(), drain_start_ns) - drain_start_ns) /
+        (std::max(st.last_delivery_ns.load(), drain_start_ns) -
+         drain_start_ns) /
         1e9;
     r.drain_msgs_per_s = drain_s > 0 ? r.delivered / drain_s : 0;
   }

@@ -35,9 +35,9 @@ struct IngressLimits {
 
 // True if the journal already accepted `message_id` from `sender` with a
 // header of this SHA-256 (a resubmission). Called from verifying threads.
-using AlreadyAccepted = std::function<bool(std::string_view message_id,
-                                           std::string_view sender,
-                                           std::string_view header_sha256)>;
+using AlreadyAccepted =
+    std::function<bool(std::string_view message_id, std::string_view sender,
+                       std::string_view header_sha256)>;
 
 // Verifies one submitted envelope from the connection authenticated as
 // `participant`. On success, the request for the journal (without routing),

@@ -131,8 +131,11 @@ class JournalWriter::BatchBuilder {
   void Add(DeadLetterRequest& r) {
     auto entry = OutboxEntryOf(r.recipient, r.sequence);
     if (!entry || entry->message_id != r.message_id) return;  // acked since
-    MakeDead(r.recipient, r.sequence, r.message_id,
-             wire::RecipientState::Undeliverable, r.attempts, r.detail);
+    std::string bytes;
+    auto v = LoadEnvelope(r.message_id, &bytes);
+    if (!v.ok()) return;
+    MakeDead(r.recipient, r.sequence, *v, wire::RecipientState::Undeliverable,
+             r.attempts, r.detail);
   }
 
   void Add(OperatorRequest& r) {
@@ -176,8 +179,8 @@ class JournalWriter::BatchBuilder {
          r.replay ? wire::TraceEvent::Replayed : wire::TraceEvent::Purged,
          message_id, case_id, r.recipient, "", detail});
     if (r.replay) {
-      auto envelope = w_->journal_->GetMessage(message_id);
-      auto v = envelope.ok() ? ParseEnvelope(*envelope) : envelope.status();
+      std::string bytes;
+      auto v = LoadEnvelope(message_id, &bytes);
       if (v.ok()) {
         ReportToSender(*v, r.recipient, wire::RecipientState::Sent,
                        dl->attempts(), detail);
@@ -198,20 +201,14 @@ class JournalWriter::BatchBuilder {
     for (const auto& e : expired) {
       batch_->DeleteExpiry(e.expires_at_ms, e.sequence);
       ++changes_;
-      auto envelope = w_->journal_->GetMessage(e.message_id);
-      auto v = envelope.ok() ? ParseEnvelope(*envelope) : envelope.status();
-      if (!v.ok()) {
-        spdlog::error("expiry sweep: message {} of sequence {}: {}",
-                      HexEncode(e.message_id), e.sequence,
-                      v.status().ToString());
-        continue;
-      }
+      std::string bytes;
+      auto v = LoadEnvelope(e.message_id, &bytes);
+      if (!v.ok()) continue;
       for (const auto* r : *v->header->recipients()) {
         const std::string recipient(StringView(r));
         auto entry = OutboxEntryOf(recipient, e.sequence);
         if (!entry || entry->replayed) continue;
-        MakeDead(recipient, e.sequence, e.message_id,
-                 wire::RecipientState::Expired, 0,
+        MakeDead(recipient, e.sequence, *v, wire::RecipientState::Expired, 0,
                  "expired before the recipient acknowledged it");
       }
     }
@@ -278,24 +275,32 @@ class JournalWriter::BatchBuilder {
     return *entry;
   }
 
-  void MakeDead(const std::string& recipient, uint64_t sequence,
-                const std::string& message_id, wire::RecipientState reason,
-                uint32_t attempts, const std::string& detail) {
+  // The journaled envelope of `message_id`, parsed; its bytes in `*bytes`.
+  // Errors are logged: the journal is damaged.
+  Result<EnvelopeView> LoadEnvelope(const std::string& message_id,
+                                    std::string* bytes) {
     auto envelope = w_->journal_->GetMessage(message_id);
-    auto v = envelope.ok() ? ParseEnvelope(*envelope) : envelope.status();
+    if (envelope.ok()) *bytes = std::move(*envelope);
+    auto v = envelope.ok() ? ParseEnvelope(*bytes) : envelope.status();
     if (!v.ok()) {
-      spdlog::error("dead letter of sequence {} for {}: {}", sequence,
-                    recipient, v.status().ToString());
-      return;
+      spdlog::error("message {}: {}", HexEncode(message_id),
+                    v.status().ToString());
     }
+    return v;
+  }
+
+  void MakeDead(const std::string& recipient, uint64_t sequence,
+                const EnvelopeView& v, wire::RecipientState reason,
+                uint32_t attempts, const std::string& detail) {
+    const std::string message_id(v.message_id);
     batch_->PutDead(recipient, sequence,
-                    BuildDeadLetter(recipient, sequence, *v, reason, attempts,
+                    BuildDeadLetter(recipient, sequence, v, reason, attempts,
                                     now_ms_, detail));
     batch_->DeleteOutbox(recipient, sequence);
     removed_outbox_.insert({recipient, sequence});
     dead_removed_.erase({recipient, sequence});
     ++changes_;
-    const std::string case_id(v->case_id);
+    const std::string case_id(v.case_id);
     if (wire::CaseStateT* state = LoadCase(case_id);
         state != nullptr && !state->case_id.empty()) {
       delivery::ApplyDeadLetter(state, recipient, message_id, sequence, reason,
@@ -307,7 +312,7 @@ class JournalWriter::BatchBuilder {
                      : wire::TraceEvent::DeadLettered,
                  message_id, case_id, recipient, "", detail});
     report_.dead_letters.push_back({recipient, sequence});
-    ReportToSender(*v, recipient, reason, attempts, detail);
+    ReportToSender(v, recipient, reason, attempts, detail);
   }
 
   // Journals a StatusReport, sealed by the broker, for the sender of `v`

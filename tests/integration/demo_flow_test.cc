@@ -115,11 +115,15 @@ TEST_F(DemoFlowTest,
   Drop(stack_.layout().Inbox("caf"), "rsa_application.csv", *csv);
   const std::string receipt =
       stack_.layout().Done("caf") + "/rsa_application.csv.receipt.json";
-  ASSERT_TRUE(WaitUntil([&] { return fs::exists(receipt); }))
-      << "not accepted; rejected/: "
+  // The adapter writes the receipt, then moves the file out of inbox/ (so a
+  // crash between the two resubmits it, never loses it): wait for both.
+  const std::string inbox_file =
+      stack_.layout().Inbox("caf") + "/rsa_application.csv";
+  ASSERT_TRUE(WaitUntil([&] {
+    return fs::exists(receipt) && !fs::exists(inbox_file);
+  })) << "not accepted; rejected/: "
       << FilesIn(stack_.layout().Rejected("caf")).size();
-  EXPECT_FALSE(
-      fs::exists(stack_.layout().Inbox("caf") + "/rsa_application.csv"));
+  EXPECT_TRUE(fs::exists(stack_.layout().Done("caf") + "/rsa_application.csv"));
   auto doc = nlohmann::json::parse(*ReadFile(receipt));
   ASSERT_GE(doc["cases"].size(), 1u);
   EXPECT_FALSE(doc["cases"][0]["duplicate"].get<bool>());
