@@ -291,9 +291,16 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
     case wire::Body::DeliveryAck:
       return OnAck(in, req, *f.body_as_DeliveryAck());
     case wire::Body::Credit: {
-      Status st = sessions_->SetWindow(
-          in.routing_id,
-          std::min(f.body_as_Credit()->window(), config_.max_window));
+      const uint32_t window = f.body_as_Credit()->window();
+      if (window > config_.max_window) {
+        return Reject(in, req,
+                      Status::Rejected(wire::RejectCode::WindowTooLarge,
+                                       "Credit asks for a window of " +
+                                           std::to_string(window) +
+                                           "; this broker grants at most " +
+                                           std::to_string(config_.max_window)));
+      }
+      Status st = sessions_->SetWindow(in.routing_id, window);
       if (!st.ok()) return Reject(in, req, st);
       return sessions_->Pump(in.participant);
     }
@@ -332,9 +339,9 @@ void Broker::OnHello(const transport::Incoming& in, uint64_t req,
   }
   const uint32_t window = std::min(h.window(), config_.max_window);
   Send(in.routing_id,
-       WelcomeFrame(req,
-                    {config_.broker_id, config_.max_message_bytes,
-                     config_.heartbeat_interval_ms, clock_->NowMs(), window}));
+       WelcomeFrame(req, {config_.broker_id, config_.max_message_bytes,
+                          config_.heartbeat_interval_ms, clock_->NowMs(),
+                          window, config_.max_window}));
   spdlog::info("{}: hello (window {}, {})", in.participant, window,
                std::string(StringView(h.software())));
   sessions_->Open(in.participant, in.routing_id, window);

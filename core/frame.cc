@@ -64,7 +64,7 @@ std::string WelcomeFrame(uint64_t request_id, const WelcomeInfo& info) {
       fbb, request_id,
       wire::CreateWelcome(fbb, kProtocolVersion, fbb.CreateString(info.broker),
                           info.max_message_bytes, info.heartbeat_interval_ms,
-                          info.server_time_ms, info.window));
+                          info.server_time_ms, info.window, info.max_window));
 }
 
 std::string SubmitFrame(uint64_t request_id, std::string_view envelope) {

@@ -33,6 +33,7 @@ struct WelcomeInfo {
   uint32_t heartbeat_interval_ms = 0;
   int64_t server_time_ms = 0;
   uint32_t window = 0;
+  uint32_t max_window = 0;
 };
 
 std::string HelloFrame(uint64_t request_id, std::string_view participant,

@@ -285,6 +285,78 @@ TEST_F(BrokerTest, BadFramesGetCodedRejectionsAndDisturbNothing) {
   EXPECT_TRUE(StatusOfSubmit(SealFromDesk({"caf"})).ok());
 }
 
+// A recipient acking what is not in flight to it, acking twice, or asking
+// for more credit than it may have: coded rejections, and its deliveries
+// go on exactly as before.
+TEST_F(BrokerTest, ForeignAcksRepeatedAcksAndExcessCreditChangeNothing) {
+  const auto code_of = [](const std::optional<std::string>& frame) {
+    if (!frame) return RejectCode::None;
+    auto f = ParseFrame(*frame);
+    return f.ok() && (*f)->body_type() == wire::Body::Rejected
+               ? (*f)->body_as_Rejected()->code()
+               : RejectCode::None;
+  };
+  RawClient caf(stack_.endpoint(), stack_.BrokerCurvePublic(),
+                stack_.IdentityOf("caf").curve);
+  caf.Send(HelloFrame(1, "caf", 1, "test"));
+  auto welcome = caf.ReceiveType(wire::Body::Welcome, seconds(5));
+  ASSERT_TRUE(welcome.has_value());
+  const uint32_t max_window =
+      (*ParseFrame(*welcome))->body_as_Welcome()->max_window();
+  EXPECT_EQ(max_window, 1024u);
+  SealedEnvelope first = SealFromDesk({"caf"});
+  SealedEnvelope second = SealFromDesk({"caf"});
+  ASSERT_TRUE(desk_->Submit(first, seconds(10)).ok());
+  ASSERT_TRUE(desk_->Submit(second, seconds(10)).ok());
+  auto deliver = caf.ReceiveType(wire::Body::Deliver, seconds(5));
+  ASSERT_TRUE(deliver.has_value());
+  const uint64_t seq = (*ParseFrame(*deliver))->body_as_Deliver()->sequence();
+
+  // Another participant acking caf's delivery.
+  RawClient cpam(stack_.endpoint(), stack_.BrokerCurvePublic(),
+                 stack_.IdentityOf("cpam").curve);
+  cpam.Send(HelloFrame(1, "cpam", 1, "test"));
+  ASSERT_TRUE(cpam.ReceiveType(wire::Body::Welcome, seconds(5)).has_value());
+  cpam.Send(DeliveryAckFrame(2, seq, first.message_id,
+                             wire::AckOutcome::Processed, ""));
+  EXPECT_EQ(code_of(cpam.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::UnknownDelivery);
+  // The right sequence with another message's id.
+  caf.Send(DeliveryAckFrame(3, seq, second.message_id,
+                            wire::AckOutcome::Processed, ""));
+  EXPECT_EQ(code_of(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::UnknownDelivery);
+  // More credit than the broker grants: refused, the window stays 1.
+  caf.Send(CreditFrame(4, max_window + 1));
+  EXPECT_EQ(code_of(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::WindowTooLarge);
+  EXPECT_FALSE(caf.ReceiveType(wire::Body::Deliver, milliseconds(700)));
+  // None of that acknowledged the first message: its status says so.
+  const std::string case_id(ParseEnvelope(first.bytes)->case_id);
+  auto state = desk_->QueryCase(case_id);
+  ASSERT_TRUE(state.ok());
+  EXPECT_NE(ParseCaseState(*state)->recipients()->Get(0)->state(),
+            wire::RecipientState::Delivered);
+
+  // The real ack lets the second through; acking the first again is
+  // refused.
+  caf.Send(DeliveryAckFrame(5, seq, first.message_id,
+                            wire::AckOutcome::Processed, ""));
+  auto next = caf.ReceiveType(wire::Body::Deliver, seconds(5));
+  ASSERT_TRUE(next.has_value());
+  auto env = ParseEnvelope(
+      VectorBytes((*ParseFrame(*next))->body_as_Deliver()->envelope()));
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->message_id, second.message_id);
+  caf.Send(DeliveryAckFrame(6, seq, first.message_id,
+                            wire::AckOutcome::Processed, ""));
+  EXPECT_EQ(code_of(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
+            RejectCode::UnknownDelivery);
+  // A Credit within the cap is accepted silently.
+  caf.Send(CreditFrame(7, max_window));
+  EXPECT_FALSE(caf.ReceiveType(wire::Body::Rejected, milliseconds(500)));
+}
+
 TEST_F(BrokerTest, CaseStatusIsOnlyForTheCasesParties) {
   SealedEnvelope env = SealFromDesk({"caf"});
   ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
