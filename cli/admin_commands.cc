@@ -45,6 +45,7 @@ Result<std::string> Call(const std::string& config, wire::AdminOp op,
                           sdk::LoadParticipantConfig(config));
   sdk::ClientOptions options = c.client;
   options.window = 0;
+  options.state_dir.clear();  // one-shot, like case_commands.cc
   RELAIS_ASSIGN_OR_RETURN(auto client, sdk::Client::Start(std::move(options)));
   RELAIS_RETURN_IF_ERROR(client->WaitConnected(std::chrono::seconds(10)));
   auto reply = client->Admin(op, recipient, sequence, limit);

@@ -33,6 +33,9 @@ Result<std::unique_ptr<sdk::Client>> Connect(const std::string& config,
   RELAIS_ASSIGN_OR_RETURN(*out, sdk::LoadParticipantConfig(config));
   sdk::ClientOptions options = out->client;
   options.window = 0;  // submit and query only
+  // One-shot: the command waits for the answer and says if there is none;
+  // the participant's adapter may hold its local store meanwhile.
+  options.state_dir.clear();
   return sdk::Client::Start(std::move(options));
 }
 

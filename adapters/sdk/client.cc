@@ -15,7 +15,6 @@
 #include <variant>
 #include <zmq.hpp>
 
-#include "adapters/sdk/processed_store.h"
 #include "core/clock.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
@@ -30,6 +29,8 @@ constexpr int kMonitorEvents =
     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+
+constexpr auto kPruneEvery = std::chrono::minutes(10);
 
 milliseconds Backoff(int attempt) {
   thread_local std::mt19937 rng{std::random_device{}()};
@@ -56,11 +57,13 @@ class Client::Impl {
       std::function<std::string(uint64_t)> admin_frame);
   const ClientStats& stats() const { return stats_; }
   const std::string& participant() const { return opts_.identity.participant; }
+  LocalStore* store() const { return store_.get(); }
 
  private:
   struct SubmitCmd {
     SealedEnvelope envelope;
     SubmitCallback done;
+    uint64_t outbox_key = 0;  // 0: not in the durable outbox
   };
   struct QueryCmd {
     std::string case_id;
@@ -84,6 +87,7 @@ class Client::Impl {
     Clock::time_point next_send;
     int retries = 0;
     bool sent_once = false;
+    uint64_t outbox_key = 0;
   };
   struct Incoming {
     uint64_t generation;
@@ -94,6 +98,13 @@ class Client::Impl {
   };
 
   void Post(Command c);
+  void PostAll(std::vector<Command> cs);
+  // Keeps queued submits in the durable outbox (one sync for all that
+  // queued meanwhile), then hands them to the I/O thread.
+  void KeeperLoop();
+  Status RestoreOutbox();
+  // The broker answered the submit kept under `key`.
+  void Answered(uint64_t key);
   void IoLoop();
   void ConnectSocket();
   void OnMonitorEvent();
@@ -108,11 +119,14 @@ class Client::Impl {
   // `records` are durable, or nullopt to stop the batch here.
   std::optional<AckCmd> HandleOne(const Incoming& in,
                                   std::set<std::string>* in_batch,
-                                  std::vector<ProcessedStore::Entry>* records);
+                                  std::vector<LocalStore::Entry>* records,
+                                  Effects* effects);
+  void Prune();
 
   ClientOptions opts_;
   DeliveryHandler handler_;
-  std::unique_ptr<ProcessedStore> store_;
+  std::unique_ptr<LocalStore> store_;
+  bool outbox_ = false;  // submits go through the durable outbox
   ClientStats stats_;
   zmq::context_t ctx_;
   std::unique_ptr<zmq::socket_t> dealer_;
@@ -141,8 +155,15 @@ class Client::Impl {
   std::condition_variable del_cv_;
   std::deque<Incoming> deliveries_;  // guarded by del_mu_
 
+  std::mutex keep_mu_;
+  std::condition_variable keep_cv_;
+  std::vector<SubmitCmd> to_keep_;  // guarded by keep_mu_
+
+  Clock::time_point last_prune_{};  // handler thread only
+
   std::thread io_thread_;
   std::thread handler_thread_;
+  std::thread keeper_thread_;
 };
 
 Status Client::Impl::Init() {
@@ -151,13 +172,16 @@ Status Client::Impl::Init() {
         "client needs an endpoint and the broker's "
         "40-character CURVE public key");
   }
-  if (handler_ && opts_.window > 0) {
-    if (opts_.state_dir.empty()) {
-      return Status::InvalidArgument("a receiving client needs a state_dir");
-    }
-    RELAIS_ASSIGN_OR_RETURN(store_, ProcessedStore::Open(opts_.state_dir));
-  } else {
-    opts_.window = 0;
+  const bool receiving = handler_ && opts_.window > 0;
+  if (receiving && opts_.state_dir.empty()) {
+    return Status::InvalidArgument("a receiving client needs a state_dir");
+  }
+  if (!receiving) opts_.window = 0;
+  if (!opts_.state_dir.empty()) {
+    RELAIS_ASSIGN_OR_RETURN(
+        store_, LocalStore::Open(opts_.state_dir,
+                                 {.retention = opts_.processed_retention}));
+    outbox_ = opts_.durable_outbox;
   }
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Status::IOError("eventfd failed");
@@ -167,9 +191,70 @@ Status Client::Impl::Init() {
     return Status::InvalidArgument(std::string("cannot connect to ") +
                                    opts_.endpoint + ": " + e.what());
   }
+  if (outbox_) RELAIS_RETURN_IF_ERROR(RestoreOutbox());
   io_thread_ = std::thread([this] { IoLoop(); });
-  if (store_) handler_thread_ = std::thread([this] { HandlerLoop(); });
+  if (opts_.window > 0)
+    handler_thread_ = std::thread([this] { HandlerLoop(); });
+  if (outbox_) keeper_thread_ = std::thread([this] { KeeperLoop(); });
   return Status::OK();
+}
+
+Status Client::Impl::RestoreOutbox() {
+  RELAIS_ASSIGN_OR_RETURN(std::vector<LocalStore::Kept> kept, store_->Outbox());
+  if (kept.empty()) return Status::OK();
+  spdlog::info("{}: submitting again {} unanswered submits from the outbox",
+               participant(), kept.size());
+  std::vector<Command> cmds;
+  for (auto& k : kept) {
+    std::string id = PeekMessageId(k.envelope);
+    SubmitCallback done = [this, id](Result<Receipt> r) {
+      if (opts_.restored_done) {
+        opts_.restored_done(id, std::move(r));
+      } else if (!r.ok()) {
+        spdlog::warn("{}: a submit restored from the outbox was refused: {}",
+                     participant(), r.status().ToString());
+      }
+    };
+    cmds.push_back(SubmitCmd{
+        {std::move(id), std::move(k.envelope)}, std::move(done), k.key});
+  }
+  stats_.outbox_restored.fetch_add(kept.size());
+  std::lock_guard<std::mutex> lock(cmd_mu_);
+  for (auto& c : cmds) commands_.push_back(std::move(c));
+  return Status::OK();
+}
+
+void Client::Impl::KeeperLoop() {
+  for (;;) {
+    std::vector<SubmitCmd> batch;
+    {
+      std::unique_lock<std::mutex> lock(keep_mu_);
+      keep_cv_.wait(lock,
+                    [this] { return stopping_.load() || !to_keep_.empty(); });
+      batch.swap(to_keep_);
+    }
+    if (batch.empty()) return;  // stopping
+    std::vector<std::string_view> envelopes;
+    for (const auto& c : batch) envelopes.push_back(c.envelope.bytes);
+    auto keys = store_->Keep(envelopes);
+    if (!keys.ok()) {
+      spdlog::error("{}: {}", participant(), keys.status().ToString());
+      for (auto& c : batch) c.done(keys.status());
+      continue;
+    }
+    std::vector<Command> cmds;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i].outbox_key = (*keys)[i];
+      cmds.push_back(std::move(batch[i]));
+    }
+    PostAll(std::move(cmds));
+  }
+}
+
+void Client::Impl::Answered(uint64_t key) {
+  if (key == 0) return;
+  Status st = store_->Forget(key);
+  if (!st.ok()) spdlog::warn("{}: {}", participant(), st.ToString());
 }
 
 void Client::Impl::ConnectSocket() {
@@ -205,6 +290,20 @@ void Client::Impl::Stop() {
   if (wake_fd_ >= 0) [[maybe_unused]]
     ssize_t n = ::write(wake_fd_, &one, sizeof(one));
   del_cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(keep_mu_);  // no lost wake-up
+  }
+  keep_cv_.notify_all();
+  if (keeper_thread_.joinable()) keeper_thread_.join();
+  {
+    // Never kept: their callers hear it (kept ones stay for the next run).
+    std::lock_guard<std::mutex> lock(keep_mu_);
+    for (auto& c : to_keep_) {
+      c.done(
+          Status::Rejected(wire::RejectCode::ShuttingDown, "client stopped"));
+    }
+    to_keep_.clear();
+  }
   if (handler_thread_.joinable()) handler_thread_.join();
   if (io_thread_.joinable()) io_thread_.join();
   monitor_.reset();
@@ -237,6 +336,14 @@ void Client::Impl::SubmitAsync(SealedEnvelope env, SubmitCallback done) {
         Status::Rejected(wire::RejectCode::ShuttingDown, "client is stopping"));
     return;
   }
+  if (outbox_) {
+    {
+      std::lock_guard<std::mutex> lock(keep_mu_);
+      to_keep_.push_back(SubmitCmd{std::move(env), std::move(done)});
+    }
+    keep_cv_.notify_one();
+    return;
+  }
   Post(SubmitCmd{std::move(env), std::move(done)});
 }
 
@@ -256,9 +363,15 @@ Result<std::string> Client::Impl::QueryCase(
 }
 
 void Client::Impl::Post(Command c) {
+  std::vector<Command> one;
+  one.push_back(std::move(c));
+  PostAll(std::move(one));
+}
+
+void Client::Impl::PostAll(std::vector<Command> cs) {
   {
     std::lock_guard<std::mutex> lock(cmd_mu_);
-    commands_.push_back(std::move(c));
+    for (auto& c : cs) commands_.push_back(std::move(c));
   }
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
@@ -373,6 +486,7 @@ void Client::Impl::RunCommands() {
       p.frame = SubmitFrame(req, s->envelope.bytes);
       p.submit_done = std::move(s->done);
       p.next_send = now;
+      p.outbox_key = s->outbox_key;
       pending_.emplace(req, std::move(p));
     } else if (auto* q = std::get_if<QueryCmd>(&c)) {
       const uint64_t req = next_request_id_++;
@@ -437,6 +551,7 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
       Receipt r{std::string(VectorBytes(a->message_id())), a->sequence(),
                 a->accepted_at_ms(), a->duplicate()};
       auto done = std::move(it->second.submit_done);
+      Answered(it->second.outbox_key);
       pending_.erase(it);
       stats_.accepted.fetch_add(1);
       done(std::move(r));
@@ -459,6 +574,7 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
       pending_.erase(it);
       if (p.submit_done) {
         stats_.rejected.fetch_add(1);
+        Answered(p.outbox_key);
         p.submit_done(st);
       } else if (p.query_done) {
         p.query_done(st);
@@ -488,7 +604,7 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
       return;
     }
     case wire::Body::Deliver: {
-      if (!store_) return;
+      if (opts_.window == 0) return;
       const auto* d = f.body_as_Deliver();
       stats_.deliveries.fetch_add(1);
       {
@@ -522,36 +638,58 @@ void Client::Impl::HandlerLoop() {
     std::vector<Incoming> batch;
     {
       std::unique_lock<std::mutex> lock(del_mu_);
-      del_cv_.wait(lock,
-                   [this] { return stopping_.load() || !deliveries_.empty(); });
+      del_cv_.wait_for(lock, std::chrono::seconds(60), [this] {
+        return stopping_.load() || !deliveries_.empty();
+      });
       if (stopping_.load()) return;
+      if (Clock::now() - last_prune_ > kPruneEvery) {
+        lock.unlock();
+        Prune();
+        continue;
+      }
       while (!deliveries_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(deliveries_.front()));
         deliveries_.pop_front();
       }
     }
     std::vector<AckCmd> acks;
-    std::vector<ProcessedStore::Entry> records;
+    std::vector<LocalStore::Entry> records;
     std::set<std::string> in_batch;
+    Effects effects = store_->NewEffects();
     for (const Incoming& in : batch) {
       // Sent on an earlier connection: it comes again on the current one.
       if (in.generation != generation_.load()) continue;
-      auto ack = HandleOne(in, &in_batch, &records);
+      auto ack = HandleOne(in, &in_batch, &records, &effects);
       if (!ack) break;  // store unreadable or stopping: no acks past here
       acks.push_back(std::move(*ack));
     }
-    Status st = store_->RecordAll(records, relais::Clock::System()->NowMs());
+    Status st =
+        store_->Commit(records, effects, relais::Clock::System()->NowMs());
     if (!st.ok()) {
       spdlog::error("{}: {}", participant(), st.ToString());
       continue;  // not acked: redelivered later, and handled again
     }
-    for (auto& a : acks) Post(std::move(a));
+    std::vector<Command> cmds;
+    for (auto& a : acks) cmds.push_back(std::move(a));
+    PostAll(std::move(cmds));
+  }
+}
+
+void Client::Impl::Prune() {
+  last_prune_ = Clock::now();
+  auto pruned = store_->Prune(relais::Clock::System()->NowMs());
+  if (!pruned.ok()) {
+    spdlog::warn("{}: {}", participant(), pruned.status().ToString());
+  } else if (*pruned > 0) {
+    stats_.processed_pruned.fetch_add(*pruned);
+    spdlog::info("{}: forgot {} processed ids older than {} h", participant(),
+                 *pruned, opts_.processed_retention.count());
   }
 }
 
 std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
     const Incoming& in, std::set<std::string>* in_batch,
-    std::vector<ProcessedStore::Entry>* records) {
+    std::vector<LocalStore::Entry>* records, Effects* effects) {
   const int64_t now = relais::Clock::System()->NowMs();
   // An operator's replay is handled even past the message's expiry.
   auto opened = OpenEnvelope(in.envelope, opts_.peers, now, opts_.time_policy,
@@ -568,7 +706,7 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
     return ack;
   }
   ack.message_id = std::string(opened->message_id);
-  ProcessedStore::Outcome prior = ProcessedStore::Outcome::kProcessed;
+  LocalStore::Outcome prior = LocalStore::Outcome::kProcessed;
   bool seen = in_batch->count(ack.message_id) > 0;
   if (!seen) {
     auto stored = store_->Contains(ack.message_id, &prior);
@@ -580,15 +718,17 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
   }
   if (seen) {
     stats_.redeliveries_suppressed.fetch_add(1);
-    if (prior == ProcessedStore::Outcome::kRejected)
+    if (prior == LocalStore::Outcome::kRejected)
       ack.outcome = wire::AckOutcome::Rejected;
     return ack;
   }
-  Delivery d{in.sequence, in.attempt, &*opened, in.replayed};
   HandlerResult r;
+  Effects stage = effects->Stage();
+  Delivery d{in.sequence, in.attempt, &*opened, in.replayed, &stage};
   for (int attempt = 0; !stopping_.load(); ++attempt) {
     r = handler_(d);
     if (r.kind != HandlerResult::Kind::kRetry) break;
+    stage = effects->Stage();  // a retry starts from what was committed
     spdlog::warn("{}: handler will retry message {}: {}", participant(),
                  in.sequence, r.reason);
     std::unique_lock<std::mutex> lock(del_mu_);
@@ -600,9 +740,10 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
   ack.outcome =
       rejected ? wire::AckOutcome::Rejected : wire::AckOutcome::Processed;
   ack.reason = r.reason;
-  records->push_back(
-      {ack.message_id, rejected ? ProcessedStore::Outcome::kRejected
-                                : ProcessedStore::Outcome::kProcessed});
+  records->push_back({ack.message_id, rejected
+                                          ? LocalStore::Outcome::kRejected
+                                          : LocalStore::Outcome::kProcessed});
+  effects->Absorb(std::move(stage));
   in_batch->insert(ack.message_id);
   stats_.handled.fetch_add(1);
   if (rejected) stats_.deliveries_rejected.fetch_add(1);
@@ -662,6 +803,19 @@ Result<std::string> Client::QueryCase(const std::string& case_id,
 }
 
 void Client::Stop() { impl_->Stop(); }
+
+Result<std::optional<std::string>> Client::ReadEffect(const std::string& key) {
+  if (impl_->store() == nullptr) {
+    return Status::InvalidArgument("this client has no local store");
+  }
+  return impl_->store()->GetEffect(key);
+}
+
+Result<size_t> Client::OutboxSize() {
+  if (impl_->store() == nullptr) return size_t{0};
+  RELAIS_ASSIGN_OR_RETURN(auto kept, impl_->store()->Outbox());
+  return kept.size();
+}
 const ClientStats& Client::stats() const { return impl_->stats(); }
 const std::string& Client::participant() const { return impl_->participant(); }
 

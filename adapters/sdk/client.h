@@ -10,10 +10,16 @@
 //   with the same message id, after a reconnect or `resend_after`; retryable
 //   (5xx) rejections are retried with backoff. The broker's dedup makes a
 //   resubmission return the first receipt.
+// - Durable outbox: with a `state_dir`, every submit is first kept in the
+//   client's local store (synced; submits arriving together share one
+//   sync) and removed once the broker answered. A process killed before
+//   the answer submits the very same envelope (same message id) again when
+//   it starts: the results go to `restored_done`.
 // - Deliveries: each is verified (signature against `peers`, expiry), then,
-//   unless its message id is in the processed store, handed to the handler
-//   on one handler thread, in arrival order. It is acknowledged only after
-//   the handler returned Processed or Rejected and the id was recorded.
+//   unless its message id is in the local store, handed to the handler on
+//   one handler thread, in arrival order. It is acknowledged only after the
+//   handler returned Processed or Rejected and the id was recorded, with
+//   the handler's Effects, in one synced write (local_store.h).
 //
 // Thread-safety: all public methods may be called from any thread. The
 // handler and submit callbacks run on the client's own threads; a callback
@@ -24,14 +30,27 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "adapters/sdk/local_store.h"
 #include "core/envelope.h"
 #include "core/keys.h"
 #include "core/status.h"
 #include "schemas/frames_generated.h"
 
 namespace relais::sdk {
+
+struct Receipt {
+  std::string message_id;
+  uint64_t sequence = 0;
+  int64_t accepted_at_ms = 0;
+  bool duplicate = false;
+};
+using SubmitCallback = std::function<void(Result<Receipt>)>;
+// The answer to a submit kept in the outbox by an earlier run.
+using RestoredCallback =
+    std::function<void(const std::string& message_id, Result<Receipt>)>;
 
 struct ClientOptions {
   // Broker endpoint, e.g. "tcp://127.0.0.1:7700".
@@ -43,8 +62,17 @@ struct ClientOptions {
   // Public identities of the senders whose deliveries this participant
   // accepts (their signing keys).
   KeyDirectory peers;
-  // Folder of the processed-id store. Required when a handler is given.
+  // Folder of the local store (processed ids, handler effects, durable
+  // outbox). Required when a handler is given; without one, submits are
+  // kept in memory only.
   std::string state_dir;
+  // Keep submits in the local store until answered (needs state_dir).
+  bool durable_outbox = true;
+  // How long processed ids are remembered: longer than the broker's
+  // max_ttl plus the time an operator may take to replay a dead letter (a
+  // redelivery after that is handled again). Default: 100 days (the broker's
+  // default max_ttl_days is 90).
+  std::chrono::hours processed_retention{24 * 100};
   // Deliveries in flight at most; 0 = receive nothing. Default: 64.
   uint32_t window = 64;
   // Idle interval between heartbeats. Default: 2 s.
@@ -57,6 +85,8 @@ struct ClientOptions {
   // Time checks on deliveries.
   TimePolicy time_policy;
   std::string software = "relais-sdk/0.1";
+  // Called with the answer to each submit restored from the outbox.
+  RestoredCallback restored_done;
 };
 
 // A verified delivery, valid during the handler call only.
@@ -66,6 +96,10 @@ struct Delivery {
   const EnvelopeView* envelope = nullptr;
   // An operator replayed it from the dead letters (it may have expired).
   bool replayed = false;
+  // Local state the handler reads and writes: committed in the same synced
+  // write as this delivery's processed id if the handler returns Processed
+  // or Rejected, dropped if it returns Retry.
+  Effects* effects = nullptr;
 };
 
 // The broker's StatusReport if `envelope` is one (payload_encoding
@@ -92,14 +126,6 @@ struct HandlerResult {
 };
 using DeliveryHandler = std::function<HandlerResult(const Delivery&)>;
 
-struct Receipt {
-  std::string message_id;
-  uint64_t sequence = 0;
-  int64_t accepted_at_ms = 0;
-  bool duplicate = false;
-};
-using SubmitCallback = std::function<void(Result<Receipt>)>;
-
 struct ClientStats {
   std::atomic<uint64_t> connects{0};
   std::atomic<uint64_t> auth_failures{0};
@@ -111,6 +137,8 @@ struct ClientStats {
   std::atomic<uint64_t> handled{0};
   std::atomic<uint64_t> redeliveries_suppressed{0};
   std::atomic<uint64_t> deliveries_rejected{0};
+  std::atomic<uint64_t> outbox_restored{0};
+  std::atomic<uint64_t> processed_pruned{0};
 };
 
 class Client {
@@ -151,7 +179,14 @@ class Client {
       uint64_t sequence = 0, uint32_t limit = 0,
       std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-  // Stops the threads; pending submits get ShuttingDown.
+  // The committed value of a handler effect (see Delivery::effects), or
+  // nullopt; InvalidArgument without a local store.
+  Result<std::optional<std::string>> ReadEffect(const std::string& key);
+  // Submits kept in the outbox and not yet answered.
+  Result<size_t> OutboxSize();
+
+  // Stops the threads; pending submits get ShuttingDown (those in the
+  // durable outbox stay there and are submitted again by the next Start).
   void Stop();
   const ClientStats& stats() const;
   const std::string& participant() const;

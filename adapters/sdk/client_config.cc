@@ -71,6 +71,13 @@ Result<ParticipantConfig> LoadParticipantConfig(
   }
   c.client.state_dir = get("state_dir");
   c.client.window = static_cast<uint32_t>(t["window"].value_or(int64_t{64}));
+  const int64_t retention_days = t["processed_retention_days"].value_or(
+      int64_t{c.client.processed_retention.count() / 24});
+  if (retention_days < 1 || retention_days > 3650) {
+    return Status::InvalidArgument(
+        path + ": processed_retention_days must be 1 to 3650");
+  }
+  c.client.processed_retention = std::chrono::hours(24 * retention_days);
   const std::string subject = get("subject_key");
   if (!subject.empty()) {
     RELAIS_ASSIGN_OR_RETURN(c.subject_key, LoadSubjectKey(subject));

@@ -9,8 +9,10 @@
 //   broker_endpoint        = "tcp://127.0.0.1:7700"  # or:
 //   broker_endpoint_file   = "relaisd.endpoint"      # written by relaisd
 //   subject_key            = "secrets/subject.key"   # for subject references
-//   state_dir              = "state"                 # processed-id store
+//   state_dir              = "state"                 # local store (processed
+//                                                    # ids, effects, outbox)
 //   window                 = 64
+//   processed_retention_days = 100  # > the broker's max_ttl_days
 //
 // An adapter's file adds its folders (adapters/README.md).
 

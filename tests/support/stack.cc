@@ -120,7 +120,10 @@ Result<std::unique_ptr<sdk::Client>> TestStack::Connect(
   sdk::ClientOptions options = config.client;
   options.window = handler ? window : 0;
   options.resend_after = std::chrono::milliseconds(1000);
-  options.state_dir = layout_.ParticipantDir(participant) + "/state/processed";
+  // Senders keep no local store here: several may run at once (an adapter
+  // holds the participant's own).
+  options.state_dir =
+      handler ? layout_.ParticipantDir(participant) + "/state/processed" : "";
   return sdk::Client::Start(std::move(options), std::move(handler));
 }
 

@@ -1,0 +1,134 @@
+#pragma once
+
+// A participant's local durable state (one RocksDB in the client's
+// state_dir), so that neither a crash nor a reconnect loses a case or
+// applies one twice:
+//
+// - processed ids: the message ids already handed to the partner system,
+//   with their outcome, kept `retention` after they were recorded (they
+//   must outlive any redelivery: the broker's maximum time-to-live, and the
+//   time an operator may take to replay a dead letter);
+// - effects: key/value state the handler writes while handling a delivery,
+//   committed in the same synced batch as the delivery's processed id
+//   (either both are durable or neither is);
+// - outbox: envelopes submitted but not yet answered by the broker, kept
+//   (synced) before they are sent and removed once answered, so a process
+//   killed in between submits the very same envelope again on restart.
+//
+// Thread-safety: all methods may be called from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace relais::sdk {
+
+class LocalStore;
+
+// Handler state staged while handling deliveries, committed with their
+// processed ids (LocalStore::Commit). Reads see the store, then what the
+// enclosing stages wrote, then what this one wrote.
+class Effects {
+ public:
+  void Put(std::string key, std::string value) {
+    writes_[std::move(key)] = std::move(value);
+  }
+  void Delete(std::string key) { writes_[std::move(key)] = std::nullopt; }
+  // The value of `key` as it will be once committed.
+  Result<std::optional<std::string>> Get(const std::string& key) const;
+  // A stage on top of this one (one delivery within a batch): its writes
+  // join this one by Absorb, or are dropped with it.
+  Effects Stage() const { return Effects(store_, this); }
+  void Absorb(Effects&& stage);
+  bool empty() const { return writes_.empty(); }
+
+ private:
+  friend class LocalStore;
+  Effects(const LocalStore* store, const Effects* base)
+      : store_(store), base_(base) {}
+  const LocalStore* store_;
+  const Effects* base_;
+  std::map<std::string, std::optional<std::string>> writes_;
+};
+
+class LocalStore {
+ public:
+  enum class Outcome : uint8_t { kProcessed = 0, kRejected = 1 };
+  struct Options {
+    // How long a processed id is remembered. Default: 100 days (the broker's
+    // default max_ttl_days is 90).
+    std::chrono::hours retention{24 * 100};
+  };
+
+  // Opens or creates the store in `dir`. IOError naming the folder if it
+  // cannot (including a damaged store: it is never silently reset).
+  static Result<std::unique_ptr<LocalStore>> Open(const std::string& dir,
+                                                  Options options);
+  ~LocalStore();
+
+  // --- processed ids and effects
+  // True if `message_id` was recorded; its outcome in `*outcome` if given.
+  Result<bool> Contains(std::string_view message_id,
+                        Outcome* outcome = nullptr) const;
+  struct Entry {
+    std::string message_id;
+    Outcome outcome = Outcome::kProcessed;
+  };
+  // A fresh, empty set of effects to stage writes in.
+  Effects NewEffects() const { return Effects(this, nullptr); }
+  // Records `entries` and applies `effects` with one synced write: all or
+  // none are durable when this returns.
+  Status Commit(const std::vector<Entry>& entries, const Effects& effects,
+                int64_t at_ms);
+  // Forgets processed ids recorded before `now_ms - retention`, at most
+  // `limit` of them; returns how many.
+  Result<uint64_t> Prune(int64_t now_ms, uint64_t limit = 100000);
+  // The committed value of effect `key`, or nullopt.
+  Result<std::optional<std::string>> GetEffect(const std::string& key) const;
+  // Calls `fn` for every committed effect whose key starts with `prefix`,
+  // in key order, until it returns false.
+  Status ForEachEffect(
+      std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  // --- outbox
+  // Keeps `envelopes` with one synced write; returns their outbox keys, in
+  // the same order (keys grow: restored envelopes keep their order).
+  Result<std::vector<uint64_t>> Keep(
+      const std::vector<std::string_view>& envelopes);
+  // Removes an answered envelope (not synced: after a crash it is merely
+  // submitted again, and the broker answers with its first receipt).
+  Status Forget(uint64_t key);
+  struct Kept {
+    uint64_t key;
+    std::string envelope;
+  };
+  // Everything kept and not forgotten, oldest first.
+  Result<std::vector<Kept>> Outbox() const;
+
+ private:
+  LocalStore(std::unique_ptr<rocksdb::DB> db,
+             std::vector<rocksdb::ColumnFamilyHandle*> handles,
+             Options options);
+  std::unique_ptr<rocksdb::DB> db_;
+  // default (processed ids), processed_by_time, effects, outbox
+  std::vector<rocksdb::ColumnFamilyHandle*> cf_;
+  Options options_;
+  std::atomic<uint64_t> next_outbox_key_{1};
+};
+
+}  // namespace relais::sdk

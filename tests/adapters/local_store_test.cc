@@ -1,0 +1,142 @@
+#include "adapters/sdk/local_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace relais::sdk {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::hours;
+
+class LocalStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/local_store_test_" +
+           std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void Reopen(LocalStore::Options options = {}) {
+    store_.reset();
+    auto s = LocalStore::Open(dir_, options);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  std::string dir_;
+  std::unique_ptr<LocalStore> store_;
+};
+
+TEST_F(LocalStoreTest, OutboxKeepsUntilForgottenInOrderAcrossRestarts) {
+  auto keys = store_->Keep({"first", "second", "third"});
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 3u);
+  EXPECT_LT((*keys)[0], (*keys)[1]);
+  EXPECT_LT((*keys)[1], (*keys)[2]);
+  ASSERT_TRUE(store_->Forget((*keys)[1]).ok());
+  Reopen();
+  auto kept = store_->Outbox();
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ((*kept)[0].envelope, "first");
+  EXPECT_EQ((*kept)[1].envelope, "third");
+  // New keys come after the restored ones, so the order holds.
+  auto more = store_->Keep({"fourth"});
+  ASSERT_TRUE(more.ok());
+  EXPECT_GT((*more)[0], (*kept)[1].key);
+  ASSERT_TRUE(store_->Forget((*kept)[0].key).ok());
+  kept = store_->Outbox();
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ((*kept)[0].envelope, "third");
+  EXPECT_EQ((*kept)[1].envelope, "fourth");
+}
+
+TEST_F(LocalStoreTest, EffectsAreCommittedWithTheProcessedIds) {
+  Effects batch = store_->NewEffects();
+  batch.Put("count", "1");
+  Effects delivery = batch.Stage();
+  delivery.Put("last", "m1");
+  EXPECT_EQ(*delivery.Get("count"), std::optional<std::string>("1"));
+  EXPECT_EQ(*delivery.Get("last"), std::optional<std::string>("m1"));
+  // A dropped stage (a handler that asked to retry) leaves nothing.
+  Effects dropped = batch.Stage();
+  dropped.Put("ghost", "x");
+  batch.Absorb(std::move(delivery));
+  // Nothing is visible in the store before the commit.
+  EXPECT_FALSE(store_->GetEffect("count")->has_value());
+  ASSERT_TRUE(store_
+                  ->Commit({{"m1", LocalStore::Outcome::kProcessed},
+                            {"m2", LocalStore::Outcome::kRejected}},
+                           batch, 1000)
+                  .ok());
+  Reopen();
+  LocalStore::Outcome outcome{};
+  EXPECT_TRUE(*store_->Contains("m1", &outcome));
+  EXPECT_EQ(outcome, LocalStore::Outcome::kProcessed);
+  EXPECT_TRUE(*store_->Contains("m2", &outcome));
+  EXPECT_EQ(outcome, LocalStore::Outcome::kRejected);
+  EXPECT_FALSE(*store_->Contains("m3"));
+  EXPECT_EQ(*store_->GetEffect("count"), std::optional<std::string>("1"));
+  EXPECT_EQ(*store_->GetEffect("last"), std::optional<std::string>("m1"));
+  EXPECT_FALSE(store_->GetEffect("ghost")->has_value());
+  // Deleting through a later batch.
+  Effects next = store_->NewEffects();
+  next.Delete("last");
+  EXPECT_FALSE(next.Get("last")->has_value());
+  ASSERT_TRUE(store_->Commit({}, next, 2000).ok());
+  EXPECT_FALSE(store_->GetEffect("last")->has_value());
+  std::vector<std::string> keys;
+  ASSERT_TRUE(store_
+                  ->ForEachEffect("",
+                                  [&](std::string_view k, std::string_view) {
+                                    keys.emplace_back(k);
+                                    return true;
+                                  })
+                  .ok());
+  EXPECT_EQ(keys, std::vector<std::string>{"count"});
+}
+
+TEST_F(LocalStoreTest, ProcessedIdsAreForgottenAfterTheRetention) {
+  Reopen({.retention = hours(24)});
+  const int64_t day_ms = 24 * 3600 * 1000LL;
+  const int64_t t0 = 100 * day_ms;
+  Effects none = store_->NewEffects();
+  ASSERT_TRUE(store_->Commit({{"old-1"}, {"old-2"}}, none, t0).ok());
+  ASSERT_TRUE(store_->Commit({{"recent"}}, none, t0 + day_ms / 2).ok());
+  // Within the retention nothing goes.
+  EXPECT_EQ(*store_->Prune(t0 + day_ms - 1), 0u);
+  EXPECT_TRUE(*store_->Contains("old-1"));
+  // A day after t0 the first two go, the recent one stays.
+  auto pruned = store_->Prune(t0 + day_ms + 1);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 2u);
+  EXPECT_FALSE(*store_->Contains("old-1"));
+  EXPECT_FALSE(*store_->Contains("old-2"));
+  EXPECT_TRUE(*store_->Contains("recent"));
+  // At most `limit` per call.
+  ASSERT_TRUE(store_->Commit({{"a"}, {"b"}, {"c"}}, none, t0 + day_ms).ok());
+  EXPECT_EQ(*store_->Prune(t0 + 3 * day_ms, 2), 2u);
+  EXPECT_EQ(*store_->Prune(t0 + 3 * day_ms), 2u);  // "c" and "recent"
+  EXPECT_FALSE(*store_->Contains("recent"));
+}
+
+TEST_F(LocalStoreTest, DamagedStoreIsRefusedNotReset) {
+  ASSERT_TRUE(store_->Commit({{"m1"}}, store_->NewEffects(), 1).ok());
+  store_.reset();
+  std::ofstream(dir_ + "/CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
+  auto s = LocalStore::Open(dir_, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(dir_), std::string::npos)
+      << s.status().ToString();
+}
+
+}  // namespace
+}  // namespace relais::sdk
