@@ -4,7 +4,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -25,13 +27,9 @@ namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr char kSender[] = "bench-sender";
-constexpr char kReceiver[] = "bench-receiver";
+constexpr const char* kReceiver = kBenchReceiver;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             SteadyClock::now().time_since_epoch())
-      .count();
-}
+int64_t NowNs() { return NowSteadyNs(); }
 
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
@@ -41,25 +39,17 @@ double Percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
-// What the run shares between the sender, its receipts and the receiver.
+// What the run shares between the sender and its receipts.
 struct RunState {
   explicit RunState(uint64_t n)
-      : submitted_ns(new std::atomic<int64_t>[n]),
-        accept_ms(n, -1),
-        e2e_ms(n, -1),
-        handled(new std::atomic<uint32_t>[n]) {
-    for (uint64_t i = 0; i < n; ++i) {
-      submitted_ns[i] = 0;
-      handled[i] = 0;
-    }
+      : submitted_ns(new std::atomic<int64_t>[n]), accept_ms(n, -1) {
+    for (uint64_t i = 0; i < n; ++i) submitted_ns[i] = 0;
   }
   std::string nonce;  // first 8 bytes of every message id of this run
   std::unique_ptr<std::atomic<int64_t>[]> submitted_ns;
   std::vector<double> accept_ms;  // written by the sender client's I/O thread
-  std::vector<double> e2e_ms;     // written by the receiver's handler thread
-  std::unique_ptr<std::atomic<uint32_t>[]> handled;
-  std::atomic<uint64_t> delivered{0}, duplicates{0}, accepted{0}, rejected{0};
-  std::atomic<int64_t> last_delivery_ns{0}, last_accept_ns{0};
+  std::atomic<uint64_t> accepted{0}, rejected{0};
+  std::atomic<int64_t> last_accept_ns{0};
   std::mutex mu;
   std::condition_variable cv;
   uint32_t in_flight = 0;       // guarded by mu
@@ -130,26 +120,96 @@ Result<Target> PrepareTarget(const LoadOptions& o) {
   return t;
 }
 
-Result<sdk::ClientOptions> ClientFor(const LoadOptions& o,
-                                     const std::string& dir,
-                                     const std::string& participant) {
+}  // namespace
+
+// `participant`'s options in the stack `dir`, with a local store of this
+// run (named by the parent's pid, so runs against one stack never share).
+Result<sdk::ClientOptions> BenchClient(const std::string& dir,
+                                       const std::string& broker,
+                                       const std::string& participant,
+                                       int run_pid) {
   deploy::StackLayout layout(dir);
   RELAIS_ASSIGN_OR_RETURN(
       sdk::ParticipantConfig c,
       sdk::LoadParticipantConfig(layout.ClientConfig(participant),
                                  std::chrono::seconds(30)));
-  if (!o.broker.empty()) c.client.endpoint = o.broker;
-  c.client.state_dir = layout.ParticipantDir(participant) +
-                       "/state/processed-" + std::to_string(::getpid());
+  if (!broker.empty()) c.client.endpoint = broker;
+  c.client.state_dir = layout.ParticipantDir(participant) + "/state/bench-" +
+                       std::to_string(run_pid);
   return c.client;
 }
+
+namespace {
+
+// The receiving process: started, SIGKILLed and restarted, stopped.
+class ReceiverProcess {
+ public:
+  ReceiverProcess(const LoadOptions& o, const std::string& dir,
+                  const std::string& nonce_hex)
+      : progress_(dir + "/bench-receiver.progress") {
+    argv_ = {deploy::BinDir() + "/relais-bench",
+             "--receive",
+             "--stack",
+             dir,
+             "--run-pid",
+             std::to_string(::getpid()),
+             "--nonce",
+             nonce_hex,
+             "--progress",
+             progress_,
+             "--window",
+             std::to_string(o.window)};
+    if (!o.broker.empty()) {
+      argv_.push_back("--broker");
+      argv_.push_back(o.broker);
+    }
+    log_ = dir + "/bench-receiver.log";
+  }
+  ~ReceiverProcess() { Stop(); }
+
+  // Starts it and waits until it is connected (it then writes progress).
+  Status Start() {
+    std::error_code ec;
+    fs::remove(progress_, ec);
+    RELAIS_ASSIGN_OR_RETURN(child_, deploy::ChildProcess::Start(argv_, log_));
+    for (int i = 0; i < 1500; ++i) {
+      if (fs::exists(progress_)) return Status::OK();
+      if (!child_.running()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto log = ReadFile(log_, 1 << 16);
+    return Status::Unavailable("the receiving process did not connect: " +
+                               (log.ok() ? *log : std::string()));
+  }
+  Status KillAndRestart() {
+    child_.Kill();
+    return Start();
+  }
+  // Distinct messages handled so far (as the process last wrote).
+  uint64_t Handled() const {
+    auto text = ReadFile(progress_, 64);
+    if (!text.ok()) return last_;
+    try {
+      last_ = std::max<uint64_t>(last_, std::stoull(*text));
+    } catch (...) {
+    }
+    return last_;
+  }
+  int Stop() { return child_.pid() > 0 ? child_.Stop() : 0; }
+
+ private:
+  std::vector<std::string> argv_;
+  std::string progress_, log_;
+  deploy::ChildProcess child_;
+  mutable uint64_t last_ = 0;
+};
 
 void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
   EnvelopeDraft d;
   d.recipients = {kReceiver};
   d.case_type = wire::CaseType::AssistedCase;
   d.encoding = wire::PayloadEncoding::Opaque;
-  d.payload = std::string(o.payload_bytes, 'x');
+  d.payload = std::string(std::max<size_t>(o.payload_bytes, 8), 'x');
   for (uint64_t i = 0; i < o.messages; ++i) {
     {
       std::unique_lock<std::mutex> lock(st->mu);
@@ -160,8 +220,12 @@ void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
     PutBigEndian64(&d.message_id, i);
     d.case_id = "bench-" + HexEncode(st->nonce) + "-" + std::to_string(i);
     d.created_at_ms = d.expires_at_ms = 0;
+    const int64_t submitted = NowNs();
+    d.payload.resize(0);
+    PutBigEndian64(&d.payload, static_cast<uint64_t>(submitted));
+    d.payload.resize(std::max<size_t>(o.payload_bytes, 8), 'x');
     auto sealed = sender->Seal(d, std::chrono::hours(1));
-    st->submitted_ns[i].store(NowNs(), std::memory_order_relaxed);
+    st->submitted_ns[i].store(submitted, std::memory_order_relaxed);
     sender->SubmitAsync(std::move(*sealed), [st, i](Result<sdk::Receipt> r) {
       const int64_t now = NowNs();
       if (r.ok()) {
@@ -181,42 +245,23 @@ void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
   }
 }
 
-sdk::DeliveryHandler Receiver(RunState* st, uint64_t n) {
-  return [st, n](const sdk::Delivery& d) {
-    const std::string_view id = d.envelope->message_id;
-    if (id.substr(0, 8) != st->nonce) return sdk::HandlerResult::Processed();
-    const uint64_t i = GetBigEndian64(id.data() + 8);
-    if (i >= n) return sdk::HandlerResult::Processed();
-    const int64_t now = NowNs();
-    if (st->handled[i].fetch_add(1) == 0) {
-      st->e2e_ms[i] =
-          (now - st->submitted_ns[i].load(std::memory_order_relaxed)) / 1e6;
-      st->delivered.fetch_add(1);
-      st->last_delivery_ns.store(now);
-    } else {
-      st->duplicates.fetch_add(1);
-    }
-    return sdk::HandlerResult::Processed();
-  };
-}
-
-// Kills and restarts the broker when the accepted count reaches each of
-// `kills` random points spread over the run.
-class BrokerKiller {
+// SIGKILLs and restarts a process when `progress` reaches each of `kills`
+// random points spread over the run.
+class Killer {
  public:
-  BrokerKiller(const LoadOptions& o, Target* target, RunState* st,
-               std::mt19937_64* rng)
-      : target_(target), st_(st) {
-    std::uniform_int_distribution<uint64_t> at(o.messages / 20,
-                                               o.messages * 19 / 20);
-    for (uint32_t i = 0; i < o.kill_broker; ++i) points_.push_back(at(*rng));
+  Killer(uint32_t kills, uint64_t messages, std::function<uint64_t()> progress,
+         std::function<Status()> kill_and_restart, std::mt19937_64* rng)
+      : progress_(std::move(progress)), kill_(std::move(kill_and_restart)) {
+    std::uniform_int_distribution<uint64_t> at(messages / 20,
+                                               messages * 19 / 20);
+    for (uint32_t i = 0; i < kills; ++i) points_.push_back(at(*rng));
     std::sort(points_.begin(), points_.end());
     std::uniform_int_distribution<int> jitter_ms(0, 50);
     for (size_t i = 0; i < points_.size(); ++i)
       jitter_.push_back(jitter_ms(*rng));
     if (!points_.empty()) thread_ = std::thread([this] { Run(); });
   }
-  ~BrokerKiller() { Stop(); }
+  ~Killer() { Stop(); }
   void Stop() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
@@ -227,18 +272,18 @@ class BrokerKiller {
  private:
   void Run() {
     for (size_t i = 0; i < points_.size() && !stop_; ++i) {
-      while (!stop_ && st_->accepted.load() < points_[i]) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      while (!stop_ && progress_() < points_[i]) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
       if (stop_) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(jitter_[i]));
-      status_ = target_->KillAndRestart();
+      status_ = kill_();
       if (!status_.ok()) return;
       ++kills_;
     }
   }
-  Target* target_;
-  RunState* st_;
+  std::function<uint64_t()> progress_;
+  std::function<Status()> kill_;
   std::vector<uint64_t> points_;
   std::vector<int> jitter_;
   std::atomic<bool> stop_{false};
@@ -263,24 +308,20 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   std::mt19937_64 rng(seed);
   RunState st(o.messages);
   RELAIS_ASSIGN_OR_RETURN(st.nonce, crypto::RandomBytes(8));
-  RELAIS_ASSIGN_OR_RETURN(sdk::ClientOptions ro,
-                          ClientFor(o, target.dir, kReceiver));
-  RELAIS_ASSIGN_OR_RETURN(sdk::ClientOptions so,
-                          ClientFor(o, target.dir, kSender));
-  ro.window = o.window;
+  RELAIS_ASSIGN_OR_RETURN(
+      sdk::ClientOptions so,
+      BenchClient(target.dir, o.broker, kSender, ::getpid()));
   so.window = 0;
+  const std::string sender_state = so.state_dir;
   RELAIS_ASSIGN_OR_RETURN(auto sender, sdk::Client::Start(std::move(so)));
   RELAIS_RETURN_IF_ERROR(sender->WaitConnected(std::chrono::seconds(30)));
-  std::unique_ptr<sdk::Client> receiver;
-  auto start_receiver = [&]() -> Status {
-    RELAIS_ASSIGN_OR_RETURN(receiver,
-                            sdk::Client::Start(ro, Receiver(&st, o.messages)));
-    return receiver->WaitConnected(std::chrono::seconds(30));
-  };
-  if (o.backlog == 0) RELAIS_RETURN_IF_ERROR(start_receiver());
+  ReceiverProcess receiver(o, target.dir, HexEncode(st.nonce));
+  if (o.backlog == 0) RELAIS_RETURN_IF_ERROR(receiver.Start());
 
   const int64_t start_ns = NowNs();
-  BrokerKiller killer(o, &target, &st, &rng);
+  Killer broker_killer(
+      o.kill_broker, o.messages, [&] { return st.accepted.load(); },
+      [&] { return target.KillAndRestart(); }, &rng);
   std::thread sending([&] { Send(o, sender.get(), &st); });
   int64_t drain_start_ns = start_ns;
   Status receiver_status;
@@ -298,8 +339,12 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     drain_start_ns = NowNs();
-    receiver_status = start_receiver();
+    receiver_status = receiver.Start();
   }
+  Killer receiver_killer(
+      receiver_status.ok() ? o.kill_receiver : 0, o.messages,
+      [&] { return receiver.Handled(); },
+      [&] { return receiver.KillAndRestart(); }, &rng);
   sending.join();
   {
     std::unique_lock<std::mutex> lock(st.mu);
@@ -309,63 +354,87 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   // Drain: until everything accepted was handled, or no progress.
   uint64_t last = 0;
   auto last_progress = SteadyClock::now();
-  while (st.delivered.load() < st.accepted.load()) {
+  while (receiver.Handled() < st.accepted.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (st.delivered.load() != last) {
-      last = st.delivered.load();
+    if (receiver.Handled() != last) {
+      last = receiver.Handled();
       last_progress = SteadyClock::now();
     } else if (SteadyClock::now() - last_progress >
                std::chrono::seconds(o.drain_timeout_s)) {
       break;
     }
   }
-  killer.Stop();
-  RELAIS_RETURN_IF_ERROR(killer.status());
+  broker_killer.Stop();
+  receiver_killer.Stop();
+  RELAIS_RETURN_IF_ERROR(broker_killer.status());
+  RELAIS_RETURN_IF_ERROR(receiver_killer.status());
   std::this_thread::sleep_for(
       std::chrono::milliseconds(200));  // late duplicates
+  sender->Stop();
+  receiver.Stop();
+  const std::string receiver_state =
+      deploy::StackLayout(target.dir).ParticipantDir(kReceiver) +
+      "/state/bench-" + std::to_string(::getpid());
+  RELAIS_ASSIGN_OR_RETURN(ReceiverTally tally,
+                          ReadReceiverStore(receiver_state));
 
   LoadReport r;
   r.messages = o.messages;
   r.accepted = st.accepted.load();
   r.rejected = st.rejected.load();
-  r.delivered = st.delivered.load();
-  r.duplicates = st.duplicates.load();
-  r.lost = r.accepted > r.delivered ? r.accepted - r.delivered : 0;
+  r.duplicates = tally.duplicates;
   r.first_rejection = st.first_rejection;
   r.backlog = o.backlog;
-  r.broker_kills = killer.kills();
+  r.broker_kills = broker_killer.kills();
+  r.receiver_kills = receiver_killer.kills();
   r.seed = seed;
-  r.seconds = (std::max(st.last_delivery_ns.load(), start_ns) - start_ns) / 1e9;
+  std::vector<double> acc, e2e;
+  int64_t last_delivery_ns = start_ns;
+  std::vector<bool> seen(o.messages, false);
+  for (const auto& h : tally.handled) {
+    if (h.index >= o.messages || seen[h.index]) continue;
+    seen[h.index] = true;
+    ++r.delivered;
+    e2e.push_back((h.handled_ns - h.submitted_ns) / 1e6);
+    last_delivery_ns = std::max(last_delivery_ns, h.handled_ns);
+  }
+  // Lost: accepted (a receipt came back) and never handled.
+  for (uint64_t i = 0; i < o.messages; ++i) {
+    if (st.accept_ms[i] >= 0) {
+      acc.push_back(st.accept_ms[i]);
+      if (!seen[i]) ++r.lost;
+    }
+  }
+  r.seconds = (last_delivery_ns - start_ns) / 1e9;
   r.msgs_per_s = r.seconds > 0 ? r.delivered / r.seconds : 0;
   const double accept_s =
       (std::max(st.last_accept_ns.load(), start_ns) - start_ns) / 1e9;
   r.accept_msgs_per_s = accept_s > 0 ? r.accepted / accept_s : 0;
   if (o.backlog > 0) {
     const double drain_s =
-        (std::max(st.last_delivery_ns.load(), drain_start_ns) -
-         drain_start_ns) /
-        1e9;
+        (std::max(last_delivery_ns, drain_start_ns) - drain_start_ns) / 1e9;
     r.drain_msgs_per_s = drain_s > 0 ? r.delivered / drain_s : 0;
-  }
-  std::vector<double> acc, e2e;
-  for (uint64_t i = 0; i < o.messages; ++i) {
-    if (st.accept_ms[i] >= 0) acc.push_back(st.accept_ms[i]);
-    if (st.e2e_ms[i] >= 0) e2e.push_back(st.e2e_ms[i]);
   }
   r.accept_p50_ms = Percentile(acc, 0.50);
   r.accept_p99_ms = Percentile(acc, 0.99);
   r.e2e_p50_ms = Percentile(e2e, 0.50);
   r.e2e_p99_ms = Percentile(e2e, 0.99);
-  sender->Stop();
-  if (receiver) receiver->Stop();
+  std::error_code ec;
+  fs::remove_all(sender_state, ec);
+  fs::remove_all(receiver_state, ec);
   if (target.owned) {
     target.NoteRss();
     r.broker_peak_rss_mb = target.peak_rss_mb;
     target.broker.Stop();
-    std::error_code ec;
     fs::remove_all(target.dir, ec);
   }
   return r;
+}
+
+int64_t NowSteadyNs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 nlohmann::json LoadReport::ToJson() const {
@@ -392,6 +461,7 @@ nlohmann::json LoadReport::ToJson() const {
     j["drain_msgs_per_s"] = drain_msgs_per_s;
   }
   j["broker_kills"] = broker_kills;
+  j["receiver_kills"] = receiver_kills;
   if (!first_rejection.empty()) j["first_rejection"] = first_rejection;
   return j;
 }
@@ -420,6 +490,11 @@ std::string LoadReport::ToText() const {
   if (broker_kills > 0) {
     out += "\nbroker SIGKILLed and restarted " + std::to_string(broker_kills) +
            " times (seed " + std::to_string(seed) + ")";
+  }
+  if (receiver_kills > 0) {
+    out += "\nreceiver SIGKILLed and restarted " +
+           std::to_string(receiver_kills) + " times (seed " +
+           std::to_string(seed) + ")";
   }
   if (!first_rejection.empty()) out += "\nfirst rejection: " + first_rejection;
   return out;

@@ -2,14 +2,17 @@
 
 // relais-bench: the end-to-end load generator. One sender submits N signed
 // messages to one receiver through relaisd (its own, started in a
-// temporary folder, or an existing one); the receiver counts what its
-// handler was given, by message id, so `lost` and `duplicates` are
-// measured, never assumed.
+// temporary folder, or an existing one). The receiver is a process of its
+// own (`relais-bench --receive`, receiver.cc) whose handler records each
+// message id in its local store, committed with the SDK's processed ids;
+// `lost` and `duplicates` are counted from that store after the run, so
+// they are measured, never assumed, even across receiver kills.
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "adapters/sdk/client.h"
 #include "core/status.h"
 
 namespace relais::bench {
@@ -34,6 +37,8 @@ struct LoadOptions {
   // SIGKILL and restart our relaisd this many times, at random moments of
   // the run (needs our own broker).
   uint32_t kill_broker = 0;
+  // The same for the receiving process (it restarts on its local store).
+  uint32_t kill_receiver = 0;
   // Seed of the random moments; 0 picks one.
   uint64_t seed = 0;
 };
@@ -54,6 +59,7 @@ struct LoadReport {
   uint64_t backlog = 0;            // as asked
   double drain_msgs_per_s = 0;     // with a backlog: delivered / drain time
   uint32_t broker_kills = 0;       // SIGKILLs done
+  uint32_t receiver_kills = 0;
   uint64_t seed = 0;
   std::string first_rejection;
 
@@ -62,5 +68,36 @@ struct LoadReport {
 };
 
 Result<LoadReport> RunLoad(const LoadOptions& options);
+
+// The receiving process (`relais-bench --receive`).
+struct ReceiverOptions {
+  std::string nonce_hex;      // first 8 bytes of this run's message ids
+  std::string progress_file;  // distinct messages handled, rewritten often
+  uint32_t window = 1024;
+};
+// Serves until SIGTERM; returns the exit code.
+int RunReceiver(const ReceiverOptions& options, sdk::ClientOptions client);
+
+// What the receiver's store says once it stopped.
+struct ReceiverTally {
+  struct Handled {
+    uint64_t index;  // message number in the run
+    int64_t handled_ns, submitted_ns;
+  };
+  std::vector<Handled> handled;  // once each
+  uint64_t duplicates = 0;       // handed to the handler again after that
+};
+Result<ReceiverTally> ReadReceiverStore(const std::string& state_dir);
+
+// `participant`'s client options in the stack `dir` (endpoint overridden
+// by `broker` if given), with a local store of the run led by `run_pid`.
+Result<sdk::ClientOptions> BenchClient(const std::string& dir,
+                                       const std::string& broker,
+                                       const std::string& participant,
+                                       int run_pid);
+inline constexpr char kBenchReceiver[] = "bench-receiver";
+
+// CLOCK_MONOTONIC in ns: the same clock in every process of the machine.
+int64_t NowSteadyNs();
 
 }  // namespace relais::bench

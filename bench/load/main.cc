@@ -34,9 +34,33 @@ int main(int argc, char** argv) {
   app.add_option("--kill-broker", o.kill_broker,
                  "SIGKILL and restart relaisd this many times during the run")
       ->capture_default_str();
+  app.add_option("--kill-receiver", o.kill_receiver,
+                 "SIGKILL and restart the receiving process this many times")
+      ->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the random kill moments (0: any)");
+  // The receiving process that RunLoad starts (receiver.cc).
+  bool receive = false;
+  int run_pid = 0;
+  relais::bench::ReceiverOptions ro;
+  auto* internal = app.add_option_group("internal");
+  internal->add_flag("--receive", receive, "be the receiving process");
+  internal->add_option("--run-pid", run_pid);
+  internal->add_option("--nonce", ro.nonce_hex);
+  internal->add_option("--progress", ro.progress_file);
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
+  if (receive) {
+    spdlog::set_level(spdlog::level::warn);
+    ro.window = o.window;
+    auto client = relais::bench::BenchClient(
+        o.stack_dir, o.broker, relais::bench::kBenchReceiver, run_pid);
+    if (!client.ok()) {
+      std::fprintf(stderr, "relais-bench --receive: %s\n",
+                   client.status().ToString().c_str());
+      return 1;
+    }
+    return relais::bench::RunReceiver(ro, std::move(*client));
+  }
   if (!o.broker.empty() && o.stack_dir.empty()) {
     std::fprintf(stderr, "relais-bench: --broker needs --stack\n");
     return 2;
