@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/files.h"
+#include "core/frame.h"
 #include "deploy/lib/process.h"
 #include "deploy/lib/provision.h"
 
@@ -204,6 +205,27 @@ class ReceiverProcess {
   mutable uint64_t last_ = 0;
 };
 
+// Group commit as the broker saw it since its last start (operator's
+// AdminRequest Stats); left at 0 if the stack has no operator.
+void ReadJournalStats(const std::string& dir, const std::string& broker,
+                      LoadReport* r) {
+  auto o = BenchClient(dir, broker, deploy::kDefaultOperator, 0);
+  if (!o.ok()) return;
+  o->state_dir.clear();
+  o->window = 0;
+  auto op = sdk::Client::Start(std::move(*o));
+  if (!op.ok() || !(*op)->WaitConnected(std::chrono::seconds(10)).ok()) return;
+  auto reply = (*op)->Admin(wire::AdminOp::Stats);
+  if (!reply.ok()) return;
+  auto frame = ParseFrame(*reply);
+  const wire::AdminReply* a =
+      frame.ok() ? (*frame)->body_as_AdminReply() : nullptr;
+  if (a == nullptr || a->stats() == nullptr) return;
+  r->journal_batches = a->stats()->journal_batches();
+  r->journal_submits = a->stats()->journal_submits();
+  r->journal_largest_batch = a->stats()->journal_largest_batch();
+}
+
 void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
   EnvelopeDraft d;
   d.recipients = {kReceiver};
@@ -371,6 +393,8 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   std::this_thread::sleep_for(
       std::chrono::milliseconds(200));  // late duplicates
   sender->Stop();
+  LoadReport r;
+  ReadJournalStats(target.dir, o.broker, &r);
   receiver.Stop();
   const std::string receiver_state =
       deploy::StackLayout(target.dir).ParticipantDir(kReceiver) +
@@ -378,7 +402,6 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   RELAIS_ASSIGN_OR_RETURN(ReceiverTally tally,
                           ReadReceiverStore(receiver_state));
 
-  LoadReport r;
   r.messages = o.messages;
   r.accepted = st.accepted.load();
   r.rejected = st.rejected.load();
@@ -462,6 +485,12 @@ nlohmann::json LoadReport::ToJson() const {
   }
   j["broker_kills"] = broker_kills;
   j["receiver_kills"] = receiver_kills;
+  if (journal_batches > 0) {
+    j["journal_batches"] = journal_batches;
+    j["journal_submits"] = journal_submits;
+    j["submits_per_sync"] = double(journal_submits) / journal_batches;
+    j["journal_largest_batch"] = journal_largest_batch;
+  }
   if (!first_rejection.empty()) j["first_rejection"] = first_rejection;
   return j;
 }
@@ -490,6 +519,14 @@ std::string LoadReport::ToText() const {
   if (broker_kills > 0) {
     out += "\nbroker SIGKILLed and restarted " + std::to_string(broker_kills) +
            " times (seed " + std::to_string(seed) + ")";
+  }
+  if (journal_batches > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "\ngroup commit: %.1f submits per sync on average, %llu at "
+                  "most (since relaisd's last start)",
+                  double(journal_submits) / journal_batches,
+                  (unsigned long long)journal_largest_batch);
+    out += buf;
   }
   if (receiver_kills > 0) {
     out += "\nreceiver SIGKILLed and restarted " +

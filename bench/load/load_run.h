@@ -60,6 +60,8 @@ struct LoadReport {
   double drain_msgs_per_s = 0;     // with a backlog: delivered / drain time
   uint32_t broker_kills = 0;       // SIGKILLs done
   uint32_t receiver_kills = 0;
+  // Group commit (the broker's Stats since its last start; 0: unknown).
+  uint64_t journal_batches = 0, journal_submits = 0, journal_largest_batch = 0;
   uint64_t seed = 0;
   std::string first_rejection;
 
