@@ -98,7 +98,8 @@ Status Broker::Init() {
             }
             Post(std::move(frames), std::move(report.recipients),
                  std::move(report.failed_ack_recipients),
-                 std::move(report.dead_letters), std::move(report.replayed));
+                 std::move(report.dead_letters), std::move(report.replayed),
+                 report.journal_recovered);
           }));
 
   const size_t threads =
@@ -180,9 +181,11 @@ void Broker::Post(std::vector<Outgoing> frames,
                   std::vector<std::string> recipients,
                   std::vector<std::string> restarts,
                   std::vector<std::pair<std::string, uint64_t>> dead,
-                  std::vector<std::pair<std::string, uint64_t>> replayed) {
+                  std::vector<std::pair<std::string, uint64_t>> replayed,
+                  bool pump_all) {
   {
     std::lock_guard<std::mutex> lock(posted_mu_);
+    posted_pump_all_ |= pump_all;
     for (auto& f : frames) posted_frames_.push_back(std::move(f));
     for (auto& r : recipients) posted_recipients_.push_back(std::move(r));
     for (auto& r : restarts) posted_restarts_.push_back(std::move(r));
@@ -196,8 +199,10 @@ void Broker::DrainPosted() {
   std::vector<Outgoing> frames;
   std::vector<std::string> recipients, restarts;
   std::vector<std::pair<std::string, uint64_t>> dead, replayed;
+  bool pump_all = false;
   {
     std::lock_guard<std::mutex> lock(posted_mu_);
+    std::swap(pump_all, posted_pump_all_);
     frames.swap(posted_frames_);
     recipients.swap(posted_recipients_);
     restarts.swap(posted_restarts_);
@@ -221,6 +226,7 @@ void Broker::DrainPosted() {
   recipients.erase(std::unique(recipients.begin(), recipients.end()),
                    recipients.end());
   for (const auto& r : recipients) sessions_->Pump(r);
+  if (pump_all) sessions_->PumpAll();
 }
 
 Status Broker::Run() {
@@ -252,6 +258,10 @@ Status Broker::Run() {
   ingress_->Stop();
   writer_->Stop();
   DrainPosted();
+  // Flushed, so the next start replays no log. A failed flush loses
+  // nothing (the log holds it): the next start replays it.
+  Status closed = journal_->Close();
+  if (!closed.ok()) spdlog::error("{}", closed.ToString());
   return Status::OK();
 }
 

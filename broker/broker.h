@@ -82,10 +82,12 @@ class Broker {
   // From other threads: queue frames and recipients to pump, wake the loop.
   // `restarts`: participants whose sessions must send their outbox again.
   // `dead`: (recipient, sequence) now dead letters; `replayed`: put back.
+  // `pump_all`: every session reads its outbox (the journal recovered).
   void Post(std::vector<Outgoing> frames, std::vector<std::string> recipients,
             std::vector<std::string> restarts = {},
             std::vector<std::pair<std::string, uint64_t>> dead = {},
-            std::vector<std::pair<std::string, uint64_t>> replayed = {});
+            std::vector<std::pair<std::string, uint64_t>> replayed = {},
+            bool pump_all = false);
   void Wake();
   void DrainPosted();
 
@@ -111,6 +113,7 @@ class Broker {
   std::vector<std::string> posted_restarts_;    // guarded by posted_mu_
   std::vector<std::pair<std::string, uint64_t>> posted_dead_;      // same
   std::vector<std::pair<std::string, uint64_t>> posted_replayed_;  // same
+  bool posted_pump_all_ = false;                                   // same
   // Redelivery timers are checked every kTickMs.
   static constexpr int kTickMs = 200;
   int64_t next_tick_ms_ = 0;

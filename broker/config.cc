@@ -149,6 +149,12 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                                            65536, &buffer_mb, path));
   c.journal.block_cache_bytes = static_cast<size_t>(cache_mb) << 20;
   c.journal.write_buffer_bytes = static_cast<size_t>(buffer_mb) << 20;
+  if (const toml::node* n = b->get("journal_verify_on_start")) {
+    auto verify = n->value<bool>();
+    if (!verify)
+      return Bad(path, "'journal_verify_on_start' must be true or false");
+    c.journal.verify_on_open = *verify;
+  }
 
   const toml::array* participants = root["participants"].as_array();
   if (participants == nullptr || participants->empty()) {

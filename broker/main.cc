@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(
       log_level.empty() ? config->log_level : log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ relaisd: %v");
+  // A write past the file size limit (RLIMIT_FSIZE) raises SIGXFSZ, whose
+  // default action kills the process. Ignored, the write fails with EFBIG
+  // instead, like any other write error: the journal refuses new messages
+  // and recovers once it can write again, and relaisd stays up.
+  std::signal(SIGXFSZ, SIG_IGN);
   auto broker = relais::broker::Broker::Start(std::move(*config));
   if (!broker.ok()) {
     spdlog::critical("cannot start: {}", broker.status().ToString());

@@ -209,6 +209,10 @@ void Sessions::Pump(const std::string& participant) {
   }
 }
 
+void Sessions::PumpAll() {
+  for (const auto& [participant, session] : sessions_) Pump(participant);
+}
+
 void Sessions::Restart(const std::string& participant) {
   auto it = sessions_.find(participant);
   if (it == sessions_.end()) return;

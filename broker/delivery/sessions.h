@@ -66,6 +66,8 @@ class Sessions {
                                   std::string_view reason);
   // Sends what `participant`'s window allows from its outbox.
   void Pump(const std::string& participant);
+  // Pump() for every session (e.g. once the journal is readable again).
+  void PumpAll();
   // Sends everything in `participant`'s outbox again, from the start (its
   // acks were lost): the deliveries in flight are forgotten, so their acks
   // get UnknownDelivery and the redeliveries are acknowledged instead.

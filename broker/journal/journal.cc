@@ -6,7 +6,14 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+
+#include "broker/journal/rocksdb_support.h"
 #include "core/bytes.h"
 
 namespace relais::broker::journal {
@@ -49,6 +56,11 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   }
   return Status::IOError(what + ": " + s.ToString());
 }
+
+// Recover()'s backoff after a failed write: the first attempt, then
+// doubling up to the cap.
+constexpr std::chrono::milliseconds kFirstRetry{100};
+constexpr std::chrono::milliseconds kMaxRetry{2000};
 
 Result<OutboxEntry> DecodeOutboxValue(std::string value) {
   OutboxEntry e;
@@ -115,15 +127,42 @@ void Batch::PutMeta(std::string_view name, std::string_view value) {
 size_t Batch::count() const { return static_cast<size_t>(batch_->Count()); }
 void Batch::Clear() { batch_->Clear(); }
 
+// What DB::Open needs, kept for reopening.
+struct Journal::OpenOptions {
+  rocksdb::DBOptions db;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  std::shared_ptr<SpdlogLogger> logger;
+  bool verify = false;  // at the first open only
+};
+
+Journal::Journal(std::string dir, std::unique_ptr<OpenOptions> options)
+    : dir_(std::move(dir)),
+      options_(std::move(options)),
+      families_(std::make_unique<Batch::Families>()) {}
+
 Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
                                                const JournalOptions& options) {
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.paranoid_checks = true;
-  db_options.db_write_buffer_size = options.write_buffer_bytes;
-  db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 4;
+  auto o = std::make_unique<OpenOptions>();
+  RELAIS_ASSIGN_OR_RETURN(o->db.create_if_missing, IsNewJournal(dir));
+  if (o->db.create_if_missing) {
+    std::error_code ec;  // if it fails, DB::Open says why
+    std::filesystem::create_directories(dir, ec);
+  }
+  o->db.create_missing_column_families = true;
+  // Damage found while opening fails the open; a failed write stops all
+  // writes until the journal recovers (see Recover).
+  o->db.paranoid_checks = true;
+  // A torn last log record (a crash during a write that was never
+  // acknowledged) is dropped; a damaged record anywhere before it fails the
+  // open. RocksDB's default, kPointInTimeRecovery, would instead start
+  // without everything after the damage.
+  o->db.wal_recovery_mode =
+      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  o->logger = std::make_shared<SpdlogLogger>(dir);
+  o->db.info_log = o->logger;
+  o->db.db_write_buffer_size = options.write_buffer_bytes;
+  o->db.max_background_jobs = 2;
+  o->verify = options.verify_on_open;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -143,27 +182,13 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
   cf_options.max_write_buffer_number = 2;
+  for (const char* name : kFamilies) o->families.emplace_back(name, cf_options);
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kFamilies) descriptors.emplace_back(name, cf_options);
-
-  std::unique_ptr<Journal> j(new Journal());
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(db_options, dir, descriptors, &j->handles_, &db);
-  if (!s.ok()) {
-    return FromRocks(s, "cannot open the journal in " + dir);
-  }
-  j->db_.reset(db);
-  j->families_ = std::make_unique<Batch::Families>();
-  j->families_->messages = j->handles_[1];
-  j->families_->outbox = j->handles_[2];
-  j->families_->dedup = j->handles_[3];
-  j->families_->cases = j->handles_[4];
-  j->families_->audit = j->handles_[5];
-  j->families_->meta = j->handles_[6];
-  j->families_->dead = j->handles_[7];
-  j->families_->expiry = j->handles_[8];
+  std::unique_ptr<Journal> j(new Journal(dir, std::move(o)));
+  RELAIS_RETURN_IF_ERROR(j->OpenDb());
+  // It exists from now on; a reopen after a write failure must be quick.
+  j->options_->db.create_if_missing = false;
+  j->options_->verify = false;
 
   auto version = j->GetMeta(kMetaSchemaVersion);
   if (version.ok()) {
@@ -182,12 +207,74 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
   return j;
 }
 
-Journal::~Journal() {
-  if (db_) {
-    for (auto* h : handles_)
-      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-    db_->Close().PermitUncheckedError();
+Status Journal::OpenDb() {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  options_->logger->TakeReport();
+  rocksdb::Status s =
+      rocksdb::DB::Open(options_->db, dir_, options_->families, &handles, &db);
+  if (!s.ok()) return OpenFailed(dir_, s, options_->logger->TakeReport());
+  db_.reset(db);
+  handles_ = std::move(handles);
+  families_->messages = handles_[1];
+  families_->outbox = handles_[2];
+  families_->dedup = handles_[3];
+  families_->cases = handles_[4];
+  families_->audit = handles_[5];
+  families_->meta = handles_[6];
+  families_->dead = handles_[7];
+  families_->expiry = handles_[8];
+  if (options_->verify) {
+    const auto start = std::chrono::steady_clock::now();
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    ro.readahead_size = 2 << 20;
+    s = db_->VerifyChecksum(ro);
+    if (!s.ok()) {
+      CloseDb();
+      return Damaged(dir_, "checksum check at open: " + s.ToString());
+    }
+    spdlog::info("journal {}: every table file's checksums verified in {} ms",
+                 dir_,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count());
   }
+  return Status::OK();
+}
+
+void Journal::CloseDb() {
+  if (!db_) return;
+  for (auto* h : handles_)
+    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  handles_.clear();
+  // Batches built while closed are never committed (Commit fails while
+  // unhealthy); null handles keep them away from freed ones.
+  *families_ = Batch::Families();
+  // After a failed write, Close reports it again ("Seen error"): nothing to
+  // add, the log holds everything that was synced.
+  db_->Close().PermitUncheckedError();
+  db_.reset();
+}
+
+Journal::~Journal() {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  CloseDb();
+}
+
+Status Journal::Close() {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::OK();
+  Status st;
+  if (healthy_.load()) {
+    rocksdb::FlushOptions fo;
+    st = FromRocks(db_->Flush(fo, handles_), "journal flush at close");
+  }
+  CloseDb();
+  closed_ = true;
+  healthy_.store(false);
+  failure_ = Status::Unavailable("journal " + dir_ + " is closed");
+  return st;
 }
 
 std::unique_ptr<Batch> Journal::NewBatch() const {
@@ -197,35 +284,120 @@ std::unique_ptr<Batch> Journal::NewBatch() const {
 }
 
 Status Journal::Commit(Batch* batch) {
-  if (needs_resume_) {
-    rocksdb::Status r = db_->Resume();
-    if (!r.ok()) return FromRocks(r, "journal cannot resume");
-    needs_resume_ = false;
+  if (!healthy_.load()) return Unavailable();
+  rocksdb::Status s;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Write(wo, batch->batch_.get());
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  rocksdb::Status s = db_->Write(wo, batch->batch_.get());
   if (!s.ok()) {
-    needs_resume_ = true;
-    return FromRocks(s, "journal write failed");
+    MarkFailed(FromRocks(s, "write failed"));
+    return failure_;
   }
   return Status::OK();
 }
 
-Result<std::string> Journal::Get(rocksdb::ColumnFamilyHandle* family,
-                                 std::string_view key) const {
+void Journal::MarkFailed(Status status) {
+  failure_ = std::move(status);
+  failed_at_ = std::chrono::steady_clock::now();
+  backoff_ = kFirstRetry;
+  next_attempt_ = failed_at_ + backoff_;
+  last_attempt_error_.clear();
+  healthy_.store(false);
+  spdlog::error(
+      "journal {} cannot write: {}. New messages are refused (501 "
+      "JournalUnavailable) until it recovers; relaisd retries every {} s at "
+      "most",
+      dir_, failure_.ToString(), kMaxRetry.count() / 1000.0);
+}
+
+Status Journal::Unavailable() const {
+  if (closed_) return failure_;
+  const double seconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - failed_at_)
+                             .count();
+  char since[32];
+  std::snprintf(since, sizeof(since), "%.1f", seconds);
+  return Status::IOError("unavailable for " + std::string(since) +
+                         " s after: " + failure_.message());
+}
+
+Status Journal::Recover() {
+  if (healthy_.load()) return Status::OK();
+  if (closed_) return failure_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_attempt_) return Unavailable();
+  backoff_ = std::min(backoff_ * 2, kMaxRetry);
+  std::string how;
+  Status st = TryRecover(&how);
+  if (!st.ok()) {
+    next_attempt_ = std::chrono::steady_clock::now() + backoff_;
+    if (st.message() != last_attempt_error_) {  // once per kind of failure
+      spdlog::warn("journal {} still cannot write: {}", dir_, st.ToString());
+      last_attempt_error_ = st.message();
+    }
+    return Unavailable();
+  }
+  healthy_.store(true);
+  spdlog::info(
+      "journal {} recovered ({}) after {:.1f} s unavailable; it had failed "
+      "with: {}",
+      dir_, how,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                    failed_at_)
+          .count(),
+      failure_.ToString());
+  return Status::OK();
+}
+
+Status Journal::TryRecover(std::string* how) {
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (db_) {
+      rocksdb::Status r = db_->Resume();
+      if (r.ok()) {
+        *how = "resumed";
+        return Status::OK();
+      }
+      if (r.IsBusy()) {
+        return Status::IOError(
+            "RocksDB is recovering by itself (after a full disk it waits "
+            "for free space)");
+      }
+      if (r.severity() < rocksdb::Status::Severity::kFatalError) {
+        return FromRocks(r, "resume failed");
+      }
+      // A fatal error (e.g. a failed log write or sync): only a reopen
+      // clears it.
+    }
+  }
+  RELAIS_RETURN_IF_ERROR(ProbeWrite(dir_));
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  CloseDb();
+  RELAIS_RETURN_IF_ERROR(OpenDb());
+  generation_.fetch_add(1);
+  *how = "closed and opened again";
+  return Status::OK();
+}
+
+Result<std::string> Journal::Get(Family family, std::string_view key) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family, S(key), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), (*families_).*family, S(key), &value);
   if (!s.ok()) return FromRocks(s, "journal read");
   return value;
 }
 
 Result<std::string> Journal::GetMessage(std::string_view id) const {
-  return Get(families_->messages, id);
+  return Get(&Batch::Families::messages, id);
 }
 
 Result<DedupEntry> Journal::GetDedup(std::string_view id) const {
-  RELAIS_ASSIGN_OR_RETURN(std::string value, Get(families_->dedup, id));
+  RELAIS_ASSIGN_OR_RETURN(std::string value, Get(&Batch::Families::dedup, id));
   DedupEntry e;
   if (!DecodeDedup(value, &e)) {
     return Status::Corruption("dedup entry is too short");
@@ -234,15 +406,17 @@ Result<DedupEntry> Journal::GetDedup(std::string_view id) const {
 }
 
 Result<std::string> Journal::GetCase(std::string_view case_id) const {
-  return Get(families_->cases, case_id);
+  return Get(&Batch::Families::cases, case_id);
 }
 
 Result<std::string> Journal::GetMeta(std::string_view name) const {
-  return Get(families_->meta, name);
+  return Get(&Batch::Families::meta, name);
 }
 
 Status Journal::ReadOutbox(std::string_view recipient, uint64_t from,
                            size_t max, std::vector<OutboxEntry>* out) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
   const std::string start = OutboxKey(recipient, from);
   const std::string end = OutboxEnd(recipient);
   rocksdb::Slice upper(end);
@@ -268,7 +442,7 @@ Status Journal::ReadOutbox(std::string_view recipient, uint64_t from,
 
 Result<std::optional<OutboxEntry>> Journal::GetOutbox(
     std::string_view recipient, uint64_t sequence) const {
-  auto value = Get(families_->outbox, OutboxKey(recipient, sequence));
+  auto value = Get(&Batch::Families::outbox, OutboxKey(recipient, sequence));
   if (value.status().code() == Status::Code::kNotFound) {
     return std::optional<OutboxEntry>();
   }
@@ -280,6 +454,8 @@ Result<std::optional<OutboxEntry>> Journal::GetOutbox(
 
 Status Journal::ReadExpired(int64_t now_ms, size_t max,
                             std::vector<ExpiryEntry>* out) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
   // Keys up to (now_ms, any sequence), i.e. below (now_ms + 1, 0).
   const std::string end = ExpiryKey(now_ms + 1, 0);
   rocksdb::Slice upper(end);
@@ -301,11 +477,13 @@ Status Journal::ReadExpired(int64_t now_ms, size_t max,
 
 Result<std::string> Journal::GetDead(std::string_view recipient,
                                      uint64_t sequence) const {
-  return Get(families_->dead, OutboxKey(recipient, sequence));
+  return Get(&Batch::Families::dead, OutboxKey(recipient, sequence));
 }
 
 Status Journal::ListDead(std::string_view recipient, uint64_t after, size_t max,
                          std::vector<DeadLetterRecord>* out) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
   rocksdb::ReadOptions ro;
   std::string end;
   rocksdb::Slice upper;
@@ -335,6 +513,8 @@ Status Journal::ListDead(std::string_view recipient, uint64_t after, size_t max,
 }
 
 Result<uint64_t> Journal::CountOutbox(std::string_view recipient) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
   const std::string end = OutboxEnd(recipient);
   rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
@@ -349,6 +529,8 @@ Result<uint64_t> Journal::CountOutbox(std::string_view recipient) const {
 
 Status Journal::ReadAudit(uint64_t from, uint64_t to,
                           std::vector<std::string>* out) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), families_->audit));
   for (it->Seek(BigEndian(from)); it->Valid(); it->Next()) {

@@ -4,13 +4,32 @@
 // journal_format.h. Storage only; the write path's logic (sequences, dedup,
 // case states, audit chain) lives in JournalWriter.
 //
-// Thread-safety: reads may run on any thread at any time. Commit() must be
-// called from one thread at a time (the JournalWriter's). RocksDB errors are
-// converted to relais::Status here and nowhere else.
+// Damage is never skipped: Open fails with Corruption, naming the folder,
+// if a table file is truncated, the MANIFEST or CURRENT is damaged, or a
+// log record other than the last is (a torn last record is what a crash
+// leaves of a write that was never acknowledged, and is dropped). Every
+// read verifies block checksums; verify_on_open reads everything at Open.
+//
+// Write failures: a failed Commit makes the journal unhealthy, and RocksDB
+// refuses every write until it is resumed. Recover() makes it writable
+// again, at most once per backoff interval (100 ms doubling to 2 s):
+// DB::Resume() where RocksDB can recover in place (disk full, once its
+// SstFileManager sees free space), otherwise (a failed log write or sync is
+// fatal to RocksDB) by closing and opening the database again, once a probe
+// file can be written to the folder. Nothing synced is lost either way.
+//
+// Thread-safety: reads may run on any thread at any time; while Recover()
+// reopens the database they wait, and fail with IOError if it could not be
+// opened. Batches are built, and Commit(), Recover() and Close() called, on
+// one thread at a time (the JournalWriter's). RocksDB errors are converted
+// to relais::Status here and nowhere else.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +53,12 @@ struct JournalOptions {
   // Total memtable memory across column families (bounds write memory).
   // Default: 64 MiB.
   size_t write_buffer_bytes = 64 << 20;
+  // Open reads every block of every table file and fails with Corruption on
+  // a checksum mismatch (DB::VerifyChecksum). Without it, damage inside a
+  // table file's data is found when that block is read. Costs one read of
+  // the whole journal at each start.
+  // Default: false.
+  bool verify_on_open = false;
 };
 
 struct OutboxEntry {
@@ -55,7 +80,9 @@ struct DeadLetterRecord {
   std::string value;  // DeadLetter FlatBuffer
 };
 
-// A set of changes committed atomically by Journal::Commit.
+// A set of changes committed atomically by Journal::Commit. Built on the
+// committing thread: its Put and Delete read the column family handles,
+// which Recover() replaces when it reopens the database.
 class Batch {
  public:
   Batch();
@@ -89,20 +116,38 @@ class Batch {
 
 class Journal {
  public:
-  // Opens (creating if needed) the journal in `dir`. Corruption if RocksDB
-  // finds damaged files or the schema version is not ours; IOError if the
-  // directory cannot be used.
+  // Opens the journal in `dir`, creating it if the folder holds none.
+  // Corruption (the message names `dir` and what is wrong) if files are
+  // damaged or missing, e.g. log files without a CURRENT file (never an
+  // empty journal over them), or the schema version is not ours; IOError if
+  // the folder cannot be used.
   static Result<std::unique_ptr<Journal>> Open(const std::string& dir,
                                                const JournalOptions& options);
+  // Closes without flushing (the log holds everything synced).
   ~Journal();
 
   // An empty batch bound to this journal.
   std::unique_ptr<Batch> NewBatch() const;
   // Writes `batch` atomically and returns only after it is synced to disk
   // (WriteOptions.sync). IOError on any failure: then nothing of the batch
-  // is visible. After a failure the next Commit first tries to resume the
-  // database (e.g. once disk space is back).
+  // is visible, and the journal is unhealthy until Recover() succeeds;
+  // meanwhile Commit fails at once without writing.
   Status Commit(Batch* batch);
+
+  // False from a failed Commit until Recover() succeeds (or after Close).
+  bool healthy() const { return healthy_.load(); }
+  // OK if the journal is healthy or was made writable again; otherwise the
+  // reason it is not (also when called before the backoff interval ran
+  // out: then nothing is tried). Logs the failure once and the recovery.
+  Status Recover();
+  // Counts the reopens made by Recover(): whoever caches state read from
+  // the journal must read it again when this changes.
+  uint64_t generation() const { return generation_.load(); }
+  // Flushes the memtables to table files (the next start replays no log)
+  // and closes the database, for a clean stop. Reads and commits fail
+  // afterwards. The error of the flush, if any (nothing is lost then: the
+  // log holds it).
+  Status Close();
 
   // NotFound if absent.
   Result<std::string> GetMessage(std::string_view message_id) const;
@@ -137,14 +182,38 @@ class Journal {
                    std::vector<std::string>* out) const;
 
  private:
-  Journal() = default;
-  Result<std::string> Get(rocksdb::ColumnFamilyHandle* family,
-                          std::string_view key) const;
+  struct OpenOptions;
+  using Family = rocksdb::ColumnFamilyHandle* Batch::Families::*;
+  Journal(std::string dir, std::unique_ptr<OpenOptions> options);
+  // Opens the database into db_ and handles_; mu_ held exclusively (or no
+  // other thread knows the journal yet).
+  Status OpenDb();
+  void CloseDb();
+  Status TryRecover(std::string* how);
+  void MarkFailed(Status status);
+  // Commit's answer while unhealthy.
+  Status Unavailable() const;
+  Result<std::string> Get(Family family, std::string_view key) const;
 
-  std::unique_ptr<rocksdb::DB> db_;
+  const std::string dir_;
+  const std::unique_ptr<OpenOptions> options_;
+  // Guards db_, handles_ and the handles in families_: shared for reads and
+  // commits, exclusive to open and close the database.
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<rocksdb::DB> db_;  // null while closed
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<Batch::Families> families_;
-  bool needs_resume_ = false;
+
+  std::atomic<bool> healthy_{true};
+  std::atomic<uint64_t> generation_{0};
+  bool closed_ = false;
+  // The write failure being recovered from, and the retry schedule
+  // (committing thread only).
+  Status failure_;
+  std::chrono::steady_clock::time_point failed_at_;
+  std::chrono::steady_clock::time_point next_attempt_;
+  std::chrono::milliseconds backoff_{0};
+  std::string last_attempt_error_;
 };
 
 }  // namespace relais::broker::journal

@@ -230,20 +230,25 @@ class JournalWriter::BatchBuilder {
     batch_->PutMeta(kMetaNextSequence, next);
     batch_->PutMeta(kMetaAuditHead, audit::EncodeHead(w_->audit_.head()));
 
-    report_.commit_status = w_->journal_->Commit(batch_.get());
+    report_.commit_status = w_->state_status_.ok()
+                                ? w_->journal_->Commit(batch_.get())
+                                : w_->state_status_;
     if (report_.commit_status.ok()) {
       report_.recipients.assign(recipients_.begin(), recipients_.end());
       return std::move(report_);
     }
     // Nothing of the batch is on disk: undo the in-memory state and refuse
-    // every submit that was to be accepted by it.
+    // every submit that was to be accepted by it. The details (paths, OS
+    // errors) are for the broker's log, not for partners.
     w_->next_sequence_ = first_sequence_;
     w_->audit_.Reset(audit_start_);
+    const Status unavailable =
+        Status::Rejected(wire::RejectCode::JournalUnavailable,
+                         "the broker's journal cannot write at the moment; "
+                         "nothing was journaled, retry later");
     for (size_t i : depends_on_batch_) {
       auto& s = report_.submits[i];
-      s.status = Status::Rejected(
-          wire::RejectCode::JournalUnavailable,
-          "journal write failed: " + report_.commit_status.message());
+      s.status = unavailable;
       s.sequence = 0;
       s.duplicate = false;
     }
@@ -253,11 +258,7 @@ class JournalWriter::BatchBuilder {
     report_.dead_letters.clear();
     report_.replayed.clear();
     for (auto& o : report_.operator_outcomes) {
-      if (o.status.ok()) {
-        o.status = Status::Rejected(
-            wire::RejectCode::JournalUnavailable,
-            "journal write failed: " + report_.commit_status.message());
-      }
+      if (o.status.ok()) o.status = unavailable;
     }
     return std::move(report_);
   }
@@ -436,22 +437,46 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(
     ReportFn report) {
   std::unique_ptr<JournalWriter> w(
       new JournalWriter(journal, clock, std::move(signer), std::move(report)));
-  auto next = journal->GetMeta(kMetaNextSequence);
+  RELAIS_RETURN_IF_ERROR(w->LoadState());
+  return w;
+}
+
+Status JournalWriter::LoadState() {
+  uint64_t next_sequence = 1;
+  audit::AuditHead audit_head;
+  auto next = journal_->GetMeta(kMetaNextSequence);
   if (next.ok()) {
     if (next->size() != 8)
       return Status::Corruption("next_sequence is not 8 bytes");
-    w->next_sequence_ = GetBigEndian64(next->data());
+    next_sequence = GetBigEndian64(next->data());
   } else if (next.status().code() != Status::Code::kNotFound) {
     return next.status();
   }
-  auto head = journal->GetMeta(kMetaAuditHead);
+  auto head = journal_->GetMeta(kMetaAuditHead);
   if (head.ok()) {
-    RELAIS_ASSIGN_OR_RETURN(audit::AuditHead h, audit::DecodeHead(*head));
-    w->audit_.Reset(std::move(h));
+    RELAIS_ASSIGN_OR_RETURN(audit_head, audit::DecodeHead(*head));
   } else if (head.status().code() != Status::Code::kNotFound) {
     return head.status();
   }
-  return w;
+  next_sequence_ = next_sequence;
+  audit_.Reset(std::move(audit_head));
+  return Status::OK();
+}
+
+bool JournalWriter::RecoverJournal() {
+  const uint64_t generation = journal_->generation();
+  if (!journal_->Recover().ok()) return false;
+  if (journal_->generation() != generation) {
+    // Reopened: a batch reported as failed may still have reached the log
+    // (a failed sync after a complete write) and been replayed, so the
+    // sequence and audit head are read again rather than trusted.
+    state_status_ = LoadState();
+    if (!state_status_.ok()) {
+      spdlog::error("journal reopened but its state cannot be read: {}",
+                    state_status_.ToString());
+    }
+  }
+  return true;
 }
 
 JournalWriter::JournalWriter(Journal* journal, const Clock* clock,
@@ -531,6 +556,10 @@ void JournalWriter::Run() {
 }
 
 void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
+  const bool recovered = !journal_->healthy() && RecoverJournal();
+  if (!state_status_.ok()) state_status_ = LoadState();
+  // Nothing to write the sweep's dead letters with until it recovers.
+  sweep = sweep && journal_->healthy();
   BatchBuilder builder(this, clock_->NowMs());
   size_t submits = 0;
   for (auto& r : *requests) {
@@ -538,8 +567,16 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
     std::visit([&](auto& op) { builder.Add(op); }, r.op);
   }
   if (sweep) builder.Sweep();
-  if (requests->empty() && builder.empty()) return;
+  if (requests->empty() && builder.empty()) {
+    if (recovered) {
+      CommitReport report;
+      report.journal_recovered = true;
+      report_(std::move(report));
+    }
+    return;
+  }
   CommitReport report = builder.Commit();
+  report.journal_recovered = recovered;
   if (report.commit_status.ok()) {
     stats_.dead_letters.fetch_add(report.dead_letters.size());
   }

@@ -9,6 +9,11 @@
 // case states, appends audit records, commits with sync, and only then
 // reports the outcomes (an Accepted is never sent before its sync).
 //
+// After a failed write every batch is refused (JournalUnavailable) until
+// the journal recovers; the writer asks it to (Journal::Recover) before each
+// batch and on its sweep timer, so recovery needs no new traffic. After a
+// reopen it reads its sequence and audit head from the journal again.
+//
 // Thread-safety: Post* may be called from any thread. The report callback
 // runs on the writer thread.
 
@@ -124,6 +129,9 @@ struct CommitReport {
   // (recipient, sequence) put back in the outbox by an operator.
   std::vector<std::pair<std::string, uint64_t>> replayed;
   std::vector<OperatorOutcome> operator_outcomes;
+  // The journal became writable again before this batch (or with no batch
+  // at all): outboxes may hold entries that no session read yet.
+  bool journal_recovered = false;
 };
 
 struct WriterStats {
@@ -177,6 +185,10 @@ class JournalWriter {
   void Run();
   void Post(Request request);
   void CommitBatch(std::vector<Request>* requests, bool sweep);
+  // Reads the next sequence and the audit head from the journal.
+  Status LoadState();
+  // Asks an unhealthy journal to recover; true if it did.
+  bool RecoverJournal();
 
   Journal* journal_;
   const Clock* clock_;
@@ -184,6 +196,9 @@ class JournalWriter {
   ReportFn report_;
   uint64_t next_sequence_ = 1;
   audit::AuditChain audit_;
+  // Not OK while the state could not be read again after a reopen: batches
+  // are refused until it is.
+  Status state_status_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,8 +1,12 @@
 #include "broker/journal/journal.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <thread>
 
 #include "broker/journal/journal_format.h"
 
@@ -91,6 +95,109 @@ TEST_F(JournalTest, SurvivesReopen) {
   EXPECT_EQ(dedup->sequence, 42u);
   EXPECT_EQ(dedup->sender, "caf");
   EXPECT_EQ(dedup->header_sha256, std::string(32, 'h'));
+}
+
+TEST_F(JournalTest, CloseFlushesToTableFilesAndRefusesWrites) {
+  auto b = journal_->NewBatch();
+  b->PutMessage("id-1", "kept");
+  ASSERT_TRUE(journal_->Commit(b.get()).ok());
+  ASSERT_TRUE(journal_->Close().ok());
+  EXPECT_FALSE(journal_->healthy());
+  EXPECT_FALSE(journal_->Commit(journal_->NewBatch().get()).ok());
+  EXPECT_FALSE(journal_->GetMessage("id-1").ok());
+  bool tables = false;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    tables |= e.path().extension() == ".sst";
+  }
+  EXPECT_TRUE(tables);
+  journal_.reset();
+  auto j = Journal::Open(dir_, JournalOptions());
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ(*(*j)->GetMessage("id-1"), "kept");
+}
+
+TEST_F(JournalTest, LogFilesWithoutCurrentAreRefusedNotStartedOver) {
+  auto b = journal_->NewBatch();
+  b->PutMessage("id-1", "kept");
+  ASSERT_TRUE(journal_->Commit(b.get()).ok());
+  journal_.reset();  // no flush: the message is in the log only
+  std::filesystem::remove(dir_ + "/CURRENT");
+  auto j = Journal::Open(dir_, JournalOptions());
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(j.status().message().find(dir_), std::string::npos);
+  EXPECT_NE(j.status().message().find("no CURRENT file"), std::string::npos)
+      << j.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/CURRENT"));
+}
+
+// The process's own file size limit makes every write that extends a file
+// fail (EFBIG, with SIGXFSZ ignored), as relaisd's fault test does.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t limit) {
+    previous_signal_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit rl = previous_;
+    rl.rlim_cur = limit;
+    ::setrlimit(RLIMIT_FSIZE, &rl);
+  }
+  ~FileSizeLimit() { Lift(); }
+  void Lift() {
+    if (lifted_) return;
+    lifted_ = true;
+    ::setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previous_signal_);
+  }
+
+ private:
+  rlimit previous_{};
+  void (*previous_signal_)(int) = nullptr;
+  bool lifted_ = false;
+};
+
+TEST_F(JournalTest, RecoversFromAFailedWriteByReopening) {
+  auto b = journal_->NewBatch();
+  b->PutMessage("before", "kept");
+  ASSERT_TRUE(journal_->Commit(b.get()).ok());
+  FileSizeLimit limit(0);
+  b = journal_->NewBatch();
+  b->PutMessage("failed", "never visible");
+  EXPECT_EQ(journal_->Commit(b.get()).code(), Status::Code::kIOError);
+  EXPECT_FALSE(journal_->healthy());
+  // Refused at once, without writing, until it recovers.
+  b = journal_->NewBatch();
+  b->PutMessage("refused", "never visible");
+  EXPECT_FALSE(journal_->Commit(b.get()).ok());
+  // An attempt while the disk still fails changes nothing: the probe
+  // fails, so the database stays open for reads.
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_FALSE(journal_->Recover().ok());
+  EXPECT_EQ(journal_->generation(), 0u);
+  EXPECT_EQ(*journal_->GetMessage("before"), "kept");
+
+  limit.Lift();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!journal_->Recover().ok() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(journal_->healthy());
+  EXPECT_EQ(journal_->generation(), 1u);  // a failed log write is fatal
+  EXPECT_EQ(*journal_->GetMessage("before"), "kept");
+  EXPECT_EQ(journal_->GetMessage("failed").status().code(),
+            Status::Code::kNotFound);
+  EXPECT_EQ(journal_->GetMessage("refused").status().code(),
+            Status::Code::kNotFound);
+  b = journal_->NewBatch();
+  b->PutMessage("after", "kept too");
+  ASSERT_TRUE(journal_->Commit(b.get()).ok());
+  journal_.reset();
+  auto j = Journal::Open(dir_, JournalOptions());
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ(*(*j)->GetMessage("before"), "kept");
+  EXPECT_EQ(*(*j)->GetMessage("after"), "kept too");
 }
 
 TEST(JournalFormatTest, KeysOrderNumerically) {

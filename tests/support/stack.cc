@@ -85,6 +85,28 @@ Status TestStack::StartBroker() {
   return Status::OK();
 }
 
+Result<int> TestStack::RunBrokerUntilExit(std::chrono::milliseconds timeout,
+                                          std::string* output) {
+  const std::string log = layout_.dir() + "/relaisd-exit.log";
+  std::error_code ec;
+  fs::remove(log, ec);
+  RELAIS_ASSIGN_OR_RETURN(
+      deploy::ChildProcess child,
+      deploy::ChildProcess::Start(
+          {deploy::BinDir() + "/relaisd", "--config", layout_.BrokerConfig()},
+          log));
+  const int status = child.Wait(timeout);
+  if (status < 0) child.Kill();
+  auto text = ReadFile(log);
+  *output = text.ok() ? *text : std::string();
+  if (status < 0) {
+    return Status::Timeout("relaisd still running after " +
+                           std::to_string(timeout.count()) + " ms:\n" +
+                           *output);
+  }
+  return status;
+}
+
 void TestStack::KillBroker() { broker_.Kill(); }
 int TestStack::StopBroker() { return broker_.Stop(); }
 bool TestStack::BrokerRunning() { return broker_.running(); }

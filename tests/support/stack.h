@@ -37,6 +37,12 @@ class TestStack {
   // SIGTERM and wait; returns the exit status.
   int StopBroker();
   bool BrokerRunning();
+  // Starts relaisd, expecting it to stop by itself (e.g. it refuses a
+  // damaged journal), and waits up to `timeout`. Returns its exit status,
+  // with what it printed in `*output` (this run only); Timeout if it was
+  // still running (it is then killed). Does not change endpoint().
+  Result<int> RunBrokerUntilExit(std::chrono::milliseconds timeout,
+                                 std::string* output);
   std::string endpoint() const { return endpoint_; }
   pid_t broker_pid() const { return broker_.pid(); }
 

@@ -1,0 +1,135 @@
+#include "broker/journal/rocksdb_support.h"
+
+#include <fcntl.h>
+#include <rocksdb/status.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
+#include <utility>
+
+namespace relais::broker::journal {
+namespace {
+
+spdlog::level::level_enum LevelOf(rocksdb::InfoLogLevel level) {
+  switch (level) {
+    case rocksdb::InfoLogLevel::WARN_LEVEL:
+      return spdlog::level::warn;
+    case rocksdb::InfoLogLevel::ERROR_LEVEL:
+      return spdlog::level::err;
+    case rocksdb::InfoLogLevel::FATAL_LEVEL:
+      return spdlog::level::critical;
+    default:
+      return spdlog::level::trace;
+  }
+}
+
+}  // namespace
+
+Status Damaged(const std::string& dir, const std::string& what) {
+  return Status::Corruption(
+      "journal " + dir + " is damaged (" + what +
+      "); relaisd does not start on a damaged journal, and neither repairs "
+      "it nor starts an empty one: see \"When the journal cannot write or "
+      "is damaged\" in docs/OPERATIONS.md");
+}
+
+Status OpenFailed(const std::string& dir, const rocksdb::Status& s,
+                  const std::string& reported) {
+  std::string what = "RocksDB: " + s.ToString();
+  if (what.find(dir) == std::string::npos && !reported.empty()) {
+    what += "; it reported: " + reported;
+  }
+  if (s.IsCorruption() || s.IsPathNotFound()) return Damaged(dir, what);
+  return Status::IOError("cannot open the journal in " + dir + ": " + what);
+}
+
+Result<bool> IsNewJournal(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / "CURRENT", ec)) return false;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t dot = name.find('.');
+    const std::string stem = name.substr(0, dot);
+    const std::string ext = dot == std::string::npos ? "" : name.substr(dot);
+    const bool numbered =
+        !stem.empty() && std::all_of(stem.begin(), stem.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        });
+    if (numbered && (ext == ".log" || ext == ".sst")) {
+      return Damaged(dir, "it holds " + name + " but no CURRENT file");
+    }
+  }
+  return true;
+}
+
+Status ProbeWrite(const std::string& dir) {
+  const std::string path = dir + "/relaisd-write-probe";
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::IOError("cannot create " + path + ": " +
+                           std::strerror(errno));
+  }
+  const std::string block(4096, '\0');
+  const bool ok = ::write(fd, block.data(), block.size()) ==
+                      static_cast<ssize_t>(block.size()) &&
+                  ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!ok) {
+    return Status::IOError("cannot write " + path + ": " + std::strerror(err));
+  }
+  return Status::OK();
+}
+
+SpdlogLogger::SpdlogLogger(std::string dir)
+    : rocksdb::Logger(spdlog::should_log(spdlog::level::trace)
+                          ? rocksdb::InfoLogLevel::DEBUG_LEVEL
+                          : rocksdb::InfoLogLevel::WARN_LEVEL),
+      dir_(std::move(dir)) {}
+
+void SpdlogLogger::Logv(const char* format, va_list ap) {
+  Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+}
+
+void SpdlogLogger::Logv(const rocksdb::InfoLogLevel level, const char* format,
+                        va_list ap) {
+  if (level < GetInfoLogLevel()) return;
+  char text[2048];
+  std::vsnprintf(text, sizeof(text), format, ap);
+  std::string_view line(text);
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) {
+    line.remove_suffix(1);
+  }
+  spdlog::level::level_enum to = LevelOf(level);
+  // Logged once by DB::VerifyChecksum, which opens the tables without their
+  // ids: nothing wrong with the journal.
+  if (line.find("SST file opened without unique ID") != line.npos) {
+    to = spdlog::level::debug;
+  }
+  spdlog::log(to, "rocksdb: {}", line);
+  if (to >= spdlog::level::warn && line.find(dir_) != line.npos) {
+    const size_t source = line.find("] ");  // "[db/x.cc:12] "
+    if (line.front() == '[' && source != line.npos) {
+      line.remove_prefix(source + 2);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    last_report_ = line;
+  }
+}
+
+std::string SpdlogLogger::TakeReport() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(last_report_, std::string());
+}
+
+}  // namespace relais::broker::journal

@@ -1,0 +1,67 @@
+#pragma once
+
+// What the journal puts around RocksDB: its log sent into relaisd's, the
+// verdicts on a journal folder that must not be opened, and a probe of
+// whether the folder takes writes. For journal.cc.
+//
+// Thread-safety: SpdlogLogger may be called from any thread (RocksDB logs
+// from its own); the functions keep no state.
+
+#include <rocksdb/env.h>
+
+#include <cstdarg>
+#include <mutex>
+#include <string>
+
+#include "core/status.h"
+
+namespace relais::broker::journal {
+
+// Corruption naming the journal folder `dir` and `what` is wrong with it,
+// and saying that relaisd does not start on it.
+Status Damaged(const std::string& dir, const std::string& what);
+
+// Why DB::Open failed on `dir`: Damaged for corrupt or missing files, else
+// IOError. `reported` is what RocksDB logged about a file of `dir`
+// meanwhile (SpdlogLogger::TakeReport), added when `s` names no file, as
+// for a damaged log record.
+Status OpenFailed(const std::string& dir, const rocksdb::Status& s,
+                  const std::string& reported);
+
+// True if `dir` holds no journal yet (absent, empty, or only what an
+// interrupted first start left). Damaged if it holds log (NNNNNN.log) or
+// table (.sst) files but no CURRENT file: RocksDB would create an empty
+// journal over them (create_if_missing) and later delete the tables.
+Result<bool> IsNewJournal(const std::string& dir);
+
+// Writes, syncs and removes a 4 KiB file in `dir`: OK if the disk takes
+// writes there, else IOError with the system's reason.
+Status ProbeWrite(const std::string& dir);
+
+// RocksDB's log, into relaisd's (spdlog's default logger): warnings and
+// errors at their level, everything else at trace. It replaces RocksDB's
+// LOG file, because Debian's librocksdb is built with assertions and its
+// file logger aborts the process when it writes again after a failed write
+// (a full disk): that must not take relaisd down.
+class SpdlogLogger : public rocksdb::Logger {
+ public:
+  // `dir`: the journal folder, whose files TakeReport() is about. Messages
+  // below warning are not even formatted unless spdlog logs trace.
+  explicit SpdlogLogger(std::string dir);
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override;
+
+  // The last warning or error about a file of the journal folder logged
+  // since the previous call, without its source location; empty if none.
+  std::string TakeReport();
+
+ private:
+  const std::string dir_;
+  std::mutex mu_;
+  std::string last_report_;  // guarded by mu_
+};
+
+}  // namespace relais::broker::journal
