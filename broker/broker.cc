@@ -218,15 +218,25 @@ void Broker::DrainPosted() {
     sessions_->Rewind(r, seq);
     recipients.push_back(r);
   }
-  for (auto& r : restarts) {
-    sessions_->Restart(r);  // its acks were lost: send everything again
-    recipients.push_back(std::move(r));
+  // Its acks were lost: send everything again. While the journal cannot
+  // write, not yet (the acks of the resent ones would fail too, over and
+  // over): its recovery restarts every session.
+  if (journal_->healthy()) {
+    for (auto& r : restarts) {
+      sessions_->Restart(r);
+      recipients.push_back(std::move(r));
+    }
   }
   std::sort(recipients.begin(), recipients.end());
   recipients.erase(std::unique(recipients.begin(), recipients.end()),
                    recipients.end());
   for (const auto& r : recipients) sessions_->Pump(r);
-  if (pump_all) sessions_->PumpAll();
+  if (pump_all) {
+    // Batches that failed during the outage may have held acks or dead
+    // letters: every session reads its outbox again from the start.
+    sessions_->RestartAll();
+    sessions_->PumpAll();
+  }
 }
 
 Status Broker::Run() {

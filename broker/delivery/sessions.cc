@@ -95,6 +95,10 @@ std::vector<journal::DeadLetterRequest> Sessions::Tick() {
 }
 
 void Sessions::Rewind(const std::string& participant, uint64_t sequence) {
+  auto first = first_live_.find(participant);
+  if (first != first_live_.end() && sequence < first->second) {
+    first->second = sequence;
+  }
   auto it = sessions_.find(participant);
   if (it != sessions_.end() && sequence < it->second.cursor) {
     it->second.cursor = sequence;
@@ -104,7 +108,21 @@ void Sessions::Rewind(const std::string& participant, uint64_t sequence) {
 void Sessions::Forget(const std::string& participant, uint64_t sequence) {
   attempts_.erase({participant, sequence});
   auto it = sessions_.find(participant);
-  if (it != sessions_.end()) it->second.in_flight.erase(sequence);
+  if (it == sessions_.end()) return;
+  it->second.in_flight.erase(sequence);
+  NoteFirstLive(it->second);
+}
+
+void Sessions::NoteFirstLive(const Session& s) {
+  uint64_t first = s.cursor;
+  if (!s.in_flight.empty()) first = std::min(first, s.in_flight.begin()->first);
+  uint64_t& known = first_live_[s.participant];
+  known = std::max(known, first);
+}
+
+uint64_t Sessions::first_sequence(const std::string& participant) const {
+  auto it = first_live_.find(participant);
+  return it == first_live_.end() ? 0 : it->second;
 }
 
 Sessions::Session* Sessions::ByRoutingId(const std::string& routing_id) {
@@ -131,7 +149,7 @@ void Sessions::Open(const std::string& participant,
         participant, it->second.in_flight.size());
   }
   Session& s = sessions_[participant];
-  s = Session{participant, routing_id, window, 0, {}};
+  s = Session{participant, routing_id, window, first_sequence(participant), {}};
 }
 
 Status Sessions::SetWindow(const std::string& routing_id, uint32_t window) {
@@ -169,6 +187,7 @@ Result<journal::AckRequest> Sessions::Ack(const std::string& routing_id,
   ack.reason = std::string(reason);
   s->in_flight.erase(it);
   attempts_.erase({s->participant, sequence});
+  NoteFirstLive(*s);
   return ack;
 }
 
@@ -215,9 +234,18 @@ void Sessions::PumpAll() {
 
 void Sessions::Restart(const std::string& participant) {
   auto it = sessions_.find(participant);
+  first_live_.erase(participant);  // the lost acks' entries are below it
   if (it == sessions_.end()) return;
   it->second.cursor = 0;
   it->second.in_flight.clear();
+}
+
+void Sessions::RestartAll() {
+  first_live_.clear();
+  for (auto& [participant, s] : sessions_) {
+    s.cursor = 0;
+    s.in_flight.clear();
+  }
 }
 
 size_t Sessions::in_flight(const std::string& participant) const {

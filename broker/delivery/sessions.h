@@ -6,11 +6,16 @@
 //
 // At least once: a delivery leaves the outbox only when its ack is
 // journaled. A new session (reconnect, takeover, broker restart) starts its
-// cursor at 0, so everything still in the outbox is sent again, in sequence
-// order. A delivery unacknowledged on a live session is sent again after a
-// wait that doubles each time (with jitter), and after `max_attempts`
-// deliveries it becomes a dead letter (Tick). The backlog stays on disk;
-// memory per session is bounded by its window.
+// cursor at the participant's remembered first sequence (below it every
+// entry was acknowledged or dead-lettered), so everything still in the
+// outbox is sent again, in sequence order, and the read never walks over
+// the deleted entries of what was acknowledged before. The first sequence
+// is remembered in memory: 0 after a broker start (one read from the
+// beginning), and again after a lost ack or a journal outage. A delivery
+// unacknowledged on a live session is sent again after a wait that doubles each
+// time (with jitter), and after `max_attempts` deliveries it becomes a dead
+// letter (Tick). The backlog stays on disk; memory per session is bounded by
+// its window.
 //
 // Thread-safety: none; owned by the broker loop thread.
 
@@ -68,6 +73,12 @@ class Sessions {
   void Pump(const std::string& participant);
   // Pump() for every session (e.g. once the journal is readable again).
   void PumpAll();
+  // Restart() for every participant, and forgets every remembered first
+  // sequence (after a journal outage, when batches holding acks or dead
+  // letters may have failed).
+  void RestartAll();
+  // `participant`'s remembered first sequence (for tests).
+  uint64_t first_sequence(const std::string& participant) const;
   // Sends everything in `participant`'s outbox again, from the start (its
   // acks were lost): the deliveries in flight are forgotten, so their acks
   // get UnknownDelivery and the redeliveries are acknowledged instead.
@@ -112,7 +123,14 @@ class Sessions {
   SendFn send_;
   std::mt19937_64 rng_;
   uint64_t redeliveries_ = 0;
+  // Advances `participant`'s first sequence to what its session has read
+  // and not got in flight.
+  void NoteFirstLive(const Session& s);
+
   std::map<std::string, Session> sessions_;  // by participant
+  // By participant: every outbox entry below it was acknowledged or
+  // dead-lettered (its deletion journaled or being journaled).
+  std::map<std::string, uint64_t> first_live_;
   // Deliveries made per (participant, sequence) since the broker started
   // (Deliver.attempt and the retry budget); entries go when acked or dead.
   std::map<std::pair<std::string, uint64_t>, uint32_t> attempts_;

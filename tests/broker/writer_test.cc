@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "broker/audit/audit_chain.h"
+#include "broker/delivery/sessions.h"
 #include "core/crypto.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
@@ -340,6 +341,63 @@ TEST_F(WriterTest, RetriesExhaustedBecomeUndeliverableUnlessAckedFirst) {
   ASSERT_NE(dl, nullptr);
   EXPECT_EQ(dl->reason(), wire::RecipientState::Undeliverable);
   EXPECT_EQ(dl->attempts(), 20u);
+}
+
+// A new session starts reading where everything before was acknowledged,
+// not at the beginning of the outbox (where the deleted entries lie).
+TEST_F(WriterTest, SessionsRememberTheFirstSequenceAcrossReconnects) {
+  const std::string desk = "france-services/paris-15";
+  for (int i = 1; i <= 5; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    writer_->PostSubmit(Submit(id, "case-" + id, desk, {"caf"}));
+    ASSERT_TRUE(WaitFor(id).status.ok());
+  }
+  std::vector<uint64_t> sent;
+  delivery::Sessions sessions(
+      journal_.get(), &clock_, {},
+      [&](const std::string&, std::string_view frame) {
+        auto f = ParseFrame(frame);
+        if (f.ok() && (*f)->body_type() == wire::Body::Deliver)
+          sent.push_back((*f)->body_as_Deliver()->sequence());
+        return Status::OK();
+      });
+  const auto ack = [&](const std::string& routing_id, uint64_t seq) {
+    auto a = sessions.Ack(routing_id, seq, "m" + std::to_string(seq),
+                          wire::AckOutcome::Processed, "");
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    const size_t before = acks_;
+    writer_->PostAck(std::move(*a));
+    ASSERT_TRUE(Wait([&] { return acks_ > before; }));
+  };
+  sessions.Open("caf", "r1", 3);
+  sessions.Pump("caf");
+  EXPECT_EQ(sent, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(sessions.first_sequence("caf"), 0u);  // not read from 0 yet
+  ack("r1", 1);
+  ack("r1", 2);
+  EXPECT_EQ(sessions.first_sequence("caf"), 3u);
+
+  // A reconnect reads from 3: what is left, in order.
+  sent.clear();
+  sessions.Open("caf", "r2", 10);
+  sessions.Pump("caf");
+  EXPECT_EQ(sent, (std::vector<uint64_t>{3, 4, 5}));
+  ack("r2", 4);  // out of order: 3 is still pending
+  EXPECT_EQ(sessions.first_sequence("caf"), 3u);
+  ack("r2", 3);
+  EXPECT_EQ(sessions.first_sequence("caf"), 5u);
+  // An operator's replay puts an older sequence back: it is read again.
+  sessions.Rewind("caf", 2);
+  EXPECT_EQ(sessions.first_sequence("caf"), 2u);
+  // Lost acks, or a journal outage: back to the beginning.
+  sessions.Restart("caf");
+  EXPECT_EQ(sessions.first_sequence("caf"), 0u);
+  sessions.Rewind("caf", 4);
+  sessions.RestartAll();
+  EXPECT_EQ(sessions.first_sequence("caf"), 0u);
+  sent.clear();
+  sessions.Pump("caf");
+  EXPECT_EQ(sent, (std::vector<uint64_t>{5}));  // all that is left
 }
 
 }  // namespace
