@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/bytes.h"
+#include "core/rocksdb_log.h"
 
 namespace relais::sdk {
 namespace {
@@ -65,7 +66,9 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& dir,
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
-  db_options.keep_log_file_num = 2;
+  // Into the process's log, not a LOG file (see core/rocksdb_log.h: the
+  // file logger would abort the process after a failed write).
+  db_options.info_log = std::make_shared<SpdlogLogger>(dir);
   // A torn last record after a crash is normal; damage before it is not.
   db_options.wal_recovery_mode =
       rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;

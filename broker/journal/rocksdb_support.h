@@ -7,12 +7,11 @@
 // Thread-safety: SpdlogLogger may be called from any thread (RocksDB logs
 // from its own); the functions keep no state.
 
-#include <rocksdb/env.h>
+#include <rocksdb/status.h>
 
-#include <cstdarg>
-#include <mutex>
 #include <string>
 
+#include "core/rocksdb_log.h"
 #include "core/status.h"
 
 namespace relais::broker::journal {
@@ -38,30 +37,6 @@ Result<bool> IsNewJournal(const std::string& dir);
 // writes there, else IOError with the system's reason.
 Status ProbeWrite(const std::string& dir);
 
-// RocksDB's log, into relaisd's (spdlog's default logger): warnings and
-// errors at their level, everything else at trace. It replaces RocksDB's
-// LOG file, because Debian's librocksdb is built with assertions and its
-// file logger aborts the process when it writes again after a failed write
-// (a full disk): that must not take relaisd down.
-class SpdlogLogger : public rocksdb::Logger {
- public:
-  // `dir`: the journal folder, whose files TakeReport() is about. Messages
-  // below warning are not even formatted unless spdlog logs trace.
-  explicit SpdlogLogger(std::string dir);
-
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override;
-  void Logv(const rocksdb::InfoLogLevel level, const char* format,
-            va_list ap) override;
-
-  // The last warning or error about a file of the journal folder logged
-  // since the previous call, without its source location; empty if none.
-  std::string TakeReport();
-
- private:
-  const std::string dir_;
-  std::mutex mu_;
-  std::string last_report_;  // guarded by mu_
-};
+using relais::SpdlogLogger;
 
 }  // namespace relais::broker::journal
