@@ -88,4 +88,25 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents,
   return Status::OK();
 }
 
+Status ProbeWrite(const std::string& dir) {
+  const std::string path = dir + "/.relais-write-probe";
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::IOError("cannot create " + path + ": " +
+                           std::strerror(errno));
+  }
+  const std::string block(4096, '\0');
+  const bool ok = ::write(fd, block.data(), block.size()) ==
+                      static_cast<ssize_t>(block.size()) &&
+                  ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!ok) {
+    return Status::IOError("cannot write " + path + ": " + std::strerror(err));
+  }
+  return Status::OK();
+}
+
 }  // namespace relais

@@ -20,4 +20,9 @@ Result<std::string> ReadFile(const std::string& path,
 Status WriteFileAtomic(const std::string& path, std::string_view contents,
                        unsigned mode = 0644);
 
+// Writes, syncs and removes a 4 KiB file in `dir`: OK if the disk takes
+// writes there, else IOError with the system's reason (e.g. before
+// reopening a database after a failed write).
+Status ProbeWrite(const std::string& dir);
+
 }  // namespace relais

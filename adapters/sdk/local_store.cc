@@ -3,10 +3,13 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <mutex>
 
 #include "core/bytes.h"
+#include "core/files.h"
 #include "core/rocksdb_log.h"
 
 namespace relais::sdk {
@@ -46,15 +49,40 @@ void Effects::Absorb(Effects&& stage) {
   stage.writes_.clear();
 }
 
-LocalStore::LocalStore(std::unique_ptr<rocksdb::DB> db,
-                       std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                       Options options)
-    : db_(std::move(db)), cf_(std::move(handles)), options_(options) {}
+LocalStore::LocalStore(std::string dir, Options options)
+    : dir_(std::move(dir)), options_(options) {}
 
-LocalStore::~LocalStore() {
+LocalStore::~LocalStore() { CloseDb(); }
+
+void LocalStore::CloseDb() {
   if (!db_) return;
   for (auto* h : cf_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  cf_.clear();
   db_->Close().PermitUncheckedError();
+  db_.reset();
+}
+
+Status LocalStore::OpenDb() {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  // A torn last record after a crash is normal; damage before it is not.
+  db_options.wal_recovery_mode =
+      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // Into the process's log, not a LOG file (see core/rocksdb_log.h: the
+  // file logger would abort the process after a failed write).
+  db_options.info_log = std::make_shared<SpdlogLogger>(dir_);
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = 4 << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kFamilies) descriptors.emplace_back(name, cf_options);
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, dir_, descriptors, &cf_, &db);
+  if (!s.ok()) return FromRocks(s, "cannot open " + dir_);
+  db_.reset(db);
+  return Status::OK();
 }
 
 Result<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& dir,
@@ -62,30 +90,11 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& dir,
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.paranoid_checks = true;
-  // Into the process's log, not a LOG file (see core/rocksdb_log.h: the
-  // file logger would abort the process after a failed write).
-  db_options.info_log = std::make_shared<SpdlogLogger>(dir);
-  // A torn last record after a crash is normal; damage before it is not.
-  db_options.wal_recovery_mode =
-      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.write_buffer_size = 4 << 20;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kFamilies) descriptors.emplace_back(name, cf_options);
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
-  if (!s.ok()) return FromRocks(s, "cannot open " + dir);
-  std::unique_ptr<LocalStore> store(new LocalStore(
-      std::unique_ptr<rocksdb::DB>(db), std::move(handles), options));
+  std::unique_ptr<LocalStore> store(new LocalStore(dir, options));
+  RELAIS_RETURN_IF_ERROR(store->OpenDb());
   // Outbox keys continue after the last one kept.
   std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions(), store->cf_[kOutbox]));
+      store->db_->NewIterator(rocksdb::ReadOptions(), store->cf_[kOutbox]));
   it->SeekToLast();
   if (it->Valid() && it->key().size() == 8) {
     store->next_outbox_key_ = GetBigEndian64(it->key().data()) + 1;
@@ -94,7 +103,52 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& dir,
   return store;
 }
 
+Status LocalStore::Write(rocksdb::WriteBatch* batch, bool sync,
+                         const char* what) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status s = db_->Write(wo, batch);
+  if (s.ok()) return Status::OK();
+  if (!failed_.exchange(true)) {
+    spdlog::error("local store {} cannot write: {}", dir_, s.ToString());
+  }
+  return FromRocks(s, what);
+}
+
+Status LocalStore::Recover() {
+  std::lock_guard<std::mutex> one_at_a_time(recover_mu_);
+  if (!failed_.load()) return Status::OK();
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (db_->Resume().ok()) {
+      failed_ = false;
+      spdlog::info("local store {} writable again (resumed)", dir_);
+      return Status::OK();
+    }
+  }
+  // A failed log write or sync is fatal to RocksDB: only a reopen clears
+  // it, and only once the disk takes writes (else stay open for reads).
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_reopen_) {
+    return Status::IOError("local store " + dir_ + " cannot write yet");
+  }
+  next_reopen_ = now + std::chrono::seconds(1);
+  RELAIS_RETURN_IF_ERROR(ProbeWrite(dir_));
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  CloseDb();
+  Status st = OpenDb();
+  if (!st.ok()) {
+    spdlog::error("local store {}: {}", dir_, st.ToString());
+    return st;  // db_ stays closed: reads fail until a reopen succeeds
+  }
+  failed_ = false;
+  spdlog::info("local store {} writable again (reopened)", dir_);
+  return Status::OK();
+}
+
 Result<bool> LocalStore::Contains(std::string_view id, Outcome* outcome) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kProcessed],
                                rocksdb::Slice(id.data(), id.size()), &value);
@@ -109,6 +163,9 @@ Result<bool> LocalStore::Contains(std::string_view id, Outcome* outcome) const {
 Status LocalStore::Commit(const std::vector<Entry>& entries,
                           const Effects& effects, int64_t at_ms) {
   if (entries.empty() && effects.empty()) return Status::OK();
+  if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   rocksdb::WriteBatch batch;
   const std::string at = BigEndianKey(static_cast<uint64_t>(at_ms));
   for (const auto& e : entries) {
@@ -124,11 +181,7 @@ Status LocalStore::Commit(const std::vector<Entry>& entries,
       batch.Delete(cf_[kEffects], key).PermitUncheckedError();
     }
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return FromRocks(s, "recording processed ids");
-  return Status::OK();
+  return Write(&batch, /*sync=*/true, "recording processed ids");
 }
 
 Result<uint64_t> LocalStore::Prune(int64_t now_ms, uint64_t limit) {
@@ -137,6 +190,9 @@ Result<uint64_t> LocalStore::Prune(int64_t now_ms, uint64_t limit) {
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention)
           .count();
   if (horizon <= 0) return uint64_t{0};
+  if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   const std::string upper = BigEndianKey(static_cast<uint64_t>(horizon));
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
@@ -160,13 +216,14 @@ Result<uint64_t> LocalStore::Prune(int64_t now_ms, uint64_t limit) {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "pruning");
   if (n == 0) return n;
-  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
-  if (!s.ok()) return FromRocks(s, "pruning");
+  RELAIS_RETURN_IF_ERROR(Write(&batch, /*sync=*/false, "pruning"));
   return n;
 }
 
 Result<std::optional<std::string>> LocalStore::GetEffect(
     const std::string& key) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf_[kEffects], key, &value);
@@ -178,6 +235,8 @@ Result<std::optional<std::string>> LocalStore::GetEffect(
 Status LocalStore::ForEachEffect(
     std::string_view prefix,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf_[kEffects]));
   const rocksdb::Slice p(prefix.data(), prefix.size());
@@ -192,6 +251,9 @@ Result<std::vector<uint64_t>> LocalStore::Keep(
     const std::vector<std::string_view>& envelopes) {
   std::vector<uint64_t> keys;
   if (envelopes.empty()) return keys;
+  if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   const uint64_t first = next_outbox_key_.fetch_add(envelopes.size());
   rocksdb::WriteBatch batch;
   for (size_t i = 0; i < envelopes.size(); ++i) {
@@ -201,22 +263,23 @@ Result<std::vector<uint64_t>> LocalStore::Keep(
              rocksdb::Slice(envelopes[i].data(), envelopes[i].size()))
         .PermitUncheckedError();
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return FromRocks(s, "keeping submits");
+  RELAIS_RETURN_IF_ERROR(Write(&batch, /*sync=*/true, "keeping submits"));
   return keys;
 }
 
 Status LocalStore::Forget(uint64_t key) {
-  rocksdb::Status s =
-      db_->Delete(rocksdb::WriteOptions(), cf_[kOutbox], BigEndianKey(key));
-  if (!s.ok()) return FromRocks(s, "forgetting an answered submit");
-  return Status::OK();
+  if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
+  rocksdb::WriteBatch batch;
+  batch.Delete(cf_[kOutbox], BigEndianKey(key)).PermitUncheckedError();
+  return Write(&batch, /*sync=*/false, "forgetting an answered submit");
 }
 
 Result<std::vector<LocalStore::Kept>> LocalStore::Outbox() const {
   std::vector<Kept> out;
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf_[kOutbox]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {

@@ -15,6 +15,11 @@
 //   (synced) before they are sent and removed once answered, so a process
 //   killed in between submits the very same envelope again on restart.
 //
+// After a failed write (disk full, I/O error) RocksDB refuses every write;
+// the next write first makes the store writable again: DB::Resume, or,
+// once a probe file can be written, closing and opening it again (at most
+// once a second). Nothing synced is lost either way.
+//
 // Thread-safety: all methods may be called from any thread.
 
 #include <atomic>
@@ -24,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +39,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace relais::sdk {
@@ -121,14 +128,27 @@ class LocalStore {
   Result<std::vector<Kept>> Outbox() const;
 
  private:
-  LocalStore(std::unique_ptr<rocksdb::DB> db,
-             std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             Options options);
+  LocalStore(std::string dir, Options options);
+  // Opens the database into db_ and cf_ (mu_ held exclusively).
+  Status OpenDb();
+  void CloseDb();
+  // Writes `batch` (synced if `sync`); a failure makes the store recover
+  // before its next write.
+  Status Write(rocksdb::WriteBatch* batch, bool sync, const char* what);
+  // Makes the store writable again after a failed write (see above).
+  Status Recover();
+
+  const std::string dir_;
+  const Options options_;
+  // Guards db_ and cf_: shared for reads and writes, exclusive to reopen.
+  mutable std::shared_mutex mu_;
   std::unique_ptr<rocksdb::DB> db_;
   // default (processed ids), processed_by_time, effects, outbox
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
-  Options options_;
   std::atomic<uint64_t> next_outbox_key_{1};
+  std::atomic<bool> failed_{false};
+  std::mutex recover_mu_;
+  std::chrono::steady_clock::time_point next_reopen_;  // recover_mu_
 };
 
 }  // namespace relais::sdk

@@ -15,6 +15,7 @@
 
 #include "broker/journal/rocksdb_support.h"
 #include "core/bytes.h"
+#include "core/files.h"
 
 namespace relais::broker::journal {
 

@@ -33,10 +33,6 @@ Status OpenFailed(const std::string& dir, const rocksdb::Status& s,
 // journal over them (create_if_missing) and later delete the tables.
 Result<bool> IsNewJournal(const std::string& dir);
 
-// Writes, syncs and removes a 4 KiB file in `dir`: OK if the disk takes
-// writes there, else IOError with the system's reason.
-Status ProbeWrite(const std::string& dir);
-
 using relais::SpdlogLogger;
 
 }  // namespace relais::broker::journal

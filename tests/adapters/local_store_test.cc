@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include "tests/support/fixtures.h"
 
 namespace relais::sdk {
 namespace {
@@ -136,6 +139,38 @@ TEST_F(LocalStoreTest, DamagedStoreIsRefusedNotReset) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find(dir_), std::string::npos)
       << s.status().ToString();
+}
+
+// A failed write (here the process's file size limit) is refused with an
+// error; once the disk takes writes again, the next write makes the store
+// writable (RocksDB needs a reopen after a failed log write), and nothing
+// committed before is lost.
+TEST_F(LocalStoreTest, RecoversAfterAFailedWrite) {
+  ASSERT_TRUE(store_->Commit({{"before"}}, store_->NewEffects(), 1).ok());
+  auto kept = store_->Keep({"kept before"});
+  ASSERT_TRUE(kept.ok());
+  {
+    relais::testing::FileSizeLimit limit(0);
+    EXPECT_FALSE(store_->Commit({{"failed"}}, store_->NewEffects(), 2).ok());
+    EXPECT_FALSE(store_->Keep({"refused"}).ok());  // the disk still fails
+    EXPECT_TRUE(*store_->Contains("before"));      // reads go on
+  }
+  Status st;
+  for (int i = 0; i < 40; ++i) {  // a reopen is tried once a second
+    st = store_->Commit({{"after"}}, store_->NewEffects(), 3);
+    if (st.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(*store_->Contains("before"));
+  EXPECT_TRUE(*store_->Contains("after"));
+  EXPECT_FALSE(*store_->Contains("failed"));
+  Reopen();
+  EXPECT_TRUE(*store_->Contains("after"));
+  auto outbox = store_->Outbox();
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_EQ(outbox->size(), 1u);
+  EXPECT_EQ((*outbox)[0].envelope, "kept before");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "broker/journal/journal_format.h"
+#include "tests/support/fixtures.h"
 
 namespace relais::broker::journal {
 namespace {
@@ -131,32 +132,8 @@ TEST_F(JournalTest, LogFilesWithoutCurrentAreRefusedNotStartedOver) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/CURRENT"));
 }
 
-// The process's own file size limit makes every write that extends a file
-// fail (EFBIG, with SIGXFSZ ignored), as relaisd's fault test does.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t limit) {
-    previous_signal_ = std::signal(SIGXFSZ, SIG_IGN);
-    ::getrlimit(RLIMIT_FSIZE, &previous_);
-    rlimit rl = previous_;
-    rl.rlim_cur = limit;
-    ::setrlimit(RLIMIT_FSIZE, &rl);
-  }
-  ~FileSizeLimit() { Lift(); }
-  void Lift() {
-    if (lifted_) return;
-    lifted_ = true;
-    ::setrlimit(RLIMIT_FSIZE, &previous_);
-    std::signal(SIGXFSZ, previous_signal_);
-  }
-
- private:
-  rlimit previous_{};
-  void (*previous_signal_)(int) = nullptr;
-  bool lifted_ = false;
-};
-
 TEST_F(JournalTest, RecoversFromAFailedWriteByReopening) {
+  using relais::testing::FileSizeLimit;
   auto b = journal_->NewBatch();
   b->PutMessage("before", "kept");
   ASSERT_TRUE(journal_->Commit(b.get()).ok());

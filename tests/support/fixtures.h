@@ -3,6 +3,9 @@
 // Test fixtures shared by unit and integration tests: identities, a sample
 // case event and sealed envelopes.
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -25,5 +28,31 @@ EnvelopeDraft SampleDraft(const std::string& sender,
 
 // A KeyDirectory holding the public identities of `identities`.
 KeyDirectory DirectoryOf(const std::vector<const Identity*>& identities);
+
+// The process's own file size limit makes every write that extends a file
+// fail (EFBIG, with SIGXFSZ ignored), as relaisd's fault test does. Restores
+// the limit and the signal's disposition when lifted or destroyed.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t limit) {
+    previous_signal_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit rl = previous_;
+    rl.rlim_cur = limit;
+    ::setrlimit(RLIMIT_FSIZE, &rl);
+  }
+  ~FileSizeLimit() { Lift(); }
+  void Lift() {
+    if (lifted_) return;
+    lifted_ = true;
+    ::setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previous_signal_);
+  }
+
+ private:
+  rlimit previous_{};
+  void (*previous_signal_)(int) = nullptr;
+  bool lifted_ = false;
+};
 
 }  // namespace relais::testing
