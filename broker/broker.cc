@@ -9,6 +9,7 @@
 #include "core/files.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
+#include "core/ids.h"
 
 namespace relais::broker {
 namespace {
@@ -88,6 +89,19 @@ Status Broker::Init() {
                     {o.routing_id, RejectedFrame(o.request_id, code,
                                                  o.status.message(), {})});
               }
+            }
+            for (const auto& o : report.status_outcomes) {
+              frames.push_back(
+                  {o.routing_id,
+                   o.status.ok()
+                       ? StatusRecordedFrame(o.request_id, o.message_id,
+                                             o.state, o.changed, o.at_ms)
+                       : RejectedFrame(
+                             o.request_id,
+                             o.status.code() == Status::Code::kRejected
+                                 ? o.status.reject_code()
+                                 : wire::RejectCode::JournalUnavailable,
+                             o.status.message(), o.message_id)});
             }
             if (!report.commit_status.ok()) {
               spdlog::error("journal batch failed: {}",
@@ -330,6 +344,8 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
       return OnCaseStatus(in, req, *f.body_as_CaseStatusQuery());
     case wire::Body::AdminRequest:
       return OnAdmin(in, req, *f.body_as_AdminRequest());
+    case wire::Body::StatusUpdate:
+      return OnStatusUpdate(in, req, *f.body_as_StatusUpdate());
     default:
       return Reject(
           in, req,
@@ -438,6 +454,31 @@ void Broker::OnCaseStatus(const transport::Incoming& in, uint64_t req,
                                        in.participant + "'"));
   }
   Send(in.routing_id, CaseStatusReplyFrame(req, case_id, *state));
+}
+
+void Broker::OnStatusUpdate(const transport::Incoming& in, uint64_t req,
+                            const wire::StatusUpdate& u) {
+  using S = wire::RecipientState;
+  const std::string_view message_id = VectorBytes(u.message_id());
+  const std::string_view reason = StringView(u.reason());
+  if (message_id.size() != kMessageIdSize || reason.size() > 1024 ||
+      (u.state() != S::Received && u.state() != S::InProgress &&
+       u.state() != S::Done && u.state() != S::Rejected)) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::MalformedFrame,
+                                   "a StatusUpdate needs a 16-byte message "
+                                   "id, a state among Received, InProgress, "
+                                   "Done and Rejected, and a reason of at "
+                                   "most 1024 bytes"));
+  }
+  journal::StatusRequest r;
+  r.routing_id = in.routing_id;
+  r.request_id = req;
+  r.participant = in.participant;
+  r.message_id = std::string(message_id);
+  r.state = u.state();
+  r.reason = std::string(reason);
+  writer_->PostStatus(std::move(r));
 }
 
 void Broker::OnAdmin(const transport::Incoming& in, uint64_t req,

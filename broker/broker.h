@@ -74,6 +74,8 @@ class Broker {
              const wire::DeliveryAck& a);
   void OnCaseStatus(const transport::Incoming& in, uint64_t req,
                     const wire::CaseStatusQuery& q);
+  void OnStatusUpdate(const transport::Incoming& in, uint64_t req,
+                      const wire::StatusUpdate& u);
   void OnAdmin(const transport::Incoming& in, uint64_t req,
                const wire::AdminRequest& a);
   void Reject(const transport::Incoming& in, uint64_t req, const Status& status,

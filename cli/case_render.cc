@@ -26,6 +26,12 @@ std::string_view EventName(wire::TraceEvent e) {
       return "purged";
     case wire::TraceEvent::Replayed:
       return "replayed";
+    case wire::TraceEvent::Received:
+      return "received";
+    case wire::TraceEvent::InProgress:
+      return "in_progress";
+    case wire::TraceEvent::Done:
+      return "done";
     default:
       return "unknown";
   }

@@ -146,6 +146,25 @@ std::string AdminRequestFrame(uint64_t request_id, wire::AdminOp op,
                     fbb, op, OptionalString(fbb, recipient), sequence, limit));
 }
 
+std::string StatusUpdateFrame(uint64_t request_id, std::string_view message_id,
+                              wire::RecipientState state,
+                              std::string_view reason) {
+  FlatBufferBuilder fbb(128);
+  return Finish(fbb, request_id,
+                wire::CreateStatusUpdate(fbb, CreateBytes(fbb, message_id),
+                                         state, OptionalString(fbb, reason)));
+}
+
+std::string StatusRecordedFrame(uint64_t request_id,
+                                std::string_view message_id,
+                                wire::RecipientState state, bool changed,
+                                int64_t recorded_at_ms) {
+  FlatBufferBuilder fbb(96);
+  return Finish(fbb, request_id,
+                wire::CreateStatusRecorded(fbb, CreateBytes(fbb, message_id),
+                                           state, changed, recorded_at_ms));
+}
+
 std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
                             const std::vector<std::string>& dead_letters,
                             std::string_view envelope, bool more,

@@ -62,6 +62,13 @@ std::string AdminRequestFrame(uint64_t request_id, wire::AdminOp op,
                               uint32_t limit);
 // `dead_letters` are DeadLetter buffers as the journal keeps them (they are
 // verified again here; ones that do not verify are left out).
+std::string StatusUpdateFrame(uint64_t request_id, std::string_view message_id,
+                              wire::RecipientState state,
+                              std::string_view reason);
+std::string StatusRecordedFrame(uint64_t request_id,
+                                std::string_view message_id,
+                                wire::RecipientState state, bool changed,
+                                int64_t recorded_at_ms);
 std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
                             const std::vector<std::string>& dead_letters,
                             std::string_view envelope, bool more,

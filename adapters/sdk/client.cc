@@ -581,6 +581,7 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
       }
       return;
     }
+    case wire::Body::StatusRecorded:
     case wire::Body::AdminReply: {
       auto it = pending_.find(req);
       if (it == pending_.end() || !it->second.query_done) return;
@@ -818,6 +819,23 @@ Result<size_t> Client::OutboxSize() {
 }
 const ClientStats& Client::stats() const { return impl_->stats(); }
 const std::string& Client::participant() const { return impl_->participant(); }
+
+Result<StatusRecord> Client::ReportStatus(const std::string& message_id,
+                                          wire::RecipientState state,
+                                          const std::string& reason,
+                                          milliseconds timeout) {
+  RELAIS_ASSIGN_OR_RETURN(
+      std::string reply, impl_->QueryCase({}, timeout, [&](uint64_t req) {
+        return StatusUpdateFrame(req, message_id, state, reason);
+      }));
+  auto f = ParseFrame(reply);
+  const wire::StatusRecorded* r =
+      f.ok() ? (*f)->body_as_StatusRecorded() : nullptr;
+  if (r == nullptr) {
+    return Status::Corruption("the broker's answer is not a StatusRecorded");
+  }
+  return StatusRecord{r->state(), r->changed(), r->recorded_at_ms()};
+}
 
 Result<std::string> Client::Admin(wire::AdminOp op,
                                   const std::string& recipient,

@@ -126,6 +126,13 @@ struct HandlerResult {
 };
 using DeliveryHandler = std::function<HandlerResult(const Delivery&)>;
 
+// The broker's record of a StatusUpdate.
+struct StatusRecord {
+  wire::RecipientState state = wire::RecipientState::Received;
+  bool changed = false;  // false: it was already in that state
+  int64_t recorded_at_ms = 0;
+};
+
 struct ClientStats {
   std::atomic<uint64_t> connects{0};
   std::atomic<uint64_t> auth_failures{0};
@@ -171,6 +178,14 @@ class Client {
   // Rejected(UnknownCase).
   Result<std::string> QueryCase(
       const std::string& case_id,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Tells the broker where this participant's partner system is with a
+  // message it received (Received, InProgress, Done, or Rejected with a
+  // reason); the broker records it in the case and relays it to the case's
+  // originator. Rejected(StatusNotAllowed) if that does not follow.
+  Result<StatusRecord> ReportStatus(
+      const std::string& message_id, wire::RecipientState state,
+      const std::string& reason = {},
       std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Sends an AdminRequest (operators only) and returns the whole AdminReply
   // frame (RLF1, verified), or the broker's Rejected as a status.

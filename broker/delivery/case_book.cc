@@ -23,6 +23,20 @@ void AddTrail(wire::CaseStateT* state, int64_t at_ms, wire::TraceEvent event,
   }
 }
 
+// Moves `recipient`'s status to `to` if `message_id` is its latest message.
+void SetLatestStatus(wire::CaseStateT* state, std::string_view recipient,
+                     std::string_view message_id, wire::RecipientState to,
+                     std::string_view reason, int64_t at_ms) {
+  wire::RecipientStatusT* r = FindRecipient(state, recipient);
+  if (r != nullptr && Bytes(message_id) == r->message_id) {
+    r->state = to;
+    r->updated_at_ms = at_ms;
+    r->reason = std::string(reason);
+  }
+}
+
+}  // namespace
+
 wire::RecipientStatusT* FindRecipient(wire::CaseStateT* state,
                                       std::string_view recipient) {
   for (auto& r : state->recipients) {
@@ -31,7 +45,43 @@ wire::RecipientStatusT* FindRecipient(wire::CaseStateT* state,
   return nullptr;
 }
 
-}  // namespace
+bool PartnerStatusFollows(wire::RecipientState from, wire::RecipientState to) {
+  using S = wire::RecipientState;
+  const bool open =
+      from == S::Delivered || from == S::Received || from == S::InProgress;
+  switch (to) {
+    case S::Received:
+    case S::InProgress:
+    case S::Done:
+      return open && static_cast<int>(to) > static_cast<int>(from);
+    case S::Rejected:
+      return open;
+    default:
+      return false;
+  }
+}
+
+wire::TraceEvent PartnerTraceEvent(wire::RecipientState state) {
+  switch (state) {
+    case wire::RecipientState::Received:
+      return wire::TraceEvent::Received;
+    case wire::RecipientState::InProgress:
+      return wire::TraceEvent::InProgress;
+    case wire::RecipientState::Done:
+      return wire::TraceEvent::Done;
+    default:
+      return wire::TraceEvent::Rejected;
+  }
+}
+
+void ApplyPartnerStatus(wire::CaseStateT* state, std::string_view recipient,
+                        std::string_view message_id, uint64_t sequence,
+                        wire::RecipientState to, std::string_view reason,
+                        int64_t at_ms) {
+  SetLatestStatus(state, recipient, message_id, to, reason, at_ms);
+  AddTrail(state, at_ms, PartnerTraceEvent(to), recipient, message_id, sequence,
+           reason);
+}
 
 bool IsPartyTo(const wire::CaseStateT& state, std::string_view participant) {
   if (state.originator == participant) return true;
@@ -79,13 +129,10 @@ void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
               wire::AckOutcome outcome, std::string_view reason,
               int64_t at_ms) {
   const bool refused = outcome == wire::AckOutcome::Rejected;
-  wire::RecipientStatusT* r = FindRecipient(state, recipient);
-  if (r != nullptr && Bytes(message_id) == r->message_id) {
-    r->state = refused ? wire::RecipientState::Rejected
-                       : wire::RecipientState::Delivered;
-    r->updated_at_ms = at_ms;
-    r->reason = refused ? std::string(reason) : std::string();
-  }
+  SetLatestStatus(state, recipient, message_id,
+                  refused ? wire::RecipientState::Rejected
+                          : wire::RecipientState::Delivered,
+                  refused ? reason : "", at_ms);
   AddTrail(state, at_ms,
            refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,
            recipient, message_id, sequence, refused ? reason : "");
@@ -95,12 +142,7 @@ void ApplyDeadLetter(wire::CaseStateT* state, std::string_view recipient,
                      std::string_view message_id, uint64_t sequence,
                      wire::RecipientState reason, std::string_view detail,
                      int64_t at_ms) {
-  wire::RecipientStatusT* r = FindRecipient(state, recipient);
-  if (r != nullptr && Bytes(message_id) == r->message_id) {
-    r->state = reason;
-    r->updated_at_ms = at_ms;
-    r->reason = std::string(detail);
-  }
+  SetLatestStatus(state, recipient, message_id, reason, detail, at_ms);
   AddTrail(state, at_ms,
            reason == wire::RecipientState::Expired
                ? wire::TraceEvent::Expired

@@ -61,4 +61,23 @@ void ApplyOperatorAction(wire::CaseStateT* state, std::string_view recipient,
                          std::string_view message_id, uint64_t sequence,
                          bool replayed, std::string_view detail, int64_t at_ms);
 
+// `recipient`'s status in `state`, or null.
+wire::RecipientStatusT* FindRecipient(wire::CaseStateT* state,
+                                      std::string_view recipient);
+
+// Whether a partner's StatusUpdate may move a recipient from `from` to
+// `to`: Received < InProgress < Done, forward only, from Delivered on; and
+// Rejected from Delivered, Received or InProgress.
+bool PartnerStatusFollows(wire::RecipientState from, wire::RecipientState to);
+// The trail event of a partner's status (Received, InProgress, Done or
+// Rejected).
+wire::TraceEvent PartnerTraceEvent(wire::RecipientState state);
+// Records a partner's progress with message `message_id`: the recipient's
+// status `to` (with `reason`) if it is about its latest message, and a
+// trail entry.
+void ApplyPartnerStatus(wire::CaseStateT* state, std::string_view recipient,
+                        std::string_view message_id, uint64_t sequence,
+                        wire::RecipientState to, std::string_view reason,
+                        int64_t at_ms);
+
 }  // namespace relais::broker::delivery

@@ -15,7 +15,8 @@
 namespace relais::broker::journal {
 
 struct JournalWriter::Request {
-  std::variant<SubmitRequest, AckRequest, DeadLetterRequest, OperatorRequest>
+  std::variant<SubmitRequest, AckRequest, DeadLetterRequest, OperatorRequest,
+               StatusRequest>
       op;
 };
 
@@ -189,6 +190,73 @@ class JournalWriter::BatchBuilder {
     report_.operator_outcomes.push_back(std::move(out));
   }
 
+  // A recipient's StatusUpdate: checked against the case as this batch
+  // leaves it, recorded, and relayed to the originator.
+  void Add(StatusRequest& r) {
+    StatusOutcome out{r.routing_id, r.request_id, r.message_id, r.state,
+                      false,        now_ms_,      Status::OK()};
+    const auto refuse = [&](const std::string& why) {
+      out.status = Status::Rejected(wire::RejectCode::StatusNotAllowed, why);
+      report_.status_outcomes.push_back(std::move(out));
+    };
+    std::string bytes;
+    auto stored = w_->journal_->GetMessage(r.message_id);
+    if (!stored.ok()) {
+      if (stored.status().code() == Status::Code::kNotFound) {
+        return refuse("no message " + HexEncode(r.message_id));
+      }
+      out.status = stored.status();
+      report_.status_outcomes.push_back(std::move(out));
+      return;
+    }
+    bytes = std::move(*stored);
+    auto v = ParseEnvelope(bytes);
+    if (!v.ok()) {
+      out.status = v.status();
+      report_.status_outcomes.push_back(std::move(out));
+      return;
+    }
+    bool addressed = false;
+    for (const auto* to : *v->header->recipients()) {
+      addressed = addressed || StringView(to) == r.participant;
+    }
+    if (!addressed) {
+      return refuse("'" + r.participant + "' is not a recipient of message " +
+                    HexEncode(r.message_id));
+    }
+    const std::string case_id(v->case_id);
+    wire::CaseStateT* state = LoadCase(case_id);
+    const wire::RecipientStatusT* now =
+        state == nullptr ? nullptr
+                         : delivery::FindRecipient(state, r.participant);
+    if (now == nullptr ||
+        std::string_view(reinterpret_cast<const char*>(now->message_id.data()),
+                         now->message_id.size()) != r.message_id) {
+      return refuse("message " + HexEncode(r.message_id) +
+                    " is no longer the latest of case " + case_id + " for '" +
+                    r.participant + "'");
+    }
+    if (now->state == r.state) {  // said again: nothing changes
+      report_.status_outcomes.push_back(std::move(out));
+      return;
+    }
+    if (!delivery::PartnerStatusFollows(now->state, r.state)) {
+      return refuse(std::string("the status is ") +
+                    wire::EnumNameRecipientState(now->state) + "; " +
+                    wire::EnumNameRecipientState(r.state) +
+                    " cannot follow it");
+    }
+    auto dedup = w_->journal_->GetDedup(r.message_id);
+    const uint64_t sequence = dedup.ok() ? dedup->sequence : 0;
+    delivery::ApplyPartnerStatus(state, r.participant, r.message_id, sequence,
+                                 r.state, r.reason, now_ms_);
+    AppendAudit({now_ms_, delivery::PartnerTraceEvent(r.state), r.message_id,
+                 case_id, r.participant, "", r.reason});
+    ReportToSender(*v, r.participant, r.state, 0, r.reason);
+    out.changed = true;
+    report_.status_outcomes.push_back(std::move(out));
+  }
+
   // Every message whose expiry passed becomes a dead letter for each
   // recipient that has not acknowledged it (replayed ones excepted).
   void Sweep() {
@@ -258,6 +326,9 @@ class JournalWriter::BatchBuilder {
     report_.dead_letters.clear();
     report_.replayed.clear();
     for (auto& o : report_.operator_outcomes) {
+      if (o.status.ok()) o.status = unavailable;
+    }
+    for (auto& o : report_.status_outcomes) {
       if (o.status.ok()) o.status = unavailable;
     }
     return std::move(report_);
@@ -515,6 +586,10 @@ void JournalWriter::PostDeadLetter(DeadLetterRequest request) {
 }
 
 void JournalWriter::PostOperator(OperatorRequest request) {
+  Post(Request{std::move(request)});
+}
+
+void JournalWriter::PostStatus(StatusRequest request) {
   Post(Request{std::move(request)});
 }
 

@@ -93,6 +93,27 @@ struct OperatorOutcome {
   std::string dead_letter;  // DeadLetter FlatBuffer, when found
 };
 
+// A recipient's StatusUpdate: its partner system's progress with a message.
+struct StatusRequest {
+  std::string routing_id;  // where StatusRecorded goes
+  uint64_t request_id = 0;
+  std::string participant;
+  std::string message_id;
+  wire::RecipientState state = wire::RecipientState::Received;
+  std::string reason;
+};
+
+struct StatusOutcome {
+  std::string routing_id;
+  uint64_t request_id = 0;
+  std::string message_id;
+  wire::RecipientState state = wire::RecipientState::Received;
+  bool changed = false;
+  int64_t at_ms = 0;
+  // OK, Rejected(StatusNotAllowed), or the journal's error.
+  Status status;
+};
+
 // Who the broker is, for the status reports it seals to originators.
 struct BrokerSigner {
   std::string id;
@@ -129,6 +150,7 @@ struct CommitReport {
   // (recipient, sequence) put back in the outbox by an operator.
   std::vector<std::pair<std::string, uint64_t>> replayed;
   std::vector<OperatorOutcome> operator_outcomes;
+  std::vector<StatusOutcome> status_outcomes;
   // The journal became writable again before this batch (or with no batch
   // at all): outboxes may hold entries that no session read yet.
   bool journal_recovered = false;
@@ -166,6 +188,7 @@ class JournalWriter {
   void PostAck(AckRequest request);
   void PostDeadLetter(DeadLetterRequest request);
   void PostOperator(OperatorRequest request);
+  void PostStatus(StatusRequest request);
 
   const WriterStats& stats() const { return stats_; }
   // Cap on requests in one batch. Default: 2048.

@@ -48,6 +48,12 @@ int main(int argc, char** argv) {
       {"credit", CreditFrame(4, 32)},
       {"heartbeat", HeartbeatFrame(5, 1795392000000)},
       {"query", CaseStatusQueryFrame(6, "c-20261123-000000000001")},
+      {"admin",
+       AdminRequestFrame(8, wire::AdminOp::ListDeadLetters, "caf", 0, 10)},
+      {"status_update",
+       StatusUpdateFrame(9, id, wire::RecipientState::Done, "dossier clos")},
+      {"status_recorded", StatusRecordedFrame(9, id, wire::RecipientState::Done,
+                                              true, 1795392000000)},
   };
   Status st;
   for (const auto& [name, bytes] : frames) {

@@ -357,6 +357,86 @@ TEST_F(BrokerTest, ForeignAcksRepeatedAcksAndExcessCreditChangeNothing) {
   EXPECT_FALSE(caf.ReceiveType(wire::Body::Rejected, milliseconds(500)));
 }
 
+// A recipient's partner reports received, in progress, done: the case
+// shows each, the originator gets a StatusReport for each change, and what
+// does not follow is refused with StatusNotAllowed.
+TEST_F(BrokerTest, PartnerStatusesReachTheCaseAndItsOriginator) {
+  std::mutex mu;
+  std::vector<std::pair<wire::RecipientState, std::string>> reports;
+  Recorder caf_seen;
+  auto desk = stack_.Connect(kDesk, [&](const sdk::Delivery& d) {
+    if (const auto* r = sdk::AsStatusReport(*d.envelope)) {
+      std::lock_guard<std::mutex> lock(mu);
+      reports.emplace_back(r->state(), std::string(StringView(r->detail())));
+    }
+    return sdk::HandlerResult::Processed();
+  });
+  auto caf = stack_.Connect("caf", caf_seen.Handler());
+  auto cpam = stack_.Connect("cpam");
+  ASSERT_TRUE(desk.ok() && caf.ok() && cpam.ok());
+  auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+  ASSERT_TRUE((*desk)->Submit(*env, seconds(10)).ok());
+  const std::string id = env->message_id;
+  const std::string case_id(ParseEnvelope(env->bytes)->case_id);
+  const auto state_of_caf = [&] {
+    auto st = (*desk)->QueryCase(case_id);
+    return st.ok() ? ParseCaseState(*st)->recipients()->Get(0)->state()
+                   : wire::RecipientState::Sent;
+  };
+  ASSERT_TRUE(WaitUntil(
+      [&] { return state_of_caf() == wire::RecipientState::Delivered; }));
+
+  using S = wire::RecipientState;
+  auto received = (*caf)->ReportStatus(id, S::Received);
+  ASSERT_TRUE(received.ok()) << received.status().ToString();
+  EXPECT_TRUE(received->changed);
+  EXPECT_TRUE((*caf)->ReportStatus(id, S::InProgress).ok());
+  // Said again: recorded, nothing changes, no report.
+  auto again = (*caf)->ReportStatus(id, S::InProgress);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  // Backwards, or from someone who did not receive it: refused.
+  EXPECT_EQ((*caf)->ReportStatus(id, S::Received).status().reject_code(),
+            RejectCode::StatusNotAllowed);
+  EXPECT_EQ((*cpam)->ReportStatus(id, S::Done).status().reject_code(),
+            RejectCode::StatusNotAllowed);
+  EXPECT_EQ((*caf)
+                ->ReportStatus(std::string(16, 'z'), S::Done)
+                .status()
+                .reject_code(),
+            RejectCode::StatusNotAllowed);
+  EXPECT_EQ((*caf)->ReportStatus(id, S::Delivered).status().reject_code(),
+            RejectCode::MalformedFrame);
+  auto done = (*caf)->ReportStatus(id, S::Done, "dossier mis à jour");
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(state_of_caf(), S::Done);
+  EXPECT_EQ(
+      (*caf)->ReportStatus(id, S::Rejected, "trop tard").status().reject_code(),
+      RejectCode::StatusNotAllowed);  // nothing follows Done
+
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return reports.size() >= 3;
+  }));
+  std::this_thread::sleep_for(milliseconds(300));
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0].first, S::Received);
+  EXPECT_EQ(reports[1].first, S::InProgress);
+  EXPECT_EQ(reports[2].first, S::Done);
+  EXPECT_EQ(reports[2].second, "dossier mis à jour");
+  // The trail says it too.
+  auto st = (*desk)->QueryCase(case_id);
+  ASSERT_TRUE(st.ok());
+  std::vector<wire::TraceEvent> events;
+  for (const auto* e : *ParseCaseState(*st)->trail()) {
+    if (StringView(e->party()) == "caf") events.push_back(e->event());
+  }
+  EXPECT_EQ(events, (std::vector<wire::TraceEvent>{
+                        wire::TraceEvent::Delivered, wire::TraceEvent::Received,
+                        wire::TraceEvent::InProgress, wire::TraceEvent::Done}));
+}
+
 TEST_F(BrokerTest, CaseStatusIsOnlyForTheCasesParties) {
   SealedEnvelope env = SealFromDesk({"caf"});
   ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
