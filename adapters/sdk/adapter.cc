@@ -5,14 +5,18 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
+#include "core/frame.h"
 #include "core/ids.h"
 #include "core/subject.h"
 #include "core/toml_file.h"
@@ -27,6 +31,23 @@ constexpr size_t kMaxInboxFile = 16 << 20;
 bool IsInProgress(std::string_view name) {
   return name.empty() || name.front() == '.' || name.ends_with(".tmp") ||
          name.ends_with(".part");
+}
+
+// The complete files of `dir` (not being written) that `wanted` accepts,
+// in name order.
+std::vector<std::string> ReadyFiles(
+    const std::string& dir,
+    const std::function<bool(const std::string&)>& wanted) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && !IsInProgress(name) && wanted(name)) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 Status EnsureDir(const std::string& dir) {
@@ -59,6 +80,7 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
   c.done = ResolvePath(base, t["done"].value_or(std::string("done")));
   c.rejected =
       ResolvePath(base, t["rejected"].value_or(std::string("rejected")));
+  c.status = ResolvePath(base, t["status"].value_or(std::string("status")));
   c.poll_interval_ms =
       static_cast<int>(t["poll_interval_ms"].value_or(int64_t{200}));
   if (c.participant.client.state_dir.empty()) {
@@ -80,7 +102,7 @@ AdapterRuntime::~AdapterRuntime() {
 
 Status AdapterRuntime::Run() {
   for (const auto* dir : {&config_.inbox, &config_.outbox, &config_.done,
-                          &config_.rejected, &pending_dir_}) {
+                          &config_.rejected, &config_.status, &pending_dir_}) {
     RELAIS_RETURN_IF_ERROR(EnsureDir(*dir));
   }
   ClientOptions options = config_.participant.client;
@@ -93,6 +115,7 @@ Status AdapterRuntime::Run() {
                config_.inbox, config_.outbox);
   while (!stop_.load()) {
     ScanInbox();
+    ScanStatus();
     for (int waited = 0; waited < config_.poll_interval_ms && !stop_.load();
          waited += 20) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -103,17 +126,9 @@ Status AdapterRuntime::Run() {
 }
 
 void AdapterRuntime::ScanInbox() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(config_.inbox, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && !IsInProgress(name) &&
-        translator_->Accepts(name)) {
-      names.push_back(name);
-    }
-  }
-  std::sort(names.begin(), names.end());
-  for (const auto& name : names) {
+  for (const auto& name : ReadyFiles(config_.inbox, [this](const auto& n) {
+         return translator_->Accepts(n);
+       })) {
     if (stop_.load()) return;
     ProcessFile(name);
   }
@@ -159,14 +174,14 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
   auto contents = ReadFile(path, kMaxInboxFile);
   if (!contents.ok()) {
     if (contents.status().code() == Status::Code::kInvalidArgument) {
-      Reject(name, contents.status().message());
+      Reject(config_.inbox, name, contents.status().message());
     }
     return;  // gone or unreadable for now: next scan
   }
   auto sealed = SealFile(name, *contents);
   if (!sealed.ok()) {
     if (sealed.status().code() == Status::Code::kInvalidArgument) {
-      Reject(name, sealed.status().message());
+      Reject(config_.inbox, name, sealed.status().message());
     } else {
       spdlog::error("{}: {}", name, sealed.status().ToString());
     }
@@ -179,7 +194,7 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
     if (!receipt.ok()) {
       if (receipt.status().code() == Status::Code::kRejected &&
           !IsRetryable(receipt.status().reject_code())) {
-        Reject(name,
+        Reject(config_.inbox, name,
                "case " + std::to_string(i + 1) +
                    " refused by the broker: " + receipt.status().ToString());
       } else {
@@ -214,22 +229,124 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
   spdlog::info("{}: {} case(s) accepted", name, sealed->size());
 }
 
-void AdapterRuntime::Reject(const std::string& name, const std::string& why) {
+void AdapterRuntime::Reject(const std::string& from, const std::string& name,
+                            const std::string& why) {
   spdlog::warn("{}: rejected: {}", name, why);
   std::error_code ec;
   // The file first, then its .error: whoever sees the .error finds both.
   const fs::path target = fs::path(config_.rejected) / name;
-  fs::rename(fs::path(config_.inbox) / name, target, ec);
+  fs::rename(fs::path(from) / name, target, ec);
   Status st = WriteFileAtomic(target.string() + ".error", why + "\n");
   if (!st.ok() || ec) {
     spdlog::error("{}: cannot move to rejected/: {}{}", name,
                   st.ok() ? "" : st.ToString(), ec.message());
   }
+  if (from != config_.inbox) return;
   for (const auto& entry : fs::directory_iterator(pending_dir_, ec)) {
     if (entry.path().filename().string().starts_with(name + ".")) {
       fs::remove(entry.path(), ec);
     }
   }
+}
+
+void AdapterRuntime::ScanStatus() {
+  for (const auto& name : ReadyFiles(config_.status, [](const auto& n) {
+         return n.ends_with(".json");
+       })) {
+    if (stop_.load()) return;
+    ReportFile(name);
+  }
+}
+
+Result<std::string> AdapterRuntime::LatestMessageTo(
+    const std::string& case_id) {
+  RELAIS_ASSIGN_OR_RETURN(std::string bytes, client_->QueryCase(case_id));
+  const wire::CaseState* state = ParseCaseState(bytes);
+  if (state != nullptr && state->recipients() != nullptr) {
+    for (const auto* r : *state->recipients()) {
+      if (StringView(r->recipient()) == client_->participant()) {
+        return std::string(VectorBytes(r->message_id()));
+      }
+    }
+  }
+  return Status::Rejected(
+      wire::RejectCode::UnknownCase,
+      "case " + case_id + " sent nothing to " + client_->participant());
+}
+
+// One partner status file: checked, sent as a StatusUpdate, then moved.
+void AdapterRuntime::ReportFile(const std::string& name) {
+  static const std::map<std::string, wire::RecipientState> kStates = {
+      {"received", wire::RecipientState::Received},
+      {"in_progress", wire::RecipientState::InProgress},
+      {"done", wire::RecipientState::Done},
+      {"rejected", wire::RecipientState::Rejected}};
+  auto text = ReadFile((fs::path(config_.status) / name).string(), 64 << 10);
+  if (!text.ok()) {
+    if (text.status().code() == Status::Code::kInvalidArgument) {
+      Reject(config_.status, name, text.status().message());
+    }
+    return;
+  }
+  auto doc = native::ParseJsonObject(*text);
+  if (!doc.ok()) return Reject(config_.status, name, doc.status().message());
+  const auto field = [&](const char* key) {
+    auto it = doc->find(key);
+    return it != doc->end() && it->is_string() ? it->get<std::string>()
+                                               : std::string();
+  };
+  // The message: named, or this participant's latest of the case.
+  Result<std::string> id = Status::InvalidArgument("");
+  if (!field("message_id").empty()) {
+    id = HexDecode(field("message_id"));
+    if (!id.ok() || id->size() != 16) {
+      return Reject(config_.status, name,
+                    "field message_id: 32 hexadecimal digits expected");
+    }
+  } else if (!field("case_id").empty()) {
+    id = LatestMessageTo(field("case_id"));
+    if (!id.ok()) {
+      if (id.status().code() == Status::Code::kRejected &&
+          !IsRetryable(id.status().reject_code())) {
+        return Reject(config_.status, name,
+                      "field case_id: " + id.status().message());
+      }
+      spdlog::warn("{}: will try again: {}", name, id.status().ToString());
+      return;
+    }
+  } else {
+    return Reject(config_.status, name,
+                  "field message_id or case_id: one is required");
+  }
+  auto state = kStates.find(field("status"));
+  if (state == kStates.end()) {
+    return Reject(config_.status, name,
+                  "field status: received, in_progress, done or rejected "
+                  "expected");
+  }
+  const std::string reason = field("reason");
+  if (state->second == wire::RecipientState::Rejected && reason.empty()) {
+    return Reject(config_.status, name, "field reason: required to reject");
+  }
+  auto recorded = client_->ReportStatus(*id, state->second, reason);
+  if (!recorded.ok()) {
+    const Status& st = recorded.status();
+    if (st.code() == Status::Code::kRejected &&
+        !IsRetryable(st.reject_code())) {
+      return Reject(config_.status, name,
+                    "refused by the broker: " + st.ToString());
+    }
+    spdlog::warn("{}: will try again: {}", name, st.ToString());
+    return;
+  }
+  std::error_code ec;
+  fs::rename(fs::path(config_.status) / name, fs::path(config_.done) / name,
+             ec);
+  if (ec)
+    spdlog::error("{}: recorded but not moved to done/: {}", name,
+                  ec.message());
+  spdlog::info("{}: message {} is {} here{}", name, HexEncode(*id),
+               field("status"), recorded->changed ? "" : " (already)");
 }
 
 HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {

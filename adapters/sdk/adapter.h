@@ -14,6 +14,14 @@
 //   outbox/   each delivered case is written here in the native format
 //             (atomically, named by message id, so a redelivery rewrites the
 //             same file).
+//   status/   the partner system reports its progress with a delivered
+//             case: a JSON file {"case_id": "..." (this participant's
+//             latest message of the case) or "message_id": "<32 hex>",
+//             "status": "received" | "in_progress" | "done" | "rejected",
+//             "reason": "..."} (a reason is required for "rejected"). The
+//             runtime sends it to the broker (StatusUpdate), which relays it to
+//             the case's originator; the file then moves to done/ (recorded) or
+//             rejected/ with a .error (refused, or malformed).
 //
 // Thread-safety: Run() on one thread; RequestStop() from any thread or a
 // signal handler.
@@ -66,13 +74,14 @@ class Translator {
 
 struct AdapterConfig {
   ParticipantConfig participant;
-  std::string inbox, outbox, done, rejected;
+  std::string inbox, outbox, done, rejected, status;
   // How often the inbox is scanned. Default: 200 ms.
   int poll_interval_ms = 200;
 };
 
 // Reads an adapter's TOML file: the participant keys of client_config.h
-// plus inbox, outbox, done, rejected (folders) and poll_interval_ms.
+// plus inbox, outbox, done, rejected, status (folders) and
+// poll_interval_ms.
 Result<AdapterConfig> LoadAdapterConfig(const std::string& path);
 
 class AdapterRuntime {
@@ -87,6 +96,8 @@ class AdapterRuntime {
 
   // Scans the inbox once (Run does it every poll interval). Public for tests.
   void ScanInbox();
+  // Sends the partner's status files once (Run does it every interval).
+  void ScanStatus();
 
  private:
   HandlerResult OnDelivery(const Delivery& d);
@@ -95,7 +106,12 @@ class AdapterRuntime {
   void ProcessFile(const std::string& name);
   Result<std::vector<SealedEnvelope>> SealFile(const std::string& name,
                                                std::string_view contents);
-  void Reject(const std::string& name, const std::string& why);
+  // Moves `name` from `from` to rejected/ with a .error saying `why`.
+  void Reject(const std::string& from, const std::string& name,
+              const std::string& why);
+  void ReportFile(const std::string& name);
+  // This participant's latest message of `case_id` (a CaseStatusQuery).
+  Result<std::string> LatestMessageTo(const std::string& case_id);
 
   AdapterConfig config_;
   std::unique_ptr<Translator> translator_;

@@ -171,6 +171,9 @@ std::string StackLayout::Done(const std::string& p) const {
 std::string StackLayout::Rejected(const std::string& p) const {
   return ParticipantDir(p) + "/rejected";
 }
+std::string StackLayout::StatusIn(const std::string& p) const {
+  return ParticipantDir(p) + "/status";
+}
 
 Result<StackLayout> Provision(const StackSpec& spec) {
   if (spec.dir.empty())
@@ -206,7 +209,7 @@ Result<StackLayout> Provision(const StackSpec& spec) {
     RELAIS_RETURN_IF_ERROR(WriteFileAtomic(l.ClientConfig(p), client));
     if (agencies.count(p)) {
       for (const auto& d :
-           {l.Inbox(p), l.Outbox(p), l.Done(p), l.Rejected(p)}) {
+           {l.Inbox(p), l.Outbox(p), l.Done(p), l.Rejected(p), l.StatusIn(p)}) {
         fs::create_directories(d, ec);
         if (ec)
           return Status::IOError("cannot create " + d + ": " + ec.message());
@@ -214,7 +217,8 @@ Result<StackLayout> Provision(const StackSpec& spec) {
       RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
           l.AdapterConfig(p),
           client + "inbox = \"inbox\"\noutbox = \"outbox\"\ndone = \"done\"\n"
-                   "rejected = \"rejected\"\npoll_interval_ms = 200\n"));
+                   "rejected = \"rejected\"\nstatus = \"status\"\n"
+                   "poll_interval_ms = 200\n"));
     }
   }
   return l;

@@ -63,6 +63,8 @@ class StackLayout {
   std::string Outbox(const std::string& participant) const;
   std::string Done(const std::string& participant) const;
   std::string Rejected(const std::string& participant) const;
+  // Where the partner system drops status files (adapters/README.md).
+  std::string StatusIn(const std::string& participant) const;
 
  private:
   std::string dir_;

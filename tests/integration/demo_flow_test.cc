@@ -8,11 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/case_render.h"
+#include "core/bytes.h"
 #include "core/cases.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
 #include "deploy/lib/provision.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
 namespace relais::testing {
@@ -141,6 +143,47 @@ TEST_F(DemoFlowTest,
     }
     return s->recipients()->size() >= 1;
   }));
+}
+
+// The CAF's partner system says how it is getting on with a delivered
+// case (a status file): the broker records it, and the case shows it.
+TEST_F(DemoFlowTest, PartnerStatusFilesReachTheCase) {
+  auto sealed = desk_->Seal(SampleDraft(kDesk, {"caf"}));
+  ASSERT_TRUE(sealed.ok());
+  ASSERT_TRUE(desk_->Submit(*sealed, seconds(10)).ok());
+  const std::string case_id(ParseEnvelope(sealed->bytes)->case_id);
+  ASSERT_TRUE(WaitUntil([&] {
+    return StateOf(case_id).find("\"delivered\"") != std::string::npos;
+  })) << StateOf(case_id);
+  const std::string status_dir = stack_.layout().StatusIn("caf");
+  const std::string id = HexEncode(sealed->message_id);
+  Drop(status_dir, "bad-status.json",
+       "{\"message_id\": \"" + id + "\", \"status\": \"finished\"}");
+  Drop(status_dir, "done.json",
+       "{\"message_id\": \"" + id +
+           "\", \"status\": \"done\", \"reason\": \"dossier mis à jour\"}");
+  ASSERT_TRUE(WaitUntil(
+      [&] { return fs::exists(stack_.layout().Done("caf") + "/done.json"); }));
+  const std::string state = StateOf(case_id);
+  EXPECT_NE(state.find("\"done\""), std::string::npos) << state;
+  EXPECT_NE(state.find("dossier mis à jour"), std::string::npos) << state;
+  ASSERT_TRUE(WaitUntil([&] {
+    return fs::exists(stack_.layout().Rejected("caf") +
+                      "/bad-status.json.error");
+  }));
+  const std::string why =
+      *ReadFile(stack_.layout().Rejected("caf") + "/bad-status.json.error");
+  EXPECT_NE(why.find("field status"), std::string::npos) << why;
+  // Going back is refused by the broker, with its reason (the message
+  // named by its case this time).
+  Drop(status_dir, "late.json",
+       "{\"case_id\": \"" + case_id + "\", \"status\": \"received\"}");
+  ASSERT_TRUE(WaitUntil([&] {
+    return fs::exists(stack_.layout().Rejected("caf") + "/late.json.error");
+  }));
+  EXPECT_NE(ReadFile(stack_.layout().Rejected("caf") + "/late.json.error")
+                ->find("StatusNotAllowed"),
+            std::string::npos);
 }
 
 TEST_F(DemoFlowTest, MalformedInboxFileGoesToRejectedWithItsReason) {
