@@ -5,8 +5,11 @@
 #   deploy/up.sh                 the stack, until Ctrl-C
 #   deploy/up.sh --demo          open a sample address_change from France
 #                                services to the four agencies, wait until
-#                                each acknowledged it, print statuses and the
-#                                trail, stop, exit 0 (non-zero on failure)
+#                                each acknowledged it, play each agency's
+#                                partner system reporting "done" (a file in
+#                                its status/ folder), wait until the case
+#                                shows done everywhere, print statuses and
+#                                the trail, stop, exit 0 (non-zero on failure)
 #   --state-dir DIR              keep keys, journal and partner folders in DIR
 #                                (default: a temporary folder, removed at exit)
 #   --port N                     relaisd's port (default 7700; 0 = any free)
@@ -112,4 +115,18 @@ if [ $status -ne 0 ]; then
   exit 1
 fi
 echo
-echo "demo OK: case $case_id delivered to ${agencies[*]}"
+echo "== each agency's partner system reports the case done (status/ file)"
+for a in "${agencies[@]}"; do
+  f="$state_dir/$a/status/$case_id.json"
+  printf '{"case_id": "%s", "status": "done", "reason": "%s: dossier mis à jour"}\n' \
+    "$case_id" "$a" > "$f.tmp"
+  mv "$f.tmp" "$f"  # atomically, as a partner system must
+done
+"$bin/relais" case status --config "$client" "$case_id" --wait-for done --timeout 60 || status=$?
+if [ $status -ne 0 ]; then
+  echo "demo FAILED: not every agency reported case $case_id done" >&2
+  tail -n 20 "$state_dir"/relaisd.log "$state_dir"/*/adapter.log >&2 || true
+  exit 1
+fi
+echo
+echo "demo OK: case $case_id delivered to ${agencies[*]} and done at each"
