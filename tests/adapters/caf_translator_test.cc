@@ -17,6 +17,7 @@
 #include "core/envelope.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
+#include "tests/adapters/translator_fixtures.h"
 #include "tests/support/fixtures.h"
 
 namespace relais::adapters::caf {
@@ -24,60 +25,23 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kCaseId[] = "c-20261123-9f2c41d07ab3";
-constexpr char kMessageId[] =
-    "\x01\x23\x45\x67\x89\xab\xcd\xef\x10\x32\x54\x76\x98\xba\xdc\xfe";
+using relais::testing::AddressChangeEvent;
+using relais::testing::EventOf;
+using relais::testing::kCaseId;
+using relais::testing::ReadSample;
 
 std::string Sample() {
-  const char* src = std::getenv("RELAIS_SOURCE_DIR");
-  auto bytes = ReadFile(std::string(src ? src : ".") +
-                        "/deploy/samples/caf/rsa_application.csv");
-  EXPECT_TRUE(bytes.ok()) << "set RELAIS_SOURCE_DIR to the source tree";
-  return bytes.ok() ? *bytes : std::string();
+  return ReadSample("deploy/samples/caf/rsa_application.csv");
 }
 
 // The verified CaseEvent of a case read from the inbox.
-const wire::CaseEvent& Event(const sdk::OutgoingCase& c) {
-  const auto* event =
-      VerifiedRoot<wire::CaseEvent>(c.payload, kCaseEventIdentifier);
-  EXPECT_NE(event, nullptr);
-  return *event;
-}
-
 // The sample address_change of tests/support, changed by `edit`.
-std::string AddressChange(
-    const std::function<void(wire::AddressChangeT&)>& edit = {}) {
-  const std::string sample = relais::testing::SampleAddressChange();
-  std::unique_ptr<wire::CaseEventT> event(
-      flatbuffers::GetRoot<wire::CaseEvent>(sample.data())->UnPack());
-  if (edit) edit(*event->body.AsAddressChange());
-  return sdk::native::PackEvent(*event);
-}
-
 // A sealed envelope as the adapter receives it, with a fixed case and
-// message id.
-class Delivered {
- public:
-  explicit Delivered(std::string payload = AddressChange(),
+// A sealed delivery to caf (tests/adapters/translator_fixtures.h).
+struct Delivered : relais::testing::Delivery {
+  explicit Delivered(std::string payload = AddressChangeEvent(),
                      wire::CaseType type = wire::CaseType::AddressChange)
-      : id_(relais::testing::MakeIdentity("france-services/paris-15")) {
-    EnvelopeDraft d = relais::testing::SampleDraft(id_.participant, {"caf"});
-    d.case_id = kCaseId;
-    d.message_id = std::string(kMessageId, 16);
-    d.case_type = type;
-    d.payload = std::move(payload);
-    sealed_ = *SealEnvelope(d, id_.signing);
-    view_ = *ParseEnvelope(sealed_.bytes);
-  }
-  const EnvelopeView& view() const { return view_; }
-  const wire::CaseEvent& event() const {
-    return *flatbuffers::GetRoot<wire::CaseEvent>(view_.payload.data());
-  }
-
- private:
-  Identity id_;
-  SealedEnvelope sealed_;
-  EnvelopeView view_;
+      : Delivery("caf", std::move(payload), type) {}
 };
 
 // A CSV (LF line ends) with the header and `rows`, in ISO-8859-1.
@@ -135,7 +99,7 @@ TEST(CafTranslatorTest, SampleLinesBecomeRsaApplications) {
   EXPECT_TRUE(first.case_id.empty());
   EXPECT_EQ(first.recipients,
             (std::vector<std::string>{"cpam", "france-travail"}));
-  const auto* app = Event(first).body_as_RsaApplication();
+  const auto* app = EventOf(first).body_as_RsaApplication();
   ASSERT_NE(app, nullptr);
   EXPECT_EQ(StringView(app->applicant()->nir()),
             "192076912345621");  // key added
@@ -161,7 +125,7 @@ TEST(CafTranslatorTest, SampleLinesBecomeRsaApplications) {
   // The second applicant objected to the CSS: France Travail only.
   const sdk::OutgoingCase& second = (*cases)[1];
   EXPECT_EQ(second.recipients, (std::vector<std::string>{"france-travail"}));
-  const auto* app2 = Event(second).body_as_RsaApplication();
+  const auto* app2 = EventOf(second).body_as_RsaApplication();
   ASSERT_NE(app2, nullptr);
   EXPECT_TRUE(app2->css_opposition());
   EXPECT_EQ(app2->monthly_resources_cents(), 167500);
@@ -186,10 +150,10 @@ TEST(CafTranslatorTest, LineEndsBlankLinesAndOptionalColumns) {
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
   ASSERT_EQ(cases->size(), 2u);
   const auto* id =
-      Event((*cases)[0]).body_as_RsaApplication()->applicant()->identity();
+      EventOf((*cases)[0]).body_as_RsaApplication()->applicant()->identity();
   EXPECT_EQ(StringView(id->given_names()->Get(0)), "\u00c9lo\u00efse");
   const auto* abroad_id =
-      Event((*cases)[1]).body_as_RsaApplication()->applicant()->identity();
+      EventOf((*cases)[1]).body_as_RsaApplication()->applicant()->identity();
   EXPECT_EQ(StringView(abroad_id->birth_country_cog()), "99350");
   EXPECT_EQ(abroad_id->birthplace_cog(), nullptr);
 
@@ -199,7 +163,7 @@ TEST(CafTranslatorTest, LineEndsBlankLinesAndOptionalColumns) {
   ASSERT_TRUE(keyed.ok()) << keyed.status().ToString();
   EXPECT_EQ(
       StringView(
-          Event((*keyed)[0]).body_as_RsaApplication()->applicant()->nir()),
+          EventOf((*keyed)[0]).body_as_RsaApplication()->applicant()->nir()),
       "295081305512339");
   auto header_only = t.ReadInbox("f.csv", Csv({}));
   ASSERT_TRUE(header_only.ok());
@@ -335,7 +299,7 @@ TEST(CafTranslatorTest, AddressChangeIsLatin1XmlWithoutNirKey) {
 
 TEST(CafTranslatorTest, XmlIsEscapedAndOnlyLatin1CanBeWritten) {
   CafTranslator t;
-  Delivered escaped(AddressChange([](wire::AddressChangeT& c) {
+  Delivered escaped(AddressChangeEvent([](wire::AddressChangeT& c) {
     c.new_address->lines = {"B\u00e2t. A & B <rdc>", "\"Les Ormes\""};
   }));
   auto file = t.WriteOutbox(escaped.view(), escaped.event());
@@ -344,7 +308,7 @@ TEST(CafTranslatorTest, XmlIsEscapedAndOnlyLatin1CanBeWritten) {
               HasSubstr("<ligne>B\xE2t. A &amp; B &lt;rdc&gt;</ligne>\n"
                         "    <ligne>&quot;Les Ormes&quot;</ligne>"));
 
-  Delivered polish(AddressChange([](wire::AddressChangeT& c) {
+  Delivered polish(AddressChangeEvent([](wire::AddressChangeT& c) {
     c.citizen->identity->given_names = {"\u0141ucja"};  // Ł is not in Latin-1
   }));
   auto refused = t.WriteOutbox(polish.view(), polish.event());
@@ -354,18 +318,18 @@ TEST(CafTranslatorTest, XmlIsEscapedAndOnlyLatin1CanBeWritten) {
             "field identite.prenoms: character U+0141 cannot be written in "
             "ISO-8859-1");
 
-  Delivered euro(AddressChange(
+  Delivered euro(AddressChangeEvent(
       [](wire::AddressChangeT& c) { c.new_address->city = "Lyon \u20ac"; }));
   EXPECT_THAT(t.WriteOutbox(euro.view(), euro.event()).status().message(),
               HasSubstr("field nouvelleAdresse.commune: character U+20AC"));
 
-  Delivered not_utf8(AddressChange([](wire::AddressChangeT& c) {
+  Delivered not_utf8(AddressChangeEvent([](wire::AddressChangeT& c) {
     c.citizen->identity->birth_name = "MARTIN\xFF";
   }));
   EXPECT_EQ(t.WriteOutbox(not_utf8.view(), not_utf8.event()).status().message(),
             "field identite.nomNaissance: not valid UTF-8");
 
-  Delivered bad_nir(AddressChange(
+  Delivered bad_nir(AddressChangeEvent(
       [](wire::AddressChangeT& c) { c.citizen->nir = "284057512345600"; }));
   EXPECT_THAT(t.WriteOutbox(bad_nir.view(), bad_nir.event()).status().message(),
               HasSubstr("field nir: NIR key is 00, expected 72"));

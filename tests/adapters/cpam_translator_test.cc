@@ -16,6 +16,7 @@
 #include "core/envelope.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
+#include "tests/adapters/translator_fixtures.h"
 #include "tests/support/fixtures.h"
 
 namespace relais::adapters::cpam {
@@ -24,57 +25,20 @@ namespace {
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
-constexpr char kCaseId[] = "c-20261123-9f2c41d07ab3";
-constexpr char kMessageId[] =
-    "\x01\x23\x45\x67\x89\xab\xcd\xef\x10\x32\x54\x76\x98\xba\xdc\xfe";
+using relais::testing::AddressChangeEvent;
+using relais::testing::EventOf;
+using relais::testing::kCaseId;
+using relais::testing::ReadSample;
 
 Json Sample() {
-  const char* src = std::getenv("RELAIS_SOURCE_DIR");
-  auto bytes = ReadFile(std::string(src ? src : ".") +
-                        "/deploy/samples/cpam/birth.json");
-  EXPECT_TRUE(bytes.ok()) << "set RELAIS_SOURCE_DIR to the source tree";
-  return Json::parse(bytes.ok() ? *bytes : "{}");
+  return Json::parse(ReadSample("deploy/samples/cpam/birth.json"));
 }
 
-const wire::CaseEvent& Event(const sdk::OutgoingCase& c) {
-  const auto* event =
-      VerifiedRoot<wire::CaseEvent>(c.payload, kCaseEventIdentifier);
-  EXPECT_NE(event, nullptr);
-  return *event;
-}
-
-std::string AddressChange(
-    const std::function<void(wire::AddressChangeT&)>& edit = {}) {
-  const std::string sample = relais::testing::SampleAddressChange();
-  std::unique_ptr<wire::CaseEventT> event(
-      flatbuffers::GetRoot<wire::CaseEvent>(sample.data())->UnPack());
-  if (edit) edit(*event->body.AsAddressChange());
-  return sdk::native::PackEvent(*event);
-}
-
-// A sealed envelope as the adapter receives it, fixed case and message id.
-class Delivered {
- public:
-  explicit Delivered(std::string payload = AddressChange(),
+// A sealed delivery to cpam (tests/adapters/translator_fixtures.h).
+struct Delivered : relais::testing::Delivery {
+  explicit Delivered(std::string payload = AddressChangeEvent(),
                      wire::CaseType type = wire::CaseType::AddressChange)
-      : id_(relais::testing::MakeIdentity("france-services/paris-15")) {
-    EnvelopeDraft d = relais::testing::SampleDraft(id_.participant, {"cpam"});
-    d.case_id = kCaseId;
-    d.message_id = std::string(kMessageId, 16);
-    d.case_type = type;
-    d.payload = std::move(payload);
-    sealed_ = *SealEnvelope(d, id_.signing);
-    view_ = *ParseEnvelope(sealed_.bytes);
-  }
-  const EnvelopeView& view() const { return view_; }
-  const wire::CaseEvent& event() const {
-    return *flatbuffers::GetRoot<wire::CaseEvent>(view_.payload.data());
-  }
-
- private:
-  Identity id_;
-  SealedEnvelope sealed_;
-  EnvelopeView view_;
+      : Delivery("cpam", std::move(payload), type) {}
 };
 
 std::string ErrorOf(const Json& doc) {
@@ -99,7 +63,7 @@ TEST(CpamTranslatorTest, BirthSampleGoesToCafAndDgfip) {
   EXPECT_EQ(c.case_type, wire::CaseType::Birth);
   EXPECT_TRUE(c.case_id.empty());
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf", "dgfip"}));
-  const auto* birth = Event(c).body_as_Birth();
+  const auto* birth = EventOf(c).body_as_Birth();
   ASSERT_NE(birth, nullptr);
   EXPECT_EQ(birth->stage(), wire::BirthStage::Birth);
   EXPECT_EQ(birth->expected_date(), nullptr);
@@ -136,7 +100,7 @@ TEST(CpamTranslatorTest, PregnancyDeclarationGoesToCafOnly) {
   const sdk::OutgoingCase& c = (*cases)[0];
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf"}));
   EXPECT_EQ(c.case_id, "cpam-33-2026-000142");
-  const auto* birth = Event(c).body_as_Birth();
+  const auto* birth = EventOf(c).body_as_Birth();
   ASSERT_NE(birth, nullptr);
   EXPECT_EQ(birth->stage(), wire::BirthStage::Pregnancy);
   EXPECT_EQ(StringView(birth->expected_date()), "2027-04-20");
@@ -195,7 +159,7 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
 }
 
 TEST(CpamTranslatorTest, AddressChangeIsJsonWithTheFullNir) {
-  Delivered d(AddressChange([](wire::AddressChangeT& c) {
+  Delivered d(AddressChangeEvent([](wire::AddressChangeT& c) {
     auto ref = std::make_unique<wire::AgencyReferenceT>();
     ref->agency = "cpam";
     ref->identifier = "284057512345672";
@@ -229,7 +193,7 @@ TEST(CpamTranslatorTest, AddressChangeIsJsonWithTheFullNir) {
 }
 
 TEST(CpamTranslatorTest, AddressChangeWithABadNirIsRefused) {
-  Delivered d(AddressChange(
+  Delivered d(AddressChangeEvent(
       [](wire::AddressChangeT& c) { c.citizen->nir = "284057512345600"; }));
   auto file = CpamTranslator().WriteOutbox(d.view(), d.event());
   ASSERT_FALSE(file.ok());

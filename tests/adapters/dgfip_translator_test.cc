@@ -16,6 +16,7 @@
 #include "core/envelope.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
+#include "tests/adapters/translator_fixtures.h"
 #include "tests/support/fixtures.h"
 
 namespace relais::adapters::dgfip {
@@ -24,37 +25,18 @@ namespace {
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
-constexpr char kCaseId[] = "c-20261123-9f2c41d07ab3";
-constexpr char kMessageId[] =
-    "\x01\x23\x45\x67\x89\xab\xcd\xef\x10\x32\x54\x76\x98\xba\xdc\xfe";
+using relais::testing::AddressChangeEvent;
+using relais::testing::EventOf;
+using relais::testing::kCaseId;
+using relais::testing::ReadSample;
 
 Json Sample() {
-  const char* src = std::getenv("RELAIS_SOURCE_DIR");
-  auto bytes = ReadFile(std::string(src ? src : ".") +
-                        "/deploy/samples/dgfip/resources_update.json");
-  EXPECT_TRUE(bytes.ok()) << "set RELAIS_SOURCE_DIR to the source tree";
-  return Json::parse(bytes.ok() ? *bytes : "{}");
-}
-
-const wire::CaseEvent& Event(const sdk::OutgoingCase& c) {
-  const auto* event =
-      VerifiedRoot<wire::CaseEvent>(c.payload, kCaseEventIdentifier);
-  EXPECT_NE(event, nullptr);
-  return *event;
-}
-
-std::string AddressChange(
-    const std::function<void(wire::AddressChangeT&)>& edit = {}) {
-  const std::string sample = relais::testing::SampleAddressChange();
-  std::unique_ptr<wire::CaseEventT> event(
-      flatbuffers::GetRoot<wire::CaseEvent>(sample.data())->UnPack());
-  if (edit) edit(*event->body.AsAddressChange());
-  return sdk::native::PackEvent(*event);
+  return Json::parse(ReadSample("deploy/samples/dgfip/resources_update.json"));
 }
 
 // The sample address change with the DGFiP's reference `spi`.
 std::string AddressChangeWithSpi(const std::string& spi) {
-  return AddressChange([&](wire::AddressChangeT& c) {
+  return AddressChangeEvent([&](wire::AddressChangeT& c) {
     auto ref = std::make_unique<wire::AgencyReferenceT>();
     ref->agency = "dgfip";
     ref->identifier = spi;
@@ -62,29 +44,11 @@ std::string AddressChangeWithSpi(const std::string& spi) {
   });
 }
 
-// A sealed envelope as the adapter receives it, fixed case and message id.
-class Delivered {
- public:
+// A sealed delivery to dgfip (tests/adapters/translator_fixtures.h).
+struct Delivered : relais::testing::Delivery {
   explicit Delivered(std::string payload,
                      wire::CaseType type = wire::CaseType::AddressChange)
-      : id_(relais::testing::MakeIdentity("france-services/paris-15")) {
-    EnvelopeDraft d = relais::testing::SampleDraft(id_.participant, {"dgfip"});
-    d.case_id = kCaseId;
-    d.message_id = std::string(kMessageId, 16);
-    d.case_type = type;
-    d.payload = std::move(payload);
-    sealed_ = *SealEnvelope(d, id_.signing);
-    view_ = *ParseEnvelope(sealed_.bytes);
-  }
-  const EnvelopeView& view() const { return view_; }
-  const wire::CaseEvent& event() const {
-    return *flatbuffers::GetRoot<wire::CaseEvent>(view_.payload.data());
-  }
-
- private:
-  Identity id_;
-  SealedEnvelope sealed_;
-  EnvelopeView view_;
+      : Delivery("dgfip", std::move(payload), type) {}
 };
 
 std::string ErrorOf(const Json& doc) {
@@ -108,7 +72,7 @@ TEST(DgfipTranslatorTest, ResourcesSampleGoesToCaf) {
   const sdk::OutgoingCase& c = (*cases)[0];
   EXPECT_EQ(c.case_type, wire::CaseType::ResourcesUpdate);
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf"}));
-  const auto* r = Event(c).body_as_ResourcesUpdate();
+  const auto* r = EventOf(c).body_as_ResourcesUpdate();
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(StringView(r->tax_number()), "1234567890066");
   EXPECT_EQ(StringView(r->citizen()->nir()), "175055935012347");
@@ -148,7 +112,7 @@ TEST(DgfipTranslatorTest, OptionalCodes) {
   doc.erase("numeroAllocataire");
   auto cases = DgfipTranslator().ReadInbox("r.json", doc.dump());
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
-  const auto* r = Event((*cases)[0]).body_as_ResourcesUpdate();
+  const auto* r = EventOf((*cases)[0]).body_as_ResourcesUpdate();
   EXPECT_EQ(r->family_situation(), wire::FamilySituation::Pacsed);
   EXPECT_DOUBLE_EQ(r->tax_parts(), 1.25);
   EXPECT_TRUE(r->dependants()->Get(0)->shared_custody());
@@ -239,7 +203,7 @@ TEST(DgfipTranslatorTest, AddressChangePutsTheNewAddressInAft) {
 }
 
 TEST(DgfipTranslatorTest, AddressChangeWithoutOrWithABadSpi) {
-  Delivered without(AddressChange());
+  Delivered without(AddressChangeEvent());
   auto file = DgfipTranslator().WriteOutbox(without.view(), without.event());
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   EXPECT_FALSE(Json::parse(file->contents).contains("spi"));

@@ -16,6 +16,7 @@
 #include "core/envelope.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
+#include "tests/adapters/translator_fixtures.h"
 #include "tests/support/fixtures.h"
 
 namespace relais::adapters::france_travail {
@@ -24,59 +25,21 @@ namespace {
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
-constexpr char kCaseId[] = "c-20261123-9f2c41d07ab3";
-constexpr char kMessageId[] =
-    "\x01\x23\x45\x67\x89\xab\xcd\xef\x10\x32\x54\x76\x98\xba\xdc\xfe";
+using relais::testing::AddressChangeEvent;
+using relais::testing::EventOf;
+using relais::testing::kCaseId;
+using relais::testing::ReadSample;
 
 Json Sample() {
-  const char* src = std::getenv("RELAIS_SOURCE_DIR");
-  auto bytes =
-      ReadFile(std::string(src ? src : ".") +
-               "/deploy/samples/france_travail/job_seeker_status.json");
-  EXPECT_TRUE(bytes.ok()) << "set RELAIS_SOURCE_DIR to the source tree";
-  return Json::parse(bytes.ok() ? *bytes : "{}");
+  return Json::parse(
+      ReadSample("deploy/samples/france_travail/job_seeker_status.json"));
 }
 
-const wire::CaseEvent& Event(const sdk::OutgoingCase& c) {
-  const auto* event =
-      VerifiedRoot<wire::CaseEvent>(c.payload, kCaseEventIdentifier);
-  EXPECT_NE(event, nullptr);
-  return *event;
-}
-
-std::string AddressChange(
-    const std::function<void(wire::AddressChangeT&)>& edit = {}) {
-  const std::string sample = relais::testing::SampleAddressChange();
-  std::unique_ptr<wire::CaseEventT> event(
-      flatbuffers::GetRoot<wire::CaseEvent>(sample.data())->UnPack());
-  if (edit) edit(*event->body.AsAddressChange());
-  return sdk::native::PackEvent(*event);
-}
-
-// A sealed envelope as the adapter receives it, fixed case and message id.
-class Delivered {
- public:
+// A sealed delivery to france-travail (tests/adapters/translator_fixtures.h).
+struct Delivered : relais::testing::Delivery {
   explicit Delivered(std::string payload,
                      wire::CaseType type = wire::CaseType::AddressChange)
-      : id_(relais::testing::MakeIdentity("france-services/paris-15")) {
-    EnvelopeDraft d =
-        relais::testing::SampleDraft(id_.participant, {"france-travail"});
-    d.case_id = kCaseId;
-    d.message_id = std::string(kMessageId, 16);
-    d.case_type = type;
-    d.payload = std::move(payload);
-    sealed_ = *SealEnvelope(d, id_.signing);
-    view_ = *ParseEnvelope(sealed_.bytes);
-  }
-  const EnvelopeView& view() const { return view_; }
-  const wire::CaseEvent& event() const {
-    return *flatbuffers::GetRoot<wire::CaseEvent>(view_.payload.data());
-  }
-
- private:
-  Identity id_;
-  SealedEnvelope sealed_;
-  EnvelopeView view_;
+      : Delivery("france-travail", std::move(payload), type) {}
 };
 
 std::string ErrorOf(const Json& doc) {
@@ -100,7 +63,7 @@ TEST(FranceTravailTranslatorTest, RegistrationSampleGoesToCafAndCpam) {
   const sdk::OutgoingCase& c = (*cases)[0];
   EXPECT_EQ(c.case_type, wire::CaseType::JobSeekerStatus);
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf", "cpam"}));
-  const auto* s = Event(c).body_as_JobSeekerStatus();
+  const auto* s = EventOf(c).body_as_JobSeekerStatus();
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(StringView(s->job_seeker_id()), "1234567A");
   EXPECT_EQ(StringView(s->citizen()->nir()), "188091305512360");
@@ -128,7 +91,7 @@ TEST(FranceTravailTranslatorTest, EndedRegistrationWithoutPayments) {
   doc.erase("paiements");
   auto cases = FranceTravailTranslator().ReadInbox("j.json", doc.dump());
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
-  const auto* s = Event((*cases)[0]).body_as_JobSeekerStatus();
+  const auto* s = EventOf((*cases)[0]).body_as_JobSeekerStatus();
   EXPECT_EQ(StringView(s->registration_end()), "2027-01-31");
   EXPECT_EQ(s->category(), 5);
   EXPECT_TRUE(s->payments() == nullptr || s->payments()->size() == 0);
@@ -184,7 +147,7 @@ TEST(FranceTravailTranslatorTest, BadInputNamesTheField) {
 }
 
 TEST(FranceTravailTranslatorTest, AddressChangeCarriesTheJobSeekerId) {
-  Delivered d(AddressChange([](wire::AddressChangeT& c) {
+  Delivered d(AddressChangeEvent([](wire::AddressChangeT& c) {
     auto ref = std::make_unique<wire::AgencyReferenceT>();
     ref->agency = "france-travail";
     ref->identifier = "7654321B";
@@ -213,14 +176,14 @@ TEST(FranceTravailTranslatorTest, AddressChangeCarriesTheJobSeekerId) {
 }
 
 TEST(FranceTravailTranslatorTest, AddressChangeWithoutReference) {
-  Delivered d(AddressChange());
+  Delivered d(AddressChangeEvent());
   auto file = FranceTravailTranslator().WriteOutbox(d.view(), d.event());
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   EXPECT_FALSE(Json::parse(file->contents).contains("identifiant"));
 }
 
 TEST(FranceTravailTranslatorTest, StringsThatAreNotUtf8AreRefused) {
-  Delivered d(AddressChange([](wire::AddressChangeT& c) {
+  Delivered d(AddressChangeEvent([](wire::AddressChangeT& c) {
     c.citizen->identity->birth_name = "MARTIN\xFF";
   }));
   auto file = FranceTravailTranslator().WriteOutbox(d.view(), d.event());
