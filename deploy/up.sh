@@ -93,6 +93,12 @@ MSG
   exit $?
 fi
 
+demo_failed() {
+  echo "demo FAILED: $1" >&2
+  tail -n 20 "$state_dir"/relaisd.log "$state_dir"/*/adapter.log >&2 || true
+  exit 1
+}
+
 echo "== demo: France services opens an address_change for a sample citizen"
 client="$state_dir/france-services_paris-15/client.toml"
 receipt=$("$bin/relais" case open --config "$client" deploy/samples/address_change.json --json)
@@ -109,11 +115,7 @@ for a in "${agencies[@]}"; do
     [ -e "$f" ] && echo "  $a: ${f#$state_dir/}"
   done
 done
-if [ $status -ne 0 ]; then
-  echo "demo FAILED: not every agency acknowledged case $case_id" >&2
-  tail -n 20 "$state_dir"/relaisd.log "$state_dir"/*/adapter.log >&2 || true
-  exit 1
-fi
+[ $status -eq 0 ] || demo_failed "not every agency acknowledged case $case_id"
 echo
 echo "== each agency's partner system reports the case done (status/ file)"
 for a in "${agencies[@]}"; do
@@ -123,10 +125,6 @@ for a in "${agencies[@]}"; do
   mv "$f.tmp" "$f"  # atomically, as a partner system must
 done
 "$bin/relais" case status --config "$client" "$case_id" --wait-for done --timeout 60 || status=$?
-if [ $status -ne 0 ]; then
-  echo "demo FAILED: not every agency reported case $case_id done" >&2
-  tail -n 20 "$state_dir"/relaisd.log "$state_dir"/*/adapter.log >&2 || true
-  exit 1
-fi
+[ $status -eq 0 ] || demo_failed "not every agency reported case $case_id done"
 echo
 echo "demo OK: case $case_id delivered to ${agencies[*]} and done at each"

@@ -22,25 +22,14 @@ using wire::RejectCode;
 
 constexpr char kDesk[] = "france-services/paris-15";
 
-// Counts deliveries by message id.
-struct Recorder {
-  std::mutex mu;
-  std::map<std::string, int> seen;
-  std::map<std::string, std::string> payloads;
-  sdk::DeliveryHandler Handler() {
-    return [this](const sdk::Delivery& d) {
-      std::lock_guard<std::mutex> lock(mu);
-      ++seen[std::string(d.envelope->message_id)];
-      payloads[std::string(d.envelope->message_id)] =
-          std::string(d.envelope->payload);
-      return sdk::HandlerResult::Processed();
-    };
-  }
-  int count(const std::string& id) {
-    std::lock_guard<std::mutex> lock(mu);
-    return seen.count(id) ? seen[id] : 0;
-  }
-};
+// The code of a Rejected frame; None for anything else or nothing.
+RejectCode CodeOf(const std::optional<std::string>& frame) {
+  if (!frame) return RejectCode::None;
+  auto f = ParseFrame(*frame);
+  return f.ok() && (*f)->body_type() == wire::Body::Rejected
+             ? (*f)->body_as_Rejected()->code()
+             : RejectCode::None;
+}
 
 class BrokerTest : public ::testing::Test {
  protected:
@@ -67,7 +56,7 @@ class BrokerTest : public ::testing::Test {
 };
 
 TEST_F(BrokerTest, ConnectedRecipientGetsTheMessageAndStatusFollows) {
-  Recorder caf;
+  DeliveryCounter caf;
   auto client = stack_.Connect("caf", caf.Handler());
   ASSERT_TRUE(client.ok());
   ASSERT_TRUE((*client)->WaitConnected(seconds(10)).ok());
@@ -80,7 +69,7 @@ TEST_F(BrokerTest, ConnectedRecipientGetsTheMessageAndStatusFollows) {
   EXPECT_FALSE(receipt->duplicate);
 
   ASSERT_TRUE(WaitUntil([&] { return caf.count(env.message_id) == 1; }));
-  EXPECT_EQ(caf.payloads[env.message_id], SampleAddressChange());
+  EXPECT_EQ(caf.payload(env.message_id), SampleAddressChange());
 
   const std::string case_id(ParseEnvelope(env.bytes)->case_id);
   ASSERT_TRUE(WaitUntil([&] {
@@ -126,7 +115,7 @@ TEST_F(BrokerTest, RecipientConnectingAfterAcceptanceGetsItsBacklogInOrder) {
 }
 
 TEST_F(BrokerTest, ResubmissionReturnsTheSameReceiptAndDeliversOnce) {
-  Recorder caf;
+  DeliveryCounter caf;
   auto client = stack_.Connect("caf", caf.Handler());
   ASSERT_TRUE(client.ok());
   SealedEnvelope env = SealFromDesk({"caf"});
@@ -246,36 +235,29 @@ TEST_F(BrokerTest, UnregisteredCurveKeyCannotConnect) {
 TEST_F(BrokerTest, BadFramesGetCodedRejectionsAndDisturbNothing) {
   RawClient raw(stack_.endpoint(), stack_.BrokerCurvePublic(),
                 stack_.IdentityOf("caf").curve);
-  const auto code_of = [](const std::optional<std::string>& frame) {
-    if (!frame) return RejectCode::None;
-    auto f = ParseFrame(*frame);
-    return f.ok() && (*f)->body_type() == wire::Body::Rejected
-               ? (*f)->body_as_Rejected()->code()
-               : RejectCode::None;
-  };
   raw.Send("definitely not a flatbuffer");
-  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::MalformedFrame);
   const std::string submit = SubmitFrame(1, "garbage envelope bytes");
   raw.Send(std::string_view(submit).substr(0, submit.size() / 2));
-  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::MalformedFrame);
   raw.Send(
       SubmitFrame(2, "garbage envelope bytes, long enough to be verified"));
-  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::MalformedEnvelope);
   raw.Send(HelloFrame(3, "cpam", 8, "liar"));
-  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::HelloMismatch);
   raw.Send(DeliveryAckFrame(4, 999, std::string(16, 'x'),
                             wire::AckOutcome::Processed, ""));
-  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::UnknownDelivery);
   raw.Send(AcceptedFrame(5, std::string(16, 'x'), 1, 1, false));
-  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::UnexpectedFrame);
   raw.Send(CaseStatusQueryFrame(6, "no-such-case"));
-  EXPECT_EQ(code_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::UnknownCase);
   // The same connection still works, and so does everyone else's.
   raw.Send(HeartbeatFrame(7, 1));
@@ -289,13 +271,6 @@ TEST_F(BrokerTest, BadFramesGetCodedRejectionsAndDisturbNothing) {
 // for more credit than it may have: coded rejections, and its deliveries
 // go on exactly as before.
 TEST_F(BrokerTest, ForeignAcksRepeatedAcksAndExcessCreditChangeNothing) {
-  const auto code_of = [](const std::optional<std::string>& frame) {
-    if (!frame) return RejectCode::None;
-    auto f = ParseFrame(*frame);
-    return f.ok() && (*f)->body_type() == wire::Body::Rejected
-               ? (*f)->body_as_Rejected()->code()
-               : RejectCode::None;
-  };
   RawClient caf(stack_.endpoint(), stack_.BrokerCurvePublic(),
                 stack_.IdentityOf("caf").curve);
   caf.Send(HelloFrame(1, "caf", 1, "test"));
@@ -319,16 +294,16 @@ TEST_F(BrokerTest, ForeignAcksRepeatedAcksAndExcessCreditChangeNothing) {
   ASSERT_TRUE(cpam.ReceiveType(wire::Body::Welcome, seconds(5)).has_value());
   cpam.Send(DeliveryAckFrame(2, seq, first.message_id,
                              wire::AckOutcome::Processed, ""));
-  EXPECT_EQ(code_of(cpam.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(cpam.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::UnknownDelivery);
   // The right sequence with another message's id.
   caf.Send(DeliveryAckFrame(3, seq, second.message_id,
                             wire::AckOutcome::Processed, ""));
-  EXPECT_EQ(code_of(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::UnknownDelivery);
   // More credit than the broker grants: refused, the window stays 1.
   caf.Send(CreditFrame(4, max_window + 1));
-  EXPECT_EQ(code_of(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::WindowTooLarge);
   EXPECT_FALSE(caf.ReceiveType(wire::Body::Deliver, milliseconds(700)));
   // None of that acknowledged the first message: its status says so.
@@ -350,7 +325,7 @@ TEST_F(BrokerTest, ForeignAcksRepeatedAcksAndExcessCreditChangeNothing) {
   EXPECT_EQ(env->message_id, second.message_id);
   caf.Send(DeliveryAckFrame(6, seq, first.message_id,
                             wire::AckOutcome::Processed, ""));
-  EXPECT_EQ(code_of(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
+  EXPECT_EQ(CodeOf(caf.ReceiveType(wire::Body::Rejected, seconds(5))),
             RejectCode::UnknownDelivery);
   // A Credit within the cap is accepted silently.
   caf.Send(CreditFrame(7, max_window));
@@ -363,7 +338,7 @@ TEST_F(BrokerTest, ForeignAcksRepeatedAcksAndExcessCreditChangeNothing) {
 TEST_F(BrokerTest, PartnerStatusesReachTheCaseAndItsOriginator) {
   std::mutex mu;
   std::vector<std::pair<wire::RecipientState, std::string>> reports;
-  Recorder caf_seen;
+  DeliveryCounter caf_seen;
   auto desk = stack_.Connect(kDesk, [&](const sdk::Delivery& d) {
     if (const auto* r = sdk::AsStatusReport(*d.envelope)) {
       std::lock_guard<std::mutex> lock(mu);

@@ -48,22 +48,6 @@ using std::chrono::seconds;
 using ::testing::HasSubstr;
 constexpr char kDesk[] = "france-services/paris-15";
 
-struct Counter {
-  std::mutex mu;
-  std::map<std::string, int> seen;
-  sdk::DeliveryHandler Handler() {
-    return [this](const sdk::Delivery& d) {
-      std::lock_guard<std::mutex> lock(mu);
-      ++seen[std::string(d.envelope->message_id)];
-      return sdk::HandlerResult::Processed();
-    };
-  }
-  int count(const std::string& id) {
-    std::lock_guard<std::mutex> lock(mu);
-    return seen.count(id) ? seen[id] : 0;
-  }
-};
-
 struct Sent {
   std::string message_id;
   std::string case_id;
@@ -116,7 +100,8 @@ void SetFileSizeLimit(pid_t pid, rlim_t limit) {
 
 // Connects caf with `counter` and waits until each of `sent` was handed
 // over at least once. The client is returned connected.
-std::unique_ptr<sdk::Client> ReceiveAll(TestStack& stack, Counter& counter,
+std::unique_ptr<sdk::Client> ReceiveAll(TestStack& stack,
+                                        DeliveryCounter& counter,
                                         const std::vector<Sent>& sent) {
   auto client = stack.Connect("caf", counter.Handler());
   EXPECT_TRUE(client.ok());
@@ -212,7 +197,7 @@ TEST(JournalWriteFaultTest,
   // accepted message, from before the fault and after it, once.
   stack.KillBroker();
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
-  Counter caf;
+  DeliveryCounter caf;
   auto client = ReceiveAll(stack, caf, accepted);
   ASSERT_NE(client, nullptr);
   for (const auto& s : accepted) EXPECT_EQ(caf.count(s.message_id), 1);
@@ -331,7 +316,7 @@ void ExpectRefusal(TestStack& stack, const std::vector<std::string>& what) {
 // Starts relaisd; caf then gets every one of `sent`, once (`caf` counts
 // what it got).
 void ExpectAllDelivered(TestStack& stack, const std::vector<Sent>& sent,
-                        Counter& caf) {
+                        DeliveryCounter& caf) {
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
   auto client = ReceiveAll(stack, caf, sent);
   ASSERT_NE(client, nullptr);
@@ -339,7 +324,7 @@ void ExpectAllDelivered(TestStack& stack, const std::vector<Sent>& sent,
 }
 
 void ExpectAllDelivered(TestStack& stack, const std::vector<Sent>& sent) {
-  Counter caf;
+  DeliveryCounter caf;
   ExpectAllDelivered(stack, sent, caf);
 }
 
@@ -368,7 +353,7 @@ TEST(JournalDamageTest, TornLastLogRecordIsDroppedAndTheRestKept) {
   fs::resize_file(log, fs::file_size(log) - 5);
   const Sent torn = sent.back();
   sent.pop_back();
-  Counter caf;
+  DeliveryCounter caf;
   ExpectAllDelivered(stack, sent, caf);
   EXPECT_EQ(caf.count(torn.message_id), 0);  // the tear did hit that record
 }

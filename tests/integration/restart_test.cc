@@ -14,22 +14,6 @@ namespace {
 using std::chrono::seconds;
 constexpr char kDesk[] = "france-services/paris-15";
 
-struct Counter {
-  std::mutex mu;
-  std::map<std::string, int> seen;
-  sdk::DeliveryHandler Handler() {
-    return [this](const sdk::Delivery& d) {
-      std::lock_guard<std::mutex> lock(mu);
-      ++seen[std::string(d.envelope->message_id)];
-      return sdk::HandlerResult::Processed();
-    };
-  }
-  int count(const std::string& id) {
-    std::lock_guard<std::mutex> lock(mu);
-    return seen.count(id) ? seen[id] : 0;
-  }
-};
-
 TEST(RestartTest, AcceptedMessageSurvivesSigkillAndIsDeliveredOnce) {
   TestStack stack;
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
@@ -46,7 +30,7 @@ TEST(RestartTest, AcceptedMessageSurvivesSigkillAndIsDeliveredOnce) {
   stack.KillBroker();  // right after the receipts: no clean shutdown
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
 
-  Counter caf;
+  DeliveryCounter caf;
   auto client = stack.Connect("caf", caf.Handler());
   ASSERT_TRUE(client.ok());
   for (const auto& id : ids) {
@@ -60,7 +44,7 @@ TEST(RestartTest, AcceptedMessageSurvivesSigkillAndIsDeliveredOnce) {
 TEST(RestartTest, ConnectedClientsRideThroughABrokerKill) {
   TestStack stack;
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
-  Counter caf;
+  DeliveryCounter caf;
   auto receiver = stack.Connect("caf", caf.Handler());
   auto desk = stack.Connect(kDesk);
   ASSERT_TRUE(receiver.ok() && desk.ok());

@@ -33,6 +33,28 @@ std::string ReadEndpoint(const std::string& file) {
 
 }  // namespace
 
+sdk::DeliveryHandler DeliveryCounter::Handler() {
+  return [this](const sdk::Delivery& d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string id(d.envelope->message_id);
+    ++seen_[id];
+    payloads_[id] = std::string(d.envelope->payload);
+    return sdk::HandlerResult::Processed();
+  };
+}
+
+int DeliveryCounter::count(const std::string& message_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = seen_.find(message_id);
+  return it == seen_.end() ? 0 : it->second;
+}
+
+std::string DeliveryCounter::payload(const std::string& message_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = payloads_.find(message_id);
+  return it == payloads_.end() ? std::string() : it->second;
+}
+
 bool WaitUntil(const std::function<bool()>& predicate,
                std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

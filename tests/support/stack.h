@@ -9,6 +9,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <zmq.hpp>
@@ -85,6 +86,20 @@ class RawClient {
  private:
   zmq::context_t ctx_;
   zmq::socket_t socket_;
+};
+
+// A handler that counts deliveries by message id (and keeps the latest
+// payload of each). Thread-safe.
+class DeliveryCounter {
+ public:
+  sdk::DeliveryHandler Handler();
+  int count(const std::string& message_id);
+  std::string payload(const std::string& message_id);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> seen_;              // guarded by mu_
+  std::map<std::string, std::string> payloads_;  // guarded by mu_
 };
 
 // Polls `predicate` every 20 ms until true or `timeout`; returns its last
