@@ -196,20 +196,12 @@ Result<wire::ResourcesUpdateT> ReadResources(const json& doc) {
 
 // PostalAddress -> {"adr": [...], "cp", "ville", "cog"?, "pays"?}.
 json AftJson(const wire::PostalAddress* a) {
-  json j = json::object();
-  if (a == nullptr) return j;
-  json lines = json::array();
-  if (a->lines()) {
-    for (const auto* l : *a->lines()) lines.push_back(StringView(l));
-  }
-  j["adr"] = std::move(lines);
-  j["cp"] = StringView(a->postcode());
-  j["ville"] = StringView(a->city());
-  if (a->city_cog()) j["cog"] = StringView(a->city_cog());
-  if (a->country_cog() && StringView(a->country_cog()) != "99100") {
-    j["pays"] = StringView(a->country_cog());
-  }
-  return j;
+  return native::AddressToJson(a, {.lines = "adr",
+                                   .postcode = "cp",
+                                   .city = "ville",
+                                   .city_cog = "cog",
+                                   .country = "pays",
+                                   .omit_france = true});
 }
 
 // The taxpayer's fields at the top level, in the DGFiP's names.

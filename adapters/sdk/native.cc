@@ -203,18 +203,21 @@ Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
   return c;
 }
 
-json AddressToJson(const wire::PostalAddress* a) {
+json AddressToJson(const wire::PostalAddress* a, const AddressNames& names) {
   json j = json::object();
   if (a == nullptr) return j;
   json lines = json::array();
   if (a->lines()) {
     for (const auto* l : *a->lines()) lines.push_back(StringView(l));
   }
-  j["lignes"] = lines;
-  j["code_postal"] = StringView(a->postcode());
-  j["commune"] = StringView(a->city());
-  if (a->city_cog()) j["code_commune"] = StringView(a->city_cog());
-  if (a->country_cog()) j["pays"] = StringView(a->country_cog());
+  j[names.lines] = std::move(lines);
+  j[names.postcode] = StringView(a->postcode());
+  j[names.city] = StringView(a->city());
+  if (a->city_cog()) j[names.city_cog] = StringView(a->city_cog());
+  if (a->country_cog() &&
+      !(names.omit_france && StringView(a->country_cog()) == "99100")) {
+    j[names.country] = StringView(a->country_cog());
+  }
   return j;
 }
 

@@ -65,8 +65,20 @@ json CitizenToJson(const wire::Citizen* citizen);
 // `nir_required` false: the NIR may be absent (a newborn has none yet).
 Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(
     const json& obj, const std::string& path, bool nir_required = true);
-// {"lignes": [...], "code_postal", "commune", "code_commune", "pays"}.
-json AddressToJson(const wire::PostalAddress* address);
+// The names an agency gives an address's fields.
+struct AddressNames {
+  const char* lines = "lignes";
+  const char* postcode = "code_postal";
+  const char* city = "commune";
+  const char* city_cog = "code_commune";  // written if known
+  const char* country = "pays";           // written if known
+  // Leave the country out when it is France (COG 99100).
+  bool omit_france = false;
+};
+// {"lignes": [...], "code_postal", "commune", "code_commune", "pays"}, or
+// the same under `names`.
+json AddressToJson(const wire::PostalAddress* address,
+                   const AddressNames& names = {});
 Result<std::unique_ptr<wire::PostalAddressT>> AddressFromJson(
     const json& obj, const std::string& path);
 
