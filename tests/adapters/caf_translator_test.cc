@@ -26,6 +26,7 @@ namespace {
 using ::testing::HasSubstr;
 
 using relais::testing::AddressChangeEvent;
+using relais::testing::ErrorOf;
 using relais::testing::EventOf;
 using relais::testing::kCaseId;
 using relais::testing::ReadSample;
@@ -73,13 +74,6 @@ std::vector<std::string> GoodRow() {
           "3456789",
           "131",
           "eloise.morel@example.org"};
-}
-
-std::string ErrorOf(const Result<std::vector<sdk::OutgoingCase>>& r) {
-  if (r.ok()) return "ok";
-  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument)
-      << r.status().ToString();
-  return r.status().message();
 }
 
 TEST(CafTranslatorTest, AcceptsCsvFilesOnly) {

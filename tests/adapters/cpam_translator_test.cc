@@ -42,11 +42,8 @@ struct Delivered : relais::testing::Delivery {
 };
 
 std::string ErrorOf(const Json& doc) {
-  auto r = CpamTranslator().ReadInbox("f.json", doc.dump());
-  if (r.ok()) return "ok";
-  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument)
-      << r.status().ToString();
-  return r.status().message();
+  return relais::testing::ErrorOf(
+      CpamTranslator().ReadInbox("f.json", doc.dump()));
 }
 
 TEST(CpamTranslatorTest, AcceptsJsonFilesOnly) {

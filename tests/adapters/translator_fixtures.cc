@@ -31,6 +31,13 @@ const wire::CaseEvent& EventOf(const sdk::OutgoingCase& c) {
   return *event;
 }
 
+std::string ErrorOf(const Result<std::vector<sdk::OutgoingCase>>& read) {
+  if (read.ok()) return "ok";
+  EXPECT_EQ(read.status().code(), Status::Code::kInvalidArgument)
+      << read.status().ToString();
+  return read.status().message();
+}
+
 std::string AddressChangeEvent(
     const std::function<void(wire::AddressChangeT&)>& edit) {
   const std::string sample = SampleAddressChange();

@@ -26,6 +26,10 @@ std::string ReadSample(const std::string& relative);
 // crash if it does not verify).
 const wire::CaseEvent& EventOf(const sdk::OutgoingCase& c);
 
+// "ok" if `read` succeeded, else its message (a test failure unless it is
+// InvalidArgument, the code for a bad native file).
+std::string ErrorOf(const Result<std::vector<sdk::OutgoingCase>>& read);
+
 // SampleAddressChange(), edited by `edit` before it is packed again.
 std::string AddressChangeEvent(
     const std::function<void(wire::AddressChangeT&)>& edit = {});
