@@ -18,9 +18,9 @@ constexpr std::array<std::string_view, 9> kNames = {
     "household_change", "rsa_application",    "job_seeker_status",
     "resources_update", "death_notification", "assisted_case"};
 
-// A fresh parser loaded with cases.fbs (a Parser keeps state between
-// inputs and is not thread-safe; the schema parses in well under 1 ms).
-Result<std::unique_ptr<flatbuffers::Parser>> SchemaParser() {
+}  // namespace
+
+Result<std::unique_ptr<flatbuffers::Parser>> CasesSchemaParser() {
   flatbuffers::IDLOptions opts;
   opts.strict_json = true;
   opts.natural_utf8 = true;
@@ -30,8 +30,6 @@ Result<std::unique_ptr<flatbuffers::Parser>> SchemaParser() {
   }
   return parser;
 }
-
-}  // namespace
 
 std::string_view CaseTypeName(wire::CaseType type) {
   const auto i = static_cast<size_t>(type);
@@ -72,7 +70,7 @@ const wire::Citizen* PrimaryCitizen(const wire::CaseEvent& e) {
 }
 
 Result<std::string> CaseEventFromJson(std::string_view json) {
-  RELAIS_ASSIGN_OR_RETURN(auto parser, SchemaParser());
+  RELAIS_ASSIGN_OR_RETURN(auto parser, CasesSchemaParser());
   const std::string text(json);
   if (!parser->ParseJson(text.c_str())) {
     return Status::InvalidArgument("case event JSON: " + parser->error_);
@@ -96,7 +94,7 @@ Result<std::string> CaseEventToJson(std::string_view bytes) {
       event->body_type() > wire::CaseBody::MAX) {
     return Status::InvalidArgument("case event has no body of a known type");
   }
-  RELAIS_ASSIGN_OR_RETURN(auto parser, SchemaParser());
+  RELAIS_ASSIGN_OR_RETURN(auto parser, CasesSchemaParser());
   parser->opts.natural_utf8 = false;  // raw control characters are not JSON
   std::string text;
   if (!flatbuffers::GenerateText(*parser, bytes.data(), &text)) {

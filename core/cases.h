@@ -7,6 +7,7 @@
 //   {"body_type": "AddressChange", "body": {"citizen": {...}, ...}}
 // with enum values by name ("sex": "Female"). Unknown fields are errors.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,7 +15,17 @@
 #include "core/status.h"
 #include "schemas/cases_generated.h"
 
+namespace flatbuffers {
+class Parser;
+}
+
 namespace relais {
+
+// A FlatBuffers parser loaded with cases.fbs (strict JSON, natural UTF-8):
+// the schema itself, for code that walks case tables by their fields. Each
+// call parses the schema again (well under 1 ms); a Parser is not
+// thread-safe while parsing, but reading its definitions is.
+Result<std::unique_ptr<flatbuffers::Parser>> CasesSchemaParser();
 
 // "address_change", "birth", ... "assisted_case" (DESIGN.md's names);
 // "unknown" for anything else.

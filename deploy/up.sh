@@ -3,13 +3,15 @@
 # agency adapters on loopback, and runs until Ctrl-C.
 #
 #   deploy/up.sh                 the stack, until Ctrl-C
-#   deploy/up.sh --demo          open a sample address_change from France
-#                                services to the four agencies, wait until
-#                                each acknowledged it, play each agency's
-#                                partner system reporting "done" (a file in
-#                                its status/ folder), wait until the case
-#                                shows done everywhere, print statuses and
-#                                the trail, stop, exit 0 (non-zero on failure)
+#   deploy/up.sh --demo          open one case of each of the eight types
+#                                from deploy/samples/ (an agency's sample is
+#                                dropped in its adapter's inbox), wait until
+#                                every recipient acknowledged it, play each
+#                                recipient's partner system reporting "done"
+#                                (a file in its status/ folder), wait until
+#                                every case shows done everywhere, print the
+#                                table case type x agency, stop, exit 0
+#                                (non-zero if any case is not done)
 #   --state-dir DIR              keep keys, journal and partner folders in DIR
 #                                (default: a temporary folder, removed at exit)
 #   --port N                     relaisd's port (default 7700; 0 = any free)
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --state-dir) state_dir="$2"; shift ;;
     --port) port="$2"; shift ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "up.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -85,7 +87,7 @@ relais is up.
   agencies           ${agencies[*]}
     drop a native file in   $state_dir/<agency>/inbox/   (samples: deploy/samples/<agency>/)
     cases arrive in         $state_dir/<agency>/outbox/
-  open a case        $bin/relais case open --config $state_dir/france-services_paris-15/client.toml deploy/samples/address_change.json
+  open a case        $bin/relais case open --config $state_dir/france-services_paris-15/client.toml deploy/samples/france_services/address_change.json
   follow it          $bin/relais case status --config $state_dir/france-services_paris-15/client.toml CASE_ID
 Ctrl-C stops everything.
 MSG
@@ -99,32 +101,104 @@ demo_failed() {
   exit 1
 }
 
-echo "== demo: France services opens an address_change for a sample citizen"
-client="$state_dir/france-services_paris-15/client.toml"
-receipt=$("$bin/relais" case open --config "$client" deploy/samples/address_change.json --json)
-case_id=$(printf '%s' "$receipt" | sed -n 's/.*"case_id":"\([^"]*\)".*/\1/p')
-echo "accepted: $receipt"
-echo
-echo "== waiting until every agency acknowledged it"
-status=0
-"$bin/relais" case status --config "$client" "$case_id" --wait-for delivered --timeout 60 || status=$?
-echo
-echo "== what each agency's partner system received"
-for a in "${agencies[@]}"; do
-  for f in "$state_dir/$a/outbox/"*; do
-    [ -e "$f" ] && echo "  $a: ${f#$state_dir/}"
+# One case of each of the eight types, from its sample in the originating
+# partner's native format: "type origin file". France services opens its
+# cases with the CLI (the console's JSON); an agency's partner system drops
+# its file in the adapter's inbox.
+samples=(
+  "address_change france-services deploy/samples/france_services/address_change.json"
+  "birth cpam deploy/samples/cpam/birth.json"
+  "household_change dgfip deploy/samples/dgfip/household_change.json"
+  "rsa_application caf deploy/samples/caf/rsa_application.csv"
+  "job_seeker_status france-travail deploy/samples/france_travail/job_seeker_status.json"
+  "resources_update dgfip deploy/samples/dgfip/resources_update.json"
+  "death_notification cpam deploy/samples/cpam/death_notification.json"
+  "assisted_case france-services deploy/samples/france_services/assisted_case.json"
+)
+config_of() {  # the participant config of an origin, for `relais case`
+  if [ "$1" = france-services ]; then echo "$state_dir/france-services_paris-15/client.toml"
+  else echo "$state_dir/$1/adapter.toml"; fi
+}
+# Waits for $1 to exist (up to 60 s), failing early if $2 appears.
+wait_file() {
+  for _ in $(seq 1 600); do
+    [ -e "$1" ] && return 0
+    [ -n "${2:-}" ] && [ -e "$2" ] && demo_failed "$(cat "$2")"
+    sleep 0.1
+  done
+  return 1
+}
+# The recipients of a case and their status, "recipient status" lines.
+statuses() {
+  "$bin/relais" case status --config "$1" "$2" |
+    awk '/^  recipient /{on=1; next} on && NF==0 {exit} on {print $1, $2}'
+}
+
+opened=()  # "type origin case_id"
+echo "== demo: one case of each type, from its sample in the partner's format"
+for entry in "${samples[@]}"; do
+  read -r type origin file <<<"$entry"
+  if [ "$origin" = france-services ]; then
+    receipt=$("$bin/relais" case open --config "$(config_of "$origin")" "$file" --json)
+  else
+    name="demo-$(basename "$file")"
+    cp "$file" "$state_dir/$origin/inbox/.$name"
+    mv "$state_dir/$origin/inbox/.$name" "$state_dir/$origin/inbox/$name"  # atomically
+    wait_file "$state_dir/$origin/done/$name.receipt.json" "$state_dir/$origin/rejected/$name.error" ||
+      demo_failed "$origin did not take $file"
+    sleep 0.2
+    receipt=$(cat "$state_dir/$origin/done/$name.receipt.json")
+  fi
+  for id in $(printf '%s' "$receipt" | grep -o '"case_id": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'); do
+    opened+=("$type $origin $id")
+    printf '  %-20s from %-16s case %s\n' "$type" "$origin" "$id"
   done
 done
-[ $status -eq 0 ] || demo_failed "not every agency acknowledged case $case_id"
 echo
-echo "== each agency's partner system reports the case done (status/ file)"
-for a in "${agencies[@]}"; do
-  f="$state_dir/$a/status/$case_id.json"
-  printf '{"case_id": "%s", "status": "done", "reason": "%s: dossier mis à jour"}\n' \
-    "$case_id" "$a" > "$f.tmp"
-  mv "$f.tmp" "$f"  # atomically, as a partner system must
+echo "== waiting until every recipient acknowledged its cases"
+for entry in "${opened[@]}"; do
+  read -r type origin id <<<"$entry"
+  "$bin/relais" case status --config "$(config_of "$origin")" "$id" --wait-for delivered --timeout 60 >/dev/null ||
+    demo_failed "not every recipient acknowledged $type case $id"
 done
-"$bin/relais" case status --config "$client" "$case_id" --wait-for done --timeout 60 || status=$?
-[ $status -eq 0 ] || demo_failed "not every agency reported case $case_id done"
+echo "== what the partner systems received (outbox/)"
+for a in "${agencies[@]}"; do
+  echo "  $a: $(ls "$state_dir/$a/outbox" | wc -l) files, e.g. $(ls "$state_dir/$a/outbox" | head -n 1)"
+done
 echo
-echo "demo OK: case $case_id delivered to ${agencies[*]} and done at each"
+echo "== each recipient's partner system reports its cases done (status/ files)"
+for entry in "${opened[@]}"; do
+  read -r type origin id <<<"$entry"
+  while read -r recipient _; do
+    f="$state_dir/$recipient/status/$id.json"
+    printf '{"case_id": "%s", "status": "done", "reason": "%s: dossier traité"}\n' \
+      "$id" "$recipient" > "$f.tmp"
+    mv "$f.tmp" "$f"  # atomically, as a partner system must
+  done < <(statuses "$(config_of "$origin")" "$id")
+done
+failed=0
+for entry in "${opened[@]}"; do
+  read -r type origin id <<<"$entry"
+  "$bin/relais" case status --config "$(config_of "$origin")" "$id" --wait-for done --timeout 60 >/dev/null || failed=1
+done
+echo
+echo "== final status, case type × agency"
+printf '  %-20s %-16s' "case type" "from"
+for a in "${agencies[@]}"; do printf ' %-15s' "$a"; done
+echo
+for entry in "${opened[@]}"; do
+  read -r type origin id <<<"$entry"
+  declare -A st=()
+  while read -r recipient s; do st[$recipient]=$s; done < <(statuses "$(config_of "$origin")" "$id")
+  printf '  %-20s %-16s' "$type" "$origin"
+  for a in "${agencies[@]}"; do printf ' %-15s' "${st[$a]:--}"; done
+  echo
+  unset st
+done
+[ $failed -eq 0 ] || demo_failed "not every case is done at every recipient"
+if [ $keep -eq 1 ]; then
+  echo
+  echo "partner folders kept in $state_dir/<agency>/{outbox,done}/"
+fi
+echo
+echo "demo OK: ${#opened[@]} cases of 8 types, done at every recipient"

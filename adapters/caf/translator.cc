@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "adapters/caf/latin1.h"
+#include "adapters/caf/mapping_text.h"
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/clock.h"
@@ -227,79 +228,39 @@ Status CheckHeader(std::string_view line) {
   return Status::OK();
 }
 
-// "YYYY-MM-DD" -> "DD/MM/YYYY"; an invalid date is an error naming `field`.
-std::string FrenchDate(Latin1XmlWriter& x, std::string_view field,
-                       std::string_view iso) {
-  if (!IsValidDate(iso)) {
-    x.Error(field, "'" + std::string(iso) + "' is not a date YYYY-MM-DD");
-  }
-  return native::IsoToFrenchDate(iso);
-}
-
-void AddressXml(Latin1XmlWriter& x, std::string_view tag,
-                const wire::PostalAddress* a) {
-  if (a == nullptr) return;
-  const std::string t(tag);
-  x.Raw("  <" + t + ">\n");
-  if (a->lines()) {
-    for (const auto* l : *a->lines()) {
-      x.Element("    ", "ligne", t + ".ligne", StringView(l));
+// One value of the native tree as XML: an object's members become child
+// elements, an array's items elements named by Mapping::XmlItem, a scalar
+// the element's text. `path` names the field in errors.
+void WriteXml(Latin1XmlWriter& x, const sdk::Mapping& m,
+              const std::string& indent, const std::string& tag,
+              const native::json& v, const std::string& path) {
+  if (v.is_object() || v.is_array()) {
+    x.Raw(indent + "<" + tag + ">\n");
+    if (v.is_object()) {
+      for (const auto& [key, child] : v.items()) {
+        WriteXml(x, m, indent + "  ", key, child, path + "." + key);
+      }
+    } else {
+      const std::string item = m.XmlItem(tag);
+      for (size_t i = 0; i < v.size(); ++i) {
+        WriteXml(x, m, indent + "  ", item, v[i],
+                 path + "[" + std::to_string(i) + "]");
+      }
     }
+    x.Raw(indent + "</" + tag + ">\n");
+    return;
   }
-  x.Element("    ", "codePostal", t + ".codePostal", StringView(a->postcode()));
-  x.Raw("    <commune");
-  x.Attr("codeInsee", t + ".commune.codeInsee", StringView(a->city_cog()));
-  x.Raw(">");
-  x.Text(t + ".commune", StringView(a->city()));
-  x.Raw("</commune>\n");
-  const std::string_view country = StringView(a->country_cog());
-  if (!country.empty() && country != "99100") {
-    x.Raw("    <pays");
-    x.Attr("codeInsee", t + ".pays.codeInsee", country);
-    x.Raw("/>\n");
-  }
-  x.Raw("  </" + t + ">\n");
-}
-
-// "M", "F", or "" when unspecified.
-std::string_view SexCode(wire::Sex sex) {
-  switch (sex) {
-    case wire::Sex::Male:
-      return "M";
-    case wire::Sex::Female:
-      return "F";
-    default:
-      return "";
-  }
-}
-
-void CitizenXml(Latin1XmlWriter& x, const wire::Citizen* citizen) {
-  if (citizen == nullptr) return;
-  if (citizen->nir() != nullptr) {
-    // CAF files carry the NIR without its key.
-    auto nir13 = StripNirKey(StringView(citizen->nir()));
-    if (!nir13.ok()) x.Error("nir", nir13.status().message());
-    x.Element("  ", "nir", "nir", nir13.ok() ? *nir13 : "");
-  }
-  const wire::IdentityPivot* id = citizen->identity();
-  if (id == nullptr) return;
-  std::string given;
-  if (id->given_names()) {
-    for (const auto* n : *id->given_names()) {
-      given += (given.empty() ? "" : " ") + n->str();
-    }
-  }
-  x.Raw("  <identite");
-  x.Attr("nomNaissance", "identite.nomNaissance", StringView(id->birth_name()));
-  x.Attr("nomUsage", "identite.nomUsage", StringView(id->usage_name()));
-  x.Attr("prenoms", "identite.prenoms", given);
-  x.Attr("dateNaissance", "identite.dateNaissance",
-         FrenchDate(x, "identite.dateNaissance", StringView(id->birth_date())));
-  x.Attr("sexe", "identite.sexe", SexCode(id->sex()));
-  x.Raw("/>\n");
+  x.Element(indent, tag, path.substr(1),
+            v.is_string() ? v.get<std::string>() : v.dump());
 }
 
 }  // namespace
+
+Result<sdk::MappingPtr> CafMapping() {
+  static const auto* mapping = new Result<sdk::MappingPtr>(
+      sdk::Mapping::Parse(kMappingText, "adapters/caf/mapping.toml"));
+  return *mapping;
+}
 
 bool CafTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".csv");
@@ -334,32 +295,24 @@ Result<std::vector<sdk::OutgoingCase>> CafTranslator::ReadInbox(
 
 Result<sdk::NativeFile> CafTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
-  const auto* change = event.body_as_AddressChange();
-  if (change == nullptr) return native::NotTaken("caf", event);
+  if (!mapping_.ok()) return mapping_.status();
+  const sdk::Mapping& m = **mapping_;
+  RELAIS_ASSIGN_OR_RETURN(native::json doc, m.Render(env, event));
+  // The type is the root element; the case, message and sender its
+  // attributes.
   Latin1XmlWriter x;
-  x.Raw("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<changementAdresse");
-  x.Attr("dossier", "dossier", env.case_id);
-  x.Attr("message", "message", HexEncode(env.message_id));
-  x.Attr("emetteur", "emetteur", env.sender);
+  const std::string root = doc[m.type_key()].get<std::string>();
+  x.Raw("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<" + root);
+  for (const char* key : {"dossier", "message", "emetteur"}) {
+    x.Attr(key, key, doc[key].get<std::string>());
+    doc.erase(key);
+  }
+  doc.erase(m.type_key());
   x.Raw(">\n");
-  if (const auto* ref = native::ReferenceFor(change->references(), "caf")) {
-    x.Raw("  <allocataire");
-    x.Attr("numero", "allocataire.numero", StringView(ref->identifier()));
-    x.Attr("organisme", "allocataire.organisme", StringView(ref->scope()));
-    x.Raw("/>\n");
+  for (const auto& [key, value] : doc.items()) {
+    WriteXml(x, m, "  ", key, value, "." + key);
   }
-  CitizenXml(x, change->citizen());
-  x.Element("  ", "dateEffet", "dateEffet",
-            FrenchDate(x, "dateEffet", StringView(change->effective_date())));
-  AddressXml(x, "ancienneAdresse", change->old_address());
-  AddressXml(x, "nouvelleAdresse", change->new_address());
-  if (const auto* c = change->contact()) {
-    x.Raw("  <contact");
-    x.Attr("courriel", "contact.courriel", StringView(c->email()));
-    x.Attr("telephone", "contact.telephone", StringView(c->phone()));
-    x.Raw("/>\n");
-  }
-  x.Raw("</changementAdresse>\n");
+  x.Raw("</" + root + ">\n");
   RELAIS_ASSIGN_OR_RETURN(std::string latin1, x.Finish());
   return sdk::NativeFile{native::OutboxFileName(env, ".xml"),
                          std::move(latin1)};

@@ -6,19 +6,25 @@
 //                  DD/MM/YYYY, amounts like 0001675.00. Each line becomes
 //                  one case to "france-travail", and to "cpam" unless the
 //                  applicant objected to the complémentaire santé solidaire.
-//   outbox  *.xml  address_change as <changementAdresse>, NIR without key,
-//                  dates DD/MM/YYYY.
-// Stateless: safe to call from any thread.
+//   outbox  *.xml  every case type, in the vocabulary of mapping.toml
+//                  (<changementAdresse dossier=...>), NIR without key,
+//                  dates DD/MM/YYYY, amounts 0001675.00, booleans O/N.
+// Immutable after construction: safe to call from any thread.
 
 #include <string_view>
 #include <vector>
 
 #include "adapters/sdk/adapter.h"
+#include "adapters/sdk/mapping.h"
 
 namespace relais::adapters::caf {
 
+// The CAF's mapping file (adapters/caf/mapping.toml), compiled in.
+Result<sdk::MappingPtr> CafMapping();
+
 class CafTranslator : public sdk::Translator {
  public:
+  CafTranslator() : mapping_(CafMapping()) {}
   // True for "*.csv".
   bool Accepts(std::string_view file_name) const override;
   // One rsa_application per data line, in file order. InvalidArgument
@@ -28,13 +34,16 @@ class CafTranslator : public sdk::Translator {
   // and no data line gives an empty vector.
   Result<std::vector<sdk::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
-  // address_change -> "<case id>-<hex of the first 8 message id bytes>.xml"
+  // Any case type -> "<case id>-<hex of the first 8 message id bytes>.xml"
   // in ISO-8859-1. InvalidArgument "field F: ..." for a value that cannot be
   // written (a character outside Latin-1, a control character, a bad NIR or
-  // date); NotFound "caf does not take <type> cases yet" for other types.
+  // date).
   Result<sdk::NativeFile> WriteOutbox(
       const EnvelopeView& envelope,
       const wire::CaseEvent& event) const override;
+
+ private:
+  Result<sdk::MappingPtr> mapping_;
 };
 
 // The CSV columns, in order; the header line is exactly these names joined

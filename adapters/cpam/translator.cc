@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/cpam/mapping_text.h"
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/flatbuf.h"
@@ -88,11 +89,6 @@ Status ReadStage(const json& doc, const std::string& type,
 
 Result<sdk::OutgoingCase> ReadDeclaration(const json& doc) {
   RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, "type", ""));
-  if (type != "declaration_grossesse" && type != "naissance") {
-    return Status::InvalidArgument(
-        "field type: must be declaration_grossesse or naissance, not '" + type +
-        "'");
-  }
   wire::BirthT birth;
   const json* insured = Member(doc, "assure");
   if (insured == nullptr) {
@@ -125,14 +121,13 @@ Result<sdk::OutgoingCase> ReadDeclaration(const json& doc) {
   return out;
 }
 
-json ContactJson(const wire::Contact* c) {
-  json j = json::object();
-  if (c != nullptr && c->email()) j["courriel"] = StringView(c->email());
-  if (c != nullptr && c->phone()) j["telephone"] = StringView(c->phone());
-  return j;
-}
-
 }  // namespace
+
+Result<sdk::MappingPtr> CpamMapping() {
+  static const auto* mapping = new Result<sdk::MappingPtr>(
+      sdk::Mapping::Parse(kMappingText, "adapters/cpam/mapping.toml"));
+  return *mapping;
+}
 
 bool CpamTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".json");
@@ -141,7 +136,19 @@ bool CpamTranslator::Accepts(std::string_view name) const {
 Result<std::vector<sdk::OutgoingCase>> CpamTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
-  RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, ReadDeclaration(doc));
+  RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, "type", ""));
+  sdk::OutgoingCase c;
+  if (type == "declaration_grossesse" || type == "naissance") {
+    RELAIS_ASSIGN_OR_RETURN(c, ReadDeclaration(doc));
+  } else {
+    if (!mapping_.ok()) return mapping_.status();
+    if (!(*mapping_)->Reads(type)) {
+      return Status::InvalidArgument(
+          "field type: unknown case type '" + type +
+          "' (expected declaration_grossesse, naissance or deces)");
+    }
+    RELAIS_ASSIGN_OR_RETURN(c, (*mapping_)->Read(doc));
+  }
   std::vector<sdk::OutgoingCase> out;
   out.push_back(std::move(c));
   return out;
@@ -149,28 +156,7 @@ Result<std::vector<sdk::OutgoingCase>> CpamTranslator::ReadInbox(
 
 Result<sdk::NativeFile> CpamTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
-  const auto* change = event.body_as_AddressChange();
-  if (change == nullptr) return native::NotTaken("cpam", event);
-  const wire::Citizen* citizen = change->citizen();
-  if (citizen != nullptr && citizen->nir() != nullptr) {
-    if (Status st = ValidateNir(StringView(citizen->nir())); !st.ok()) {
-      return Status::InvalidArgument("field assure.nir: " + st.message());
-    }
-  }
-  json doc = {{"type", "changement_adresse"},
-              {"dossier", std::string(env.case_id)},
-              {"message", HexEncode(env.message_id)},
-              {"emetteur", std::string(env.sender)},
-              {"assure", native::CitizenToJson(citizen)}};
-  if (const auto* ref = native::ReferenceFor(change->references(), "cpam")) {
-    doc["numero_assure"] = StringView(ref->identifier());
-  }
-  doc["date_effet"] = StringView(change->effective_date());
-  doc["ancienne_adresse"] = native::AddressToJson(change->old_address());
-  doc["nouvelle_adresse"] = native::AddressToJson(change->new_address());
-  doc["contact"] = ContactJson(change->contact());
-  RELAIS_ASSIGN_OR_RETURN(std::string text, native::DumpJson(doc));
-  return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
+  return native::WriteMappedJson(mapping_, env, event);
 }
 
 }  // namespace relais::adapters::cpam

@@ -4,19 +4,26 @@
 //   inbox   *.json  a pregnancy declaration ("declaration_grossesse") or a
 //                   birth ("naissance") -> one `birth` case to "caf", and to
 //                   "dgfip" too for a birth
-//   outbox  *.json  address_change as {"type": "changement_adresse", ...},
-//                   the insured person ("assure") with the 15-character NIR
-// Stateless: safe to call from any thread.
+//                   a death ("deces", read by the mapping file) -> one
+//                   `death_notification` case to the other three agencies
+//   outbox  *.json  every case type, in the vocabulary of mapping.toml
+//                   ({"type": "changement_adresse", ...}), NIR with its key
+// Immutable after construction: safe to call from any thread.
 
 #include <string_view>
 #include <vector>
 
 #include "adapters/sdk/adapter.h"
+#include "adapters/sdk/mapping.h"
 
 namespace relais::adapters::cpam {
 
+// The CPAM's mapping file (adapters/cpam/mapping.toml), compiled in.
+Result<sdk::MappingPtr> CpamMapping();
+
 class CpamTranslator : public sdk::Translator {
  public:
+  CpamTranslator() : mapping_(CpamMapping()) {}
   // True for "*.json".
   bool Accepts(std::string_view file_name) const override;
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
@@ -24,13 +31,15 @@ class CpamTranslator : public sdk::Translator {
   // 00, expected 87"), or "not valid JSON: ...".
   Result<std::vector<sdk::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
-  // address_change -> "<case id>-<hex of the first 8 message id bytes>.json".
-  // InvalidArgument for a value that cannot be written (a bad NIR, a string
-  // that is not UTF-8); NotFound "cpam does not take <type> cases yet" for
-  // other types.
+  // Any case type -> "<case id>-<hex of the first 8 message id bytes>.json"
+  // (Mapping::Render). InvalidArgument for a value that cannot be written
+  // (a bad NIR, a string that is not UTF-8).
   Result<sdk::NativeFile> WriteOutbox(
       const EnvelopeView& envelope,
       const wire::CaseEvent& event) const override;
+
+ private:
+  Result<sdk::MappingPtr> mapping_;
 };
 
 }  // namespace relais::adapters::cpam

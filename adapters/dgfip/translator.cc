@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/dgfip/mapping_text.h"
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/flatbuf.h"
@@ -194,36 +195,13 @@ Result<wire::ResourcesUpdateT> ReadResources(const json& doc) {
   return r;
 }
 
-// PostalAddress -> {"adr": [...], "cp", "ville", "cog"?, "pays"?}.
-json AftJson(const wire::PostalAddress* a) {
-  return native::AddressToJson(a, {.lines = "adr",
-                                   .postcode = "cp",
-                                   .city = "ville",
-                                   .city_cog = "cog",
-                                   .country = "pays",
-                                   .omit_france = true});
-}
-
-// The taxpayer's fields at the top level, in the DGFiP's names.
-void PersonJson(const wire::Citizen* c, json& doc) {
-  if (c == nullptr) return;
-  if (c->nir()) doc["nir"] = StringView(c->nir());
-  const wire::IdentityPivot* id = c->identity();
-  if (id == nullptr) return;
-  doc["nom"] = StringView(id->birth_name());
-  if (id->usage_name()) doc["nomUsage"] = StringView(id->usage_name());
-  json names = json::array();
-  if (id->given_names()) {
-    for (const auto* n : *id->given_names()) names.push_back(StringView(n));
-  }
-  doc["prenoms"] = std::move(names);
-  doc["dateNaissance"] = StringView(id->birth_date());
-  if (id->sex() != wire::Sex::Unspecified) {
-    doc["sexe"] = id->sex() == wire::Sex::Female ? "F" : "M";
-  }
-}
-
 }  // namespace
+
+Result<sdk::MappingPtr> DgfipMapping() {
+  static const auto* mapping = new Result<sdk::MappingPtr>(
+      sdk::Mapping::Parse(kMappingText, "adapters/dgfip/mapping.toml"));
+  return *mapping;
+}
 
 bool DgfipTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".json");
@@ -232,6 +210,22 @@ bool DgfipTranslator::Accepts(std::string_view name) const {
 Result<std::vector<sdk::OutgoingCase>> DgfipTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
+  RELAIS_ASSIGN_OR_RETURN(auto type,
+                          native::OptionalString(doc, "typeEvt", ""));
+  if (type && *type != "MAJ_RESSOURCES") {
+    if (!mapping_.ok()) return mapping_.status();
+    if (!(*mapping_)->Reads(*type)) {
+      return Status::InvalidArgument("field typeEvt: unknown case type '" +
+                                     *type +
+                                     "' (expected MAJ_RESSOURCES or "
+                                     "CHGT_SITFAM)");
+    }
+    RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, (*mapping_)->Read(doc));
+    std::vector<sdk::OutgoingCase> cases;
+    cases.push_back(std::move(c));
+    return cases;
+  }
+  doc.erase("typeEvt");
   RELAIS_ASSIGN_OR_RETURN(wire::ResourcesUpdateT r, ReadResources(doc));
   sdk::OutgoingCase out;
   out.case_type = wire::CaseType::ResourcesUpdate;
@@ -246,32 +240,7 @@ Result<std::vector<sdk::OutgoingCase>> DgfipTranslator::ReadInbox(
 
 Result<sdk::NativeFile> DgfipTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
-  const auto* change = event.body_as_AddressChange();
-  if (change == nullptr) return native::NotTaken("dgfip", event);
-  json doc = {{"typeEvt", "CHGT_ADR"},
-              {"dossier", std::string(env.case_id)},
-              {"message", HexEncode(env.message_id)},
-              {"emetteur", std::string(env.sender)}};
-  if (const auto* ref = native::ReferenceFor(change->references(), "dgfip")) {
-    const std::string_view spi = StringView(ref->identifier());
-    if (Status st = ValidateFiscalNumber(spi); !st.ok()) {
-      return Status::InvalidArgument("field spi (the dgfip reference): " +
-                                     st.message());
-    }
-    doc["spi"] = spi;
-  }
-  PersonJson(change->citizen(), doc);
-  doc["dateEffet"] = StringView(change->effective_date());
-  doc["aft"] = AftJson(change->new_address());
-  doc["ancienneAdresse"] = AftJson(change->old_address());
-  if (const auto* c = change->contact()) {
-    json contact = json::object();
-    if (c->email()) contact["courriel"] = StringView(c->email());
-    if (c->phone()) contact["telephone"] = StringView(c->phone());
-    doc["contact"] = std::move(contact);
-  }
-  RELAIS_ASSIGN_OR_RETURN(std::string text, native::DumpJson(doc));
-  return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
+  return native::WriteMappedJson(mapping_, env, event);
 }
 
 }  // namespace relais::adapters::dgfip

@@ -4,20 +4,29 @@
 // with the DGFiP's short codes (spi, rfr, nbPart, sitFam, pac, aft):
 //   inbox   *.json  a tax household's resources -> one `resources_update`
 //                   case to "caf"
-//   outbox  *.json  address_change as {"typeEvt": "CHGT_ADR", ...} with the
-//                   new address as "aft" (adresse fiscale de taxation) and
-//                   the numéro fiscal as "spi"
-// Stateless: safe to call from any thread.
+//                   (a document without "typeEvt", or with "MAJ_RESSOURCES");
+//                   a change of family situation ("typeEvt": "CHGT_SITFAM",
+//                   read by the mapping file) -> one `household_change`
+//                   case to "caf"
+//   outbox  *.json  every case type, in the vocabulary of mapping.toml
+//                   ({"typeEvt": "CHGT_ADR", ...}; an address change's new
+//                   address is "aft", the adresse fiscale de taxation)
+// Immutable after construction: safe to call from any thread.
 
 #include <string_view>
 #include <vector>
 
 #include "adapters/sdk/adapter.h"
+#include "adapters/sdk/mapping.h"
 
 namespace relais::adapters::dgfip {
 
+// The DGFiP's mapping file (adapters/dgfip/mapping.toml), compiled in.
+Result<sdk::MappingPtr> DgfipMapping();
+
 class DgfipTranslator : public sdk::Translator {
  public:
+  DgfipTranslator() : mapping_(DgfipMapping()) {}
   // True for "*.json".
   bool Accepts(std::string_view file_name) const override;
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
@@ -25,13 +34,15 @@ class DgfipTranslator : public sdk::Translator {
   // pac[0].dateNaissance: ...", "field aft.cp: ..."), or "not valid JSON".
   Result<std::vector<sdk::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
-  // address_change -> "<case id>-<hex of the first 8 message id bytes>.json".
-  // InvalidArgument for a value that cannot be written (an invalid "dgfip"
-  // reference, a string that is not UTF-8); NotFound "dgfip does not take
-  // <type> cases yet" for other types.
+  // Any case type -> "<case id>-<hex of the first 8 message id bytes>.json"
+  // (Mapping::Render). InvalidArgument for a value that cannot be written
+  // (a bad NIR or reference, a string that is not UTF-8).
   Result<sdk::NativeFile> WriteOutbox(
       const EnvelopeView& envelope,
       const wire::CaseEvent& event) const override;
+
+ private:
+  Result<sdk::MappingPtr> mapping_;
 };
 
 }  // namespace relais::adapters::dgfip

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/france_travail/mapping_text.h"
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/flatbuf.h"
@@ -124,6 +125,12 @@ Result<wire::JobSeekerStatusT> ReadStatus(const json& doc) {
 
 }  // namespace
 
+Result<sdk::MappingPtr> FranceTravailMapping() {
+  static const auto* mapping = new Result<sdk::MappingPtr>(sdk::Mapping::Parse(
+      kMappingText, "adapters/france_travail/mapping.toml"));
+  return *mapping;
+}
+
 bool FranceTravailTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".json");
 }
@@ -131,6 +138,13 @@ bool FranceTravailTranslator::Accepts(std::string_view name) const {
 Result<std::vector<sdk::OutgoingCase>> FranceTravailTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
+  RELAIS_ASSIGN_OR_RETURN(auto type,
+                          native::OptionalString(doc, "evenement", ""));
+  if (type && *type != "INSCRIPTION") {
+    return Status::InvalidArgument("field evenement: unknown case type '" +
+                                   *type + "' (expected INSCRIPTION)");
+  }
+  doc.erase("evenement");
   RELAIS_ASSIGN_OR_RETURN(wire::JobSeekerStatusT status, ReadStatus(doc));
   sdk::OutgoingCase out;
   out.case_type = wire::CaseType::JobSeekerStatus;
@@ -145,28 +159,7 @@ Result<std::vector<sdk::OutgoingCase>> FranceTravailTranslator::ReadInbox(
 
 Result<sdk::NativeFile> FranceTravailTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
-  const auto* change = event.body_as_AddressChange();
-  if (change == nullptr) return native::NotTaken("france-travail", event);
-  json doc = {{"evenement", "CHANGEMENT_ADRESSE"},
-              {"dossier", std::string(env.case_id)},
-              {"message", HexEncode(env.message_id)},
-              {"emetteur", std::string(env.sender)}};
-  if (const auto* ref =
-          native::ReferenceFor(change->references(), "france-travail")) {
-    doc["identifiant"] = StringView(ref->identifier());
-  }
-  doc["demandeur"] = native::CitizenToJson(change->citizen());
-  doc["date_effet"] = StringView(change->effective_date());
-  doc["ancienne_adresse"] = native::AddressToJson(change->old_address());
-  doc["nouvelle_adresse"] = native::AddressToJson(change->new_address());
-  if (const auto* c = change->contact()) {
-    json contact = json::object();
-    if (c->email()) contact["courriel"] = StringView(c->email());
-    if (c->phone()) contact["telephone"] = StringView(c->phone());
-    doc["contact"] = std::move(contact);
-  }
-  RELAIS_ASSIGN_OR_RETURN(std::string text, native::DumpJson(doc));
-  return sdk::NativeFile{native::OutboxFileName(env, ".json"), std::move(text)};
+  return native::WriteMappedJson(mapping_, env, event);
 }
 
 }  // namespace relais::adapters::france_travail

@@ -4,19 +4,27 @@
 // JSON in UTF-8:
 //   inbox   *.json  a job seeker's registration and payments -> one
 //                   `job_seeker_status` case to "caf" and "cpam"
-//   outbox  *.json  address_change as {"evenement": "CHANGEMENT_ADRESSE",
-//                   ...} with France Travail's "identifiant" of the citizen
-// Stateless: safe to call from any thread.
+//                   ("evenement" absent or "INSCRIPTION"; any other
+//                   "evenement" is an unknown case type)
+//   outbox  *.json  every case type, in the vocabulary of mapping.toml
+//                   ({"evenement": "CHANGEMENT_ADRESSE", ...})
+// Immutable after construction: safe to call from any thread.
 
 #include <string_view>
 #include <vector>
 
 #include "adapters/sdk/adapter.h"
+#include "adapters/sdk/mapping.h"
 
 namespace relais::adapters::france_travail {
 
+// The France Travail's mapping file (adapters/france_travail/mapping.toml),
+// compiled in.
+Result<sdk::MappingPtr> FranceTravailMapping();
+
 class FranceTravailTranslator : public sdk::Translator {
  public:
+  FranceTravailTranslator() : mapping_(FranceTravailMapping()) {}
   // True for "*.json".
   bool Accepts(std::string_view file_name) const override;
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
@@ -24,12 +32,15 @@ class FranceTravailTranslator : public sdk::Translator {
   // ...", "field paiements[0].montant: ..."), or "not valid JSON: ...".
   Result<std::vector<sdk::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
-  // address_change -> "<case id>-<hex of the first 8 message id bytes>.json".
-  // InvalidArgument for a string that is not UTF-8; NotFound
-  // "france-travail does not take <type> cases yet" for other types.
+  // Any case type -> "<case id>-<hex of the first 8 message id bytes>.json"
+  // (Mapping::Render). InvalidArgument for a value that cannot be written
+  // (a bad NIR or reference, a string that is not UTF-8).
   Result<sdk::NativeFile> WriteOutbox(
       const EnvelopeView& envelope,
       const wire::CaseEvent& event) const override;
+
+ private:
+  Result<sdk::MappingPtr> mapping_;
 };
 
 }  // namespace relais::adapters::france_travail

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "adapters/sdk/adapter.h"
+#include "adapters/sdk/mapping.h"
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/clock.h"
@@ -20,10 +22,6 @@ std::string Field(const std::string& path, std::string_view key) {
 Status Bad(const std::string& path, std::string_view key,
            const std::string& what) {
   return Status::InvalidArgument(Field(path, key) + ": " + what);
-}
-
-std::string Sex(wire::Sex s) {
-  return s == wire::Sex::Female ? "F" : s == wire::Sex::Male ? "M" : "";
 }
 
 }  // namespace
@@ -146,28 +144,6 @@ std::string FormatAmount(int64_t cents) {
   return buf;
 }
 
-json CitizenToJson(const wire::Citizen* c) {
-  json j = json::object();
-  if (c == nullptr) return j;
-  if (c->nir()) j["nir"] = StringView(c->nir());
-  if (const auto* id = c->identity()) {
-    j["nom_naissance"] = StringView(id->birth_name());
-    json names = json::array();
-    if (id->given_names()) {
-      for (const auto* n : *id->given_names()) names.push_back(StringView(n));
-    }
-    j["prenoms"] = names;
-    j["date_naissance"] = StringView(id->birth_date());
-    j["sexe"] = Sex(id->sex());
-    if (id->birthplace_cog())
-      j["commune_naissance"] = StringView(id->birthplace_cog());
-    if (id->birth_country_cog())
-      j["pays_naissance"] = StringView(id->birth_country_cog());
-    if (id->usage_name()) j["nom_usage"] = StringView(id->usage_name());
-  }
-  return j;
-}
-
 Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
                                                         const std::string& path,
                                                         bool nir_required) {
@@ -203,46 +179,6 @@ Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
   return c;
 }
 
-json AddressToJson(const wire::PostalAddress* a, const AddressNames& names) {
-  json j = json::object();
-  if (a == nullptr) return j;
-  json lines = json::array();
-  if (a->lines()) {
-    for (const auto* l : *a->lines()) lines.push_back(StringView(l));
-  }
-  j[names.lines] = std::move(lines);
-  j[names.postcode] = StringView(a->postcode());
-  j[names.city] = StringView(a->city());
-  if (a->city_cog()) j[names.city_cog] = StringView(a->city_cog());
-  if (a->country_cog() &&
-      !(names.omit_france && StringView(a->country_cog()) == "99100")) {
-    j[names.country] = StringView(a->country_cog());
-  }
-  return j;
-}
-
-Result<std::unique_ptr<wire::PostalAddressT>> AddressFromJson(
-    const json& obj, const std::string& path) {
-  if (!obj.is_object())
-    return Status::InvalidArgument("field " + path + ": must be an object");
-  auto a = std::make_unique<wire::PostalAddressT>();
-  auto lines = obj.find("lignes");
-  if (lines == obj.end() || !lines->is_array() || lines->empty()) {
-    return Bad(path, "lignes", "must be a non-empty array of strings");
-  }
-  for (const auto& l : *lines) {
-    if (!l.is_string()) return Bad(path, "lignes", "must hold strings");
-    a->lines.push_back(l.get<std::string>());
-  }
-  RELAIS_ASSIGN_OR_RETURN(a->postcode, String(obj, "code_postal", path));
-  RELAIS_ASSIGN_OR_RETURN(a->city, String(obj, "commune", path));
-  RELAIS_ASSIGN_OR_RETURN(auto cog, OptionalString(obj, "code_commune", path));
-  RELAIS_ASSIGN_OR_RETURN(auto country, OptionalString(obj, "pays", path));
-  a->city_cog = cog.value_or("");
-  a->country_cog = country.value_or("99100");
-  return a;
-}
-
 const wire::AgencyReference* ReferenceFor(
     const flatbuffers::Vector<flatbuffers::Offset<wire::AgencyReference>>* refs,
     std::string_view agency) {
@@ -264,11 +200,13 @@ std::string PackEvent(const wire::CaseEventT& event) {
   return BufferBytes(fbb);
 }
 
-Status NotTaken(std::string_view agency, const wire::CaseEvent& event) {
-  return Status::NotFound(std::string(agency) + " does not take " +
-                          std::string(CaseTypeName(
-                              static_cast<wire::CaseType>(event.body_type()))) +
-                          " cases yet");
+Result<NativeFile> WriteMappedJson(const Result<MappingPtr>& mapping,
+                                   const EnvelopeView& env,
+                                   const wire::CaseEvent& event) {
+  if (!mapping.ok()) return mapping.status();
+  RELAIS_ASSIGN_OR_RETURN(json doc, (*mapping)->Render(env, event));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, DumpJson(doc));
+  return NativeFile{OutboxFileName(env, ".json"), std::move(text)};
 }
 
 }  // namespace relais::sdk::native

@@ -15,6 +15,12 @@
 #include "core/status.h"
 #include "schemas/cases_generated.h"
 
+namespace relais::sdk {
+class Mapping;
+struct NativeFile;
+using MappingPtr = std::shared_ptr<const Mapping>;
+}  // namespace relais::sdk
+
 namespace relais::sdk::native {
 
 using json = nlohmann::ordered_json;
@@ -58,29 +64,12 @@ std::optional<int64_t> ParseAmount(std::string_view text);
 // 167500 -> "1675.00".
 std::string FormatAmount(int64_t cents);
 
-// {"nir", "nom_naissance", "prenoms": [...], "date_naissance", "sexe":
-// "M"|"F", "commune_naissance", "pays_naissance", "nom_usage"}; the NIR only
-// if present.
-json CitizenToJson(const wire::Citizen* citizen);
-// `nir_required` false: the NIR may be absent (a newborn has none yet).
+// A person {"nir", "nom_naissance", "prenoms": [...], "date_naissance",
+// "sexe": "M"|"F", "commune_naissance"?, "pays_naissance"? (default
+// 99100), "nom_usage"?}. `nir_required` false: the NIR may be absent (a
+// newborn has none yet).
 Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(
     const json& obj, const std::string& path, bool nir_required = true);
-// The names an agency gives an address's fields.
-struct AddressNames {
-  const char* lines = "lignes";
-  const char* postcode = "code_postal";
-  const char* city = "commune";
-  const char* city_cog = "code_commune";  // written if known
-  const char* country = "pays";           // written if known
-  // Leave the country out when it is France (COG 99100).
-  bool omit_france = false;
-};
-// {"lignes": [...], "code_postal", "commune", "code_commune", "pays"}, or
-// the same under `names`.
-json AddressToJson(const wire::PostalAddress* address,
-                   const AddressNames& names = {});
-Result<std::unique_ptr<wire::PostalAddressT>> AddressFromJson(
-    const json& obj, const std::string& path);
 
 // The reference whose agency is `agency`, or null.
 const wire::AgencyReference* ReferenceFor(
@@ -91,7 +80,11 @@ const wire::AgencyReference* ReferenceFor(
 std::string OutboxFileName(const EnvelopeView& envelope, std::string_view ext);
 // The CaseEvent FlatBuffer (identifier RLC1) of `event`.
 std::string PackEvent(const wire::CaseEventT& event);
-// NotFound "<agency> does not take <case type> cases yet".
-Status NotTaken(std::string_view agency, const wire::CaseEvent& event);
+// The JSON file of a delivered case in the agency's vocabulary
+// (Mapping::Render), "<case id>-<8 bytes hex>.json"; the mapping's own
+// error if the agency's mapping file did not load.
+Result<NativeFile> WriteMappedJson(const Result<MappingPtr>& mapping,
+                                   const EnvelopeView& envelope,
+                                   const wire::CaseEvent& event);
 
 }  // namespace relais::sdk::native

@@ -121,7 +121,8 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
        "field assure.nir: must be a string"},
       {[](Json& d) { d.erase("assure"); }, "field assure: missing"},
       {[](Json& d) { d["type"] = "mariage"; },
-       "field type: must be declaration_grossesse or naissance, not 'mariage'"},
+       "field type: unknown case type 'mariage' (expected "
+       "declaration_grossesse, naissance or deces)"},
       {[](Json& d) { d.erase("type"); }, "field type: missing"},
       {[](Json& d) { d["enfant"]["date_naissance"] = "2026-02-30"; },
        "field enfant.date_naissance: '2026-02-30' is not a date"},
@@ -197,19 +198,6 @@ TEST(CpamTranslatorTest, AddressChangeWithABadNirIsRefused) {
   EXPECT_EQ(file.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(file.status().message(),
               HasSubstr("field assure.nir: NIR key is 00"));
-}
-
-TEST(CpamTranslatorTest, OtherCaseTypesAreNotTakenYet) {
-  wire::CaseEventT death;
-  wire::DeathNotificationT body;
-  body.death_date = "2026-11-01";
-  death.body.Set(std::move(body));
-  Delivered d(sdk::native::PackEvent(death), wire::CaseType::DeathNotification);
-  auto file = CpamTranslator().WriteOutbox(d.view(), d.event());
-  ASSERT_FALSE(file.ok());
-  EXPECT_EQ(file.status().code(), Status::Code::kNotFound);
-  EXPECT_EQ(file.status().message(),
-            "cpam does not take death_notification cases yet");
 }
 
 }  // namespace

@@ -192,7 +192,8 @@ TEST(DgfipTranslatorTest, AddressChangePutsTheNewAddressInAft) {
   const Json aft = {{"adr", {"4 place du March\u00e9"}},
                     {"cp", "69003"},
                     {"ville", "Lyon"},
-                    {"cog", "69383"}};
+                    {"cog", "69383"},
+                    {"pays", "99100"}};
   EXPECT_EQ(doc["aft"], aft);
   EXPECT_EQ(doc["ancienneAdresse"]["ville"], "Paris");
   EXPECT_EQ(doc["ancienneAdresse"]["cp"], "75015");
@@ -210,19 +211,6 @@ TEST(DgfipTranslatorTest, AddressChangeWithoutOrWithABadSpi) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(refused.status().message(), HasSubstr("field spi"));
-}
-
-TEST(DgfipTranslatorTest, OtherCaseTypesAreNotTakenYet) {
-  wire::CaseEventT death;
-  wire::DeathNotificationT body;
-  body.death_date = "2026-11-01";
-  death.body.Set(std::move(body));
-  Delivered d(sdk::native::PackEvent(death), wire::CaseType::DeathNotification);
-  auto file = DgfipTranslator().WriteOutbox(d.view(), d.event());
-  ASSERT_FALSE(file.ok());
-  EXPECT_EQ(file.status().code(), Status::Code::kNotFound);
-  EXPECT_EQ(file.status().message(),
-            "dgfip does not take death_notification cases yet");
 }
 
 }  // namespace

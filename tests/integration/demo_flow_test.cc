@@ -69,7 +69,7 @@ class DemoFlowTest : public ::testing::Test {
 };
 
 TEST_F(DemoFlowTest, AddressChangeReachesTheFourAgenciesInTheirFormats) {
-  auto sample = ReadFile(SourcePath("deploy/samples/address_change.json"));
+  auto sample = ReadFile(SourcePath("deploy/samples/france_services/address_change.json"));
   ASSERT_TRUE(sample.ok());
   auto doc = nlohmann::json::parse(*sample);
   EnvelopeDraft d;

@@ -1,0 +1,822 @@
+#include "adapters/sdk/mapping.h"
+
+#include <flatbuffers/idl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "core/bytes.h"
+#include "core/cases.h"
+#include "core/clock.h"
+#include "core/identifiers.h"
+#include "core/ids.h"
+#include "core/toml_file.h"
+
+namespace relais::sdk {
+namespace {
+
+using flatbuffers::BaseType;
+using flatbuffers::FieldDef;
+using flatbuffers::StructDef;
+using native::json;
+
+constexpr const char* kMerge = "*";
+constexpr const char* kLeftOut = "-";
+
+// Fields the case cannot do without, by table (DESIGN.md, "Case types").
+// A native document without one is refused naming the native field.
+const std::map<std::string, std::set<std::string>, std::less<>>&
+RequiredFields() {
+  static const auto* required =
+      new std::map<std::string, std::set<std::string>, std::less<>>{
+          {"IdentityPivot", {"birth_name", "given_names", "birth_date", "sex"}},
+          {"Citizen", {"identity"}},
+          {"PostalAddress", {"lines", "postcode", "city"}},
+          {"Dependant", {"person"}},
+          {"HouseholdMember", {"person", "relationship"}},
+          {"Payment",
+           {"benefit", "period_start", "period_end", "amount_cents"}},
+          {"Mandate", {"kind", "date"}},
+          {"AddressChange", {"citizen", "effective_date", "new_address"}},
+          {"Birth", {"stage", "parents"}},
+          {"HouseholdChange", {"event", "event_date", "declarant"}},
+          {"RsaApplication", {"applicant", "application_date"}},
+          {"JobSeekerStatus", {"citizen", "registration_start", "category"}},
+          {"ResourcesUpdate",
+           {"citizen", "tax_number", "income_year", "reference_tax_income_eur",
+            "tax_parts", "family_situation"}},
+          {"DeathNotification",
+           {"deceased", "death_date", "death_record_number"}},
+          {"AssistedCase", {"category", "subject", "citizen", "mandate"}},
+      };
+  return *required;
+}
+
+bool IsRequired(const StructDef& table, const FieldDef& field) {
+  const auto& all = RequiredFields();
+  auto it = all.find(table.name);
+  return it != all.end() && it->second.contains(field.name);
+}
+
+bool IsDate(std::string_view name) {
+  static const std::set<std::string_view> kDates = {"birth_date",
+                                                    "effective_date",
+                                                    "expected_date",
+                                                    "event_date",
+                                                    "application_date",
+                                                    "registration_start",
+                                                    "registration_end",
+                                                    "period_start",
+                                                    "period_end",
+                                                    "death_date",
+                                                    "date"};
+  return kDates.contains(name);
+}
+
+bool IsTaxNumber(std::string_view name) {
+  return name == "tax_number" || name.ends_with("_tax_number");
+}
+
+std::string Join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+Status Bad(const std::string& path, const std::string& what) {
+  return Status::InvalidArgument("field " + path + ": " + what);
+}
+
+// The union member table of each case type ("AddressChange").
+std::string BodyTableName(wire::CaseType type) {
+  return wire::EnumNameCaseType(type);
+}
+
+// `cents` as euros with two decimals, the integer part zero-padded to
+// `digits` ("0001675.00" for 7).
+std::string Euros(int64_t cents, int digits) {
+  std::string text = native::FormatAmount(cents < 0 ? -cents : cents);
+  const size_t integer = text.find('.');
+  if (static_cast<int>(integer) < digits) {
+    text.insert(0, static_cast<size_t>(digits) - integer, '0');
+  }
+  return cents < 0 ? "-" + text : text;
+}
+
+const std::map<std::string_view, std::pair<int64_t, int64_t>>& Ranges() {
+  static const auto* ranges =
+      new std::map<std::string_view, std::pair<int64_t, int64_t>>{
+          {"category", {1, 5}},
+          {"income_year", {2000, 2100}},
+          {"reference_tax_income_eur", {0, INT64_MAX}},
+      };
+  return *ranges;
+}
+
+std::pair<int64_t, int64_t> RangeOf(const FieldDef& f) {
+  if (auto it = Ranges().find(f.name); it != Ranges().end()) return it->second;
+  switch (f.value.type.base_type) {
+    case flatbuffers::BASE_TYPE_UCHAR:
+      return {0, 255};
+    case flatbuffers::BASE_TYPE_USHORT:
+      return {0, 65535};
+    case flatbuffers::BASE_TYPE_INT:
+      return {INT32_MIN, INT32_MAX};
+    default:
+      return {INT64_MIN, INT64_MAX};
+  }
+}
+
+// Checks an agency's own identifier for the citizen.
+Status CheckReference(std::string_view agency, const std::string& id,
+                      const std::string& scope) {
+  auto digits = [](const std::string& s, size_t min, size_t max) {
+    return s.size() >= min && s.size() <= max &&
+           std::all_of(s.begin(), s.end(),
+                       [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (agency == "caf") {
+    if (!digits(id, 1, 7))
+      return Status::InvalidArgument("must be 1 to 7 digits");
+    if (!scope.empty() && !digits(scope, 3, 3)) {
+      return Status::InvalidArgument("organism must be 3 digits (e.g. 751)");
+    }
+  } else if (agency == "dgfip") {
+    return ValidateFiscalNumber(id);
+  } else if (agency == "france-travail") {
+    const bool ok = !id.empty() && id.size() <= 11 &&
+                    std::all_of(id.begin(), id.end(), [](char c) {
+                      return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+                    });
+    if (!ok)
+      return Status::InvalidArgument("must be 1 to 11 digits or capitals");
+  } else if (id.empty() || id.size() > 32) {
+    return Status::InvalidArgument("must be 1 to 32 characters");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// One document's walk in either direction.
+struct Mapping::Walk {
+  const Mapping& m;
+
+  // --- Render: canonical JSON (CaseEventToJson) -> native --------------
+
+  Result<json> RenderScalar(const FieldDef& f, const flatbuffers::Type& type,
+                            const json& v, const std::string& path) const {
+    if (type.enum_def != nullptr && !type.enum_def->is_union) {
+      auto codes = m.values_.find(type.enum_def->name);
+      if (codes == m.values_.end()) return v;
+      auto code = v.is_string() ? codes->second.find(v.get<std::string>())
+                                : codes->second.end();
+      if (code == codes->second.end()) {
+        return Bad(path, "value " + v.dump() + " has no native code");
+      }
+      return json(code->second);
+    }
+    if (type.base_type == flatbuffers::BASE_TYPE_STRING) {
+      const std::string s = v.get<std::string>();
+      if (f.name == "nir") {
+        if (Status st = ValidateNir(s); !st.ok())
+          return Bad(path, st.message());
+        if (m.nir_length_ == 13) return json(*StripNirKey(s));
+      } else if (IsDate(f.name)) {
+        if (!IsValidDate(s)) {
+          return Bad(path, "'" + s + "' is not a date YYYY-MM-DD");
+        }
+        if (m.french_dates_) return json(native::IsoToFrenchDate(s));
+      } else if (IsTaxNumber(f.name)) {
+        if (Status st = ValidateFiscalNumber(s); !st.ok()) {
+          return Bad(path, st.message());
+        }
+      }
+      return v;
+    }
+    if (f.name.ends_with("_cents") && v.is_number_integer()) {
+      return json(Euros(v.get<int64_t>(), m.amount_digits_));
+    }
+    if (type.base_type == flatbuffers::BASE_TYPE_BOOL) {
+      auto codes = m.values_.find("bool");
+      if (codes != m.values_.end()) {
+        return json(codes->second.at(v.get<bool>() ? "true" : "false"));
+      }
+    }
+    return v;
+  }
+
+  Status RenderReferences(const json& refs, const std::string& path,
+                          json& out) const {
+    for (const Reference& r : m.references_) {
+      for (const json& ref : refs) {
+        if (ref.value("agency", "") != r.agency) continue;
+        const std::string id = ref.value("identifier", "");
+        const std::string scope = ref.value("scope", "");
+        if (Status st = CheckReference(r.agency, id, scope); !st.ok()) {
+          return Bad(Join(path, r.identifier_key), st.message());
+        }
+        out[r.identifier_key] = id;
+        if (!r.scope_key.empty() && !scope.empty()) out[r.scope_key] = scope;
+        break;
+      }
+    }
+    return Status::OK();
+  }
+
+  Status RenderTable(const StructDef& table, const json& canon,
+                     const std::string& path, json& out) const {
+    for (const FieldDef* f : table.fields.vec) {
+      auto it = canon.find(f->name);
+      if (f->deprecated || it == canon.end() || it->is_null()) continue;
+      if (f->name == "references") {
+        RELAIS_RETURN_IF_ERROR(RenderReferences(*it, path, out));
+        continue;
+      }
+      const std::string& name = *m.NativeName(table, *f);
+      const flatbuffers::Type& type = f->value.type;
+      if (name == kLeftOut) continue;
+      if (name == kMerge) {
+        RELAIS_RETURN_IF_ERROR(RenderTable(*type.struct_def, *it, path, out));
+        continue;
+      }
+      const std::string p = Join(path, name);
+      if (type.base_type == flatbuffers::BASE_TYPE_STRUCT) {
+        json child = json::object();
+        RELAIS_RETURN_IF_ERROR(RenderTable(*type.struct_def, *it, p, child));
+        out[name] = std::move(child);
+      } else if (type.base_type == flatbuffers::BASE_TYPE_VECTOR) {
+        json items = json::array();
+        for (size_t i = 0; i < it->size(); ++i) {
+          const std::string ip = p + "[" + std::to_string(i) + "]";
+          if (type.element == flatbuffers::BASE_TYPE_STRUCT) {
+            json child = json::object();
+            RELAIS_RETURN_IF_ERROR(
+                RenderTable(*type.struct_def, (*it)[i], ip, child));
+            items.push_back(std::move(child));
+          } else {
+            RELAIS_ASSIGN_OR_RETURN(
+                json v, RenderScalar(*f, type.VectorType(), (*it)[i], ip));
+            items.push_back(std::move(v));
+          }
+        }
+        out[name] = std::move(items);
+      } else {
+        RELAIS_ASSIGN_OR_RETURN(out[name], RenderScalar(*f, type, *it, p));
+      }
+    }
+    return Status::OK();
+  }
+
+  // --- Read: native JSON -> canonical JSON (CaseEventFromJson) ---------
+
+  // Where a native key of one object goes: the canonical path below the
+  // object (more than one name when tables are merged) and its field.
+  struct Slot {
+    std::vector<std::string> target;
+    const FieldDef* field = nullptr;
+  };
+
+  // `clashes` (if not null) gets each native name used twice.
+  void Collect(const StructDef& table, const std::vector<std::string>& prefix,
+               std::map<std::string, Slot>& slots, bool& references,
+               std::vector<std::string>* clashes = nullptr) const {
+    for (const FieldDef* f : table.fields.vec) {
+      if (f->deprecated) continue;
+      if (f->name == "references") {
+        references = true;
+        continue;
+      }
+      const std::string& name = *m.NativeName(table, *f);
+      std::vector<std::string> target = prefix;
+      target.push_back(f->name);
+      if (name == kLeftOut) continue;
+      if (name == kMerge) {
+        Collect(*f->value.type.struct_def, target, slots, references, clashes);
+        continue;
+      }
+      if (!slots.emplace(name, Slot{std::move(target), f}).second && clashes) {
+        clashes->push_back(name);
+      }
+    }
+  }
+
+  Result<json> ReadScalar(const FieldDef& f, const flatbuffers::Type& type,
+                          const json& v, const std::string& path) const {
+    if (type.enum_def != nullptr && !type.enum_def->is_union) {
+      auto codes = m.values_.find(type.enum_def->name);
+      std::string allowed;
+      if (v.is_string()) {
+        const std::string s = v.get<std::string>();
+        if (codes != m.values_.end()) {
+          for (const auto& [name, code] : codes->second) {
+            if (code == s) return json(name);
+          }
+        } else if (type.enum_def->Lookup(s) != nullptr) {
+          return json(s);
+        }
+      }
+      if (codes != m.values_.end()) {
+        for (const auto& [name, code] : codes->second) {
+          allowed += (allowed.empty() ? "" : ", ") + code;
+        }
+      } else {
+        for (const auto* val : type.enum_def->Vals()) {
+          allowed += (allowed.empty() ? "" : ", ") + val->name;
+        }
+      }
+      return Bad(path, "must be one of " + allowed);
+    }
+    switch (type.base_type) {
+      case flatbuffers::BASE_TYPE_STRING: {
+        if (!v.is_string()) return Bad(path, "must be a string");
+        std::string s = v.get<std::string>();
+        if (s.empty()) return Bad(path, "must not be empty");
+        if (f.name == "nir") {
+          if (m.nir_length_ == 13 && s.size() == 13) {
+            auto with_key = AddNirKey(s);
+            if (!with_key.ok()) return Bad(path, with_key.status().message());
+            return json(*with_key);
+          }
+          if (Status st = ValidateNir(s); !st.ok()) {
+            return Bad(path, st.message());
+          }
+        } else if (IsDate(f.name)) {
+          if (m.french_dates_) {
+            auto iso = native::FrenchToIsoDate(s);
+            if (!iso) return Bad(path, "'" + s + "' is not a date DD/MM/YYYY");
+            return json(*iso);
+          }
+          if (!IsValidDate(s)) {
+            return Bad(path, "'" + s + "' is not a date YYYY-MM-DD");
+          }
+        } else if (IsTaxNumber(f.name)) {
+          if (Status st = ValidateFiscalNumber(s); !st.ok()) {
+            return Bad(path, st.message());
+          }
+        }
+        return json(std::move(s));
+      }
+      case flatbuffers::BASE_TYPE_BOOL: {
+        auto codes = m.values_.find("bool");
+        if (codes == m.values_.end()) {
+          if (!v.is_boolean()) return Bad(path, "must be true or false");
+          return v;
+        }
+        if (v.is_string() && v == codes->second.at("true")) return json(true);
+        if (v.is_string() && v == codes->second.at("false")) return json(false);
+        return Bad(path, "must be " + codes->second.at("true") + " or " +
+                             codes->second.at("false"));
+      }
+      case flatbuffers::BASE_TYPE_FLOAT:
+      case flatbuffers::BASE_TYPE_DOUBLE: {
+        if (!v.is_number()) return Bad(path, "must be a number");
+        const double d = v.get<double>();
+        if (f.name == "tax_parts" &&
+            (d < 1 || d > 99 || std::floor(d * 4) != d * 4)) {
+          return Bad(path, "must be a number of parts >= 1 in quarters");
+        }
+        return v;
+      }
+      default:
+        break;
+    }
+    if (f.name.ends_with("_cents")) {
+      std::optional<int64_t> cents;
+      if (v.is_string()) cents = native::ParseAmount(v.get<std::string>());
+      if (!cents) {
+        return Bad(path, "must be an amount in euros like \"" +
+                             Euros(123456, m.amount_digits_) + "\"");
+      }
+      return json(*cents);
+    }
+    const auto [min, max] = RangeOf(f);
+    if (!v.is_number_integer() || v.get<int64_t>() < min ||
+        v.get<int64_t>() > max) {
+      return Bad(path, "must be an integer from " + std::to_string(min) +
+                           " to " + std::to_string(max));
+    }
+    return v;
+  }
+
+  Result<json> ReadValue(const FieldDef& f, const json& v,
+                         const std::string& path) const {
+    const flatbuffers::Type& type = f.value.type;
+    if (type.base_type == flatbuffers::BASE_TYPE_STRUCT) {
+      return ReadTable(*type.struct_def, v, path, {});
+    }
+    if (type.base_type != flatbuffers::BASE_TYPE_VECTOR) {
+      return ReadScalar(f, type, v, path);
+    }
+    if (!v.is_array() || v.empty())
+      return Bad(path, "must be a non-empty array");
+    json items = json::array();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string ip = path + "[" + std::to_string(i) + "]";
+      if (type.element == flatbuffers::BASE_TYPE_STRUCT) {
+        RELAIS_ASSIGN_OR_RETURN(json item,
+                                ReadTable(*type.struct_def, v[i], ip, {}));
+        items.push_back(std::move(item));
+      } else {
+        RELAIS_ASSIGN_OR_RETURN(json item,
+                                ReadScalar(f, type.VectorType(), v[i], ip));
+        items.push_back(std::move(item));
+      }
+    }
+    return items;
+  }
+
+  // Reads the references of `obj` into canon["references"].
+  Status ReadReferences(const json& obj, const std::string& path,
+                        json& canon) const {
+    for (const Reference& r : m.references_) {
+      auto id = obj.find(r.identifier_key);
+      auto scope = r.scope_key.empty() ? obj.end() : obj.find(r.scope_key);
+      const bool has_scope = scope != obj.end() && !scope->is_null();
+      if (id == obj.end() || id->is_null()) {
+        if (has_scope) {
+          return Bad(Join(path, r.scope_key), "without " + r.identifier_key);
+        }
+        continue;
+      }
+      if (!id->is_string() || (has_scope && !scope->is_string())) {
+        return Bad(
+            Join(path, has_scope && !scope->is_string() ? r.scope_key
+                                                        : r.identifier_key),
+            "must be a string");
+      }
+      const std::string scope_text = has_scope ? scope->get<std::string>() : "";
+      if (Status st =
+              CheckReference(r.agency, id->get<std::string>(), scope_text);
+          !st.ok()) {
+        return Bad(Join(path, r.identifier_key), st.message());
+      }
+      json ref = {{"agency", r.agency}, {"identifier", *id}};
+      if (has_scope) ref["scope"] = scope_text;
+      canon["references"].push_back(std::move(ref));
+    }
+    return Status::OK();
+  }
+
+  Status CheckRequired(const StructDef& table, const json& canon,
+                       const std::string& path) const {
+    for (const FieldDef* f : table.fields.vec) {
+      if (f->deprecated || f->name == "references") continue;
+      const std::string& name = *m.NativeName(table, *f);
+      const bool present = canon.contains(f->name);
+      if (name == kMerge) {
+        if (present || IsRequired(table, *f)) {
+          RELAIS_RETURN_IF_ERROR(CheckRequired(
+              *f->value.type.struct_def,
+              present ? canon.at(f->name) : json::object(), path));
+        }
+      } else if (!present && IsRequired(table, *f)) {
+        return Bad(Join(path, name), "missing");
+      }
+    }
+    return Status::OK();
+  }
+
+  // `skip`: header keys of the document (type, case id) at the top.
+  Result<json> ReadTable(const StructDef& table, const json& obj,
+                         const std::string& path,
+                         const std::set<std::string>& skip) const {
+    if (!obj.is_object()) {
+      return Status::InvalidArgument(
+          (path.empty() ? std::string("the document") : "field " + path) +
+          ": must be an object");
+    }
+    std::map<std::string, Slot> slots;
+    bool references = false;
+    Collect(table, {}, slots, references);
+    std::set<std::string> reference_keys;
+    if (references) {
+      for (const Reference& r : m.references_) {
+        reference_keys.insert(r.identifier_key);
+        if (!r.scope_key.empty()) reference_keys.insert(r.scope_key);
+      }
+    }
+    json canon = json::object();
+    for (const auto& [key, value] : obj.items()) {
+      if (skip.contains(key) || reference_keys.contains(key) ||
+          value.is_null()) {
+        continue;
+      }
+      auto slot = slots.find(key);
+      if (slot == slots.end()) return Bad(Join(path, key), "unknown field");
+      RELAIS_ASSIGN_OR_RETURN(
+          json v, ReadValue(*slot->second.field, value, Join(path, key)));
+      json* at = &canon;
+      for (size_t i = 0; i + 1 < slot->second.target.size(); ++i) {
+        at = &(*at)[slot->second.target[i]];
+      }
+      (*at)[slot->second.target.back()] = std::move(v);
+    }
+    if (references) RELAIS_RETURN_IF_ERROR(ReadReferences(obj, path, canon));
+    RELAIS_RETURN_IF_ERROR(CheckRequired(table, canon, path));
+    return canon;
+  }
+};
+
+Mapping::Mapping() = default;
+Mapping::~Mapping() = default;
+
+const std::string* Mapping::NativeName(const StructDef& table,
+                                       const FieldDef& field) const {
+  auto it = fields_.find(table.name + "." + field.name);
+  if (it == fields_.end()) it = fields_.find(field.name);
+  return it == fields_.end() ? nullptr : &it->second;
+}
+
+Status Mapping::CheckNamed(const StructDef* table,
+                           std::vector<const StructDef*>& seen) const {
+  if (std::find(seen.begin(), seen.end(), table) != seen.end()) {
+    return Status::OK();
+  }
+  seen.push_back(table);
+  for (const FieldDef* f : table->fields.vec) {
+    if (f->deprecated || f->name == "references") continue;
+    const std::string* name = NativeName(*table, *f);
+    if (name == nullptr) {
+      return Status::InvalidArgument("[fields] has no native name for " +
+                                     table->name + "." + f->name);
+    }
+    const auto& type = f->value.type;
+    if (*name == kMerge && type.base_type != flatbuffers::BASE_TYPE_STRUCT) {
+      return Status::InvalidArgument("[fields] " + table->name + "." + f->name +
+                                     ": only a table can be \"*\"");
+    }
+    if (type.enum_def != nullptr && !type.enum_def->is_union) {
+      auto codes = values_.find(type.enum_def->name);
+      if (codes != values_.end()) {
+        for (const auto* v : type.enum_def->Vals()) {
+          if (!codes->second.contains(v->name)) {
+            return Status::InvalidArgument("[values." + type.enum_def->name +
+                                           "] has no code for " + v->name);
+          }
+        }
+      }
+    }
+    if (type.struct_def != nullptr && *name != kLeftOut) {
+      RELAIS_RETURN_IF_ERROR(CheckNamed(type.struct_def, seen));
+    }
+  }
+  return Status::OK();
+}
+
+Status Mapping::Load(const std::string& origin, const void* toml_table) {
+  const auto& root = *static_cast<const toml::table*>(toml_table);
+  auto bad = [&](const std::string& what) {
+    return Status::InvalidArgument(origin + ": " + what);
+  };
+  auto strings = [&](const toml::node& node, const std::string& where,
+                     std::map<std::string, std::string>& out) -> Status {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) return bad(where + " must be a table");
+    for (const auto& [k, v] : *t) {
+      if (!v.is_string())
+        return bad(where + "." + std::string(k.str()) + " must be a string");
+      out[std::string(k.str())] = *v.value<std::string>();
+    }
+    return Status::OK();
+  };
+  for (const auto& [key, node] : root) {
+    const std::string k(key.str());
+    if (k == "document" || k == "format" || k == "inbox" || k == "values" ||
+        k == "references") {
+      continue;
+    }
+    if (k == "types") {
+      RELAIS_RETURN_IF_ERROR(strings(node, k, types_));
+    } else if (k == "fields") {
+      RELAIS_RETURN_IF_ERROR(strings(node, k, fields_));
+    } else if (k == "xml_items") {
+      RELAIS_RETURN_IF_ERROR(strings(node, k, xml_items_));
+    } else {
+      return bad("unknown table [" + k + "]");
+    }
+  }
+  std::map<std::string, std::string> document;
+  if (const auto* d = root.get("document")) {
+    RELAIS_RETURN_IF_ERROR(strings(*d, "document", document));
+  }
+  for (const auto& [k, v] : document) {
+    if (k == "agency")
+      agency_ = v;
+    else if (k == "type")
+      type_key_ = v;
+    else if (k == "case")
+      case_key_ = v;
+    else if (k == "message")
+      message_key_ = v;
+    else if (k == "sender")
+      sender_key_ = v;
+    else
+      return bad("unknown key document." + k);
+  }
+  if (agency_.empty()) return bad("document.agency is missing");
+  if (const auto* format = root["format"].as_table()) {
+    for (const auto& [key, v] : *format) {
+      const std::string k(key.str());
+      if (k == "dates") {
+        const auto s = v.value<std::string>();
+        if (s != "YYYY-MM-DD" && s != "DD/MM/YYYY") {
+          return bad("format.dates must be \"YYYY-MM-DD\" or \"DD/MM/YYYY\"");
+        }
+        french_dates_ = *s == "DD/MM/YYYY";
+      } else if (k == "nir") {
+        const auto n = v.value<int64_t>();
+        if (n != 13 && n != 15) return bad("format.nir must be 13 or 15");
+        nir_length_ = static_cast<int>(*n);
+      } else if (k == "amount_digits") {
+        const auto n = v.value<int64_t>();
+        if (!n || *n < 0 || *n > 15)
+          return bad("format.amount_digits: 0 to 15");
+        amount_digits_ = static_cast<int>(*n);
+      } else {
+        return bad("unknown key format." + k);
+      }
+    }
+  }
+  if (const auto* values = root["values"].as_table()) {
+    for (const auto& [name, codes] : *values) {
+      const std::string e(name.str());
+      RELAIS_RETURN_IF_ERROR(strings(codes, "values." + e, values_[e]));
+    }
+  }
+  if (auto b = values_.find("bool");
+      b != values_.end() &&
+      (!b->second.contains("true") || !b->second.contains("false"))) {
+    return bad("[values.bool] needs true and false");
+  }
+  if (const auto* refs = root["references"].as_table()) {
+    for (const auto& [agency, v] : *refs) {
+      Reference r{std::string(agency.str()), "", ""};
+      if (auto s = v.value<std::string>()) {
+        r.identifier_key = *s;
+      } else if (const auto* t = v.as_table()) {
+        r.identifier_key = (*t)["identifier"].value_or(std::string());
+        r.scope_key = (*t)["scope"].value_or(std::string());
+      }
+      if (r.identifier_key.empty()) {
+        return bad("references." + r.agency +
+                   " must name the identifier's key");
+      }
+      references_.push_back(std::move(r));
+    }
+  }
+  if (const auto* inbox = root["inbox"].as_table()) {
+    for (const auto& [type, v] : *inbox) {
+      const std::string t(type.str());
+      const auto case_type = CaseTypeFromName(t);
+      if (!case_type || TypeName(*case_type).empty()) {
+        return bad("[inbox." + t + "] is not a case type with a native name");
+      }
+      std::vector<std::string> recipients;
+      if (const auto* list = v.as_table()
+                                 ? (*v.as_table())["recipients"].as_array()
+                                 : nullptr) {
+        for (const auto& r : *list) {
+          if (auto s = r.value<std::string>()) recipients.push_back(*s);
+        }
+      }
+      if (recipients.empty()) {
+        return bad("[inbox." + t + "] needs recipients = [...]");
+      }
+      inbox_[TypeName(*case_type)] = std::move(recipients);
+    }
+  }
+  for (const auto& [type, native] : types_) {
+    if (!CaseTypeFromName(type))
+      return bad("[types] " + type + " is not a case type");
+  }
+  RELAIS_ASSIGN_OR_RETURN(schema_, CasesSchemaParser());
+  std::vector<const StructDef*> seen, bodies;
+  for (int i = 1; i <= static_cast<int>(wire::CaseType::AssistedCase); ++i) {
+    const auto* table = schema_->LookupStruct(
+        "relais.wire." + BodyTableName(static_cast<wire::CaseType>(i)));
+    if (table == nullptr) return Status::Internal("cases.fbs lost a table");
+    bodies.push_back(table);
+    if (Status st = CheckNamed(table, seen); !st.ok()) return bad(st.message());
+  }
+  // One native name per key of one object, header keys and references
+  // included.
+  for (size_t i = 0; i < seen.size(); ++i) {
+    std::map<std::string, Walk::Slot> slots;
+    bool references = false;
+    std::vector<std::string> clashes;
+    Walk{*this}.Collect(*seen[i], {}, slots, references, &clashes);
+    std::vector<std::string> keys;
+    if (references) {
+      for (const Reference& r : references_) {
+        keys.push_back(r.identifier_key);
+        if (!r.scope_key.empty()) keys.push_back(r.scope_key);
+      }
+    }
+    if (std::find(bodies.begin(), bodies.end(), seen[i]) != bodies.end()) {
+      keys.insert(keys.end(),
+                  {type_key_, case_key_, message_key_, sender_key_});
+    }
+    for (const std::string& k : keys) {
+      if (!slots.emplace(k, Walk::Slot{}).second) clashes.push_back(k);
+    }
+    if (!clashes.empty()) {
+      return bad("native name \"" + clashes.front() + "\" used twice in " +
+                 seen[i]->name);
+    }
+  }
+  return Status::OK();
+}
+
+Result<MappingPtr> Mapping::Parse(std::string_view toml_text,
+                                  const std::string& origin) {
+  RELAIS_ASSIGN_OR_RETURN(toml::table root,
+                          ParseToml(std::string(toml_text), origin));
+  std::shared_ptr<Mapping> m(new Mapping());
+  RELAIS_RETURN_IF_ERROR(m->Load(origin, &root));
+  return MappingPtr(std::move(m));
+}
+
+std::string Mapping::TypeName(wire::CaseType case_type) const {
+  auto it = types_.find(std::string(CaseTypeName(case_type)));
+  return it == types_.end() ? "" : it->second;
+}
+
+Result<json> Mapping::Render(const EnvelopeView& env,
+                             const wire::CaseEvent& event) const {
+  const auto case_type = static_cast<wire::CaseType>(event.body_type());
+  const std::string type = TypeName(case_type);
+  if (type.empty()) {
+    return Status::NotFound(agency_ + " does not take " +
+                            std::string(CaseTypeName(case_type)) + " cases");
+  }
+  RELAIS_ASSIGN_OR_RETURN(std::string text, CaseEventToJson(env.payload));
+  const json canon = json::parse(text);
+  const StructDef* table =
+      schema_->LookupStruct("relais.wire." + BodyTableName(case_type));
+  json doc = {{type_key_, type},
+              {case_key_, std::string(env.case_id)},
+              {message_key_, HexEncode(env.message_id)},
+              {sender_key_, std::string(env.sender)}};
+  RELAIS_RETURN_IF_ERROR(
+      Walk{*this}.RenderTable(*table, canon.at("body"), "", doc));
+  return doc;
+}
+
+std::string Mapping::XmlItem(const std::string& array) const {
+  if (auto it = xml_items_.find(array); it != xml_items_.end()) {
+    return it->second;
+  }
+  return array.ends_with('s') ? array.substr(0, array.size() - 1)
+                              : array + "Element";
+}
+
+bool Mapping::Reads(std::string_view native_type) const {
+  return inbox_.contains(std::string(native_type));
+}
+
+Result<OutgoingCase> Mapping::Read(const json& doc) const {
+  RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, type_key_, ""));
+  auto recipients = inbox_.find(type);
+  if (recipients == inbox_.end()) {
+    std::string known;
+    for (const auto& [t, r] : inbox_) known += (known.empty() ? "" : ", ") + t;
+    return Bad(type_key_,
+               "unknown case type '" + type + "' (expected " + known + ")");
+  }
+  RELAIS_ASSIGN_OR_RETURN(auto case_id,
+                          native::OptionalString(doc, case_key_, ""));
+  if (case_id && !IsValidCaseId(*case_id)) {
+    return Bad(case_key_, "1 to 64 characters of A-Z a-z 0-9 . _ : -");
+  }
+  OutgoingCase out;
+  RELAIS_ASSIGN_OR_RETURN(out.payload, ReadEvent(doc, {case_key_}));
+  out.case_id = case_id.value_or("");
+  out.case_type = *CaseTypeFromName(
+      std::find_if(types_.begin(), types_.end(), [&](const auto& t) {
+        return t.second == type;
+      })->first);
+  out.recipients = recipients->second;
+  return out;
+}
+
+Result<std::string> Mapping::ReadEvent(
+    const json& doc, const std::vector<std::string>& ignored) const {
+  RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, type_key_, ""));
+  auto known = std::find_if(types_.begin(), types_.end(),
+                            [&](const auto& t) { return t.second == type; });
+  if (known == types_.end()) {
+    return Bad(type_key_, "unknown case type '" + type + "'");
+  }
+  const std::string body_name = BodyTableName(*CaseTypeFromName(known->first));
+  std::set<std::string> skip(ignored.begin(), ignored.end());
+  skip.insert(type_key_);
+  RELAIS_ASSIGN_OR_RETURN(
+      json body,
+      Walk{*this}.ReadTable(*schema_->LookupStruct("relais.wire." + body_name),
+                            doc, "", skip));
+  const json event = {{"body_type", body_name}, {"body", std::move(body)}};
+  return CaseEventFromJson(event.dump());
+}
+
+}  // namespace relais::sdk

@@ -1,0 +1,231 @@
+// All eight case types across the four agencies' native formats: each
+// sample of deploy/samples/ (in its originating partner's format) is read
+// as its case type with its recipients, every agency writes every case type
+// in its own format, and the JSON formats read back exactly what they wrote.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "adapters/caf/translator.h"
+#include "adapters/cpam/translator.h"
+#include "adapters/dgfip/translator.h"
+#include "adapters/france_travail/translator.h"
+#include "core/cases.h"
+#include "tests/adapters/translator_fixtures.h"
+
+namespace relais::testing {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Json = nlohmann::ordered_json;
+
+struct Sample {
+  const char* path;
+  const char* origin;  // the agency whose translator reads it, or ""
+  wire::CaseType type;
+  std::vector<std::string> recipients;
+};
+
+const std::vector<Sample>& Samples() {
+  static const auto* samples = new std::vector<Sample>{
+      {"deploy/samples/france_services/address_change.json",
+       "",
+       wire::CaseType::AddressChange,
+       {"caf", "cpam", "dgfip", "france-travail"}},
+      {"deploy/samples/cpam/birth.json",
+       "cpam",
+       wire::CaseType::Birth,
+       {"caf", "dgfip"}},
+      {"deploy/samples/dgfip/household_change.json",
+       "dgfip",
+       wire::CaseType::HouseholdChange,
+       {"caf"}},
+      {"deploy/samples/caf/rsa_application.csv",
+       "caf",
+       wire::CaseType::RsaApplication,
+       {"cpam", "france-travail"}},
+      {"deploy/samples/france_travail/job_seeker_status.json",
+       "france-travail",
+       wire::CaseType::JobSeekerStatus,
+       {"caf", "cpam"}},
+      {"deploy/samples/dgfip/resources_update.json",
+       "dgfip",
+       wire::CaseType::ResourcesUpdate,
+       {"caf"}},
+      {"deploy/samples/cpam/death_notification.json",
+       "cpam",
+       wire::CaseType::DeathNotification,
+       {"caf", "dgfip", "france-travail"}},
+      {"deploy/samples/france_services/assisted_case.json",
+       "",
+       wire::CaseType::AssistedCase,
+       {"caf"}},
+  };
+  return *samples;
+}
+
+std::unique_ptr<sdk::Translator> TranslatorOf(const std::string& agency) {
+  if (agency == "caf") return std::make_unique<adapters::caf::CafTranslator>();
+  if (agency == "cpam") {
+    return std::make_unique<adapters::cpam::CpamTranslator>();
+  }
+  if (agency == "dgfip") {
+    return std::make_unique<adapters::dgfip::DgfipTranslator>();
+  }
+  return std::make_unique<adapters::france_travail::FranceTravailTranslator>();
+}
+
+sdk::MappingPtr MappingOf(const std::string& agency) {
+  if (agency == "caf") return *adapters::caf::CafMapping();
+  if (agency == "cpam") return *adapters::cpam::CpamMapping();
+  if (agency == "dgfip") return *adapters::dgfip::DgfipMapping();
+  return *adapters::france_travail::FranceTravailMapping();
+}
+
+// The first case of a sample: read by its agency's translator, or for
+// France services (the console's JSON) by CaseEventFromJson.
+sdk::OutgoingCase Read(const Sample& s) {
+  const std::string text = ReadSample(s.path);
+  if (std::string(s.origin).empty()) {
+    const Json doc = Json::parse(text);
+    sdk::OutgoingCase c;
+    c.case_type = s.type;
+    c.recipients = doc["recipients"].get<std::vector<std::string>>();
+    c.payload = *CaseEventFromJson(doc["event"].dump());
+    return c;
+  }
+  auto cases = TranslatorOf(s.origin)->ReadInbox(s.path, text);
+  EXPECT_TRUE(cases.ok()) << s.path << ": " << cases.status().message();
+  return cases.ok() && !cases->empty() ? (*cases)[0] : sdk::OutgoingCase{};
+}
+
+// The canonical JSON of a case event without its references (a native
+// format keeps only the references it has a name for).
+Json WithoutReferences(const std::string& payload) {
+  Json j = Json::parse(*CaseEventToJson(payload));
+  j["body"].erase("references");
+  return j;
+}
+
+constexpr const char* kAgencies[] = {"caf", "cpam", "dgfip", "france-travail"};
+
+TEST(CaseTypesTest, EachSampleIsReadAsItsCaseTypeForItsRecipients) {
+  ASSERT_EQ(Samples().size(), 8u);
+  for (const Sample& s : Samples()) {
+    SCOPED_TRACE(s.path);
+    const sdk::OutgoingCase c = Read(s);
+    EXPECT_EQ(c.case_type, s.type);
+    EXPECT_THAT(c.recipients, ElementsAreArray(s.recipients));
+    ASSERT_FALSE(c.payload.empty());
+    EXPECT_EQ(static_cast<wire::CaseType>(EventOf(c).body_type()), s.type);
+    EXPECT_NE(PrimaryCitizen(EventOf(c)), nullptr);
+  }
+}
+
+TEST(CaseTypesTest, EveryAgencyWritesEveryCaseTypeInItsFormat) {
+  for (const Sample& s : Samples()) {
+    const sdk::OutgoingCase c = Read(s);
+    const wire::Citizen* citizen = PrimaryCitizen(EventOf(c));
+    ASSERT_NE(citizen, nullptr);
+    ASSERT_NE(citizen->nir(), nullptr) << s.path;
+    const std::string nir = citizen->nir()->str();
+    for (const char* agency : kAgencies) {
+      SCOPED_TRACE(std::string(s.path) + " -> " + agency);
+      Delivery d(agency, c.payload, s.type);
+      auto file = TranslatorOf(agency)->WriteOutbox(d.view(), d.event());
+      ASSERT_TRUE(file.ok()) << file.status().message();
+      const std::string type = MappingOf(agency)->TypeName(s.type);
+      ASSERT_FALSE(type.empty());
+      if (std::string(agency) == "caf") {
+        // ISO-8859-1 XML, the type as root element, the NIR without key.
+        EXPECT_EQ(file->name, std::string(kCaseId) + "-0123456789abcdef.xml");
+        EXPECT_THAT(file->contents,
+                    HasSubstr("encoding=\"ISO-8859-1\"?>\n<" + type +
+                              " dossier=\"" + kCaseId + "\""));
+        EXPECT_THAT(file->contents,
+                    HasSubstr("<nir>" + nir.substr(0, 13) + "</nir>"));
+        EXPECT_THAT(file->contents, Not(HasSubstr(nir)));
+        continue;
+      }
+      EXPECT_EQ(file->name, std::string(kCaseId) + "-0123456789abcdef.json");
+      const Json doc = Json::parse(file->contents);
+      const auto& m = *MappingOf(agency);
+      EXPECT_EQ(doc[m.type_key()], type);
+      EXPECT_EQ(doc[m.case_key()], kCaseId);
+      EXPECT_EQ(doc[m.message_key()], "0123456789abcdef1032547698badcfe");
+      EXPECT_EQ(doc[m.sender_key()], "france-services/paris-15");
+      EXPECT_THAT(file->contents, HasSubstr("\"" + nir + "\""));
+    }
+  }
+}
+
+TEST(CaseTypesTest, JsonFormatsReadBackWhatTheyWrite) {
+  for (const Sample& s : Samples()) {
+    const sdk::OutgoingCase c = Read(s);
+    for (const char* agency : {"cpam", "dgfip", "france-travail"}) {
+      SCOPED_TRACE(std::string(s.path) + " -> " + agency);
+      Delivery d(agency, c.payload, s.type);
+      auto file = TranslatorOf(agency)->WriteOutbox(d.view(), d.event());
+      ASSERT_TRUE(file.ok()) << file.status().message();
+      const auto& m = *MappingOf(agency);
+      auto back = m.ReadEvent(Json::parse(file->contents),
+                              {m.case_key(), m.message_key(), m.sender_key()});
+      ASSERT_TRUE(back.ok()) << back.status().message();
+      EXPECT_EQ(WithoutReferences(*back), WithoutReferences(c.payload));
+    }
+  }
+}
+
+TEST(CaseTypesTest, CafXmlWritesFrenchDatesAmountsAndFlags) {
+  const sdk::OutgoingCase rsa = Read(Samples()[3]);
+  Delivery d("caf", rsa.payload, wire::CaseType::RsaApplication);
+  auto file = adapters::caf::CafTranslator().WriteOutbox(d.view(), d.event());
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  EXPECT_THAT(file->contents,
+              HasSubstr("<dateDemande>02/11/2026</dateDemande>"));
+  EXPECT_THAT(file->contents,
+              HasSubstr("<dateNaissance>14/07/1992</dateNaissance>"));
+  EXPECT_THAT(
+      file->contents,
+      HasSubstr("<ressourcesMensuelles>0000412.50</ressourcesMensuelles>"));
+  // "Lefèvre" in ISO-8859-1: è is the single byte E8.
+  EXPECT_THAT(file->contents, HasSubstr("LEF\xC8VRE"));
+  const sdk::OutgoingCase household = Read(Samples()[2]);
+  Delivery h("caf", household.payload, wire::CaseType::HouseholdChange);
+  auto xml = adapters::caf::CafTranslator().WriteOutbox(h.view(), h.event());
+  ASSERT_TRUE(xml.ok()) << xml.status().message();
+  EXPECT_THAT(xml->contents, HasSubstr("<evenement>PACS</evenement>"));
+  EXPECT_THAT(xml->contents, HasSubstr("<pac>\n    <personneACharge>\n"));
+  EXPECT_THAT(xml->contents, HasSubstr("<gardeAlternee>O</gardeAlternee>"));
+  EXPECT_THAT(xml->contents,
+              HasSubstr("<numeroAllocataire>7654321</numeroAllocataire>"));
+}
+
+TEST(CaseTypesTest, MappingFilesNameEveryFieldOnce) {
+  for (const char* agency : kAgencies) {
+    SCOPED_TRACE(agency);
+    EXPECT_NE(MappingOf(agency), nullptr);
+  }
+  // A field without a native name, or a name used twice, is refused.
+  const std::string base = ReadSample("adapters/cpam/mapping.toml");
+  std::string missing = base;
+  missing.replace(missing.find("death_record_number = "), 2, "#d");
+  EXPECT_THAT(sdk::Mapping::Parse(missing, "m").status().message(),
+              HasSubstr("no native name for DeathNotification."
+                        "death_record_number"));
+  std::string twice = base;
+  twice.replace(twice.find("death_date = \"date_deces\""), 25,
+                "death_date = \"commune_deces\"");
+  EXPECT_THAT(sdk::Mapping::Parse(twice, "m").status().message(),
+              HasSubstr("\"commune_deces\" used twice in DeathNotification"));
+}
+
+}  // namespace
+}  // namespace relais::testing
