@@ -69,7 +69,8 @@ class DemoFlowTest : public ::testing::Test {
 };
 
 TEST_F(DemoFlowTest, AddressChangeReachesTheFourAgenciesInTheirFormats) {
-  auto sample = ReadFile(SourcePath("deploy/samples/france_services/address_change.json"));
+  auto sample = ReadFile(
+      SourcePath("deploy/samples/france_services/address_change.json"));
   ASSERT_TRUE(sample.ok());
   auto doc = nlohmann::json::parse(*sample);
   EnvelopeDraft d;
@@ -129,8 +130,7 @@ TEST_F(DemoFlowTest,
   auto doc = nlohmann::json::parse(*ReadFile(receipt));
   ASSERT_GE(doc["cases"].size(), 1u);
   EXPECT_FALSE(doc["cases"][0]["duplicate"].get<bool>());
-  // Every recipient answered (this milestone's adapters render
-  // address_change only, so they reject other types with a reason).
+  // Every recipient acknowledged it (its adapter wrote it to its outbox).
   auto caf = stack_.Connect("caf");
   ASSERT_TRUE(caf.ok());
   const std::string case_id = doc["cases"][0]["case_id"];
@@ -139,10 +139,33 @@ TEST_F(DemoFlowTest,
     if (!state.ok()) return false;
     const auto* s = ParseCaseState(*state);
     for (const auto* r : *s->recipients()) {
-      if (r->state() == wire::RecipientState::Sent) return false;
+      if (r->state() != wire::RecipientState::Delivered) return false;
     }
-    return s->recipients()->size() >= 1;
+    return s->recipients()->size() == 2;
   }));
+}
+
+// France services hands a case to the CAF's instructing agent: it arrives
+// as the CAF's XML with the mandate and the agent.
+TEST_F(DemoFlowTest, AssistedCaseReachesTheCafAsXml) {
+  auto doc = nlohmann::json::parse(*ReadFile(
+      SourcePath("deploy/samples/france_services/assisted_case.json")));
+  EnvelopeDraft d = SampleDraft(kDesk, {"caf"});
+  d.case_type = wire::CaseType::AssistedCase;
+  d.payload = *CaseEventFromJson(doc["event"].dump());
+  auto sealed = desk_->Seal(d);
+  ASSERT_TRUE(sealed.ok());
+  ASSERT_TRUE(desk_->Submit(*sealed, seconds(10)).ok());
+  ASSERT_TRUE(WaitUntil(
+      [&] { return FilesIn(stack_.layout().Outbox("caf")).size() == 1; }));
+  const std::string xml = *ReadFile(FilesIn(stack_.layout().Outbox("caf"))[0]);
+  EXPECT_NE(xml.find("<demandeAccompagnee dossier="), std::string::npos) << xml;
+  EXPECT_NE(
+      xml.find("<mandat>\n    <type>ECRIT</type>\n    <date>23/11/2026</date>"),
+      std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<agent>paris-15/agent-07</agent>"), std::string::npos);
+  EXPECT_NE(xml.find("Prime d'activit\xE9"), std::string::npos);
 }
 
 // The CAF's partner system says how it is getting on with a delivered
@@ -184,6 +207,154 @@ TEST_F(DemoFlowTest, PartnerStatusFilesReachTheCase) {
   EXPECT_NE(ReadFile(stack_.layout().Rejected("caf") + "/late.json.error")
                 ->find("StatusNotAllowed"),
             std::string::npos);
+}
+
+// The case ids of an accepted inbox file, from its receipt (the adapter
+// writes the receipt, then moves the file out of inbox/).
+std::vector<std::string> AcceptedCases(const deploy::StackLayout& layout,
+                                       const std::string& agency,
+                                       const std::string& name) {
+  const std::string receipt =
+      layout.Done(agency) + "/" + name + ".receipt.json";
+  const std::string error = layout.Rejected(agency) + "/" + name + ".error";
+  EXPECT_TRUE(WaitUntil([&] {
+    return (fs::exists(receipt) &&
+            !fs::exists(layout.Inbox(agency) + "/" + name)) ||
+           fs::exists(error);
+  }));
+  EXPECT_FALSE(fs::exists(error)) << *ReadFile(error);
+  std::vector<std::string> ids;
+  auto text = ReadFile(receipt);
+  if (!text.ok()) return ids;
+  const auto doc = nlohmann::json::parse(*text);
+  for (const auto& c : doc["cases"]) ids.push_back(c["case_id"]);
+  return ids;
+}
+
+// Each case type an agency originates, from its sample in that agency's
+// native format (the inbox), reaches exactly its recipients in their own
+// formats; each recipient's partner system reports it done (status/), and
+// the originator sees done everywhere and gets the status reports back.
+TEST_F(DemoFlowTest, EveryAgencySampleIsDoneAtExactlyItsRecipients) {
+  struct Flow {
+    std::string sample, origin;
+    std::vector<std::string> recipients;  // of the file's first case
+  };
+  const std::vector<Flow> flows = {
+      {"deploy/samples/cpam/birth.json", "cpam", {"caf", "dgfip"}},
+      {"deploy/samples/dgfip/household_change.json", "dgfip", {"caf"}},
+      {"deploy/samples/caf/rsa_application.csv",
+       "caf",
+       {"cpam", "france-travail"}},
+      {"deploy/samples/france_travail/job_seeker_status.json",
+       "france-travail",
+       {"caf", "cpam"}},
+      {"deploy/samples/dgfip/resources_update.json", "dgfip", {"caf"}},
+      {"deploy/samples/cpam/death_notification.json",
+       "cpam",
+       {"caf", "dgfip", "france-travail"}},
+  };
+  for (const Flow& f : flows) {
+    SCOPED_TRACE(f.sample);
+    const std::string name = fs::path(f.sample).filename().string();
+    Drop(stack_.layout().Inbox(f.origin), name,
+         *ReadFile(SourcePath(f.sample)));
+    const auto ids = AcceptedCases(stack_.layout(), f.origin, name);
+    ASSERT_FALSE(ids.empty());
+    const std::string id = ids[0];
+    for (const auto& r : f.recipients) {
+      std::string file;
+      ASSERT_TRUE(WaitUntil([&] {
+        for (const auto& p : FilesIn(stack_.layout().Outbox(r))) {
+          if (fs::path(p).filename().string().starts_with(id)) file = p;
+        }
+        return !file.empty();
+      })) << r
+          << " did not receive " << id;
+      EXPECT_EQ(fs::path(file).extension(), r == "caf" ? ".xml" : ".json");
+      EXPECT_NE(ReadFile(file)->find(id), std::string::npos);
+      Drop(stack_.layout().StatusIn(r), id + ".json",
+           "{\"case_id\": \"" + id + "\", \"status\": \"done\"}");
+    }
+    auto origin = stack_.Connect(f.origin);
+    ASSERT_TRUE(origin.ok());
+    std::vector<std::string> done;
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = (*origin)->QueryCase(id);
+      if (!state.ok()) return false;
+      done.clear();
+      for (const auto* r : *ParseCaseState(*state)->recipients()) {
+        if (r->state() != wire::RecipientState::Done) return false;
+        done.push_back(r->recipient()->str());
+      }
+      return true;
+    }));
+    std::sort(done.begin(), done.end());
+    EXPECT_EQ(done, f.recipients);
+    // The status reports reach the originating adapter's done/ folder.
+    for (const auto& r : f.recipients) {
+      EXPECT_TRUE(WaitUntil([&] {
+        for (const auto& p : FilesIn(stack_.layout().Done(f.origin))) {
+          const std::string n = fs::path(p).filename().string();
+          if (n.starts_with(id + "-" + r + "-") &&
+              n.ends_with(".status.json")) {
+            return true;
+          }
+        }
+        return false;
+      })) << "no status report from "
+          << r << " for " << id;
+    }
+  }
+}
+
+// A bad native file goes to rejected/ with a reason naming the field, and
+// nothing is sent: no receipt, nothing in any outbox.
+TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
+  struct Bad {
+    std::string agency, name, contents, reason;
+  };
+  auto edit = [](const std::string& sample, const std::string& from,
+                 const std::string& to) {
+    std::string text = *ReadFile(SourcePath(sample));
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? text : text.replace(at, from.size(), to);
+  };
+  const std::vector<Bad> bad = {
+      {"caf", "bad-nir.csv",
+       edit("deploy/samples/caf/rsa_application.csv", "1920769123456",
+            "192076912345699"),
+       "line 2, field nir: NIR key is 99"},
+      {"cpam", "bad-date.json",
+       edit("deploy/samples/cpam/death_notification.json", "2026-11-15",
+            "2026-02-30"),
+       "field date_deces: '2026-02-30' is not a date"},
+      {"dgfip", "bad-spi.json",
+       edit("deploy/samples/dgfip/household_change.json", "\"2987654321330\"",
+            "\"2987654321331\""),
+       "field spiConjoint"},
+      {"france-travail", "unknown-type.json",
+       edit("deploy/samples/france_travail/job_seeker_status.json", "{",
+            "{\"evenement\": \"RADIATION\", "),
+       "field evenement: unknown case type 'RADIATION'"},
+  };
+  for (const Bad& b : bad) {
+    Drop(stack_.layout().Inbox(b.agency), b.name, b.contents);
+  }
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.name);
+    const std::string error =
+        stack_.layout().Rejected(b.agency) + "/" + b.name + ".error";
+    ASSERT_TRUE(WaitUntil([&] { return fs::exists(error); }));
+    EXPECT_NE(ReadFile(error)->find(b.reason), std::string::npos)
+        << *ReadFile(error);
+    EXPECT_TRUE(fs::exists(stack_.layout().Rejected(b.agency) + "/" + b.name));
+    EXPECT_TRUE(FilesIn(stack_.layout().Done(b.agency)).empty());
+  }
+  for (const auto& a : deploy::kAgencies) {
+    EXPECT_TRUE(FilesIn(stack_.layout().Outbox(a)).empty()) << a;
+  }
 }
 
 TEST_F(DemoFlowTest, MalformedInboxFileGoesToRejectedWithItsReason) {
