@@ -208,6 +208,76 @@ TEST(CaseTypesTest, CafXmlWritesFrenchDatesAmountsAndFlags) {
               HasSubstr("<numeroAllocataire>7654321</numeroAllocataire>"));
 }
 
+// `sample` with the first `from` replaced by `to`.
+std::string Edited(const std::string& sample, const std::string& from,
+                   const std::string& to) {
+  std::string text = ReadSample(sample);
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << sample << ": " << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+// Each agency refuses a wrongly encoded file, a missing field, a bad NIR
+// key, an impossible date and an unknown case type, naming the place.
+TEST(CaseTypesTest, BadNativeInputNamesTheField) {
+  struct Bad {
+    std::string agency, contents, reason;
+  };
+  const std::string csv = "deploy/samples/caf/rsa_application.csv";
+  const std::string birth = "deploy/samples/cpam/birth.json";
+  const std::string death = "deploy/samples/cpam/death_notification.json";
+  const std::string household = "deploy/samples/dgfip/household_change.json";
+  const std::string resources = "deploy/samples/dgfip/resources_update.json";
+  const std::string job = "deploy/samples/france_travail/job_seeker_status.json";
+  const std::vector<Bad> bad = {
+      // CAF: ISO-8859-1 CSV.
+      {"caf", Edited(csv, "LEF\xC8VRE", "LEF\xC3\xA8VRE"),
+       "line 2: file is UTF-8, expected ISO-8859-1"},
+      {"caf", Edited(csv, "14/07/1992;M", "14/07/1992;"),
+       "line 2, field sexe"},
+      {"caf", Edited(csv, "1920769123456", "192076912345699"),
+       "line 2, field nir: NIR key is 99"},
+      {"caf", Edited(csv, "02/11/2026", "31/11/2026"),
+       "line 2, field date_demande"},
+      {"caf", Edited(csv, "nir;nom_naissance", "nir;nom_deces"), "line 1"},
+      // CPAM: JSON.
+      {"cpam", Edited(death, "LEROY", "LER\xD4Y"), "not valid JSON"},
+      {"cpam", Edited(death, "\"numero_acte_deces\": \"2026-1187\",", ""),
+       "field numero_acte_deces: missing"},
+      {"cpam", Edited(birth, "290023306312387", "290023306312300"),
+       "field assure.nir: NIR key is 00"},
+      {"cpam", Edited(death, "1941-03-08", "1941-02-29"),
+       "field defunt.date_naissance: '1941-02-29' is not a date"},
+      {"cpam", Edited(death, "\"deces\"", "\"mariage\""),
+       "field type: unknown case type 'mariage'"},
+      // DGFiP: JSON with short codes.
+      {"dgfip", Edited(household, "GARCIA", "GARC\xCDA"), "not valid JSON"},
+      {"dgfip", Edited(household, "\"evt\": \"PACS\",", ""),
+       "field evt: missing"},
+      {"dgfip", Edited(household, "189126912304577", "189126912304500"),
+       "field conjoint.nir: NIR key is 00"},
+      {"dgfip", Edited(resources, "2012-09-01", "2012-13-01"),
+       "field pac[0].dateNaissance"},
+      {"dgfip", Edited(household, "CHGT_SITFAM", "CHGT_NOM"),
+       "field typeEvt: unknown case type 'CHGT_NOM'"},
+      // France Travail: JSON.
+      {"france-travail", Edited(job, "MOREAU", "MOR\xC9AU"), "not valid JSON"},
+      {"france-travail", Edited(job, "\"categorie\": 1", "\"x\": 1"),
+       "field inscription.categorie"},
+      {"france-travail", Edited(job, "188091305512360", "188091305512399"),
+       "field demandeur.nir: NIR key is 99"},
+      {"france-travail", Edited(job, "2026-10-31", "2026-10-32"),
+       "field paiements[0].fin"},
+      {"france-travail", Edited(job, "{", "{\"evenement\": \"RADIATION\", "),
+       "field evenement: unknown case type 'RADIATION'"},
+  };
+  for (size_t i = 0; i < bad.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i) + ", " + bad[i].agency);
+    auto read = TranslatorOf(bad[i].agency)->ReadInbox("f", bad[i].contents);
+    EXPECT_THAT(ErrorOf(read), HasSubstr(bad[i].reason));
+  }
+}
+
 TEST(CaseTypesTest, MappingFilesNameEveryFieldOnce) {
   for (const char* agency : kAgencies) {
     SCOPED_TRACE(agency);
