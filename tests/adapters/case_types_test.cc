@@ -228,13 +228,13 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
   const std::string death = "deploy/samples/cpam/death_notification.json";
   const std::string household = "deploy/samples/dgfip/household_change.json";
   const std::string resources = "deploy/samples/dgfip/resources_update.json";
-  const std::string job = "deploy/samples/france_travail/job_seeker_status.json";
+  const std::string job =
+      "deploy/samples/france_travail/job_seeker_status.json";
   const std::vector<Bad> bad = {
       // CAF: ISO-8859-1 CSV.
       {"caf", Edited(csv, "LEF\xC8VRE", "LEF\xC3\xA8VRE"),
        "line 2: file is UTF-8, expected ISO-8859-1"},
-      {"caf", Edited(csv, "14/07/1992;M", "14/07/1992;"),
-       "line 2, field sexe"},
+      {"caf", Edited(csv, "14/07/1992;M", "14/07/1992;"), "line 2, field sexe"},
       {"caf", Edited(csv, "1920769123456", "192076912345699"),
        "line 2, field nir: NIR key is 99"},
       {"caf", Edited(csv, "02/11/2026", "31/11/2026"),
