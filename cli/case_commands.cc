@@ -13,6 +13,7 @@
 #include "core/flatbuf.h"
 #include "core/frame.h"
 #include "core/ids.h"
+#include "core/minimise.h"
 #include "core/subject.h"
 
 namespace relais::cli {
@@ -88,25 +89,44 @@ int CaseOpen(const CaseOpenArgs& a) {
   int ttl_hours = 0;
   auto draft = ReadCaseFile(a.file, config.subject_key, &ttl_hours);
   if (!draft.ok()) return Fail(2, "case open", draft.status());
-  const std::string case_id = draft->case_id;
-  auto sealed =
-      (*client)->Seal(std::move(*draft), std::chrono::hours(ttl_hours));
-  if (!sealed.ok()) return Fail(2, "case open", sealed.status());
-  auto receipt = (*client)->Submit(*sealed, std::chrono::seconds(a.timeout_s));
-  if (!receipt.ok()) return FailRequest("case open", receipt.status());
+  // One envelope per view of the event (data minimisation), all in the
+  // same case.
+  auto views = ViewsFor(draft->payload, draft->recipients);
+  if (!views.ok()) return Fail(2, "case open", views.status());
+  nlohmann::json messages = nlohmann::json::array();
+  for (PayloadView& view : *views) {
+    EnvelopeDraft d = *draft;
+    d.payload = std::move(view.payload);
+    d.recipients = view.recipients;
+    auto sealed = (*client)->Seal(std::move(d), std::chrono::hours(ttl_hours));
+    if (!sealed.ok()) return Fail(2, "case open", sealed.status());
+    auto receipt =
+        (*client)->Submit(*sealed, std::chrono::seconds(a.timeout_s));
+    if (!receipt.ok()) return FailRequest("case open", receipt.status());
+    messages.push_back(
+        {{"message_id", HexEncode(receipt->message_id)},
+         {"recipients", view.recipients},
+         {"sequence", receipt->sequence},
+         {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
+         {"duplicate", receipt->duplicate}});
+  }
   if (a.json) {
-    const nlohmann::json out = {
-        {"case_id", case_id},
-        {"message_id", HexEncode(receipt->message_id)},
-        {"sequence", receipt->sequence},
-        {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
-        {"duplicate", receipt->duplicate}};
+    const nlohmann::json out = {{"case_id", draft->case_id},
+                                {"messages", messages}};
     std::printf("%s\n", out.dump().c_str());
   } else {
-    std::printf("case %s accepted: message %s, sequence %llu, at %s\n",
-                case_id.c_str(), HexEncode(receipt->message_id).c_str(),
-                static_cast<unsigned long long>(receipt->sequence),
-                FormatTimestamp(receipt->accepted_at_ms).c_str());
+    std::printf("case %s accepted:\n", draft->case_id.c_str());
+    for (const auto& m : messages) {
+      std::string to;
+      for (const auto& r : m["recipients"]) {
+        to += (to.empty() ? "" : ", ") + r.get<std::string>();
+      }
+      std::printf(
+          "  message %s to %s, sequence %llu, at %s\n",
+          m["message_id"].get<std::string>().c_str(), to.c_str(),
+          static_cast<unsigned long long>(m["sequence"].get<uint64_t>()),
+          m["accepted_at"].get<std::string>().c_str());
+    }
   }
   return 0;
 }

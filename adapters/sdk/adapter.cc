@@ -18,6 +18,7 @@
 #include "core/flatbuf.h"
 #include "core/frame.h"
 #include "core/ids.h"
+#include "core/minimise.h"
 #include "core/subject.h"
 #include "core/toml_file.h"
 
@@ -134,6 +135,13 @@ void AdapterRuntime::ScanInbox() {
   }
 }
 
+std::string AdapterRuntime::PendingPath(const std::string& name, size_t c,
+                                        size_t view) const {
+  return (fs::path(pending_dir_) / (name + "." + std::to_string(c) + "." +
+                                    std::to_string(view) + ".env"))
+      .string();
+}
+
 Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
     const std::string& name, std::string_view contents) {
   RELAIS_ASSIGN_OR_RETURN(std::vector<OutgoingCase> cases,
@@ -141,30 +149,44 @@ Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
   if (cases.empty()) return Status::InvalidArgument("the file holds no case");
   std::vector<SealedEnvelope> out;
   for (size_t i = 0; i < cases.size(); ++i) {
-    const std::string pending =
-        (fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".env"))
-            .string();
-    auto kept = ReadFile(pending);
-    if (kept.ok()) {  // sealed before a restart: the very same envelope again
-      auto view = ParseEnvelope(*kept);
-      if (view.ok()) {
-        out.push_back({std::string(view->message_id), *kept});
-        continue;
-      }
-    }
+    // One envelope per view of the case (data minimisation), each kept in
+    // state/pending/ once sealed: after a restart the very same envelopes,
+    // in the same case, are submitted again.
     OutgoingCase& c = cases[i];
-    EnvelopeDraft d;
-    d.case_id = c.case_id;
-    if (d.case_id.empty()) {
-      RELAIS_ASSIGN_OR_RETURN(d.case_id, NewCaseId(Clock::System()->NowMs()));
+    RELAIS_ASSIGN_OR_RETURN(std::vector<PayloadView> views,
+                            ViewsFor(c.payload, c.recipients));
+    std::string case_id = c.case_id;
+    for (size_t v = 0; v < views.size(); ++v) {
+      auto kept = ReadFile(PendingPath(name, i, v));
+      auto view = kept.ok() ? ParseEnvelope(*kept) : kept.status();
+      if (view.ok() && case_id.empty()) case_id = std::string(view->case_id);
     }
-    d.recipients = std::move(c.recipients);
-    d.case_type = c.case_type;
-    d.subject_ref = SubjectRefOf(config_.participant.subject_key, c.payload);
-    d.payload = std::move(c.payload);
-    RELAIS_ASSIGN_OR_RETURN(SealedEnvelope sealed, client_->Seal(std::move(d)));
-    RELAIS_RETURN_IF_ERROR(WriteFileAtomic(pending, sealed.bytes));
-    out.push_back(std::move(sealed));
+    if (case_id.empty()) {
+      RELAIS_ASSIGN_OR_RETURN(case_id, NewCaseId(Clock::System()->NowMs()));
+    }
+    const std::string subject_ref =
+        SubjectRefOf(config_.participant.subject_key, c.payload);
+    for (size_t v = 0; v < views.size(); ++v) {
+      const std::string pending = PendingPath(name, i, v);
+      auto kept = ReadFile(pending);
+      if (kept.ok()) {
+        auto view = ParseEnvelope(*kept);
+        if (view.ok()) {
+          out.push_back({std::string(view->message_id), *kept});
+          continue;
+        }
+      }
+      EnvelopeDraft d;
+      d.case_id = case_id;
+      d.recipients = std::move(views[v].recipients);
+      d.case_type = c.case_type;
+      d.subject_ref = subject_ref;
+      d.payload = std::move(views[v].payload);
+      RELAIS_ASSIGN_OR_RETURN(SealedEnvelope sealed,
+                              client_->Seal(std::move(d)));
+      RELAIS_RETURN_IF_ERROR(WriteFileAtomic(pending, sealed.bytes));
+      out.push_back(std::move(sealed));
+    }
   }
   return out;
 }
@@ -195,7 +217,7 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
       if (receipt.status().code() == Status::Code::kRejected &&
           !IsRetryable(receipt.status().reject_code())) {
         Reject(config_.inbox, name,
-               "case " + std::to_string(i + 1) +
+               "message " + std::to_string(i + 1) +
                    " refused by the broker: " + receipt.status().ToString());
       } else {
         spdlog::warn("{}: will try again: {}", name,
@@ -204,9 +226,14 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
       return;
     }
     auto view = ParseEnvelope(env.bytes);
+    nlohmann::json to = nlohmann::json::array();
+    if (view->header->recipients()) {
+      for (const auto* r : *view->header->recipients()) to.push_back(r->str());
+    }
     receipts.push_back(
         {{"case_id", std::string(view->case_id)},
          {"message_id", HexEncode(receipt->message_id)},
+         {"recipients", std::move(to)},
          {"sequence", receipt->sequence},
          {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
          {"duplicate", receipt->duplicate}});
@@ -222,11 +249,8 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
                   st.ok() ? "" : st.ToString(), ec.message());
     return;
   }
-  for (size_t i = 0; i < sealed->size(); ++i) {
-    fs::remove(
-        fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".env"), ec);
-  }
-  spdlog::info("{}: {} case(s) accepted", name, sealed->size());
+  DropPending(name);
+  spdlog::info("{}: {} message(s) accepted", name, sealed->size());
 }
 
 void AdapterRuntime::Reject(const std::string& from, const std::string& name,
@@ -241,7 +265,11 @@ void AdapterRuntime::Reject(const std::string& from, const std::string& name,
     spdlog::error("{}: cannot move to rejected/: {}{}", name,
                   st.ok() ? "" : st.ToString(), ec.message());
   }
-  if (from != config_.inbox) return;
+  if (from == config_.inbox) DropPending(name);
+}
+
+void AdapterRuntime::DropPending(const std::string& name) {
+  std::error_code ec;
   for (const auto& entry : fs::directory_iterator(pending_dir_, ec)) {
     if (entry.path().filename().string().starts_with(name + ".")) {
       fs::remove(entry.path(), ec);

@@ -106,9 +106,13 @@ class AdapterRuntime {
   void ProcessFile(const std::string& name);
   Result<std::vector<SealedEnvelope>> SealFile(const std::string& name,
                                                std::string_view contents);
+  // state/pending/<name>.<case index>.<view index>.env
+  std::string PendingPath(const std::string& name, size_t c, size_t view) const;
   // Moves `name` from `from` to rejected/ with a .error saying `why`.
   void Reject(const std::string& from, const std::string& name,
               const std::string& why);
+  // Removes the sealed envelopes of inbox file `name` from state/pending/.
+  void DropPending(const std::string& name);
   void ReportFile(const std::string& name);
   // This participant's latest message of `case_id` (a CaseStatusQuery).
   Result<std::string> LatestMessageTo(const std::string& case_id);
