@@ -103,6 +103,19 @@ Status Broker::Init() {
                                  : wire::RejectCode::JournalUnavailable,
                              o.status.message(), o.message_id)});
             }
+            for (const auto& o : report.subject_outcomes) {
+              frames.push_back(
+                  {o.routing_id,
+                   o.status.ok()
+                       ? SubjectsRegisteredFrame(o.request_id, o.changed,
+                                                 o.count)
+                       : RejectedFrame(
+                             o.request_id,
+                             o.status.code() == Status::Code::kRejected
+                                 ? o.status.reject_code()
+                                 : wire::RejectCode::JournalUnavailable,
+                             o.status.message(), "")});
+            }
             if (!report.commit_status.ok()) {
               spdlog::error("journal batch failed: {}",
                             report.commit_status.ToString());
@@ -346,6 +359,10 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
       return OnAdmin(in, req, *f.body_as_AdminRequest());
     case wire::Body::StatusUpdate:
       return OnStatusUpdate(in, req, *f.body_as_StatusUpdate());
+    case wire::Body::SubjectRegistration:
+      return OnSubjectRegistration(in, req, *f.body_as_SubjectRegistration());
+    case wire::Body::RouteQuery:
+      return OnRouteQuery(in, req, *f.body_as_RouteQuery());
     default:
       return Reject(
           in, req,
@@ -479,6 +496,70 @@ void Broker::OnStatusUpdate(const transport::Incoming& in, uint64_t req,
   r.state = u.state();
   r.reason = std::string(reason);
   writer_->PostStatus(std::move(r));
+}
+
+void Broker::OnSubjectRegistration(const transport::Incoming& in, uint64_t req,
+                                   const wire::SubjectRegistration& r) {
+  const std::string_view refs = VectorBytes(r.subject_refs());
+  if (refs.empty() || refs.size() % kSubjectRefSize != 0 ||
+      refs.size() > kMaxSubjectRefs * kSubjectRefSize) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::MalformedFrame,
+                                   "a SubjectRegistration needs 1 to 1000 "
+                                   "subject references of 32 bytes each"));
+  }
+  journal::SubjectRequest s;
+  s.routing_id = in.routing_id;
+  s.request_id = req;
+  s.participant = in.participant;
+  s.unregister = r.unregister();
+  for (size_t at = 0; at < refs.size(); at += kSubjectRefSize) {
+    s.subject_refs.emplace_back(refs.substr(at, kSubjectRefSize));
+  }
+  spdlog::info("{}: {} {} subject reference(s)", in.participant,
+               s.unregister ? "unregisters" : "registers",
+               s.subject_refs.size());
+  writer_->PostSubjects(std::move(s));
+}
+
+void Broker::OnRouteQuery(const transport::Incoming& in, uint64_t req,
+                          const wire::RouteQuery& q) {
+  const std::string_view ref = VectorBytes(q.subject_ref());
+  if (q.case_type() < wire::CaseType::AddressChange ||
+      q.case_type() > wire::CaseType::AssistedCase ||
+      (!ref.empty() && ref.size() != kSubjectRefSize)) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::MalformedFrame,
+                                   "a RouteQuery needs a case type from 1 to "
+                                   "8 and an absent or 32-byte subject "
+                                   "reference"));
+  }
+  std::vector<std::string> holders;
+  if (!ref.empty()) {
+    auto found = journal_->SubjectHolders(ref);
+    if (!found.ok()) {
+      spdlog::error("reference directory: {}", found.status().ToString());
+      return Reject(in, req,
+                    Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                     "cannot read the reference directory; "
+                                     "retry later"));
+    }
+    holders = std::move(*found);
+  }
+  std::vector<std::string> recipients;
+  for (const auto& [who, how] : registry_->Subscribers(q.case_type())) {
+    if (who == in.participant) continue;
+    if (how == Subscription::kKnown &&
+        !std::binary_search(holders.begin(), holders.end(), who)) {
+      continue;
+    }
+    if (!registry_->CheckRoute(in.participant, who, q.case_type()).ok()) {
+      continue;
+    }
+    recipients.push_back(who);
+  }
+  std::sort(recipients.begin(), recipients.end());
+  Send(in.routing_id, RouteReplyFrame(req, recipients));
 }
 
 void Broker::OnAdmin(const transport::Incoming& in, uint64_t req,

@@ -74,6 +74,10 @@ class Broker {
              const wire::DeliveryAck& a);
   void OnCaseStatus(const transport::Incoming& in, uint64_t req,
                     const wire::CaseStatusQuery& q);
+  void OnSubjectRegistration(const transport::Incoming& in, uint64_t req,
+                             const wire::SubjectRegistration& r);
+  void OnRouteQuery(const transport::Incoming& in, uint64_t req,
+                    const wire::RouteQuery& q);
   void OnStatusUpdate(const transport::Incoming& in, uint64_t req,
                       const wire::StatusUpdate& u);
   void OnAdmin(const transport::Incoming& in, uint64_t req,

@@ -91,6 +91,27 @@ Result<ParticipantEntry> ParseParticipant(const toml::table& t,
       entry.routes.push_back(std::move(route));
     }
   }
+  if (const toml::node* subs = t.get("subscriptions")) {
+    const toml::table* st = subs->as_table();
+    if (st == nullptr) {
+      return Bad(origin,
+                 "subscriptions must be a [participants.subscriptions] table");
+    }
+    for (const auto& [name, how] : *st) {
+      auto type = CaseTypeFromName(name.str());
+      const auto mode = how.value<std::string>();
+      if (!type) {
+        return Bad(origin, "subscriptions: unknown case type '" +
+                               std::string(name.str()) + "'");
+      }
+      if (mode != "all" && mode != "known") {
+        return Bad(origin, "subscriptions." + std::string(name.str()) +
+                               " must be \"all\" or \"known\"");
+      }
+      entry.subscriptions[*type] =
+          *mode == "all" ? Subscription::kAll : Subscription::kKnown;
+    }
+  }
   return entry;
 }
 

@@ -165,6 +165,39 @@ std::string StatusRecordedFrame(uint64_t request_id,
                                            state, changed, recorded_at_ms));
 }
 
+std::string SubjectRegistrationFrame(uint64_t request_id,
+                                     std::string_view subject_refs,
+                                     bool unregister) {
+  FlatBufferBuilder fbb(64 + subject_refs.size());
+  return Finish(fbb, request_id,
+                wire::CreateSubjectRegistration(
+                    fbb, CreateBytes(fbb, subject_refs), unregister));
+}
+
+std::string SubjectsRegisteredFrame(uint64_t request_id, uint32_t changed,
+                                    uint32_t count) {
+  FlatBufferBuilder fbb(64);
+  return Finish(fbb, request_id,
+                wire::CreateSubjectsRegistered(fbb, changed, count));
+}
+
+std::string RouteQueryFrame(uint64_t request_id, wire::CaseType case_type,
+                            std::string_view subject_ref) {
+  FlatBufferBuilder fbb(96);
+  return Finish(fbb, request_id,
+                wire::CreateRouteQuery(
+                    fbb, case_type,
+                    subject_ref.empty() ? 0 : CreateBytes(fbb, subject_ref)));
+}
+
+std::string RouteReplyFrame(uint64_t request_id,
+                            const std::vector<std::string>& recipients) {
+  FlatBufferBuilder fbb(128);
+  return Finish(
+      fbb, request_id,
+      wire::CreateRouteReply(fbb, fbb.CreateVectorOfStrings(recipients)));
+}
+
 std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
                             const std::vector<std::string>& dead_letters,
                             std::string_view envelope, bool more,

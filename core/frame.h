@@ -69,6 +69,16 @@ std::string StatusRecordedFrame(uint64_t request_id,
                                 std::string_view message_id,
                                 wire::RecipientState state, bool changed,
                                 int64_t recorded_at_ms);
+// `subject_refs`: 32-byte references, concatenated.
+std::string SubjectRegistrationFrame(uint64_t request_id,
+                                     std::string_view subject_refs,
+                                     bool unregister);
+std::string SubjectsRegisteredFrame(uint64_t request_id, uint32_t changed,
+                                    uint32_t count);
+std::string RouteQueryFrame(uint64_t request_id, wire::CaseType case_type,
+                            std::string_view subject_ref);
+std::string RouteReplyFrame(uint64_t request_id,
+                            const std::vector<std::string>& recipients);
 std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
                             const std::vector<std::string>& dead_letters,
                             std::string_view envelope, bool more,

@@ -11,6 +11,10 @@
 namespace relais {
 
 inline constexpr size_t kMessageIdSize = 16;
+// A subject reference (core/subject.h) is an HMAC-SHA256: 32 bytes.
+inline constexpr size_t kSubjectRefSize = 32;
+// At most this many references in one SubjectRegistration.
+inline constexpr size_t kMaxSubjectRefs = 1000;
 inline constexpr size_t kMaxParticipantIdSize = 64;
 inline constexpr size_t kMaxCaseIdSize = 64;
 

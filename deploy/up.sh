@@ -134,6 +134,15 @@ statuses() {
     awk '/^  recipient /{on=1; next} on && NF==0 {exit} on {print $1, $2}'
 }
 
+echo "== the CAF and the DGFiP register Jeanne LEROY, on whom they hold a file (subjects/)"
+for a in caf dgfip; do
+  printf '{"register": ["241034410908787"]}\n' > "$state_dir/$a/subjects/.files.json"
+  mv "$state_dir/$a/subjects/.files.json" "$state_dir/$a/subjects/files.json"
+  wait_file "$state_dir/$a/done/files.json.receipt.json" "$state_dir/$a/rejected/files.json.error" ||
+    demo_failed "$a did not register its citizens"
+done
+echo "   (her death_notification from the CPAM is routed by subscription: to them, not France Travail)"
+echo
 opened=()  # "type origin case_id"
 echo "== demo: one case of each type, from its sample in the partner's format"
 for entry in "${samples[@]}"; do
@@ -149,7 +158,7 @@ for entry in "${samples[@]}"; do
     sleep 0.2
     receipt=$(cat "$state_dir/$origin/done/$name.receipt.json")
   fi
-  for id in $(printf '%s' "$receipt" | grep -o '"case_id": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'); do
+  for id in $(printf '%s' "$receipt" | grep -o '"case_id": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | awk '!seen[$0]++'); do
     opened+=("$type $origin $id")
     printf '  %-20s from %-16s case %s\n' "$type" "$origin" "$id"
   done

@@ -82,6 +82,8 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
   c.rejected =
       ResolvePath(base, t["rejected"].value_or(std::string("rejected")));
   c.status = ResolvePath(base, t["status"].value_or(std::string("status")));
+  c.subjects =
+      ResolvePath(base, t["subjects"].value_or(std::string("subjects")));
   c.poll_interval_ms =
       static_cast<int>(t["poll_interval_ms"].value_or(int64_t{200}));
   if (c.participant.client.state_dir.empty()) {
@@ -102,8 +104,9 @@ AdapterRuntime::~AdapterRuntime() {
 }
 
 Status AdapterRuntime::Run() {
-  for (const auto* dir : {&config_.inbox, &config_.outbox, &config_.done,
-                          &config_.rejected, &config_.status, &pending_dir_}) {
+  for (const auto* dir :
+       {&config_.inbox, &config_.outbox, &config_.done, &config_.rejected,
+        &config_.status, &config_.subjects, &pending_dir_}) {
     RELAIS_RETURN_IF_ERROR(EnsureDir(*dir));
   }
   ClientOptions options = config_.participant.client;
@@ -115,6 +118,7 @@ Status AdapterRuntime::Run() {
   spdlog::info("{} adapter: inbox {}, outbox {}", client_->participant(),
                config_.inbox, config_.outbox);
   while (!stop_.load()) {
+    ScanSubjects();
     ScanInbox();
     ScanStatus();
     for (int waited = 0; waited < config_.poll_interval_ms && !stop_.load();
@@ -153,6 +157,42 @@ Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
     // state/pending/ once sealed: after a restart the very same envelopes,
     // in the same case, are submitted again.
     OutgoingCase& c = cases[i];
+    const std::string subject_ref =
+        SubjectRefOf(config_.participant.subject_key, c.payload);
+    if (c.by_subscription) {
+      if (subject_ref.empty()) {
+        return Status::InvalidArgument(
+            "case " + std::to_string(i + 1) +
+            ": routing by subscription needs the citizen's NIR (and the "
+            "subject key)");
+      }
+      // The route is asked once and kept with the pending envelopes: after
+      // a restart the same recipients, whatever registrations changed.
+      const std::string route_file =
+          (fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".route"))
+              .string();
+      if (auto kept = ReadFile(route_file); kept.ok()) {
+        auto list = nlohmann::json::parse(*kept, nullptr, false);
+        c.recipients.clear();
+        if (list.is_array()) {
+          for (const auto& r : list) {
+            if (r.is_string()) c.recipients.push_back(r.get<std::string>());
+          }
+        }
+      } else {
+        RELAIS_ASSIGN_OR_RETURN(c.recipients,
+                                client_->Route(c.case_type, subject_ref));
+        RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
+            route_file, nlohmann::json(c.recipients).dump() + "\n"));
+      }
+      if (c.recipients.empty()) {
+        return Status::InvalidArgument("case " + std::to_string(i + 1) +
+                                       ": no agency holds a file on "
+                                       "this citizen for " +
+                                       std::string(CaseTypeName(c.case_type)) +
+                                       " (routing by subscription)");
+      }
+    }
     RELAIS_ASSIGN_OR_RETURN(std::vector<PayloadView> views,
                             ViewsFor(c.payload, c.recipients));
     std::string case_id = c.case_id;
@@ -164,8 +204,6 @@ Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
     if (case_id.empty()) {
       RELAIS_ASSIGN_OR_RETURN(case_id, NewCaseId(Clock::System()->NowMs()));
     }
-    const std::string subject_ref =
-        SubjectRefOf(config_.participant.subject_key, c.payload);
     for (size_t v = 0; v < views.size(); ++v) {
       const std::string pending = PendingPath(name, i, v);
       auto kept = ReadFile(pending);
@@ -275,6 +313,88 @@ void AdapterRuntime::DropPending(const std::string& name) {
       fs::remove(entry.path(), ec);
     }
   }
+}
+
+void AdapterRuntime::ScanSubjects() {
+  for (const auto& name : ReadyFiles(config_.subjects, [](const auto& n) {
+         return n.ends_with(".json");
+       })) {
+    if (stop_.load()) return;
+    RegisterFile(name);
+  }
+}
+
+void AdapterRuntime::RegisterFile(const std::string& name) {
+  auto text = ReadFile((fs::path(config_.subjects) / name).string(), 4 << 20);
+  if (!text.ok()) {
+    if (text.status().code() == Status::Code::kInvalidArgument) {
+      Reject(config_.subjects, name, text.status().message());
+    }
+    return;
+  }
+  auto doc = native::ParseJsonObject(*text);
+  if (!doc.ok()) return Reject(config_.subjects, name, doc.status().message());
+  if (config_.participant.subject_key.empty()) {
+    return Reject(config_.subjects, name,
+                  "this adapter has no subject key (subject_key)");
+  }
+  // The subject references of each list, every NIR checked first.
+  std::map<std::string, std::vector<std::string>> refs;
+  for (const auto& [key, value] : doc->items()) {
+    if (key != "register" && key != "unregister") {
+      return Reject(config_.subjects, name,
+                    "field " + key + ": unknown (register or unregister)");
+    }
+    if (!value.is_array()) {
+      return Reject(config_.subjects, name,
+                    "field " + key + ": must be an array of NIRs");
+    }
+    for (size_t i = 0; i < value.size(); ++i) {
+      const std::string field = key + "[" + std::to_string(i) + "]";
+      if (!value[i].is_string()) {
+        return Reject(config_.subjects, name,
+                      "field " + field + ": must be a NIR (a string)");
+      }
+      auto ref = SubjectRef(config_.participant.subject_key,
+                            value[i].get<std::string>());
+      if (!ref.ok()) {
+        return Reject(config_.subjects, name,
+                      "field " + field + ": " + ref.status().message());
+      }
+      refs[key].push_back(*ref);
+    }
+  }
+  nlohmann::json receipt = nlohmann::json::object();
+  for (const auto& [key, list] : refs) {
+    uint32_t changed = 0;
+    for (size_t at = 0; at < list.size(); at += kMaxSubjectRefs) {
+      const std::vector<std::string> part(
+          list.begin() + at,
+          list.begin() + std::min(list.size(), at + kMaxSubjectRefs));
+      auto n = client_->RegisterSubjects(part, key == "unregister");
+      if (!n.ok()) {
+        // Registration is idempotent: the whole file is sent again later.
+        spdlog::warn("{}: will try again: {}", name, n.status().ToString());
+        return;
+      }
+      changed += *n;
+    }
+    receipt[key] = {{"count", list.size()}, {"changed", changed}};
+  }
+  Status st = WriteFileAtomic(
+      (fs::path(config_.done) / (name + ".receipt.json")).string(),
+      receipt.dump(2) + "\n");
+  std::error_code ec;
+  if (st.ok()) {
+    fs::rename(fs::path(config_.subjects) / name, fs::path(config_.done) / name,
+               ec);
+  }
+  if (!st.ok() || ec) {
+    spdlog::error("{}: registered but not moved to done/: {}{}", name,
+                  st.ok() ? "" : st.ToString(), ec.message());
+    return;
+  }
+  spdlog::info("{}: subjects {}", name, receipt.dump());
 }
 
 void AdapterRuntime::ScanStatus() {

@@ -22,6 +22,12 @@
 //             runtime sends it to the broker (StatusUpdate), which relays it to
 //             the case's originator; the file then moves to done/ (recorded) or
 //             rejected/ with a .error (refused, or malformed).
+//   subjects/ the partner system registers the citizens it holds a file on
+//             (routing by subscription): a JSON file {"register": [NIR,
+//             ...], "unregister": [NIR, ...]}. The runtime sends their
+//             subject references (never the NIRs) to the broker's reference
+//             directory; the file then moves to done/ with a .receipt.json,
+//             or to rejected/ with a .error naming the bad NIR.
 //
 // Thread-safety: Run() on one thread; RequestStop() from any thread or a
 // signal handler.
@@ -44,6 +50,10 @@ namespace relais::sdk {
 struct OutgoingCase {
   std::string case_id;  // empty: a new case id is drawn
   std::vector<std::string> recipients;
+  // Recipients by subscription instead: the agencies the broker's
+  // reference directory names for this case type and citizen (RouteQuery);
+  // `recipients` is then ignored.
+  bool by_subscription = false;
   wire::CaseType case_type = wire::CaseType::Unknown;
   std::string payload;  // CaseEvent FlatBuffer bytes
 };
@@ -74,13 +84,13 @@ class Translator {
 
 struct AdapterConfig {
   ParticipantConfig participant;
-  std::string inbox, outbox, done, rejected, status;
+  std::string inbox, outbox, done, rejected, status, subjects;
   // How often the inbox is scanned. Default: 200 ms.
   int poll_interval_ms = 200;
 };
 
 // Reads an adapter's TOML file: the participant keys of client_config.h
-// plus inbox, outbox, done, rejected, status (folders) and
+// plus inbox, outbox, done, rejected, status, subjects (folders) and
 // poll_interval_ms.
 Result<AdapterConfig> LoadAdapterConfig(const std::string& path);
 
@@ -98,6 +108,8 @@ class AdapterRuntime {
   void ScanInbox();
   // Sends the partner's status files once (Run does it every interval).
   void ScanStatus();
+  // Sends the partner's subject registrations once (every interval).
+  void ScanSubjects();
 
  private:
   HandlerResult OnDelivery(const Delivery& d);
@@ -114,6 +126,7 @@ class AdapterRuntime {
   // Removes the sealed envelopes of inbox file `name` from state/pending/.
   void DropPending(const std::string& name);
   void ReportFile(const std::string& name);
+  void RegisterFile(const std::string& name);
   // This participant's latest message of `case_id` (a CaseStatusQuery).
   Result<std::string> LatestMessageTo(const std::string& case_id);
 

@@ -582,6 +582,8 @@ void Client::Impl::OnFrame(const zmq::message_t& msg) {
       return;
     }
     case wire::Body::StatusRecorded:
+    case wire::Body::SubjectsRegistered:
+    case wire::Body::RouteReply:
     case wire::Body::AdminReply: {
       auto it = pending_.find(req);
       if (it == pending_.end() || !it->second.query_done) return;
@@ -835,6 +837,44 @@ Result<StatusRecord> Client::ReportStatus(const std::string& message_id,
     return Status::Corruption("the broker's answer is not a StatusRecorded");
   }
   return StatusRecord{r->state(), r->changed(), r->recorded_at_ms()};
+}
+
+Result<uint32_t> Client::RegisterSubjects(const std::vector<std::string>& refs,
+                                          bool unregister,
+                                          milliseconds timeout) {
+  std::string joined;
+  for (const auto& r : refs) joined += r;
+  RELAIS_ASSIGN_OR_RETURN(
+      std::string reply, impl_->QueryCase({}, timeout, [&](uint64_t req) {
+        return SubjectRegistrationFrame(req, joined, unregister);
+      }));
+  auto f = ParseFrame(reply);
+  const wire::SubjectsRegistered* r =
+      f.ok() ? (*f)->body_as_SubjectsRegistered() : nullptr;
+  if (r == nullptr) {
+    return Status::Corruption(
+        "the broker's answer is not a SubjectsRegistered");
+  }
+  return r->changed();
+}
+
+Result<std::vector<std::string>> Client::Route(wire::CaseType case_type,
+                                               const std::string& subject_ref,
+                                               milliseconds timeout) {
+  RELAIS_ASSIGN_OR_RETURN(std::string reply,
+                          impl_->QueryCase({}, timeout, [&](uint64_t req) {
+                            return RouteQueryFrame(req, case_type, subject_ref);
+                          }));
+  auto f = ParseFrame(reply);
+  const wire::RouteReply* r = f.ok() ? (*f)->body_as_RouteReply() : nullptr;
+  if (r == nullptr) {
+    return Status::Corruption("the broker's answer is not a RouteReply");
+  }
+  std::vector<std::string> out;
+  if (r->recipients()) {
+    for (const auto* s : *r->recipients()) out.push_back(s->str());
+  }
+  return out;
 }
 
 Result<std::string> Client::Admin(wire::AdminOp op,

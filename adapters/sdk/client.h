@@ -187,6 +187,20 @@ class Client {
       const std::string& message_id, wire::RecipientState state,
       const std::string& reason = {},
       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The reference directory (docs/PROTOCOL.md 7.4): registers (or, with
+  // `unregister`, unregisters) the citizens this participant holds a file
+  // on, by subject reference (32 bytes each, at most 1000 per call);
+  // returns how many changed. Synced to the broker's journal when it
+  // returns.
+  Result<uint32_t> RegisterSubjects(
+      const std::vector<std::string>& subject_refs, bool unregister = false,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Who should receive a case of `case_type` about the citizen
+  // `subject_ref` (empty: none in particular), by subscription: sorted
+  // participant ids, possibly none.
+  Result<std::vector<std::string>> Route(
+      wire::CaseType case_type, const std::string& subject_ref,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Sends an AdminRequest (operators only) and returns the whole AdminReply
   // frame (RLF1, verified), or the broker's Rejected as a status.
   Result<std::string> Admin(

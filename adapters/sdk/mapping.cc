@@ -673,15 +673,19 @@ Status Mapping::Load(const std::string& origin, const void* toml_table) {
         return bad("[inbox." + t + "] is not a case type with a native name");
       }
       std::vector<std::string> recipients;
-      if (const auto* list = v.as_table()
-                                 ? (*v.as_table())["recipients"].as_array()
-                                 : nullptr) {
+      const toml::table* spec = v.as_table();
+      const toml::node* to = spec ? spec->get("recipients") : nullptr;
+      if (const toml::array* list = to ? to->as_array() : nullptr) {
         for (const auto& r : *list) {
           if (auto s = r.value<std::string>()) recipients.push_back(*s);
         }
+      } else if (to && to->value<std::string>() == "subscribers") {
+        subscribed_.insert(TypeName(*case_type));
+        recipients.push_back("subscribers");
       }
       if (recipients.empty()) {
-        return bad("[inbox." + t + "] needs recipients = [...]");
+        return bad("[inbox." + t +
+                   "] needs recipients = [...] or \"subscribers\"");
       }
       inbox_[TypeName(*case_type)] = std::move(recipients);
     }
@@ -796,7 +800,11 @@ Result<OutgoingCase> Mapping::Read(const json& doc) const {
       std::find_if(types_.begin(), types_.end(), [&](const auto& t) {
         return t.second == type;
       })->first);
-  out.recipients = recipients->second;
+  if (subscribed_.contains(type)) {
+    out.by_subscription = true;
+  } else {
+    out.recipients = recipients->second;
+  }
   return out;
 }
 

@@ -32,13 +32,16 @@
 //   [xml_items]  for XML formats: array name -> element name of its items
 //                (default: the array's name without its final "s")
 //   [inbox.T]    recipients = [...]: the case types this agency sends from
-//                generic native documents, and to whom
+//                generic native documents, and to whom; "subscribers" for
+//                the agencies the broker's reference directory names
+//                (routing by subscription)
 //
 // A Mapping is immutable after Parse and safe to use from any thread.
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -131,6 +134,7 @@ class Mapping {
   std::vector<Reference> references_;
   // native type -> recipients
   std::map<std::string, std::vector<std::string>> inbox_;
+  std::set<std::string> subscribed_;  // native types routed by subscription
 };
 
 }  // namespace relais::sdk

@@ -20,6 +20,9 @@ Result<Registry> Registry::Build(std::vector<ParticipantEntry> entries) {
                                      r.by_curve_key_[*raw] + "'");
     }
     r.routes_[id] = std::move(e.routes);
+    for (const auto& [type, how] : e.subscriptions) {
+      r.subscribers_[type].emplace_back(id, how);
+    }
     if (e.is_operator) r.operators_.insert(id);
     RELAIS_RETURN_IF_ERROR(r.keys_.Add(std::move(e.identity)));
   }
@@ -49,6 +52,14 @@ const std::string* Registry::ParticipantForCurveKey(
     std::string_view raw) const {
   auto it = by_curve_key_.find(raw);
   return it == by_curve_key_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::pair<std::string, Subscription>> Registry::Subscribers(
+    wire::CaseType case_type) const {
+  auto it = subscribers_.find(case_type);
+  return it == subscribers_.end()
+             ? std::vector<std::pair<std::string, Subscription>>{}
+             : it->second;
 }
 
 Status Registry::CheckRoute(std::string_view sender, std::string_view recipient,

@@ -24,9 +24,15 @@ struct Route {
   std::set<wire::CaseType> case_types;
 };
 
+// How a participant subscribes to a case type (routing by subscription,
+// docs/PROTOCOL.md 7.4): every case of that type, or only cases about the
+// citizens it registered (SubjectRegistration).
+enum class Subscription { kAll, kKnown };
+
 struct ParticipantEntry {
   PublicIdentity identity;
   std::vector<Route> routes;
+  std::map<wire::CaseType, Subscription> subscriptions;
   // May send AdminRequest frames (dead letters, stats).
   bool is_operator = false;
 };
@@ -47,6 +53,9 @@ class Registry {
   // Rejected(NotAuthorised) if no route of `sender` allows it.
   Status CheckRoute(std::string_view sender, std::string_view recipient,
                     wire::CaseType case_type) const;
+  // The participants subscribed to `case_type`, by id.
+  std::vector<std::pair<std::string, Subscription>> Subscribers(
+      wire::CaseType case_type) const;
   size_t size() const { return routes_.size(); }
 
  private:
@@ -54,6 +63,8 @@ class Registry {
   std::map<std::string, std::string, std::less<>> by_curve_key_;
   std::map<std::string, std::vector<Route>, std::less<>> routes_;
   std::set<std::string, std::less<>> operators_;
+  std::map<wire::CaseType, std::vector<std::pair<std::string, Subscription>>>
+      subscribers_;
 };
 
 }  // namespace relais::broker

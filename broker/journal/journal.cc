@@ -30,13 +30,15 @@ class Batch::Families {
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::ColumnFamilyHandle* dead = nullptr;
   rocksdb::ColumnFamilyHandle* expiry = nullptr;
+  rocksdb::ColumnFamilyHandle* subjects = nullptr;
 };
 
 namespace {
 
-const char* const kFamilies[] = {"default",    kMessagesFamily, kOutboxFamily,
-                                 kDedupFamily, kCasesFamily,    kAuditFamily,
-                                 kMetaFamily,  kDeadFamily,     kExpiryFamily};
+const char* const kFamilies[] = {"default",      kMessagesFamily, kOutboxFamily,
+                                 kDedupFamily,   kCasesFamily,    kAuditFamily,
+                                 kMetaFamily,    kDeadFamily,     kExpiryFamily,
+                                 kSubjectsFamily};
 
 // outbox value: message id, then 0x01 if replayed.
 constexpr char kReplayedFlag = '\1';
@@ -96,6 +98,21 @@ void Batch::PutDead(std::string_view recipient, uint64_t seq,
 }
 void Batch::DeleteDead(std::string_view recipient, uint64_t seq) {
   batch_->Delete(families_->dead, OutboxKey(recipient, seq))
+      .PermitUncheckedError();
+}
+void Batch::PutSubject(std::string_view subject_ref,
+                       std::string_view participant, int64_t at_ms) {
+  batch_
+      ->Put(families_->subjects,
+            std::string(subject_ref) + std::string(participant),
+            BigEndian(static_cast<uint64_t>(at_ms)))
+      .PermitUncheckedError();
+}
+void Batch::DeleteSubject(std::string_view subject_ref,
+                          std::string_view participant) {
+  batch_
+      ->Delete(families_->subjects,
+               std::string(subject_ref) + std::string(participant))
       .PermitUncheckedError();
 }
 void Batch::PutExpiry(int64_t expires_at_ms, uint64_t seq,
@@ -225,6 +242,7 @@ Status Journal::OpenDb() {
   families_->meta = handles_[6];
   families_->dead = handles_[7];
   families_->expiry = handles_[8];
+  families_->subjects = handles_[9];
   if (options_->verify) {
     const auto start = std::chrono::steady_clock::now();
     rocksdb::ReadOptions ro;
@@ -408,6 +426,37 @@ Result<DedupEntry> Journal::GetDedup(std::string_view id) const {
 
 Result<std::string> Journal::GetCase(std::string_view case_id) const {
   return Get(&Batch::Families::cases, case_id);
+}
+
+Result<bool> Journal::HasSubject(std::string_view subject_ref,
+                                 std::string_view participant) const {
+  auto v = Get(&Batch::Families::subjects,
+               std::string(subject_ref) + std::string(participant));
+  if (v.ok()) return true;
+  if (v.status().code() == Status::Code::kNotFound) return false;
+  return v.status();
+}
+
+Result<std::vector<std::string>> Journal::SubjectHolders(
+    std::string_view subject_ref) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
+  // Participant ids are ASCII, so every key of this reference sorts below
+  // the reference followed by 0xFF.
+  const std::string end = std::string(subject_ref) + '\xff';
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(ro, families_->subjects));
+  std::vector<std::string> holders;
+  for (it->Seek(S(subject_ref)); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.size() <= subject_ref.size()) continue;
+    holders.emplace_back(key.substr(subject_ref.size()));
+  }
+  RELAIS_RETURN_IF_ERROR(FromRocks(it->status(), "subject read"));
+  return holders;
 }
 
 Result<std::string> Journal::GetMeta(std::string_view name) const {

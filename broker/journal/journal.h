@@ -101,6 +101,12 @@ class Batch {
   void PutDead(std::string_view recipient, uint64_t sequence,
                std::string_view dead_letter);
   void DeleteDead(std::string_view recipient, uint64_t sequence);
+  // The reference directory: `participant` holds a file on the citizen
+  // `subject_ref` (32 bytes).
+  void PutSubject(std::string_view subject_ref, std::string_view participant,
+                  int64_t at_ms);
+  void DeleteSubject(std::string_view subject_ref,
+                     std::string_view participant);
   void PutExpiry(int64_t expires_at_ms, uint64_t sequence,
                  std::string_view message_id);
   void DeleteExpiry(int64_t expires_at_ms, uint64_t sequence);
@@ -154,6 +160,12 @@ class Journal {
   Result<DedupEntry> GetDedup(std::string_view message_id) const;
   Result<std::string> GetCase(std::string_view case_id) const;
   Result<std::string> GetMeta(std::string_view name) const;
+  // Whether `participant` registered `subject_ref`.
+  Result<bool> HasSubject(std::string_view subject_ref,
+                          std::string_view participant) const;
+  // The participants that registered `subject_ref`, sorted.
+  Result<std::vector<std::string>> SubjectHolders(
+      std::string_view subject_ref) const;
 
   // Appends to `out` up to `max` outbox entries of `recipient` whose
   // sequence is >= `from_sequence`, in sequence order. Reads only that

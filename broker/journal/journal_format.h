@@ -30,6 +30,9 @@ inline constexpr char kAuditFamily[] = "audit";
 inline constexpr char kMetaFamily[] = "meta";
 inline constexpr char kDeadFamily[] = "dead";
 inline constexpr char kExpiryFamily[] = "expiry";
+// subjects: subject_ref (32 bytes) || participant id -> BE64 registered_at_ms
+// (the reference directory: who holds a file on which citizen).
+inline constexpr char kSubjectsFamily[] = "subjects";
 
 // meta: "schema_version" -> BE64, the layout version of this file (1).
 inline constexpr char kMetaSchemaVersion[] = "schema_version";

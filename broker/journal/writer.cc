@@ -16,7 +16,7 @@ namespace relais::broker::journal {
 
 struct JournalWriter::Request {
   std::variant<SubmitRequest, AckRequest, DeadLetterRequest, OperatorRequest,
-               StatusRequest>
+               StatusRequest, SubjectRequest>
       op;
 };
 
@@ -257,6 +257,39 @@ class JournalWriter::BatchBuilder {
     report_.status_outcomes.push_back(std::move(out));
   }
 
+  // Registers or unregisters references for a participant; `changed`
+  // counts those whose registration changes (as this batch leaves them).
+  void Add(SubjectRequest& r) {
+    SubjectOutcome out{r.routing_id, r.request_id, 0,
+                       static_cast<uint32_t>(r.subject_refs.size()),
+                       Status::OK()};
+    for (const std::string& ref : r.subject_refs) {
+      const std::string key = ref + r.participant;
+      bool held = false;
+      if (auto it = subjects_.find(key); it != subjects_.end()) {
+        held = it->second;
+      } else {
+        auto has = w_->journal_->HasSubject(ref, r.participant);
+        if (!has.ok()) {
+          out.status = has.status();
+          break;
+        }
+        held = *has;
+      }
+      if (held == !r.unregister) continue;
+      if (r.unregister) {
+        batch_->DeleteSubject(ref, r.participant);
+      } else {
+        batch_->PutSubject(ref, r.participant, now_ms_);
+      }
+      subjects_[key] = !r.unregister;
+      ++changes_;
+      ++out.changed;
+    }
+    if (!out.status.ok()) out.changed = 0;
+    report_.subject_outcomes.push_back(std::move(out));
+  }
+
   // Every message whose expiry passed becomes a dead letter for each
   // recipient that has not acknowledged it (replayed ones excepted).
   void Sweep() {
@@ -329,6 +362,9 @@ class JournalWriter::BatchBuilder {
       if (o.status.ok()) o.status = unavailable;
     }
     for (auto& o : report_.status_outcomes) {
+      if (o.status.ok()) o.status = unavailable;
+    }
+    for (auto& o : report_.subject_outcomes) {
       if (o.status.ok()) o.status = unavailable;
     }
     return std::move(report_);
@@ -491,6 +527,7 @@ class JournalWriter::BatchBuilder {
   const uint64_t first_sequence_;
   const audit::AuditHead audit_start_;
   std::map<std::string, std::unique_ptr<wire::CaseStateT>> cases_;
+  std::map<std::string, bool> subjects_;  // ref || participant -> held
   std::map<std::string, DedupEntry> accepted_;
   std::set<std::string> recipients_;
   // Indexes of the outcomes that hold only if this batch commits: first
@@ -590,6 +627,10 @@ void JournalWriter::PostOperator(OperatorRequest request) {
 }
 
 void JournalWriter::PostStatus(StatusRequest request) {
+  Post(Request{std::move(request)});
+}
+
+void JournalWriter::PostSubjects(SubjectRequest request) {
   Post(Request{std::move(request)});
 }
 

@@ -114,6 +114,25 @@ struct StatusOutcome {
   Status status;
 };
 
+// A participant registers or unregisters citizens in the reference
+// directory (SubjectRegistration).
+struct SubjectRequest {
+  std::string routing_id;  // where SubjectsRegistered goes
+  uint64_t request_id = 0;
+  std::string participant;
+  std::vector<std::string> subject_refs;  // 32 bytes each
+  bool unregister = false;
+};
+
+struct SubjectOutcome {
+  std::string routing_id;
+  uint64_t request_id = 0;
+  uint32_t changed = 0;
+  uint32_t count = 0;
+  // OK, or the journal's error.
+  Status status;
+};
+
 // Who the broker is, for the status reports it seals to originators.
 struct BrokerSigner {
   std::string id;
@@ -151,6 +170,7 @@ struct CommitReport {
   std::vector<std::pair<std::string, uint64_t>> replayed;
   std::vector<OperatorOutcome> operator_outcomes;
   std::vector<StatusOutcome> status_outcomes;
+  std::vector<SubjectOutcome> subject_outcomes;
   // The journal became writable again before this batch (or with no batch
   // at all): outboxes may hold entries that no session read yet.
   bool journal_recovered = false;
@@ -189,6 +209,7 @@ class JournalWriter {
   void PostDeadLetter(DeadLetterRequest request);
   void PostOperator(OperatorRequest request);
   void PostStatus(StatusRequest request);
+  void PostSubjects(SubjectRequest request);
 
   const WriterStats& stats() const { return stats_; }
   // Cap on requests in one batch. Default: 2048.

@@ -1,5 +1,6 @@
 #include "deploy/lib/provision.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -131,6 +132,13 @@ std::string BrokerToml(const StackSpec& s, const StackLayout& l,
     out << "\n[[participants]]\n"
         << "keys = \"keys/" << FileNameOf(p) << ".pub.toml\"\n";
     if (p == s.operator_id) out << "roles = [\"operator\"]\n";
+    if (std::find(s.agencies.begin(), s.agencies.end(), p) !=
+        s.agencies.end()) {
+      // A death reaches the agencies that hold a file on the citizen
+      // (routing by subscription, docs/CASES.md).
+      out << "[participants.subscriptions]\n"
+          << "death_notification = \"known\"\n";
+    }
     auto it = routes.find(p);
     if (it == routes.end()) continue;
     for (const auto& r : it->second) {
@@ -174,6 +182,9 @@ std::string StackLayout::Rejected(const std::string& p) const {
 std::string StackLayout::StatusIn(const std::string& p) const {
   return ParticipantDir(p) + "/status";
 }
+std::string StackLayout::Subjects(const std::string& p) const {
+  return ParticipantDir(p) + "/subjects";
+}
 
 Result<StackLayout> Provision(const StackSpec& spec) {
   if (spec.dir.empty())
@@ -208,8 +219,8 @@ Result<StackLayout> Provision(const StackSpec& spec) {
     const std::string client = ClientToml(l, p);
     RELAIS_RETURN_IF_ERROR(WriteFileAtomic(l.ClientConfig(p), client));
     if (agencies.count(p)) {
-      for (const auto& d :
-           {l.Inbox(p), l.Outbox(p), l.Done(p), l.Rejected(p), l.StatusIn(p)}) {
+      for (const auto& d : {l.Inbox(p), l.Outbox(p), l.Done(p), l.Rejected(p),
+                            l.StatusIn(p), l.Subjects(p)}) {
         fs::create_directories(d, ec);
         if (ec)
           return Status::IOError("cannot create " + d + ": " + ec.message());
@@ -218,6 +229,7 @@ Result<StackLayout> Provision(const StackSpec& spec) {
           l.AdapterConfig(p),
           client + "inbox = \"inbox\"\noutbox = \"outbox\"\ndone = \"done\"\n"
                    "rejected = \"rejected\"\nstatus = \"status\"\n"
+                   "subjects = \"subjects\"\n"
                    "poll_interval_ms = 200\n"));
     }
   }

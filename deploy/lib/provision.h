@@ -65,6 +65,8 @@ class StackLayout {
   std::string Rejected(const std::string& participant) const;
   // Where the partner system drops status files (adapters/README.md).
   std::string StatusIn(const std::string& participant) const;
+  // Where the partner system registers the citizens it holds a file on.
+  std::string Subjects(const std::string& participant) const;
 
  private:
   std::string dir_;

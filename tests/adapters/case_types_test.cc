@@ -30,7 +30,7 @@ struct Sample {
   const char* path;
   const char* origin;  // the agency whose translator reads it, or ""
   wire::CaseType type;
-  std::vector<std::string> recipients;
+  std::vector<std::string> recipients;  // none: routed by subscription
 };
 
 const std::vector<Sample>& Samples() {
@@ -62,7 +62,7 @@ const std::vector<Sample>& Samples() {
       {"deploy/samples/cpam/death_notification.json",
        "cpam",
        wire::CaseType::DeathNotification,
-       {"caf", "dgfip", "france-travail"}},
+       {}},
       {"deploy/samples/france_services/assisted_case.json",
        "",
        wire::CaseType::AssistedCase,
@@ -123,6 +123,7 @@ TEST(CaseTypesTest, EachSampleIsReadAsItsCaseTypeForItsRecipients) {
     const sdk::OutgoingCase c = Read(s);
     EXPECT_EQ(c.case_type, s.type);
     EXPECT_THAT(c.recipients, ElementsAreArray(s.recipients));
+    EXPECT_EQ(c.by_subscription, s.recipients.empty());
     ASSERT_FALSE(c.payload.empty());
     EXPECT_EQ(static_cast<wire::CaseType>(EventOf(c).body_type()), s.type);
     EXPECT_NE(PrimaryCitizen(EventOf(c)), nullptr);

@@ -54,6 +54,12 @@ int main(int argc, char** argv) {
        StatusUpdateFrame(9, id, wire::RecipientState::Done, "dossier clos")},
       {"status_recorded", StatusRecordedFrame(9, id, wire::RecipientState::Done,
                                               true, 1795392000000)},
+      {"subject_registration",
+       SubjectRegistrationFrame(10, std::string(64, 'S'), false)},
+      {"subjects_registered", SubjectsRegisteredFrame(10, 2, 2)},
+      {"route_query", RouteQueryFrame(11, wire::CaseType::DeathNotification,
+                                      std::string(32, 'S'))},
+      {"route_reply", RouteReplyFrame(11, {"caf", "dgfip"})},
   };
   Status st;
   for (const auto& [name, bytes] : frames) {

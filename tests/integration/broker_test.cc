@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -440,6 +441,66 @@ TEST(BrokerLimitsTest, OversizedEnvelopeIsRejectedWithItsCode) {
             RejectCode::MessageTooLarge);
   d.payload = std::string(1000, 'p');
   EXPECT_TRUE((*desk)->Submit(*(*desk)->Seal(d), seconds(10)).ok());
+}
+
+}  // namespace
+}  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+// The reference directory: a death reaches by subscription exactly the
+// agencies that registered the citizen; unregistering takes one out; the
+// registrations are journaled (they survive a SIGKILL of relaisd);
+// malformed requests get coded refusals.
+TEST_F(BrokerTest, RouteBySubscriptionNamesTheAgenciesThatKnowTheCitizen) {
+  std::map<std::string, std::unique_ptr<sdk::Client>> agencies;
+  for (const char* a : {"caf", "cpam", "dgfip", "france-travail"}) {
+    auto c = stack_.Connect(a);
+    ASSERT_TRUE(c.ok());
+    agencies[a] = std::move(*c);
+  }
+  const std::string jeanne(32, 'J'), paul(32, 'P');
+  auto route = [&](const std::string& from, const std::string& ref) {
+    auto r = agencies[from]->Route(wire::CaseType::DeathNotification, ref);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::vector<std::string>{"error"};
+  };
+  EXPECT_TRUE(route("cpam", jeanne).empty());  // nobody knows her yet
+  EXPECT_EQ(*agencies["caf"]->RegisterSubjects({jeanne, paul}), 2u);
+  EXPECT_EQ(*agencies["caf"]->RegisterSubjects({jeanne}), 0u);  // already
+  EXPECT_EQ(*agencies["dgfip"]->RegisterSubjects({jeanne}), 1u);
+  EXPECT_EQ(*agencies["cpam"]->RegisterSubjects({jeanne}), 1u);
+  // The sender is left out; France Travail does not know her.
+  EXPECT_EQ(route("cpam", jeanne), (std::vector<std::string>{"caf", "dgfip"}));
+  EXPECT_EQ(route("cpam", paul), std::vector<std::string>{"caf"});
+  // Another case type nobody subscribed to: nobody.
+  auto births = agencies["cpam"]->Route(wire::CaseType::Birth, jeanne);
+  ASSERT_TRUE(births.ok());
+  EXPECT_TRUE(births->empty());
+  EXPECT_EQ(*agencies["dgfip"]->RegisterSubjects({jeanne}, true), 1u);
+  EXPECT_EQ(route("cpam", jeanne), std::vector<std::string>{"caf"});
+
+  // Journaled: a SIGKILLed broker still knows.
+  agencies.clear();
+  stack_.KillBroker();
+  ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
+  auto cpam = stack_.Connect("cpam");
+  ASSERT_TRUE(cpam.ok());
+  auto after = (*cpam)->Route(wire::CaseType::DeathNotification, jeanne);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(*after, std::vector<std::string>{"caf"});
+
+  // Malformed: a reference of 31 bytes, none at all, a case type of 0.
+  for (const auto& refs : {std::vector<std::string>{std::string(31, 'x')},
+                           std::vector<std::string>{}}) {
+    auto bad = (*cpam)->RegisterSubjects(refs);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().reject_code(), RejectCode::MalformedFrame);
+  }
+  auto bad_type = (*cpam)->Route(wire::CaseType::Unknown, jeanne);
+  ASSERT_FALSE(bad_type.ok());
+  EXPECT_EQ(bad_type.status().reject_code(), RejectCode::MalformedFrame);
 }
 
 }  // namespace

@@ -254,17 +254,25 @@ TEST_F(DemoFlowTest, EveryAgencySampleIsDoneAtExactlyItsRecipients) {
        "france-travail",
        {"caf", "cpam"}},
       {"deploy/samples/dgfip/resources_update.json", "dgfip", {"caf"}},
-      {"deploy/samples/cpam/death_notification.json",
-       "cpam",
-       {"caf", "dgfip", "france-travail"}},
+      // By subscription: the agencies that registered the deceased.
+      {"deploy/samples/cpam/death_notification.json", "cpam", {"caf", "dgfip"}},
   };
+  // The CAF and the DGFiP hold a file on Jeanne LEROY, France Travail does
+  // not (their partner systems register her through subjects/).
+  for (const char* a : {"caf", "dgfip"}) {
+    Drop(stack_.layout().Subjects(a), "files.json",
+         "{\"register\": [\"241034410908787\"]}");
+    ASSERT_TRUE(WaitUntil([&] {
+      return fs::exists(stack_.layout().Done(a) + "/files.json.receipt.json");
+    })) << a;
+  }
   for (const Flow& f : flows) {
     SCOPED_TRACE(f.sample);
     const std::string name = fs::path(f.sample).filename().string();
     Drop(stack_.layout().Inbox(f.origin), name,
          *ReadFile(SourcePath(f.sample)));
     const auto ids = AcceptedCases(stack_.layout(), f.origin, name);
-    ASSERT_FALSE(ids.empty());
+    ASSERT_FALSE(ids.empty()) << stack_.BrokerLog();
     const std::string id = ids[0];
     for (const auto& r : f.recipients) {
       std::string file;
@@ -317,6 +325,59 @@ TEST_F(DemoFlowTest, EveryAgencySampleIsDoneAtExactlyItsRecipients) {
           << r << " for " << id;
     }
   }
+}
+
+// Subject registrations: a bad NIR is refused naming it; a death about a
+// citizen no agency registered is refused (nothing sent); once France
+// Travail registers her, the death reaches France Travail only, and after it
+// unregisters nobody.
+TEST_F(DemoFlowTest, SubjectFilesDecideWhoHearsOfADeath) {
+  Drop(stack_.layout().Subjects("france-travail"), "bad.json",
+       "{\"register\": [\"241034410908700\"]}");
+  const std::string bad =
+      stack_.layout().Rejected("france-travail") + "/bad.json.error";
+  ASSERT_TRUE(WaitUntil([&] { return fs::exists(bad); }));
+  EXPECT_NE(ReadFile(bad)->find("field register[0]: NIR key is 00"),
+            std::string::npos)
+      << *ReadFile(bad);
+  const std::string death =
+      *ReadFile(SourcePath("deploy/samples/cpam/death_notification.json"));
+  Drop(stack_.layout().Inbox("cpam"), "nobody.json", death);
+  const std::string nobody =
+      stack_.layout().Rejected("cpam") + "/nobody.json.error";
+  ASSERT_TRUE(WaitUntil([&] { return fs::exists(nobody); }));
+  EXPECT_NE(ReadFile(nobody)->find("no agency holds a file on this citizen"),
+            std::string::npos)
+      << *ReadFile(nobody);
+
+  Drop(stack_.layout().Subjects("france-travail"), "jeanne.json",
+       "{\"register\": [\"241034410908787\"]}");
+  ASSERT_TRUE(WaitUntil([&] {
+    return fs::exists(stack_.layout().Done("france-travail") +
+                      "/jeanne.json.receipt.json");
+  }));
+  const auto receipt = nlohmann::json::parse(*ReadFile(
+      stack_.layout().Done("france-travail") + "/jeanne.json.receipt.json"));
+  EXPECT_EQ(receipt["register"]["changed"], 1);
+  Drop(stack_.layout().Inbox("cpam"), "death.json", death);
+  const auto ids = AcceptedCases(stack_.layout(), "cpam", "death.json");
+  ASSERT_EQ(ids.size(), 1u);
+  ASSERT_TRUE(WaitUntil([&] {
+    return FilesIn(stack_.layout().Outbox("france-travail")).size() == 1;
+  }));
+  EXPECT_TRUE(FilesIn(stack_.layout().Outbox("caf")).empty());
+  EXPECT_TRUE(FilesIn(stack_.layout().Outbox("dgfip")).empty());
+
+  Drop(stack_.layout().Subjects("france-travail"), "gone.json",
+       "{\"unregister\": [\"241034410908787\"]}");
+  ASSERT_TRUE(WaitUntil([&] {
+    return fs::exists(stack_.layout().Done("france-travail") +
+                      "/gone.json.receipt.json");
+  }));
+  Drop(stack_.layout().Inbox("cpam"), "again.json", death);
+  ASSERT_TRUE(WaitUntil([&] {
+    return fs::exists(stack_.layout().Rejected("cpam") + "/again.json.error");
+  }));
 }
 
 // A bad native file goes to rejected/ with a reason naming the field, and
