@@ -78,6 +78,10 @@ for a in "${agencies[@]}"; do
   "$bin/relais-adapter-$a" --config "$state_dir/$a/adapter.toml" >>"$state_dir/$a/adapter.log" 2>&1 &
   pids+=($!)
 done
+for _ in $(seq 1 100); do  # the CPAM's HTTP endpoint
+  [ -s "$state_dir/cpam/http.endpoint" ] && break
+  sleep 0.1
+done
 
 if [ $demo -eq 0 ]; then
   cat <<MSG
@@ -87,6 +91,7 @@ relais is up.
   agencies           ${agencies[*]}
     drop a native file in   $state_dir/<agency>/inbox/   (samples: deploy/samples/<agency>/)
     cases arrive in         $state_dir/<agency>/outbox/
+    the CPAM over HTTP      $(cat "$state_dir/cpam/http.endpoint" 2>/dev/null || echo "(starting)")/cases   (adapters/README.md, "HTTP")
   open a case        $bin/relais case open --config $state_dir/france-services_paris-15/client.toml deploy/samples/france_services/address_change.json
   follow it          $bin/relais case status --config $state_dir/france-services_paris-15/client.toml CASE_ID
 Ctrl-C stops everything.

@@ -86,6 +86,9 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
       ResolvePath(base, t["subjects"].value_or(std::string("subjects")));
   c.poll_interval_ms =
       static_cast<int>(t["poll_interval_ms"].value_or(int64_t{200}));
+  c.http_listen = t["http_listen"].value_or(std::string());
+  c.http_endpoint_file =
+      ResolvePath(base, t["http_endpoint_file"].value_or(std::string()));
   if (c.participant.client.state_dir.empty()) {
     c.participant.client.state_dir = ResolvePath(base, "state");
   }
@@ -117,6 +120,17 @@ Status AdapterRuntime::Run() {
       }));
   spdlog::info("{} adapter: inbox {}, outbox {}", client_->participant(),
                config_.inbox, config_.outbox);
+  if (!config_.http_listen.empty()) {
+    HttpFolders folders{config_.inbox, config_.outbox, config_.status,
+                        config_.done, config_.rejected};
+    folders.case_extension = translator_->Accepts("x.json")  ? ".json"
+                             : translator_->Accepts("x.csv") ? ".csv"
+                                                             : ".json";
+    folders.max_body = kMaxInboxFile;
+    http_ = std::make_unique<HttpFront>(std::move(folders));
+    RELAIS_RETURN_IF_ERROR(
+        http_->Start(config_.http_listen, config_.http_endpoint_file));
+  }
   while (!stop_.load()) {
     ScanSubjects();
     ScanInbox();
@@ -126,6 +140,7 @@ Status AdapterRuntime::Run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
+  if (http_) http_->Stop();
   client_->Stop();
   return Status::OK();
 }

@@ -40,6 +40,7 @@
 
 #include "adapters/sdk/client.h"
 #include "adapters/sdk/client_config.h"
+#include "adapters/sdk/http_front.h"
 #include "core/envelope.h"
 #include "core/status.h"
 #include "schemas/cases_generated.h"
@@ -87,11 +88,15 @@ struct AdapterConfig {
   std::string inbox, outbox, done, rejected, status, subjects;
   // How often the inbox is scanned. Default: 200 ms.
   int poll_interval_ms = 200;
+  // The local HTTP endpoint (http_front.h): "127.0.0.1:PORT" (0: any free
+  // port), written as "http://127.0.0.1:PORT" to http_endpoint_file. Empty:
+  // no endpoint.
+  std::string http_listen, http_endpoint_file;
 };
 
 // Reads an adapter's TOML file: the participant keys of client_config.h
-// plus inbox, outbox, done, rejected, status, subjects (folders) and
-// poll_interval_ms.
+// plus inbox, outbox, done, rejected, status, subjects (folders),
+// poll_interval_ms, http_listen and http_endpoint_file.
 Result<AdapterConfig> LoadAdapterConfig(const std::string& path);
 
 class AdapterRuntime {
@@ -133,6 +138,7 @@ class AdapterRuntime {
   AdapterConfig config_;
   std::unique_ptr<Translator> translator_;
   std::unique_ptr<Client> client_;
+  std::unique_ptr<HttpFront> http_;
   std::string pending_dir_;
   std::atomic<bool> stop_{false};
 };

@@ -185,6 +185,9 @@ std::string StackLayout::StatusIn(const std::string& p) const {
 std::string StackLayout::Subjects(const std::string& p) const {
   return ParticipantDir(p) + "/subjects";
 }
+std::string StackLayout::HttpEndpoint(const std::string& p) const {
+  return ParticipantDir(p) + "/http.endpoint";
+}
 
 Result<StackLayout> Provision(const StackSpec& spec) {
   if (spec.dir.empty())
@@ -225,12 +228,19 @@ Result<StackLayout> Provision(const StackSpec& spec) {
         if (ec)
           return Status::IOError("cannot create " + d + ": " + ec.message());
       }
+      // The CPAM's partner system may also call its adapter over HTTP.
+      const std::string http = p == "cpam"
+                                   ? "http_listen = \"127.0.0.1:0\"\n"
+                                     "http_endpoint_file = \"http.endpoint\"\n"
+                                   : "";
       RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
           l.AdapterConfig(p),
-          client + "inbox = \"inbox\"\noutbox = \"outbox\"\ndone = \"done\"\n"
-                   "rejected = \"rejected\"\nstatus = \"status\"\n"
-                   "subjects = \"subjects\"\n"
-                   "poll_interval_ms = 200\n"));
+          client +
+              "inbox = \"inbox\"\noutbox = \"outbox\"\ndone = \"done\"\n"
+              "rejected = \"rejected\"\nstatus = \"status\"\n"
+              "subjects = \"subjects\"\n"
+              "poll_interval_ms = 200\n" +
+              http));
     }
   }
   return l;

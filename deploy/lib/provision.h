@@ -67,6 +67,8 @@ class StackLayout {
   std::string StatusIn(const std::string& participant) const;
   // Where the partner system registers the citizens it holds a file on.
   std::string Subjects(const std::string& participant) const;
+  // Written by an adapter with an HTTP endpoint (the CPAM's).
+  std::string HttpEndpoint(const std::string& participant) const;
 
  private:
   std::string dir_;

@@ -3,6 +3,7 @@
 // native format, each adapter acknowledges it, and the case status says so.
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -378,6 +379,76 @@ TEST_F(DemoFlowTest, SubjectFilesDecideWhoHearsOfADeath) {
   ASSERT_TRUE(WaitUntil([&] {
     return fs::exists(stack_.layout().Rejected("cpam") + "/again.json.error");
   }));
+}
+
+// The CPAM's partner system over HTTP: a posted declaration is answered
+// with its receipt, a bad one with its reason; the delivered cases are
+// listed, reported done and taken.
+TEST_F(DemoFlowTest, CpamHttpEndpointTakesCasesAndStatuses) {
+  std::string endpoint;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto e = ReadFile(stack_.layout().HttpEndpoint("cpam"));
+    if (e.ok()) endpoint = *e;
+    return !endpoint.empty();
+  }));
+  while (endpoint.back() == '\n') endpoint.pop_back();
+  ASSERT_EQ(endpoint.rfind("http://127.0.0.1:", 0), 0u) << endpoint;
+  httplib::Client http(endpoint);
+  http.set_read_timeout(30, 0);
+
+  auto birth = http.Post(
+      "/cases", *ReadFile(SourcePath("deploy/samples/cpam/birth.json")),
+      "application/json");
+  ASSERT_TRUE(birth);
+  ASSERT_EQ(birth->status, 201) << birth->body;
+  const auto receipt = nlohmann::json::parse(birth->body);
+  ASSERT_GE(receipt["cases"].size(), 1u);
+  EXPECT_FALSE(receipt["cases"][0]["case_id"].get<std::string>().empty());
+
+  auto bad =
+      http.Post("/cases", "{\"type\": \"naissance\"}", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 422);
+  EXPECT_NE(bad->body.find("field assure: missing"), std::string::npos)
+      << bad->body;
+
+  // A case for the CPAM: listed by GET /cases, reported done, then taken.
+  auto sealed = desk_->Seal(SampleDraft(kDesk, {"cpam"}));
+  ASSERT_TRUE(sealed.ok());
+  ASSERT_TRUE(desk_->Submit(*sealed, seconds(10)).ok());
+  const std::string case_id(ParseEnvelope(sealed->bytes)->case_id);
+  nlohmann::json cases;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto list = http.Get("/cases");
+    if (!list || list->status != 200) return false;
+    cases = nlohmann::json::parse(list->body);
+    return cases.size() == 1;
+  }));
+  EXPECT_EQ(cases[0]["document"]["dossier"], case_id);
+  EXPECT_EQ(cases[0]["document"]["type"], "changement_adresse");
+  ASSERT_TRUE(WaitUntil([&] {
+    return StateOf(case_id).find("\"delivered\"") != std::string::npos;
+  }));
+  auto done = http.Post(
+      "/status", "{\"case_id\": \"" + case_id + "\", \"status\": \"done\"}",
+      "application/json");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200) << done->body;
+  EXPECT_NE(StateOf(case_id).find("\"done\""), std::string::npos);
+  auto late = http.Post(
+      "/status", "{\"case_id\": \"" + case_id + "\", \"status\": \"received\"}",
+      "application/json");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 422);
+  EXPECT_NE(late->body.find("StatusNotAllowed"), std::string::npos)
+      << late->body;
+  const std::string file = cases[0]["file"];
+  auto taken = http.Delete("/cases/" + file);
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->status, 204);
+  EXPECT_TRUE(FilesIn(stack_.layout().Outbox("cpam")).empty());
+  EXPECT_EQ(http.Delete("/cases/" + file)->status, 404);
+  EXPECT_EQ(http.Delete("/cases/..%2Fcaf")->status, 404);
 }
 
 // A bad native file goes to rejected/ with a reason naming the field, and
