@@ -74,6 +74,30 @@ Result<std::string> StripNirKey(std::string_view nir15) {
   return std::string(nir15.substr(0, 13));
 }
 
+Status NirAgreesWithSex(std::string_view nir, bool female) {
+  if (nir.empty()) return Status::OK();
+  const char first = nir[0];
+  const bool nir_female = first == '2' || first == '4' || first == '8';
+  if (nir_female == female) return Status::OK();
+  return Status::InvalidArgument(std::string(female ? "F" : "M") +
+                                 " but the NIR starts with " +
+                                 std::string(1, first));
+}
+
+Status NirAgreesWithBirthDate(std::string_view nir,
+                              std::string_view birth_date) {
+  if (nir.size() < 5 || birth_date.size() != 10) return Status::OK();
+  const std::string_view yy = nir.substr(1, 2), mm = nir.substr(3, 2);
+  const bool month_known = mm >= "01" && mm <= "12";
+  if (birth_date.substr(2, 2) == yy &&
+      (!month_known || birth_date.substr(5, 2) == mm)) {
+    return Status::OK();
+  }
+  return Status::InvalidArgument(
+      std::string(birth_date) + " but the NIR gives year .." + std::string(yy) +
+      (month_known ? ", month " + std::string(mm) : std::string()));
+}
+
 Status ValidateFiscalNumber(std::string_view spi) {
   if (spi.size() != 13 || !AllDigits(spi)) {
     return Status::InvalidArgument("numéro fiscal must be 13 digits");

@@ -23,6 +23,16 @@ Status ValidateNir(std::string_view nir15);
 Result<std::string> AddNirKey(std::string_view nir13);
 // Validates a 15-character NIR and returns its first 13 characters.
 Result<std::string> StripNirKey(std::string_view nir15);
+// The identity pivot against the NIR it comes with (15 or 13 characters,
+// already checked): the first digit gives the sex (1, 3, 7 male; 2, 4, 8
+// female), characters 2-3 the birth year's last two digits, 4-5 its month
+// (01-12; other values mean unknown and are not compared). InvalidArgument
+// "M but the NIR starts with 2" or "1941-03-08 but the NIR gives year ..42,
+// month 03" otherwise. `female` is the identity's sex; `birth_date`
+// "YYYY-MM-DD" (empty: not compared).
+Status NirAgreesWithSex(std::string_view nir, bool female);
+Status NirAgreesWithBirthDate(std::string_view nir,
+                              std::string_view birth_date);
 // Checks a numéro fiscal: 13 digits, first digit 0-3, and the last three
 // digits equal to (the first ten digits) mod 511.
 Status ValidateFiscalNumber(std::string_view spi);

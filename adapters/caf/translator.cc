@@ -111,8 +111,8 @@ Result<std::string> ReadNir(const Row& row) {
   return *full;
 }
 
-Result<std::unique_ptr<wire::IdentityPivotT>> ReadIdentity(const Row& row,
-                                                           char nir_sex) {
+Result<std::unique_ptr<wire::IdentityPivotT>> ReadIdentity(
+    const Row& row, const std::string& nir) {
   auto id = std::make_unique<wire::IdentityPivotT>();
   id->birth_name = row[kNomNaissance];
   for (std::string& name : SplitOn(row[kPrenoms], ' ')) {
@@ -121,9 +121,11 @@ Result<std::unique_ptr<wire::IdentityPivotT>> ReadIdentity(const Row& row,
   if (id->given_names.empty()) return row.Bad(kPrenoms, "missing");
   RELAIS_ASSIGN_OR_RETURN(id->birth_date, row.Date(kDateNaissance));
   RELAIS_ASSIGN_OR_RETURN(char sex, row.Code(kSexe, "MF"));
-  if ((nir_sex == '1' && sex != 'M') || (nir_sex == '2' && sex != 'F')) {
-    return row.Bad(kSexe,
-                   std::string(1, sex) + " but the NIR starts with " + nir_sex);
+  if (Status st = NirAgreesWithSex(nir, sex == 'F'); !st.ok()) {
+    return row.Bad(kSexe, st.message());
+  }
+  if (Status st = NirAgreesWithBirthDate(nir, id->birth_date); !st.ok()) {
+    return row.Bad(kDateNaissance, st.message());
   }
   id->sex = sex == 'F' ? wire::Sex::Female : wire::Sex::Male;
   id->birth_country_cog = row[kPaysNaissance];
@@ -196,7 +198,7 @@ Result<sdk::OutgoingCase> ReadApplication(const Row& row) {
   app.applicant = std::make_unique<wire::CitizenT>();
   RELAIS_ASSIGN_OR_RETURN(app.applicant->nir, ReadNir(row));
   RELAIS_ASSIGN_OR_RETURN(app.applicant->identity,
-                          ReadIdentity(row, app.applicant->nir[0]));
+                          ReadIdentity(row, app.applicant->nir));
   RELAIS_RETURN_IF_ERROR(ReadRequest(row, app));
   sdk::OutgoingCase out;
   out.case_type = wire::CaseType::RsaApplication;

@@ -94,6 +94,12 @@ Result<std::unique_ptr<wire::CitizenT>> ReadPerson(const json& p,
     return Bad(path, "sexe", "must be M or F, not '" + sex + "'");
   }
   id->sex = sex == "F" ? wire::Sex::Female : wire::Sex::Male;
+  if (Status st = NirAgreesWithSex(c->nir, sex == "F"); !st.ok()) {
+    return Bad(path, "sexe", st.message());
+  }
+  if (Status st = NirAgreesWithBirthDate(c->nir, id->birth_date); !st.ok()) {
+    return Bad(path, "dateNaissance", st.message());
+  }
   c->identity = std::move(id);
   return c;
 }

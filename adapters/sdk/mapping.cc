@@ -514,7 +514,41 @@ struct Mapping::Walk {
     }
     if (references) RELAIS_RETURN_IF_ERROR(ReadReferences(obj, path, canon));
     RELAIS_RETURN_IF_ERROR(CheckRequired(table, canon, path));
+    if (table.name == "Citizen")
+      RELAIS_RETURN_IF_ERROR(CheckPivot(table, canon, path));
     return canon;
+  }
+
+  // A citizen's identity pivot must agree with its NIR (sex, birth year
+  // and month); the error names the identity's native field.
+  Status CheckPivot(const StructDef& citizen, const json& canon,
+                    const std::string& path) const {
+    const FieldDef* identity = citizen.fields.Lookup("identity");
+    if (!canon.contains("nir") || !canon.contains("identity") ||
+        identity == nullptr) {
+      return Status::OK();
+    }
+    const std::string nir = canon["nir"];
+    const json& id = canon["identity"];
+    const StructDef& pivot = *identity->value.type.struct_def;
+    const std::string& merged = *m.NativeName(citizen, *identity);
+    const std::string base = merged == kMerge ? path : Join(path, merged);
+    auto where = [&](const char* field) {
+      return Join(base, *m.NativeName(pivot, *pivot.fields.Lookup(field)));
+    };
+    if (id.contains("sex") && id["sex"] != "Unspecified") {
+      if (Status st = NirAgreesWithSex(nir, id["sex"] == "Female"); !st.ok()) {
+        return Bad(where("sex"), st.message());
+      }
+    }
+    if (id.contains("birth_date")) {
+      if (Status st =
+              NirAgreesWithBirthDate(nir, id["birth_date"].get<std::string>());
+          !st.ok()) {
+        return Bad(where("birth_date"), st.message());
+      }
+    }
+    return Status::OK();
   }
 };
 

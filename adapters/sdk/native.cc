@@ -167,6 +167,12 @@ Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
   RELAIS_ASSIGN_OR_RETURN(std::string sex, String(obj, "sexe", path));
   if (sex != "M" && sex != "F") return Bad(path, "sexe", "must be M or F");
   id->sex = sex == "F" ? wire::Sex::Female : wire::Sex::Male;
+  if (Status st = NirAgreesWithSex(c->nir, sex == "F"); !st.ok()) {
+    return Bad(path, "sexe", st.message());
+  }
+  if (Status st = NirAgreesWithBirthDate(c->nir, id->birth_date); !st.ok()) {
+    return Bad(path, "date_naissance", st.message());
+  }
   RELAIS_ASSIGN_OR_RETURN(auto place,
                           OptionalString(obj, "commune_naissance", path));
   RELAIS_ASSIGN_OR_RETURN(auto country,

@@ -249,6 +249,13 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
        "field assure.nir: NIR key is 00"},
       {"cpam", Edited(death, "1941-03-08", "1941-02-29"),
        "field defunt.date_naissance: '1941-02-29' is not a date"},
+      {"cpam", Edited(death, "\"sexe\": \"F\"", "\"sexe\": \"M\""),
+       "field defunt.sexe: M but the NIR starts with 2"},
+      {"dgfip", Edited(household, "1989-12-05", "1988-12-05"),
+       "field conjoint.dateNaissance: 1988-12-05 but the NIR gives year ..89"},
+      {"caf", Edited(csv, "14/07/1992", "14/08/1992"),
+       "line 2, field date_naissance: 1992-08-14 but the NIR gives year ..92, "
+       "month 07"},
       {"cpam", Edited(death, "\"deces\"", "\"mariage\""),
        "field type: unknown case type 'mariage'"},
       // DGFiP: JSON with short codes.

@@ -87,4 +87,19 @@ TEST(IdsTest, CaseIds) {
 }
 
 }  // namespace
+TEST(IdentifiersTest, IdentityPivotMustAgreeWithTheNir) {
+  EXPECT_TRUE(NirAgreesWithSex("284057512345672", true).ok());
+  EXPECT_TRUE(NirAgreesWithSex("188063306304586", false).ok());
+  EXPECT_TRUE(NirAgreesWithSex("7880633063045", false).ok());  // temporary
+  EXPECT_EQ(NirAgreesWithSex("284057512345672", false).message(),
+            "M but the NIR starts with 2");
+  EXPECT_TRUE(NirAgreesWithBirthDate("284057512345672", "1984-05-12").ok());
+  EXPECT_EQ(NirAgreesWithBirthDate("284057512345672", "1985-05-12").message(),
+            "1985-05-12 but the NIR gives year ..84, month 05");
+  EXPECT_FALSE(NirAgreesWithBirthDate("284057512345672", "1984-06-12").ok());
+  // Month 20 or above: unknown, only the year is compared.
+  EXPECT_TRUE(NirAgreesWithBirthDate("2842099123456", "1984-11-30").ok());
+  EXPECT_TRUE(NirAgreesWithBirthDate("", "1984-11-30").ok());
+}
+
 }  // namespace relais
