@@ -7,6 +7,7 @@ relais_packages_build=(
   libzmq3-dev cppzmq-dev libflatbuffers-dev flatbuffers-compiler librocksdb-dev
   libssl-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+  libexpat1-dev
 )
 relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography)
 relais_packages_fuzz=(clang libclang-rt-14-dev)

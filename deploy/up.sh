@@ -113,6 +113,7 @@ demo_failed() {
 samples=(
   "address_change france-services deploy/samples/france_services/address_change.json"
   "birth cpam deploy/samples/cpam/birth.json"
+  "birth caf deploy/samples/caf/birth.xml"
   "household_change dgfip deploy/samples/dgfip/household_change.json"
   "rsa_application caf deploy/samples/caf/rsa_application.csv"
   "job_seeker_status france-travail deploy/samples/france_travail/job_seeker_status.json"
@@ -215,4 +216,4 @@ if [ $keep -eq 1 ]; then
   echo "partner folders kept in $state_dir/<agency>/{outbox,done}/"
 fi
 echo
-echo "demo OK: ${#opened[@]} cases of 8 types, done at every recipient"
+echo "demo OK: ${#opened[@]} cases of the 8 types, done at every recipient"

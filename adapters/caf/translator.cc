@@ -8,6 +8,7 @@
 
 #include "adapters/caf/latin1.h"
 #include "adapters/caf/mapping_text.h"
+#include "adapters/caf/xml_reader.h"
 #include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/clock.h"
@@ -265,11 +266,27 @@ Result<sdk::MappingPtr> CafMapping() {
 }
 
 bool CafTranslator::Accepts(std::string_view name) const {
-  return name.ends_with(".csv");
+  return name.ends_with(".csv") || name.ends_with(".xml");
 }
 
 Result<std::vector<sdk::OutgoingCase>> CafTranslator::ReadInbox(
-    std::string_view, std::string_view contents) const {
+    std::string_view name, std::string_view contents) const {
+  if (name.ends_with(".xml")) {
+    if (!mapping_.ok()) return mapping_.status();
+    const sdk::Mapping& m = **mapping_;
+    RELAIS_ASSIGN_OR_RETURN(native::json doc, ReadCafXml(contents, m));
+    const std::string root = doc[m.type_key()].get<std::string>();
+    if (!m.Reads(root)) {
+      return Status::InvalidArgument(
+          "unknown case type <" + root + "> (the CAF sends <" +
+          m.TypeName(wire::CaseType::Birth) + "> and <" +
+          m.TypeName(wire::CaseType::HouseholdChange) + "> as XML)");
+    }
+    RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, m.Read(doc));
+    std::vector<sdk::OutgoingCase> out;
+    out.push_back(std::move(c));
+    return out;
+  }
   RELAIS_RETURN_IF_ERROR(CheckLatin1Text(contents));
   std::vector<std::string> lines = SplitOn(Latin1ToUtf8(contents), '\n');
   std::vector<sdk::OutgoingCase> out;

@@ -24,8 +24,11 @@ Result<sdk::MappingPtr> CafMapping();
 
 class CafTranslator : public sdk::Translator {
  public:
+  // *.xml in the inbox: a birth (<naissance>) or a change of household
+  // (<changementSituation>) in the outbox's XML shape (xml_reader.h), read
+  // by the mapping file; to cpam and dgfip, and to dgfip.
   CafTranslator() : mapping_(CafMapping()) {}
-  // True for "*.csv".
+  // True for "*.csv" and "*.xml".
   bool Accepts(std::string_view file_name) const override;
   // One rsa_application per data line, in file order. InvalidArgument
   // "line N, field F: ..." for a bad value, "line N: ..." for a line with

@@ -302,7 +302,20 @@ struct Mapping::Walk {
   }
 
   Result<json> ReadScalar(const FieldDef& f, const flatbuffers::Type& type,
-                          const json& v, const std::string& path) const {
+                          const json& given, const std::string& path) const {
+    json v = given;
+    // Numbers written as text (XML): "2025", "2.5".
+    if (m.text_values_ && v.is_string() && !f.name.ends_with("_cents") &&
+        (flatbuffers::IsInteger(type.base_type) ||
+         flatbuffers::IsFloat(type.base_type)) &&
+        type.enum_def == nullptr) {
+      const std::string s = v.get<std::string>();
+      json parsed = json::parse(s, nullptr, false);
+      if (!parsed.is_discarded() && parsed.is_number() &&
+          s.find_first_not_of("-0123456789.") == std::string::npos) {
+        v = std::move(parsed);
+      }
+    }
     if (type.enum_def != nullptr && !type.enum_def->is_union) {
       auto codes = m.values_.find(type.enum_def->name);
       std::string allowed;
@@ -662,6 +675,10 @@ Status Mapping::Load(const std::string& origin, const void* toml_table) {
         const auto n = v.value<int64_t>();
         if (n != 13 && n != 15) return bad("format.nir must be 13 or 15");
         nir_length_ = static_cast<int>(*n);
+      } else if (k == "text_values") {
+        const auto b = v.value<bool>();
+        if (!b) return bad("format.text_values must be true or false");
+        text_values_ = *b;
       } else if (k == "amount_digits") {
         const auto n = v.value<int64_t>();
         if (!n || *n < 0 || *n > 15)

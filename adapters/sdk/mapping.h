@@ -18,7 +18,8 @@
 //   [format]     dates = "YYYY-MM-DD" | "DD/MM/YYYY"; nir = 15 | 13 (13:
 //                written without its key, read with or without);
 //                amount_digits = N (euros zero-padded to N digits before
-//                the point: 7 writes "0001675.00"; 0 writes "1675.00")
+//                the point: 7 writes "0001675.00"; 0 writes "1675.00");
+//                text_values = true reads numbers written as text (XML)
 //   [types]      case type name ("address_change") -> native type name
 //   [fields]     canonical field name, or "Table.field" for one table only,
 //                -> native name; "*" merges a table's fields into its
@@ -126,6 +127,7 @@ class Mapping {
   bool french_dates_ = false;
   int nir_length_ = 15;
   int amount_digits_ = 0;
+  bool text_values_ = false;  // numbers may be read from text (XML)
   std::map<std::string, std::string> types_;   // case type name -> native
   std::map<std::string, std::string> fields_;  // canonical -> native
   std::map<std::string, std::string> xml_items_;

@@ -76,10 +76,11 @@ std::vector<std::string> GoodRow() {
           "eloise.morel@example.org"};
 }
 
-TEST(CafTranslatorTest, AcceptsCsvFilesOnly) {
+TEST(CafTranslatorTest, AcceptsCsvAndXmlFilesOnly) {
   CafTranslator t;
   EXPECT_TRUE(t.Accepts("rsa_2026-11-05.csv"));
-  EXPECT_FALSE(t.Accepts("rsa_2026-11-05.xml"));
+  EXPECT_TRUE(t.Accepts("naissances_2026-11-05.xml"));
+  EXPECT_FALSE(t.Accepts("rsa_2026-11-05.json"));
   EXPECT_FALSE(t.Accepts("rsa.csv.bak"));
 }
 

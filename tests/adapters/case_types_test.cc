@@ -67,6 +67,11 @@ const std::vector<Sample>& Samples() {
        "",
        wire::CaseType::AssistedCase,
        {"caf"}},
+      // Beyond one per type: the CAF's XML batch format.
+      {"deploy/samples/caf/birth.xml",
+       "caf",
+       wire::CaseType::Birth,
+       {"cpam", "dgfip"}},
   };
   return *samples;
 }
@@ -117,7 +122,7 @@ Json WithoutReferences(const std::string& payload) {
 constexpr const char* kAgencies[] = {"caf", "cpam", "dgfip", "france-travail"};
 
 TEST(CaseTypesTest, EachSampleIsReadAsItsCaseTypeForItsRecipients) {
-  ASSERT_EQ(Samples().size(), 8u);
+  ASSERT_EQ(Samples().size(), 9u);
   for (const Sample& s : Samples()) {
     SCOPED_TRACE(s.path);
     const sdk::OutgoingCase c = Read(s);
@@ -225,6 +230,9 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
     std::string agency, contents, reason;
   };
   const std::string csv = "deploy/samples/caf/rsa_application.csv";
+  const std::string xml = "deploy/samples/caf/birth.xml";
+  std::string mariage = Edited(xml, "<naissance>", "<mariage>");
+  mariage.replace(mariage.find("</naissance>"), 12, "</mariage>");
   const std::string birth = "deploy/samples/cpam/birth.json";
   const std::string death = "deploy/samples/cpam/death_notification.json";
   const std::string household = "deploy/samples/dgfip/household_change.json";
@@ -241,6 +249,22 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
       {"caf", Edited(csv, "02/11/2026", "31/11/2026"),
        "line 2, field date_demande"},
       {"caf", Edited(csv, "nir;nom_naissance", "nir;nom_deces"), "line 1"},
+      // CAF: ISO-8859-1 XML, read by the mapping.
+      {"caf", Edited(xml, "No\xE9", "No\xC3\xA9"),
+       "file is UTF-8, expected ISO-8859-1"},
+      {"caf", Edited(xml, "<etape>NAISSANCE</etape>", ""),
+       "field etape: missing"},
+      {"caf", Edited(xml, "2930459350042", "293045935004299"),
+       "field parents[0].nir: NIR key is 99"},
+      {"caf", Edited(xml, "20/11/2026", "31/11/2026"),
+       "field enfant.dateNaissance: '31/11/2026' is not a date DD/MM/YYYY"},
+      {"caf", mariage, "unknown case type <mariage>"},
+      {"caf", Edited(xml, "<naissance>", "<!DOCTYPE x><naissance>"),
+       "a DOCTYPE is not allowed"},
+      {"caf",
+       Edited(xml, "<etape>NAISSANCE</etape>",
+              "<etape>NAISSANCE</etape><etape>NAISSANCE</etape>"),
+       "<etape> twice"},
       // CPAM: JSON.
       {"cpam", Edited(death, "LEROY", "LER\xD4Y"), "not valid JSON"},
       {"cpam", Edited(death, "\"numero_acte_deces\": \"2026-1187\",", ""),
@@ -281,7 +305,9 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     SCOPED_TRACE("case " + std::to_string(i) + ", " + bad[i].agency);
-    auto read = TranslatorOf(bad[i].agency)->ReadInbox("f", bad[i].contents);
+    const bool xml_file = bad[i].contents.rfind("<?xml", 0) == 0;
+    auto read = TranslatorOf(bad[i].agency)
+                    ->ReadInbox(xml_file ? "f.xml" : "f.csv", bad[i].contents);
     EXPECT_THAT(ErrorOf(read), HasSubstr(bad[i].reason));
   }
 }

@@ -255,6 +255,7 @@ TEST_F(DemoFlowTest, EveryAgencySampleIsDoneAtExactlyItsRecipients) {
        "france-travail",
        {"caf", "cpam"}},
       {"deploy/samples/dgfip/resources_update.json", "dgfip", {"caf"}},
+      {"deploy/samples/caf/birth.xml", "caf", {"cpam", "dgfip"}},
       // By subscription: the agencies that registered the deceased.
       {"deploy/samples/cpam/death_notification.json", "cpam", {"caf", "dgfip"}},
   };
