@@ -267,6 +267,9 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
        "<etape> twice"},
       // CPAM: JSON.
       {"cpam", Edited(death, "LEROY", "LER\xD4Y"), "not valid JSON"},
+      // A number too large for a double (found by native_fuzz).
+      {"cpam", "{\"type\": \"deces\", \"defunt\": 410e44109087}",
+       "not valid JSON"},
       {"cpam", Edited(death, "\"numero_acte_deces\": \"2026-1187\",", ""),
        "field numero_acte_deces: missing"},
       {"cpam", Edited(birth, "290023306312387", "290023306312300"),
