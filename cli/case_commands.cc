@@ -40,8 +40,9 @@ Result<std::unique_ptr<sdk::Client>> Connect(const std::string& config,
   return sdk::Client::Start(std::move(options));
 }
 
-// The case file: {"case_id"?, "recipients": [...], "ttl_hours"?, "event":
-// <CaseEvent JSON>} (docs/CASES.md).
+// The case file: {"case_id"?, "recipients": [...] or "subscribers",
+// "ttl_hours"?, "event": <CaseEvent JSON>} (docs/CASES.md). "subscribers"
+// leaves the draft's recipients empty: the broker names them (RouteQuery).
 Result<EnvelopeDraft> ReadCaseFile(const std::string& path,
                                    const std::string& subject_key,
                                    int* ttl_hours) {
@@ -50,13 +51,18 @@ Result<EnvelopeDraft> ReadCaseFile(const std::string& path,
   if (doc.is_discarded() || !doc.is_object()) {
     return Status::InvalidArgument(path + " is not a JSON object");
   }
-  if (!doc.contains("recipients") || !doc["recipients"].is_array() ||
+  const bool subscribers =
+      doc.contains("recipients") && doc["recipients"] == "subscribers";
+  if (!doc.contains("recipients") ||
+      (!doc["recipients"].is_array() && !subscribers) ||
       !doc.contains("event") || !doc["event"].is_object()) {
     return Status::InvalidArgument(
-        path + " needs \"recipients\" (array) and \"event\"");
+        path +
+        " needs \"recipients\" (an array, or \"subscribers\") and \"event\"");
   }
   EnvelopeDraft d;
-  for (const auto& r : doc["recipients"]) {
+  for (const auto& r :
+       subscribers ? nlohmann::json::array() : doc["recipients"]) {
     if (!r.is_string())
       return Status::InvalidArgument("recipients must be strings");
     d.recipients.push_back(r.get<std::string>());
@@ -89,6 +95,25 @@ int CaseOpen(const CaseOpenArgs& a) {
   int ttl_hours = 0;
   auto draft = ReadCaseFile(a.file, config.subject_key, &ttl_hours);
   if (!draft.ok()) return Fail(2, "case open", draft.status());
+  if (draft->recipients.empty()) {  // "subscribers": ask the broker
+    if (draft->subject_ref.empty()) {
+      return Fail(2, "case open",
+                  Status::InvalidArgument(
+                      "routing by subscription needs the citizen's NIR and "
+                      "the subject key"));
+    }
+    auto routed = (*client)->Route(draft->case_type, draft->subject_ref,
+                                   std::chrono::seconds(a.timeout_s));
+    if (!routed.ok()) return FailRequest("case open", routed.status());
+    if (routed->empty()) {
+      return Fail(2, "case open",
+                  Status::InvalidArgument(
+                      "no agency holds a file on this citizen for " +
+                      std::string(CaseTypeName(draft->case_type)) +
+                      " (routing by subscription)"));
+    }
+    draft->recipients = std::move(*routed);
+  }
   // One envelope per view of the event (data minimisation), all in the
   // same case.
   auto views = ViewsFor(draft->payload, draft->recipients);

@@ -134,9 +134,11 @@ std::string BrokerToml(const StackSpec& s, const StackLayout& l,
     if (p == s.operator_id) out << "roles = [\"operator\"]\n";
     if (std::find(s.agencies.begin(), s.agencies.end(), p) !=
         s.agencies.end()) {
-      // A death reaches the agencies that hold a file on the citizen
+      // A death, or an address change sent "to whoever knows the
+      // citizen", reaches the agencies that hold a file on the citizen
       // (routing by subscription, docs/CASES.md).
       out << "[participants.subscriptions]\n"
+          << "address_change = \"known\"\n"
           << "death_notification = \"known\"\n";
     }
     auto it = routes.find(p);

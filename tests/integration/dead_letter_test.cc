@@ -50,19 +50,6 @@ struct Reports {
   }
 };
 
-// Runs `relais ARGS...` and returns its exit code and output.
-std::pair<int, std::string> RunCli(const TestStack& stack,
-                                   std::vector<std::string> args) {
-  const std::string out = stack.dir() + "/cli.out";
-  args.insert(args.begin(), deploy::BinDir() + "/relais");
-  std::remove(out.c_str());
-  auto child = deploy::ChildProcess::Start(args, out);
-  if (!child.ok()) return {-1, child.status().ToString()};
-  const int code = child->Wait(seconds(30));
-  auto text = ReadFile(out, 1 << 20);
-  return {code, text.ok() ? *text : std::string()};
-}
-
 class DeadLetterTest : public ::testing::Test {
  protected:
   DeadLetterTest() : stack_(FastRetries()) {}

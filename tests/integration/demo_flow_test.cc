@@ -382,6 +382,53 @@ TEST_F(DemoFlowTest, SubjectFilesDecideWhoHearsOfADeath) {
   }));
 }
 
+// France services opens an address change "to whoever knows the citizen"
+// (relais case open, "recipients": "subscribers"): it reaches the CPAM and
+// France Travail, which registered Claire MARTIN, and nobody else; for a
+// citizen nobody registered, the CLI refuses and sends nothing.
+TEST_F(DemoFlowTest, CliOpensAnAddressChangeBySubscription) {
+  for (const char* a : {"cpam", "france-travail"}) {
+    Drop(stack_.layout().Subjects(a), "claire.json",
+         "{\"register\": [\"284057512345672\"]}");
+    ASSERT_TRUE(WaitUntil([&] {
+      return fs::exists(stack_.layout().Done(a) + "/claire.json.receipt.json");
+    }));
+  }
+  auto doc = nlohmann::json::parse(*ReadFile(
+      SourcePath("deploy/samples/france_services/address_change.json")));
+  doc["recipients"] = "subscribers";
+  const std::string file = stack_.dir() + "/by_subscription.json";
+  ASSERT_TRUE(WriteFileAtomic(file, doc.dump()).ok());
+  const std::string config = stack_.layout().ClientConfig(kDesk);
+  auto [code, out] =
+      RunCli(stack_, {"case", "open", "--config", config, file, "--json"});
+  ASSERT_EQ(code, 0) << out;
+  const auto receipt = nlohmann::json::parse(out);
+  std::vector<std::string> to;
+  for (const auto& m : receipt["messages"]) {
+    for (const auto& r : m["recipients"]) to.push_back(r);
+  }
+  std::sort(to.begin(), to.end());
+  EXPECT_EQ(to, (std::vector<std::string>{"cpam", "france-travail"}));
+  for (const char* a : {"cpam", "france-travail"}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      return FilesIn(stack_.layout().Outbox(a)).size() == 1;
+    })) << a;
+  }
+  EXPECT_TRUE(FilesIn(stack_.layout().Outbox("caf")).empty());
+  EXPECT_TRUE(FilesIn(stack_.layout().Outbox("dgfip")).empty());
+
+  doc["event"]["body"]["citizen"]["nir"] = "241034410908787";  // nobody's
+  doc["event"]["body"]["citizen"]["identity"]["birth_date"] = "1941-03-08";
+  ASSERT_TRUE(WriteFileAtomic(file, doc.dump()).ok());
+  std::tie(code, out) =
+      RunCli(stack_, {"case", "open", "--config", config, file, "--json"});
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("no agency holds a file on this citizen"),
+            std::string::npos)
+      << out;
+}
+
 // The CPAM's partner system over HTTP: a posted declaration is answered
 // with its receipt, a bad one with its reason; the delivered cases are
 // listed, reported done and taken.

@@ -107,4 +107,9 @@ class DeliveryCounter {
 bool WaitUntil(const std::function<bool()>& predicate,
                std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// Runs `relais ARGS...` (the CLI of this build) and returns its exit code
+// and output (stdout and stderr).
+std::pair<int, std::string> RunCli(const TestStack& stack,
+                                   std::vector<std::string> args);
+
 }  // namespace relais::testing
