@@ -17,6 +17,14 @@ namespace {
 // Most incoming messages handled before posted work gets a turn.
 constexpr int kReceiveBurst = 512;
 
+// The code of a writer outcome's refusal: its own, or JournalUnavailable
+// for a journal error (the details stay in relaisd's log).
+wire::RejectCode RejectCodeOf(const Status& s) {
+  return s.code() == Status::Code::kRejected
+             ? s.reject_code()
+             : wire::RejectCode::JournalUnavailable;
+}
+
 std::string Hex8(std::string_view id) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
@@ -96,12 +104,8 @@ Status Broker::Init() {
                    o.status.ok()
                        ? StatusRecordedFrame(o.request_id, o.message_id,
                                              o.state, o.changed, o.at_ms)
-                       : RejectedFrame(
-                             o.request_id,
-                             o.status.code() == Status::Code::kRejected
-                                 ? o.status.reject_code()
-                                 : wire::RejectCode::JournalUnavailable,
-                             o.status.message(), o.message_id)});
+                       : RejectedFrame(o.request_id, RejectCodeOf(o.status),
+                                       o.status.message(), o.message_id)});
             }
             for (const auto& o : report.subject_outcomes) {
               frames.push_back(
@@ -109,12 +113,8 @@ Status Broker::Init() {
                    o.status.ok()
                        ? SubjectsRegisteredFrame(o.request_id, o.changed,
                                                  o.count)
-                       : RejectedFrame(
-                             o.request_id,
-                             o.status.code() == Status::Code::kRejected
-                                 ? o.status.reject_code()
-                                 : wire::RejectCode::JournalUnavailable,
-                             o.status.message(), "")});
+                       : RejectedFrame(o.request_id, RejectCodeOf(o.status),
+                                       o.status.message(), "")});
             }
             if (!report.commit_status.ok()) {
               spdlog::error("journal batch failed: {}",

@@ -38,3 +38,19 @@ function(relais_test)
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
                ENVIRONMENT "RELAIS_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RELAIS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
+
+# relais_mapping_header(folder OUT_VAR)
+# Generates "adapters/<folder>/mapping_text.h" (relais::adapters::<folder>::
+# kMappingText) from adapters/<folder>/mapping.toml; OUT_VAR gets its path.
+function(relais_mapping_header folder out_var)
+  set(mapping ${PROJECT_SOURCE_DIR}/adapters/${folder}/mapping.toml)
+  set(header ${CMAKE_BINARY_DIR}/generated/adapters/${folder}/mapping_text.h)
+  add_custom_command(
+    OUTPUT ${header}
+    COMMAND ${CMAKE_COMMAND} -DIN=${mapping} -DOUT=${header}
+            -DNAME=kMappingText -DNS=relais::adapters::${folder}
+            -P ${PROJECT_SOURCE_DIR}/schemas/embed_text.cmake
+    DEPENDS ${mapping} ${PROJECT_SOURCE_DIR}/schemas/embed_text.cmake
+    VERBATIM)
+  set(${out_var} ${header} PARENT_SCOPE)
+endfunction()

@@ -262,7 +262,7 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
     }
     return;
   }
-  nlohmann::json receipts = nlohmann::json::array();
+  nlohmann::ordered_json receipts = nlohmann::ordered_json::array();
   for (size_t i = 0; i < sealed->size(); ++i) {
     const SealedEnvelope& env = (*sealed)[i];
     auto receipt = client_->Submit(env, std::chrono::seconds(30));
@@ -291,15 +291,7 @@ void AdapterRuntime::ProcessFile(const std::string& name) {
          {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
          {"duplicate", receipt->duplicate}});
   }
-  const nlohmann::json doc = {{"file", name}, {"cases", receipts}};
-  Status st = WriteFileAtomic(
-      (fs::path(config_.done) / (name + ".receipt.json")).string(),
-      doc.dump(2) + "\n");
-  std::error_code ec;
-  if (st.ok()) fs::rename(path, fs::path(config_.done) / name, ec);
-  if (!st.ok() || ec) {
-    spdlog::error("{}: accepted but not moved to done/: {}{}", name,
-                  st.ok() ? "" : st.ToString(), ec.message());
+  if (!Done(config_.inbox, name, {{"file", name}, {"cases", receipts}})) {
     return;
   }
   DropPending(name);
@@ -321,6 +313,41 @@ void AdapterRuntime::Reject(const std::string& from, const std::string& name,
   if (from == config_.inbox) DropPending(name);
 }
 
+bool AdapterRuntime::Done(const std::string& from, const std::string& name,
+                          const nlohmann::ordered_json& receipt) {
+  // The receipt first, then the file: whoever sees the file in done/ finds
+  // its receipt, and a crash in between leaves the file to be sent again.
+  Status st = WriteFileAtomic(
+      (fs::path(config_.done) / (name + ".receipt.json")).string(),
+      receipt.dump(2) + "\n");
+  std::error_code ec;
+  if (st.ok())
+    fs::rename(fs::path(from) / name, fs::path(config_.done) / name, ec);
+  if (!st.ok() || ec) {
+    spdlog::error("{}: done but not moved to done/: {}{}", name,
+                  st.ok() ? "" : st.ToString(), ec.message());
+    return false;
+  }
+  return true;
+}
+
+std::optional<nlohmann::ordered_json> AdapterRuntime::ReadPartnerJson(
+    const std::string& dir, const std::string& name, size_t max_bytes) {
+  auto text = ReadFile((fs::path(dir) / name).string(), max_bytes);
+  if (!text.ok()) {
+    if (text.status().code() == Status::Code::kInvalidArgument) {
+      Reject(dir, name, text.status().message());
+    }
+    return std::nullopt;  // gone or unreadable for now: next scan
+  }
+  auto doc = native::ParseJsonObject(*text);
+  if (!doc.ok()) {
+    Reject(dir, name, doc.status().message());
+    return std::nullopt;
+  }
+  return std::move(*doc);
+}
+
 void AdapterRuntime::DropPending(const std::string& name) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(pending_dir_, ec)) {
@@ -340,15 +367,8 @@ void AdapterRuntime::ScanSubjects() {
 }
 
 void AdapterRuntime::RegisterFile(const std::string& name) {
-  auto text = ReadFile((fs::path(config_.subjects) / name).string(), 4 << 20);
-  if (!text.ok()) {
-    if (text.status().code() == Status::Code::kInvalidArgument) {
-      Reject(config_.subjects, name, text.status().message());
-    }
-    return;
-  }
-  auto doc = native::ParseJsonObject(*text);
-  if (!doc.ok()) return Reject(config_.subjects, name, doc.status().message());
+  auto doc = ReadPartnerJson(config_.subjects, name, 4 << 20);
+  if (!doc) return;
   if (config_.participant.subject_key.empty()) {
     return Reject(config_.subjects, name,
                   "this adapter has no subject key (subject_key)");
@@ -379,7 +399,7 @@ void AdapterRuntime::RegisterFile(const std::string& name) {
       refs[key].push_back(*ref);
     }
   }
-  nlohmann::json receipt = nlohmann::json::object();
+  nlohmann::ordered_json receipt = nlohmann::ordered_json::object();
   for (const auto& [key, list] : refs) {
     uint32_t changed = 0;
     for (size_t at = 0; at < list.size(); at += kMaxSubjectRefs) {
@@ -396,19 +416,7 @@ void AdapterRuntime::RegisterFile(const std::string& name) {
     }
     receipt[key] = {{"count", list.size()}, {"changed", changed}};
   }
-  Status st = WriteFileAtomic(
-      (fs::path(config_.done) / (name + ".receipt.json")).string(),
-      receipt.dump(2) + "\n");
-  std::error_code ec;
-  if (st.ok()) {
-    fs::rename(fs::path(config_.subjects) / name, fs::path(config_.done) / name,
-               ec);
-  }
-  if (!st.ok() || ec) {
-    spdlog::error("{}: registered but not moved to done/: {}{}", name,
-                  st.ok() ? "" : st.ToString(), ec.message());
-    return;
-  }
+  if (!Done(config_.subjects, name, receipt)) return;
   spdlog::info("{}: subjects {}", name, receipt.dump());
 }
 
@@ -444,15 +452,8 @@ void AdapterRuntime::ReportFile(const std::string& name) {
       {"in_progress", wire::RecipientState::InProgress},
       {"done", wire::RecipientState::Done},
       {"rejected", wire::RecipientState::Rejected}};
-  auto text = ReadFile((fs::path(config_.status) / name).string(), 64 << 10);
-  if (!text.ok()) {
-    if (text.status().code() == Status::Code::kInvalidArgument) {
-      Reject(config_.status, name, text.status().message());
-    }
-    return;
-  }
-  auto doc = native::ParseJsonObject(*text);
-  if (!doc.ok()) return Reject(config_.status, name, doc.status().message());
+  auto doc = ReadPartnerJson(config_.status, name, 64 << 10);
+  if (!doc) return;
   const auto field = [&](const char* key) {
     auto it = doc->find(key);
     return it != doc->end() && it->is_string() ? it->get<std::string>()

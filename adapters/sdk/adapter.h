@@ -34,6 +34,8 @@
 
 #include <atomic>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -128,6 +130,15 @@ class AdapterRuntime {
   // Moves `name` from `from` to rejected/ with a .error saying `why`.
   void Reject(const std::string& from, const std::string& name,
               const std::string& why);
+  // Writes done/<name>.receipt.json, then moves `from`/<name> to done/;
+  // false (logged) if either failed.
+  bool Done(const std::string& from, const std::string& name,
+            const nlohmann::ordered_json& receipt);
+  // A partner's JSON file in `dir`: nullopt if it is not there now, or
+  // after moving it to rejected/ if it is not a JSON object.
+  std::optional<nlohmann::ordered_json> ReadPartnerJson(const std::string& dir,
+                                                        const std::string& name,
+                                                        size_t max_bytes);
   // Removes the sealed envelopes of inbox file `name` from state/pending/.
   void DropPending(const std::string& name);
   void ReportFile(const std::string& name);

@@ -847,10 +847,8 @@ Result<OutgoingCase> Mapping::Read(const json& doc) const {
   OutgoingCase out;
   RELAIS_ASSIGN_OR_RETURN(out.payload, ReadEvent(doc, {case_key_}));
   out.case_id = case_id.value_or("");
-  out.case_type = *CaseTypeFromName(
-      std::find_if(types_.begin(), types_.end(), [&](const auto& t) {
-        return t.second == type;
-      })->first);
+  out.case_type = static_cast<wire::CaseType>(
+      flatbuffers::GetRoot<wire::CaseEvent>(out.payload.data())->body_type());
   if (subscribed_.contains(type)) {
     out.by_subscription = true;
   } else {
