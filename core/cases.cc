@@ -84,7 +84,7 @@ Result<std::string> CaseEventFromJson(std::string_view json) {
   return bytes;
 }
 
-Result<std::string> CaseEventToJson(std::string_view bytes) {
+Result<nlohmann::ordered_json> CaseEventJson(std::string_view bytes) {
   const auto* event =
       VerifiedRoot<wire::CaseEvent>(bytes, kCaseEventIdentifier);
   if (event == nullptr) {
@@ -94,8 +94,13 @@ Result<std::string> CaseEventToJson(std::string_view bytes) {
       event->body_type() > wire::CaseBody::MAX) {
     return Status::InvalidArgument("case event has no body of a known type");
   }
-  RELAIS_ASSIGN_OR_RETURN(auto parser, CasesSchemaParser());
-  parser->opts.natural_utf8 = false;  // raw control characters are not JSON
+  // Writing text only reads the parser's definitions: one per thread, made
+  // once (adapters render every delivery through here).
+  thread_local std::unique_ptr<flatbuffers::Parser> parser;
+  if (!parser) {
+    RELAIS_ASSIGN_OR_RETURN(parser, CasesSchemaParser());
+    parser->opts.natural_utf8 = false;  // raw control characters are not JSON
+  }
   std::string text;
   if (!flatbuffers::GenerateText(*parser, bytes.data(), &text)) {
     return Status::InvalidArgument("case event has strings that are not UTF-8");
@@ -106,6 +111,11 @@ Result<std::string> CaseEventToJson(std::string_view bytes) {
   if (json.is_discarded()) {
     return Status::InvalidArgument("case event cannot be written as JSON");
   }
+  return json;
+}
+
+Result<std::string> CaseEventToJson(std::string_view bytes) {
+  RELAIS_ASSIGN_OR_RETURN(nlohmann::ordered_json json, CaseEventJson(bytes));
   return json.dump(2);
 }
 

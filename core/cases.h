@@ -8,6 +8,7 @@
 // with enum values by name ("sex": "Female"). Unknown fields are errors.
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,8 @@ const wire::Citizen* PrimaryCitizen(const wire::CaseEvent& event);
 // JSON -> CaseEvent FlatBuffer bytes (identifier "RLC1"). InvalidArgument
 // with the parser's line and column on bad JSON or unknown fields.
 Result<std::string> CaseEventFromJson(std::string_view json);
+// CaseEvent bytes (verified first) -> the JSON tree, as CaseEventToJson.
+Result<nlohmann::ordered_json> CaseEventJson(std::string_view bytes);
 // CaseEvent bytes (verified first) -> JSON. InvalidArgument if they are not
 // a valid CaseEvent with a body of a known type, or hold strings that are
 // not UTF-8 or numbers JSON cannot hold.

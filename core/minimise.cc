@@ -54,8 +54,7 @@ bool NirEntitled(std::string_view r) {
 
 Result<std::string> MinimisedPayload(std::string_view payload,
                                      std::string_view recipient) {
-  RELAIS_ASSIGN_OR_RETURN(std::string text, CaseEventToJson(payload));
-  json event = json::parse(text);
+  RELAIS_ASSIGN_OR_RETURN(json event, CaseEventJson(payload));
   const json before = event;
   json& body = event["body"];
   const std::string type = event["body_type"];

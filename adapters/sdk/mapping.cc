@@ -805,8 +805,7 @@ Result<json> Mapping::Render(const EnvelopeView& env,
     return Status::NotFound(agency_ + " does not take " +
                             std::string(CaseTypeName(case_type)) + " cases");
   }
-  RELAIS_ASSIGN_OR_RETURN(std::string text, CaseEventToJson(env.payload));
-  const json canon = json::parse(text);
+  RELAIS_ASSIGN_OR_RETURN(const json canon, CaseEventJson(env.payload));
   const StructDef* table =
       schema_->LookupStruct("relais.wire." + BodyTableName(case_type));
   json doc = {{type_key_, type},
