@@ -8,15 +8,12 @@
 
 #include "broker/broker.h"
 #include "broker/config.h"
-
-namespace {
-relais::broker::Broker* g_broker = nullptr;
-void OnSignal(int) {
-  if (g_broker) g_broker->RequestStop();
-}
-}  // namespace
+#include "core/stop_signals.h"
 
 int main(int argc, char** argv) {
+  // Before any thread: a SIGTERM that comes while the journal opens is kept
+  // and stops the broker cleanly as soon as it runs.
+  relais::StopSignals& stop = relais::StopSignals::Install();
   CLI::App app{"relaisd: the relais broker (signed case messages, journaled)"};
   std::string config_path;
   std::string log_level;
@@ -49,11 +46,10 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start: {}", broker.status().ToString());
     return 1;
   }
-  g_broker = broker->get();
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  relais::Status st = (*broker)->Run();
-  g_broker = nullptr;
+  relais::broker::Broker* b = broker->get();
+  stop.OnStop([b] { b->RequestStop(); });
+  relais::Status st = b->Run();
+  stop.Clear();
   if (!st.ok()) {
     spdlog::critical("{}", st.ToString());
     return 1;

@@ -9,7 +9,8 @@ relais_packages_build=(
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   libexpat1-dev
 )
-relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography)
+relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography
+  faketime clang-format)
 relais_packages_fuzz=(clang libclang-rt-14-dev)
 
 relais_ensure_packages() {

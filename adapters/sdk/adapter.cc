@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -19,6 +18,7 @@
 #include "core/frame.h"
 #include "core/ids.h"
 #include "core/minimise.h"
+#include "core/stop_signals.h"
 #include "core/subject.h"
 #include "core/toml_file.h"
 
@@ -565,15 +565,9 @@ HandlerResult AdapterRuntime::OnStatusReport(const EnvelopeView& env,
   return HandlerResult::Processed();
 }
 
-namespace {
-AdapterRuntime* g_runtime = nullptr;
-void OnSignal(int) {
-  if (g_runtime) g_runtime->RequestStop();
-}
-}  // namespace
-
 int AdapterMain(int argc, char** argv, const char* name,
                 std::unique_ptr<Translator> translator) {
+  StopSignals& stop = StopSignals::Install();
   CLI::App app{std::string(name) + ": relais adapter"};
   std::string config_path;
   std::string log_level = "info";
@@ -589,11 +583,9 @@ int AdapterMain(int argc, char** argv, const char* name,
     return 2;
   }
   AdapterRuntime runtime(std::move(*config), std::move(translator));
-  g_runtime = &runtime;
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  stop.OnStop([&runtime] { runtime.RequestStop(); });
   Status st = runtime.Run();
-  g_runtime = nullptr;
+  stop.Clear();
   if (!st.ok()) {
     spdlog::critical("{}", st.ToString());
     return 1;

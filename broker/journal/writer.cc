@@ -689,6 +689,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
       report.journal_recovered = true;
       report_(std::move(report));
     }
+    if (sweep) stats_.sweeps.fetch_add(1);
     return;
   }
   CommitReport report = builder.Commit();
@@ -704,6 +705,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
          !stats_.largest_batch.compare_exchange_weak(largest, submits)) {
   }
   report_(std::move(report));
+  if (sweep) stats_.sweeps.fetch_add(1);
 }
 
 }  // namespace relais::broker::journal

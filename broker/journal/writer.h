@@ -182,6 +182,8 @@ struct WriterStats {
   std::atomic<uint64_t> largest_batch{0};
   std::atomic<uint64_t> failed_batches{0};
   std::atomic<uint64_t> dead_letters{0};
+  // Expiry sweeps done, counted once their dead letters are reported.
+  std::atomic<uint64_t> sweeps{0};
 };
 
 // The DeadLetter table of a `dead` value; null if it does not verify.

@@ -5,6 +5,8 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "broker/audit/audit_chain.h"
 #include "broker/delivery/sessions.h"
@@ -66,28 +68,54 @@ class WriterTest : public ::testing::Test {
     r.case_type = wire::CaseType::AddressChange;
     return r;
   }
+  // The outcome of `id`; a Timeout status (and a test failure) if none
+  // came within 30 s.
   SubmitOutcome WaitFor(const std::string& id) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(10),
-                 [&] { return outcomes_.count(id) > 0; });
+    if (!cv_.wait_for(lock, std::chrono::seconds(30),
+                      [&] { return outcomes_.count(id) > 0; })) {
+      ADD_FAILURE() << "no outcome for " << id;
+      SubmitOutcome none;
+      none.status = Status::Timeout("no outcome for " + id);
+      return none;
+    }
     return outcomes_[id];
+  }
+  // Waits until the writer has finished `n` more expiry sweeps: whatever a
+  // sweep would do at the clock's present time is done by then.
+  void WaitForSweeps(uint64_t n) {
+    const uint64_t target = writer_->stats().sweeps.load() + n;
+    ASSERT_TRUE(Wait([&] { return writer_->stats().sweeps.load() >= target; }));
   }
   const wire::CaseState* Case(const std::string& id) {
     case_bytes_ = *journal_->GetCase(id);
     return ParseCaseState(case_bytes_);
   }
 
+  // Waits up to 30 s for `pred`, rechecking at least every 50 ms (some
+  // predicates read the writer's stats, which do not notify).
   template <typename Pred>
   bool Wait(Pred pred) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(10), pred);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    return true;
   }
 
+  // Keys are made at the fake clock's time, not the system's: the test
+  // passes on any day.
+  FakeClock clock_{1795392000000};
+  Identity Make(const std::string& participant) {
+    return testing::MakeIdentityAt(participant, clock_.NowMs());
+  }
   std::string dir_;
-  Identity broker_ = testing::MakeIdentity("relais");
+  Identity broker_ = Make("relais");
   std::vector<std::pair<std::string, uint64_t>> dead_;
   std::vector<OperatorOutcome> operator_;
-  FakeClock clock_{1795392000000};
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<JournalWriter> writer_;
   std::mutex mu_;
@@ -194,21 +222,40 @@ TEST_F(WriterTest, SequencesAndTheAuditChainContinueAfterReopen) {
 }
 
 TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
-  for (int i = 0; i < 2000; ++i) {
-    writer_->PostSubmit(
-        Submit("m" + std::to_string(i), "case-" + std::to_string(i)));
+  constexpr int kThreads = 4, kEach = 500;
+  std::vector<std::thread> posters;
+  for (int t = 0; t < kThreads; ++t) {
+    posters.emplace_back([this, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id =
+            "t" + std::to_string(t) + "-" + std::to_string(i);
+        writer_->PostSubmit(Submit(id, "case-" + id));
+      }
+    });
   }
-  ASSERT_TRUE(WaitFor("m1999").status.ok());
+  for (auto& p : posters) p.join();
+  ASSERT_TRUE(Wait([&] { return outcomes_.size() == kThreads * kEach; }));
   std::lock_guard<std::mutex> lock(mu_);
-  EXPECT_EQ(outcomes_.size(), 2000u);
-  // Everything posted while a sync ran goes in the next batch: far fewer
-  // batches than messages, and sequences are gapless in posting order.
-  EXPECT_LT(writer_->stats().batches.load(), 2000u);
+  // Everything posted while a sync ran goes in the next batch: fewer
+  // batches than messages. Sequences are gapless, and each thread's
+  // messages are numbered in the order it posted them.
+  EXPECT_LT(writer_->stats().batches.load(), uint64_t{kThreads * kEach});
   EXPECT_GT(writer_->stats().largest_batch.load(), 1u);
-  for (int i = 0; i < 2000; ++i) {
-    EXPECT_EQ(outcomes_["m" + std::to_string(i)].sequence,
-              static_cast<uint64_t>(i + 1));
+  std::set<uint64_t> sequences;
+  for (int t = 0; t < kThreads; ++t) {
+    uint64_t previous = 0;
+    for (int i = 0; i < kEach; ++i) {
+      const auto& o =
+          outcomes_["t" + std::to_string(t) + "-" + std::to_string(i)];
+      EXPECT_TRUE(o.status.ok()) << o.status.ToString();
+      EXPECT_GT(o.sequence, previous);
+      previous = o.sequence;
+      sequences.insert(o.sequence);
+    }
   }
+  ASSERT_EQ(sequences.size(), size_t{kThreads * kEach});
+  EXPECT_EQ(*sequences.begin(), 1u);
+  EXPECT_EQ(*sequences.rbegin(), uint64_t{kThreads * kEach});
 }
 
 // A real sealed message from the desk to caf and cpam, as ingress makes it.
@@ -231,7 +278,7 @@ SubmitRequest RealSubmit(const Identity& desk, int64_t now_ms, int64_t ttl_ms) {
 }
 
 TEST_F(WriterTest, ExpiredMessagesBecomeDeadLettersAndTheSenderIsTold) {
-  const Identity desk = testing::MakeIdentity("france-services/paris-15");
+  const Identity desk = Make("france-services/paris-15");
   SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 60000);
   const std::string id = r.message_id, case_id = r.case_id;
   writer_->PostSubmit(std::move(r));
@@ -274,14 +321,15 @@ TEST_F(WriterTest, ExpiredMessagesBecomeDeadLettersAndTheSenderIsTold) {
   EXPECT_EQ(VectorBytes(report->message_id()), id);
   EXPECT_EQ(StringView(report->recipient()), "caf");
   EXPECT_EQ(report->state(), wire::RecipientState::Expired);
-  // Swept once: nothing more later.
+  // Swept once: two more sweeps later, still one dead letter.
   clock_.Advance(120000);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  WaitForSweeps(2);
+  std::lock_guard<std::mutex> lock(mu_);
   EXPECT_EQ(dead_.size(), 1u);
 }
 
 TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
-  const Identity desk = testing::MakeIdentity("france-services/paris-15");
+  const Identity desk = Make("france-services/paris-15");
   SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 1000);
   const std::string id = r.message_id, case_id = r.case_id;
   writer_->PostSubmit(std::move(r));
@@ -322,7 +370,7 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
 }
 
 TEST_F(WriterTest, RetriesExhaustedBecomeUndeliverableUnlessAckedFirst) {
-  const Identity desk = testing::MakeIdentity("france-services/paris-15");
+  const Identity desk = Make("france-services/paris-15");
   SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 3600000);
   const std::string id = r.message_id, case_id = r.case_id;
   writer_->PostSubmit(std::move(r));
@@ -331,8 +379,15 @@ TEST_F(WriterTest, RetriesExhaustedBecomeUndeliverableUnlessAckedFirst) {
   writer_->PostAck({"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
   writer_->PostDeadLetter({"cpam", seq, id, 20, "no acknowledgement"});
   writer_->PostDeadLetter({"caf", seq, id, 20, "no acknowledgement"});
-  ASSERT_TRUE(Wait([&] { return !dead_.empty(); }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Requests are written in the order they were posted: once caf's dead
+  // letter is reported, cpam's give-up has been written too.
+  ASSERT_TRUE(Wait([&] {
+    for (const auto& d : dead_) {
+      if (d.first == "caf") return true;
+    }
+    return false;
+  }));
+  std::lock_guard<std::mutex> lock(mu_);
   ASSERT_EQ(dead_.size(), 1u);
   EXPECT_EQ(dead_[0].first, "caf");
   auto dead = journal_->GetDead("caf", seq);

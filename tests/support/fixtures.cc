@@ -9,14 +9,17 @@
 
 namespace relais::testing {
 
-Identity MakeIdentity(const std::string& participant) {
-  auto id =
-      GenerateIdentity(participant, Clock::System()->NowMs() - 86400000, 366);
+Identity MakeIdentityAt(const std::string& participant, int64_t now_ms) {
+  auto id = GenerateIdentity(participant, now_ms - 86400000, 366);
   if (!id.ok()) {
     std::cerr << "MakeIdentity: " << id.status().ToString() << "\n";
     std::abort();
   }
   return *id;
+}
+
+Identity MakeIdentity(const std::string& participant) {
+  return MakeIdentityAt(participant, Clock::System()->NowMs());
 }
 
 std::string SampleAddressChange() {

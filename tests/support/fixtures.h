@@ -14,8 +14,11 @@
 
 namespace relais::testing {
 
-// A fresh identity valid from one day ago for a year; aborts the test
-// binary on failure (it never fails with a working OpenSSL).
+// A fresh identity valid from one day before `now_ms` for a year; aborts
+// the test binary on failure (it never fails with a working OpenSSL). A test
+// that runs on a fixed fake time makes its keys at that time.
+Identity MakeIdentityAt(const std::string& participant, int64_t now_ms);
+// MakeIdentityAt the system clock's now.
 Identity MakeIdentity(const std::string& participant);
 
 // Bytes of an AddressChange CaseEvent for a sample citizen.
