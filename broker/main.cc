@@ -4,10 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <csignal>
+#include <thread>
 
 #include "broker/broker.h"
 #include "broker/config.h"
+#include "core/files.h"
 #include "core/stop_signals.h"
 
 int main(int argc, char** argv) {
@@ -41,7 +44,33 @@ int main(int argc, char** argv) {
   // instead, like any other write error: the journal refuses new messages
   // and recovers once it can write again, and relaisd stays up.
   std::signal(SIGXFSZ, SIG_IGN);
-  auto broker = relais::broker::Broker::Start(std::move(*config));
+  // A full disk at start is waited out, not a reason to exit: relaisd says
+  // why once, tries again every second, and starts as soon as it can (or
+  // stops on SIGTERM).
+  auto broker = relais::broker::Broker::Start(*config);
+  for (bool said = false;
+       !broker.ok() && broker.status().code() == relais::Status::Code::kNoSpace;
+       broker = relais::broker::Broker::Start(*config)) {
+    if (!said) {
+      auto free = relais::FreeBytes(config->journal_dir);
+      spdlog::error(
+          "cannot start: {}. {} free in {}; relaisd needs at least {} there "
+          "to open its journal. Waiting: it starts by itself once space is "
+          "freed (SIGTERM to give up)",
+          broker.status().ToString(),
+          free.ok() ? relais::HumanBytes(*free) : std::string("nothing"),
+          config->journal_dir,
+          relais::HumanBytes(config->journal.write_buffer_bytes));
+      said = true;
+    }
+    for (int waited = 0; waited < 1000 && !stop.requested(); waited += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (stop.requested()) {
+      spdlog::info("stopped while waiting for disk space");
+      return 0;
+    }
+  }
   if (!broker.ok()) {
     spdlog::critical("cannot start: {}", broker.status().ToString());
     return 1;

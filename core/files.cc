@@ -2,17 +2,23 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 
 namespace relais {
 namespace {
 
+// The failed call's errno as a status: NoSpace for a full disk or quota.
 Status Errno(const std::string& what, const std::string& path) {
-  return Status::IOError(what + " " + path + ": " + std::strerror(errno));
+  std::string text = what + " " + path + ": " + std::strerror(errno);
+  if (errno == ENOSPC || errno == EDQUOT) return Status::NoSpace(text);
+  return Status::IOError(text);
 }
 
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
@@ -80,22 +86,55 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents,
     ::unlink(tmp.c_str());
     return st;
   }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  return SyncDir(dir.string());
+}
+
+Status SyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", dir);
+  Status st;
+  if (::fsync(fd) != 0) st = Errno("fsync", dir);
+  ::close(fd);
+  return st;
+}
+
+Status RenameSynced(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    if (errno == ENOENT) return Status::NotFound("no such file: " + from);
+    return Errno("rename " + from + " to", to);
   }
+  const std::filesystem::path a(from), b(to);
+  const std::string to_dir = b.has_parent_path() ? b.parent_path() : ".";
+  const std::string from_dir = a.has_parent_path() ? a.parent_path() : ".";
+  RELAIS_RETURN_IF_ERROR(SyncDir(to_dir));
+  if (from_dir != to_dir) RELAIS_RETURN_IF_ERROR(SyncDir(from_dir));
   return Status::OK();
+}
+
+Result<uint64_t> FreeBytes(const std::string& dir) {
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0) return Errno("statvfs", dir);
+  return static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, kUnits[u]);
+  return buf;
 }
 
 Status ProbeWrite(const std::string& dir) {
   const std::string path = dir + "/.relais-write-probe";
   const int fd =
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return Status::IOError("cannot create " + path + ": " +
-                           std::strerror(errno));
-  }
+  if (fd < 0) return Errno("cannot create", path);
   const std::string block(4096, '\0');
   const bool ok = ::write(fd, block.data(), block.size()) ==
                       static_cast<ssize_t>(block.size()) &&
@@ -104,7 +143,8 @@ Status ProbeWrite(const std::string& dir) {
   ::close(fd);
   ::unlink(path.c_str());
   if (!ok) {
-    return Status::IOError("cannot write " + path + ": " + std::strerror(err));
+    errno = err;
+    return Errno("cannot write", path);
   }
   return Status::OK();
 }

@@ -9,6 +9,9 @@
 
 namespace relais {
 
+// Errors: NoSpace when the disk (or a quota) is full, IOError for other
+// system errors, with the call, the path and the system's reason.
+
 // Reads the whole file. NotFound if it does not exist; InvalidArgument if it
 // is larger than `max_bytes`; IOError otherwise.
 Result<std::string> ReadFile(const std::string& path,
@@ -19,6 +22,20 @@ Result<std::string> ReadFile(const std::string& path,
 // this returns OK. `mode` is the new file's permission bits.
 Status WriteFileAtomic(const std::string& path, std::string_view contents,
                        unsigned mode = 0644);
+
+// fsyncs the directory `dir`, so that the names created, renamed or removed
+// in it survive a crash. IOError if it cannot.
+Status SyncDir(const std::string& dir);
+
+// Renames `from` to `to` (replacing `to`) and syncs the directory of `to`
+// (and that of `from` if it differs). NotFound if `from` does not exist.
+Status RenameSynced(const std::string& from, const std::string& to);
+
+// Bytes free for an unprivileged writer in the file system holding `dir`.
+Result<uint64_t> FreeBytes(const std::string& dir);
+
+// "12.5 MiB": a size for a person to read.
+std::string HumanBytes(uint64_t bytes);
 
 // Writes, syncs and removes a 4 KiB file in `dir`: OK if the disk takes
 // writes there, else IOError with the system's reason (e.g. before

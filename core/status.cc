@@ -24,6 +24,8 @@ std::string_view CodeName(Status::Code code) {
       return "Timeout";
     case Status::Code::kInternal:
       return "Internal";
+    case Status::Code::kNoSpace:
+      return "NoSpace";
   }
   return "Unknown";
 }

@@ -29,6 +29,7 @@ class [[nodiscard]] Status {
     kUnavailable,  // transient: retry later
     kTimeout,
     kInternal,  // a bug or an unexpected library failure
+    kNoSpace,   // the disk is full (or over quota): retry once space returns
   };
 
   // An OK status.
@@ -52,6 +53,9 @@ class [[nodiscard]] Status {
   }
   static Status Timeout(std::string msg) {
     return Status(Code::kTimeout, std::move(msg));
+  }
+  static Status NoSpace(std::string msg) {
+    return Status(Code::kNoSpace, std::move(msg));
   }
   static Status Internal(std::string msg) {
     return Status(Code::kInternal, std::move(msg));

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -26,8 +27,6 @@ namespace relais::sdk {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr size_t kMaxInboxFile = 16 << 20;
 
 bool IsInProgress(std::string_view name) {
   return name.empty() || name.front() == '.' || name.ends_with(".tmp") ||
@@ -69,6 +68,46 @@ std::string SubjectRefOf(const std::string& subject_key,
   return ref.ok() ? *ref : std::string();
 }
 
+// Client::Start, waiting out a full disk (its local store cannot open):
+// says why once, then tries again every second. Null if `stop` came first.
+Result<std::unique_ptr<Client>> StartClient(ClientOptions options,
+                                            DeliveryHandler handler,
+                                            const std::atomic<bool>& stop) {
+  for (bool said = false;;) {
+    auto client = Client::Start(options, handler);
+    if (client.ok() || client.status().code() != Status::Code::kNoSpace) {
+      if (client.ok() && said) spdlog::info("local store open: going on");
+      return client;
+    }
+    if (!said) {
+      auto free = FreeBytes(options.state_dir);
+      spdlog::error(
+          "{}. {} free in {}; the adapter needs at least 16 MiB there to open "
+          "its local store. Waiting: it starts by itself once space is freed",
+          client.status().ToString(),
+          free.ok() ? HumanBytes(*free) : std::string("nothing"),
+          options.state_dir);
+      said = true;
+    }
+    for (int waited = 0; waited < 1000 && !stop.load(); waited += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (stop.load()) return std::unique_ptr<Client>();
+  }
+}
+
+// state/pending/ held the sealed envelopes of inbox files before intakes
+// (intake.h) replaced it.
+void RemoveLegacyPending(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  const auto n = fs::remove_all(dir, ec);
+  spdlog::warn(
+      "{}: removed ({} entries): an earlier version's pending envelopes; "
+      "files still in inbox/ are sent as new cases",
+      dir, n);
+}
+
 }  // namespace
 
 Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
@@ -97,36 +136,52 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
 
 AdapterRuntime::AdapterRuntime(AdapterConfig config,
                                std::unique_ptr<Translator> translator)
-    : config_(std::move(config)), translator_(std::move(translator)) {
-  pending_dir_ =
-      (fs::path(config_.participant.client.state_dir) / "pending").string();
-}
+    : config_(std::move(config)),
+      translator_(std::move(translator)),
+      hand_offs_({{"outbox", config_.outbox}, {"done", config_.done}}) {}
 
 AdapterRuntime::~AdapterRuntime() {
   if (client_) client_->Stop();
 }
 
 Status AdapterRuntime::Run() {
+  const fs::path state(config_.participant.client.state_dir);
+  std::string intake_dir = (state / "intake").string();
   for (const auto* dir :
        {&config_.inbox, &config_.outbox, &config_.done, &config_.rejected,
-        &config_.status, &config_.subjects, &pending_dir_}) {
+        &config_.status, &config_.subjects, &intake_dir}) {
     RELAIS_RETURN_IF_ERROR(EnsureDir(*dir));
   }
+  RemoveLegacyPending((state / "pending").string());
   ClientOptions options = config_.participant.client;
-  options.state_dir = (fs::path(options.state_dir) / "processed").string();
+  options.state_dir = (state / "processed").string();
+  options.complete_hand_offs = [this](const std::vector<std::string>& r) {
+    return hand_offs_.Complete(r);
+  };
+  options.before_first_delivery = [this] { hand_offs_.RemoveOrphans(); };
   RELAIS_ASSIGN_OR_RETURN(
-      client_, Client::Start(std::move(options), [this](const Delivery& d) {
-        return OnDelivery(d);
-      }));
+      client_, StartClient(
+                   std::move(options),
+                   [this](const Delivery& d) { return OnDelivery(d); }, stop_));
+  if (!client_) return Status::OK();  // stopped while waiting for the disk
   spdlog::info("{} adapter: inbox {}, outbox {}", client_->participant(),
                config_.inbox, config_.outbox);
+  intake_ = std::make_unique<Intake>(
+      IntakeFolders{config_.inbox, config_.done, config_.rejected, intake_dir},
+      IntakeSteps{
+          [this](const std::string& n) { return translator_->Accepts(n); },
+          [this](const std::string& n, std::string_view c) {
+            return SealFile(n, c);
+          },
+          [this](const std::vector<std::string>& e) { return SubmitAll(e); }});
+  intake_->Resume();
   if (!config_.http_listen.empty()) {
     HttpFolders folders{config_.inbox, config_.outbox, config_.status,
                         config_.done, config_.rejected};
     folders.case_extension = translator_->Accepts("x.json")  ? ".json"
                              : translator_->Accepts("x.csv") ? ".csv"
                                                              : ".json";
-    folders.max_body = kMaxInboxFile;
+    folders.max_body = Intake::kMaxFileBytes;
     http_ = std::make_unique<HttpFront>(std::move(folders));
     RELAIS_RETURN_IF_ERROR(
         http_->Start(config_.http_listen, config_.http_endpoint_file));
@@ -146,31 +201,18 @@ Status AdapterRuntime::Run() {
 }
 
 void AdapterRuntime::ScanInbox() {
-  for (const auto& name : ReadyFiles(config_.inbox, [this](const auto& n) {
-         return translator_->Accepts(n);
-       })) {
-    if (stop_.load()) return;
-    ProcessFile(name);
-  }
+  if (intake_) intake_->Scan([this] { return stop_.load(); });
 }
 
-std::string AdapterRuntime::PendingPath(const std::string& name, size_t c,
-                                        size_t view) const {
-  return (fs::path(pending_dir_) / (name + "." + std::to_string(c) + "." +
-                                    std::to_string(view) + ".env"))
-      .string();
-}
-
-Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
+Result<std::vector<std::string>> AdapterRuntime::SealFile(
     const std::string& name, std::string_view contents) {
   RELAIS_ASSIGN_OR_RETURN(std::vector<OutgoingCase> cases,
                           translator_->ReadInbox(name, contents));
   if (cases.empty()) return Status::InvalidArgument("the file holds no case");
-  std::vector<SealedEnvelope> out;
+  std::vector<std::string> out;
   for (size_t i = 0; i < cases.size(); ++i) {
-    // One envelope per view of the case (data minimisation), each kept in
-    // state/pending/ once sealed: after a restart the very same envelopes,
-    // in the same case, are submitted again.
+    // One envelope per view of the case (data minimisation), all in the
+    // same case. Sealed once: the intake keeps them until accepted.
     OutgoingCase& c = cases[i];
     const std::string subject_ref =
         SubjectRefOf(config_.participant.subject_key, c.payload);
@@ -181,25 +223,8 @@ Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
             ": routing by subscription needs the citizen's NIR (and the "
             "subject key)");
       }
-      // The route is asked once and kept with the pending envelopes: after
-      // a restart the same recipients, whatever registrations changed.
-      const std::string route_file =
-          (fs::path(pending_dir_) / (name + "." + std::to_string(i) + ".route"))
-              .string();
-      if (auto kept = ReadFile(route_file); kept.ok()) {
-        auto list = nlohmann::json::parse(*kept, nullptr, false);
-        c.recipients.clear();
-        if (list.is_array()) {
-          for (const auto& r : list) {
-            if (r.is_string()) c.recipients.push_back(r.get<std::string>());
-          }
-        }
-      } else {
-        RELAIS_ASSIGN_OR_RETURN(c.recipients,
-                                client_->Route(c.case_type, subject_ref));
-        RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
-            route_file, nlohmann::json(c.recipients).dump() + "\n"));
-      }
+      RELAIS_ASSIGN_OR_RETURN(c.recipients,
+                              client_->Route(c.case_type, subject_ref));
       if (c.recipients.empty()) {
         return Status::InvalidArgument("case " + std::to_string(i + 1) +
                                        ": no agency holds a file on "
@@ -211,121 +236,90 @@ Result<std::vector<SealedEnvelope>> AdapterRuntime::SealFile(
     RELAIS_ASSIGN_OR_RETURN(std::vector<PayloadView> views,
                             ViewsFor(c.payload, c.recipients));
     std::string case_id = c.case_id;
-    for (size_t v = 0; v < views.size(); ++v) {
-      auto kept = ReadFile(PendingPath(name, i, v));
-      auto view = kept.ok() ? ParseEnvelope(*kept) : kept.status();
-      if (view.ok() && case_id.empty()) case_id = std::string(view->case_id);
-    }
     if (case_id.empty()) {
       RELAIS_ASSIGN_OR_RETURN(case_id, NewCaseId(Clock::System()->NowMs()));
     }
-    for (size_t v = 0; v < views.size(); ++v) {
-      const std::string pending = PendingPath(name, i, v);
-      auto kept = ReadFile(pending);
-      if (kept.ok()) {
-        auto view = ParseEnvelope(*kept);
-        if (view.ok()) {
-          out.push_back({std::string(view->message_id), *kept});
-          continue;
-        }
-      }
+    for (auto& view : views) {
       EnvelopeDraft d;
       d.case_id = case_id;
-      d.recipients = std::move(views[v].recipients);
+      d.recipients = std::move(view.recipients);
       d.case_type = c.case_type;
       d.subject_ref = subject_ref;
-      d.payload = std::move(views[v].payload);
+      d.payload = std::move(view.payload);
       RELAIS_ASSIGN_OR_RETURN(SealedEnvelope sealed,
                               client_->Seal(std::move(d)));
-      RELAIS_RETURN_IF_ERROR(WriteFileAtomic(pending, sealed.bytes));
-      out.push_back(std::move(sealed));
+      out.push_back(std::move(sealed.bytes));
     }
   }
   return out;
 }
 
-void AdapterRuntime::ProcessFile(const std::string& name) {
-  const std::string path = (fs::path(config_.inbox) / name).string();
-  auto contents = ReadFile(path, kMaxInboxFile);
-  if (!contents.ok()) {
-    if (contents.status().code() == Status::Code::kInvalidArgument) {
-      Reject(config_.inbox, name, contents.status().message());
-    }
-    return;  // gone or unreadable for now: next scan
+std::vector<Result<nlohmann::ordered_json>> AdapterRuntime::SubmitAll(
+    const std::vector<std::string>& envelopes) {
+  std::vector<std::future<Result<Receipt>>> answers;
+  for (const auto& bytes : envelopes) {
+    auto promise = std::make_shared<std::promise<Result<Receipt>>>();
+    answers.push_back(promise->get_future());
+    client_->SubmitAsync(
+        {PeekMessageId(bytes), bytes},
+        [promise](Result<Receipt> r) { promise->set_value(std::move(r)); });
   }
-  auto sealed = SealFile(name, *contents);
-  if (!sealed.ok()) {
-    if (sealed.status().code() == Status::Code::kInvalidArgument) {
-      Reject(config_.inbox, name, sealed.status().message());
-    } else {
-      spdlog::error("{}: {}", name, sealed.status().ToString());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::vector<Result<nlohmann::ordered_json>> out;
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    if (answers[i].wait_until(deadline) != std::future_status::ready) {
+      out.push_back(Status::Timeout("no receipt from the broker within 30 s"));
+      continue;
     }
-    return;
-  }
-  nlohmann::ordered_json receipts = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < sealed->size(); ++i) {
-    const SealedEnvelope& env = (*sealed)[i];
-    auto receipt = client_->Submit(env, std::chrono::seconds(30));
+    Result<Receipt> receipt = answers[i].get();
     if (!receipt.ok()) {
-      if (receipt.status().code() == Status::Code::kRejected &&
-          !IsRetryable(receipt.status().reject_code())) {
-        Reject(config_.inbox, name,
-               "message " + std::to_string(i + 1) +
-                   " refused by the broker: " + receipt.status().ToString());
-      } else {
-        spdlog::warn("{}: will try again: {}", name,
-                     receipt.status().ToString());
-      }
-      return;
+      out.push_back(receipt.status());
+      continue;
     }
-    auto view = ParseEnvelope(env.bytes);
-    nlohmann::json to = nlohmann::json::array();
-    if (view->header->recipients()) {
+    auto view = ParseEnvelope(envelopes[i]);
+    nlohmann::ordered_json to = nlohmann::ordered_json::array();
+    if (view.ok() && view->header->recipients()) {
       for (const auto* r : *view->header->recipients()) to.push_back(r->str());
     }
-    receipts.push_back(
-        {{"case_id", std::string(view->case_id)},
-         {"message_id", HexEncode(receipt->message_id)},
-         {"recipients", std::move(to)},
-         {"sequence", receipt->sequence},
-         {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
-         {"duplicate", receipt->duplicate}});
+    out.push_back(nlohmann::ordered_json{
+        {"case_id", view.ok() ? std::string(view->case_id) : std::string()},
+        {"message_id", HexEncode(receipt->message_id)},
+        {"recipients", std::move(to)},
+        {"sequence", receipt->sequence},
+        {"accepted_at", FormatTimestamp(receipt->accepted_at_ms)},
+        {"duplicate", receipt->duplicate}});
   }
-  if (!Done(config_.inbox, name, {{"file", name}, {"cases", receipts}})) {
-    return;
-  }
-  DropPending(name);
-  spdlog::info("{}: {} message(s) accepted", name, sealed->size());
+  return out;
 }
 
 void AdapterRuntime::Reject(const std::string& from, const std::string& name,
                             const std::string& why) {
   spdlog::warn("{}: rejected: {}", name, why);
-  std::error_code ec;
   // The file first, then its .error: whoever sees the .error finds both.
-  const fs::path target = fs::path(config_.rejected) / name;
-  fs::rename(fs::path(from) / name, target, ec);
-  Status st = WriteFileAtomic(target.string() + ".error", why + "\n");
-  if (!st.ok() || ec) {
-    spdlog::error("{}: cannot move to rejected/: {}{}", name,
-                  st.ok() ? "" : st.ToString(), ec.message());
+  const fs::path target =
+      fs::path(config_.rejected) / FreeName(config_.rejected, name, ".error");
+  Status st = RenameSynced((fs::path(from) / name).string(), target.string());
+  if (st.ok()) st = WriteFileAtomic(target.string() + ".error", why + "\n");
+  if (!st.ok()) {
+    spdlog::error("{}: cannot move to rejected/: {}", name, st.ToString());
   }
-  if (from == config_.inbox) DropPending(name);
 }
 
 bool AdapterRuntime::Done(const std::string& from, const std::string& name,
                           const nlohmann::ordered_json& receipt) {
   // The receipt first, then the file: whoever sees the file in done/ finds
-  // its receipt, and a crash in between leaves the file to be sent again.
-  Status st = WriteFileAtomic(
-      (fs::path(config_.done) / (name + ".receipt.json")).string(),
-      receipt.dump(2) + "\n");
-  std::error_code ec;
-  if (st.ok())
-    fs::rename(fs::path(from) / name, fs::path(config_.done) / name, ec);
-  if (!st.ok() || ec) {
-    spdlog::error("{}: done but not moved to done/: {}{}", name,
-                  st.ok() ? "" : st.ToString(), ec.message());
+  // its receipt, and a crash in between leaves the file to be sent again
+  // (what these files ask of the broker is idempotent).
+  const fs::path target =
+      fs::path(config_.done) / FreeName(config_.done, name, ".receipt.json");
+  Status st = WriteFileAtomic(target.string() + ".receipt.json",
+                              receipt.dump(2) + "\n");
+  if (st.ok()) {
+    st = RenameSynced((fs::path(from) / name).string(), target.string());
+  }
+  if (!st.ok()) {
+    spdlog::error("{}: done but not moved to done/: {}", name, st.ToString());
     return false;
   }
   return true;
@@ -346,15 +340,6 @@ std::optional<nlohmann::ordered_json> AdapterRuntime::ReadPartnerJson(
     return std::nullopt;
   }
   return std::move(*doc);
-}
-
-void AdapterRuntime::DropPending(const std::string& name) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(pending_dir_, ec)) {
-    if (entry.path().filename().string().starts_with(name + ".")) {
-      fs::remove(entry.path(), ec);
-    }
-  }
 }
 
 void AdapterRuntime::ScanSubjects() {
@@ -503,12 +488,15 @@ void AdapterRuntime::ReportFile(const std::string& name) {
     spdlog::warn("{}: will try again: {}", name, st.ToString());
     return;
   }
-  std::error_code ec;
-  fs::rename(fs::path(config_.status) / name, fs::path(config_.done) / name,
-             ec);
-  if (ec)
+  // Recorded: a crash before the move sends it again, and the broker
+  // answers that nothing changed.
+  Status moved = RenameSynced(
+      (fs::path(config_.status) / name).string(),
+      (fs::path(config_.done) / FreeName(config_.done, name, "")).string());
+  if (!moved.ok()) {
     spdlog::error("{}: recorded but not moved to done/: {}", name,
-                  ec.message());
+                  moved.ToString());
+  }
   spdlog::info("{}: message {} is {} here{}", name, HexEncode(*id),
                field("status"), recorded->changed ? "" : " (already)");
 }
@@ -527,13 +515,13 @@ HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {
     return HandlerResult::Rejected("payload is not a CaseEvent");
   auto file = translator_->WriteOutbox(env, *event);
   if (!file.ok()) return HandlerResult::Rejected(file.status().message());
-  Status st = WriteFileAtomic((fs::path(config_.outbox) / file->name).string(),
-                              file->contents);
-  if (!st.ok()) return HandlerResult::Retry(st.ToString());
-  spdlog::info("case {} ({}) from {} written to {}", std::string(env.case_id),
-               CaseTypeName(env.header->case_type()), std::string(env.sender),
-               file->name);
-  return HandlerResult::Processed();
+  auto record =
+      hand_offs_.Prepare("outbox", env.message_id, file->name, file->contents);
+  if (!record.ok()) return HandlerResult::Retry(record.status().ToString());
+  spdlog::info("case {} ({}) from {} handed over as {}",
+               std::string(env.case_id), CaseTypeName(env.header->case_type()),
+               std::string(env.sender), file->name);
+  return HandlerResult::HandOff(std::move(*record));
 }
 
 // The broker's word about a message this adapter sent (a dead letter, a
@@ -553,16 +541,16 @@ HandlerResult AdapterRuntime::OnStatusReport(const EnvelopeView& env,
       {"at_ms", r.at_ms()},
       {"attempts", r.attempts()},
       {"detail", StringView(r.detail())}};
-  Status st = WriteFileAtomic((fs::path(config_.done) / name).string(),
-                              j.dump(2) + "\n");
-  if (!st.ok()) return HandlerResult::Retry(st.ToString());
+  auto record =
+      hand_offs_.Prepare("done", env.message_id, name, j.dump(2) + "\n");
+  if (!record.ok()) return HandlerResult::Retry(record.status().ToString());
   spdlog::warn("case {}: message {} to {} is now {}: {}",
                std::string(StringView(r.case_id())),
                HexEncode(VectorBytes(r.message_id())).substr(0, 16),
                std::string(StringView(r.recipient())),
                wire::EnumNameRecipientState(r.state()),
                std::string(StringView(r.detail())));
-  return HandlerResult::Processed();
+  return HandlerResult::HandOff(std::move(*record));
 }
 
 int AdapterMain(int argc, char** argv, const char* name,

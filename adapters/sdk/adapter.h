@@ -5,15 +5,15 @@
 //
 //   inbox/    the partner system drops native files here (write, then
 //             rename: files starting with '.' or ending in .tmp/.part are
-//             not read). Each is translated into cases, sealed, kept in
-//             state/pending/ (so a crash resubmits the same envelopes), and
-//             submitted. When the broker accepted all of them the file moves
-//             to done/ with a .receipt.json beside it; if it cannot be
-//             translated or the broker refuses it, to rejected/ with a
-//             .error file saying why.
-//   outbox/   each delivered case is written here in the native format
-//             (atomically, named by message id, so a redelivery rewrites the
-//             same file).
+//             not read). Each is taken (renamed to a hidden name), its
+//             cases translated, sealed and kept (intake.h: a crash
+//             resubmits the same envelopes), and submitted. When the broker
+//             accepted all of them the file moves to done/ with a
+//             .receipt.json beside it; if it cannot be translated or the
+//             broker refuses it, to rejected/ with a .error saying why.
+//   outbox/   each delivered case is handed over here in the native format,
+//             once (folder_hand_off.h: a crash neither loses it nor shows
+//             it twice).
 //   status/   the partner system reports its progress with a delivered
 //             case: a JSON file {"case_id": "..." (this participant's
 //             latest message of the case) or "message_id": "<32 hex>",
@@ -42,7 +42,9 @@
 
 #include "adapters/sdk/client.h"
 #include "adapters/sdk/client_config.h"
+#include "adapters/sdk/folder_hand_off.h"
 #include "adapters/sdk/http_front.h"
+#include "adapters/sdk/intake.h"
 #include "core/envelope.h"
 #include "core/status.h"
 #include "schemas/cases_generated.h"
@@ -122,11 +124,12 @@ class AdapterRuntime {
   HandlerResult OnDelivery(const Delivery& d);
   HandlerResult OnStatusReport(const EnvelopeView& env,
                                const wire::StatusReport& report);
-  void ProcessFile(const std::string& name);
-  Result<std::vector<SealedEnvelope>> SealFile(const std::string& name,
-                                               std::string_view contents);
-  // state/pending/<name>.<case index>.<view index>.env
-  std::string PendingPath(const std::string& name, size_t c, size_t view) const;
+  // The sealed envelopes of every case in inbox file `name` (IntakeSteps).
+  Result<std::vector<std::string>> SealFile(const std::string& name,
+                                            std::string_view contents);
+  // Submits `envelopes` together: each one's receipt entry, or refusal.
+  std::vector<Result<nlohmann::ordered_json>> SubmitAll(
+      const std::vector<std::string>& envelopes);
   // Moves `name` from `from` to rejected/ with a .error saying `why`.
   void Reject(const std::string& from, const std::string& name,
               const std::string& why);
@@ -139,8 +142,6 @@ class AdapterRuntime {
   std::optional<nlohmann::ordered_json> ReadPartnerJson(const std::string& dir,
                                                         const std::string& name,
                                                         size_t max_bytes);
-  // Removes the sealed envelopes of inbox file `name` from state/pending/.
-  void DropPending(const std::string& name);
   void ReportFile(const std::string& name);
   void RegisterFile(const std::string& name);
   // This participant's latest message of `case_id` (a CaseStatusQuery).
@@ -150,7 +151,8 @@ class AdapterRuntime {
   std::unique_ptr<Translator> translator_;
   std::unique_ptr<Client> client_;
   std::unique_ptr<HttpFront> http_;
-  std::string pending_dir_;
+  std::unique_ptr<Intake> intake_;
+  FolderHandOffs hand_offs_;
   std::atomic<bool> stop_{false};
 };
 

@@ -121,6 +121,12 @@ class Client::Impl {
                                   std::set<std::string>* in_batch,
                                   std::vector<LocalStore::Entry>* records,
                                   Effects* effects);
+  // Completes `records` (ClientOptions::complete_hand_offs), retrying with
+  // backoff; then forgets `keys`. False if it stopped first.
+  bool CompleteHandOffs(const std::vector<std::string>& records,
+                        const std::vector<uint64_t>& keys);
+  // Completes the hand-offs an earlier run left recorded.
+  bool CompleteRestoredHandOffs();
   void Prune();
 
   ClientOptions opts_;
@@ -637,6 +643,8 @@ void Client::Impl::FailAll(const Status& st) {
 // per batch, never an ack before its sync).
 void Client::Impl::HandlerLoop() {
   constexpr size_t kMaxBatch = 256;
+  if (!CompleteRestoredHandOffs()) return;
+  if (opts_.before_first_delivery) opts_.before_first_delivery();
   for (;;) {
     std::vector<Incoming> batch;
     {
@@ -666,15 +674,72 @@ void Client::Impl::HandlerLoop() {
       if (!ack) break;  // store unreadable or stopping: no acks past here
       acks.push_back(std::move(*ack));
     }
-    Status st =
-        store_->Commit(records, effects, relais::Clock::System()->NowMs());
+    std::vector<uint64_t> keys;
+    Status st = store_->Commit(records, effects,
+                               relais::Clock::System()->NowMs(), &keys);
     if (!st.ok()) {
       spdlog::error("{}: {}", participant(), st.ToString());
       continue;  // not acked: redelivered later, and handled again
     }
+    std::vector<std::string> hand_offs;
+    for (const auto& r : records) {
+      if (!r.hand_off.empty()) hand_offs.push_back(r.hand_off);
+    }
+    // Recorded: completed now, or by the next Start if this one dies.
+    if (!CompleteHandOffs(hand_offs, keys)) return;
     std::vector<Command> cmds;
     for (auto& a : acks) cmds.push_back(std::move(a));
     PostAll(std::move(cmds));
+  }
+}
+
+bool Client::Impl::CompleteHandOffs(const std::vector<std::string>& records,
+                                    const std::vector<uint64_t>& keys) {
+  if (records.empty()) return true;
+  for (int attempt = 0;; ++attempt) {
+    Status st = opts_.complete_hand_offs
+                    ? opts_.complete_hand_offs(records)
+                    : Status::InvalidArgument(
+                          "the handler returned HandOff but the client has no "
+                          "complete_hand_offs");
+    if (st.ok()) break;
+    spdlog::error("{}: {} hand-off(s) not completed yet, will try again: {}",
+                  participant(), records.size(), st.ToString());
+    std::unique_lock<std::mutex> lock(del_mu_);
+    if (del_cv_.wait_for(lock, Backoff(attempt),
+                         [this] { return stopping_.load(); })) {
+      return false;
+    }
+  }
+  stats_.hand_offs_completed.fetch_add(records.size());
+  Status st = store_->ForgetHandOffs(keys);
+  if (!st.ok()) spdlog::warn("{}: {}", participant(), st.ToString());
+  return true;
+}
+
+bool Client::Impl::CompleteRestoredHandOffs() {
+  for (int attempt = 0;; ++attempt) {
+    auto restored = store_->HandOffs();
+    if (restored.ok()) {
+      if (restored->empty()) return true;
+      std::vector<std::string> records;
+      std::vector<uint64_t> keys;
+      for (auto& h : *restored) {
+        records.push_back(std::move(h.record));
+        keys.push_back(h.key);
+      }
+      spdlog::info("{}: completing {} hand-off(s) recorded before a restart",
+                   participant(), records.size());
+      if (!CompleteHandOffs(records, keys)) return false;
+      stats_.hand_offs_restored.fetch_add(records.size());
+      return true;
+    }
+    spdlog::error("{}: {}", participant(), restored.status().ToString());
+    std::unique_lock<std::mutex> lock(del_mu_);
+    if (del_cv_.wait_for(lock, Backoff(attempt),
+                         [this] { return stopping_.load(); })) {
+      return false;
+    }
   }
 }
 
@@ -743,9 +808,10 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
   ack.outcome =
       rejected ? wire::AckOutcome::Rejected : wire::AckOutcome::Processed;
   ack.reason = r.reason;
-  records->push_back({ack.message_id, rejected
-                                          ? LocalStore::Outcome::kRejected
-                                          : LocalStore::Outcome::kProcessed});
+  records->push_back({ack.message_id,
+                      rejected ? LocalStore::Outcome::kRejected
+                               : LocalStore::Outcome::kProcessed,
+                      rejected ? std::string() : std::move(r.hand_off)});
   effects->Absorb(std::move(stage));
   in_batch->insert(ack.message_id);
   stats_.handled.fetch_add(1);

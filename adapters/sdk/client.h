@@ -20,6 +20,15 @@
 //   one handler thread, in arrival order. It is acknowledged only after the
 //   handler returned Processed or Rejected and the id was recorded, with
 //   the handler's Effects, in one synced write (local_store.h).
+// - Hand-offs, for handlers whose effect is outside the local store (a file
+//   for the partner system): the handler prepares it durably without
+//   showing it (say, a synced hidden file) and returns HandOff(record); the
+//   record is written with the processed id, then `complete_hand_offs`
+//   shows it (say, renames the file), then the delivery is acknowledged.
+//   A crash anywhere in between either leaves nothing recorded (the
+//   delivery comes again and is handled again, the partner having seen
+//   nothing) or a recorded hand-off, which the next Start completes before
+//   handling anything: the partner sees it once.
 //
 // Thread-safety: all public methods may be called from any thread. The
 // handler and submit callbacks run on the client's own threads; a callback
@@ -87,6 +96,19 @@ struct ClientOptions {
   std::string software = "relais-sdk/0.1";
   // Called with the answer to each submit restored from the outbox.
   RestoredCallback restored_done;
+  // Completes hand-offs (HandlerResult::HandOff), given their records in
+  // the order the deliveries were handled: after the synced write that
+  // recorded them and before their deliveries are acknowledged, and at
+  // Start for those a crash left recorded. Must be idempotent (a hand-off
+  // may be completed again after a crash). An error holds back the
+  // acknowledgements and is retried with backoff. Required if the handler
+  // returns HandOff. Runs on the handler thread.
+  std::function<Status(const std::vector<std::string>& records)>
+      complete_hand_offs;
+  // Called once on the handler thread when the hand-offs an earlier run
+  // left are complete and before the first delivery is handled: the moment
+  // to remove what a crash left prepared but never recorded.
+  std::function<void()> before_first_delivery;
 };
 
 // A verified delivery, valid during the handler call only.
@@ -113,8 +135,15 @@ struct HandlerResult {
   enum class Kind { kProcessed, kRejected, kRetry };
   Kind kind = Kind::kProcessed;
   std::string reason;
+  // Set by HandOff: the record of what is left to hand over.
+  std::string hand_off;
   // Handed to the partner system.
   static HandlerResult Processed() { return {Kind::kProcessed, {}}; }
+  // Processed once the hand-off described by `record` is completed
+  // (ClientOptions::complete_hand_offs); `record` must not be empty.
+  static HandlerResult HandOff(std::string record) {
+    return {Kind::kProcessed, {}, std::move(record)};
+  }
   // Permanently rejected: acknowledged as Rejected with `reason`.
   static HandlerResult Rejected(std::string reason) {
     return {Kind::kRejected, std::move(reason)};
@@ -146,6 +175,9 @@ struct ClientStats {
   std::atomic<uint64_t> deliveries_rejected{0};
   std::atomic<uint64_t> outbox_restored{0};
   std::atomic<uint64_t> processed_pruned{0};
+  std::atomic<uint64_t> hand_offs_completed{0};
+  // Hand-offs a crash had left recorded, completed at Start.
+  std::atomic<uint64_t> hand_offs_restored{0};
 };
 
 class Client {

@@ -21,11 +21,37 @@ constexpr const char* kFamilies[] = {
     "processed_by_time",  // at_ms (BE) + message id -> ""
     "effects",            // handler key -> value
     "outbox",             // key (BE) -> envelope bytes
+    "hand_offs",          // key (BE) -> message id (16 bytes) + record
 };
-enum Family { kProcessed = 0, kByTime = 1, kEffects = 2, kOutbox = 3 };
+enum Family {
+  kProcessed = 0,
+  kByTime = 1,
+  kEffects = 2,
+  kOutbox = 3,
+  kHandOffs = 4
+};
+
+// The key after the last one in `family` (1 if it is empty).
+Result<uint64_t> NextKey(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), family));
+  it->SeekToLast();
+  uint64_t next = 1;
+  if (it->Valid() && it->key().size() == 8) {
+    next = GetBigEndian64(it->key().data()) + 1;
+  }
+  if (!it->status().ok()) {
+    return Status::IOError("local store: reading " + family->GetName() + ": " +
+                           it->status().ToString());
+  }
+  return next;
+}
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  return Status::IOError("local store: " + what + ": " + s.ToString());
+  const std::string text = "local store: " + what + ": " + s.ToString();
+  if (s.IsNoSpace()) return Status::NoSpace(text);
+  if (s.IsCorruption()) return Status::Corruption(text);
+  return Status::IOError(text);
 }
 
 std::string BigEndianKey(uint64_t v) {
@@ -92,14 +118,13 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& dir,
   if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
   std::unique_ptr<LocalStore> store(new LocalStore(dir, options));
   RELAIS_RETURN_IF_ERROR(store->OpenDb());
-  // Outbox keys continue after the last one kept.
-  std::unique_ptr<rocksdb::Iterator> it(
-      store->db_->NewIterator(rocksdb::ReadOptions(), store->cf_[kOutbox]));
-  it->SeekToLast();
-  if (it->Valid() && it->key().size() == 8) {
-    store->next_outbox_key_ = GetBigEndian64(it->key().data()) + 1;
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading the outbox");
+  // Outbox and hand-off keys continue after the last one kept.
+  RELAIS_ASSIGN_OR_RETURN(uint64_t outbox,
+                          NextKey(store->db_.get(), store->cf_[kOutbox]));
+  RELAIS_ASSIGN_OR_RETURN(uint64_t hand_offs,
+                          NextKey(store->db_.get(), store->cf_[kHandOffs]));
+  store->next_outbox_key_ = outbox;
+  store->next_hand_off_key_ = hand_offs;
   return store;
 }
 
@@ -161,7 +186,8 @@ Result<bool> LocalStore::Contains(std::string_view id, Outcome* outcome) const {
 }
 
 Status LocalStore::Commit(const std::vector<Entry>& entries,
-                          const Effects& effects, int64_t at_ms) {
+                          const Effects& effects, int64_t at_ms,
+                          std::vector<uint64_t>* hand_off_keys) {
   if (entries.empty() && effects.empty()) return Status::OK();
   if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
   std::shared_lock<std::shared_mutex> lock(mu_);
@@ -173,6 +199,12 @@ Status LocalStore::Commit(const std::vector<Entry>& entries,
     value += at;
     batch.Put(cf_[kProcessed], e.message_id, value).PermitUncheckedError();
     batch.Put(cf_[kByTime], at + e.message_id, "").PermitUncheckedError();
+    if (!e.hand_off.empty()) {
+      const uint64_t key = next_hand_off_key_.fetch_add(1);
+      batch.Put(cf_[kHandOffs], BigEndianKey(key), e.message_id + e.hand_off)
+          .PermitUncheckedError();
+      if (hand_off_keys != nullptr) hand_off_keys->push_back(key);
+    }
   }
   for (const auto& [key, value] : effects.writes_) {
     if (value) {
@@ -274,6 +306,37 @@ Status LocalStore::Forget(uint64_t key) {
   rocksdb::WriteBatch batch;
   batch.Delete(cf_[kOutbox], BigEndianKey(key)).PermitUncheckedError();
   return Write(&batch, /*sync=*/false, "forgetting an answered submit");
+}
+
+Result<std::vector<LocalStore::HandOff>> LocalStore::HandOffs() const {
+  std::vector<HandOff> out;
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_[kHandOffs]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view value = it->value().ToStringView();
+    if (it->key().size() != 8 || value.size() < 16) continue;
+    out.push_back({GetBigEndian64(it->key().data()),
+                   std::string(value.substr(0, 16)),
+                   std::string(value.substr(16))});
+  }
+  if (!it->status().ok()) {
+    return FromRocks(it->status(), "reading the hand-offs");
+  }
+  return out;
+}
+
+Status LocalStore::ForgetHandOffs(const std::vector<uint64_t>& keys) {
+  if (keys.empty()) return Status::OK();
+  if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("local store " + dir_ + " is not open");
+  rocksdb::WriteBatch batch;
+  for (uint64_t key : keys) {
+    batch.Delete(cf_[kHandOffs], BigEndianKey(key)).PermitUncheckedError();
+  }
+  return Write(&batch, /*sync=*/false, "forgetting completed hand-offs");
 }
 
 Result<std::vector<LocalStore::Kept>> LocalStore::Outbox() const {

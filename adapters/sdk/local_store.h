@@ -13,7 +13,12 @@
 //   (either both are durable or neither is);
 // - outbox: envelopes submitted but not yet answered by the broker, kept
 //   (synced) before they are sent and removed once answered, so a process
-//   killed in between submits the very same envelope again on restart.
+//   killed in between submits the very same envelope again on restart;
+// - hand-offs: what a handler still has to do to hand a processed delivery
+//   to the partner system (say, rename a synced hidden file into the
+//   partner's folder), recorded in the same synced write as the processed
+//   id and forgotten once done: after a crash between the two, the client
+//   finishes it when it starts instead of handling the delivery again.
 //
 // After a failed write (disk full, I/O error) RocksDB refuses every write;
 // the next write first makes the store writable again: DB::Resume, or,
@@ -94,13 +99,26 @@ class LocalStore {
   struct Entry {
     std::string message_id;
     Outcome outcome = Outcome::kProcessed;
+    // Recorded as a pending hand-off with the id when not empty.
+    std::string hand_off;
   };
   // A fresh, empty set of effects to stage writes in.
   Effects NewEffects() const { return Effects(this, nullptr); }
-  // Records `entries` and applies `effects` with one synced write: all or
-  // none are durable when this returns.
+  // Records `entries` (and their hand-offs) and applies `effects` with one
+  // synced write: all or none are durable when this returns. The keys of
+  // the hand-offs recorded, in entry order, go to `*hand_off_keys` if given.
   Status Commit(const std::vector<Entry>& entries, const Effects& effects,
-                int64_t at_ms);
+                int64_t at_ms, std::vector<uint64_t>* hand_off_keys = nullptr);
+  struct HandOff {
+    uint64_t key = 0;
+    std::string message_id;
+    std::string record;
+  };
+  // Every hand-off recorded and not forgotten, in the order recorded.
+  Result<std::vector<HandOff>> HandOffs() const;
+  // Forgets completed hand-offs (not synced: one forgotten by a write that
+  // a crash undid is merely completed again, which must be harmless).
+  Status ForgetHandOffs(const std::vector<uint64_t>& keys);
   // Forgets processed ids recorded before `now_ms - retention`, at most
   // `limit` of them; returns how many.
   Result<uint64_t> Prune(int64_t now_ms, uint64_t limit = 100000);
@@ -143,9 +161,10 @@ class LocalStore {
   // Guards db_ and cf_: shared for reads and writes, exclusive to reopen.
   mutable std::shared_mutex mu_;
   std::unique_ptr<rocksdb::DB> db_;
-  // default (processed ids), processed_by_time, effects, outbox
+  // default (processed ids), processed_by_time, effects, outbox, hand_offs
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
   std::atomic<uint64_t> next_outbox_key_{1};
+  std::atomic<uint64_t> next_hand_off_key_{1};
   std::atomic<bool> failed_{false};
   std::mutex recover_mu_;
   std::chrono::steady_clock::time_point next_reopen_;  // recover_mu_

@@ -57,6 +57,7 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.IsCorruption()) {
     return Status::Corruption(what + ": " + s.ToString());
   }
+  if (s.IsNoSpace()) return Status::NoSpace(what + ": " + s.ToString());
   return Status::IOError(what + ": " + s.ToString());
 }
 
@@ -325,11 +326,18 @@ void Journal::MarkFailed(Status status) {
   next_attempt_ = failed_at_ + backoff_;
   last_attempt_error_.clear();
   healthy_.store(false);
+  std::string space;
+  if (failure_.code() == Status::Code::kNoSpace) {
+    auto free = FreeBytes(dir_);
+    space = " The disk is full (" +
+            (free.ok() ? HumanBytes(*free) : std::string("nothing")) +
+            " free): free space in that file system.";
+  }
   spdlog::error(
       "journal {} cannot write: {}. New messages are refused (501 "
       "JournalUnavailable) until it recovers; relaisd retries every {} s at "
-      "most",
-      dir_, failure_.ToString(), kMaxRetry.count() / 1000.0);
+      "most, and goes on by itself.{}",
+      dir_, failure_.ToString(), kMaxRetry.count() / 1000.0, space);
 }
 
 Status Journal::Unavailable() const {

@@ -30,6 +30,9 @@ Status OpenFailed(const std::string& dir, const rocksdb::Status& s,
     what += "; it reported: " + reported;
   }
   if (s.IsCorruption() || s.IsPathNotFound()) return Damaged(dir, what);
+  if (s.IsNoSpace()) {
+    return Status::NoSpace("cannot open the journal in " + dir + ": " + what);
+  }
   return Status::IOError("cannot open the journal in " + dir + ": " + what);
 }
 

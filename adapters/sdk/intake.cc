@@ -1,0 +1,383 @@
+#include "adapters/sdk/intake.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/bytes.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/files.h"
+
+namespace relais::sdk {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kTakenPrefix = ".relais-in-";
+constexpr const char* kFinished = ".finished";
+
+bool IsInProgress(std::string_view name) {
+  return name.empty() || name.front() == '.' || name.ends_with(".tmp") ||
+         name.ends_with(".part");
+}
+
+// "<ms, 13 digits>-<8 hex>": unique, and in the order files were taken.
+std::string NewIntakeId() {
+  char ms[24];
+  std::snprintf(ms, sizeof(ms), "%013lld",
+                static_cast<long long>(Clock::System()->NowMs()));
+  auto random = crypto::RandomBytes(4);
+  return std::string(ms) + "-" +
+         HexEncode(random.ok() ? *random : std::string(4, '\0'));
+}
+
+bool Exists(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
+}  // namespace
+
+std::string FreeName(const std::string& dir, const std::string& name,
+                     const std::string& suffix) {
+  const auto taken = [&](const std::string& n) {
+    return Exists(fs::path(dir) / n) ||
+           (!suffix.empty() && Exists(fs::path(dir) / (n + suffix)));
+  };
+  if (!taken(name)) return name;
+  const size_t dot = name.rfind('.');
+  const std::string stem =
+      dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+  const std::string ext =
+      dot == std::string::npos || dot == 0 ? "" : name.substr(dot);
+  for (int n = 2;; ++n) {
+    const std::string candidate = stem + "." + std::to_string(n) + ext;
+    if (!taken(candidate)) return candidate;
+  }
+}
+
+struct Intake::Manifest {
+  std::string file;   // the partner's name for it
+  std::string state;  // taken, sealed, accepted, rejected
+  std::string sha256;
+  size_t messages = 0;
+  Json receipts = Json::array();
+  std::string as;  // its name in done/ or rejected/
+  std::string reason;
+
+  Json ToJson() const {
+    Json j = {{"file", file}, {"state", state}};
+    if (!sha256.empty()) j["sha256"] = sha256;
+    if (state != "taken") j["messages"] = messages;
+    if (state == "accepted") j["receipts"] = receipts;
+    if (!as.empty()) j["as"] = as;
+    if (!reason.empty()) j["reason"] = reason;
+    return j;
+  }
+  static Result<Manifest> Parse(const std::string& text) {
+    const Json j = Json::parse(text, nullptr, false);
+    if (!j.is_object() || !j.contains("file") || !j["file"].is_string() ||
+        !j.contains("state") || !j["state"].is_string()) {
+      return Status::Corruption("not an intake manifest");
+    }
+    Manifest m;
+    m.file = j["file"].get<std::string>();
+    m.state = j["state"].get<std::string>();
+    const auto text_of = [&](const char* key) {
+      return j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
+                                                   : std::string();
+    };
+    m.sha256 = text_of("sha256");
+    m.as = text_of("as");
+    m.reason = text_of("reason");
+    if (j.contains("messages") && j["messages"].is_number_unsigned()) {
+      m.messages = j["messages"].get<size_t>();
+    }
+    if (j.contains("receipts") && j["receipts"].is_array()) {
+      m.receipts = j["receipts"];
+    }
+    if (m.state != "taken" && m.state != "sealed" && m.state != "accepted" &&
+        m.state != "rejected") {
+      return Status::Corruption("unknown intake state '" + m.state + "'");
+    }
+    return m;
+  }
+};
+
+Intake::Intake(IntakeFolders folders, IntakeSteps steps)
+    : folders_(std::move(folders)), steps_(std::move(steps)) {}
+
+std::string Intake::Dir(const std::string& id) const {
+  return (fs::path(folders_.intake) / id).string();
+}
+
+std::string Intake::TakenPath(const std::string& id) const {
+  return (fs::path(folders_.inbox) / (std::string(kTakenPrefix) + id)).string();
+}
+
+size_t Intake::pending() const { return waiting_.size(); }
+
+Status Intake::Save(const std::string& id, const Manifest& m) {
+  return WriteFileAtomic((fs::path(Dir(id)) / "manifest.json").string(),
+                         m.ToJson().dump(2) + "\n");
+}
+
+void Intake::Remove(const std::string& id) {
+  std::error_code ec;
+  const fs::path finished = fs::path(Dir(id) + kFinished);
+  fs::rename(Dir(id), finished, ec);
+  fs::remove_all(ec ? fs::path(Dir(id)) : finished, ec);
+}
+
+void Intake::Defer(const std::string& name, const Status& why) {
+  std::string text = name + " waits: " + why.ToString();
+  if (why.code() == Status::Code::kNoSpace) {
+    auto free = FreeBytes(folders_.intake);
+    if (free.ok()) {
+      text += " (" + HumanBytes(*free) + " free for state/intake in " +
+              folders_.intake + "; it goes on by itself once space returns)";
+    }
+  }
+  if (text != last_deferral_) {
+    spdlog::warn("{}", text);
+    last_deferral_ = text;
+  }
+}
+
+void Intake::Resume() {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folders_.intake, ec)) {
+    const std::string n = entry.path().filename().string();
+    if (n.ends_with(kFinished)) {
+      fs::remove_all(entry.path(), ec);
+    } else if (entry.is_directory()) {
+      ids.push_back(n);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  // A hidden inbox file without its intake could only come from a lost
+  // write: say so, never drop it.
+  for (const auto& entry : fs::directory_iterator(folders_.inbox, ec)) {
+    const std::string n = entry.path().filename().string();
+    if (n.starts_with(kTakenPrefix) &&
+        !std::binary_search(ids.begin(), ids.end(),
+                            n.substr(kTakenPrefix.size()))) {
+      spdlog::error(
+          "inbox/{} was taken but its intake is missing from {}: left in "
+          "place; rename it to a plain name to send it again",
+          n, folders_.intake);
+    }
+  }
+  for (const auto& id : ids) {
+    auto text = ReadFile((fs::path(Dir(id)) / "manifest.json").string());
+    if (text.ok()) {
+      auto m = Manifest::Parse(*text);
+      if (m.ok()) {
+        spdlog::info("{}: taken before the restart ({}); going on", m->file,
+                     m->state);
+      }
+    }
+    waiting_.push_back(id);
+  }
+  std::vector<std::string> still;
+  for (const auto& id : waiting_) {
+    if (!Advance(id)) still.push_back(id);
+  }
+  waiting_ = std::move(still);
+}
+
+void Intake::Scan(const std::function<bool()>& stop) {
+  // Older intakes first; while one waits, the rest of the inbox waits too
+  // (files stay in inbox/ while the broker cannot take them).
+  while (!waiting_.empty()) {
+    if (stop() || !Advance(waiting_.front())) return;
+    waiting_.erase(waiting_.begin());
+  }
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folders_.inbox, ec)) {
+    const std::string n = entry.path().filename().string();
+    if (entry.is_regular_file() && !IsInProgress(n) && steps_.accepts(n)) {
+      names.push_back(n);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (stop()) return;
+    auto id = Take(name);
+    if (!id) return;  // the disk: the next scan tries again
+    if (!Advance(*id)) {
+      waiting_.push_back(*id);
+      return;
+    }
+  }
+}
+
+std::optional<std::string> Intake::Take(const std::string& name) {
+  const std::string id = NewIntakeId();
+  Manifest m;
+  m.file = name;
+  m.state = "taken";
+  std::error_code ec;
+  fs::create_directories(Dir(id), ec);
+  Status st =
+      ec ? Status::IOError("cannot create " + Dir(id) + ": " + ec.message())
+         : Save(id, m);
+  // The intake's folder must survive a crash before the file is renamed
+  // to its hidden name.
+  if (st.ok()) st = SyncDir(folders_.intake);
+  if (st.ok()) {
+    st =
+        RenameSynced((fs::path(folders_.inbox) / name).string(), TakenPath(id));
+  }
+  if (!st.ok()) {
+    fs::remove_all(Dir(id), ec);
+    if (st.code() != Status::Code::kNotFound) Defer(name, st);
+    return std::nullopt;
+  }
+  last_deferral_.clear();
+  return id;
+}
+
+bool Intake::Advance(const std::string& id) {
+  auto text = ReadFile((fs::path(Dir(id)) / "manifest.json").string());
+  if (!text.ok() && text.status().code() == Status::Code::kNotFound) {
+    Remove(id);  // created, never taken
+    return true;
+  }
+  Result<Manifest> m =
+      text.ok() ? Manifest::Parse(*text) : Result<Manifest>(text.status());
+  if (!m.ok()) {
+    Defer(Dir(id), m.status());
+    return false;
+  }
+  for (;;) {
+    Status st;
+    if (m->state == "taken") {
+      if (!Exists(TakenPath(id))) {
+        Remove(id);  // a crash came before the rename: taken again later
+        return true;
+      }
+      st = Seal(id, &*m);
+    } else if (m->state == "sealed") {
+      st = Submit(id, &*m);
+    } else {
+      st = Finish(id, &*m);
+      if (st.ok()) {
+        Remove(id);
+        last_deferral_.clear();
+        return true;
+      }
+    }
+    if (!st.ok()) {
+      Defer(m->file, st);
+      return false;
+    }
+  }
+}
+
+Status Intake::Seal(const std::string& id, Manifest* m) {
+  auto contents = ReadFile(TakenPath(id), kMaxFileBytes);
+  Result<std::vector<std::string>> envelopes =
+      contents.ok() ? steps_.seal(m->file, *contents)
+                    : Result<std::vector<std::string>>(contents.status());
+  if (!envelopes.ok() &&
+      envelopes.status().code() == Status::Code::kInvalidArgument) {
+    m->state = "rejected";
+    m->reason = envelopes.status().message();
+    m->as = FreeName(folders_.rejected, m->file, ".error");
+    return Save(id, *m);
+  }
+  if (!envelopes.ok()) return envelopes.status();
+  for (size_t k = 0; k < envelopes->size(); ++k) {
+    RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
+        (fs::path(Dir(id)) / (std::to_string(k) + ".env")).string(),
+        (*envelopes)[k]));
+  }
+  m->state = "sealed";
+  m->sha256 = HexEncode(crypto::Sha256(*contents));
+  m->messages = envelopes->size();
+  return Save(id, *m);
+}
+
+Status Intake::Submit(const std::string& id, Manifest* m) {
+  std::vector<std::string> envelopes;
+  for (size_t k = 0; k < m->messages; ++k) {
+    auto env =
+        ReadFile((fs::path(Dir(id)) / (std::to_string(k) + ".env")).string());
+    if (!env.ok()) {
+      return Status::Corruption("intake " + Dir(id) + ": message " +
+                                std::to_string(k + 1) +
+                                " is missing: " + env.status().ToString());
+    }
+    envelopes.push_back(std::move(*env));
+  }
+  const auto results = steps_.submit(envelopes);
+  Json receipts = Json::array();
+  for (size_t k = 0; k < results.size(); ++k) {
+    const auto& r = results[k];
+    if (r.ok()) {
+      receipts.push_back(*r);
+      continue;
+    }
+    if (r.status().code() == Status::Code::kRejected &&
+        !IsRetryable(r.status().reject_code())) {
+      m->state = "rejected";
+      m->reason = "message " + std::to_string(k + 1) + " of " +
+                  std::to_string(results.size()) +
+                  " refused by the broker: " + r.status().ToString();
+      m->as = FreeName(folders_.rejected, m->file, ".error");
+      return Save(id, *m);
+    }
+  }
+  for (const auto& r : results) {
+    if (!r.ok()) return r.status();
+  }
+  m->state = "accepted";
+  m->receipts = std::move(receipts);
+  m->as = FreeName(folders_.done, m->file, ".receipt.json");
+  return Save(id, *m);
+}
+
+Status Intake::Finish(const std::string& id, Manifest* m) {
+  const bool accepted = m->state == "accepted";
+  const std::string& dir = accepted ? folders_.done : folders_.rejected;
+  const std::string suffix = accepted ? ".receipt.json" : ".error";
+  const bool taken = Exists(TakenPath(id));
+  if (taken && Exists(fs::path(dir) / m->as)) {
+    // Another file took the name since: pick another one first.
+    m->as = FreeName(dir, m->file, suffix);
+    RELAIS_RETURN_IF_ERROR(Save(id, *m));
+  }
+  const std::string target = (fs::path(dir) / m->as).string();
+  if (accepted) {
+    // The receipt first: whoever sees the file in done/ finds its receipt.
+    Json receipt = {{"file", m->file}};
+    if (m->as != m->file) receipt["as"] = m->as;
+    receipt["sha256"] = m->sha256;
+    receipt["cases"] = m->receipts;
+    RELAIS_RETURN_IF_ERROR(
+        WriteFileAtomic(target + suffix, receipt.dump(2) + "\n"));
+  }
+  if (taken) {
+    Status st = RenameSynced(TakenPath(id), target);
+    if (!st.ok() && st.code() != Status::Code::kNotFound) return st;
+  }
+  if (accepted) {
+    spdlog::info("{}: {} message(s) accepted{}", m->file, m->receipts.size(),
+                 m->as != m->file ? " (in done/ as " + m->as + ")" : "");
+  } else {
+    // The file first, then its reason: whoever sees the .error finds both.
+    RELAIS_RETURN_IF_ERROR(WriteFileAtomic(target + suffix, m->reason + "\n"));
+    spdlog::warn("{}: rejected: {}", m->file, m->reason);
+  }
+  return Status::OK();
+}
+
+}  // namespace relais::sdk

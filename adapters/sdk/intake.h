@@ -1,0 +1,120 @@
+#pragma once
+
+// The inbox, from the moment the adapter takes a partner's file to the
+// moment the file is in done/ (with its receipt) or rejected/ (with its
+// reason), so that a crash at any instruction neither loses a case nor sends
+// one twice, and a new file with an old name is always a new case
+// (adapters/README.md, "What a partner sees after a crash").
+//
+// Each file taken is an intake: a folder state/intake/<id>/ holding
+// manifest.json and, once sealed, the file's envelopes. <id> is
+// "<ms since 1970, 13 digits>-<8 hex>", so intakes resume in the order they
+// were taken. The manifest moves through four states, each written (synced)
+// before the step that depends on it:
+//
+//   taken     written, then inbox/<name> is renamed to inbox/.relais-in-<id>
+//             (hidden: the name is free for the partner's next file).
+//             Resumed without that hidden file: the rename never happened;
+//             the intake is dropped and the file is taken again.
+//   sealed    the envelopes of every case are in the intake folder, and the
+//             manifest has the file's SHA-256: from here on, the same
+//             envelopes (same message ids) are submitted, whatever happens,
+//             and the broker's dedup answers a resubmission with the first
+//             receipt. Resealing never happens after this point.
+//   accepted  every envelope has its receipt (in the manifest) and the name
+//             the file takes in done/: the receipt is written to
+//             done/<as>.receipt.json, then the hidden file is renamed to
+//             done/<as>.
+//   rejected  the file cannot be translated, or the broker refused one of
+//             its messages for good: the hidden file is renamed to
+//             rejected/<as>, then rejected/<as>.error is written.
+//
+// A finished intake is renamed to <id>.finished and removed. Nothing is
+// dropped silently: every intake found at start is resumed, and says so.
+// <as> is the file's own name unless done/ or rejected/ already holds one
+// of that name (an earlier file of the same name): then "<stem>.2<ext>",
+// "<stem>.3<ext>", and so on.
+//
+// Thread-safety: one thread (the runtime's scan loop).
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace relais::sdk {
+
+struct IntakeFolders {
+  std::string inbox, done, rejected;
+  std::string intake;  // state/intake
+};
+
+// What the runtime does for an intake: the translation and the broker.
+struct IntakeSteps {
+  // True for inbox file names this adapter reads.
+  std::function<bool(const std::string& name)> accepts;
+  // The sealed envelopes of every case in file `name`. InvalidArgument
+  // refuses the file (its message is the reason); any other error leaves
+  // the file taken, to be sealed again at the next scan.
+  std::function<Result<std::vector<std::string>>(const std::string& name,
+                                                 std::string_view contents)>
+      seal;
+  // Submits the envelopes and returns, for each, its receipt entry (JSON
+  // object) or its refusal. A non-retryable Rejected refuses the file;
+  // any other error is tried again at the next scan.
+  std::function<std::vector<Result<nlohmann::ordered_json>>(
+      const std::vector<std::string>& envelopes)>
+      submit;
+};
+
+class Intake {
+ public:
+  // Inbox files larger than this are refused.
+  static constexpr size_t kMaxFileBytes = 16 << 20;
+
+  Intake(IntakeFolders folders, IntakeSteps steps);
+
+  // Carries every intake left by an earlier run as far as it can go now.
+  // Call once before the first Scan.
+  void Resume();
+  // Takes each complete file of the inbox (not hidden, not .tmp/.part) that
+  // `accepts`, in name order, and carries it as far as it can go now;
+  // intakes still waiting for the broker go first. `stop` is checked
+  // between files.
+  void Scan(const std::function<bool()>& stop);
+  // Intakes not finished (waiting for the broker, or for the disk).
+  size_t pending() const;
+
+ private:
+  struct Manifest;
+  // Takes inbox/<name>: a new intake, or nullopt if it could not.
+  std::optional<std::string> Take(const std::string& name);
+  // Moves intake `id` on until it is finished or must wait; true if it
+  // finished.
+  bool Advance(const std::string& id);
+  Status Seal(const std::string& id, Manifest* m);
+  Status Submit(const std::string& id, Manifest* m);
+  Status Finish(const std::string& id, Manifest* m);
+  Status Save(const std::string& id, const Manifest& m);
+  void Remove(const std::string& id);
+  std::string Dir(const std::string& id) const;
+  std::string TakenPath(const std::string& id) const;
+  // Says why file `name` waits (a full disk, no broker), once per reason.
+  void Defer(const std::string& name, const Status& why);
+
+  IntakeFolders folders_;
+  IntakeSteps steps_;
+  std::vector<std::string> waiting_;  // unfinished intakes, oldest first
+  std::string last_deferral_;         // the last deferral logged
+};
+
+// The name `name` takes in `dir`: itself if neither it nor `name` +
+// `suffix` is there, else "<stem>.2<ext>", "<stem>.3<ext>"...
+std::string FreeName(const std::string& dir, const std::string& name,
+                     const std::string& suffix);
+
+}  // namespace relais::sdk
