@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <iterator>
 
+#include "core/crash_point.h"
+
 namespace relais {
 namespace {
 
@@ -79,6 +81,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents,
   }
   if (st.ok() && ::fsync(fd) != 0) st = Errno("fsync", tmp);
   ::close(fd);
+  if (st.ok()) CrashPoint("files.atomic.synced");
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     st = Errno("rename", path);
   }
@@ -86,6 +89,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents,
     ::unlink(tmp.c_str());
     return st;
   }
+  CrashPoint("files.atomic.renamed");
   return SyncDir(dir.string());
 }
 
@@ -100,7 +104,9 @@ Status SyncDir(const std::string& dir) {
 
 Status RenameSynced(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
-    if (errno == ENOENT) return Status::NotFound("no such file: " + from);
+    if (errno == ENOENT && ::access(from.c_str(), F_OK) != 0) {
+      return Status::NotFound("no such file: " + from);
+    }
     return Errno("rename " + from + " to", to);
   }
   const std::filesystem::path a(from), b(to);
@@ -121,11 +127,13 @@ std::string HumanBytes(uint64_t bytes) {
   static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);
   size_t u = 0;
-  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+  // 1023.96 KiB reads "1.0 MiB", not "1024.0 KiB".
+  while (v >= 1023.95 && u + 1 < std::size(kUnits)) {
     v /= 1024;
     ++u;
   }
   char buf[32];
+  if (u == 0) v = static_cast<double>(bytes);
   std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, kUnits[u]);
   return buf;
 }

@@ -38,7 +38,7 @@ Result<uint64_t> FreeBytes(const std::string& dir);
 std::string HumanBytes(uint64_t bytes);
 
 // Writes, syncs and removes a 4 KiB file in `dir`: OK if the disk takes
-// writes there, else IOError with the system's reason (e.g. before
+// writes there, else NoSpace or IOError with the system's reason (e.g. before
 // reopening a database after a failed write).
 Status ProbeWrite(const std::string& dir);
 

@@ -16,6 +16,7 @@
 #include <zmq.hpp>
 
 #include "core/clock.h"
+#include "core/crash_point.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
 
@@ -243,6 +244,7 @@ void Client::Impl::KeeperLoop() {
     std::vector<std::string_view> envelopes;
     for (const auto& c : batch) envelopes.push_back(c.envelope.bytes);
     auto keys = store_->Keep(envelopes);
+    CrashPoint("client.kept");
     if (!keys.ok()) {
       spdlog::error("{}: {}", participant(), keys.status().ToString());
       for (auto& c : batch) c.done(keys.status());
@@ -674,6 +676,7 @@ void Client::Impl::HandlerLoop() {
       if (!ack) break;  // store unreadable or stopping: no acks past here
       acks.push_back(std::move(*ack));
     }
+    CrashPoint("client.handled");
     std::vector<uint64_t> keys;
     Status st = store_->Commit(records, effects,
                                relais::Clock::System()->NowMs(), &keys);
@@ -681,12 +684,14 @@ void Client::Impl::HandlerLoop() {
       spdlog::error("{}: {}", participant(), st.ToString());
       continue;  // not acked: redelivered later, and handled again
     }
+    CrashPoint("client.committed");
     std::vector<std::string> hand_offs;
     for (const auto& r : records) {
       if (!r.hand_off.empty()) hand_offs.push_back(r.hand_off);
     }
     // Recorded: completed now, or by the next Start if this one dies.
     if (!CompleteHandOffs(hand_offs, keys)) return;
+    CrashPoint("client.handed_over");
     std::vector<Command> cmds;
     for (auto& a : acks) cmds.push_back(std::move(a));
     PostAll(std::move(cmds));

@@ -138,7 +138,7 @@ struct HandlerResult {
   // Set by HandOff: the record of what is left to hand over.
   std::string hand_off;
   // Handed to the partner system.
-  static HandlerResult Processed() { return {Kind::kProcessed, {}}; }
+  static HandlerResult Processed() { return {Kind::kProcessed, {}, {}}; }
   // Processed once the hand-off described by `record` is completed
   // (ClientOptions::complete_hand_offs); `record` must not be empty.
   static HandlerResult HandOff(std::string record) {
@@ -146,11 +146,11 @@ struct HandlerResult {
   }
   // Permanently rejected: acknowledged as Rejected with `reason`.
   static HandlerResult Rejected(std::string reason) {
-    return {Kind::kRejected, std::move(reason)};
+    return {Kind::kRejected, std::move(reason), {}};
   }
   // Transient failure: called again later (with backoff), in order.
   static HandlerResult Retry(std::string reason) {
-    return {Kind::kRetry, std::move(reason)};
+    return {Kind::kRetry, std::move(reason), {}};
   }
 };
 using DeliveryHandler = std::function<HandlerResult(const Delivery&)>;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/bytes.h"
+#include "core/crash_point.h"
 #include "core/files.h"
 
 namespace relais::sdk {
@@ -79,6 +80,7 @@ Status FolderHandOffs::Complete(const std::vector<std::string>& records) const {
     }
     // No hidden file: the rename was done before a crash (and the partner
     // may already have taken the file). Nothing to do.
+    if (!ec) CrashPoint("handoff.renamed");
     touched.insert(it->second);
   }
   for (const auto& dir : touched) RELAIS_RETURN_IF_ERROR(SyncDir(dir));

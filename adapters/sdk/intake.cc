@@ -9,6 +9,7 @@
 
 #include "core/bytes.h"
 #include "core/clock.h"
+#include "core/crash_point.h"
 #include "core/crypto.h"
 #include "core/files.h"
 
@@ -211,7 +212,8 @@ void Intake::Scan(const std::function<bool()>& stop) {
   for (const auto& name : names) {
     if (stop()) return;
     auto id = Take(name);
-    if (!id) return;  // the disk: the next scan tries again
+    if (!id) return;            // the disk: the next scan tries again
+    if (id->empty()) continue;  // gone meanwhile
     if (!Advance(*id)) {
       waiting_.push_back(*id);
       return;
@@ -233,15 +235,18 @@ std::optional<std::string> Intake::Take(const std::string& name) {
   // to its hidden name.
   if (st.ok()) st = SyncDir(folders_.intake);
   if (st.ok()) {
+    CrashPoint("intake.take.saved");
     st =
         RenameSynced((fs::path(folders_.inbox) / name).string(), TakenPath(id));
   }
   if (!st.ok()) {
     fs::remove_all(Dir(id), ec);
-    if (st.code() != Status::Code::kNotFound) Defer(name, st);
+    if (st.code() == Status::Code::kNotFound) return std::string();
+    Defer(name, st);
     return std::nullopt;
   }
   last_deferral_.clear();
+  CrashPoint("intake.take.renamed");
   return id;
 }
 
@@ -270,6 +275,7 @@ bool Intake::Advance(const std::string& id) {
     } else {
       st = Finish(id, &*m);
       if (st.ok()) {
+        CrashPoint("intake.finished");
         Remove(id);
         last_deferral_.clear();
         return true;
@@ -284,6 +290,12 @@ bool Intake::Advance(const std::string& id) {
 
 Status Intake::Seal(const std::string& id, Manifest* m) {
   auto contents = ReadFile(TakenPath(id), kMaxFileBytes);
+  if (!contents.ok() &&
+      contents.status().code() == Status::Code::kInvalidArgument) {
+    contents = Status::InvalidArgument(
+        "the file is larger than " + HumanBytes(kMaxFileBytes) + " (" +
+        std::to_string(kMaxFileBytes) + " bytes): split it");
+  }
   Result<std::vector<std::string>> envelopes =
       contents.ok() ? steps_.seal(m->file, *contents)
                     : Result<std::vector<std::string>>(contents.status());
@@ -300,6 +312,7 @@ Status Intake::Seal(const std::string& id, Manifest* m) {
         (fs::path(Dir(id)) / (std::to_string(k) + ".env")).string(),
         (*envelopes)[k]));
   }
+  CrashPoint("intake.seal.envelopes");
   m->state = "sealed";
   m->sha256 = HexEncode(crypto::Sha256(*contents));
   m->messages = envelopes->size();
@@ -318,7 +331,9 @@ Status Intake::Submit(const std::string& id, Manifest* m) {
     }
     envelopes.push_back(std::move(*env));
   }
+  CrashPoint("intake.submit.before");
   const auto results = steps_.submit(envelopes);
+  CrashPoint("intake.submit.answered");
   Json receipts = Json::array();
   for (size_t k = 0; k < results.size(); ++k) {
     const auto& r = results[k];
@@ -332,6 +347,19 @@ Status Intake::Submit(const std::string& id, Manifest* m) {
       m->reason = "message " + std::to_string(k + 1) + " of " +
                   std::to_string(results.size()) +
                   " refused by the broker: " + r.status().ToString();
+      // What the broker took stays taken: say so, so that the partner does
+      // not send those cases again.
+      std::string accepted;
+      for (size_t j = 0; j < results.size(); ++j) {
+        if (!results[j].ok() || !results[j]->contains("case_id")) continue;
+        accepted += (accepted.empty() ? "" : ", ") + std::to_string(j + 1) +
+                    " (case " + (*results[j])["case_id"].get<std::string>() +
+                    ")";
+      }
+      if (!accepted.empty()) {
+        m->reason +=
+            "; accepted, and not to be sent again: message(s) " + accepted;
+      }
       m->as = FreeName(folders_.rejected, m->file, ".error");
       return Save(id, *m);
     }
@@ -356,7 +384,10 @@ Status Intake::Finish(const std::string& id, Manifest* m) {
     RELAIS_RETURN_IF_ERROR(Save(id, *m));
   }
   const std::string target = (fs::path(dir) / m->as).string();
-  if (accepted) {
+  // Without the hidden file the move was done before a crash, and the
+  // receipt written before it; the partner may have taken both since:
+  // nothing is written again.
+  if (accepted && taken) {
     // The receipt first: whoever sees the file in done/ finds its receipt.
     Json receipt = {{"file", m->file}};
     if (m->as != m->file) receipt["as"] = m->as;
@@ -364,15 +395,17 @@ Status Intake::Finish(const std::string& id, Manifest* m) {
     receipt["cases"] = m->receipts;
     RELAIS_RETURN_IF_ERROR(
         WriteFileAtomic(target + suffix, receipt.dump(2) + "\n"));
+    CrashPoint("intake.receipt.written");
   }
   if (taken) {
     Status st = RenameSynced(TakenPath(id), target);
     if (!st.ok() && st.code() != Status::Code::kNotFound) return st;
+    CrashPoint("intake.moved");
   }
   if (accepted) {
     spdlog::info("{}: {} message(s) accepted{}", m->file, m->receipts.size(),
                  m->as != m->file ? " (in done/ as " + m->as + ")" : "");
-  } else {
+  } else if (taken || (Exists(target) && !Exists(target + suffix))) {
     // The file first, then its reason: whoever sees the .error finds both.
     RELAIS_RETURN_IF_ERROR(WriteFileAtomic(target + suffix, m->reason + "\n"));
     spdlog::warn("{}: rejected: {}", m->file, m->reason);

@@ -91,7 +91,8 @@ class Intake {
 
  private:
   struct Manifest;
-  // Takes inbox/<name>: a new intake, or nullopt if it could not.
+  // Takes inbox/<name>: a new intake's id; empty if the file went away
+  // meanwhile; nullopt if it could not (it waits, as the next files do).
   std::optional<std::string> Take(const std::string& name);
   // Moves intake `id` on until it is finished or must wait; true if it
   // finished.

@@ -189,6 +189,12 @@ Status LocalStore::Commit(const std::vector<Entry>& entries,
                           const Effects& effects, int64_t at_ms,
                           std::vector<uint64_t>* hand_off_keys) {
   if (entries.empty() && effects.empty()) return Status::OK();
+  for (const auto& e : entries) {
+    if (!e.hand_off.empty() && e.message_id.size() > 255) {
+      return Status::InvalidArgument(
+          "a hand-off's message id is longer than 255 bytes");
+    }
+  }
   if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("local store " + dir_ + " is not open");
@@ -201,7 +207,11 @@ Status LocalStore::Commit(const std::vector<Entry>& entries,
     batch.Put(cf_[kByTime], at + e.message_id, "").PermitUncheckedError();
     if (!e.hand_off.empty()) {
       const uint64_t key = next_hand_off_key_.fetch_add(1);
-      batch.Put(cf_[kHandOffs], BigEndianKey(key), e.message_id + e.hand_off)
+      // The id's length (one byte), the id, the record.
+      std::string value(1, static_cast<char>(e.message_id.size()));
+      value += e.message_id;
+      value += e.hand_off;
+      batch.Put(cf_[kHandOffs], BigEndianKey(key), value)
           .PermitUncheckedError();
       if (hand_off_keys != nullptr) hand_off_keys->push_back(key);
     }
@@ -213,7 +223,9 @@ Status LocalStore::Commit(const std::vector<Entry>& entries,
       batch.Delete(cf_[kEffects], key).PermitUncheckedError();
     }
   }
-  return Write(&batch, /*sync=*/true, "recording processed ids");
+  Status st = Write(&batch, /*sync=*/true, "recording processed ids");
+  if (!st.ok() && hand_off_keys != nullptr) hand_off_keys->clear();
+  return st;
 }
 
 Result<uint64_t> LocalStore::Prune(int64_t now_ms, uint64_t limit) {
@@ -316,10 +328,15 @@ Result<std::vector<LocalStore::HandOff>> LocalStore::HandOffs() const {
       db_->NewIterator(rocksdb::ReadOptions(), cf_[kHandOffs]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view value = it->value().ToStringView();
-    if (it->key().size() != 8 || value.size() < 16) continue;
+    const size_t id_size =
+        value.empty() ? 0 : static_cast<unsigned char>(value[0]);
+    if (it->key().size() != 8 || value.size() < 1 + id_size) {
+      return Status::Corruption("local store " + dir_ +
+                                ": a hand-off record is malformed");
+    }
     out.push_back({GetBigEndian64(it->key().data()),
-                   std::string(value.substr(0, 16)),
-                   std::string(value.substr(16))});
+                   std::string(value.substr(1, id_size)),
+                   std::string(value.substr(1 + id_size))});
   }
   if (!it->status().ok()) {
     return FromRocks(it->status(), "reading the hand-offs");

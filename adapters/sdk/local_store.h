@@ -106,7 +106,9 @@ class LocalStore {
   Effects NewEffects() const { return Effects(this, nullptr); }
   // Records `entries` (and their hand-offs) and applies `effects` with one
   // synced write: all or none are durable when this returns. The keys of
-  // the hand-offs recorded, in entry order, go to `*hand_off_keys` if given.
+  // the hand-offs recorded, in entry order, go to `*hand_off_keys` if given
+  // (cleared if the write fails). InvalidArgument for a hand-off whose
+  // message id is longer than 255 bytes.
   Status Commit(const std::vector<Entry>& entries, const Effects& effects,
                 int64_t at_ms, std::vector<uint64_t>* hand_off_keys = nullptr);
   struct HandOff {

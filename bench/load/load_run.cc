@@ -72,8 +72,10 @@ struct Target {
   Status KillAndRestart() {
     NoteRss();
     broker.Kill();
+    // Restarted from the killer's thread: it must outlive that thread.
     RELAIS_ASSIGN_OR_RETURN(
-        broker, deploy::ChildProcess::Start(broker_argv, dir + "/relaisd.log"));
+        broker,
+        deploy::ChildProcess::Start(broker_argv, dir + "/relaisd.log", false));
     return Status::OK();
   }
 };
@@ -172,7 +174,9 @@ class ReceiverProcess {
   Status Start() {
     std::error_code ec;
     fs::remove(progress_, ec);
-    RELAIS_ASSIGN_OR_RETURN(child_, deploy::ChildProcess::Start(argv_, log_));
+    // Restarts come from the killer's thread: it must outlive that thread.
+    RELAIS_ASSIGN_OR_RETURN(child_,
+                            deploy::ChildProcess::Start(argv_, log_, false));
     for (int i = 0; i < 1500; ++i) {
       if (fs::exists(progress_)) return Status::OK();
       if (!child_.running()) break;

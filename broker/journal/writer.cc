@@ -7,6 +7,7 @@
 
 #include "broker/delivery/case_book.h"
 #include "core/bytes.h"
+#include "core/crash_point.h"
 #include "core/crypto.h"
 #include "core/envelope.h"
 #include "core/flatbuf.h"
@@ -331,10 +332,12 @@ class JournalWriter::BatchBuilder {
     batch_->PutMeta(kMetaNextSequence, next);
     batch_->PutMeta(kMetaAuditHead, audit::EncodeHead(w_->audit_.head()));
 
+    CrashPoint("writer.batch.built");
     report_.commit_status = w_->state_status_.ok()
                                 ? w_->journal_->Commit(batch_.get())
                                 : w_->state_status_;
     if (report_.commit_status.ok()) {
+      CrashPoint("writer.batch.synced");
       report_.recipients.assign(recipients_.begin(), recipients_.end());
       return std::move(report_);
     }

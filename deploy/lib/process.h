@@ -19,8 +19,15 @@ class ChildProcess {
  public:
   // Starts `argv[0]` (a path) with `argv`; its stdout and stderr go to
   // `log_path` (appended) unless it is empty. IOError if it cannot start.
+  // With `die_with_parent` the child is sent SIGKILL when the thread that
+  // started it ends (PR_SET_PDEATHSIG), so that a test that dies leaves no
+  // process behind; a child that must outlive its starting thread (one
+  // restarted by a helper thread) is started without it. `env` entries
+  // ("NAME=value") are added to (or replace in) the inherited environment.
   static Result<ChildProcess> Start(const std::vector<std::string>& argv,
-                                    const std::string& log_path = "");
+                                    const std::string& log_path = "",
+                                    bool die_with_parent = true,
+                                    const std::vector<std::string>& env = {});
   ChildProcess() = default;
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;

@@ -12,6 +12,15 @@
 namespace relais::sdk {
 namespace {
 
+// Processed ids with no outcome other than kProcessed and no hand-off.
+std::vector<LocalStore::Entry> Ids(std::initializer_list<const char*> ids) {
+  std::vector<LocalStore::Entry> out;
+  for (const char* id : ids) {
+    out.push_back({id, LocalStore::Outcome::kProcessed, {}});
+  }
+  return out;
+}
+
 namespace fs = std::filesystem;
 using std::chrono::hours;
 
@@ -76,8 +85,8 @@ TEST_F(LocalStoreTest, EffectsAreCommittedWithTheProcessedIds) {
   // Nothing is visible in the store before the commit.
   EXPECT_FALSE(store_->GetEffect("count")->has_value());
   ASSERT_TRUE(store_
-                  ->Commit({{"m1", LocalStore::Outcome::kProcessed},
-                            {"m2", LocalStore::Outcome::kRejected}},
+                  ->Commit({{"m1", LocalStore::Outcome::kProcessed, {}},
+                            {"m2", LocalStore::Outcome::kRejected, {}}},
                            batch, 1000)
                   .ok());
   Reopen();
@@ -112,8 +121,8 @@ TEST_F(LocalStoreTest, ProcessedIdsAreForgottenAfterTheRetention) {
   const int64_t day_ms = 24 * 3600 * 1000LL;
   const int64_t t0 = 100 * day_ms;
   Effects none = store_->NewEffects();
-  ASSERT_TRUE(store_->Commit({{"old-1"}, {"old-2"}}, none, t0).ok());
-  ASSERT_TRUE(store_->Commit({{"recent"}}, none, t0 + day_ms / 2).ok());
+  ASSERT_TRUE(store_->Commit(Ids({"old-1", "old-2"}), none, t0).ok());
+  ASSERT_TRUE(store_->Commit(Ids({"recent"}), none, t0 + day_ms / 2).ok());
   // Within the retention nothing goes.
   EXPECT_EQ(*store_->Prune(t0 + day_ms - 1), 0u);
   EXPECT_TRUE(*store_->Contains("old-1"));
@@ -125,14 +134,14 @@ TEST_F(LocalStoreTest, ProcessedIdsAreForgottenAfterTheRetention) {
   EXPECT_FALSE(*store_->Contains("old-2"));
   EXPECT_TRUE(*store_->Contains("recent"));
   // At most `limit` per call.
-  ASSERT_TRUE(store_->Commit({{"a"}, {"b"}, {"c"}}, none, t0 + day_ms).ok());
+  ASSERT_TRUE(store_->Commit(Ids({"a", "b", "c"}), none, t0 + day_ms).ok());
   EXPECT_EQ(*store_->Prune(t0 + 3 * day_ms, 2), 2u);
   EXPECT_EQ(*store_->Prune(t0 + 3 * day_ms), 2u);  // "c" and "recent"
   EXPECT_FALSE(*store_->Contains("recent"));
 }
 
 TEST_F(LocalStoreTest, DamagedStoreIsRefusedNotReset) {
-  ASSERT_TRUE(store_->Commit({{"m1"}}, store_->NewEffects(), 1).ok());
+  ASSERT_TRUE(store_->Commit(Ids({"m1"}), store_->NewEffects(), 1).ok());
   store_.reset();
   std::ofstream(dir_ + "/CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
   auto s = LocalStore::Open(dir_, {});
@@ -146,18 +155,18 @@ TEST_F(LocalStoreTest, DamagedStoreIsRefusedNotReset) {
 // writable (RocksDB needs a reopen after a failed log write), and nothing
 // committed before is lost.
 TEST_F(LocalStoreTest, RecoversAfterAFailedWrite) {
-  ASSERT_TRUE(store_->Commit({{"before"}}, store_->NewEffects(), 1).ok());
+  ASSERT_TRUE(store_->Commit(Ids({"before"}), store_->NewEffects(), 1).ok());
   auto kept = store_->Keep({"kept before"});
   ASSERT_TRUE(kept.ok());
   {
     relais::testing::FileSizeLimit limit(0);
-    EXPECT_FALSE(store_->Commit({{"failed"}}, store_->NewEffects(), 2).ok());
+    EXPECT_FALSE(store_->Commit(Ids({"failed"}), store_->NewEffects(), 2).ok());
     EXPECT_FALSE(store_->Keep({"refused"}).ok());  // the disk still fails
     EXPECT_TRUE(*store_->Contains("before"));      // reads go on
   }
   Status st;
   for (int i = 0; i < 40; ++i) {  // a reopen is tried once a second
-    st = store_->Commit({{"after"}}, store_->NewEffects(), 3);
+    st = store_->Commit(Ids({"after"}), store_->NewEffects(), 3);
     if (st.ok()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -171,6 +180,110 @@ TEST_F(LocalStoreTest, RecoversAfterAFailedWrite) {
   ASSERT_TRUE(outbox.ok());
   ASSERT_EQ(outbox->size(), 1u);
   EXPECT_EQ((*outbox)[0].envelope, "kept before");
+}
+
+// A message id as the broker makes them: 16 bytes, NULs included.
+std::string MessageId(char last) { return std::string(15, '\0') + last; }
+
+TEST_F(LocalStoreTest, HandOffsAreRecordedWithTheirProcessedIds) {
+  Effects effects = store_->NewEffects();
+  effects.Put("count", "2");
+  std::vector<uint64_t> keys;
+  ASSERT_TRUE(store_
+                  ->Commit({{MessageId('1'), LocalStore::Outcome::kProcessed,
+                             "record one"},
+                            {MessageId('2'), LocalStore::Outcome::kRejected,
+                             /*hand_off=*/""},
+                            {MessageId('3'), LocalStore::Outcome::kProcessed,
+                             "record three"}},
+                           effects, 1000, &keys)
+                  .ok());
+  // A key for each entry with a hand-off, in entry order.
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_LT(keys[0], keys[1]);
+  auto hand_offs = store_->HandOffs();
+  ASSERT_TRUE(hand_offs.ok()) << hand_offs.status().ToString();
+  ASSERT_EQ(hand_offs->size(), 2u);
+  EXPECT_EQ((*hand_offs)[0].key, keys[0]);
+  EXPECT_EQ((*hand_offs)[0].message_id, MessageId('1'));
+  EXPECT_EQ((*hand_offs)[0].record, "record one");
+  EXPECT_EQ((*hand_offs)[1].key, keys[1]);
+  EXPECT_EQ((*hand_offs)[1].message_id, MessageId('3'));
+  EXPECT_EQ((*hand_offs)[1].record, "record three");
+  // In the same write as the processed ids and the effects.
+  EXPECT_TRUE(*store_->Contains(MessageId('1')));
+  EXPECT_TRUE(*store_->Contains(MessageId('2')));
+  EXPECT_EQ(*store_->GetEffect("count"), std::optional<std::string>("2"));
+}
+
+TEST_F(LocalStoreTest, HandOffsStayUntilForgottenAcrossRestarts) {
+  std::vector<uint64_t> first;
+  ASSERT_TRUE(
+      store_
+          ->Commit({{MessageId('1'), LocalStore::Outcome::kProcessed, "one"},
+                    {MessageId('2'), LocalStore::Outcome::kProcessed, "two"}},
+                   store_->NewEffects(), 1000, &first)
+          .ok());
+  ASSERT_EQ(first.size(), 2u);
+  Reopen();
+  auto restored = store_->HandOffs();
+  ASSERT_TRUE(restored.ok());
+  ASSERT_EQ(restored->size(), 2u);
+  EXPECT_EQ((*restored)[0].key, first[0]);
+  EXPECT_EQ((*restored)[0].message_id, MessageId('1'));
+  EXPECT_EQ((*restored)[0].record, "one");
+  EXPECT_EQ((*restored)[1].key, first[1]);
+  // Keys continue after the restored ones, so the order holds.
+  std::vector<uint64_t> second;
+  ASSERT_TRUE(
+      store_
+          ->Commit({{MessageId('3'), LocalStore::Outcome::kProcessed, "three"}},
+                   store_->NewEffects(), 2000, &second)
+          .ok());
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_GT(second[0], first[1]);
+  ASSERT_TRUE(store_->ForgetHandOffs({first[0], first[1]}).ok());
+  Reopen();
+  auto left = store_->HandOffs();
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].key, second[0]);
+  EXPECT_EQ((*left)[0].message_id, MessageId('3'));
+  EXPECT_EQ((*left)[0].record, "three");
+  // Forgetting them does not forget the processed ids.
+  EXPECT_TRUE(*store_->Contains(MessageId('1')));
+  ASSERT_TRUE(store_->ForgetHandOffs({second[0]}).ok());
+  EXPECT_TRUE(store_->HandOffs()->empty());
+}
+
+TEST_F(LocalStoreTest, CommitWithoutHandOffsRecordsNone) {
+  std::vector<uint64_t> keys;
+  ASSERT_TRUE(
+      store_
+          ->Commit({{MessageId('1'), LocalStore::Outcome::kProcessed, ""}},
+                   store_->NewEffects(), 1000, &keys)
+          .ok());
+  EXPECT_TRUE(keys.empty());
+  EXPECT_TRUE(store_->HandOffs()->empty());
+  EXPECT_TRUE(store_->ForgetHandOffs({}).ok());
+}
+
+// All or nothing: a hand-off whose write failed is not there to complete,
+// and its delivery (not recorded either) is handled again.
+TEST_F(LocalStoreTest, AHandOffInAFailedCommitIsNotRecorded) {
+  {
+    relais::testing::FileSizeLimit limit(0);
+    EXPECT_FALSE(
+        store_
+            ->Commit({{MessageId('1'), LocalStore::Outcome::kProcessed, "one"}},
+                     store_->NewEffects(), 1000)
+            .ok());
+  }
+  EXPECT_TRUE(store_->HandOffs()->empty());
+  EXPECT_FALSE(*store_->Contains(MessageId('1')));
+  Reopen();
+  EXPECT_TRUE(store_->HandOffs()->empty());
+  EXPECT_FALSE(*store_->Contains(MessageId('1')));
 }
 
 }  // namespace

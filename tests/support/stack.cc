@@ -86,7 +86,7 @@ TestStack::~TestStack() {
   }
 }
 
-Status TestStack::StartBroker() {
+Status TestStack::StartBroker(const std::vector<std::string>& env) {
   if (!endpoint_.empty() && spec_.listen != endpoint_) {
     spec_.listen = endpoint_;  // same port again for reconnecting clients
     RELAIS_RETURN_IF_ERROR(deploy::Provision(spec_).status());
@@ -94,9 +94,10 @@ Status TestStack::StartBroker() {
   std::error_code ec;
   fs::remove(layout_.EndpointFile(), ec);
   RELAIS_ASSIGN_OR_RETURN(
-      broker_, deploy::ChildProcess::Start({deploy::BinDir() + "/relaisd",
-                                            "--config", layout_.BrokerConfig()},
-                                           layout_.dir() + "/relaisd.log"));
+      broker_,
+      deploy::ChildProcess::Start(
+          {deploy::BinDir() + "/relaisd", "--config", layout_.BrokerConfig()},
+          layout_.dir() + "/relaisd.log", true, env));
   const bool up = WaitUntil([&] {
     return !ReadEndpoint(layout_.EndpointFile()).empty() || !broker_.running();
   });
@@ -138,14 +139,24 @@ std::string TestStack::BrokerLog() const {
   return log.ok() ? *log : std::string("(no log)");
 }
 
-Status TestStack::StartAdapter(const std::string& agency) {
-  std::string exe = agency;
-  RELAIS_ASSIGN_OR_RETURN(adapters_[agency],
-                          deploy::ChildProcess::Start(
-                              {deploy::BinDir() + "/relais-adapter-" + exe,
-                               "--config", layout_.AdapterConfig(agency)},
-                              layout_.ParticipantDir(agency) + "/adapter.log"));
+Status TestStack::StartAdapter(const std::string& agency,
+                               const std::vector<std::string>& env) {
+  RELAIS_ASSIGN_OR_RETURN(
+      adapters_[agency],
+      deploy::ChildProcess::Start(
+          {deploy::BinDir() + "/relais-adapter-" + agency, "--config",
+           layout_.AdapterConfig(agency)},
+          layout_.ParticipantDir(agency) + "/adapter.log", true, env));
   return Status::OK();
+}
+
+bool TestStack::AdapterRunning(const std::string& agency) {
+  return adapters_[agency].running();
+}
+
+int TestStack::WaitAdapter(const std::string& agency,
+                           std::chrono::milliseconds timeout) {
+  return adapters_[agency].Wait(timeout);
 }
 
 void TestStack::KillAdapter(const std::string& agency) {

@@ -32,7 +32,8 @@ class TestStack {
 
   // Starts relaisd and waits for it to listen. The first start binds a free
   // port; later starts reuse it, so connected clients find the broker again.
-  Status StartBroker();
+  // `env` ("NAME=value") is added to its environment.
+  Status StartBroker(const std::vector<std::string>& env = {});
   // SIGKILL: no shutdown, no flush.
   void KillBroker();
   // SIGTERM and wait; returns the exit status.
@@ -47,7 +48,12 @@ class TestStack {
   std::string endpoint() const { return endpoint_; }
   pid_t broker_pid() const { return broker_.pid(); }
 
-  Status StartAdapter(const std::string& agency);
+  Status StartAdapter(const std::string& agency,
+                      const std::vector<std::string>& env = {});
+  bool AdapterRunning(const std::string& agency);
+  // The adapter's exit status once it stopped by itself (or died) within
+  // `timeout`; -1 if it is still running.
+  int WaitAdapter(const std::string& agency, std::chrono::milliseconds timeout);
   void KillAdapter(const std::string& agency);
   int StopAdapter(const std::string& agency);
 

@@ -1,0 +1,543 @@
+#include "adapters/sdk/intake.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/crypto.h"
+
+namespace relais::sdk {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+using NameList = std::vector<std::string>;
+
+constexpr char kHelloSha256[] =
+    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+// An intake id as Take makes them (13 digits of ms, 8 hex).
+constexpr char kOldId[] = "0000000000001-0000abcd";
+
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void Spit(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+Json ReadJson(const fs::path& path) { return Json::parse(Slurp(path)); }
+
+NameList Names(const fs::path& dir) {
+  NameList out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The broker's receipt entry for `envelope`.
+Json Receipt(const std::string& envelope) {
+  return Json{{"case_id", "c-" + std::to_string(envelope.size())},
+              {"envelope", envelope}};
+}
+
+// The translator and the broker, faked; they record what they were asked.
+struct FakeSteps {
+  bool accept_all = false;           // else only names ending in .json
+  bool seal_unavailable = false;     // seal: Unavailable (no broker to route)
+  bool journal_unavailable = false;  // submit: 501 for every message
+  std::optional<size_t> refuse;      // submit: 301 for this message (from 0)
+  NameList sealed;                   // each seal's file name
+  std::vector<std::vector<std::string>> submitted;  // each submit's envelopes
+
+  // Two envelopes per file, different at each seal (as fresh message ids
+  // would be): "envelope <k> of seal <n>: <start of the contents>".
+  IntakeSteps Steps() {
+    return {
+        [this](const std::string& name) {
+          return accept_all || name.ends_with(".json");
+        },
+        [this](const std::string& name,
+               std::string_view contents) -> Result<std::vector<std::string>> {
+          sealed.push_back(name);
+          if (contents == "bad") {
+            return Status::InvalidArgument("the file holds no case");
+          }
+          if (seal_unavailable) return Status::Unavailable("broker away");
+          std::vector<std::string> out;
+          for (int k = 1; k <= 2; ++k) {
+            out.push_back("envelope " + std::to_string(k) + " of seal " +
+                          std::to_string(sealed.size()) + ": " +
+                          std::string(contents.substr(0, 32)));
+          }
+          return out;
+        },
+        [this](const std::vector<std::string>& envelopes) {
+          submitted.push_back(envelopes);
+          std::vector<Result<Json>> out;
+          for (size_t k = 0; k < envelopes.size(); ++k) {
+            if (journal_unavailable) {
+              out.push_back(Result<Json>(Status::Rejected(
+                  wire::RejectCode::JournalUnavailable, "journal down")));
+            } else if (refuse == k) {
+              out.push_back(Result<Json>(
+                  Status::Rejected(wire::RejectCode::NotAuthorised,
+                                   "not authorised for this case type")));
+            } else {
+              out.push_back(Receipt(envelopes[k]));
+            }
+          }
+          return out;
+        }};
+  }
+};
+
+bool Never() { return false; }
+
+fs::path TestRoot() {
+  return fs::path(::testing::TempDir()) /
+         ("intake_test_" + std::to_string(::getpid()) + "_" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+}
+
+class IntakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::remove_all(root_);
+    for (const auto* dir : {&inbox_, &done_, &rejected_, &intake_}) {
+      fs::create_directories(*dir);
+    }
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // A fresh start: a new Intake over the folders, resumed.
+  std::unique_ptr<Intake> Start() {
+    auto intake = std::make_unique<Intake>(
+        IntakeFolders{inbox_.string(), done_.string(), rejected_.string(),
+                      intake_.string()},
+        fake_.Steps());
+    intake->Resume();
+    return intake;
+  }
+  void Drop(const std::string& name, const std::string& contents) {
+    Spit(inbox_ / name, contents);
+  }
+  // The one file taken and waiting in inbox/ (hidden).
+  std::string TakenFile() const {
+    const NameList names = Names(inbox_);
+    const auto it = std::find_if(names.begin(), names.end(), [](auto& n) {
+      return n.starts_with(".relais-in-");
+    });
+    return it == names.end() ? std::string() : *it;
+  }
+  // The manifest of the one intake left.
+  Json Manifest() const {
+    const NameList ids = Names(intake_);
+    return ids.size() == 1 ? ReadJson(intake_ / ids[0] / "manifest.json")
+                           : Json();
+  }
+  // done/<as> holds `contents` and its receipt says it came as `file`.
+  void ExpectDone(const std::string& as, const std::string& file,
+                  const std::string& contents,
+                  const std::vector<std::string>& envelopes) {
+    EXPECT_EQ(Slurp(done_ / as), contents) << as;
+    const Json receipt = ReadJson(done_ / (as + ".receipt.json"));
+    EXPECT_EQ(receipt["file"], file);
+    if (as == file) {
+      EXPECT_FALSE(receipt.contains("as"));
+    } else {
+      EXPECT_EQ(receipt["as"], as);
+    }
+    EXPECT_EQ(receipt["sha256"], HexEncode(crypto::Sha256(contents)));
+    Json cases = Json::array();
+    for (const auto& e : envelopes) cases.push_back(Receipt(e));
+    EXPECT_EQ(receipt["cases"], cases) << as;
+  }
+
+  const fs::path root_ = TestRoot();
+  const fs::path inbox_ = root_ / "inbox";
+  const fs::path done_ = root_ / "done";
+  const fs::path rejected_ = root_ / "rejected";
+  const fs::path intake_ = root_ / "state" / "intake";
+  FakeSteps fake_;
+};
+
+TEST_F(IntakeTest, AFileGoesToDoneWithItsReceipt) {
+  Drop("a.json", "hello");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList{"a.json"});
+  ASSERT_EQ(fake_.submitted.size(), 1u);
+  EXPECT_EQ(fake_.submitted[0], NameList({"envelope 1 of seal 1: hello",
+                                          "envelope 2 of seal 1: hello"}));
+  EXPECT_EQ(Names(done_), NameList({"a.json", "a.json.receipt.json"}));
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  EXPECT_EQ(ReadJson(done_ / "a.json.receipt.json")["sha256"], kHelloSha256);
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(rejected_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(intake->pending(), 0u);
+}
+
+TEST_F(IntakeTest, FilesAreTakenInNameOrderAndStopIsCheckedBetweenThem) {
+  for (const char* name : {"c.json", "a.json", "b.json"}) Drop(name, name);
+  auto intake = Start();
+  intake->Scan([] { return true; });
+  EXPECT_TRUE(fake_.sealed.empty());
+  EXPECT_EQ(Names(inbox_), NameList({"a.json", "b.json", "c.json"}));
+  intake->Scan([&] { return fake_.sealed.size() == 1; });
+  EXPECT_EQ(fake_.sealed, NameList{"a.json"});
+  EXPECT_EQ(Names(inbox_), NameList({"b.json", "c.json"}));
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList({"a.json", "b.json", "c.json"}));
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_EQ(Names(done_).size(), 6u);
+}
+
+TEST_F(IntakeTest, AFileTheTranslatorRefusesGoesToRejectedWithTheReason) {
+  Drop("bad.json", "bad");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList{"bad.json"});
+  EXPECT_TRUE(fake_.submitted.empty());
+  EXPECT_EQ(Names(rejected_), NameList({"bad.json", "bad.json.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "bad.json"), "bad");
+  EXPECT_EQ(Slurp(rejected_ / "bad.json.error"), "the file holds no case\n");
+  EXPECT_TRUE(Names(done_).empty());
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+}
+
+TEST_F(IntakeTest, ARefusalForGoodRejectsTheFileNamingTheMessage) {
+  fake_.refuse = 0;
+  Drop("a.json", "hello");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(Names(rejected_), NameList({"a.json", "a.json.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "a.json"), "hello");
+  EXPECT_EQ(Slurp(rejected_ / "a.json.error"),
+            "message 1 of 2 refused by the broker: Rejected(301 "
+            "NotAuthorised): not authorised for this case type\n");
+  EXPECT_TRUE(Names(done_).empty());
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.submitted.size(), 1u);  // never tried again
+}
+
+// 501: the file waits, taken (hidden, its name free for the partner), and
+// the rest of the inbox waits behind it; it goes on, with the same
+// envelopes, once the journal is back.
+TEST_F(IntakeTest, ARetryableRefusalKeepsTheFileTakenUntilTheBrokerTakesIt) {
+  fake_.journal_unavailable = true;
+  Drop("a.json", "hello");
+  auto intake = Start();
+  intake->Scan(Never);
+  const std::string taken = TakenFile();
+  ASSERT_FALSE(taken.empty());
+  EXPECT_EQ(Names(inbox_), NameList{taken});
+  EXPECT_EQ(Slurp(inbox_ / taken), "hello");
+  EXPECT_EQ(intake->pending(), 1u);
+  EXPECT_EQ(Manifest()["state"], "sealed");
+  EXPECT_TRUE(Names(done_).empty());
+  EXPECT_TRUE(Names(rejected_).empty());
+  Drop("b.json", "world");
+  intake->Scan(Never);
+  EXPECT_EQ(Names(inbox_), NameList({taken, "b.json"}));
+  EXPECT_EQ(fake_.sealed, NameList{"a.json"});
+  ASSERT_EQ(fake_.submitted.size(), 2u);
+  EXPECT_EQ(fake_.submitted[1], fake_.submitted[0]);
+  fake_.journal_unavailable = false;
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList({"a.json", "b.json"}));
+  ASSERT_EQ(fake_.submitted.size(), 4u);
+  EXPECT_EQ(fake_.submitted[2], fake_.submitted[0]);
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  ExpectDone("b.json", "b.json", "world", fake_.submitted[3]);
+  EXPECT_EQ(Names(done_).size(), 4u);
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(intake->pending(), 0u);
+}
+
+// A seal that needs the broker (routing) and cannot reach it: sealed again
+// at each scan until it can.
+TEST_F(IntakeTest, AnUnavailableSealKeepsTheFileTakenAndIsTriedAgain) {
+  fake_.seal_unavailable = true;
+  Drop("a.json", "hello");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_FALSE(TakenFile().empty());
+  EXPECT_EQ(Names(inbox_).size(), 1u);
+  EXPECT_EQ(intake->pending(), 1u);
+  EXPECT_EQ(Manifest()["state"], "taken");
+  EXPECT_TRUE(fake_.submitted.empty());
+  fake_.seal_unavailable = false;
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList({"a.json", "a.json"}));
+  ASSERT_EQ(fake_.submitted.size(), 1u);
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(intake->pending(), 0u);
+}
+
+// --- after a restart: each state the manifest can be left in
+
+TEST_F(IntakeTest, ASealedIntakeIsSubmittedWithTheSameEnvelopesAfterARestart) {
+  fake_.journal_unavailable = true;
+  Drop("a.json", "hello");
+  Start()->Scan(Never);
+  const Json manifest = Manifest();
+  EXPECT_EQ(manifest["state"], "sealed");
+  EXPECT_EQ(manifest["sha256"], kHelloSha256);
+  EXPECT_EQ(manifest["messages"], 2);
+  fake_.journal_unavailable = false;
+  auto intake = Start();  // Resume alone finishes it
+  EXPECT_EQ(fake_.sealed, NameList{"a.json"});
+  ASSERT_EQ(fake_.submitted.size(), 2u);
+  EXPECT_EQ(fake_.submitted[1], fake_.submitted[0]);
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(intake->pending(), 0u);
+}
+
+TEST_F(IntakeTest, ATakenIntakeIsSealedAfterARestart) {
+  fake_.seal_unavailable = true;
+  Drop("a.json", "hello");
+  Start()->Scan(Never);
+  EXPECT_EQ(Manifest()["state"], "taken");
+  fake_.seal_unavailable = false;
+  auto intake = Start();
+  EXPECT_EQ(fake_.sealed, NameList({"a.json", "a.json"}));
+  ASSERT_EQ(fake_.submitted.size(), 1u);
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+}
+
+// A crash between the manifest and the rename: the file is still in the
+// inbox under its name. The intake goes; the file is taken again.
+TEST_F(IntakeTest, ATakenIntakeWithoutItsHiddenFileIsDroppedAndTheFileRetaken) {
+  fs::create_directories(intake_ / kOldId);
+  Spit(intake_ / kOldId / "manifest.json",
+       R"({"file": "a.json", "state": "taken"})");
+  Drop("a.json", "hello");
+  auto intake = Start();
+  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(Names(inbox_), NameList{"a.json"});
+  EXPECT_TRUE(fake_.sealed.empty());
+  EXPECT_EQ(intake->pending(), 0u);
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList{"a.json"});
+  ASSERT_EQ(fake_.submitted.size(), 1u);
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  EXPECT_EQ(Names(done_).size(), 2u);
+}
+
+// done/ cannot be written: the intake stays accepted, its receipts kept.
+// After the restart the file is moved without submitting again.
+TEST_F(IntakeTest, AnAcceptedIntakeIsFinishedAfterARestartWithoutSubmitting) {
+  fs::remove(done_);
+  Drop("a.json", "hello");
+  auto first = Start();
+  first->Scan(Never);
+  EXPECT_EQ(first->pending(), 1u);
+  EXPECT_EQ(Manifest()["state"], "accepted");
+  EXPECT_FALSE(TakenFile().empty());
+  first.reset();
+  fs::create_directories(done_);
+  auto intake = Start();
+  EXPECT_EQ(fake_.sealed.size(), 1u);
+  ASSERT_EQ(fake_.submitted.size(), 1u);
+  EXPECT_EQ(Names(done_), NameList({"a.json", "a.json.receipt.json"}));
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(intake->pending(), 0u);
+}
+
+// A crash after the rename into done/: nothing is moved or sent again, and
+// no second copy appears.
+TEST_F(IntakeTest, AnAcceptedIntakeWhoseFileIsInDoneIsJustRemoved) {
+  fs::remove(done_);
+  Drop("a.json", "hello");
+  Start()->Scan(Never);
+  EXPECT_EQ(Manifest()["state"], "accepted");
+  fs::create_directories(done_);
+  fs::rename(inbox_ / TakenFile(), done_ / "a.json");
+  auto intake = Start();
+  EXPECT_EQ(fake_.submitted.size(), 1u);
+  EXPECT_EQ(Names(done_), NameList({"a.json", "a.json.receipt.json"}));
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+}
+
+TEST_F(IntakeTest, ARejectedIntakeIsFinishedAfterARestartWithoutSealing) {
+  fs::remove(rejected_);
+  Drop("bad.json", "bad");
+  Start()->Scan(Never);
+  EXPECT_EQ(Manifest()["state"], "rejected");
+  EXPECT_FALSE(TakenFile().empty());
+  fs::create_directories(rejected_);
+  auto intake = Start();
+  EXPECT_EQ(fake_.sealed.size(), 1u);
+  EXPECT_EQ(Names(rejected_), NameList({"bad.json", "bad.json.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "bad.json"), "bad");
+  EXPECT_EQ(Slurp(rejected_ / "bad.json.error"), "the file holds no case\n");
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+}
+
+// A crash between the rename into rejected/ and the .error: the reason is
+// written next to the file already there, not to a second copy.
+TEST_F(IntakeTest, ARejectedIntakeWhoseFileIsInRejectedGetsItsReason) {
+  fs::remove(rejected_);
+  Drop("bad.json", "bad");
+  Start()->Scan(Never);
+  fs::create_directories(rejected_);
+  fs::rename(inbox_ / TakenFile(), rejected_ / "bad.json");
+  auto intake = Start();
+  EXPECT_EQ(Names(rejected_), NameList({"bad.json", "bad.json.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "bad.json.error"), "the file holds no case\n");
+  EXPECT_TRUE(Names(intake_).empty());
+}
+
+TEST_F(IntakeTest, LeftoversThatCannotGoOnAreKeptNotDropped) {
+  // Finished before the restart: removed.
+  fs::create_directories(intake_ / (std::string(kOldId) + ".finished"));
+  // A hidden inbox file without its intake: left for an operator.
+  const std::string orphan = ".relais-in-0000000000002-0000beef";
+  Spit(inbox_ / orphan, "hello");
+  // An intake whose manifest cannot be read: kept, and the inbox waits.
+  fs::create_directories(intake_ / "0000000000003-00000001");
+  Spit(intake_ / "0000000000003-00000001" / "manifest.json", "not json");
+  Drop("b.json", "world");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(Names(intake_), NameList{"0000000000003-00000001"});
+  EXPECT_EQ(Names(inbox_), NameList({orphan, "b.json"}));
+  EXPECT_EQ(intake->pending(), 1u);
+  EXPECT_TRUE(fake_.sealed.empty());
+  EXPECT_TRUE(Names(done_).empty());
+}
+
+// --- names
+
+TEST_F(IntakeTest, ANewFileWithAnOldNameIsANewCase) {
+  Drop("a.json", "one");
+  auto intake = Start();
+  intake->Scan(Never);
+  const std::string first_receipt = Slurp(done_ / "a.json.receipt.json");
+  Drop("a.json", "two");
+  intake->Scan(Never);
+  Drop("a.json", "one");  // the same contents again: still a new case
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList({"a.json", "a.json", "a.json"}));
+  ASSERT_EQ(fake_.submitted.size(), 3u);
+  EXPECT_EQ(Names(done_), NameList({"a.2.json", "a.2.json.receipt.json",
+                                    "a.3.json", "a.3.json.receipt.json",
+                                    "a.json", "a.json.receipt.json"}));
+  ExpectDone("a.json", "a.json", "one", fake_.submitted[0]);
+  EXPECT_EQ(Slurp(done_ / "a.json.receipt.json"), first_receipt);
+  ExpectDone("a.2.json", "a.json", "two", fake_.submitted[1]);
+  ExpectDone("a.3.json", "a.json", "one", fake_.submitted[2]);
+  EXPECT_NE(fake_.submitted[2], fake_.submitted[0]);
+  // The same in rejected/.
+  Drop("bad.json", "bad");
+  intake->Scan(Never);
+  Drop("bad.json", "bad");
+  intake->Scan(Never);
+  EXPECT_EQ(Names(rejected_), NameList({"bad.2.json", "bad.2.json.error",
+                                        "bad.json", "bad.json.error"}));
+  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_TRUE(Names(intake_).empty());
+}
+
+TEST_F(IntakeTest, AFileLargerThanTheLimitIsRejectedSayingSo) {
+  Drop("big.json", std::string(Intake::kMaxFileBytes + 1, 'x'));
+  Drop("max.json", std::string(Intake::kMaxFileBytes, 'x'));
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList{"max.json"});
+  EXPECT_EQ(Names(rejected_), NameList({"big.json", "big.json.error"}));
+  EXPECT_EQ(fs::file_size(rejected_ / "big.json"), Intake::kMaxFileBytes + 1);
+  const std::string reason = Slurp(rejected_ / "big.json.error");
+  EXPECT_NE(reason.find("larger than 16777216 bytes"), std::string::npos)
+      << reason;
+  EXPECT_EQ(Names(done_), NameList({"max.json", "max.json.receipt.json"}));
+  EXPECT_TRUE(Names(inbox_).empty());
+}
+
+TEST_F(IntakeTest, FilesNotForTheTranslatorAreNeverTaken) {
+  Drop("a.txt", "not for this adapter");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(Names(inbox_), NameList{"a.txt"});
+  EXPECT_TRUE(fake_.sealed.empty());
+}
+
+TEST_F(IntakeTest, HiddenAndIncompleteFilesAreNeverTaken) {
+  fake_.accept_all = true;
+  for (const char* n : {".hidden.json", "b.json.part", "b.json.tmp", "c.tmp"}) {
+    Drop(n, "x");
+  }
+  fs::create_directories(inbox_ / "sub.json");  // a folder
+  Drop("e.json", "hello");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList{"e.json"});
+  EXPECT_EQ(Names(inbox_), NameList({".hidden.json", "b.json.part",
+                                     "b.json.tmp", "c.tmp", "sub.json"}));
+  EXPECT_EQ(Names(done_), NameList({"e.json", "e.json.receipt.json"}));
+}
+
+// --- FreeName
+
+class FreeNameTest : public IntakeTest {};
+
+TEST_F(FreeNameTest, ANameIsItselfWhileFree) {
+  EXPECT_EQ(FreeName(done_.string(), "a.json", ".receipt.json"), "a.json");
+}
+
+TEST_F(FreeNameTest, ATakenNameGetsANumberBeforeItsExtension) {
+  Spit(done_ / "a.json", "");
+  EXPECT_EQ(FreeName(done_.string(), "a.json", ".receipt.json"), "a.2.json");
+  Spit(done_ / "a.2.json", "");
+  EXPECT_EQ(FreeName(done_.string(), "a.json", ".receipt.json"), "a.3.json");
+  Spit(done_ / "a.tar.gz", "");
+  EXPECT_EQ(FreeName(done_.string(), "a.tar.gz", ""), "a.tar.2.gz");
+}
+
+TEST_F(FreeNameTest, NamesWithoutExtensionAndHiddenNamesGetASuffix) {
+  Spit(done_ / "README", "");
+  EXPECT_EQ(FreeName(done_.string(), "README", ""), "README.2");
+  Spit(done_ / ".profile", "");
+  EXPECT_EQ(FreeName(done_.string(), ".profile", ""), ".profile.2");
+}
+
+// A receipt (or .error) left alone still holds its name: a new file must not
+// pick up someone else's receipt.
+TEST_F(FreeNameTest, ANameWhoseSuffixFileExistsIsTaken) {
+  Spit(done_ / "a.json.receipt.json", "");
+  EXPECT_EQ(FreeName(done_.string(), "a.json", ".receipt.json"), "a.2.json");
+  EXPECT_EQ(FreeName(done_.string(), "a.json", ""), "a.json");
+}
+
+}  // namespace
+}  // namespace relais::sdk

@@ -1,0 +1,220 @@
+#include "core/files.h"
+
+#include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+#include "tests/support/fixtures.h"
+
+namespace relais {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void Spit(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+std::vector<std::string> Names(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Makes every write(2) to a descriptor above stderr fail with `err` in this
+// process, for good (seccomp: no root needed). False if the kernel refuses.
+bool FailWritesWith(int err) {
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                "the filter reads the low half of the fd argument");
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 2, 0, 1),
+      BPF_STMT(
+          BPF_RET | BPF_K,
+          SECCOMP_RET_ERRNO | (static_cast<unsigned>(err) & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+constexpr int kNoFilter = 100;
+
+// Runs `fn` in a child process whose writes fail with `err`; returns the
+// child's exit status (fn's result), or kNoFilter if seccomp is refused.
+int InChildWithWritesFailing(int err, const std::function<int()>& fn) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!FailWritesWith(err)) ::_exit(kNoFilter);
+    ::_exit(fn());
+  }
+  int wstatus = 0;
+  ::waitpid(pid, &wstatus, 0);
+  return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+}
+
+int CodeOf(const Status& st) { return static_cast<int>(st.code()); }
+
+class FilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("files_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Path(const std::string& name) const {
+    return (dir_ / name).string();
+  }
+  fs::path dir_;
+};
+
+TEST_F(FilesTest, WriteFileAtomicReplacesTheFileAndLeavesNoTemporary) {
+  Spit(Path("f"), "old contents");
+  ASSERT_TRUE(WriteFileAtomic(Path("f"), "new", 0600).ok());
+  EXPECT_EQ(Slurp(Path("f")), "new");
+  EXPECT_EQ(fs::status(Path("f")).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(Names(dir_), std::vector<std::string>{"f"});
+}
+
+// EFBIG (the process's file size limit) is an I/O error, not a full disk:
+// waiting for space would never help.
+TEST_F(FilesTest, WriteFileAtomicOverTheFileSizeLimitIsIOErrorNotNoSpace) {
+  Spit(Path("f"), "old contents");
+  Status st;
+  {
+    relais::testing::FileSizeLimit limit(0);
+    st = WriteFileAtomic(Path("f"), "new contents");
+  }
+  EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+  EXPECT_NE(st.message().find(".f.tmp"), std::string::npos) << st.ToString();
+  EXPECT_EQ(Slurp(Path("f")), "old contents");
+  EXPECT_EQ(Names(dir_), std::vector<std::string>{"f"});
+}
+
+TEST_F(FilesTest, WriteFileAtomicOnAFullDiskIsNoSpace) {
+  Spit(Path("f"), "old contents");
+  const int code = InChildWithWritesFailing(ENOSPC, [&] {
+    return CodeOf(WriteFileAtomic(Path("f"), "new contents"));
+  });
+  if (code == kNoFilter) GTEST_SKIP() << "seccomp filters are refused here";
+  EXPECT_EQ(code, CodeOf(Status::NoSpace("")));
+  EXPECT_EQ(Slurp(Path("f")), "old contents");
+  EXPECT_EQ(Names(dir_), std::vector<std::string>{"f"});
+}
+
+TEST_F(FilesTest, WriteFileAtomicOverQuotaIsNoSpace) {
+  const int code = InChildWithWritesFailing(
+      EDQUOT, [&] { return CodeOf(WriteFileAtomic(Path("f"), "contents")); });
+  if (code == kNoFilter) GTEST_SKIP() << "seccomp filters are refused here";
+  EXPECT_EQ(code, CodeOf(Status::NoSpace("")));
+  EXPECT_TRUE(Names(dir_).empty());
+}
+
+TEST_F(FilesTest, ProbeWriteSaysWhetherTheDiskTakesWrites) {
+  EXPECT_TRUE(ProbeWrite(dir_.string()).ok());
+  EXPECT_TRUE(Names(dir_).empty());
+  {
+    relais::testing::FileSizeLimit limit(0);
+    EXPECT_EQ(ProbeWrite(dir_.string()).code(), Status::Code::kIOError);
+  }
+  EXPECT_TRUE(Names(dir_).empty());
+  const int code = InChildWithWritesFailing(
+      ENOSPC, [&] { return CodeOf(ProbeWrite(dir_.string())); });
+  if (code == kNoFilter) GTEST_SKIP() << "seccomp filters are refused here";
+  EXPECT_EQ(code, CodeOf(Status::NoSpace("")));
+  EXPECT_TRUE(Names(dir_).empty());
+}
+
+TEST_F(FilesTest, ReadFileNotFoundAndSizeLimit) {
+  auto missing = ReadFile(Path("missing"));
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  Spit(Path("f"), "12345");
+  auto exact = ReadFile(Path("f"), 5);
+  ASSERT_TRUE(exact.ok()) << exact.status().ToString();
+  EXPECT_EQ(*exact, "12345");
+  EXPECT_EQ(ReadFile(Path("f"), 4).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
+TEST_F(FilesTest, RenameSyncedReplacesTheTarget) {
+  Spit(Path("from"), "moved");
+  Spit(Path("to"), "replaced");
+  ASSERT_TRUE(RenameSynced(Path("from"), Path("to")).ok());
+  EXPECT_EQ(Slurp(Path("to")), "moved");
+  EXPECT_EQ(Names(dir_), std::vector<std::string>{"to"});
+}
+
+TEST_F(FilesTest, RenameSyncedAcrossFolders) {
+  fs::create_directories(dir_ / "a");
+  fs::create_directories(dir_ / "b");
+  Spit(dir_ / "a" / "f", "moved");
+  ASSERT_TRUE(
+      RenameSynced((dir_ / "a" / "f").string(), (dir_ / "b" / "g").string())
+          .ok());
+  EXPECT_TRUE(Names(dir_ / "a").empty());
+  EXPECT_EQ(Slurp(dir_ / "b" / "g"), "moved");
+}
+
+TEST_F(FilesTest, RenameSyncedOfAMissingFileIsNotFound) {
+  Spit(Path("to"), "kept");
+  Status st = RenameSynced(Path("missing"), Path("to"));
+  EXPECT_EQ(st.code(), Status::Code::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find(Path("missing")), std::string::npos);
+  EXPECT_EQ(Slurp(Path("to")), "kept");
+}
+
+TEST_F(FilesTest, FreeBytesOfAFolderAndOfNone) {
+  auto free = FreeBytes(dir_.string());
+  ASSERT_TRUE(free.ok()) << free.status().ToString();
+  EXPECT_GT(*free, 0u);
+  auto none = FreeBytes(Path("missing"));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Status::Code::kIOError);
+  EXPECT_NE(none.status().message().find(Path("missing")), std::string::npos);
+}
+
+TEST(HumanBytesTest, OneDecimalFromKiBOn) {
+  EXPECT_EQ(HumanBytes(0), "0 B");
+  EXPECT_EQ(HumanBytes(1023), "1023 B");
+  EXPECT_EQ(HumanBytes(1024), "1.0 KiB");
+  EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(HumanBytes(1536 * 1024), "1.5 MiB");
+  EXPECT_EQ(HumanBytes(uint64_t{5} << 30), "5.0 GiB");
+  EXPECT_EQ(HumanBytes(uint64_t{2} << 40), "2.0 TiB");
+  // TiB is the largest unit.
+  EXPECT_EQ(HumanBytes(uint64_t{1} << 50), "1024.0 TiB");
+}
+
+}  // namespace
+}  // namespace relais
