@@ -10,6 +10,7 @@
 
 #include "broker/broker.h"
 #include "broker/config.h"
+#include "broker/journal/rocksdb_support.h"
 #include "core/files.h"
 #include "core/stop_signals.h"
 
@@ -54,13 +55,14 @@ int main(int argc, char** argv) {
     if (!said) {
       auto free = relais::FreeBytes(config->journal_dir);
       spdlog::error(
-          "cannot start: {}. {} free in {}; relaisd needs at least {} there "
+          "cannot start: {}. {} free in {}; relaisd needs about {} there "
           "to open its journal. Waiting: it starts by itself once space is "
           "freed (SIGTERM to give up)",
           broker.status().ToString(),
           free.ok() ? relais::HumanBytes(*free) : std::string("nothing"),
           config->journal_dir,
-          relais::HumanBytes(config->journal.write_buffer_bytes));
+          relais::HumanBytes(
+              relais::broker::journal::SpaceToOpen(config->journal_dir)));
       said = true;
     }
     for (int waited = 0; waited < 1000 && !stop.requested(); waited += 50) {

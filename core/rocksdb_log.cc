@@ -49,6 +49,12 @@ void SpdlogLogger::Logv(const rocksdb::InfoLogLevel level, const char* format,
   if (line.find("SST file opened without unique ID") != line.npos) {
     to = spdlog::level::debug;
   }
+  // A full disk is reported by whoever waits for space, once, with the
+  // folder and the space free: not again at each of RocksDB's attempts.
+  if (line.find("No space left on device") != line.npos &&
+      to < spdlog::level::critical) {
+    to = spdlog::level::debug;
+  }
   spdlog::log(to, "rocksdb: {}", line);
   if (to >= spdlog::level::warn && line.find(dir_) != line.npos) {
     const size_t source = line.find("] ");  // "[db/x.cc:12] "

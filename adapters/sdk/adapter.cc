@@ -80,13 +80,19 @@ Result<std::unique_ptr<Client>> StartClient(ClientOptions options,
       return client;
     }
     if (!said) {
+      // Opening replays the store's log files into new table files.
+      uint64_t needed = 4 << 20;
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(options.state_dir, ec)) {
+        if (e.path().extension() == ".log") needed += e.file_size(ec);
+      }
       auto free = FreeBytes(options.state_dir);
       spdlog::error(
-          "{}. {} free in {}; the adapter needs at least 16 MiB there to open "
-          "its local store. Waiting: it starts by itself once space is freed",
+          "{}. {} free in {}; the adapter needs about {} there to open its "
+          "local store. Waiting: it starts by itself once space is freed",
           client.status().ToString(),
           free.ok() ? HumanBytes(*free) : std::string("nothing"),
-          options.state_dir);
+          options.state_dir, HumanBytes(needed));
       said = true;
     }
     for (int waited = 0; waited < 1000 && !stop.load(); waited += 50) {
@@ -110,9 +116,10 @@ void RemoveLegacyPending(const std::string& dir) {
 
 }  // namespace
 
-Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
+Result<AdapterConfig> LoadAdapterConfig(const std::string& path,
+                                        std::chrono::milliseconds wait) {
   AdapterConfig c;
-  RELAIS_ASSIGN_OR_RETURN(c.participant, LoadParticipantConfig(path));
+  RELAIS_ASSIGN_OR_RETURN(c.participant, LoadParticipantConfig(path, wait));
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseTomlFile(path));
   const std::string& base = c.participant.base_dir;
   c.inbox = ResolvePath(base, t["inbox"].value_or(std::string("inbox")));
@@ -565,7 +572,20 @@ int AdapterMain(int argc, char** argv, const char* name,
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern(std::string("%Y-%m-%dT%H:%M:%S.%e %^%l%$ ") + name +
                       ": %v");
-  auto config = LoadAdapterConfig(config_path);
+  // relaisd may start after its adapters: wait for its endpoint, saying so
+  // once, until it comes or the adapter is told to stop.
+  auto config = LoadAdapterConfig(config_path, std::chrono::seconds(1));
+  for (bool said = false;
+       !config.ok() &&
+       config.status().code() == Status::Code::kUnavailable &&
+       !stop.requested();
+       config = LoadAdapterConfig(config_path, std::chrono::seconds(1))) {
+    if (!said) {
+      spdlog::warn("{}; waiting for it", config.status().message());
+      said = true;
+    }
+  }
+  if (!config.ok() && stop.requested()) return 0;
   if (!config.ok()) {
     spdlog::critical("{}", config.status().ToString());
     return 2;

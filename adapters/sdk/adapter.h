@@ -33,6 +33,7 @@
 // signal handler.
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -101,7 +102,10 @@ struct AdapterConfig {
 // Reads an adapter's TOML file: the participant keys of client_config.h
 // plus inbox, outbox, done, rejected, status, subjects (folders),
 // poll_interval_ms, http_listen and http_endpoint_file.
-Result<AdapterConfig> LoadAdapterConfig(const std::string& path);
+// Waits up to `wait` for relaisd's endpoint file (Unavailable after).
+Result<AdapterConfig> LoadAdapterConfig(
+    const std::string& path,
+    std::chrono::milliseconds wait = std::chrono::seconds(30));
 
 class AdapterRuntime {
  public:

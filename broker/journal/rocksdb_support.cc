@@ -57,4 +57,18 @@ Result<bool> IsNewJournal(const std::string& dir) {
   return true;
 }
 
+uint64_t SpaceToOpen(const std::string& dir) {
+  namespace fs = std::filesystem;
+  uint64_t bytes = 4 << 20;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().extension() == ".log") {
+      const auto size = fs::file_size(it->path(), ec);
+      if (!ec) bytes += size;
+    }
+  }
+  return bytes;
+}
+
 }  // namespace relais::broker::journal

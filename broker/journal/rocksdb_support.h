@@ -9,6 +9,7 @@
 
 #include <rocksdb/status.h>
 
+#include <cstdint>
 #include <string>
 
 #include "core/rocksdb_log.h"
@@ -32,6 +33,10 @@ Status OpenFailed(const std::string& dir, const rocksdb::Status& s,
 // table (.sst) files but no CURRENT file: RocksDB would create an empty
 // journal over them (create_if_missing) and later delete the tables.
 Result<bool> IsNewJournal(const std::string& dir);
+
+// About how many bytes opening the journal in `dir` writes: its log files
+// (replayed into new table files at open) and 4 MiB for the rest.
+uint64_t SpaceToOpen(const std::string& dir);
 
 using relais::SpdlogLogger;
 

@@ -1,6 +1,13 @@
 #include "tests/support/fixtures.h"
 
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "core/cases.h"
@@ -67,6 +74,50 @@ KeyDirectory DirectoryOf(const std::vector<const Identity*>& identities) {
   KeyDirectory dir;
   for (const auto* id : identities) dir.Add(PublicOf(*id)).PermitUnchecked();
   return dir;
+}
+
+std::string MakeTestDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string name = "test";
+  if (const auto* info =
+          ::testing::UnitTest::GetInstance()->current_test_info()) {
+    name = std::string(info->test_suite_name()) + "." + info->name();
+  }
+  for (char& c : name) {
+    if (c == '/') c = '_';
+  }
+  std::string pattern =
+      std::string(tmp && *tmp ? tmp : "/tmp") + "/relais-" + name + "-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    std::cerr << "mkdtemp " << pattern << ": " << std::strerror(errno) << "\n";
+    std::abort();
+  }
+  return pattern;
+}
+
+CreatedFiles::CreatedFiles(const std::string& dir)
+    : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+  if (fd_ < 0 || ::inotify_add_watch(fd_, dir.c_str(), IN_CREATE) < 0) {
+    ADD_FAILURE() << "inotify on " << dir << ": " << std::strerror(errno);
+  }
+}
+
+CreatedFiles::~CreatedFiles() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool CreatedFiles::Seen(const std::string& name) {
+  alignas(inotify_event) char buffer[4096];
+  for (;;) {
+    const ssize_t n = fd_ < 0 ? -1 : ::read(fd_, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    for (ssize_t at = 0; at < n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buffer + at);
+      if (e->len > 0) seen_.insert(e->name);
+      at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+    }
+  }
+  return seen_.count(name) > 0;
 }
 
 }  // namespace relais::testing

@@ -5,7 +5,9 @@
 
 #include <sys/resource.h>
 
+#include <chrono>
 #include <csignal>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,31 @@ EnvelopeDraft SampleDraft(const std::string& sender,
 
 // A KeyDirectory holding the public identities of `identities`.
 KeyDirectory DirectoryOf(const std::vector<const Identity*>& identities);
+
+// A new, empty folder for this run of the running test: $TMPDIR (or /tmp)
+// "/relais-<test name>-XXXXXX" made by mkdtemp, so that two runs, or two
+// tests, never share one. Aborts if it cannot be made. The caller removes
+// it.
+std::string MakeTestDir();
+
+// Files created in one folder (inotify, IN_CREATE), from construction on:
+// proof that something happened there, even to a file that is gone again
+// (e.g. a write probe, created and unlinked at once). Not thread-safe.
+class CreatedFiles {
+ public:
+  explicit CreatedFiles(const std::string& dir);
+  ~CreatedFiles();
+  CreatedFiles(const CreatedFiles&) = delete;
+  CreatedFiles& operator=(const CreatedFiles&) = delete;
+
+  // True once `name` was created in the folder (reads pending events,
+  // without waiting).
+  bool Seen(const std::string& name);
+
+ private:
+  int fd_ = -1;
+  std::set<std::string> seen_;
+};
 
 // The process's own file size limit makes every write that extends a file
 // fail (EFBIG, with SIGXFSZ ignored), as relaisd's fault test does. Restores

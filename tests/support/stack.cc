@@ -7,8 +7,10 @@
 #include <thread>
 
 #include "adapters/sdk/client_config.h"
+#include "core/clock.h"
 #include "core/files.h"
 #include "core/frame.h"
+#include "tests/support/fixtures.h"
 
 namespace relais::testing {
 namespace {
@@ -67,7 +69,12 @@ bool WaitUntil(const std::function<bool()>& predicate,
 
 TestStack::TestStack(deploy::StackSpec spec)
     : spec_(std::move(spec)), layout_("") {
-  spec_.dir = MakeTempDir();
+  if (spec_.dir.empty()) {
+    spec_.dir = MakeTempDir();
+  } else {
+    std::error_code ec;
+    fs::create_directories(spec_.dir, ec);
+  }
   auto layout = deploy::Provision(spec_);
   if (!layout.ok()) {
     std::fprintf(stderr, "provision: %s\n", layout.status().ToString().c_str());
@@ -87,6 +94,11 @@ TestStack::~TestStack() {
 }
 
 Status TestStack::StartBroker(const std::vector<std::string>& env) {
+  RELAIS_RETURN_IF_ERROR(LaunchBroker(env));
+  return WaitBrokerReady(std::chrono::seconds(20));
+}
+
+Status TestStack::LaunchBroker(const std::vector<std::string>& env) {
   if (!endpoint_.empty() && spec_.listen != endpoint_) {
     spec_.listen = endpoint_;  // same port again for reconnecting clients
     RELAIS_RETURN_IF_ERROR(deploy::Provision(spec_).status());
@@ -94,13 +106,19 @@ Status TestStack::StartBroker(const std::vector<std::string>& env) {
   std::error_code ec;
   fs::remove(layout_.EndpointFile(), ec);
   RELAIS_ASSIGN_OR_RETURN(
-      broker_,
-      deploy::ChildProcess::Start(
-          {deploy::BinDir() + "/relaisd", "--config", layout_.BrokerConfig()},
-          layout_.dir() + "/relaisd.log", true, env));
-  const bool up = WaitUntil([&] {
-    return !ReadEndpoint(layout_.EndpointFile()).empty() || !broker_.running();
-  });
+      broker_, deploy::ChildProcess::Start({deploy::BinDir() + "/relaisd",
+                                            "--config", layout_.BrokerConfig()},
+                                           BrokerLogPath(), true, env));
+  return Status::OK();
+}
+
+Status TestStack::WaitBrokerReady(std::chrono::milliseconds timeout) {
+  const bool up = WaitUntil(
+      [&] {
+        return !ReadEndpoint(layout_.EndpointFile()).empty() ||
+               !broker_.running();
+      },
+      timeout);
   endpoint_ = ReadEndpoint(layout_.EndpointFile());
   if (!up || endpoint_.empty()) {
     return Status::Unavailable("relaisd did not start:\n" + BrokerLog());
@@ -135,19 +153,27 @@ int TestStack::StopBroker() { return broker_.Stop(); }
 bool TestStack::BrokerRunning() { return broker_.running(); }
 
 std::string TestStack::BrokerLog() const {
-  auto log = ReadFile(layout_.dir() + "/relaisd.log");
+  auto log = ReadFile(BrokerLogPath());
   return log.ok() ? *log : std::string("(no log)");
 }
 
 Status TestStack::StartAdapter(const std::string& agency,
                                const std::vector<std::string>& env) {
-  RELAIS_ASSIGN_OR_RETURN(
-      adapters_[agency],
-      deploy::ChildProcess::Start(
-          {deploy::BinDir() + "/relais-adapter-" + agency, "--config",
-           layout_.AdapterConfig(agency)},
-          layout_.ParticipantDir(agency) + "/adapter.log", true, env));
+  RELAIS_ASSIGN_OR_RETURN(adapters_[agency],
+                          deploy::ChildProcess::Start(
+                              {deploy::BinDir() + "/relais-adapter-" + agency,
+                               "--config", layout_.AdapterConfig(agency)},
+                              AdapterLogPath(agency), true, env));
   return Status::OK();
+}
+
+std::string TestStack::BrokerLogPath() const {
+  return (log_dir_.empty() ? layout_.dir() : log_dir_) + "/relaisd.log";
+}
+
+std::string TestStack::AdapterLogPath(const std::string& agency) const {
+  return log_dir_.empty() ? layout_.ParticipantDir(agency) + "/adapter.log"
+                          : log_dir_ + "/" + agency + "-adapter.log";
 }
 
 bool TestStack::AdapterRunning(const std::string& agency) {
@@ -229,6 +255,36 @@ std::optional<std::string> RawClient::ReceiveType(
     if (!frame) return std::nullopt;
     auto parsed = ParseFrame(*frame);
     if (parsed.ok() && (*parsed)->body_type() == type) return frame;
+  }
+}
+
+Result<std::string> SubmitMarker(sdk::Client& sender,
+                                 const std::string& recipient) {
+  RELAIS_ASSIGN_OR_RETURN(
+      SealedEnvelope marker,
+      sender.Seal(SampleDraft(sender.participant(), {recipient})));
+  RELAIS_RETURN_IF_ERROR(
+      sender.Submit(marker, std::chrono::seconds(10)).status());
+  return marker.message_id;
+}
+
+std::optional<std::vector<std::string>> FramesBeforeHeartbeat(
+    RawClient& raw, uint64_t request_id, std::chrono::milliseconds timeout) {
+  raw.Send(HeartbeatFrame(request_id, Clock::System()->NowMs()));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<std::string> before;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto frame = raw.Receive(left);
+    if (!frame) return std::nullopt;
+    auto parsed = ParseFrame(*frame);
+    if (parsed.ok() && (*parsed)->body_type() == wire::Body::Heartbeat &&
+        (*parsed)->request_id() == request_id) {
+      return before;
+    }
+    before.push_back(std::move(*frame));
   }
 }
 

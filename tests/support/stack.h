@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "adapters/sdk/client.h"
@@ -24,6 +25,8 @@ namespace relais::testing {
 
 class TestStack {
  public:
+  // Provisions the stack in spec.dir, or in a new temporary folder if it
+  // is empty.
   explicit TestStack(deploy::StackSpec spec = {});
   ~TestStack();
 
@@ -34,6 +37,10 @@ class TestStack {
   // port; later starts reuse it, so connected clients find the broker again.
   // `env` ("NAME=value") is added to its environment.
   Status StartBroker(const std::vector<std::string>& env = {});
+  // StartBroker in two steps: start it, then wait until it listens (or
+  // Unavailable, with its log, if it exited or did not within `timeout`).
+  Status LaunchBroker(const std::vector<std::string>& env = {});
+  Status WaitBrokerReady(std::chrono::milliseconds timeout);
   // SIGKILL: no shutdown, no flush.
   void KillBroker();
   // SIGTERM and wait; returns the exit status.
@@ -66,11 +73,17 @@ class TestStack {
   std::string BrokerCurvePublic() const;
   // The broker log so far (for failure messages).
   std::string BrokerLog() const;
+  // Where relaisd's and the adapters' output go: the stack's folder unless
+  // set_log_dir gave another (one that does not fill up with the stack's).
+  std::string BrokerLogPath() const;
+  std::string AdapterLogPath(const std::string& agency) const;
+  void set_log_dir(std::string dir) { log_dir_ = std::move(dir); }
 
  private:
   deploy::StackSpec spec_;
   deploy::StackLayout layout_;
   std::string endpoint_;
+  std::string log_dir_;
   deploy::ChildProcess broker_;
   std::map<std::string, deploy::ChildProcess> adapters_;
 };
@@ -112,6 +125,26 @@ class DeliveryCounter {
 // value.
 bool WaitUntil(const std::function<bool()>& predicate,
                std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+// Has a fresh message from `sender` to `recipient` accepted (the sample
+// address change, in a case of its own) and returns its message id. The
+// broker hands a recipient's queue over in sequence order, on one
+// connection, and a new connection (a reconnect, a broker restart) starts
+// again from the oldest unacknowledged entry: once the recipient has
+// handled this marker, everything queued for it before the marker (a
+// duplicate, a message that must not be there) has been handed over too.
+// Proof that something did not arrive, without waiting for a time.
+Result<std::string> SubmitMarker(sdk::Client& sender,
+                                 const std::string& recipient);
+
+// Sends a Heartbeat with `request_id` on `raw` and returns every other
+// frame received before the broker's answer to it; nullopt if no answer
+// within `timeout`. The broker handles a connection's frames in order and
+// sends what each one causes before it reads the next, so the answer
+// proves that nothing the frames sent before it caused is still to come.
+std::optional<std::vector<std::string>> FramesBeforeHeartbeat(
+    RawClient& raw, uint64_t request_id,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // Runs `relais ARGS...` (the CLI of this build) and returns its exit code
 // and output (stdout and stderr).
