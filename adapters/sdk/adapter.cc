@@ -576,8 +576,7 @@ int AdapterMain(int argc, char** argv, const char* name,
   // once, until it comes or the adapter is told to stop.
   auto config = LoadAdapterConfig(config_path, std::chrono::seconds(1));
   for (bool said = false;
-       !config.ok() &&
-       config.status().code() == Status::Code::kUnavailable &&
+       !config.ok() && config.status().code() == Status::Code::kUnavailable &&
        !stop.requested();
        config = LoadAdapterConfig(config_path, std::chrono::seconds(1))) {
     if (!said) {
