@@ -10,7 +10,7 @@ relais_packages_build=(
   libexpat1-dev
 )
 relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography
-  faketime clang-format)
+  faketime clang-format libfuse3-dev fuse3)
 relais_packages_fuzz=(clang libclang-rt-14-dev)
 
 relais_ensure_packages() {
