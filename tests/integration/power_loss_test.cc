@@ -398,9 +398,9 @@ TEST_F(PowerLossTest, WhatWasAcceptedOrHandedOverSurvivesEveryCut) {
       seconds(300));
   load.join();
   EXPECT_TRUE(done && settled())
-      << "not settled after " << cuts_ << " cuts; accepted "
-      << accepted_.size() << ", taken " << taken_count_.size()
-      << ", looked at " << looked_at_.size();
+      << "not settled after " << cuts_ << " cuts; accepted " << accepted_.size()
+      << ", taken " << taken_count_.size() << ", looked at "
+      << looked_at_.size();
 
   // Every accepted message reached the partner once; nothing else did.
   std::map<std::string, int> per_message;  // message id prefix -> files
