@@ -109,18 +109,20 @@ demo_failed() {
 # One case of each of the eight types, from its sample in the originating
 # partner's native format: "type origin file". France services opens its
 # cases with the CLI (the console's JSON); an agency's partner system drops
-# its file in the adapter's inbox.
+# its file in the adapter's inbox. The last field is how many cases the
+# sample holds (the CAF's CSV has two lines).
 samples=(
-  "address_change france-services deploy/samples/france_services/address_change.json"
-  "birth cpam deploy/samples/cpam/birth.json"
-  "birth caf deploy/samples/caf/birth.xml"
-  "household_change dgfip deploy/samples/dgfip/household_change.json"
-  "rsa_application caf deploy/samples/caf/rsa_application.csv"
-  "job_seeker_status france-travail deploy/samples/france_travail/job_seeker_status.json"
-  "resources_update dgfip deploy/samples/dgfip/resources_update.json"
-  "death_notification cpam deploy/samples/cpam/death_notification.json"
-  "assisted_case france-services deploy/samples/france_services/assisted_case.json"
+  "address_change france-services deploy/samples/france_services/address_change.json 1"
+  "birth cpam deploy/samples/cpam/birth.json 1"
+  "birth caf deploy/samples/caf/birth.xml 1"
+  "household_change dgfip deploy/samples/dgfip/household_change.json 1"
+  "rsa_application caf deploy/samples/caf/rsa_application.csv 2"
+  "job_seeker_status france-travail deploy/samples/france_travail/job_seeker_status.json 1"
+  "resources_update dgfip deploy/samples/dgfip/resources_update.json 1"
+  "death_notification cpam deploy/samples/cpam/death_notification.json 1"
+  "assisted_case france-services deploy/samples/france_services/assisted_case.json 1"
 )
+expected=0
 config_of() {  # the participant config of an origin, for `relais case`
   if [ "$1" = france-services ]; then echo "$state_dir/france-services_paris-15/client.toml"
   else echo "$state_dir/$1/adapter.toml"; fi
@@ -152,23 +154,30 @@ echo
 opened=()  # "type origin case_id"
 echo "== demo: one case of each type, from its sample in the partner's format"
 for entry in "${samples[@]}"; do
-  read -r type origin file <<<"$entry"
+  read -r type origin file cases <<<"$entry"
+  expected=$((expected + cases))
   if [ "$origin" = france-services ]; then
     receipt=$("$bin/relais" case open --config "$(config_of "$origin")" "$file" --json)
   else
-    name="demo-$(basename "$file")"
+    # A name of this run's own: done/ keeps earlier runs' files (--state-dir).
+    name="demo-$$-$(basename "$file")"
     cp "$file" "$state_dir/$origin/inbox/.$name"
     mv "$state_dir/$origin/inbox/.$name" "$state_dir/$origin/inbox/$name"  # atomically
     wait_file "$state_dir/$origin/done/$name.receipt.json" "$state_dir/$origin/rejected/$name.error" ||
       demo_failed "$origin did not take $file"
-    sleep 0.2
     receipt=$(cat "$state_dir/$origin/done/$name.receipt.json")
   fi
-  for id in $(printf '%s' "$receipt" | grep -o '"case_id": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | awk '!seen[$0]++'); do
+  # Its cases (each sealed as one message per recipient view).
+  ids=$(printf '%s' "$receipt" | grep -o '"case_id": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | awk '!seen[$0]++')
+  [ "$(printf '%s\n' "$ids" | grep -c .)" -eq "$cases" ] ||
+    demo_failed "$file gave $(printf '%s\n' "$ids" | grep -c .) cases, not $cases: $receipt"
+  for id in $ids; do
     opened+=("$type $origin $id")
     printf '  %-20s from %-16s case %s\n' "$type" "$origin" "$id"
   done
 done
+[ ${#opened[@]} -eq "$expected" ] ||
+  demo_failed "${#opened[@]} cases opened, $expected expected"
 echo
 echo "== waiting until every recipient acknowledged its cases"
 for entry in "${opened[@]}"; do
@@ -216,4 +225,4 @@ if [ $keep -eq 1 ]; then
   echo "partner folders kept in $state_dir/<agency>/{outbox,done}/"
 fi
 echo
-echo "demo OK: ${#opened[@]} cases of the 8 types, done at every recipient"
+echo "demo OK: ${#opened[@]} cases of the 8 types (all $expected expected), done at every recipient"
