@@ -171,8 +171,6 @@ Status AdapterRuntime::Run() {
                    std::move(options),
                    [this](const Delivery& d) { return OnDelivery(d); }, stop_));
   if (!client_) return Status::OK();  // stopped while waiting for the disk
-  spdlog::info("{} adapter: inbox {}, outbox {}", client_->participant(),
-               config_.inbox, config_.outbox);
   intake_ = std::make_unique<Intake>(
       IntakeFolders{config_.inbox, config_.done, config_.rejected, intake_dir},
       IntakeSteps{
@@ -193,6 +191,8 @@ Status AdapterRuntime::Run() {
     RELAIS_RETURN_IF_ERROR(
         http_->Start(config_.http_listen, config_.http_endpoint_file));
   }
+  spdlog::info("{} adapter ready: inbox {}, outbox {}", client_->participant(),
+               config_.inbox, config_.outbox);
   while (!stop_.load()) {
     ScanSubjects();
     ScanInbox();

@@ -87,11 +87,17 @@ std::unique_ptr<sdk::Translator> TranslatorOf(const std::string& agency) {
   return std::make_unique<adapters::france_travail::FranceTravailTranslator>();
 }
 
+// `agency`'s mapping; a test failure and nullptr if it does not load (the
+// caller ASSERTs it is there).
 sdk::MappingPtr MappingOf(const std::string& agency) {
-  if (agency == "caf") return *adapters::caf::CafMapping();
-  if (agency == "cpam") return *adapters::cpam::CpamMapping();
-  if (agency == "dgfip") return *adapters::dgfip::DgfipMapping();
-  return *adapters::france_travail::FranceTravailMapping();
+  const Result<sdk::MappingPtr> m =
+      agency == "caf"     ? adapters::caf::CafMapping()
+      : agency == "cpam"  ? adapters::cpam::CpamMapping()
+      : agency == "dgfip" ? adapters::dgfip::DgfipMapping()
+                          : adapters::france_travail::FranceTravailMapping();
+  EXPECT_TRUE(m.ok()) << agency
+                      << "'s mapping does not load: " << m.status().ToString();
+  return m.ok() ? *m : nullptr;
 }
 
 // The first case of a sample: read by its agency's translator, or for
@@ -138,6 +144,7 @@ TEST(CaseTypesTest, EachSampleIsReadAsItsCaseTypeForItsRecipients) {
 TEST(CaseTypesTest, EveryAgencyWritesEveryCaseTypeInItsFormat) {
   for (const Sample& s : Samples()) {
     const sdk::OutgoingCase c = Read(s);
+    ASSERT_FALSE(c.payload.empty()) << s.path;
     const wire::Citizen* citizen = PrimaryCitizen(EventOf(c));
     ASSERT_NE(citizen, nullptr);
     ASSERT_NE(citizen->nir(), nullptr) << s.path;
@@ -145,9 +152,11 @@ TEST(CaseTypesTest, EveryAgencyWritesEveryCaseTypeInItsFormat) {
     for (const char* agency : kAgencies) {
       SCOPED_TRACE(std::string(s.path) + " -> " + agency);
       Delivery d(agency, c.payload, s.type);
+      const sdk::MappingPtr mapping = MappingOf(agency);
+      ASSERT_NE(mapping, nullptr);
       auto file = TranslatorOf(agency)->WriteOutbox(d.view(), d.event());
       ASSERT_TRUE(file.ok()) << file.status().message();
-      const std::string type = MappingOf(agency)->TypeName(s.type);
+      const std::string type = mapping->TypeName(s.type);
       ASSERT_FALSE(type.empty());
       if (std::string(agency) == "caf") {
         // ISO-8859-1 XML, the type as root element, the NIR without key.
@@ -162,7 +171,7 @@ TEST(CaseTypesTest, EveryAgencyWritesEveryCaseTypeInItsFormat) {
       }
       EXPECT_EQ(file->name, std::string(kCaseId) + "-0123456789abcdef.json");
       const Json doc = Json::parse(file->contents);
-      const auto& m = *MappingOf(agency);
+      const auto& m = *mapping;
       EXPECT_EQ(doc[m.type_key()], type);
       EXPECT_EQ(doc[m.case_key()], kCaseId);
       EXPECT_EQ(doc[m.message_key()], "0123456789abcdef1032547698badcfe");
@@ -175,12 +184,15 @@ TEST(CaseTypesTest, EveryAgencyWritesEveryCaseTypeInItsFormat) {
 TEST(CaseTypesTest, JsonFormatsReadBackWhatTheyWrite) {
   for (const Sample& s : Samples()) {
     const sdk::OutgoingCase c = Read(s);
+    ASSERT_FALSE(c.payload.empty()) << s.path;
     for (const char* agency : {"cpam", "dgfip", "france-travail"}) {
       SCOPED_TRACE(std::string(s.path) + " -> " + agency);
+      const sdk::MappingPtr mapping = MappingOf(agency);
+      ASSERT_NE(mapping, nullptr);
       Delivery d(agency, c.payload, s.type);
       auto file = TranslatorOf(agency)->WriteOutbox(d.view(), d.event());
       ASSERT_TRUE(file.ok()) << file.status().message();
-      const auto& m = *MappingOf(agency);
+      const auto& m = *mapping;
       auto back = m.ReadEvent(Json::parse(file->contents),
                               {m.case_key(), m.message_key(), m.sender_key()});
       ASSERT_TRUE(back.ok()) << back.status().message();
@@ -191,6 +203,7 @@ TEST(CaseTypesTest, JsonFormatsReadBackWhatTheyWrite) {
 
 TEST(CaseTypesTest, CafXmlWritesFrenchDatesAmountsAndFlags) {
   const sdk::OutgoingCase rsa = Read(Samples()[3]);
+  ASSERT_FALSE(rsa.payload.empty());
   Delivery d("caf", rsa.payload, wire::CaseType::RsaApplication);
   auto file = adapters::caf::CafTranslator().WriteOutbox(d.view(), d.event());
   ASSERT_TRUE(file.ok()) << file.status().message();
@@ -204,6 +217,7 @@ TEST(CaseTypesTest, CafXmlWritesFrenchDatesAmountsAndFlags) {
   // "Lefèvre" in ISO-8859-1: è is the single byte E8.
   EXPECT_THAT(file->contents, HasSubstr("LEF\xC8VRE"));
   const sdk::OutgoingCase household = Read(Samples()[2]);
+  ASSERT_FALSE(household.payload.empty());
   Delivery h("caf", household.payload, wire::CaseType::HouseholdChange);
   auto xml = adapters::caf::CafTranslator().WriteOutbox(h.view(), h.event());
   ASSERT_TRUE(xml.ok()) << xml.status().message();
@@ -286,7 +300,11 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
       {"cpam", Edited(death, "\"deces\"", "\"mariage\""),
        "field type: unknown case type 'mariage'"},
       // DGFiP: JSON with short codes.
-      {"dgfip", Edited(household, "GARCIA", "GARC\xCDA"), "not valid JSON"},
+      {"dgfip",
+       Edited(household, "GARCIA",
+              "GARC\xCD"
+              "A"),
+       "not valid JSON"},
       {"dgfip", Edited(household, "\"evt\": \"PACS\",", ""),
        "field evt: missing"},
       {"dgfip", Edited(household, "189126912304577", "189126912304500"),
@@ -296,7 +314,11 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
       {"dgfip", Edited(household, "CHGT_SITFAM", "CHGT_NOM"),
        "field typeEvt: unknown case type 'CHGT_NOM'"},
       // France Travail: JSON.
-      {"france-travail", Edited(job, "MOREAU", "MOR\xC9AU"), "not valid JSON"},
+      {"france-travail",
+       Edited(job, "MOREAU",
+              "MOR\xC9"
+              "AU"),
+       "not valid JSON"},
       {"france-travail", Edited(job, "\"categorie\": 1", "\"x\": 1"),
        "field inscription.categorie"},
       {"france-travail", Edited(job, "188091305512360", "188091305512399"),
@@ -318,7 +340,7 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
 TEST(CaseTypesTest, MappingFilesNameEveryFieldOnce) {
   for (const char* agency : kAgencies) {
     SCOPED_TRACE(agency);
-    EXPECT_NE(MappingOf(agency), nullptr);
+    ASSERT_NE(MappingOf(agency), nullptr);
   }
   // A field without a native name, or a name used twice, is refused.
   const std::string base = ReadSample("adapters/cpam/mapping.toml");

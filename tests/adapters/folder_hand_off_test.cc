@@ -10,10 +10,16 @@
 #include <sstream>
 #include <vector>
 
+#include "tests/support/fixtures.h"
+
 namespace relais::sdk {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::FileNames;
+using testing::MakeTestDir;
+using testing::Slurp;
+using testing::Spit;
 
 // A message id as the broker makes them: 16 bytes, NULs included.
 const std::string kId1(
@@ -22,34 +28,7 @@ const std::string kId1(
     16);
 const std::string kId2(16, '\x42');
 
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void Spit(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-std::vector<std::string> Names(const fs::path& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    out.push_back(e.path().filename().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 using NameList = std::vector<std::string>;
-
-// A fresh folder for the running test.
-fs::path TestRoot() {
-  return fs::path(::testing::TempDir()) /
-         ("folder_hand_off_test_" + std::to_string(::getpid()) + "_" +
-          ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
 
 class FolderHandOffTest : public ::testing::Test {
  protected:
@@ -60,7 +39,7 @@ class FolderHandOffTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(root_); }
 
-  const fs::path root_ = TestRoot();
+  const fs::path root_ = fs::path(MakeTestDir());
   const fs::path outbox_ = root_ / "outbox";
   const fs::path status_ = root_ / "status";
   FolderHandOffs hand_offs_{
@@ -76,9 +55,9 @@ TEST_F(FolderHandOffTest, PrepareWritesOnlyAHiddenFileAndReturnsItsRecord) {
   auto record = hand_offs_.Prepare("outbox", kId1, "case-1.json", "{\"a\":1}");
   ASSERT_TRUE(record.ok()) << record.status().ToString();
   const std::string staging = FolderHandOffs::StagingName(kId1);
-  EXPECT_EQ(Names(outbox_), NameList{staging});
+  EXPECT_EQ(FileNames(outbox_), NameList{staging});
   EXPECT_EQ(Slurp(outbox_ / staging), "{\"a\":1}");
-  EXPECT_TRUE(Names(status_).empty());
+  EXPECT_TRUE(FileNames(status_).empty());
   const auto r = nlohmann::json::parse(*record);
   EXPECT_EQ(r, (nlohmann::json{{"folder", "outbox"},
                                {"staging", staging},
@@ -90,9 +69,9 @@ TEST_F(FolderHandOffTest, CompleteRenamesEachFileToItsFinalName) {
   auto b = hand_offs_.Prepare("status", kId2, "report.json", "two");
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_TRUE(hand_offs_.Complete({*a, *b}).ok());
-  EXPECT_EQ(Names(outbox_), NameList{"case-1.json"});
+  EXPECT_EQ(FileNames(outbox_), NameList{"case-1.json"});
   EXPECT_EQ(Slurp(outbox_ / "case-1.json"), "one");
-  EXPECT_EQ(Names(status_), NameList{"report.json"});
+  EXPECT_EQ(FileNames(status_), NameList{"report.json"});
   EXPECT_EQ(Slurp(status_ / "report.json"), "two");
 }
 
@@ -103,12 +82,12 @@ TEST_F(FolderHandOffTest, CompleteIsIdempotent) {
   ASSERT_TRUE(record.ok());
   ASSERT_TRUE(hand_offs_.Complete({*record}).ok());
   ASSERT_TRUE(hand_offs_.Complete({*record}).ok());
-  EXPECT_EQ(Names(outbox_), NameList{"case-1.json"});
+  EXPECT_EQ(FileNames(outbox_), NameList{"case-1.json"});
   EXPECT_EQ(Slurp(outbox_ / "case-1.json"), "one");
   // The partner took the file.
   fs::remove(outbox_ / "case-1.json");
   ASSERT_TRUE(hand_offs_.Complete({*record}).ok());
-  EXPECT_TRUE(Names(outbox_).empty());
+  EXPECT_TRUE(FileNames(outbox_).empty());
 }
 
 // The delivery comes again after a crash before it was recorded: the hidden
@@ -117,7 +96,7 @@ TEST_F(FolderHandOffTest, PrepareAgainReplacesTheHiddenFile) {
   ASSERT_TRUE(hand_offs_.Prepare("outbox", kId1, "case-1.json", "first").ok());
   auto record = hand_offs_.Prepare("outbox", kId1, "case-1.json", "second");
   ASSERT_TRUE(record.ok());
-  EXPECT_EQ(Names(outbox_), NameList{FolderHandOffs::StagingName(kId1)});
+  EXPECT_EQ(FileNames(outbox_), NameList{FolderHandOffs::StagingName(kId1)});
   ASSERT_TRUE(hand_offs_.Complete({*record}).ok());
   EXPECT_EQ(Slurp(outbox_ / "case-1.json"), "second");
 }
@@ -132,8 +111,8 @@ TEST_F(FolderHandOffTest, PrepareRefusesUnknownFoldersAndUnsafeNames) {
               Status::Code::kInvalidArgument)
         << "'" << name << "'";
   }
-  EXPECT_TRUE(Names(outbox_).empty());
-  EXPECT_TRUE(Names(status_).empty());
+  EXPECT_TRUE(FileNames(outbox_).empty());
+  EXPECT_TRUE(FileNames(status_).empty());
   // 255 characters is still a file name.
   EXPECT_TRUE(
       hand_offs_.Prepare("outbox", kId1, std::string(255, 'a'), "x").ok());
@@ -172,8 +151,8 @@ TEST_F(FolderHandOffTest, CompleteRefusesRecordsItDidNotWrite) {
         << bad;
   }
   // Nothing moved.
-  EXPECT_EQ(Names(outbox_), NameList{staging});
-  EXPECT_TRUE(Names(status_).empty());
+  EXPECT_EQ(FileNames(outbox_), NameList{staging});
+  EXPECT_TRUE(FileNames(status_).empty());
 }
 
 // Left by a crash before the hand-off was recorded: the hidden files and
@@ -189,8 +168,8 @@ TEST_F(FolderHandOffTest, RemoveOrphansRemovesOnlyHandOffFiles) {
   for (const auto& n : kept) Spit(outbox_ / n, "kept");
   Spit(status_ / "report-0.json", "kept");
   EXPECT_EQ(hand_offs_.RemoveOrphans(), 3u);
-  EXPECT_EQ(Names(outbox_), kept);
-  EXPECT_EQ(Names(status_), NameList{"report-0.json"});
+  EXPECT_EQ(FileNames(outbox_), kept);
+  EXPECT_EQ(FileNames(status_), NameList{"report-0.json"});
   EXPECT_EQ(hand_offs_.RemoveOrphans(), 0u);
 }
 
@@ -198,7 +177,7 @@ TEST_F(FolderHandOffTest, RemoveOrphansWithAMissingFolderRemovesTheRest) {
   ASSERT_TRUE(hand_offs_.Prepare("status", kId2, "report.json", "two").ok());
   fs::remove_all(outbox_);
   EXPECT_EQ(hand_offs_.RemoveOrphans(), 1u);
-  EXPECT_TRUE(Names(status_).empty());
+  EXPECT_TRUE(FileNames(status_).empty());
 }
 
 }  // namespace

@@ -13,11 +13,16 @@
 
 #include "core/bytes.h"
 #include "core/crypto.h"
+#include "tests/support/fixtures.h"
 
 namespace relais::sdk {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::FileNames;
+using testing::MakeTestDir;
+using testing::Slurp;
+using testing::Spit;
 using Json = nlohmann::ordered_json;
 using NameList = std::vector<std::string>;
 
@@ -26,27 +31,7 @@ constexpr char kHelloSha256[] =
 // An intake id as Take makes them (13 digits of ms, 8 hex).
 constexpr char kOldId[] = "0000000000001-0000abcd";
 
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void Spit(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
 Json ReadJson(const fs::path& path) { return Json::parse(Slurp(path)); }
-
-NameList Names(const fs::path& dir) {
-  NameList out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    out.push_back(e.path().filename().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 // The broker's receipt entry for `envelope`.
 Json Receipt(const std::string& envelope) {
@@ -107,12 +92,6 @@ struct FakeSteps {
 
 bool Never() { return false; }
 
-fs::path TestRoot() {
-  return fs::path(::testing::TempDir()) /
-         ("intake_test_" + std::to_string(::getpid()) + "_" +
-          ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
-
 class IntakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -137,7 +116,7 @@ class IntakeTest : public ::testing::Test {
   }
   // The one file taken and waiting in inbox/ (hidden).
   std::string TakenFile() const {
-    const NameList names = Names(inbox_);
+    const NameList names = FileNames(inbox_);
     const auto it = std::find_if(names.begin(), names.end(), [](auto& n) {
       return n.starts_with(".relais-in-");
     });
@@ -145,7 +124,7 @@ class IntakeTest : public ::testing::Test {
   }
   // The manifest of the one intake left.
   Json Manifest() const {
-    const NameList ids = Names(intake_);
+    const NameList ids = FileNames(intake_);
     return ids.size() == 1 ? ReadJson(intake_ / ids[0] / "manifest.json")
                            : Json();
   }
@@ -167,7 +146,7 @@ class IntakeTest : public ::testing::Test {
     EXPECT_EQ(receipt["cases"], cases) << as;
   }
 
-  const fs::path root_ = TestRoot();
+  const fs::path root_ = fs::path(MakeTestDir());
   const fs::path inbox_ = root_ / "inbox";
   const fs::path done_ = root_ / "done";
   const fs::path rejected_ = root_ / "rejected";
@@ -183,12 +162,12 @@ TEST_F(IntakeTest, AFileGoesToDoneWithItsReceipt) {
   ASSERT_EQ(fake_.submitted.size(), 1u);
   EXPECT_EQ(fake_.submitted[0], NameList({"envelope 1 of seal 1: hello",
                                           "envelope 2 of seal 1: hello"}));
-  EXPECT_EQ(Names(done_), NameList({"a.json", "a.json.receipt.json"}));
+  EXPECT_EQ(FileNames(done_), NameList({"a.json", "a.json.receipt.json"}));
   ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
   EXPECT_EQ(ReadJson(done_ / "a.json.receipt.json")["sha256"], kHelloSha256);
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(rejected_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(rejected_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
   EXPECT_EQ(intake->pending(), 0u);
 }
 
@@ -197,14 +176,14 @@ TEST_F(IntakeTest, FilesAreTakenInNameOrderAndStopIsCheckedBetweenThem) {
   auto intake = Start();
   intake->Scan([] { return true; });
   EXPECT_TRUE(fake_.sealed.empty());
-  EXPECT_EQ(Names(inbox_), NameList({"a.json", "b.json", "c.json"}));
+  EXPECT_EQ(FileNames(inbox_), NameList({"a.json", "b.json", "c.json"}));
   intake->Scan([&] { return fake_.sealed.size() == 1; });
   EXPECT_EQ(fake_.sealed, NameList{"a.json"});
-  EXPECT_EQ(Names(inbox_), NameList({"b.json", "c.json"}));
+  EXPECT_EQ(FileNames(inbox_), NameList({"b.json", "c.json"}));
   intake->Scan(Never);
   EXPECT_EQ(fake_.sealed, NameList({"a.json", "b.json", "c.json"}));
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_EQ(Names(done_).size(), 6u);
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_EQ(FileNames(done_).size(), 6u);
 }
 
 TEST_F(IntakeTest, AFileTheTranslatorRefusesGoesToRejectedWithTheReason) {
@@ -213,12 +192,12 @@ TEST_F(IntakeTest, AFileTheTranslatorRefusesGoesToRejectedWithTheReason) {
   intake->Scan(Never);
   EXPECT_EQ(fake_.sealed, NameList{"bad.json"});
   EXPECT_TRUE(fake_.submitted.empty());
-  EXPECT_EQ(Names(rejected_), NameList({"bad.json", "bad.json.error"}));
+  EXPECT_EQ(FileNames(rejected_), NameList({"bad.json", "bad.json.error"}));
   EXPECT_EQ(Slurp(rejected_ / "bad.json"), "bad");
   EXPECT_EQ(Slurp(rejected_ / "bad.json.error"), "the file holds no case\n");
-  EXPECT_TRUE(Names(done_).empty());
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_TRUE(FileNames(done_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
 }
 
 TEST_F(IntakeTest, ARefusalForGoodRejectsTheFileNamingTheMessage) {
@@ -226,14 +205,15 @@ TEST_F(IntakeTest, ARefusalForGoodRejectsTheFileNamingTheMessage) {
   Drop("a.json", "hello");
   auto intake = Start();
   intake->Scan(Never);
-  EXPECT_EQ(Names(rejected_), NameList({"a.json", "a.json.error"}));
+  EXPECT_EQ(FileNames(rejected_), NameList({"a.json", "a.json.error"}));
   EXPECT_EQ(Slurp(rejected_ / "a.json"), "hello");
   EXPECT_EQ(Slurp(rejected_ / "a.json.error"),
             "message 1 of 2 refused by the broker: Rejected(301 "
-            "NotAuthorised): not authorised for this case type\n");
-  EXPECT_TRUE(Names(done_).empty());
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+            "NotAuthorised): not authorised for this case type; accepted, and "
+            "not to be sent again: message(s) 2 (case c-27)\n");
+  EXPECT_TRUE(FileNames(done_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
   intake->Scan(Never);
   EXPECT_EQ(fake_.submitted.size(), 1u);  // never tried again
 }
@@ -248,15 +228,15 @@ TEST_F(IntakeTest, ARetryableRefusalKeepsTheFileTakenUntilTheBrokerTakesIt) {
   intake->Scan(Never);
   const std::string taken = TakenFile();
   ASSERT_FALSE(taken.empty());
-  EXPECT_EQ(Names(inbox_), NameList{taken});
+  EXPECT_EQ(FileNames(inbox_), NameList{taken});
   EXPECT_EQ(Slurp(inbox_ / taken), "hello");
   EXPECT_EQ(intake->pending(), 1u);
   EXPECT_EQ(Manifest()["state"], "sealed");
-  EXPECT_TRUE(Names(done_).empty());
-  EXPECT_TRUE(Names(rejected_).empty());
+  EXPECT_TRUE(FileNames(done_).empty());
+  EXPECT_TRUE(FileNames(rejected_).empty());
   Drop("b.json", "world");
   intake->Scan(Never);
-  EXPECT_EQ(Names(inbox_), NameList({taken, "b.json"}));
+  EXPECT_EQ(FileNames(inbox_), NameList({taken, "b.json"}));
   EXPECT_EQ(fake_.sealed, NameList{"a.json"});
   ASSERT_EQ(fake_.submitted.size(), 2u);
   EXPECT_EQ(fake_.submitted[1], fake_.submitted[0]);
@@ -267,9 +247,9 @@ TEST_F(IntakeTest, ARetryableRefusalKeepsTheFileTakenUntilTheBrokerTakesIt) {
   EXPECT_EQ(fake_.submitted[2], fake_.submitted[0]);
   ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
   ExpectDone("b.json", "b.json", "world", fake_.submitted[3]);
-  EXPECT_EQ(Names(done_).size(), 4u);
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(FileNames(done_).size(), 4u);
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
   EXPECT_EQ(intake->pending(), 0u);
 }
 
@@ -281,7 +261,7 @@ TEST_F(IntakeTest, AnUnavailableSealKeepsTheFileTakenAndIsTriedAgain) {
   auto intake = Start();
   intake->Scan(Never);
   EXPECT_FALSE(TakenFile().empty());
-  EXPECT_EQ(Names(inbox_).size(), 1u);
+  EXPECT_EQ(FileNames(inbox_).size(), 1u);
   EXPECT_EQ(intake->pending(), 1u);
   EXPECT_EQ(Manifest()["state"], "taken");
   EXPECT_TRUE(fake_.submitted.empty());
@@ -290,8 +270,8 @@ TEST_F(IntakeTest, AnUnavailableSealKeepsTheFileTakenAndIsTriedAgain) {
   EXPECT_EQ(fake_.sealed, NameList({"a.json", "a.json"}));
   ASSERT_EQ(fake_.submitted.size(), 1u);
   ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
   EXPECT_EQ(intake->pending(), 0u);
 }
 
@@ -311,8 +291,8 @@ TEST_F(IntakeTest, ASealedIntakeIsSubmittedWithTheSameEnvelopesAfterARestart) {
   ASSERT_EQ(fake_.submitted.size(), 2u);
   EXPECT_EQ(fake_.submitted[1], fake_.submitted[0]);
   ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
   EXPECT_EQ(intake->pending(), 0u);
 }
 
@@ -326,8 +306,8 @@ TEST_F(IntakeTest, ATakenIntakeIsSealedAfterARestart) {
   EXPECT_EQ(fake_.sealed, NameList({"a.json", "a.json"}));
   ASSERT_EQ(fake_.submitted.size(), 1u);
   ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
 }
 
 // A crash between the manifest and the rename: the file is still in the
@@ -338,15 +318,15 @@ TEST_F(IntakeTest, ATakenIntakeWithoutItsHiddenFileIsDroppedAndTheFileRetaken) {
        R"({"file": "a.json", "state": "taken"})");
   Drop("a.json", "hello");
   auto intake = Start();
-  EXPECT_TRUE(Names(intake_).empty());
-  EXPECT_EQ(Names(inbox_), NameList{"a.json"});
+  EXPECT_TRUE(FileNames(intake_).empty());
+  EXPECT_EQ(FileNames(inbox_), NameList{"a.json"});
   EXPECT_TRUE(fake_.sealed.empty());
   EXPECT_EQ(intake->pending(), 0u);
   intake->Scan(Never);
   EXPECT_EQ(fake_.sealed, NameList{"a.json"});
   ASSERT_EQ(fake_.submitted.size(), 1u);
   ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
-  EXPECT_EQ(Names(done_).size(), 2u);
+  EXPECT_EQ(FileNames(done_).size(), 2u);
 }
 
 // done/ cannot be written: the intake stays accepted, its receipts kept.
@@ -364,28 +344,46 @@ TEST_F(IntakeTest, AnAcceptedIntakeIsFinishedAfterARestartWithoutSubmitting) {
   auto intake = Start();
   EXPECT_EQ(fake_.sealed.size(), 1u);
   ASSERT_EQ(fake_.submitted.size(), 1u);
-  EXPECT_EQ(Names(done_), NameList({"a.json", "a.json.receipt.json"}));
+  EXPECT_EQ(FileNames(done_), NameList({"a.json", "a.json.receipt.json"}));
   ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
   EXPECT_EQ(intake->pending(), 0u);
 }
 
 // A crash after the rename into done/: nothing is moved or sent again, and
 // no second copy appears.
+// A crash after the receipt and the move, before the intake was removed:
+// nothing is written again, whether the partner left the files or took them.
 TEST_F(IntakeTest, AnAcceptedIntakeWhoseFileIsInDoneIsJustRemoved) {
   fs::remove(done_);
   Drop("a.json", "hello");
   Start()->Scan(Never);
   EXPECT_EQ(Manifest()["state"], "accepted");
   fs::create_directories(done_);
+  {
+    std::ofstream(done_ / "a.json.receipt.json") << "the receipt written then";
+  }
   fs::rename(inbox_ / TakenFile(), done_ / "a.json");
   auto intake = Start();
   EXPECT_EQ(fake_.submitted.size(), 1u);
-  EXPECT_EQ(Names(done_), NameList({"a.json", "a.json.receipt.json"}));
-  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(FileNames(done_), NameList({"a.json", "a.json.receipt.json"}));
+  EXPECT_EQ(Slurp(done_ / "a.json.receipt.json"), "the receipt written then");
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
+}
+
+TEST_F(IntakeTest, AnAcceptedIntakeWhoseFilesThePartnerTookWritesNothing) {
+  fs::remove(done_);
+  Drop("a.json", "hello");
+  Start()->Scan(Never);
+  EXPECT_EQ(Manifest()["state"], "accepted");
+  fs::create_directories(done_);
+  fs::remove(inbox_ / TakenFile());  // moved, then taken with its receipt
+  auto intake = Start();
+  EXPECT_EQ(fake_.submitted.size(), 1u);
+  EXPECT_TRUE(FileNames(done_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
 }
 
 TEST_F(IntakeTest, ARejectedIntakeIsFinishedAfterARestartWithoutSealing) {
@@ -397,11 +395,11 @@ TEST_F(IntakeTest, ARejectedIntakeIsFinishedAfterARestartWithoutSealing) {
   fs::create_directories(rejected_);
   auto intake = Start();
   EXPECT_EQ(fake_.sealed.size(), 1u);
-  EXPECT_EQ(Names(rejected_), NameList({"bad.json", "bad.json.error"}));
+  EXPECT_EQ(FileNames(rejected_), NameList({"bad.json", "bad.json.error"}));
   EXPECT_EQ(Slurp(rejected_ / "bad.json"), "bad");
   EXPECT_EQ(Slurp(rejected_ / "bad.json.error"), "the file holds no case\n");
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
 }
 
 // A crash between the rename into rejected/ and the .error: the reason is
@@ -413,9 +411,9 @@ TEST_F(IntakeTest, ARejectedIntakeWhoseFileIsInRejectedGetsItsReason) {
   fs::create_directories(rejected_);
   fs::rename(inbox_ / TakenFile(), rejected_ / "bad.json");
   auto intake = Start();
-  EXPECT_EQ(Names(rejected_), NameList({"bad.json", "bad.json.error"}));
+  EXPECT_EQ(FileNames(rejected_), NameList({"bad.json", "bad.json.error"}));
   EXPECT_EQ(Slurp(rejected_ / "bad.json.error"), "the file holds no case\n");
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
 }
 
 TEST_F(IntakeTest, LeftoversThatCannotGoOnAreKeptNotDropped) {
@@ -430,11 +428,11 @@ TEST_F(IntakeTest, LeftoversThatCannotGoOnAreKeptNotDropped) {
   Drop("b.json", "world");
   auto intake = Start();
   intake->Scan(Never);
-  EXPECT_EQ(Names(intake_), NameList{"0000000000003-00000001"});
-  EXPECT_EQ(Names(inbox_), NameList({orphan, "b.json"}));
+  EXPECT_EQ(FileNames(intake_), NameList{"0000000000003-00000001"});
+  EXPECT_EQ(FileNames(inbox_), NameList({orphan, "b.json"}));
   EXPECT_EQ(intake->pending(), 1u);
   EXPECT_TRUE(fake_.sealed.empty());
-  EXPECT_TRUE(Names(done_).empty());
+  EXPECT_TRUE(FileNames(done_).empty());
 }
 
 // --- names
@@ -450,9 +448,9 @@ TEST_F(IntakeTest, ANewFileWithAnOldNameIsANewCase) {
   intake->Scan(Never);
   EXPECT_EQ(fake_.sealed, NameList({"a.json", "a.json", "a.json"}));
   ASSERT_EQ(fake_.submitted.size(), 3u);
-  EXPECT_EQ(Names(done_), NameList({"a.2.json", "a.2.json.receipt.json",
-                                    "a.3.json", "a.3.json.receipt.json",
-                                    "a.json", "a.json.receipt.json"}));
+  EXPECT_EQ(FileNames(done_), NameList({"a.2.json", "a.2.json.receipt.json",
+                                        "a.3.json", "a.3.json.receipt.json",
+                                        "a.json", "a.json.receipt.json"}));
   ExpectDone("a.json", "a.json", "one", fake_.submitted[0]);
   EXPECT_EQ(Slurp(done_ / "a.json.receipt.json"), first_receipt);
   ExpectDone("a.2.json", "a.json", "two", fake_.submitted[1]);
@@ -463,10 +461,10 @@ TEST_F(IntakeTest, ANewFileWithAnOldNameIsANewCase) {
   intake->Scan(Never);
   Drop("bad.json", "bad");
   intake->Scan(Never);
-  EXPECT_EQ(Names(rejected_), NameList({"bad.2.json", "bad.2.json.error",
-                                        "bad.json", "bad.json.error"}));
-  EXPECT_TRUE(Names(inbox_).empty());
-  EXPECT_TRUE(Names(intake_).empty());
+  EXPECT_EQ(FileNames(rejected_), NameList({"bad.2.json", "bad.2.json.error",
+                                            "bad.json", "bad.json.error"}));
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
 }
 
 TEST_F(IntakeTest, AFileLargerThanTheLimitIsRejectedSayingSo) {
@@ -475,20 +473,21 @@ TEST_F(IntakeTest, AFileLargerThanTheLimitIsRejectedSayingSo) {
   auto intake = Start();
   intake->Scan(Never);
   EXPECT_EQ(fake_.sealed, NameList{"max.json"});
-  EXPECT_EQ(Names(rejected_), NameList({"big.json", "big.json.error"}));
+  EXPECT_EQ(FileNames(rejected_), NameList({"big.json", "big.json.error"}));
   EXPECT_EQ(fs::file_size(rejected_ / "big.json"), Intake::kMaxFileBytes + 1);
   const std::string reason = Slurp(rejected_ / "big.json.error");
-  EXPECT_NE(reason.find("larger than 16777216 bytes"), std::string::npos)
+  EXPECT_NE(reason.find("larger than 16.0 MiB (16777216 bytes)"),
+            std::string::npos)
       << reason;
-  EXPECT_EQ(Names(done_), NameList({"max.json", "max.json.receipt.json"}));
-  EXPECT_TRUE(Names(inbox_).empty());
+  EXPECT_EQ(FileNames(done_), NameList({"max.json", "max.json.receipt.json"}));
+  EXPECT_TRUE(FileNames(inbox_).empty());
 }
 
 TEST_F(IntakeTest, FilesNotForTheTranslatorAreNeverTaken) {
   Drop("a.txt", "not for this adapter");
   auto intake = Start();
   intake->Scan(Never);
-  EXPECT_EQ(Names(inbox_), NameList{"a.txt"});
+  EXPECT_EQ(FileNames(inbox_), NameList{"a.txt"});
   EXPECT_TRUE(fake_.sealed.empty());
 }
 
@@ -502,9 +501,9 @@ TEST_F(IntakeTest, HiddenAndIncompleteFilesAreNeverTaken) {
   auto intake = Start();
   intake->Scan(Never);
   EXPECT_EQ(fake_.sealed, NameList{"e.json"});
-  EXPECT_EQ(Names(inbox_), NameList({".hidden.json", "b.json.part",
-                                     "b.json.tmp", "c.tmp", "sub.json"}));
-  EXPECT_EQ(Names(done_), NameList({"e.json", "e.json.receipt.json"}));
+  EXPECT_EQ(FileNames(inbox_), NameList({".hidden.json", "b.json.part",
+                                         "b.json.tmp", "c.tmp", "sub.json"}));
+  EXPECT_EQ(FileNames(done_), NameList({"e.json", "e.json.receipt.json"}));
 }
 
 // --- FreeName

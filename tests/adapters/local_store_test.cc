@@ -1,10 +1,13 @@
 #include "adapters/sdk/local_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <thread>
 
 #include "tests/support/fixtures.h"
@@ -140,14 +143,46 @@ TEST_F(LocalStoreTest, ProcessedIdsAreForgottenAfterTheRetention) {
   EXPECT_FALSE(*store_->Contains("recent"));
 }
 
+// Every file under `dir`: its inode and its bytes, by relative path.
+std::map<std::string, std::pair<ino_t, std::string>> Snapshot(
+    const std::string& dir) {
+  std::map<std::string, std::pair<ino_t, std::string>> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    struct stat st {};
+    EXPECT_EQ(::stat(e.path().c_str(), &st), 0) << e.path();
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+    out[fs::relative(e.path(), dir).string()] = {st.st_ino, std::move(bytes)};
+  }
+  return out;
+}
+
 TEST_F(LocalStoreTest, DamagedStoreIsRefusedNotReset) {
   ASSERT_TRUE(store_->Commit(Ids({"m1"}), store_->NewEffects(), 1).ok());
   store_.reset();
   std::ofstream(dir_ + "/CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
+  const auto damaged = Snapshot(dir_);
+  ASSERT_TRUE(damaged.count("CURRENT"));
   auto s = LocalStore::Open(dir_, {});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find(dir_), std::string::npos)
       << s.status().ToString();
+  // Not reset: the same files, byte for byte and none written anew (same
+  // inodes), and none added.
+  const auto after = Snapshot(dir_);
+  EXPECT_EQ(after.size(), damaged.size());
+  for (const auto& [name, file] : damaged) {
+    SCOPED_TRACE(name);
+    auto it = after.find(name);
+    ASSERT_NE(it, after.end()) << "removed";
+    EXPECT_EQ(it->second.first, file.first) << "recreated";
+    EXPECT_TRUE(it->second.second == file.second) << "rewritten";
+  }
+  for (const auto& [name, file] : after) {
+    EXPECT_TRUE(damaged.count(name)) << name << " was created";
+  }
 }
 
 // A failed write (here the process's file size limit) is refused with an

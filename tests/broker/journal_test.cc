@@ -10,6 +10,7 @@
 
 #include "broker/journal/journal_format.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/stack.h"
 
 namespace relais::broker::journal {
 namespace {
@@ -17,17 +18,17 @@ namespace {
 class JournalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/journal_test_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir_);
+    root_ = testing::MakeTestDir();
+    dir_ = root_ + "/journal";
     auto j = Journal::Open(dir_, JournalOptions());
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     journal_ = std::move(*j);
   }
   void TearDown() override {
     journal_.reset();
-    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(root_);
   }
+  std::string root_;  // this run's own folder
   std::string dir_;
   std::unique_ptr<Journal> journal_;
 };
@@ -147,9 +148,14 @@ TEST_F(JournalTest, RecoversFromAFailedWriteByReopening) {
   b->PutMessage("refused", "never visible");
   EXPECT_FALSE(journal_->Commit(b.get()).ok());
   // An attempt while the disk still fails changes nothing: the probe
-  // fails, so the database stays open for reads.
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  EXPECT_FALSE(journal_->Recover().ok());
+  // fails, so the database stays open for reads. (Recover() tries nothing
+  // before its backoff ran out: wait for the probe that shows it tried.)
+  testing::CreatedFiles created(dir_);
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    EXPECT_FALSE(journal_->Recover().ok());
+    return created.Seen(".relais-write-probe");
+  }));
+  EXPECT_FALSE(journal_->healthy());
   EXPECT_EQ(journal_->generation(), 0u);
   EXPECT_EQ(*journal_->GetMessage("before"), "kept");
 

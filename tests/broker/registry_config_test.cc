@@ -60,8 +60,7 @@ TEST(RegistryTest, BadRegistriesAreRefused) {
 }
 
 TEST(ConfigTest, ProvisionedConfigLoadsWithItsRoutes) {
-  const std::string dir = ::testing::TempDir() + "/config_test_stack";
-  std::filesystem::remove_all(dir);
+  const std::string dir = testing::MakeTestDir();
   deploy::StackSpec spec;
   spec.dir = dir;
   spec.broker_extra = "max_message_bytes = 65536\nmax_clock_skew_s = 60\n";
@@ -91,7 +90,8 @@ TEST(ConfigTest, ProvisionedConfigLoadsWithItsRoutes) {
 }
 
 TEST(ConfigTest, ErrorsNameTheProblem) {
-  const std::string path = ::testing::TempDir() + "/bad_relaisd.toml";
+  const std::string dir = testing::MakeTestDir();
+  const std::string path = dir + "/bad_relaisd.toml";
   std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n"
                          "max_message_bytes = -1\n";
   auto c = LoadBrokerConfig(path);
@@ -102,6 +102,7 @@ TEST(ConfigTest, ErrorsNameTheProblem) {
   std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n";
   EXPECT_NE(LoadBrokerConfig(path).status().message().find("participants"),
             std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -42,7 +42,26 @@ TEST(CryptoTest, Z85MatchesTheRfcExampleAndLibzmq) {
   const std::string raw("\x86\x4F\xD2\x6F\xB5\x59\xF7\x5B", 8);
   EXPECT_EQ(*Z85Encode(raw), "HelloWorld");
   EXPECT_EQ(*Z85Decode("HelloWorld"), raw);
-  EXPECT_FALSE(Z85Decode("Hello").ok() && Z85Decode("Hell\"").ok());
+  // libzmq's own codec agrees, both ways, on a CURVE-sized key.
+  const std::string key = *crypto::RandomBytes(32);
+  char text[41];
+  ASSERT_NE(zmq_z85_encode(text, reinterpret_cast<const uint8_t*>(key.data()),
+                           key.size()),
+            nullptr);
+  EXPECT_EQ(*Z85Encode(key), std::string(text));
+  EXPECT_EQ(*Z85Decode(text), key);
+  // Each malformed text is refused on its own: a length that is not a
+  // multiple of 5, a character outside the alphabet, a group above
+  // 2^32 - 1 ("%nSc0" is 2^32 - 1, "%nSc1" 2^32, "#####" 85^5 - 1).
+  EXPECT_FALSE(Z85Decode("Hell").ok());
+  EXPECT_FALSE(Z85Decode("HelloWorl").ok());
+  EXPECT_FALSE(Z85Decode("Hell\"").ok());
+  EXPECT_FALSE(Z85Decode("Hello\"orld").ok());
+  EXPECT_FALSE(Z85Decode("%nSc1").ok());
+  EXPECT_FALSE(Z85Decode("#####").ok());
+  auto largest = Z85Decode("%nSc0");
+  ASSERT_TRUE(largest.ok()) << largest.status().ToString();
+  EXPECT_EQ(*largest, std::string(4, '\xff'));
 }
 
 TEST(CryptoTest, CurveKeysAgreeWithLibzmq) {

@@ -24,26 +24,10 @@ namespace relais {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void Spit(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-std::vector<std::string> Names(const fs::path& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    out.push_back(e.path().filename().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using testing::FileNames;
+using testing::MakeTestDir;
+using testing::Slurp;
+using testing::Spit;
 
 // Makes every write(2) to a descriptor above stderr fail with `err` in this
 // process, for good (seccomp: no root needed). False if the kernel refuses.
@@ -84,13 +68,7 @@ int CodeOf(const Status& st) { return static_cast<int>(st.code()); }
 
 class FilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("files_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = MakeTestDir(); }
   void TearDown() override { fs::remove_all(dir_); }
   std::string Path(const std::string& name) const {
     return (dir_ / name).string();
@@ -104,7 +82,7 @@ TEST_F(FilesTest, WriteFileAtomicReplacesTheFileAndLeavesNoTemporary) {
   EXPECT_EQ(Slurp(Path("f")), "new");
   EXPECT_EQ(fs::status(Path("f")).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_EQ(Names(dir_), std::vector<std::string>{"f"});
+  EXPECT_EQ(FileNames(dir_), std::vector<std::string>{"f"});
 }
 
 // EFBIG (the process's file size limit) is an I/O error, not a full disk:
@@ -119,7 +97,7 @@ TEST_F(FilesTest, WriteFileAtomicOverTheFileSizeLimitIsIOErrorNotNoSpace) {
   EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
   EXPECT_NE(st.message().find(".f.tmp"), std::string::npos) << st.ToString();
   EXPECT_EQ(Slurp(Path("f")), "old contents");
-  EXPECT_EQ(Names(dir_), std::vector<std::string>{"f"});
+  EXPECT_EQ(FileNames(dir_), std::vector<std::string>{"f"});
 }
 
 TEST_F(FilesTest, WriteFileAtomicOnAFullDiskIsNoSpace) {
@@ -130,7 +108,7 @@ TEST_F(FilesTest, WriteFileAtomicOnAFullDiskIsNoSpace) {
   if (code == kNoFilter) GTEST_SKIP() << "seccomp filters are refused here";
   EXPECT_EQ(code, CodeOf(Status::NoSpace("")));
   EXPECT_EQ(Slurp(Path("f")), "old contents");
-  EXPECT_EQ(Names(dir_), std::vector<std::string>{"f"});
+  EXPECT_EQ(FileNames(dir_), std::vector<std::string>{"f"});
 }
 
 TEST_F(FilesTest, WriteFileAtomicOverQuotaIsNoSpace) {
@@ -138,22 +116,22 @@ TEST_F(FilesTest, WriteFileAtomicOverQuotaIsNoSpace) {
       EDQUOT, [&] { return CodeOf(WriteFileAtomic(Path("f"), "contents")); });
   if (code == kNoFilter) GTEST_SKIP() << "seccomp filters are refused here";
   EXPECT_EQ(code, CodeOf(Status::NoSpace("")));
-  EXPECT_TRUE(Names(dir_).empty());
+  EXPECT_TRUE(FileNames(dir_).empty());
 }
 
 TEST_F(FilesTest, ProbeWriteSaysWhetherTheDiskTakesWrites) {
   EXPECT_TRUE(ProbeWrite(dir_.string()).ok());
-  EXPECT_TRUE(Names(dir_).empty());
+  EXPECT_TRUE(FileNames(dir_).empty());
   {
     relais::testing::FileSizeLimit limit(0);
     EXPECT_EQ(ProbeWrite(dir_.string()).code(), Status::Code::kIOError);
   }
-  EXPECT_TRUE(Names(dir_).empty());
+  EXPECT_TRUE(FileNames(dir_).empty());
   const int code = InChildWithWritesFailing(
       ENOSPC, [&] { return CodeOf(ProbeWrite(dir_.string())); });
   if (code == kNoFilter) GTEST_SKIP() << "seccomp filters are refused here";
   EXPECT_EQ(code, CodeOf(Status::NoSpace("")));
-  EXPECT_TRUE(Names(dir_).empty());
+  EXPECT_TRUE(FileNames(dir_).empty());
 }
 
 TEST_F(FilesTest, ReadFileNotFoundAndSizeLimit) {
@@ -172,7 +150,7 @@ TEST_F(FilesTest, RenameSyncedReplacesTheTarget) {
   Spit(Path("to"), "replaced");
   ASSERT_TRUE(RenameSynced(Path("from"), Path("to")).ok());
   EXPECT_EQ(Slurp(Path("to")), "moved");
-  EXPECT_EQ(Names(dir_), std::vector<std::string>{"to"});
+  EXPECT_EQ(FileNames(dir_), std::vector<std::string>{"to"});
 }
 
 TEST_F(FilesTest, RenameSyncedAcrossFolders) {
@@ -182,7 +160,7 @@ TEST_F(FilesTest, RenameSyncedAcrossFolders) {
   ASSERT_TRUE(
       RenameSynced((dir_ / "a" / "f").string(), (dir_ / "b" / "g").string())
           .ok());
-  EXPECT_TRUE(Names(dir_ / "a").empty());
+  EXPECT_TRUE(FileNames(dir_ / "a").empty());
   EXPECT_EQ(Slurp(dir_ / "b" / "g"), "moved");
 }
 

@@ -37,6 +37,7 @@
 #include "core/crypto.h"
 #include "core/files.h"
 #include "deploy/lib/provision.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
 namespace relais::testing {
@@ -47,11 +48,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr char kDesk[] = "france-services/paris-15";
-
-std::string SourcePath(const std::string& rel) {
-  const char* src = std::getenv("RELAIS_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/" + rel;
-}
 
 struct Agency {
   std::string id;
@@ -337,10 +333,10 @@ class CrashPointTest : public ::testing::TestWithParam<Agency> {
     const std::string name = "case" + agency_.ext;
     Drop(name);
     SendToAgency();
-    EXPECT_TRUE(stack_
-                    .StartAdapter(agency_.id, victim == Victim::kAdapter
-                                                  ? env
-                                                  : std::vector<std::string>{})
+    // With a crash point it may die before it is ready: launched only.
+    EXPECT_TRUE((victim == Victim::kAdapter
+                     ? stack_.LaunchAdapter(agency_.id, env)
+                     : stack_.StartAdapter(agency_.id))
                     .ok());
     std::string why;
     bool killed = false;

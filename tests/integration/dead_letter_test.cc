@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -68,6 +70,20 @@ class DeadLetterTest : public ::testing::Test {
   std::unique_ptr<sdk::Client> desk_;
 };
 
+// The (sequence, attempt) of each Deliver among `frames`.
+std::vector<std::pair<uint64_t, uint32_t>> Deliveries(
+    const std::vector<std::string>& frames) {
+  std::vector<std::pair<uint64_t, uint32_t>> out;
+  for (const auto& f : frames) {
+    auto parsed = ParseFrame(f);
+    if (!parsed.ok()) continue;
+    if (const auto* d = (*parsed)->body_as_Deliver()) {
+      out.emplace_back(d->sequence(), d->attempt());
+    }
+  }
+  return out;
+}
+
 TEST_F(DeadLetterTest, SilentRecipientGetsRetriesThenADeadLetterThenAReplay) {
   // caf connects but never acknowledges.
   RawClient caf(stack_.endpoint(), stack_.BrokerCurvePublic(),
@@ -78,25 +94,44 @@ TEST_F(DeadLetterTest, SilentRecipientGetsRetriesThenADeadLetterThenAReplay) {
   ASSERT_TRUE(env.ok());
   auto receipt = desk_->Submit(*env, seconds(10));
   ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
-  // Delivered three times (attempt 1, 2, 3), then no more.
-  std::vector<uint32_t> attempts;
-  while (auto f = caf.ReceiveType(wire::Body::Deliver, seconds(3))) {
-    const auto* d = (*ParseFrame(*f))->body_as_Deliver();
-    EXPECT_EQ(d->sequence(), receipt->sequence);
-    attempts.push_back(d->attempt());
-  }
-  EXPECT_EQ(attempts, (std::vector<uint32_t>{1, 2, 3}));
-  // The desk hears that caf never took it.
-  ASSERT_TRUE(WaitUntil([&] { return reports_.size() == 1; }));
+  // Delivered three times (attempt 1, 2, 3), then a dead letter: the desk
+  // hears that caf never took it.
+  std::vector<std::string> frames;
+  ASSERT_TRUE(WaitUntil([&] {
+    while (auto f = caf.Receive(milliseconds(0))) frames.push_back(*f);
+    return reports_.size() == 1;
+  })) << stack_.BrokerLog();
   EXPECT_EQ(
       reports_.got[0],
       std::make_pair(std::string("caf"), wire::RecipientState::Undeliverable));
-  // The operator sees it, and replays it to a caf that now acknowledges.
+  // Then no more: a second message goes through its own three deliveries
+  // and dead letter (over several redelivery periods) on the same
+  // connection, and the first is not delivered again meanwhile.
+  auto second =
+      desk_->Submit(*desk_->Seal(SampleDraft(kDesk, {"caf"})), seconds(10));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] {
+    while (auto f = caf.Receive(milliseconds(0))) frames.push_back(*f);
+    return reports_.size() == 2;
+  })) << stack_.BrokerLog();
+  auto rest = FramesBeforeHeartbeat(caf, 1000);
+  ASSERT_TRUE(rest.has_value());
+  frames.insert(frames.end(), rest->begin(), rest->end());
+  using Attempts = std::vector<std::pair<uint64_t, uint32_t>>;
+  EXPECT_EQ(Deliveries(frames), (Attempts{{receipt->sequence, 1},
+                                          {receipt->sequence, 2},
+                                          {receipt->sequence, 3},
+                                          {second->sequence, 1},
+                                          {second->sequence, 2},
+                                          {second->sequence, 3}}));
+  // The operator sees both, and replays the first to a caf that now
+  // acknowledges.
   auto [code, out] = RunCli(
       stack_, {"dead-letters", "list", "--config", OperatorConfig(), "--json"});
   ASSERT_EQ(code, 0) << out;
   auto list = nlohmann::json::parse(out);
-  ASSERT_EQ(list["dead_letters"].size(), 1u);
+  ASSERT_EQ(list["dead_letters"].size(), 2u);
+  EXPECT_EQ(list["dead_letters"][0]["sequence"], receipt->sequence);
   EXPECT_EQ(list["dead_letters"][0]["reason"], "undeliverable");
   EXPECT_EQ(list["dead_letters"][0]["attempts"], 3);
   std::atomic<int> handled{0};
@@ -115,12 +150,19 @@ TEST_F(DeadLetterTest, SilentRecipientGetsRetriesThenADeadLetterThenAReplay) {
   EXPECT_TRUE(replayed.load());
   std::tie(code, out) = RunCli(
       stack_, {"dead-letters", "list", "--config", OperatorConfig(), "--json"});
-  EXPECT_EQ(nlohmann::json::parse(out)["dead_letters"].size(), 0u);
-  // Replaying again: nothing to replay, a coded refusal.
+  list = nlohmann::json::parse(out);
+  ASSERT_EQ(list["dead_letters"].size(), 1u);
+  EXPECT_EQ(list["dead_letters"][0]["sequence"], second->sequence);
+  // Replaying again: nothing to replay, refused with its code.
   std::tie(code, out) =
       RunCli(stack_, {"dead-letters", "replay", "--config", OperatorConfig(),
                       "caf", std::to_string(receipt->sequence)});
-  EXPECT_EQ(code, 3) << out;
+  EXPECT_EQ(code, 3) << out;  // the CLI's exit code for a refusal
+  EXPECT_NE(out.find("Rejected(401 UnknownDelivery): no dead letter of "
+                     "sequence " +
+                     std::to_string(receipt->sequence) + " for 'caf'"),
+            std::string::npos)
+      << out;
 }
 
 TEST_F(DeadLetterTest, ExpiredMessagesOfAnOfflineRecipientAreDeadLettered) {
@@ -144,15 +186,15 @@ TEST_F(DeadLetterTest, ExpiredMessagesOfAnOfflineRecipientAreDeadLettered) {
   for (const auto* r : *ParseCaseState(*state_bytes)->recipients()) {
     EXPECT_EQ(r->state(), wire::RecipientState::Expired);
   }
-  // cpam comes online: it gets nothing (the message left its queue).
-  std::atomic<int> handled{0};
-  auto cpam = stack_.Connect("cpam", [&](const sdk::Delivery&) {
-    ++handled;
-    return sdk::HandlerResult::Processed();
-  });
+  // cpam comes online: it gets nothing (the message left its queue). A
+  // marker queued after it is the first thing cpam handles.
+  DeliveryCounter cpam_seen;
+  auto cpam = stack_.Connect("cpam", cpam_seen.Handler());
   ASSERT_TRUE(cpam.ok());
-  std::this_thread::sleep_for(milliseconds(500));
-  EXPECT_EQ(handled.load(), 0);
+  auto marker = SubmitMarker(*desk_, "cpam");
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return cpam_seen.count(*marker) == 1; }));
+  EXPECT_EQ(cpam_seen.count(env->message_id), 0);
   // Drop dgfip's, replay cpam's: cpam handles it although it expired.
   auto [code, out] =
       RunCli(stack_, {"dead-letters", "drop", "--config", OperatorConfig(),
@@ -162,17 +204,71 @@ TEST_F(DeadLetterTest, ExpiredMessagesOfAnOfflineRecipientAreDeadLettered) {
       RunCli(stack_, {"dead-letters", "replay", "--config", OperatorConfig(),
                       "cpam", std::to_string(receipt->sequence)});
   ASSERT_EQ(code, 0) << out;
-  ASSERT_TRUE(WaitUntil([&] { return handled.load() == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return cpam_seen.count(env->message_id) == 1; }));
   std::tie(code, out) = RunCli(
       stack_, {"dead-letters", "list", "--config", OperatorConfig(), "--json"});
   EXPECT_EQ(nlohmann::json::parse(out)["dead_letters"].size(), 0u);
 }
 
+// Every operator operation, through the SDK and through the CLI, from a
+// participant without the operator role (the desk): refused with 301
+// NotAuthorised, and nothing changes.
 TEST_F(DeadLetterTest, OnlyOperatorsMayAct) {
-  auto r = desk_->Admin(wire::AdminOp::ListDeadLetters);
-  EXPECT_EQ(r.status().reject_code(), wire::RejectCode::NotAuthorised);
-  auto [code, out] = RunCli(stack_, {"stats", "--config", OperatorConfig()});
+  // A dead letter to act on: cpam is offline and the message expires.
+  EnvelopeDraft d = SampleDraft(kDesk, {"cpam"});
+  d.created_at_ms = Clock::System()->NowMs();
+  d.expires_at_ms = d.created_at_ms + 1500;
+  auto receipt = desk_->Submit(*desk_->Seal(d), seconds(10));
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return reports_.size() == 1; }))
+      << stack_.BrokerLog();
+  const std::string seq = std::to_string(receipt->sequence);
+  struct Op {
+    wire::AdminOp op;
+    std::vector<std::string> cli;  // the command, before its arguments
+    std::vector<std::string> args;
+  };
+  const std::vector<Op> ops = {
+      {wire::AdminOp::ListDeadLetters, {"dead-letters", "list"}, {}},
+      {wire::AdminOp::ShowDeadLetter, {"dead-letters", "show"}, {"cpam", seq}},
+      {wire::AdminOp::ReplayDeadLetter,
+       {"dead-letters", "replay"},
+       {"cpam", seq}},
+      {wire::AdminOp::DropDeadLetter, {"dead-letters", "drop"}, {"cpam", seq}},
+      {wire::AdminOp::Stats, {"stats"}, {}},
+  };
+  // Every operation of the protocol is tried.
+  for (const wire::AdminOp op : wire::EnumValuesAdminOp()) {
+    if (op == wire::AdminOp::Unknown) continue;
+    EXPECT_TRUE(std::any_of(ops.begin(), ops.end(),
+                            [&](const Op& o) { return o.op == op; }))
+        << wire::EnumNameAdminOp(op) << " is not tried";
+  }
+  const std::string desk_config = stack_.layout().ClientConfig(kDesk);
+  for (const Op& o : ops) {
+    SCOPED_TRACE(wire::EnumNameAdminOp(o.op));
+    auto r = desk_->Admin(o.op, "cpam", receipt->sequence);
+    EXPECT_EQ(r.status().reject_code(), wire::RejectCode::NotAuthorised)
+        << r.status().ToString();
+    std::vector<std::string> argv = o.cli;
+    argv.insert(argv.end(), {"--config", desk_config});
+    argv.insert(argv.end(), o.args.begin(), o.args.end());
+    auto [code, out] = RunCli(stack_, argv);
+    EXPECT_EQ(code, 3) << out;  // the CLI's exit code for a refusal
+    EXPECT_NE(out.find("Rejected(301 NotAuthorised)"), std::string::npos)
+        << out;
+  }
+  // The dead letter is still there, untouched; the operator may act.
+  auto [code, out] = RunCli(
+      stack_, {"dead-letters", "list", "--config", OperatorConfig(), "--json"});
   ASSERT_EQ(code, 0) << out;
+  auto list = nlohmann::json::parse(out);
+  ASSERT_EQ(list["dead_letters"].size(), 1u);
+  EXPECT_EQ(list["dead_letters"][0]["sequence"], receipt->sequence);
+  EXPECT_EQ(list["dead_letters"][0]["reason"], "expired");
+  std::tie(code, out) = RunCli(stack_, {"stats", "--config", OperatorConfig()});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["dead_letters_made"].get<int>(), 1);
   EXPECT_GE(nlohmann::json::parse(out)["sessions"].get<int>(), 1);
 }
 

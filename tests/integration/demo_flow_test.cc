@@ -6,7 +6,9 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/case_render.h"
 #include "core/bytes.h"
@@ -36,9 +38,46 @@ std::vector<std::string> FilesIn(const std::string& dir) {
   return out;
 }
 
-std::string SourcePath(const std::string& rel) {
-  const char* src = std::getenv("RELAIS_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/" + rel;
+// The parsed JSON of an agency's outbox file (a test failure and a discarded
+// value if it is not JSON).
+nlohmann::json ParseJson(const std::string& agency, const std::string& text) {
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  EXPECT_FALSE(doc.is_discarded()) << agency << ": not JSON: " << text;
+  return doc;
+}
+
+// The string at `pointer` (e.g. "/assure/nir") in `j`; "(none)" if there
+// is none.
+std::string Str(const nlohmann::json& j, const std::string& pointer) {
+  const nlohmann::json::json_pointer at(pointer);
+  return j.is_object() && j.contains(at) && j[at].is_string()
+             ? j[at].get<std::string>()
+             : "(none)";
+}
+
+// True if `j` has the key `key` at any depth.
+bool HasKey(const nlohmann::json& j, const std::string& key) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k == key || HasKey(v, key)) return true;
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) {
+      if (HasKey(v, key)) return true;
+    }
+  }
+  return false;
+}
+
+// True if the native file `text` of `agency` has the field `name` at any
+// depth: an element of the CAF's XML, a key of the others' JSON.
+bool HasField(const std::string& agency, const std::string& text,
+              const std::string& name) {
+  if (agency == "caf") {
+    return text.find("<" + name + ">") != std::string::npos ||
+           text.find("<" + name + " ") != std::string::npos;
+  }
+  return HasKey(ParseJson(agency, text), name);
 }
 
 // Drops a file into an inbox the way a partner system must: write, then
@@ -83,6 +122,7 @@ TEST_F(DemoFlowTest, AddressChangeReachesTheFourAgenciesInTheirFormats) {
   ASSERT_TRUE(sealed.ok());
   ASSERT_TRUE(desk_->Submit(*sealed, seconds(10)).ok());
 
+  std::map<std::string, std::string> native;  // by agency
   for (const auto& a : deploy::kAgencies) {
     ASSERT_TRUE(WaitUntil([&] {
       return FilesIn(stack_.layout().Outbox(a)).size() == 1;
@@ -90,16 +130,51 @@ TEST_F(DemoFlowTest, AddressChangeReachesTheFourAgenciesInTheirFormats) {
         << " received nothing";
     const std::string file = FilesIn(stack_.layout().Outbox(a))[0];
     EXPECT_NE(file.find("c-demo-flow-1"), std::string::npos) << file;
-    const std::string contents = *ReadFile(file);
-    EXPECT_NE(contents.find("Lyon"), std::string::npos)
-        << a << ": " << contents;
-    EXPECT_NE(contents.find("69003"), std::string::npos)
-        << a << ": " << contents;
+    EXPECT_EQ(fs::path(file).extension(), a == "caf" ? ".xml" : ".json");
+    native[a] = *ReadFile(file);
   }
-  // The CAF's partner system reads ISO-8859-1: "Marché" is one byte 0xE9.
-  const std::string caf = *ReadFile(FilesIn(stack_.layout().Outbox("caf"))[0]);
-  EXPECT_NE(caf.find("March\xE9"), std::string::npos);
-  EXPECT_NE(caf.find("ISO-8859-1"), std::string::npos);
+  // The CAF's partner system reads ISO-8859-1 XML in its own vocabulary:
+  // "Marché" is one byte 0xE9, the NIR loses its key.
+  const std::string& caf = native["caf"];
+  EXPECT_EQ(caf.rfind("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+                      "<changementAdresse dossier=\"c-demo-flow-1\"",
+                      0),
+            0u)
+      << caf;
+  EXPECT_NE(caf.find("March\xE9"), std::string::npos) << caf;
+  EXPECT_EQ(caf.find("March\xC3\xA9"), std::string::npos) << "UTF-8: " << caf;
+  EXPECT_NE(caf.find("<nir>2840575123456</nir>"), std::string::npos) << caf;
+  EXPECT_NE(caf.find("<codePostal>69003</codePostal>"), std::string::npos);
+  EXPECT_NE(caf.find("<commune>Lyon</commune>"), std::string::npos);
+  EXPECT_NE(caf.find("<numeroAllocataire>1234567</numeroAllocataire>"),
+            std::string::npos);
+  // The others read UTF-8 JSON, each with its own names.
+  const auto cpam = ParseJson("cpam", native["cpam"]);
+  EXPECT_EQ(Str(cpam, "/type"), "changement_adresse") << cpam;
+  EXPECT_EQ(Str(cpam, "/dossier"), "c-demo-flow-1");
+  EXPECT_EQ(Str(cpam, "/assure/nir"), "284057512345672") << cpam;
+  EXPECT_EQ(Str(cpam, "/assure/nom_naissance"), "MARTIN") << cpam;
+  EXPECT_EQ(Str(cpam, "/nouvelle_adresse/code_postal"), "69003");
+  EXPECT_EQ(Str(cpam, "/nouvelle_adresse/commune"), "Lyon");
+  EXPECT_EQ(Str(cpam, "/nouvelle_adresse/lignes/0"), "4 place du Marché");
+  EXPECT_EQ(Str(cpam, "/numero_assure"), "284057512345672") << cpam;
+  // The DGFiP's short codes: the taxpayer at the top, the new address as
+  // the adresse fiscale de taxation (aft: adr, cp, ville), its SPI.
+  const auto dgfip = ParseJson("dgfip", native["dgfip"]);
+  EXPECT_EQ(Str(dgfip, "/typeEvt"), "CHGT_ADR") << dgfip;
+  EXPECT_EQ(Str(dgfip, "/nir"), "284057512345672") << dgfip;
+  EXPECT_EQ(Str(dgfip, "/nom"), "MARTIN") << dgfip;
+  EXPECT_EQ(Str(dgfip, "/dateEffet"), "2026-12-01") << dgfip;
+  EXPECT_EQ(Str(dgfip, "/aft/cp"), "69003") << dgfip;
+  EXPECT_EQ(Str(dgfip, "/aft/ville"), "Lyon") << dgfip;
+  EXPECT_EQ(Str(dgfip, "/aft/adr/0"), "4 place du Marché") << dgfip;
+  EXPECT_EQ(Str(dgfip, "/spi"), "0123456789211") << dgfip;
+  const auto ft = ParseJson("france-travail", native["france-travail"]);
+  EXPECT_EQ(Str(ft, "/evenement"), "CHANGEMENT_ADRESSE") << ft;
+  EXPECT_EQ(Str(ft, "/demandeur/nir"), "284057512345672") << ft;
+  EXPECT_EQ(Str(ft, "/nouvelle_adresse/code_postal"), "69003") << ft;
+  EXPECT_EQ(Str(ft, "/nouvelle_adresse/commune"), "Lyon") << ft;
+  EXPECT_EQ(Str(ft, "/identifiant"), "1234567A") << ft;
 
   ASSERT_TRUE(WaitUntil([&] {
     const std::string s = StateOf("c-demo-flow-1");
@@ -237,27 +312,119 @@ std::vector<std::string> AcceptedCases(const deploy::StackLayout& layout,
 // formats; each recipient's partner system reports it done (status/), and
 // the originator sees done everywhere and gets the status reports back.
 TEST_F(DemoFlowTest, EveryAgencySampleIsDoneAtExactlyItsRecipients) {
-  using Seen = std::vector<std::pair<std::string, std::string>>;
+  // (recipient, field): a field by its name in the recipient's own format
+  // (adapters/<agency>/mapping.toml), at any depth of its native file.
+  using Fields = std::vector<std::pair<std::string, std::string>>;
   struct Flow {
     std::string sample, origin;
     std::vector<std::string> recipients;  // of the file's first case
-    // (recipient, text) in its native file, and not in it: each recipient
-    // gets the fields it needs only (data minimisation, docs/CASES.md).
-    Seen present = {}, absent = {};
+    // Each recipient gets the fields it needs only (data minimisation,
+    // docs/CASES.md "Who gets which fields", core/minimise.cc): what must
+    // be in its native file, and what must not although its format has a
+    // name for it.
+    Fields present, absent;
+    // The same for the file's second case, if it has one to check.
+    Fields second_present = {}, second_absent = {};
   };
   const std::vector<Flow> flows = {
-      {"deploy/samples/cpam/birth.json", "cpam", {"caf", "dgfip"}},
-      {"deploy/samples/dgfip/household_change.json", "dgfip", {"caf"}},
+      // Agency references: the recipient's own only (the CAF's number
+      // reaches the CAF, not the DGFiP, whose format could carry it).
+      {"deploy/samples/cpam/birth.json",
+       "cpam",
+       {"caf", "dgfip"},
+       {{"caf", "enfant"},
+        {"caf", "parents"},
+        {"caf", "nir"},
+        {"caf", "numeroAllocataire"},
+        {"dgfip", "enfant"},
+        {"dgfip", "parents"},
+        {"dgfip", "nir"}},
+       {{"dgfip", "numeroAllocataire"}}},
+      // The couple's numéros fiscaux are for the DGFiP only.
+      {"deploy/samples/dgfip/household_change.json",
+       "dgfip",
+       {"caf"},
+       {{"caf", "evenement"},
+        {"caf", "declarant"},
+        {"caf", "conjoint"},
+        {"caf", "pac"},
+        {"caf", "nir"},
+        {"caf", "numeroAllocataire"}},
+       {{"caf", "numeroFiscalDeclarant"}, {"caf", "numeroFiscalConjoint"}}},
+      // The household's resources and the CSS opposition for the CPAM
+      // only; France Travail gets the applicant, dates and contact. (The
+      // first applicant did not object: false is the default, which JSON
+      // leaves out; the second objected, so her case reaches France
+      // Travail only, where the opposition must not show either.)
       {"deploy/samples/caf/rsa_application.csv",
        "caf",
-       {"cpam", "france-travail"}},
+       {"cpam", "france-travail"},
+       {{"cpam", "demandeur"},
+        {"cpam", "nir"},
+        {"cpam", "date_demande"},
+        {"cpam", "ressources_mensuelles"},
+        {"cpam", "courriel"},
+        {"france-travail", "demandeur"},
+        {"france-travail", "nir"},
+        {"france-travail", "date_demande"},
+        {"france-travail", "courriel"}},
+       {{"cpam", "numero_allocataire_caf"},
+        {"france-travail", "ressources_mensuelles"},
+        {"france-travail", "numero_allocataire_caf"}},
+       {{"france-travail", "demandeur"}, {"france-travail", "date_demande"}},
+       {{"france-travail", "opposition_css"},
+        {"france-travail", "ressources_mensuelles"},
+        {"france-travail", "numero_allocataire_caf"}}},
+      // Benefit payments for the CAF only; the CPAM gets the registration.
       {"deploy/samples/france_travail/job_seeker_status.json",
        "france-travail",
-       {"caf", "cpam"}},
-      {"deploy/samples/dgfip/resources_update.json", "dgfip", {"caf"}},
-      {"deploy/samples/caf/birth.xml", "caf", {"cpam", "dgfip"}},
+       {"caf", "cpam"},
+       {{"caf", "nir"},
+        {"caf", "debutInscription"},
+        {"caf", "categorie"},
+        {"caf", "paiements"},
+        {"caf", "allocation"},
+        {"cpam", "nir"},
+        {"cpam", "debut_inscription"},
+        {"cpam", "categorie"}},
+       {{"cpam", "paiements"}, {"cpam", "allocation"}, {"cpam", "montant"}}},
+      // Nothing of a resources update is cut for the CAF (the DGFiP's own
+      // reference has no name in the CAF's format).
+      {"deploy/samples/dgfip/resources_update.json",
+       "dgfip",
+       {"caf"},
+       {{"caf", "nir"},
+        {"caf", "anneeRevenus"},
+        {"caf", "revenuFiscalReference"},
+        {"caf", "nombreParts"},
+        {"caf", "situationFamiliale"},
+        {"caf", "pac"},
+        {"caf", "adresseFiscale"},
+        {"caf", "numeroAllocataire"}},
+       {}},
+      {"deploy/samples/caf/birth.xml",
+       "caf",
+       {"cpam", "dgfip"},
+       {{"cpam", "enfant"},
+        {"cpam", "parents"},
+        {"cpam", "nir"},
+        {"dgfip", "enfant"},
+        {"dgfip", "parents"},
+        {"dgfip", "nir"}},
+       {{"cpam", "numero_allocataire_caf"}, {"dgfip", "numeroAllocataire"}}},
       // By subscription: the agencies that registered the deceased.
-      {"deploy/samples/cpam/death_notification.json", "cpam", {"caf", "dgfip"}},
+      {"deploy/samples/cpam/death_notification.json",
+       "cpam",
+       {"caf", "dgfip"},
+       {{"caf", "defunt"},
+        {"caf", "nir"},
+        {"caf", "dateDeces"},
+        {"caf", "numeroActeDeces"},
+        {"caf", "numeroAllocataire"},
+        {"dgfip", "nir"},
+        {"dgfip", "dateDeces"},
+        {"dgfip", "numeroActeDeces"}},
+       {{"dgfip", "numeroAllocataire"}}},
   };
   // The CAF and the DGFiP hold a file on Jeanne LEROY, France Travail does
   // not (their partner systems register her through subjects/).
@@ -276,26 +443,48 @@ TEST_F(DemoFlowTest, EveryAgencySampleIsDoneAtExactlyItsRecipients) {
     const auto ids = AcceptedCases(stack_.layout(), f.origin, name);
     ASSERT_FALSE(ids.empty()) << stack_.BrokerLog();
     const std::string id = ids[0];
-    for (const auto& r : f.recipients) {
+    // Waits for case `case_id` in `r`'s outbox and checks its fields.
+    const auto check = [&](const std::string& case_id, const std::string& r,
+                           const Fields& present, const Fields& absent) {
       std::string file;
       ASSERT_TRUE(WaitUntil([&] {
         for (const auto& p : FilesIn(stack_.layout().Outbox(r))) {
-          if (fs::path(p).filename().string().starts_with(id)) file = p;
+          if (fs::path(p).filename().string().starts_with(case_id)) file = p;
         }
         return !file.empty();
       })) << r
-          << " did not receive " << id;
+          << " did not receive " << case_id;
       EXPECT_EQ(fs::path(file).extension(), r == "caf" ? ".xml" : ".json");
       const std::string native = *ReadFile(file);
-      EXPECT_NE(native.find(id), std::string::npos);
-      for (const auto& [who, text] : f.present) {
-        if (who == r) EXPECT_NE(native.find(text), std::string::npos) << text;
+      EXPECT_NE(native.find(case_id), std::string::npos);
+      for (const auto& [who, field] : present) {
+        if (who == r) {
+          EXPECT_TRUE(HasField(r, native, field))
+              << r << " lacks " << field << ":\n"
+              << native;
+        }
       }
-      for (const auto& [who, text] : f.absent) {
-        if (who == r) EXPECT_EQ(native.find(text), std::string::npos) << text;
+      for (const auto& [who, field] : absent) {
+        if (who == r) {
+          EXPECT_FALSE(HasField(r, native, field))
+              << r << " got " << field << ":\n"
+              << native;
+        }
       }
+    };
+    for (const auto& r : f.recipients) {
+      check(id, r, f.present, f.absent);
       Drop(stack_.layout().StatusIn(r), id + ".json",
            "{\"case_id\": \"" + id + "\", \"status\": \"done\"}");
+    }
+    if (!f.second_present.empty() || !f.second_absent.empty()) {
+      ASSERT_GE(ids.size(), 2u);
+      std::set<std::string> to;
+      for (const auto& [who, field] : f.second_present) to.insert(who);
+      for (const auto& [who, field] : f.second_absent) to.insert(who);
+      for (const auto& r : to) {
+        check(ids[1], r, f.second_present, f.second_absent);
+      }
     }
     auto origin = stack_.Connect(f.origin);
     ASSERT_TRUE(origin.ok());
@@ -327,6 +516,21 @@ TEST_F(DemoFlowTest, EveryAgencySampleIsDoneAtExactlyItsRecipients) {
           << r << " for " << id;
     }
   }
+}
+
+// The recipients of case `case_id` as the broker records them, sorted
+// (empty if `client` may not see the case).
+std::vector<std::string> CaseRecipients(sdk::Client& client,
+                                        const std::string& case_id) {
+  std::vector<std::string> out;
+  auto state = client.QueryCase(case_id);
+  EXPECT_TRUE(state.ok()) << case_id << ": " << state.status().ToString();
+  if (!state.ok()) return out;
+  for (const auto* r : *ParseCaseState(*state)->recipients()) {
+    out.push_back(r->recipient()->str());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // Subject registrations: a bad NIR is refused naming it; a death about a
@@ -367,6 +571,12 @@ TEST_F(DemoFlowTest, SubjectFilesDecideWhoHearsOfADeath) {
   ASSERT_TRUE(WaitUntil([&] {
     return FilesIn(stack_.layout().Outbox("france-travail")).size() == 1;
   }));
+  // The broker's record of the case: France Travail is its only recipient,
+  // so nothing of it can reach the others.
+  auto cpam = stack_.Connect("cpam");
+  ASSERT_TRUE(cpam.ok());
+  EXPECT_EQ(CaseRecipients(**cpam, ids[0]),
+            std::vector<std::string>{"france-travail"});
   EXPECT_TRUE(FilesIn(stack_.layout().Outbox("caf")).empty());
   EXPECT_TRUE(FilesIn(stack_.layout().Outbox("dgfip")).empty());
 
@@ -415,6 +625,9 @@ TEST_F(DemoFlowTest, CliOpensAnAddressChangeBySubscription) {
       return FilesIn(stack_.layout().Outbox(a)).size() == 1;
     })) << a;
   }
+  // The broker's record of the case names those two and nobody else.
+  EXPECT_EQ(CaseRecipients(*desk_, receipt.value("case_id", "")),
+            (std::vector<std::string>{"cpam", "france-travail"}));
   EXPECT_TRUE(FilesIn(stack_.layout().Outbox("caf")).empty());
   EXPECT_TRUE(FilesIn(stack_.layout().Outbox("dgfip")).empty());
 
@@ -543,6 +756,12 @@ TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
     EXPECT_TRUE(fs::exists(stack_.layout().Rejected(b.agency) + "/" + b.name));
     EXPECT_TRUE(FilesIn(stack_.layout().Done(b.agency)).empty());
   }
+  // The broker accepted nothing at all (its own count), so no outbox can
+  // fill later.
+  auto [code, out] = RunCli(
+      stack_, {"stats", "--config", stack_.layout().ClientConfig("operator")});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["journal_submits"].get<int>(), 0) << out;
   for (const auto& a : deploy::kAgencies) {
     EXPECT_TRUE(FilesIn(stack_.layout().Outbox(a)).empty()) << a;
   }

@@ -41,18 +41,10 @@ using ::testing::HasSubstr;
 
 constexpr char kDesk[] = "france-services/paris-15";
 
-std::string TempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp && *tmp ? tmp : "/tmp") + "/relais-disk-full-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-  return pattern;
-}
-
 // A tmpfs of `mib` MiB at a new temporary folder, unmounted at the end.
 class SmallDisk {
  public:
-  explicit SmallDisk(int mib) : dir_(TempDir()), mount_(dir_ + "/disk") {
+  explicit SmallDisk(int mib) : dir_(MakeTestDir()), mount_(dir_ + "/disk") {
     fs::create_directories(mount_);
     const std::string options = "size=" + std::to_string(mib) + "m";
     if (::mount("tmpfs", mount_.c_str(), "tmpfs", 0, options.c_str()) != 0) {
@@ -98,28 +90,6 @@ class SmallDisk {
   std::string dir_, mount_, why_not_;
   bool mounted_ = false;
 };
-
-// Sends `envelope` as request `request` and returns the answer to it
-// (an Accepted or Rejected frame), or nullopt after `timeout`.
-std::optional<std::string> SubmitRaw(RawClient& raw, uint64_t request,
-                                     const SealedEnvelope& envelope,
-                                     milliseconds timeout) {
-  raw.Send(SubmitFrame(request, envelope.bytes));
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    auto frame = raw.Receive(left);
-    if (!frame) return std::nullopt;
-    auto f = ParseFrame(*frame);
-    if (f.ok() && (*f)->request_id() == request &&
-        ((*f)->body_type() == wire::Body::Accepted ||
-         (*f)->body_type() == wire::Body::Rejected)) {
-      return frame;
-    }
-  }
-}
 
 uint16_t RejectCodeOf(const std::string& frame) {
   auto f = ParseFrame(frame);
@@ -271,11 +241,10 @@ TEST_F(DiskFullTest, AdapterWaitsOnAFullDiskThenHandsEverythingOver) {
   ASSERT_TRUE(WriteFileAtomic(stack().layout().BrokerConfig(), text).ok());
   ASSERT_TRUE(stack().StartBroker().ok()) << stack().BrokerLog();
   const std::string log = stack().AdapterLogPath("cpam");
-  const std::string source = std::getenv("RELAIS_SOURCE_DIR");
 
   // Started on a full disk: it waits for its local store.
   disk_.Fill();
-  ASSERT_TRUE(stack().StartAdapter("cpam").ok());
+  ASSERT_TRUE(stack().LaunchAdapter("cpam").ok());
   ASSERT_TRUE(WaitUntil([&] {
     return !stack().AdapterRunning("cpam") ||
            LogOf(log).find("Waiting: it starts by itself") != std::string::npos;
@@ -287,18 +256,18 @@ TEST_F(DiskFullTest, AdapterWaitsOnAFullDiskThenHandsEverythingOver) {
     return LogOf(log).find("local store open: going on") != std::string::npos;
   })) << LogOf(log);
   ASSERT_TRUE(WaitUntil([&] {
-    return LogOf(log).find("cpam adapter: inbox") != std::string::npos;
+    return LogOf(log).find("cpam adapter ready") != std::string::npos;
   })) << LogOf(log);
 
   // A file dropped just before the disk fills, and a delivery that comes
   // while it is full, wait, saying why.
-  auto sample = ReadFile(source + "/deploy/samples/cpam/birth.json");
+  auto sample = ReadFile(SourcePath("deploy/samples/cpam/birth.json"));
   ASSERT_TRUE(sample.ok());
   const std::string inbox = stack().layout().Inbox("cpam");
   auto desk = stack().Connect(kDesk);
   ASSERT_TRUE(desk.ok());
   auto address = nlohmann::json::parse(*ReadFile(
-      source + "/deploy/samples/france_services/address_change.json"));
+      SourcePath("deploy/samples/france_services/address_change.json")));
   EnvelopeDraft d;
   d.case_id = "c-disk-full-1";
   d.recipients = {"cpam"};

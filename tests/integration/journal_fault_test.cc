@@ -66,28 +66,6 @@ void SubmitToCaf(sdk::Client* desk, int n, std::vector<Sent>* sent) {
   }
 }
 
-// Sends `envelope` as request `request` and returns the answer to it
-// (an Accepted or Rejected frame), or nullopt after `timeout`.
-std::optional<std::string> SubmitRaw(RawClient& raw, uint64_t request,
-                                     const SealedEnvelope& envelope,
-                                     milliseconds timeout) {
-  raw.Send(SubmitFrame(request, envelope.bytes));
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    auto frame = raw.Receive(left);
-    if (!frame) return std::nullopt;
-    auto f = ParseFrame(*frame);
-    if (f.ok() && (*f)->request_id() == request &&
-        ((*f)->body_type() == wire::Body::Accepted ||
-         (*f)->body_type() == wire::Body::Rejected)) {
-      return frame;
-    }
-  }
-}
-
 // relaisd's file size limit (soft; the hard one stays unlimited).
 void SetFileSizeLimit(pid_t pid, rlim_t limit) {
   rlimit rl{};
@@ -99,7 +77,10 @@ void SetFileSizeLimit(pid_t pid, rlim_t limit) {
 }
 
 // Connects caf with `counter` and waits until each of `sent` was handed
-// over at least once. The client is returned connected.
+// over at least once, then until a marker the desk sends after them was:
+// caf's queue comes in order, so by then anything else still queued for
+// caf before the marker (a duplicate, a message that should be gone) was
+// handed over too. The client is returned connected.
 std::unique_ptr<sdk::Client> ReceiveAll(TestStack& stack,
                                         DeliveryCounter& counter,
                                         const std::vector<Sent>& sent) {
@@ -110,8 +91,14 @@ std::unique_ptr<sdk::Client> ReceiveAll(TestStack& stack,
     EXPECT_TRUE(WaitUntil([&] { return counter.count(s.message_id) >= 1; }))
         << stack.BrokerLog();
   }
-  // Room for a duplicate to show up.
-  std::this_thread::sleep_for(milliseconds(500));
+  auto desk = stack.Connect(kDesk);
+  EXPECT_TRUE(desk.ok());
+  if (!desk.ok()) return nullptr;
+  auto marker = SubmitMarker(**desk, "caf");
+  EXPECT_TRUE(marker.ok()) << marker.status().ToString();
+  if (!marker.ok()) return nullptr;
+  EXPECT_TRUE(WaitUntil([&] { return counter.count(*marker) == 1; }))
+      << stack.BrokerLog();
   return std::move(*client);
 }
 
@@ -130,7 +117,9 @@ TEST(JournalWriteFaultTest,
   ASSERT_TRUE(raw.ReceiveType(wire::Body::Welcome, seconds(5)).has_value());
 
   // (a) relaisd cannot extend any file: its journal log included (its own
-  // log file too, so what it logs meanwhile is lost).
+  // log file too, so what it logs meanwhile is lost). Its attempts to
+  // recover show as the write probe it creates in the journal folder.
+  CreatedFiles created(stack.layout().JournalDir());
   SetFileSizeLimit(stack.broker_pid(), 0);
   std::vector<SealedEnvelope> refused;
   uint64_t request = 10;
@@ -148,9 +137,10 @@ TEST(JournalWriteFaultTest,
     refused.push_back(std::move(*env));
   }
   // Still failing when relaisd tries to recover (100 ms after the failure
-  // at the earliest, on its 500 ms timer): that attempt must fail without
-  // disturbing anything.
-  std::this_thread::sleep_for(milliseconds(1200));
+  // at the earliest, on its 500 ms timer): that attempt, seen by its write
+  // probe, must fail without disturbing anything.
+  ASSERT_TRUE(WaitUntil([&] { return created.Seen(".relais-write-probe"); }))
+      << "relaisd did not try to recover";
   {
     auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
     ASSERT_TRUE(env.ok());

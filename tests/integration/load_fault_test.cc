@@ -7,10 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/files.h"
 #include "deploy/lib/process.h"
@@ -27,9 +30,8 @@ constexpr char kDesk[] = "france-services/paris-15";
 // Runs relais-bench with `args` (plus --json and a fixed seed) and returns
 // its JSON report.
 nlohmann::json Bench(const std::vector<std::string>& args) {
-  char dir[] = "/tmp/relais-load-fault-XXXXXX";
-  EXPECT_NE(::mkdtemp(dir), nullptr);
-  const std::string out = std::string(dir) + "/bench.out";
+  const std::string dir = MakeTestDir();
+  const std::string out = dir + "/bench.out";
   std::vector<std::string> argv = {deploy::BinDir() + "/relais-bench",
                                    "--json",
                                    "--seed",
@@ -81,70 +83,95 @@ TEST(LoadFaultTest, RecipientOfflineThenBackDrainsItsBacklog) {
   EXPECT_EQ(r.value("duplicates", -1), 0);
 }
 
-// caf's handler is stuck (window 2) until the test lets it go, then takes
-// 5 ms a message; cpam is fast. cpam gets all of its messages while caf
-// has handled none, and caf gets all of its own in order, once each, in
-// the end.
+// Both recipients have a backlog of 150 messages. caf's handler takes
+// 20 ms a message (window 2) and starts first; once it is busy, cpam (fast)
+// connects. From what each handler recorded, and when: cpam had all of its
+// messages before caf had handled half of its own (caf needs 3 s for all,
+// cpam a fraction of that unless caf holds it up), and each got all of its
+// own in order, once each.
 TEST(LoadFaultTest, SlowConsumerHoldsUpNoOneElse) {
+  using Clock = std::chrono::steady_clock;
   TestStack stack;
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
-  std::mutex mu;
-  std::vector<std::string> caf_order;
-  std::atomic<int> cpam_seen{0};
-  std::atomic<bool> released{false};
-  auto caf = stack.Connect(
-      "caf",
-      [&](const sdk::Delivery& d) {
-        WaitUntil([&] { return released.load(); }, seconds(60));
-        std::this_thread::sleep_for(milliseconds(5));
-        std::lock_guard<std::mutex> lock(mu);
-        caf_order.emplace_back(d.envelope->message_id);
-        return sdk::HandlerResult::Processed();
-      },
-      2);
-  auto cpam = stack.Connect(
-      "cpam",
-      [&](const sdk::Delivery&) {
-        ++cpam_seen;
-        return sdk::HandlerResult::Processed();
-      },
-      64);
   auto desk = stack.Connect(kDesk);
-  ASSERT_TRUE(caf.ok() && cpam.ok() && desk.ok());
-  constexpr int kEach = 150;
-  std::vector<std::string> caf_ids;
-  std::atomic<int> answered{0}, refused{0};
-  for (int i = 0; i < kEach; ++i) {
+  ASSERT_TRUE(desk.ok());
+  constexpr size_t kEach = 150;
+  std::vector<SealedEnvelope> envelopes;
+  std::vector<std::string> caf_ids, cpam_ids;
+  for (size_t i = 0; i < kEach; ++i) {
     for (const char* to : {"caf", "cpam"}) {
       auto env = (*desk)->Seal(SampleDraft(kDesk, {to}));
       ASSERT_TRUE(env.ok());
-      if (std::string(to) == "caf") caf_ids.push_back(env->message_id);
-      (*desk)->SubmitAsync(*env, [&](Result<sdk::Receipt> r) {
-        if (!r.ok()) ++refused;
-        ++answered;
-      });
+      (std::string(to) == "caf" ? caf_ids : cpam_ids)
+          .push_back(env->message_id);
+      envelopes.push_back(std::move(*env));
     }
   }
-  ASSERT_TRUE(WaitUntil([&] { return answered.load() == 2 * kEach; }));
-  EXPECT_EQ(refused.load(), 0);
-  // The fast one gets everything while the slow one is stuck.
-  const bool cpam_done = WaitUntil([&] { return cpam_seen.load() == kEach; });
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    EXPECT_TRUE(caf_order.empty());
+  std::atomic<size_t> answered{0}, refused{0};
+  for (auto& env : envelopes) {
+    (*desk)->SubmitAsync(std::move(env), [&](Result<sdk::Receipt> r) {
+      if (!r.ok()) ++refused;
+      ++answered;
+    });
   }
-  released = true;
-  ASSERT_TRUE(cpam_done) << cpam_seen.load() << " of " << kEach;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
+  ASSERT_TRUE(WaitUntil([&] { return answered.load() == 2 * kEach; }));
+  ASSERT_EQ(refused.load(), 0u);
+
+  // What each handler got, and when it was done with it.
+  struct Record {
+    std::mutex mu;
+    std::vector<std::string> ids;
+    std::vector<Clock::time_point> at;
+    sdk::DeliveryHandler Handler(milliseconds cost) {
+      return [this, cost](const sdk::Delivery& d) {
+        std::this_thread::sleep_for(cost);
         std::lock_guard<std::mutex> lock(mu);
-        return caf_order.size() >= caf_ids.size();
-      },
-      seconds(60)));
-  std::this_thread::sleep_for(milliseconds(300));
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(caf_order, caf_ids);  // all, once, in order
-  EXPECT_EQ(cpam_seen.load(), kEach);
+        ids.emplace_back(d.envelope->message_id);
+        at.push_back(Clock::now());
+        return sdk::HandlerResult::Processed();
+      };
+    }
+    size_t size() {
+      std::lock_guard<std::mutex> lock(mu);
+      return ids.size();
+    }
+    bool Last(const std::string& id) {
+      std::lock_guard<std::mutex> lock(mu);
+      return !ids.empty() && ids.back() == id;
+    }
+  } caf, cpam;
+  auto caf_client = stack.Connect("caf", caf.Handler(milliseconds(20)), 2);
+  ASSERT_TRUE(caf_client.ok());
+  ASSERT_TRUE(WaitUntil([&] { return caf.size() >= 1; }));
+  auto cpam_client = stack.Connect("cpam", cpam.Handler(milliseconds(0)), 64);
+  ASSERT_TRUE(cpam_client.ok());
+  ASSERT_TRUE(WaitUntil([&] { return cpam.size() >= kEach; }))
+      << cpam.size() << " of " << kEach;
+  ASSERT_TRUE(WaitUntil([&] { return caf.size() >= kEach; }, seconds(60)))
+      << caf.size() << " of " << kEach;
+  // Markers queued after everything: once each recipient has handled its
+  // own, a second copy of anything before it would have come first.
+  for (const char* to : {"caf", "cpam"}) {
+    auto marker = SubmitMarker(**desk, to);
+    ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+    auto& r = std::string(to) == "caf" ? caf : cpam;
+    ASSERT_TRUE(WaitUntil([&] { return r.Last(*marker); })) << to;
+    (std::string(to) == "caf" ? caf_ids : cpam_ids).push_back(*marker);
+  }
+  std::lock_guard<std::mutex> caf_lock(caf.mu);
+  std::lock_guard<std::mutex> cpam_lock(cpam.mu);
+  EXPECT_EQ(caf.ids, caf_ids);  // all, once, in order
+  EXPECT_EQ(cpam.ids, cpam_ids);
+  // When cpam had its last, caf had handled fewer than half of its own.
+  const Clock::time_point cpam_done = cpam.at[kEach - 1];
+  const size_t caf_by_then =
+      std::count_if(caf.at.begin(), caf.at.end(),
+                    [&](Clock::time_point t) { return t <= cpam_done; });
+  EXPECT_LT(caf_by_then, kEach / 2)
+      << "cpam took "
+      << std::chrono::duration_cast<milliseconds>(cpam_done - cpam.at[0])
+             .count()
+      << " ms for its " << kEach << " messages";
 }
 
 }  // namespace

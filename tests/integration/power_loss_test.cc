@@ -39,6 +39,7 @@
 #include "core/crypto.h"
 #include "core/files.h"
 #include "deploy/lib/process.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
 namespace relais::testing {
@@ -52,23 +53,10 @@ constexpr char kDesk[] = "france-services/paris-15";
 constexpr int kMessages = 1200;
 constexpr int kInboxFiles = 12;
 
-std::string SourcePath(const std::string& rel) {
-  const char* src = std::getenv("RELAIS_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/" + rel;
-}
-
-std::string TempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp && *tmp ? tmp : "/tmp") + "/relais-power-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-  return pattern;
-}
-
 // relais-lazyfs over a backing folder, mounted for the test.
 class LazyDisk {
  public:
-  LazyDisk() : dir_(TempDir()) {
+  LazyDisk() : dir_(MakeTestDir()) {
     fs::create_directories(dir_ + "/backing");
     fs::create_directories(dir_ + "/mnt");
     const std::string exe = fs::path(deploy::BinDir()).parent_path().string() +
@@ -169,7 +157,9 @@ class PowerLossTest : public ::testing::Test {
   Status StartAll(const std::vector<std::string>& broker_env = {},
                   const std::vector<std::string>& cpam_env = {}) {
     RELAIS_RETURN_IF_ERROR(stack().StartBroker(broker_env));
-    RELAIS_RETURN_IF_ERROR(stack().StartAdapter("cpam", cpam_env));
+    RELAIS_RETURN_IF_ERROR(cpam_env.empty()
+                               ? stack().StartAdapter("cpam")
+                               : stack().LaunchAdapter("cpam", cpam_env));
     return stack().StartAdapter("caf");
   }
   // The power fails: every process on the disk dies, then the disk forgets
@@ -354,7 +344,7 @@ TEST_F(PowerLossTest, WhatWasAcceptedOrHandedOverSurvivesEveryCut) {
       WaitUntil([&] { return !stack().BrokerRunning(); }, seconds(10));
     } else {
       stack().KillAdapter("cpam");
-      ASSERT_TRUE(stack().StartAdapter("cpam", {spec}).ok());
+      ASSERT_TRUE(stack().LaunchAdapter("cpam", {spec}).ok());
       if (dropped < kInboxFiles) DropBirth(dropped++);
       WaitUntil([&] { return !stack().AdapterRunning("cpam"); }, seconds(10));
     }

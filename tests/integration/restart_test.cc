@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 
+#include "adapters/sdk/client_config.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
@@ -37,7 +39,13 @@ TEST(RestartTest, AcceptedMessageSurvivesSigkillAndIsDeliveredOnce) {
     ASSERT_TRUE(WaitUntil([&] { return caf.count(id) >= 1; }))
         << stack.BrokerLog();
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Queued after them: once caf has it, a second copy of any of them would
+  // have come before it.
+  auto desk = stack.Connect(kDesk);
+  ASSERT_TRUE(desk.ok());
+  auto marker = SubmitMarker(**desk, "caf");
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(*marker) == 1; }));
   for (const auto& id : ids) EXPECT_EQ(caf.count(id), 1);
 }
 
@@ -46,7 +54,15 @@ TEST(RestartTest, ConnectedClientsRideThroughABrokerKill) {
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
   DeliveryCounter caf;
   auto receiver = stack.Connect("caf", caf.Handler());
-  auto desk = stack.Connect(kDesk);
+  // The desk keeps its submits in a local store until answered, so the
+  // test can see when it holds one.
+  auto config = sdk::LoadParticipantConfig(stack.layout().ClientConfig(kDesk));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  sdk::ClientOptions options = config->client;
+  options.window = 0;
+  options.resend_after = std::chrono::milliseconds(1000);
+  options.state_dir = stack.dir() + "/desk-state";
+  auto desk = sdk::Client::Start(std::move(options));
   ASSERT_TRUE(receiver.ok() && desk.ok());
 
   auto before = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
@@ -54,7 +70,9 @@ TEST(RestartTest, ConnectedClientsRideThroughABrokerKill) {
   ASSERT_TRUE(WaitUntil([&] { return caf.count(before->message_id) == 1; }));
 
   stack.KillBroker();
-  // Submitted while the broker is down: the SDK keeps it and sends it again.
+  // Submitted while the broker is down (the desk saw it go): the SDK keeps
+  // it and sends it again.
+  ASSERT_TRUE(WaitUntil([&] { return !(*desk)->connected(); }));
   auto during = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
   sdk::Receipt receipt;
   std::atomic<bool> answered{false};
@@ -62,14 +80,20 @@ TEST(RestartTest, ConnectedClientsRideThroughABrokerKill) {
     if (r.ok()) receipt = *r;
     answered = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto kept = (*desk)->OutboxSize();
+    return kept.ok() && *kept == 1;
+  }));
+  EXPECT_FALSE(answered.load());
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
 
   ASSERT_TRUE(WaitUntil([&] { return answered.load(); }));
   EXPECT_EQ(receipt.message_id, during->message_id);
   ASSERT_TRUE(WaitUntil([&] { return caf.count(during->message_id) == 1; }))
       << stack.BrokerLog();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto marker = SubmitMarker(**desk, "caf");
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(*marker) == 1; }));
   EXPECT_EQ(caf.count(before->message_id), 1);  // not handed over twice
   EXPECT_EQ(caf.count(during->message_id), 1);
 }

@@ -5,31 +5,73 @@
 // receiver neither loses nor repeats them.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
 
 #include "adapters/sdk/client_config.h"
 #include "core/bytes.h"
+#include "core/files.h"
+#include "deploy/lib/process.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
 namespace relais::testing {
 namespace {
 
+namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 constexpr char kDesk[] = "france-services/paris-15";
 
-// The desk's options with a local store of its own.
-sdk::ClientOptions DurableSender(TestStack& stack) {
-  auto config = sdk::LoadParticipantConfig(stack.layout().ClientConfig(kDesk),
-                                           seconds(10));
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  sdk::ClientOptions o = config->client;
+// The desk's options with a local store of its own, from its client
+// configuration `config` and the stack folder `dir`.
+sdk::ClientOptions DurableSender(const std::string& config,
+                                 const std::string& dir) {
+  auto c = sdk::LoadParticipantConfig(config, seconds(10));
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  sdk::ClientOptions o = c.ok() ? c->client : sdk::ClientOptions{};
   o.window = 0;
   o.resend_after = milliseconds(1000);
-  o.state_dir = stack.dir() + "/desk-state";
+  o.state_dir = dir + "/desk-state";
   return o;
+}
+
+sdk::ClientOptions DurableSender(TestStack& stack) {
+  return DurableSender(stack.layout().ClientConfig(kDesk), stack.dir());
+}
+
+// The desk as a process of its own, to be killed: this test binary run
+// again with only the test below, which is skipped unless these are set.
+constexpr char kChildConfig[] = "RELAIS_SDK_CHILD_CONFIG";  // client.toml
+constexpr char kChildDir[] = "RELAIS_SDK_CHILD_DIR";        // stack folder
+constexpr char kChildReady[] = "RELAIS_SDK_CHILD_READY";    // file to write
+
+// The child's part: submits one message while the broker is down, writes
+// its message id (hex) to $RELAIS_SDK_CHILD_READY once the submit is in its
+// local store, and waits to be killed.
+TEST(SdkDurabilityChild, SubmitsThenWaitsToBeKilled) {
+  const char* config = std::getenv(kChildConfig);
+  const char* dir = std::getenv(kChildDir);
+  const char* ready = std::getenv(kChildReady);
+  if (config == nullptr || dir == nullptr || ready == nullptr) {
+    GTEST_SKIP() << "run by UnansweredSubmitIsSentAgainByTheNextRunWithItsId";
+  }
+  auto desk = sdk::Client::Start(DurableSender(config, dir));
+  ASSERT_TRUE(desk.ok()) << desk.status().ToString();
+  auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+  ASSERT_TRUE(env.ok());
+  (*desk)->SubmitAsync(*env, [](Result<sdk::Receipt>) {});
+  ASSERT_TRUE(WaitUntil([&] {
+    auto kept = (*desk)->OutboxSize();
+    return kept.ok() && *kept == 1;
+  }));
+  ASSERT_TRUE(WriteFileAtomic(ready, HexEncode(env->message_id)).ok());
+  for (;;) ::pause();  // until SIGKILL
 }
 
 TEST(SdkDurabilityTest, UnansweredSubmitIsSentAgainByTheNextRunWithItsId) {
@@ -37,24 +79,25 @@ TEST(SdkDurabilityTest, UnansweredSubmitIsSentAgainByTheNextRunWithItsId) {
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
   stack.KillBroker();  // the broker is down while the desk submits
 
-  std::string id;
-  {
-    auto desk = sdk::Client::Start(DurableSender(stack));
-    ASSERT_TRUE(desk.ok()) << desk.status().ToString();
-    auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
-    ASSERT_TRUE(env.ok());
-    id = env->message_id;
-    std::atomic<int> answers{0};
-    Status answer;
-    (*desk)->SubmitAsync(*env, [&](Result<sdk::Receipt> r) {
-      answer = r.status();
-      ++answers;
-    });
-    ASSERT_TRUE(WaitUntil([&] { return *(*desk)->OutboxSize() == 1; }));
-    (*desk)->Stop();  // as if the process died: nothing was answered
-    ASSERT_EQ(answers.load(), 1);
-    EXPECT_EQ(answer.reject_code(), wire::RejectCode::ShuttingDown);
-  }
+  // The desk process submits, says its submit is kept, and dies: no
+  // answer, no shutdown.
+  const std::string ready = stack.dir() + "/desk-ready";
+  std::error_code ec;
+  const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
+  ASSERT_FALSE(ec) << ec.message();
+  auto child = deploy::ChildProcess::Start(
+      {self, "--gtest_filter=SdkDurabilityChild.*"}, stack.dir() + "/desk.log",
+      true,
+      {std::string(kChildConfig) + "=" + stack.layout().ClientConfig(kDesk),
+       std::string(kChildDir) + "=" + stack.dir(),
+       std::string(kChildReady) + "=" + ready});
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  ASSERT_TRUE(
+      WaitUntil([&] { return fs::exists(ready) || !child->running(); }));
+  auto log = ReadFile(stack.dir() + "/desk.log");
+  ASSERT_TRUE(fs::exists(ready)) << (log.ok() ? *log : "(no log)");
+  EXPECT_EQ(child->Kill(), 128 + SIGKILL);
+  const std::string id = *HexDecode(*ReadFile(ready));
 
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
   std::mutex mu;
@@ -78,18 +121,46 @@ TEST(SdkDurabilityTest, UnansweredSubmitIsSentAgainByTheNextRunWithItsId) {
     ASSERT_TRUE(restored[0].second.ok())
         << restored[0].second.status().ToString();
     EXPECT_EQ(restored[0].second->message_id, id);
+    EXPECT_FALSE(restored[0].second->duplicate);  // never reached the broker
   }
   // Answered: gone from the outbox, and caf gets it once.
   EXPECT_TRUE(WaitUntil([&] { return *(*desk)->OutboxSize() == 0; }));
-  std::atomic<int> seen{0};
-  auto caf = stack.Connect("caf", [&](const sdk::Delivery& d) {
-    if (d.envelope->message_id == id) ++seen;
-    return sdk::HandlerResult::Processed();
+  DeliveryCounter caf;
+  auto receiver = stack.Connect("caf", caf.Handler());
+  ASSERT_TRUE(receiver.ok());
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(id) == 1; }));
+  // Queued after it: once caf has the marker, a second copy would have
+  // come first.
+  auto marker = SubmitMarker(**desk, "caf");
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(*marker) == 1; }));
+  EXPECT_EQ(caf.count(id), 1);
+}
+
+// A graceful Stop is not a death: the pending submit is answered
+// ShuttingDown, and stays in the local store for the next run.
+TEST(SdkDurabilityTest, StoppedClientAnswersShuttingDownAndKeepsTheSubmit) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  stack.KillBroker();
+  auto desk = sdk::Client::Start(DurableSender(stack));
+  ASSERT_TRUE(desk.ok()) << desk.status().ToString();
+  auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+  ASSERT_TRUE(env.ok());
+  std::atomic<int> answers{0};
+  Status answer;
+  (*desk)->SubmitAsync(*env, [&](Result<sdk::Receipt> r) {
+    answer = r.status();
+    ++answers;
   });
-  ASSERT_TRUE(caf.ok());
-  ASSERT_TRUE(WaitUntil([&] { return seen.load() == 1; }));
-  std::this_thread::sleep_for(milliseconds(300));
-  EXPECT_EQ(seen.load(), 1);
+  ASSERT_TRUE(WaitUntil([&] { return *(*desk)->OutboxSize() == 1; }));
+  (*desk)->Stop();
+  ASSERT_EQ(answers.load(), 1);
+  EXPECT_EQ(answer.reject_code(), wire::RejectCode::ShuttingDown);
+  desk->reset();
+  auto next = sdk::Client::Start(DurableSender(stack));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ((*next)->stats().outbox_restored.load(), 1u);
 }
 
 TEST(SdkDurabilityTest, RefusedSubmitLeavesTheOutboxToo) {
@@ -147,14 +218,21 @@ TEST(SdkDurabilityTest, HandlerEffectsAreCommittedWithTheProcessedIds) {
   (*caf)->Stop();
   caf->reset();
   // Restarted on the same store: nothing is handled again, all is there.
+  // The marker is queued after the twenty: once it is handled, any of them
+  // the broker sent again has come, and was not handed to the handler.
   calls = 0;
   auto again = stack.Connect("caf", handler);
   ASSERT_TRUE(again.ok());
-  std::this_thread::sleep_for(milliseconds(500));
-  EXPECT_EQ(calls.load(), 0);
+  auto marker = SubmitMarker(**desk, "caf");
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] {
+    auto e = (*again)->ReadEffect("m/" + *marker);
+    return e.ok() && e->has_value();
+  }));
+  EXPECT_EQ(calls.load(), 1);  // the marker only
   auto count = (*again)->ReadEffect("count");
   ASSERT_TRUE(count.ok() && *count);
-  EXPECT_EQ(GetBigEndian64((*count)->data()), ids.size());
+  EXPECT_EQ(GetBigEndian64((*count)->data()), ids.size() + 1);
   for (const auto& id : ids) {
     auto e = (*again)->ReadEffect("m/" + id);
     ASSERT_TRUE(e.ok() && *e) << HexEncode(id);

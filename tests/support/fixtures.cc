@@ -5,10 +5,13 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "core/cases.h"
 #include "core/clock.h"
@@ -74,6 +77,32 @@ KeyDirectory DirectoryOf(const std::vector<const Identity*>& identities) {
   KeyDirectory dir;
   for (const auto* id : identities) dir.Add(PublicOf(*id)).PermitUnchecked();
   return dir;
+}
+
+std::string Slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void Spit(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+std::vector<std::string> FileNames(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string SourcePath(const std::string& rel) {
+  const char* src = std::getenv("RELAIS_SOURCE_DIR");
+  return std::string(src ? src : ".") + "/" + rel;
 }
 
 std::string MakeTestDir() {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,6 +40,17 @@ KeyDirectory DirectoryOf(const std::vector<const Identity*>& identities);
 // tests, never share one. Aborts if it cannot be made. The caller removes
 // it.
 std::string MakeTestDir();
+
+// The whole file, bytes as they are (empty if it cannot be read).
+std::string Slurp(const std::filesystem::path& path);
+// Writes `text` as the whole file (not synced: for a test's set-up).
+void Spit(const std::filesystem::path& path, const std::string& text);
+// The names in `dir`, hidden ones included, sorted (none if it is absent).
+std::vector<std::string> FileNames(const std::filesystem::path& dir);
+
+// `rel` in the source tree ($RELAIS_SOURCE_DIR, set by ctest; "." if unset),
+// e.g. SourcePath("deploy/samples/cpam/birth.json").
+std::string SourcePath(const std::string& rel);
 
 // Files created in one folder (inotify, IN_CREATE), from construction on:
 // proof that something happened there, even to a file that is gone again

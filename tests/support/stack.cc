@@ -17,14 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string MakeTempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp && *tmp ? tmp : "/tmp") + "/relais-test-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-  return pattern;
-}
-
 std::string ReadEndpoint(const std::string& file) {
   auto text = ReadFile(file);
   if (!text.ok()) return {};
@@ -34,6 +26,26 @@ std::string ReadEndpoint(const std::string& file) {
 }
 
 }  // namespace
+
+std::optional<std::string> SubmitRaw(RawClient& raw, uint64_t request,
+                                     const SealedEnvelope& envelope,
+                                     std::chrono::milliseconds timeout) {
+  raw.Send(SubmitFrame(request, envelope.bytes));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto frame = raw.Receive(left);
+    if (!frame) return std::nullopt;
+    auto f = ParseFrame(*frame);
+    if (f.ok() && (*f)->request_id() == request &&
+        ((*f)->body_type() == wire::Body::Accepted ||
+         (*f)->body_type() == wire::Body::Rejected)) {
+      return frame;
+    }
+  }
+}
 
 sdk::DeliveryHandler DeliveryCounter::Handler() {
   return [this](const sdk::Delivery& d) {
@@ -70,7 +82,7 @@ bool WaitUntil(const std::function<bool()>& predicate,
 TestStack::TestStack(deploy::StackSpec spec)
     : spec_(std::move(spec)), layout_("") {
   if (spec_.dir.empty()) {
-    spec_.dir = MakeTempDir();
+    spec_.dir = MakeTestDir();
   } else {
     std::error_code ec;
     fs::create_directories(spec_.dir, ec);
@@ -159,6 +171,26 @@ std::string TestStack::BrokerLog() const {
 
 Status TestStack::StartAdapter(const std::string& agency,
                                const std::vector<std::string>& env) {
+  std::error_code ec;
+  const auto from = fs::exists(AdapterLogPath(agency), ec)
+                        ? fs::file_size(AdapterLogPath(agency), ec)
+                        : 0;
+  RELAIS_RETURN_IF_ERROR(LaunchAdapter(agency, env));
+  const std::string ready = agency + " adapter ready: inbox";
+  std::string log;
+  const bool up = WaitUntil([&] {
+    auto text = ReadFile(AdapterLogPath(agency), 16 << 20);
+    log = text.ok() && text->size() >= from ? text->substr(from) : "";
+    return log.find(ready) != std::string::npos || !adapters_[agency].running();
+  });
+  if (!up || log.find(ready) == std::string::npos) {
+    return Status::Unavailable(agency + "'s adapter is not ready:\n" + log);
+  }
+  return Status::OK();
+}
+
+Status TestStack::LaunchAdapter(const std::string& agency,
+                                const std::vector<std::string>& env) {
   RELAIS_ASSIGN_OR_RETURN(adapters_[agency],
                           deploy::ChildProcess::Start(
                               {deploy::BinDir() + "/relais-adapter-" + agency,

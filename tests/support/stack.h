@@ -55,8 +55,16 @@ class TestStack {
   std::string endpoint() const { return endpoint_; }
   pid_t broker_pid() const { return broker_.pid(); }
 
+  // Starts `agency`'s adapter and waits until it is connected and serves
+  // its folders (its log says "<agency> adapter ready: ..."); Unavailable,
+  // with its log, if it exited first or is not ready within 20 s. A test
+  // never stops a process that has not said it is ready.
   Status StartAdapter(const std::string& agency,
                       const std::vector<std::string>& env = {});
+  // Starts it without waiting (it may wait for disk space, or be meant to
+  // die at a crash point before it is ready).
+  Status LaunchAdapter(const std::string& agency,
+                       const std::vector<std::string>& env = {});
   bool AdapterRunning(const std::string& agency);
   // The adapter's exit status once it stopped by itself (or died) within
   // `timeout`; -1 if it is still running.
@@ -106,6 +114,12 @@ class RawClient {
   zmq::context_t ctx_;
   zmq::socket_t socket_;
 };
+
+// Sends `envelope` on `raw` as Submit request `request` and returns the
+// answer to it (an Accepted or Rejected frame), or nullopt after `timeout`.
+std::optional<std::string> SubmitRaw(RawClient& raw, uint64_t request,
+                                     const SealedEnvelope& envelope,
+                                     std::chrono::milliseconds timeout);
 
 // A handler that counts deliveries by message id (and keeps the latest
 // payload of each). Thread-safe.
