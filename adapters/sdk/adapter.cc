@@ -317,9 +317,16 @@ bool AdapterRuntime::Done(const std::string& from, const std::string& name,
                           const nlohmann::ordered_json& receipt) {
   // The receipt first, then the file: whoever sees the file in done/ finds
   // its receipt, and a crash in between leaves the file to be sent again
-  // (what these files ask of the broker is idempotent).
+  // (what these files ask of the broker is idempotent). A receipt without
+  // its file is that crash's: it is written again, not beside a second one.
+  const fs::path own = fs::path(config_.done) / name;
+  std::error_code ec;
+  const bool crashed =
+      fs::exists(own.string() + ".receipt.json", ec) && !fs::exists(own, ec);
   const fs::path target =
-      fs::path(config_.done) / FreeName(config_.done, name, ".receipt.json");
+      crashed ? own
+              : fs::path(config_.done) /
+                    FreeName(config_.done, name, ".receipt.json");
   Status st = WriteFileAtomic(target.string() + ".receipt.json",
                               receipt.dump(2) + "\n");
   if (st.ok()) {
