@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/cases.h"
+#include "core/log.h"
 #include "core/toml_file.h"
 
 namespace relais::broker {
@@ -52,6 +53,8 @@ Result<std::set<std::string>> StringSet(const toml::table& t,
 }
 
 Result<Route> ParseRoute(const toml::table& t, const std::string& origin) {
+  RELAIS_RETURN_IF_ERROR(CheckKnownKeys(t, {"to", "case_types"}, origin,
+                                        "[[participants.routes]]"));
   Route route;
   RELAIS_ASSIGN_OR_RETURN(route.to, StringSet(t, "to", origin));
   RELAIS_ASSIGN_OR_RETURN(std::set<std::string> types,
@@ -67,6 +70,9 @@ Result<Route> ParseRoute(const toml::table& t, const std::string& origin) {
 Result<ParticipantEntry> ParseParticipant(const toml::table& t,
                                           const fs::path& base,
                                           const std::string& origin) {
+  RELAIS_RETURN_IF_ERROR(
+      CheckKnownKeys(t, {"keys", "roles", "routes", "subscriptions"}, origin,
+                     "[[participants]]"));
   auto keys = t["keys"].value<std::string>();
   if (!keys)
     return Bad(origin, "each [[participants]] needs 'keys' (a .pub.toml file)");
@@ -121,15 +127,48 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(toml::table root, ParseTomlFile(path));
   const fs::path base = fs::absolute(fs::path(path)).parent_path();
   BrokerConfig c;
+  RELAIS_RETURN_IF_ERROR(
+      CheckKnownKeys(root, {"broker", "participants"}, path, "the file"));
   const toml::table* b = root["broker"].as_table();
   if (b == nullptr) return Bad(path, "missing [broker] table");
-  c.broker_id = (*b)["id"].value_or(c.broker_id);
-  c.listen = (*b)["listen"].value_or(c.listen);
-  c.journal_dir = Resolve(base, (*b)["journal_dir"].value_or(std::string()));
-  c.identity_file = Resolve(base, (*b)["identity"].value_or(std::string()));
-  c.endpoint_file =
-      Resolve(base, (*b)["endpoint_file"].value_or(std::string()));
-  c.log_level = (*b)["log_level"].value_or(c.log_level);
+  RELAIS_RETURN_IF_ERROR(CheckKnownKeys(*b,
+                                        {"id",
+                                         "listen",
+                                         "journal_dir",
+                                         "identity",
+                                         "endpoint_file",
+                                         "log_level",
+                                         "max_message_bytes",
+                                         "max_window",
+                                         "redelivery_initial_ms",
+                                         "redelivery_max_ms",
+                                         "max_attempts",
+                                         "heartbeat_interval_ms",
+                                         "ingress_threads",
+                                         "ingress_queue",
+                                         "max_pending_mb",
+                                         "max_clock_skew_s",
+                                         "max_ttl_days",
+                                         "journal_cache_mb",
+                                         "journal_write_buffer_mb",
+                                         "journal_verify_on_start"},
+                                        path, "[broker]"));
+  RELAIS_ASSIGN_OR_RETURN(c.broker_id, StringAt(*b, "id", c.broker_id, path));
+  RELAIS_ASSIGN_OR_RETURN(c.listen, StringAt(*b, "listen", c.listen, path));
+  RELAIS_ASSIGN_OR_RETURN(std::string journal,
+                          StringAt(*b, "journal_dir", "", path));
+  RELAIS_ASSIGN_OR_RETURN(std::string identity,
+                          StringAt(*b, "identity", "", path));
+  RELAIS_ASSIGN_OR_RETURN(std::string endpoint,
+                          StringAt(*b, "endpoint_file", "", path));
+  c.journal_dir = Resolve(base, journal);
+  c.identity_file = Resolve(base, identity);
+  c.endpoint_file = Resolve(base, endpoint);
+  RELAIS_ASSIGN_OR_RETURN(c.log_level,
+                          StringAt(*b, "log_level", c.log_level, path));
+  if (auto level = ParseLogLevel(c.log_level); !level.ok()) {
+    return Bad(path, "[broker] " + level.status().message());
+  }
   if (c.journal_dir.empty()) return Bad(path, "[broker] needs 'journal_dir'");
   if (c.identity_file.empty()) return Bad(path, "[broker] needs 'identity'");
   RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(

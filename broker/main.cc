@@ -12,6 +12,7 @@
 #include "broker/config.h"
 #include "broker/journal/rocksdb_support.h"
 #include "core/files.h"
+#include "core/log.h"
 #include "core/stop_signals.h"
 
 int main(int argc, char** argv) {
@@ -37,9 +38,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!listen.empty()) config->listen = listen;
-  spdlog::set_level(spdlog::level::from_str(
-      log_level.empty() ? config->log_level : log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ relaisd: %v");
+  if (relais::Status st = relais::SetUpLog(
+          "relaisd", log_level.empty() ? config->log_level : log_level);
+      !st.ok()) {
+    spdlog::critical(
+        "{}{}",
+        log_level.empty() ? config_path + ": " : "--log-level: ", st.message());
+    return 2;
+  }
   // A write past the file size limit (RLIMIT_FSIZE) raises SIGXFSZ, whose
   // default action kills the process. Ignored, the write fails with EFBIG
   // instead, like any other write error: the journal refuses new messages

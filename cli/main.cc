@@ -6,11 +6,12 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "core/log.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"relais: keys, local stack and cases"};
   app.require_subcommand(1);
-  spdlog::set_level(spdlog::level::warn);
+  if (!relais::SetUpLog("relais", "warn").ok()) return 1;
 
   relais::cli::KeygenArgs keygen;
   auto* kg = app.add_subcommand("keygen",

@@ -18,6 +18,7 @@
 #include "core/flatbuf.h"
 #include "core/frame.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/minimise.h"
 #include "core/stop_signals.h"
 #include "core/subject.h"
@@ -130,8 +131,9 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path,
   c.status = ResolvePath(base, t["status"].value_or(std::string("status")));
   c.subjects =
       ResolvePath(base, t["subjects"].value_or(std::string("subjects")));
-  c.poll_interval_ms =
-      static_cast<int>(t["poll_interval_ms"].value_or(int64_t{200}));
+  RELAIS_ASSIGN_OR_RETURN(
+      int64_t poll, IntegerAt(t, "poll_interval_ms", 200, 10, 60000, path));
+  c.poll_interval_ms = static_cast<int>(poll);
   c.http_listen = t["http_listen"].value_or(std::string());
   c.http_endpoint_file =
       ResolvePath(base, t["http_endpoint_file"].value_or(std::string()));
@@ -576,9 +578,10 @@ int AdapterMain(int argc, char** argv, const char* name,
   app.add_option("--config", config_path, "adapter TOML file")->required();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern(std::string("%Y-%m-%dT%H:%M:%S.%e %^%l%$ ") + name +
-                      ": %v");
+  if (Status st = SetUpLog(name, log_level); !st.ok()) {
+    spdlog::critical("--log-level: {}", st.message());
+    return 2;
+  }
   // relaisd may start after its adapters: wait for its endpoint, saying so
   // once, until it comes or the adapter is told to stop.
   auto config = LoadAdapterConfig(config_path, std::chrono::seconds(1));

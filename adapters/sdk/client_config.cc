@@ -41,7 +41,30 @@ Result<std::string> ReadEndpointFile(const std::string& path,
 Result<ParticipantConfig> LoadParticipantConfig(
     const std::string& path, std::chrono::milliseconds wait) {
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseTomlFile(path));
+  // A participant's file (client.toml) or an adapter's (adapter.toml,
+  // which the CLI reads too): the keys of both.
+  RELAIS_RETURN_IF_ERROR(
+      CheckKnownKeys(t,
+                     {"identity", "peers", "broker_keys", "broker_endpoint",
+                      "broker_endpoint_file", "subject_key", "state_dir",
+                      "window", "processed_retention_days", "inbox", "outbox",
+                      "done", "rejected", "status", "subjects",
+                      "poll_interval_ms", "http_listen", "http_endpoint_file"},
+                     path, "a participant's configuration"));
+  for (const char* key : {"identity", "peers", "broker_keys", "broker_endpoint",
+                          "broker_endpoint_file", "subject_key", "state_dir",
+                          "inbox", "outbox", "done", "rejected", "status",
+                          "subjects", "http_listen", "http_endpoint_file"}) {
+    RELAIS_RETURN_IF_ERROR(StringAt(t, key, "", path).status());
+  }
   ParticipantConfig c;
+  RELAIS_ASSIGN_OR_RETURN(int64_t window,
+                          IntegerAt(t, "window", 64, 0, 65536, path));
+  c.client.window = static_cast<uint32_t>(window);
+  RELAIS_ASSIGN_OR_RETURN(
+      int64_t retention_days,
+      IntegerAt(t, "processed_retention_days",
+                c.client.processed_retention.count() / 24, 1, 3650, path));
   c.base_dir = fs::absolute(fs::path(path)).parent_path().string();
   const auto get = [&](const char* key) {
     return ResolvePath(c.base_dir, t[key].value_or(std::string()));
@@ -70,13 +93,7 @@ Result<ParticipantConfig> LoadParticipantConfig(
     RELAIS_ASSIGN_OR_RETURN(c.client.endpoint, ReadEndpointFile(file, wait));
   }
   c.client.state_dir = get("state_dir");
-  c.client.window = static_cast<uint32_t>(t["window"].value_or(int64_t{64}));
-  const int64_t retention_days = t["processed_retention_days"].value_or(
-      int64_t{c.client.processed_retention.count() / 24});
-  if (retention_days < 1 || retention_days > 3650) {
-    return Status::InvalidArgument(
-        path + ": processed_retention_days must be 1 to 3650");
-  }
+
   c.client.processed_retention = std::chrono::hours(24 * retention_days);
   const std::string subject = get("subject_key");
   if (!subject.empty()) {

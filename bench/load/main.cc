@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "bench/load/load_run.h"
+#include "core/log.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"relais-bench: end-to-end load through relaisd"};
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
   if (receive) {
-    spdlog::set_level(spdlog::level::warn);
+    relais::SetUpLog("relais-bench", "warn").PermitUnchecked();
     ro.window = o.window;
     auto client = relais::bench::BenchClient(
         o.stack_dir, o.broker, relais::bench::kBenchReceiver, run_pid);
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "relais-bench: --broker needs --stack\n");
     return 2;
   }
-  spdlog::set_level(spdlog::level::warn);
+  relais::SetUpLog("relais-bench", "warn").PermitUnchecked();
   auto report = relais::bench::RunLoad(o);
   if (!report.ok()) {
     std::fprintf(stderr, "relais-bench: %s\n",

@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "adapters/sdk/client_config.h"
 #include "broker/config.h"
 #include "broker/ingress/registry.h"
 #include "core/bytes.h"
+#include "core/files.h"
 #include "deploy/lib/provision.h"
 #include "tests/support/fixtures.h"
 
@@ -102,6 +105,95 @@ TEST(ConfigTest, ErrorsNameTheProblem) {
   std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n";
   EXPECT_NE(LoadBrokerConfig(path).status().message().find("participants"),
             std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// A typo or a wrong type is refused with the file, line and key, never
+// silently left at its default.
+TEST(ConfigTest, UnknownKeysWrongTypesAndLevelsAreRefused) {
+  const std::string dir = testing::MakeTestDir();
+  deploy::StackSpec spec;
+  spec.dir = dir;
+  auto layout = deploy::Provision(spec);
+  ASSERT_TRUE(layout.ok());
+  const std::string path = layout->BrokerConfig();
+  const std::string good = *ReadFile(path);
+  const auto refusal = [&](const std::string& text) {
+    std::ofstream(path, std::ios::trunc) << text;
+    auto c = LoadBrokerConfig(path);
+    return c.ok() ? std::string("accepted") : c.status().message();
+  };
+  const size_t broker = good.find("[broker]\n") + 9;
+  const auto line_of = [&](const std::string& text, const std::string& what) {
+    return std::to_string(
+        1 + std::count(text.begin(), text.begin() + text.find(what), '\n'));
+  };
+  // A misspelled key in [broker].
+  std::string text = good;
+  text.insert(broker, "max_windows = 10\n");
+  std::string why = refusal(text);
+  EXPECT_NE(why.find(path + ":" + line_of(text, "max_windows") +
+                     ":1: unknown key 'max_windows' in [broker]"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("max_window,"), std::string::npos) << why;
+  // A wrong type.
+  text = good;
+  text.replace(text.find("listen = \""), 8, "listen = 7700 # ");
+  why = refusal(text);
+  EXPECT_NE(why.find("'listen' must be a string"), std::string::npos) << why;
+  // An unknown log level (spdlog's own parser would turn it off).
+  text = good;
+  text.insert(broker, "log_level = \"verbose\"\n");
+  why = refusal(text);
+  EXPECT_NE(why.find("log level 'verbose' is not one of trace, debug, info"),
+            std::string::npos)
+      << why;
+  // In a participant, a route and the file itself.
+  text = good;
+  text.insert(text.find("[[participants]]\n") + 17, "rolls = []\n");
+  why = refusal(text);
+  EXPECT_NE(why.find("unknown key 'rolls' in [[participants]]"),
+            std::string::npos)
+      << why;
+  text = good;
+  text.insert(text.find("[[participants.routes]]\n") + 24, "too = []\n");
+  EXPECT_NE(refusal(text).find("unknown key 'too' in [[participants.routes]]"),
+            std::string::npos);
+  EXPECT_NE(refusal(good + "[brokers]\n").find("unknown key 'brokers'"),
+            std::string::npos);
+  EXPECT_EQ(refusal(good), "accepted");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigTest, ParticipantFilesRefuseUnknownKeysAndWrongTypes) {
+  const std::string dir = testing::MakeTestDir();
+  deploy::StackSpec spec;
+  spec.dir = dir;
+  auto layout = deploy::Provision(spec);
+  ASSERT_TRUE(layout.ok());
+  const std::string path = layout->AdapterConfig("caf");
+  const std::string good = *ReadFile(path);
+  const auto refusal = [&](const std::string& text) {
+    std::ofstream(path, std::ios::trunc) << text;
+    auto c = sdk::LoadParticipantConfig(path, std::chrono::milliseconds(0));
+    return c.ok() ? std::string("accepted") : c.status().message();
+  };
+  std::string text;
+  std::string why = refusal("inbx = \"inbox\"\n" + good);
+  EXPECT_NE(why.find(path + ":1:1: unknown key 'inbx' in a participant's "
+                            "configuration"),
+            std::string::npos)
+      << why;
+  why = refusal("window = \"abc\"\n" + good);
+  EXPECT_NE(why.find(path + ":1:10: 'window' must be an integer from 0 to "
+                            "65536"),
+            std::string::npos)
+      << why;
+  text = good;
+  text.replace(text.find("state_dir = \""), 12, "state_dir = 3 # ");
+  why = refusal(text);
+  EXPECT_NE(why.find("'state_dir' must be a string"), std::string::npos) << why;
   std::filesystem::remove_all(dir);
 }
 

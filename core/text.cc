@@ -1,0 +1,134 @@
+#include "core/text.h"
+
+#include <cstdio>
+
+namespace relais {
+namespace {
+
+// Length of the UTF-8 sequence starting at text[i], or 0 if it is not
+// well-formed there.
+size_t SequenceAt(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) {
+    return static_cast<unsigned char>(text[i + k]);
+  };
+  const unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;  // no overlong forms
+    if (c == 0xED) hi = 0x9F;  // no surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;  // no overlong forms
+    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > text.size()) return 0;
+  if (byte(1) < lo || byte(1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+// A C0 or C1 control character at text[i] (a valid sequence of length n).
+bool IsControl(std::string_view text, size_t i, size_t n) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  if (n == 1) return c < 0x20 || c == 0x7F;
+  // U+0080..U+009F are C2 80..C2 9F.
+  return n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
+}
+
+}  // namespace
+
+size_t InvalidUtf8At(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = SequenceAt(text, i);
+    if (n == 0) return i;
+    i += n;
+  }
+  return text.size();
+}
+
+bool IsCleanText(std::string_view text, bool allow_newlines) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = SequenceAt(text, i);
+    if (n == 0) return false;
+    if (IsControl(text, i, n)) {
+      const char c = text[i];
+      if (!allow_newlines || (c != '\n' && c != '\r' && c != '\t')) {
+        return false;
+      }
+    }
+    i += n;
+  }
+  return true;
+}
+
+Status CheckWireText(std::string_view field, std::string_view text,
+                     size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    return Status::Rejected(wire::RejectCode::MalformedFrame,
+                            std::string(field) + ": " +
+                                std::to_string(text.size()) +
+                                " bytes, at most " + std::to_string(max_bytes));
+  }
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = SequenceAt(text, i);
+    if (n == 0) {
+      return Status::Rejected(
+          wire::RejectCode::MalformedFrame,
+          std::string(field) + ": not UTF-8 at byte " + std::to_string(i));
+    }
+    if (IsControl(text, i, n)) {
+      return Status::Rejected(wire::RejectCode::MalformedFrame,
+                              std::string(field) +
+                                  ": a control character at byte " +
+                                  std::to_string(i));
+    }
+    i += n;
+  }
+  return Status::OK();
+}
+
+std::string Escaped(std::string_view text, size_t max_bytes) {
+  std::string out;
+  const size_t end = text.size() < max_bytes ? text.size() : max_bytes;
+  out.reserve(end);
+  for (size_t i = 0; i < end;) {
+    size_t n = SequenceAt(text, i);
+    if (n > end - i) n = 0;  // cut by the limit: shown as bytes
+    const char c = text[i];
+    if (n == 1 && c == '\\') {
+      out += "\\\\";
+    } else if (n == 1 && c == '\n') {
+      out += "\\n";
+    } else if (n == 1 && c == '\r') {
+      out += "\\r";
+    } else if (n == 1 && c == '\t') {
+      out += "\\t";
+    } else if (n == 0 || IsControl(text, i, n)) {
+      const size_t count = n == 0 ? 1 : n;
+      for (size_t k = 0; k < count; ++k) {
+        char hex[8];
+        std::snprintf(hex, sizeof(hex), "\\x%02X",
+                      static_cast<unsigned char>(text[i + k]));
+        out += hex;
+      }
+      i += count;
+      continue;
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  if (end < text.size()) out += "...";
+  return out;
+}
+
+}  // namespace relais
