@@ -10,6 +10,7 @@
 #include "core/flatbuf.h"
 #include "core/frame.h"
 #include "core/ids.h"
+#include "core/text.h"
 
 namespace relais::broker {
 namespace {
@@ -374,6 +375,14 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
 
 void Broker::OnHello(const transport::Incoming& in, uint64_t req,
                      const wire::Hello& h) {
+  // Checked before anything of them is repeated (a reason, a log line).
+  for (const Status& st :
+       {CheckWireText("Hello.participant", StringView(h.participant()),
+                      kMaxParticipantIdSize),
+        CheckWireText("Hello.software", StringView(h.software()),
+                      kMaxSoftwareBytes)}) {
+    if (!st.ok()) return Reject(in, req, st);
+  }
   if (StringView(h.participant()) != in.participant) {
     return Reject(
         in, req,
@@ -443,6 +452,13 @@ void Broker::OnAck(const transport::Incoming& in, uint64_t req,
                              std::to_string(static_cast<int>(a.outcome()))),
         VectorBytes(a.message_id()));
   }
+  // The reason goes into the case, the audit chain and the sender's
+  // status report.
+  if (Status st = CheckWireText("DeliveryAck.reason", StringView(a.reason()),
+                                kMaxReasonBytes);
+      !st.ok()) {
+    return Reject(in, req, st, VectorBytes(a.message_id()));
+  }
   auto ack =
       sessions_->Ack(in.routing_id, a.sequence(), VectorBytes(a.message_id()),
                      a.outcome(), StringView(a.reason()));
@@ -455,6 +471,12 @@ void Broker::OnAck(const transport::Incoming& in, uint64_t req,
 void Broker::OnCaseStatus(const transport::Incoming& in, uint64_t req,
                           const wire::CaseStatusQuery& q) {
   const std::string case_id(StringView(q.case_id()));
+  if (!IsValidCaseId(case_id)) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::MalformedFrame,
+                                   "CaseStatusQuery.case_id: not a case id "
+                                   "(1 to 64 of A-Z a-z 0-9 . _ : -)"));
+  }
   auto state = journal_->GetCase(case_id);
   if (!state.ok() && state.status().code() != Status::Code::kNotFound) {
     spdlog::error("case {}: cannot read its state: {}", case_id,
@@ -478,15 +500,18 @@ void Broker::OnStatusUpdate(const transport::Incoming& in, uint64_t req,
   using S = wire::RecipientState;
   const std::string_view message_id = VectorBytes(u.message_id());
   const std::string_view reason = StringView(u.reason());
-  if (message_id.size() != kMessageIdSize || reason.size() > 1024 ||
+  if (Status st = CheckWireText("StatusUpdate.reason", reason, kMaxReasonBytes);
+      !st.ok()) {
+    return Reject(in, req, st, message_id);
+  }
+  if (message_id.size() != kMessageIdSize ||
       (u.state() != S::Received && u.state() != S::InProgress &&
        u.state() != S::Done && u.state() != S::Rejected)) {
     return Reject(in, req,
                   Status::Rejected(wire::RejectCode::MalformedFrame,
                                    "a StatusUpdate needs a 16-byte message "
-                                   "id, a state among Received, InProgress, "
-                                   "Done and Rejected, and a reason of at "
-                                   "most 1024 bytes"));
+                                   "id and a state among Received, "
+                                   "InProgress, Done and Rejected"));
   }
   journal::StatusRequest r;
   r.routing_id = in.routing_id;
@@ -571,6 +596,12 @@ void Broker::OnAdmin(const transport::Incoming& in, uint64_t req,
                                        "' does not have the operator role"));
   }
   const std::string recipient(StringView(a.recipient()));
+  if (!recipient.empty() && !IsValidParticipantId(recipient)) {
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::MalformedFrame,
+                                   "AdminRequest.recipient: not a participant "
+                                   "id"));
+  }
   switch (a.op()) {
     case wire::AdminOp::ListDeadLetters: {
       const size_t limit = a.limit() == 0 ? 100 : std::min(a.limit(), 1000u);

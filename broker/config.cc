@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/cases.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "core/toml_file.h"
 
@@ -154,6 +155,11 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                                          "journal_verify_on_start"},
                                         path, "[broker]"));
   RELAIS_ASSIGN_OR_RETURN(c.broker_id, StringAt(*b, "id", c.broker_id, path));
+  if (!IsValidParticipantId(c.broker_id)) {
+    return Bad(path,
+               "[broker] id must be a participant id (1 to 64 of a-z "
+               "0-9 -, at most one '/')");
+  }
   RELAIS_ASSIGN_OR_RETURN(c.listen, StringAt(*b, "listen", c.listen, path));
   RELAIS_ASSIGN_OR_RETURN(std::string journal,
                           StringAt(*b, "journal_dir", "", path));
@@ -226,6 +232,10 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
       return Bad(path, "participants must be [[participants]] tables");
     RELAIS_ASSIGN_OR_RETURN(ParticipantEntry e,
                             ParseParticipant(*pt, base, path));
+    if (e.identity.participant == c.broker_id) {
+      return Bad(path, "[[participants]] '" + c.broker_id +
+                           "' is the broker's own id ([broker] id)");
+    }
     c.participants.push_back(std::move(e));
   }
   return c;

@@ -17,6 +17,11 @@ inline constexpr size_t kSubjectRefSize = 32;
 inline constexpr size_t kMaxSubjectRefs = 1000;
 inline constexpr size_t kMaxParticipantIdSize = 64;
 inline constexpr size_t kMaxCaseIdSize = 64;
+// Text fields of frames (docs/PROTOCOL.md §11): a reason (DeliveryAck,
+// StatusUpdate) and Hello.software, in bytes of UTF-8 without control
+// characters.
+inline constexpr size_t kMaxReasonBytes = 1024;
+inline constexpr size_t kMaxSoftwareBytes = 128;
 
 // A participant id: 1 to 64 characters, one or two segments separated by
 // '/', each of [a-z0-9-] starting and ending with a letter or digit

@@ -127,6 +127,15 @@ class JournalWriter::BatchBuilder {
          refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,
          r.message_id, r.case_id, r.recipient, "",
          refused ? std::string_view(r.reason) : std::string_view()});
+    // A recipient that refuses a message tells its sender, as a partner's
+    // Rejected status does.
+    if (refused) {
+      std::string bytes;
+      if (auto v = LoadEnvelope(r.message_id, &bytes); v.ok()) {
+        ReportToSender(*v, r.recipient, wire::RecipientState::Rejected, 0,
+                       r.reason);
+      }
+    }
     ++report_.acks;
   }
 
@@ -206,14 +215,18 @@ class JournalWriter::BatchBuilder {
       if (stored.status().code() == Status::Code::kNotFound) {
         return refuse("no message " + HexEncode(r.message_id));
       }
-      out.status = stored.status();
+      out.status = Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                    "cannot read the message; retry later");
       report_.status_outcomes.push_back(std::move(out));
       return;
     }
     bytes = std::move(*stored);
     auto v = ParseEnvelope(bytes);
-    if (!v.ok()) {
-      out.status = v.status();
+    if (!v.ok()) {  // it was verified when accepted: the journal is damaged
+      spdlog::error("message {} in the journal does not parse: {}",
+                    HexEncode(r.message_id), v.status().ToString());
+      out.status = Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                    "cannot read the message; retry later");
       report_.status_outcomes.push_back(std::move(out));
       return;
     }
@@ -227,6 +240,12 @@ class JournalWriter::BatchBuilder {
     }
     const std::string case_id(v->case_id);
     wire::CaseStateT* state = LoadCase(case_id);
+    if (state == nullptr) {
+      out.status = Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                    "cannot read the case; retry later");
+      report_.status_outcomes.push_back(std::move(out));
+      return;
+    }
     const wire::RecipientStatusT* now =
         state == nullptr ? nullptr
                          : delivery::FindRecipient(state, r.participant);

@@ -305,6 +305,76 @@ TEST_F(BrokerTest, BadFramesGetCodedRejectionsAndDisturbNothing) {
   EXPECT_TRUE(StatusOfSubmit(SealFromDesk({"caf"})).ok());
 }
 
+// Text a participant sends is checked before the broker keeps or repeats
+// it: a control character or invalid UTF-8 gets 100 naming the field and
+// the byte, never echoing it, and the broker's log keeps one line per event.
+TEST_F(BrokerTest, TextFieldsAreCheckedBeforeTheBrokerRepeatsThem) {
+  RawClient raw(stack_.endpoint(), stack_.BrokerCurvePublic(),
+                stack_.IdentityOf("caf").curve);
+  const auto reason_of = [](const std::optional<std::string>& frame) {
+    auto f = ParseFrame(*frame);
+    return std::string(StringView((*f)->body_as_Rejected()->reason()));
+  };
+  const std::string forged =
+      "sdk\n2026-11-28T00:00:00.000 critical relaisd: forged line";
+  raw.Send(HelloFrame(1, "caf", 4, forged));
+  auto r = raw.ReceiveType(wire::Body::Rejected, seconds(5));
+  EXPECT_EQ(CodeOf(r), RejectCode::MalformedFrame);
+  EXPECT_EQ(reason_of(r), "Hello.software: a control character at byte 3");
+  raw.Send(HelloFrame(2, "caf\xE9", 4, "ok"));
+  r = raw.ReceiveType(wire::Body::Rejected, seconds(5));
+  EXPECT_EQ(reason_of(r), "Hello.participant: not UTF-8 at byte 3");
+  raw.Send(HelloFrame(3, "caf", 4, std::string(129, 's')));
+  EXPECT_EQ(reason_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            "Hello.software: 129 bytes, at most 128");
+  raw.Send(DeliveryAckFrame(4, 1, std::string(16, 'x'),
+                            wire::AckOutcome::Rejected, "bad\x01reason"));
+  r = raw.ReceiveType(wire::Body::Rejected, seconds(5));
+  EXPECT_EQ(reason_of(r), "DeliveryAck.reason: a control character at byte 3");
+  EXPECT_EQ(VectorBytes((*ParseFrame(*r))->body_as_Rejected()->message_id()),
+            std::string(16, 'x'));
+  raw.Send(StatusUpdateFrame(5, std::string(16, 'x'),
+                             wire::RecipientState::Rejected,
+                             std::string(1025, 'r')));
+  EXPECT_EQ(reason_of(raw.ReceiveType(wire::Body::Rejected, seconds(5))),
+            "StatusUpdate.reason: 1025 bytes, at most 1024");
+  raw.Send(CaseStatusQueryFrame(6, "c-1\n' OR 1=1"));
+  r = raw.ReceiveType(wire::Body::Rejected, seconds(5));
+  EXPECT_EQ(CodeOf(r), RejectCode::MalformedFrame);
+  EXPECT_EQ(reason_of(r).find('\n'), std::string::npos);
+  // The connection still works; the log holds no line the sender forged.
+  raw.Send(HelloFrame(7, "caf", 4, "relais-test/1"));
+  ASSERT_TRUE(raw.ReceiveType(wire::Body::Welcome, seconds(5)).has_value());
+  EXPECT_EQ(stack_.BrokerLog().find("critical relaisd: forged"),
+            std::string::npos);
+  EXPECT_TRUE(StatusOfSubmit(SealFromDesk({"caf"})).ok());
+}
+
+// A recipient that refuses a delivery (its adapter cannot use it) tells the
+// sender: a StatusReport Rejected with the recipient's reason.
+TEST_F(BrokerTest, ARefusedDeliveryIsReportedToItsSender) {
+  DeliveryCounter reports;
+  auto desk = stack_.Connect(kDesk, reports.Handler());
+  ASSERT_TRUE(desk.ok());
+  auto caf = stack_.Connect("caf", [](const sdk::Delivery&) {
+    return sdk::HandlerResult::Rejected("field nir: NIR key is 00");
+  });
+  ASSERT_TRUE(caf.ok());
+  auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+  ASSERT_TRUE(env.ok());
+  ASSERT_TRUE((*desk)->Submit(*env, seconds(10)).ok());
+  std::string report;
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const auto& id : reports.ids()) report = reports.payload(id);
+    return !report.empty();
+  })) << stack_.BrokerLog();
+  const auto* r = flatbuffers::GetRoot<wire::StatusReport>(report.data());
+  EXPECT_EQ(VectorBytes(r->message_id()), env->message_id);
+  EXPECT_EQ(StringView(r->recipient()), "caf");
+  EXPECT_EQ(r->state(), wire::RecipientState::Rejected);
+  EXPECT_EQ(StringView(r->detail()), "field nir: NIR key is 00");
+}
+
 // A recipient acking what is not in flight to it, acking twice, or asking
 // for more credit than it may have: coded rejections, and its deliveries
 // go on exactly as before.

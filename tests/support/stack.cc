@@ -63,6 +63,13 @@ int DeliveryCounter::count(const std::string& message_id) {
   return it == seen_.end() ? 0 : it->second;
 }
 
+std::vector<std::string> DeliveryCounter::ids() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, n] : seen_) out.push_back(id);
+  return out;
+}
+
 std::string DeliveryCounter::payload(const std::string& message_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = payloads_.find(message_id);

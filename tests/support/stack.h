@@ -128,6 +128,8 @@ class DeliveryCounter {
   sdk::DeliveryHandler Handler();
   int count(const std::string& message_id);
   std::string payload(const std::string& message_id);
+  // The message ids handled so far, in id order.
+  std::vector<std::string> ids();
 
  private:
   std::mutex mu_;
