@@ -6,8 +6,10 @@
 // every request that arrived meanwhile (up to a cap), so many messages share
 // one fsync under load and a lone message is synced at once: no fixed
 // sleep. For each batch it assigns sequences, detects duplicates, updates
-// case states, appends audit records, commits with sync, and only then
-// reports the outcomes (an Accepted is never sent before its sync).
+// case states, appends audit records, seals the status reports owed to the
+// senders of messages (dead letters, replays, refused deliveries, partner
+// statuses), commits with sync, and only then reports the outcomes (an
+// Accepted is never sent before its sync).
 //
 // After a failed write every batch is refused (JournalUnavailable) until
 // the journal recovers; the writer asks it to (Journal::Recover) before each
@@ -55,7 +57,8 @@ struct SubmitRequest {
   int64_t expires_at_ms = 0;
 };
 
-// A recipient's acknowledgement of a delivery it had in flight.
+// A recipient's acknowledgement of a delivery it had in flight. An ack
+// Rejected also seals a status report for the message's sender.
 struct AckRequest {
   std::string recipient;
   uint64_t sequence = 0;
@@ -110,7 +113,8 @@ struct StatusOutcome {
   wire::RecipientState state = wire::RecipientState::Received;
   bool changed = false;
   int64_t at_ms = 0;
-  // OK, Rejected(StatusNotAllowed), or the journal's error.
+  // OK, Rejected(StatusNotAllowed), or Rejected(JournalUnavailable) when
+  // the message or its case cannot be read or the batch fails.
   Status status;
 };
 
@@ -133,7 +137,8 @@ struct SubjectOutcome {
   Status status;
 };
 
-// Who the broker is, for the status reports it seals to originators.
+// Who the broker is, for the status reports it seals to the senders of
+// messages (not necessarily the cases' originators).
 struct BrokerSigner {
   std::string id;
   SigningKey key;
@@ -195,7 +200,7 @@ class JournalWriter {
 
   // `journal` and `clock` must outlive the writer. Reads the next sequence
   // and audit head from the journal.
-  // `signer` seals the status reports sent to originators.
+  // `signer` seals the status reports sent to messages' senders.
   static Result<std::unique_ptr<JournalWriter>> Create(Journal* journal,
                                                        const Clock* clock,
                                                        BrokerSigner signer,

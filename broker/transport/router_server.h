@@ -52,8 +52,10 @@ class RouterServer {
   const std::string& endpoint() const { return endpoint_; }
   void* handle() { return socket_.handle(); }
 
-  // One message if one is waiting; nullopt if none. Messages that are not
-  // two frames (routing id, payload) are dropped and logged.
+  // One message if one is waiting; nullopt if none. A message of more than
+  // one payload part is drained whole and handed on with an empty payload
+  // (the broker answers it MalformedFrame, request_id 0); a message without
+  // a ZAP User-Id is dropped and logged.
   std::optional<Incoming> TryReceive();
   // Unavailable if the peer is gone (EHOSTUNREACH) or its queue is full
   // (EAGAIN); the caller decides whether to keep the message.
