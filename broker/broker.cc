@@ -50,6 +50,15 @@ Result<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config,
 
 Status Broker::Init() {
   RELAIS_ASSIGN_OR_RETURN(identity_, LoadIdentityFile(config_.identity_file));
+  // Recipients verify the broker's reports with the keys of [broker] id.
+  if (identity_.participant != config_.broker_id) {
+    return Status::InvalidArgument(
+        config_.identity_file + ": the identity of '" +
+        Escaped(identity_.participant, 64) + "', not of the broker ('" +
+        config_.broker_id +
+        "', [broker] id): make it with relais keygen --id " +
+        config_.broker_id);
+  }
   RELAIS_ASSIGN_OR_RETURN(Registry registry,
                           Registry::Build(std::move(config_.participants)));
   registry_ = std::make_unique<Registry>(std::move(registry));

@@ -11,6 +11,7 @@
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/journal/rocksdb_support.h"
+#include "core/command_line.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/stop_signals.h"
@@ -30,7 +31,8 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen,
                  "ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:7400 "
                  "(overrides [broker] listen)");
-  CLI11_PARSE(app, argc, argv);
+  relais::AddVersionFlag(app);
+  if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
 
   auto config = relais::broker::LoadBrokerConfig(config_path);
   if (!config.ok()) {

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
+#include "core/text.h"
 
 namespace relais::cli {
 namespace {
@@ -46,8 +47,13 @@ Result<std::string> Call(const std::string& config, wire::AdminOp op,
   sdk::ClientOptions options = c.client;
   options.window = 0;
   options.state_dir.clear();  // one-shot, like case_commands.cc
+  const std::string endpoint = options.endpoint;
   RELAIS_ASSIGN_OR_RETURN(auto client, sdk::Client::Start(std::move(options)));
-  RELAIS_RETURN_IF_ERROR(client->WaitConnected(std::chrono::seconds(10)));
+  if (Status st = client->WaitConnected(std::chrono::seconds(10)); !st.ok()) {
+    if (st.code() != Status::Code::kTimeout) return st;
+    return Status::Timeout("could not reach relaisd at " + endpoint +
+                           " within 10 s; nothing was sent");
+  }
   auto reply = client->Admin(op, recipient, sequence, limit);
   client->Stop();
   return reply;
@@ -55,7 +61,7 @@ Result<std::string> Call(const std::string& config, wire::AdminOp op,
 
 int Fail(const std::string& what, const Status& st) {
   std::fprintf(stderr, "relais %s: %s\n", what.c_str(), st.ToString().c_str());
-  return st.code() == Status::Code::kRejected ? 3 : 1;
+  return ExitCodeOf(st);
 }
 
 const wire::AdminReply* ReplyOf(const std::string& frame) {
@@ -105,7 +111,7 @@ int DeadLetters(const DeadLettersArgs& a) {
           d["reason"].get<std::string>().c_str(),
           d["case_id"].get<std::string>().c_str(),
           d["dead_at"].get<std::string>().c_str(),
-          d["detail"].get<std::string>().c_str());
+          Escaped(d["detail"].get<std::string>()).c_str());
     }
     if (reply->more())
       std::printf("(more: use --after with the last sequence)\n");
@@ -146,7 +152,25 @@ int Stats(const StatsArgs& a) {
                       {"dead_letters_made", s->dead_letters_made()},
                       {"redeliveries", s->redeliveries()},
                       {"sessions", s->sessions()}};
-  std::printf("%s\n", out.dump(2).c_str());
+  if (a.json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf(
+      "relaisd (counters since it started)\n"
+      "  sessions open         %llu\n"
+      "  submits journaled     %llu in %llu synced batches (%.1f per sync, "
+      "largest %llu)\n"
+      "  failed journal writes %llu batches\n"
+      "  redeliveries          %llu\n"
+      "  dead letters made     %llu\n",
+      static_cast<unsigned long long>(s->sessions()),
+      static_cast<unsigned long long>(s->journal_submits()),
+      static_cast<unsigned long long>(s->journal_batches()), per_sync,
+      static_cast<unsigned long long>(s->journal_largest_batch()),
+      static_cast<unsigned long long>(s->journal_failed_batches()),
+      static_cast<unsigned long long>(s->redeliveries()),
+      static_cast<unsigned long long>(s->dead_letters_made()));
   return 0;
 }
 

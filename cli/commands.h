@@ -1,12 +1,35 @@
 #pragma once
 
-// The `relais` command's subcommands. Each returns the process exit code:
-// 0 success, 1 failure (printed on stderr), 2 bad usage or configuration,
-// 3 the broker rejected the request (its code and reason printed).
+// The `relais` command's subcommands. Each returns the process exit code
+// (kExit*), having printed what went wrong on stderr.
 
+#include <cstdint>
 #include <string>
 
+#include "core/status.h"
+
 namespace relais::cli {
+
+inline constexpr int kExitOk = 0;
+// Something failed here (a file could not be written, a damaged record).
+inline constexpr int kExitFailure = 1;
+// Bad usage, configuration or input: nothing was sent.
+inline constexpr int kExitUsage = 2;
+// relaisd refused the request (its code and reason printed).
+inline constexpr int kExitRefused = 3;
+// No answer from relaisd (unreachable, or no answer in time): what was
+// sent, if anything, is printed, and whether its outcome is unknown.
+inline constexpr int kExitNoAnswer = 4;
+// The exit code for `st`: InvalidArgument 2, Rejected 3 (but the client's
+// own ShuttingDown 4), Timeout and Unavailable 4, anything else 1.
+int ExitCodeOf(const Status& st);
+// For --help.
+inline constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 success; 1 failure here (e.g. a file could not be "
+    "written); 2 bad usage, configuration or input (nothing was sent); 3 "
+    "refused by relaisd (its code and reason are printed); 4 no answer from "
+    "relaisd (what was sent, if anything, is printed, and whether its "
+    "outcome is unknown).";
 
 struct KeygenArgs {
   std::string participant;
@@ -28,6 +51,10 @@ struct CaseOpenArgs {
   std::string file;    // the case as JSON
   bool json = false;
   int timeout_s = 30;
+  // Validate and print the recipients and each one's view; send nothing.
+  bool check = false;
+  // Runs with the same key open one case (default: the file's SHA-256).
+  std::string idempotency_key;
 };
 int CaseOpen(const CaseOpenArgs& args);
 
@@ -54,6 +81,7 @@ int DeadLetters(const DeadLettersArgs& args);
 
 struct StatsArgs {
   std::string config;
+  bool json = false;
 };
 int Stats(const StatsArgs& args);
 

@@ -4,13 +4,20 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
 
 #include "cli/commands.h"
+#include "core/command_line.h"
 #include "core/log.h"
 
-int main(int argc, char** argv) {
-  CLI::App app{"relais: keys, local stack and cases"};
+namespace {
+
+int Run(int argc, char** argv) {
+  CLI::App app{"relais: keys, local stack and cases", "relais"};
   app.require_subcommand(1);
+  app.footer(relais::cli::kExitCodesHelp);
+  relais::AddVersionFlag(app);
   if (!relais::SetUpLog("relais", "warn").ok()) return 1;
 
   relais::cli::KeygenArgs keygen;
@@ -21,7 +28,9 @@ int main(int argc, char** argv) {
   kg->add_option("--out", keygen.out_dir,
                  "folder for <id>.key.toml and <id>.pub.toml")
       ->required();
-  kg->add_option("--days", keygen.days, "signing key validity in days")
+  kg->add_option("--days", keygen.days,
+                 "signing key validity in days, from now")
+      ->check(CLI::Range(1, 3650))
       ->capture_default_str();
   kg->add_flag("--force", keygen.force, "overwrite existing files");
 
@@ -45,7 +54,17 @@ int main(int argc, char** argv) {
   op->add_option("file", open.file, "case JSON (docs/CASES.md)")->required();
   op->add_flag("--json", open.json, "print the receipt as JSON");
   op->add_option("--timeout", open.timeout_s,
-                 "seconds to wait for the receipt");
+                 "seconds to wait for relaisd and for each receipt")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  op->add_flag("--check", open.check,
+               "check the file and print the recipients and what each one "
+               "would receive; send nothing");
+  op->add_option(
+      "--idempotency-key", open.idempotency_key,
+      "runs with the same key open one case: a second run sends the same "
+      "envelopes and prints relaisd's first receipts (default: the file's "
+      "SHA-256, so running the same file again never opens a second case)");
   relais::cli::CaseStatusArgs status;
   auto* st =
       cs->add_subcommand("status", "per-recipient status and trail of a case");
@@ -56,7 +75,9 @@ int main(int argc, char** argv) {
   st->add_option("--wait-for", status.wait_for,
                  "wait until every recipient is at least at this status "
                  "(e.g. delivered)");
-  st->add_option("--timeout", status.timeout_s, "seconds to wait");
+  st->add_option("--timeout", status.timeout_s, "seconds to wait")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
 
   relais::cli::DeadLettersArgs dl;
   auto* dls = app.add_subcommand(
@@ -78,7 +99,8 @@ int main(int argc, char** argv) {
       c->add_option("--recipient", dl.recipient, "only this recipient's");
       c->add_option("--after", dl.sequence,
                     "with --recipient: after this sequence");
-      c->add_option("--limit", dl.limit, "at most this many (default 100)");
+      c->add_option("--limit", dl.limit, "at most this many (default 100)")
+          ->check(CLI::Range(1, 1000));
       c->add_flag("--json", dl.json, "print JSON");
     } else {
       c->add_option("recipient", dl.recipient, "the dead letter's recipient")
@@ -92,8 +114,9 @@ int main(int argc, char** argv) {
   auto* sts = app.add_subcommand("stats", "relaisd counters (operator role)");
   sts->add_option("--config", stats.config, "the operator's client.toml")
       ->required();
+  sts->add_flag("--json", stats.json, "print JSON");
 
-  CLI11_PARSE(app, argc, argv);
+  if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
   for (auto* c : dl_actions) {
     if (c->parsed()) {
       dl.action = c->get_name();
@@ -106,4 +129,17 @@ int main(int argc, char** argv) {
   if (op->parsed()) return relais::cli::CaseOpen(open);
   if (st->parsed()) return relais::cli::CaseStatus(status);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    // A bug: say so instead of aborting.
+    std::fprintf(stderr, "relais: internal error (%s); please report it\n",
+                 e.what());
+    return 1;
+  }
 }

@@ -76,6 +76,13 @@ class [[nodiscard]] Status {
   // E.g. "Rejected(203 BadSignature): signature does not verify".
   std::string ToString() const;
 
+  // The same status with `prefix` before its message (what was being done).
+  Status Annotated(std::string_view prefix) const {
+    Status s = *this;
+    s.message_ = std::string(prefix) + message_;
+    return s;
+  }
+
   // Marks a status that is deliberately ignored, so that it is searchable.
   void PermitUnchecked() const {}
 

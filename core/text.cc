@@ -131,4 +131,22 @@ std::string Escaped(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::string CleanText(std::string_view text, size_t max_bytes) {
+  std::string out;
+  out.reserve(text.size() < max_bytes ? text.size() : max_bytes);
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = SequenceAt(text, i);
+    std::string_view piece = text.substr(i, n);
+    if (n == 0) {
+      piece = "\xEF\xBF\xBD";  // U+FFFD for a byte that is not UTF-8
+    } else if (IsControl(text, i, n)) {
+      piece = " ";
+    }
+    if (out.size() + piece.size() > max_bytes) break;
+    out.append(piece);
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
 }  // namespace relais

@@ -39,4 +39,10 @@ Status CheckWireText(std::string_view field, std::string_view text,
 // four times longer).
 std::string Escaped(std::string_view text, size_t max_bytes = 256);
 
+// `text` made fit for a wire text field (CheckWireText): each control
+// character becomes a space, each byte that is not UTF-8 U+FFFD, and the
+// result is cut at a character boundary to at most `max_bytes`. For text
+// this side writes (a handler's reason) and must not lose.
+std::string CleanText(std::string_view text, size_t max_bytes);
+
 }  // namespace relais

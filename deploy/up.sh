@@ -157,7 +157,10 @@ for entry in "${samples[@]}"; do
   read -r type origin file cases <<<"$entry"
   expected=$((expected + cases))
   if [ "$origin" = france-services ]; then
-    receipt=$("$bin/relais" case open --config "$(config_of "$origin")" "$file" --json)
+    # A key of this run's own: the same file opens one case per key
+    # (a second run with the same key would print the first receipts).
+    receipt=$("$bin/relais" case open --config "$(config_of "$origin")" "$file" --json \
+      --idempotency-key "demo-$$-$(basename "$file")")
   else
     # A name of this run's own: done/ keeps earlier runs' files (--state-dir).
     name="demo-$$-$(basename "$file")"

@@ -14,6 +14,7 @@
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/clock.h"
+#include "core/command_line.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
@@ -577,7 +578,8 @@ int AdapterMain(int argc, char** argv, const char* name,
   std::string log_level = "info";
   app.add_option("--config", config_path, "adapter TOML file")->required();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
-  CLI11_PARSE(app, argc, argv);
+  AddVersionFlag(app);
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   if (Status st = SetUpLog(name, log_level); !st.ok()) {
     spdlog::critical("--log-level: {}", st.message());
     return 2;

@@ -19,6 +19,8 @@
 #include "core/crash_point.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
+#include "core/ids.h"
+#include "core/text.h"
 
 namespace relais::sdk {
 namespace {
@@ -157,6 +159,8 @@ class Client::Impl {
   Clock::time_point hello_due_ = Clock::time_point::max();
   Clock::time_point last_sent_;
   bool auth_warned_ = false;
+  // The broker refused our CURVE key on the last handshake (conn_mu_).
+  bool auth_refused_ = false;
 
   std::mutex del_mu_;
   std::condition_variable del_cv_;
@@ -324,8 +328,14 @@ void Client::Impl::Stop() {
 
 Status Client::Impl::WaitConnected(milliseconds timeout) {
   std::unique_lock<std::mutex> lock(conn_mu_);
-  if (conn_cv_.wait_for(lock, timeout, [this] { return welcomed_.load(); })) {
-    return Status::OK();
+  if (conn_cv_.wait_for(lock, timeout,
+                        [this] { return welcomed_.load() || auth_refused_; })) {
+    if (welcomed_.load()) return Status::OK();
+    return Status::Rejected(
+        wire::RejectCode::NotAuthorised,
+        "relaisd at " + opts_.endpoint + " refused the CURVE key of " +
+            participant() +
+            " (is it registered in relaisd.toml with this public key?)");
   }
   return Status::Timeout("not connected to " + opts_.endpoint + " after " +
                          std::to_string(timeout.count()) + " ms");
@@ -440,6 +450,10 @@ void Client::Impl::OnMonitorEvent() {
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: {
       handshaken_ = true;
       auth_warned_ = false;
+      {
+        std::lock_guard<std::mutex> lock(conn_mu_);
+        auth_refused_ = false;
+      }
       generation_.fetch_add(1);
       stats_.connects.fetch_add(1);
       spdlog::info("{}: connected to {}", participant(), opts_.endpoint);
@@ -455,6 +469,11 @@ void Client::Impl::OnMonitorEvent() {
       break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
       stats_.auth_failures.fetch_add(1);
+      {
+        std::lock_guard<std::mutex> lock(conn_mu_);
+        auth_refused_ = true;
+      }
+      conn_cv_.notify_all();
       if (!auth_warned_) {
         spdlog::error("{}: the broker refused our CURVE key (not registered?)",
                       participant());
@@ -509,8 +528,8 @@ void Client::Impl::RunCommands() {
       // An ack for an earlier connection is dropped: the broker sends the
       // delivery again on this one and the processed store acks it.
       if (a.generation == generation_.load() && handshaken_) {
-        SendFrame(
-            DeliveryAckFrame(0, a.sequence, a.message_id, a.outcome, a.reason));
+        SendFrame(DeliveryAckFrame(0, a.sequence, a.message_id, a.outcome,
+                                   CleanText(a.reason, kMaxReasonBytes)));
       }
     }
   }
@@ -899,7 +918,8 @@ Result<StatusRecord> Client::ReportStatus(const std::string& message_id,
                                           milliseconds timeout) {
   RELAIS_ASSIGN_OR_RETURN(
       std::string reply, impl_->QueryCase({}, timeout, [&](uint64_t req) {
-        return StatusUpdateFrame(req, message_id, state, reason);
+        return StatusUpdateFrame(req, message_id, state,
+                                 CleanText(reason, kMaxReasonBytes));
       }));
   auto f = ParseFrame(reply);
   const wire::StatusRecorded* r =

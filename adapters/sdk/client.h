@@ -188,7 +188,9 @@ class Client {
       ClientOptions options, DeliveryHandler handler = nullptr);
   ~Client();  // Stop()
 
-  // OK once a Welcome arrived on the current connection; Timeout otherwise.
+  // OK once a Welcome arrived on the current connection; Timeout otherwise;
+  // at once Rejected(NotAuthorised) (the SDK's own, not a frame) if the
+  // broker refused this participant's CURVE key on the last handshake.
   Status WaitConnected(std::chrono::milliseconds timeout);
   bool connected() const;
 

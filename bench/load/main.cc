@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "bench/load/load_run.h"
+#include "core/command_line.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
   internal->add_option("--nonce", ro.nonce_hex);
   internal->add_option("--progress", ro.progress_file);
   app.add_flag("--json", json, "print one JSON object");
-  CLI11_PARSE(app, argc, argv);
+  relais::AddVersionFlag(app);
+  if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
   if (receive) {
     relais::SetUpLog("relais-bench", "warn").PermitUnchecked();
     ro.window = o.window;

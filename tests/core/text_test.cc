@@ -81,6 +81,16 @@ TEST(LogTest, OneEventIsOneLineWhateverItHolds) {
       << out;
 }
 
+TEST(TextTest, CleanTextFitsAWireFieldAndKeepsWhatItCan) {
+  EXPECT_EQ(CleanText("refused:\nline 2\tx", 1024), "refused: line 2 x");
+  EXPECT_EQ(CleanText("caf\xFF!", 1024), "caf\xEF\xBF\xBD!");
+  // Cut at a character boundary: "é" is two bytes.
+  EXPECT_EQ(CleanText("ab\xC3\xA9", 3), "ab");
+  const std::string cleaned = CleanText(std::string(5000, 'x') + "\x01", 1024);
+  EXPECT_EQ(cleaned.size(), 1024u);
+  EXPECT_TRUE(CheckWireText("reason", CleanText("a\x01\xC3", 1024), 1024).ok());
+}
+
 TEST(TomlTest, KnownKeysAndTypesArePlaced) {
   auto t = ParseToml("a = 1\nb = \"x\"\nc = true\n", "f.toml");
   ASSERT_TRUE(t.ok());

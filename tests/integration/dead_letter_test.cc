@@ -266,7 +266,8 @@ TEST_F(DeadLetterTest, OnlyOperatorsMayAct) {
   ASSERT_EQ(list["dead_letters"].size(), 1u);
   EXPECT_EQ(list["dead_letters"][0]["sequence"], receipt->sequence);
   EXPECT_EQ(list["dead_letters"][0]["reason"], "expired");
-  std::tie(code, out) = RunCli(stack_, {"stats", "--config", OperatorConfig()});
+  std::tie(code, out) =
+      RunCli(stack_, {"stats", "--config", OperatorConfig(), "--json"});
   ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(nlohmann::json::parse(out)["dead_letters_made"].get<int>(), 1);
   EXPECT_GE(nlohmann::json::parse(out)["sessions"].get<int>(), 1);

@@ -758,8 +758,9 @@ TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
   }
   // The broker accepted nothing at all (its own count), so no outbox can
   // fill later.
-  auto [code, out] = RunCli(
-      stack_, {"stats", "--config", stack_.layout().ClientConfig("operator")});
+  auto [code, out] =
+      RunCli(stack_, {"stats", "--config",
+                      stack_.layout().ClientConfig("operator"), "--json"});
   ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(nlohmann::json::parse(out)["journal_submits"].get<int>(), 0) << out;
   for (const auto& a : deploy::kAgencies) {

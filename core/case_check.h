@@ -1,0 +1,66 @@
+#pragma once
+
+// The rules a case event must meet for its recipients' adapters to take it
+// (docs/CASES.md, "What each case type carries"), shared by the adapters'
+// native readers (adapters/sdk/mapping) and by everything that builds a
+// case in the canonical JSON form (`relais case open`, the console), so
+// that a case every recipient would refuse is refused before it is sent.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace relais {
+
+// --- Field rules, by cases.fbs names -------------------------------------
+
+// True if `table.field` must be present ("AddressChange", "effective_date").
+bool IsRequiredCaseField(std::string_view table, std::string_view field);
+// Fields holding a date "YYYY-MM-DD" (birth_date, effective_date, ...).
+bool IsDateField(std::string_view field);
+// Fields holding a numéro fiscal (tax_number, *_tax_number).
+bool IsTaxNumberField(std::string_view field);
+// The allowed range of an integer field that has one of its own
+// (category 1-5, income_year 2000-2100, reference_tax_income_eur >= 0).
+std::optional<std::pair<int64_t, int64_t>> FieldRange(std::string_view field);
+// tax_parts: a number of parts >= 1 and < 100, in quarters.
+Status CheckTaxParts(double parts);
+// An agency's own identifier for the citizen: the CAF's allocataire number
+// (1-7 digits, organism 3 digits), the DGFiP's numéro fiscal, France
+// Travail's identifier (1-11 digits or capitals), others 1-32 characters.
+Status CheckAgencyReference(std::string_view agency, std::string_view id,
+                            std::string_view scope);
+
+// --- The whole event -------------------------------------------------------
+
+// One thing wrong with a case: where, as a JSON pointer into the checked
+// document ("/body/citizen/nir"), and what, naming the rule but never
+// repeating the value (it may be personal data).
+struct CaseProblem {
+  nlohmann::json::json_pointer where;
+  std::string what;
+  // "body.citizen.nir", "body.parents[1].identity.sex".
+  std::string Path() const;
+};
+
+// Checks a case event in FlatBuffers' JSON form of cases.fbs
+// ({"body_type": "AddressChange", "body": {...}}) as the recipients'
+// adapters would: known fields only (the message lists the table's
+// fields), JSON types, enumerations by name (the message lists the valid
+// names), required fields per table and per birth stage, no empty string
+// or array, text in UTF-8 without control characters (but newline and tab
+// in a description), dates, NIRs (and their agreement with the identity's
+// sex and birth date), numéros fiscaux, agency references, ranges.
+// Returns every problem found, in key order (not the text's: the caller
+// may sort them by position); none if the event is fine. InvalidArgument only
+// if cases.fbs itself cannot be loaded.
+Result<std::vector<CaseProblem>> CheckCaseEventJson(
+    const nlohmann::json& event);
+
+}  // namespace relais

@@ -1,0 +1,230 @@
+// `relais` as a person uses it, against a real relaisd: every bad input is
+// refused before anything is sent, with the file's line and column, and a
+// documented exit code; --check sends nothing; the same case file opened
+// twice opens one case.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "core/files.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/stack.h"
+
+namespace relais::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using json = nlohmann::json;
+
+constexpr char kDesk[] = "france-services/paris-15";
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
+  }
+
+  std::string Config() const { return stack_.layout().ClientConfig(kDesk); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = stack_.dir() + "/" + name;
+    EXPECT_TRUE(WriteFileAtomic(path, text).ok());
+    return path;
+  }
+
+  // Submits journaled by relaisd since it started (relais stats --json).
+  int Journaled() {
+    auto [code, out] =
+        RunCli(stack_, {"stats", "--config",
+                        stack_.layout().ClientConfig("operator"), "--json"});
+    EXPECT_EQ(code, 0) << out;
+    auto doc = json::parse(out, nullptr, false);
+    return doc.is_object() ? doc.value("journal_submits", -1) : -1;
+  }
+
+  std::string Sample() {
+    return *ReadFile(
+        SourcePath("deploy/samples/france_services/address_change.json"));
+  }
+
+  TestStack stack_;
+};
+
+TEST_F(CliTest, BadCaseFilesAreRefusedWithLineAndColumnAndNothingIsSent) {
+  const std::string sample = Sample();
+  struct Bad {
+    std::string text;
+    std::string expected;  // after "<file>:"
+  };
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string t = sample;
+    const size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return t.replace(at, from.size(), to);
+  };
+  const std::vector<Bad> bad = {
+      {replaced("\"ttl_hours\": 168", "\"ttl_hours\": \"abc\""),
+       "3:16: ttl_hours: must be a whole number of hours from 1 to 2160"},
+      {replaced("\"ttl_hours\": 168", "\"case_id\": 5"),
+       "3:14: case_id: must be 1 to 64 characters"},
+      {replaced("\"ttl_hours\": 168", "\"ttl_hour\": 168"),
+       "3:15: ttl_hour: unknown key; a case file has case_id, recipients, "
+       "ttl_hours, event"},
+      {replaced("\"2026-12-01\"", "\"2026-13-01\""),
+       "18:25: event.body.effective_date: not a date YYYY-MM-DD"},
+      {replaced("\"Female\"", "\"F\""),
+       "13:18: event.body.citizen.identity.sex: must be one of Unspecified, "
+       "Male, Female"},
+      {replaced("\"cpam\", \"dgfip\"", "\"cpam\", \"cpam\""),
+       "2:33: recipients[2]: named twice"},
+      {replaced("\"caf\", \"cpam\"", "\"caf\", \"CPAM\""),
+       "2:25: recipients[1]: not a participant id"},
+      {replaced("\"phone\": \"+33612345678\"", "\"phone\": 33612345678"),
+       "29:66: event.body.contact.phone: must be a string"},
+      {sample.substr(0, 40),
+       " not JSON: line 2, column 39: a string is not closed"},
+  };
+  for (const Bad& b : bad) {
+    const std::string file = Write("case.json", b.text);
+    auto [code, out] = RunCli(
+        stack_, {"case", "open", "--config", Config(), file, "--timeout", "5"});
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_THAT(out, HasSubstr(file + ":" + b.expected));
+    EXPECT_THAT(out, HasSubstr("the case was not sent"));
+    // The file's values never come back (a NIR, a name).
+    EXPECT_THAT(out, Not(HasSubstr("284057512345672")));
+    EXPECT_THAT(out, Not(HasSubstr("MARTIN")));
+  }
+  EXPECT_EQ(Journaled(), 0);
+}
+
+TEST_F(CliTest, CheckPrintsWhatEachRecipientWouldReceiveAndSendsNothing) {
+  const std::string file = Write("case.json", Sample());
+  auto [code, out] = RunCli(stack_, {"case", "open", "--config", Config(), file,
+                                     "--check", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  const json check = json::parse(out);
+  EXPECT_EQ(check["case_type"], "address_change");
+  EXPECT_EQ(check["recipients"],
+            json::array({"caf", "cpam", "dgfip", "france-travail"}));
+  size_t recipients = 0;
+  for (const auto& view : check["views"]) {
+    const auto& body = view["event"]["body"];
+    ASSERT_EQ(body["references"].size(),
+              view["recipients"].size() == 1 ? 1u : 0u)
+        << view.dump();
+    for (const auto& r : body["references"]) {
+      EXPECT_EQ(r["agency"], view["recipients"][0]);  // its own only
+    }
+    recipients += view["recipients"].size();
+  }
+  EXPECT_EQ(recipients, 4u);
+  std::tie(code, out) =
+      RunCli(stack_, {"case", "open", "--config", Config(), file, "--check"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("valid address_change case; nothing sent."));
+  EXPECT_EQ(Journaled(), 0);
+}
+
+TEST_F(CliTest, TheSameCaseOpenedTwiceIsOneCase) {
+  const std::string file = Write("case.json", Sample());
+  auto open = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"case",   "open", "--config",
+                                     Config(), file,   "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto [code, out] = RunCli(stack_, args);
+    EXPECT_EQ(code, 0) << out;
+    return json::parse(out, nullptr, false);
+  };
+  const json first = open();
+  const int journaled = Journaled();
+  ASSERT_GT(journaled, 0);
+  const json again = open();  // a retry after a lost answer
+  EXPECT_EQ(again["case_id"], first["case_id"]);
+  EXPECT_TRUE(again["again"].get<bool>());
+  ASSERT_EQ(again["messages"].size(), first["messages"].size());
+  for (size_t i = 0; i < first["messages"].size(); ++i) {
+    EXPECT_EQ(again["messages"][i]["message_id"],
+              first["messages"][i]["message_id"]);
+    EXPECT_EQ(again["messages"][i]["sequence"],
+              first["messages"][i]["sequence"]);
+    EXPECT_TRUE(again["messages"][i]["duplicate"].get<bool>());
+  }
+
+  // Another key is another case; a key used for another file is refused.
+  const json other = open({"--idempotency-key", "counter-2"});
+  EXPECT_NE(other["case_id"], first["case_id"]);
+  const std::string changed = Write("changed.json", Sample() + "\n");
+  auto [code, out] =
+      RunCli(stack_, {"case", "open", "--config", Config(), changed,
+                      "--idempotency-key", "counter-2"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("the idempotency key 'counter-2' already opened "
+                             "case " +
+                             other["case_id"].get<std::string>() +
+                             " from another file"));
+}
+
+TEST_F(CliTest, ExitCodesSayWhoFailed) {
+  auto [code, out] = RunCli(stack_, {"--version"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex("^relais \\d+\\.\\d+\\.\\d+")))
+      << out;
+  std::tie(code, out) = RunCli(stack_, {"frobnicate"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("frobnicate"));
+  std::tie(code, out) = RunCli(stack_, {"--help"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("3 refused by relaisd"));
+  std::tie(code, out) = RunCli(
+      stack_, {"case", "open", "--config", Config(), "x", "--timeout", "abc"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--timeout"));
+  std::tie(code, out) =
+      RunCli(stack_, {"case", "status", "--config", Config(), "bad id\n"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("'bad id\\n' is not a case id"));
+  std::tie(code, out) = RunCli(stack_, {"case", "status", "--config", Config(),
+                                        "c-20260101-000000000000"});
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_THAT(out, HasSubstr("402 UnknownCase"));
+  std::tie(code, out) = RunCli(
+      stack_, {"stats", "--config", stack_.layout().ClientConfig("operator")});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("submits journaled"));
+
+  // A CURVE key relaisd does not know: refused at once, not at the timeout.
+  const std::string keys = stack_.dir() + "/stranger";
+  std::tie(code, out) =
+      RunCli(stack_, {"keygen", "--id", "stranger", "--out", keys});
+  ASSERT_EQ(code, 0) << out;
+  std::string config = *ReadFile(Config());
+  config = std::regex_replace(config, std::regex("identity = .*"),
+                              "identity = \"" + keys + "/stranger.key.toml\"");
+  const std::string stranger =
+      stack_.layout().ParticipantDir(kDesk) + "/stranger.toml";
+  ASSERT_TRUE(WriteFileAtomic(stranger, config).ok());
+  const std::string file = Write("case.json", Sample());
+  const auto start = std::chrono::steady_clock::now();
+  std::tie(code, out) = RunCli(
+      stack_, {"case", "open", "--config", stranger, file, "--timeout", "60"});
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_THAT(out, HasSubstr("refused the CURVE key of stranger"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(50));
+
+  // No broker: nothing was sent, and the command says so.
+  ASSERT_EQ(stack_.StopBroker(), 0);
+  std::tie(code, out) = RunCli(
+      stack_, {"case", "open", "--config", Config(), file, "--timeout", "1"});
+  EXPECT_EQ(code, 4) << out;
+  EXPECT_THAT(out, HasSubstr("could not reach relaisd at tcp://127.0.0.1:"));
+  EXPECT_THAT(out, HasSubstr("nothing was sent"));
+}
+
+}  // namespace
+}  // namespace relais::testing
