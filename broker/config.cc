@@ -161,6 +161,8 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                "0-9 -, at most one '/')");
   }
   RELAIS_ASSIGN_OR_RETURN(c.listen, StringAt(*b, "listen", c.listen, path));
+  RELAIS_RETURN_IF_ERROR(
+      CheckTcpEndpoint(c.listen, true, path + ": [broker] listen"));
   RELAIS_ASSIGN_OR_RETURN(std::string journal,
                           StringAt(*b, "journal_dir", "", path));
   RELAIS_ASSIGN_OR_RETURN(std::string identity,

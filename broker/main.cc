@@ -13,7 +13,9 @@
 #include "broker/journal/rocksdb_support.h"
 #include "core/command_line.h"
 #include "core/files.h"
+#include "core/ids.h"
 #include "core/log.h"
+#include "core/pid_lock.h"
 #include "core/stop_signals.h"
 
 int main(int argc, char** argv) {
@@ -39,7 +41,14 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", config.status().ToString());
     return 2;
   }
-  if (!listen.empty()) config->listen = listen;
+  if (!listen.empty()) {
+    if (relais::Status st = relais::CheckTcpEndpoint(listen, true, "--listen");
+        !st.ok()) {
+      spdlog::critical("{}", st.message());
+      return 2;
+    }
+    config->listen = listen;
+  }
   if (relais::Status st = relais::SetUpLog(
           "relaisd", log_level.empty() ? config->log_level : log_level);
       !st.ok()) {
@@ -56,6 +65,19 @@ int main(int argc, char** argv) {
   // A full disk at start is waited out, not a reason to exit: relaisd says
   // why once, tries again every second, and starts as soon as it can (or
   // stops on SIGTERM).
+  // One relaisd per journal; a full disk must not stop the start (the
+  // journal's own wait below says why).
+  auto lock =
+      relais::PidLock::Acquire(config->journal_dir, "relaisd.pid", "relaisd");
+  if (!lock.ok() &&
+      lock.status().code() == relais::Status::Code::kUnavailable) {
+    spdlog::critical("{}", lock.status().message());
+    return 2;
+  }
+  if (!lock.ok()) {
+    spdlog::warn("{}: a second relaisd on this journal would not be told",
+                 lock.status().message());
+  }
   auto broker = relais::broker::Broker::Start(*config);
   for (bool said = false;
        !broker.ok() && broker.status().code() == relais::Status::Code::kNoSpace;

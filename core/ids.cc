@@ -1,8 +1,11 @@
 #include "core/ids.h"
 
+#include <algorithm>
+
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/text.h"
 
 namespace relais {
 namespace {
@@ -63,6 +66,45 @@ std::string FileNameOf(std::string_view participant_id) {
     if (c == '/') c = '_';
   }
   return out;
+}
+
+Status CheckTcpEndpoint(std::string_view endpoint, bool listening,
+                        std::string_view what) {
+  auto bad = [&] {
+    return Status::InvalidArgument(
+        std::string(what) + ": '" + Escaped(endpoint, 128) +
+        "' is not a TCP endpoint tcp://HOST:PORT (e.g. tcp://127.0.0.1:7400" +
+        (listening ? "; port 0 picks a free port)" : ")"));
+  };
+  constexpr std::string_view kScheme = "tcp://";
+  if (!endpoint.starts_with(kScheme)) return bad();
+  const std::string_view rest = endpoint.substr(kScheme.size());
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad();
+  const std::string_view host = rest.substr(0, colon);
+  const std::string_view port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad();
+  }
+  const int number = std::stoi(std::string(port));
+  if (number > 65535 || (number == 0 && !listening)) return bad();
+  if (host == "*") return listening ? Status::OK() : bad();
+  if (host.front() == '[') {
+    const bool ok = host.size() > 2 && host.back() == ']' &&
+                    std::all_of(host.begin() + 1, host.end() - 1, [](char c) {
+                      return std::isxdigit(static_cast<unsigned char>(c)) ||
+                             c == ':' || c == '.';
+                    });
+    return ok ? Status::OK() : bad();
+  }
+  const bool ok =
+      host.size() <= 253 && std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+               c == '.';
+      });
+  return ok ? Status::OK() : bad();
 }
 
 }  // namespace relais

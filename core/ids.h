@@ -30,6 +30,13 @@ bool IsValidParticipantId(std::string_view id);
 // A case id: 1 to 64 characters of [A-Za-z0-9._:-].
 bool IsValidCaseId(std::string_view id);
 
+// A ZeroMQ TCP endpoint "tcp://HOST:PORT": HOST an IPv4 address, a name
+// (letters, digits, '-', '.'), "[IPv6]" or, when `listening`, "*"; PORT 1 to
+// 65535, or 0 when `listening` (any free port). InvalidArgument naming
+// `what` and the expected form otherwise (the text itself is escaped).
+Status CheckTcpEndpoint(std::string_view endpoint, bool listening,
+                        std::string_view what);
+
 // 16 random bytes.
 Result<std::string> NewMessageId();
 // "c-YYYYMMDD-" followed by 12 random hex characters, e.g.

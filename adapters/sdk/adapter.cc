@@ -21,6 +21,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/minimise.h"
+#include "core/pid_lock.h"
 #include "core/stop_signals.h"
 #include "core/subject.h"
 #include "core/toml_file.h"
@@ -156,6 +157,14 @@ AdapterRuntime::~AdapterRuntime() {
 
 Status AdapterRuntime::Run() {
   const fs::path state(config_.participant.client.state_dir);
+  // One adapter per state folder (the local store's lock would say it
+  // later, and less clearly).
+  auto lock = PidLock::Acquire(
+      state.string(), "adapter.pid",
+      "an adapter of " + config_.participant.client.identity.participant);
+  if (!lock.ok() && lock.status().code() == Status::Code::kUnavailable) {
+    return lock.status();
+  }
   std::string intake_dir = (state / "intake").string();
   for (const auto* dir :
        {&config_.inbox, &config_.outbox, &config_.done, &config_.rejected,

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "core/files.h"
+#include "core/ids.h"
 #include "core/subject.h"
 #include "core/toml_file.h"
 
@@ -92,6 +93,13 @@ Result<ParticipantConfig> LoadParticipantConfig(
     }
     RELAIS_ASSIGN_OR_RETURN(c.client.endpoint, ReadEndpointFile(file, wait));
   }
+  RELAIS_RETURN_IF_ERROR(
+      CheckTcpEndpoint(c.client.endpoint, false,
+                       path + ": " +
+                           (t.contains("broker_endpoint")
+                                ? std::string("broker_endpoint")
+                                : "the endpoint in broker_endpoint_file " +
+                                      get("broker_endpoint_file"))));
   c.client.state_dir = get("state_dir");
 
   c.client.processed_retention = std::chrono::hours(24 * retention_days);

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "core/files.h"
+#include "deploy/lib/process.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
@@ -224,6 +225,60 @@ TEST_F(CliTest, ExitCodesSayWhoFailed) {
   EXPECT_EQ(code, 4) << out;
   EXPECT_THAT(out, HasSubstr("could not reach relaisd at tcp://127.0.0.1:"));
   EXPECT_THAT(out, HasSubstr("nothing was sent"));
+}
+
+// Runs `argv` to its end (at most 30 s) and returns its exit code and
+// output.
+std::pair<int, std::string> RunToEnd(const TestStack& stack,
+                                     const std::vector<std::string>& argv) {
+  const std::string log = stack.dir() + "/run.log";
+  auto child = deploy::ChildProcess::Start(argv, log);
+  if (!child.ok()) return {-1, child.status().ToString()};
+  int code = child->Wait(std::chrono::seconds(30));
+  if (code < 0) child->Kill();
+  auto text = ReadFile(log);
+  return {code, text.ok() ? *text : ""};
+}
+
+TEST_F(CliTest, ASecondProcessOnTheSameStateSaysWhoHoldsIt) {
+  std::string out;
+  auto code = stack_.RunBrokerUntilExit(std::chrono::seconds(30), &out);
+  ASSERT_TRUE(code.ok()) << code.status().ToString();
+  EXPECT_EQ(*code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("relaisd is already running on " +
+                             stack_.layout().JournalDir() + " (pid " +
+                             std::to_string(stack_.broker_pid()) + ")"));
+  EXPECT_TRUE(stack_.BrokerRunning());  // the first one is untouched
+
+  ASSERT_TRUE(stack_.StartAdapter("caf").ok());
+  auto [adapter_code, adapter_out] =
+      RunToEnd(stack_, {deploy::BinDir() + "/relais-adapter-caf", "--config",
+                        stack_.layout().AdapterConfig("caf")});
+  EXPECT_EQ(adapter_code, 1) << adapter_out;
+  EXPECT_THAT(adapter_out, HasSubstr("an adapter of caf is already running"));
+  EXPECT_TRUE(stack_.AdapterRunning("caf"));
+}
+
+TEST_F(CliTest, EndpointsMustHaveTheirForm) {
+  for (const char* listen : {"127.0.0.1:7400", "tcp://127.0.0.1", "tcp://:1",
+                             "tcp://127.0.0.1:99999", "tcp://a b:1"}) {
+    auto [code, out] =
+        RunToEnd(stack_, {deploy::BinDir() + "/relaisd", "--config",
+                          stack_.layout().BrokerConfig(), "--listen", listen});
+    EXPECT_EQ(code, 2) << listen << ": " << out;
+    EXPECT_THAT(out, HasSubstr("is not a TCP endpoint tcp://HOST:PORT"))
+        << listen;
+  }
+  std::string config = *ReadFile(Config());
+  config = std::regex_replace(config, std::regex("broker_endpoint_file = .*"),
+                              "broker_endpoint = \"tcp://127.0.0.1:0\"");
+  const std::string bad = stack_.layout().ParticipantDir(kDesk) + "/port0.toml";
+  ASSERT_TRUE(WriteFileAtomic(bad, config).ok());
+  auto [code, out] = RunCli(
+      stack_, {"case", "status", "--config", bad, "c-20260101-000000000000"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("port0.toml: broker_endpoint: "
+                             "'tcp://127.0.0.1:0' is not a TCP endpoint"));
 }
 
 }  // namespace
