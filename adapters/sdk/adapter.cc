@@ -455,6 +455,11 @@ void AdapterRuntime::ReportFile(const std::string& name) {
       {"rejected", wire::RecipientState::Rejected}};
   auto doc = ReadPartnerJson(config_.status, name, 64 << 10);
   if (!doc) return;
+  if (Status st = native::CheckKnownFields(
+          *doc, {"case_id", "message_id", "status", "reason"}, "");
+      !st.ok()) {
+    return Reject(config_.status, name, st.message());
+  }
   const auto field = [&](const char* key) {
     auto it = doc->find(key);
     return it != doc->end() && it->is_string() ? it->get<std::string>()

@@ -733,7 +733,7 @@ TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
       {"cpam", "bad-date.json",
        edit("deploy/samples/cpam/death_notification.json", "2026-11-15",
             "2026-02-30"),
-       "field date_deces: '2026-02-30' is not a date"},
+       "field date_deces: not a date YYYY-MM-DD"},
       {"dgfip", "bad-spi.json",
        edit("deploy/samples/dgfip/household_change.json", "\"2987654321330\"",
             "\"2987654321331\""),
@@ -741,7 +741,7 @@ TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
       {"france-travail", "unknown-type.json",
        edit("deploy/samples/france_travail/job_seeker_status.json", "{",
             "{\"evenement\": \"RADIATION\", "),
-       "field evenement: unknown case type 'RADIATION'"},
+       "field evenement: unknown case type (expected INSCRIPTION)"},
   };
   for (const Bad& b : bad) {
     Drop(stack_.layout().Inbox(b.agency), b.name, b.contents);
