@@ -180,7 +180,8 @@ Status AdapterRuntime::Run() {
           [this](const std::string& n, std::string_view c) {
             return SealFile(n, c);
           },
-          [this](const std::vector<std::string>& e) { return SubmitAll(e); }});
+          [this](const std::vector<std::string>& e) { return SubmitAll(e); },
+          translator_->InboxFiles()});
   intake_->Resume();
   if (!config_.http_listen.empty()) {
     HttpFolders folders{config_.inbox, config_.outbox, config_.status,

@@ -9,8 +9,10 @@
 //             cases translated, sealed and kept (intake.h: a crash
 //             resubmits the same envelopes), and submitted. When the broker
 //             accepted all of them the file moves to done/ with a
-//             .receipt.json beside it; if it cannot be translated or the
-//             broker refuses it, to rejected/ with a .error saying why.
+//             .receipt.json beside it; if it is not a type the translator
+//             reads, cannot be translated or the broker refuses it, to
+//             rejected/ with a .error saying why. Neither folder's files
+//             are ever overwritten (FreeName).
 //   outbox/   each delivered case is handed over here in the native format,
 //             once (folder_hand_off.h: a crash neither loses it nor shows
 //             it twice).
@@ -75,8 +77,13 @@ struct NativeFile {
 class Translator {
  public:
   virtual ~Translator() = default;
-  // True for inbox file names this agency reads (e.g. "*.csv").
+  // True for inbox file names this agency reads (e.g. "*.csv"). Any other
+  // file dropped in the inbox goes to rejected/, its .error saying what
+  // InboxFiles() reads.
   virtual bool Accepts(std::string_view file_name) const = 0;
+  // The files Accepts takes, as the partner is told: "*.json", "*.csv and
+  // *.xml".
+  virtual std::string InboxFiles() const = 0;
   // The cases in one inbox file. InvalidArgument naming the line and field
   // that is wrong; the file then goes to rejected/.
   virtual Result<std::vector<OutgoingCase>> ReadInbox(
