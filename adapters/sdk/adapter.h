@@ -144,15 +144,20 @@ class AdapterRuntime {
   // Moves `name` from `from` to rejected/ with a .error saying `why`.
   void Reject(const std::string& from, const std::string& name,
               const std::string& why);
-  // Writes done/<name>.receipt.json, then moves `from`/<name> to done/;
-  // false (logged) if either failed.
+  // Writes done/<as>.receipt.json (`receipt`, which holds the file's
+  // "sha256", with "as" added when the name was taken), then moves
+  // `from`/<name> to done/<as>; false (logged) if either failed. <as> is
+  // FreeName's, or <name> again for a receipt of these very bytes whose
+  // file never came (a crash between the two writes): an earlier file's
+  // receipt is never overwritten.
   bool Done(const std::string& from, const std::string& name,
-            const nlohmann::ordered_json& receipt);
-  // A partner's JSON file in `dir`: nullopt if it is not there now, or
-  // after moving it to rejected/ if it is not a JSON object.
-  std::optional<nlohmann::ordered_json> ReadPartnerJson(const std::string& dir,
-                                                        const std::string& name,
-                                                        size_t max_bytes);
+            nlohmann::ordered_json receipt);
+  // A partner's JSON file in `dir` (and the SHA-256 of its bytes, hex, in
+  // `*sha256` if not null): nullopt if it is not there now, or after moving
+  // it to rejected/ if it is not a JSON object.
+  std::optional<nlohmann::ordered_json> ReadPartnerJson(
+      const std::string& dir, const std::string& name, size_t max_bytes,
+      std::string* sha256 = nullptr);
   void ReportFile(const std::string& name);
   void RegisterFile(const std::string& name);
   // This participant's latest message of `case_id` (a CaseStatusQuery).
