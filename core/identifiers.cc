@@ -79,9 +79,9 @@ Status NirAgreesWithSex(std::string_view nir, bool female) {
   const char first = nir[0];
   const bool nir_female = first == '2' || first == '4' || first == '8';
   if (nir_female == female) return Status::OK();
-  return Status::InvalidArgument(std::string(female ? "F" : "M") +
-                                 " but the NIR starts with " +
-                                 std::string(1, first));
+  return Status::InvalidArgument(
+      "does not agree with the NIR's first digit (1, 3 or 7: male; 2, 4 or "
+      "8: female)");
 }
 
 Status NirAgreesWithBirthDate(std::string_view nir,
@@ -89,13 +89,15 @@ Status NirAgreesWithBirthDate(std::string_view nir,
   if (nir.size() < 5 || birth_date.size() != 10) return Status::OK();
   const std::string_view yy = nir.substr(1, 2), mm = nir.substr(3, 2);
   const bool month_known = mm >= "01" && mm <= "12";
-  if (birth_date.substr(2, 2) == yy &&
-      (!month_known || birth_date.substr(5, 2) == mm)) {
-    return Status::OK();
+  if (birth_date.substr(2, 2) != yy) {
+    return Status::InvalidArgument(
+        "the year does not agree with the NIR (its 2nd and 3rd digits)");
   }
-  return Status::InvalidArgument(
-      std::string(birth_date) + " but the NIR gives year .." + std::string(yy) +
-      (month_known ? ", month " + std::string(mm) : std::string()));
+  if (month_known && birth_date.substr(5, 2) != mm) {
+    return Status::InvalidArgument(
+        "the month does not agree with the NIR (its 4th and 5th digits)");
+  }
+  return Status::OK();
 }
 
 Status ValidateFiscalNumber(std::string_view spi) {

@@ -27,9 +27,12 @@ Result<std::string> StripNirKey(std::string_view nir15);
 // already checked): the first digit gives the sex (1, 3, 7 male; 2, 4, 8
 // female), characters 2-3 the birth year's last two digits, 4-5 its month
 // (01-12; other values mean unknown and are not compared). InvalidArgument
-// "M but the NIR starts with 2" or "1941-03-08 but the NIR gives year ..42,
-// month 03" otherwise. `female` is the identity's sex; `birth_date`
-// "YYYY-MM-DD" (empty: not compared).
+// "does not agree with the NIR's first digit (...)", "the year does not
+// agree with the NIR (its 2nd and 3rd digits)" or "the month does not agree
+// with the NIR (its 4th and 5th digits)" otherwise: the messages name no
+// value, neither the NIR's digits nor the date (they end in logs).
+// `female` is the identity's sex; `birth_date` "YYYY-MM-DD" (empty: not
+// compared).
 Status NirAgreesWithSex(std::string_view nir, bool female);
 Status NirAgreesWithBirthDate(std::string_view nir,
                               std::string_view birth_date);

@@ -1,5 +1,7 @@
 #include "adapters/caf/translator.h"
 
+#include <algorithm>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -78,7 +80,7 @@ class Row {
   // DD/MM/YYYY -> YYYY-MM-DD.
   Result<std::string> Date(Column c) const {
     auto iso = native::FrenchToIsoDate(f_[c]);
-    if (!iso) return Bad(c, "'" + f_[c] + "' is not a date DD/MM/YYYY");
+    if (!iso) return Bad(c, "not a date DD/MM/YYYY");
     return *iso;
   }
   // A one-letter code among `allowed` (e.g. "MF").
@@ -88,7 +90,7 @@ class Row {
       for (char a : allowed) {
         list += std::string(list.empty() ? "" : " or ") + a;
       }
-      return Bad(c, "'" + f_[c] + "' is not " + list);
+      return Bad(c, "must be " + list);
     }
     return f_[c][0];
   }
@@ -132,9 +134,7 @@ Result<std::unique_ptr<wire::IdentityPivotT>> ReadIdentity(
   id->birth_country_cog = row[kPaysNaissance];
   if (!Digits(id->birth_country_cog, 5, 5) ||
       !id->birth_country_cog.starts_with("99")) {
-    return row.Bad(kPaysNaissance,
-                   "'" + id->birth_country_cog +
-                       "' is not a country COG code (99100 = France)");
+    return row.Bad(kPaysNaissance, "not a country COG code (99100 = France)");
   }
   const bool in_france = id->birth_country_cog == "99100";
   const std::string& commune = row[kCommuneNaissance];
@@ -142,8 +142,7 @@ Result<std::unique_ptr<wire::IdentityPivotT>> ReadIdentity(
     return row.Bad(kCommuneNaissance, "missing");
   }
   if (!commune.empty() && !IsCommuneCog(commune)) {
-    return row.Bad(kCommuneNaissance,
-                   "'" + commune + "' is not a commune COG code");
+    return row.Bad(kCommuneNaissance, "not a commune COG code");
   }
   id->birthplace_cog = commune;
   return id;
@@ -159,8 +158,7 @@ Status ReadRequest(const Row& row, wire::RsaApplicationT& app) {
   app.css_opposition = opposition == 'O';
   auto cents = native::ParseAmount(row[kRessources]);
   if (!cents) {
-    return row.Bad(kRessources, "'" + row[kRessources] +
-                                    "' is not an amount like 0001675.00");
+    return row.Bad(kRessources, "not an amount like 0001675.00");
   }
   app.monthly_resources_cents = *cents;
   auto ref = std::make_unique<wire::AgencyReferenceT>();
@@ -179,7 +177,7 @@ Status ReadRequest(const Row& row, wire::RsaApplicationT& app) {
     const size_t at = email.find('@');
     if (at == 0 || at == std::string::npos || at + 1 == email.size() ||
         email.find_first_of(" @", at + 1) != std::string::npos) {
-      return row.Bad(kCourriel, "'" + email + "' is not an e-mail address");
+      return row.Bad(kCourriel, "not an e-mail address");
     }
     app.contact = std::make_unique<wire::ContactT>();
     app.contact->email = email;
@@ -213,20 +211,50 @@ Result<sdk::OutgoingCase> ReadApplication(const Row& row) {
   return out;
 }
 
-Status CheckHeader(std::string_view line) {
-  const std::vector<std::string> names = SplitOn(line, ';');
-  for (size_t c = 0; c < kColumnCount; ++c) {
-    if (c >= names.size() || names[c] != kRsaColumns[c]) {
-      return Status::InvalidArgument(
-          "line 1: expected the header line; column " + std::to_string(c + 1) +
-          " is '" + (c < names.size() ? names[c] : "") + "', expected '" +
-          kRsaColumns[c] + "'");
+// A header cell that may be echoed: a column name's shape. A line of data
+// in its place (a NIR, a name) is never repeated.
+bool LooksLikeColumnName(std::string_view s) {
+  if (s.empty() || s.size() > 40 || s[0] < 'a' || s[0] > 'z') return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return false;
     }
   }
-  if (names.size() != kColumnCount) {
-    return Status::InvalidArgument(
-        "line 1: the header has " + std::to_string(names.size()) +
-        " columns, expected " + std::to_string(kColumnCount));
+  return true;
+}
+
+// Line 1 must be exactly kRsaColumns joined by ';'. Errors name the column
+// by its position and, if it is shaped like one, its name.
+Status CheckHeader(std::string_view line) {
+  const std::vector<std::string> names = SplitOn(line, ';');
+  std::string expected;
+  for (const char* c : kRsaColumns) {
+    expected += (expected.empty() ? "" : ";") + std::string(c);
+  }
+  const auto bad = [&](size_t c, const std::string& what) {
+    return Status::InvalidArgument("line 1, column " + std::to_string(c + 1) +
+                                   ": " + what + " (the header line is " +
+                                   expected + ")");
+  };
+  for (size_t c = 0; c < names.size(); ++c) {
+    if (c < kColumnCount && names[c] == kRsaColumns[c]) continue;
+    if (!LooksLikeColumnName(names[c])) {
+      return bad(c, names[c].empty() ? "empty, expected a column name"
+                                     : "not a column name: is the header "
+                                       "line missing?");
+    }
+    const bool known = std::find(std::begin(kRsaColumns), std::end(kRsaColumns),
+                                 names[c]) != std::end(kRsaColumns);
+    const std::string here =
+        c < kColumnCount ? ", expected '" + std::string(kRsaColumns[c]) + "'"
+                         : ", and there are only " +
+                               std::to_string(kColumnCount) + " columns";
+    return bad(c, (known ? "column '" : "unknown column '") + names[c] + "'" +
+                      (known ? " out of place" : "") + here);
+  }
+  if (names.size() < kColumnCount) {
+    return bad(names.size(), std::string("column '") +
+                                 kRsaColumns[names.size()] + "' is missing");
   }
   return Status::OK();
 }

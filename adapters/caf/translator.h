@@ -11,6 +11,7 @@
 //                  dates DD/MM/YYYY, amounts 0001675.00, booleans O/N.
 // Immutable after construction: safe to call from any thread.
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +31,7 @@ class CafTranslator : public sdk::Translator {
   CafTranslator() : mapping_(CafMapping()) {}
   // True for "*.csv" and "*.xml".
   bool Accepts(std::string_view file_name) const override;
+  std::string InboxFiles() const override { return "*.csv and *.xml"; }
   // One rsa_application per data line, in file order. InvalidArgument
   // "line N, field F: ..." for a bad value, "line N: ..." for a line with
   // the wrong number of fields, a wrong header, or a file that is not

@@ -89,6 +89,14 @@ Status ReadStage(const json& doc, const std::string& type,
 
 Result<sdk::OutgoingCase> ReadDeclaration(const json& doc) {
   RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, "type", ""));
+  // The stage's own key: the expected date, or the child.
+  const bool pregnancy = type == "declaration_grossesse";
+  RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(
+      doc,
+      {"type", "dossier", "assure", "conjoint",
+       pregnancy ? "date_prevue_accouchement" : "enfant",
+       "numero_allocataire_caf", "organisme_caf"},
+      ""));
   wire::BirthT birth;
   const json* insured = Member(doc, "assure");
   if (insured == nullptr) {
@@ -144,8 +152,8 @@ Result<std::vector<sdk::OutgoingCase>> CpamTranslator::ReadInbox(
     if (!mapping_.ok()) return mapping_.status();
     if (!(*mapping_)->Reads(type)) {
       return Status::InvalidArgument(
-          "field type: unknown case type '" + type +
-          "' (expected declaration_grossesse, naissance or deces)");
+          "field type: unknown case type (expected declaration_grossesse, "
+          "naissance or deces)");
     }
     RELAIS_ASSIGN_OR_RETURN(c, (*mapping_)->Read(doc));
   }

@@ -10,6 +10,7 @@
 //                   ({"type": "changement_adresse", ...}), NIR with its key
 // Immutable after construction: safe to call from any thread.
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +27,7 @@ class CpamTranslator : public sdk::Translator {
   CpamTranslator() : mapping_(CpamMapping()) {}
   // True for "*.json".
   bool Accepts(std::string_view file_name) const override;
+  std::string InboxFiles() const override { return "*.json"; }
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
   // the JSON field that is missing or wrong ("field assure.nir: NIR key is
   // 00, expected 87"), or "not valid JSON: ...".

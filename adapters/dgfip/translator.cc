@@ -90,9 +90,7 @@ Result<std::unique_ptr<wire::CitizenT>> ReadPerson(const json& p,
   RELAIS_ASSIGN_OR_RETURN(id->birth_date,
                           native::Date(p, "dateNaissance", path));
   RELAIS_ASSIGN_OR_RETURN(std::string sex, native::String(p, "sexe", path));
-  if (sex != "M" && sex != "F") {
-    return Bad(path, "sexe", "must be M or F, not '" + sex + "'");
-  }
+  if (sex != "M" && sex != "F") return Bad(path, "sexe", "must be M or F");
   id->sex = sex == "F" ? wire::Sex::Female : wire::Sex::Male;
   if (Status st = NirAgreesWithSex(c->nir, sex == "F"); !st.ok()) {
     return Bad(path, "sexe", st.message());
@@ -111,6 +109,8 @@ Result<std::unique_ptr<wire::PostalAddressT>> ReadAft(const json& doc) {
     return Bad("", "aft", "must be an object");
   }
   const json& aft = *it;
+  RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(
+      aft, {"adr", "cp", "ville", "cog", "pays"}, "aft"));
   auto a = std::make_unique<wire::PostalAddressT>();
   RELAIS_ASSIGN_OR_RETURN(a->lines, Strings(aft, "adr", "aft"));
   RELAIS_ASSIGN_OR_RETURN(a->postcode, native::String(aft, "cp", "aft"));
@@ -147,7 +147,7 @@ Status ReadTaxFigures(const json& doc, wire::ResourcesUpdateT& r) {
                           native::String(doc, "sitFam", ""));
   auto it = SitFam().find(sitfam);
   if (it == SitFam().end()) {
-    return Bad("", "sitFam", "must be M, O, C, D or V, not '" + sitfam + "'");
+    return Bad("", "sitFam", "must be M, O, C, D or V");
   }
   r.family_situation = it->second;
   return Status::OK();
@@ -164,6 +164,11 @@ Status ReadDependants(const json& doc, wire::ResourcesUpdateT& r) {
     if (!p.is_object()) {
       return Status::InvalidArgument("field " + path + ": must be an object");
     }
+    RELAIS_RETURN_IF_ERROR(
+        native::CheckKnownFields(p,
+                                 {"nir", "nom", "prenoms", "dateNaissance",
+                                  "sexe", "gardeAlternee", "invalidite"},
+                                 path));
     auto d = std::make_unique<wire::DependantT>();
     RELAIS_ASSIGN_OR_RETURN(d->person, ReadPerson(p, path, false));
     RELAIS_ASSIGN_OR_RETURN(d->shared_custody, Flag(p, "gardeAlternee", path));
@@ -174,6 +179,11 @@ Status ReadDependants(const json& doc, wire::ResourcesUpdateT& r) {
 }
 
 Result<wire::ResourcesUpdateT> ReadResources(const json& doc) {
+  RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(
+      doc,
+      {"spi", "nir", "nom", "prenoms", "dateNaissance", "sexe", "anneeRevenus",
+       "rfr", "nbPart", "sitFam", "pac", "aft", "numeroAllocataire"},
+      ""));
   wire::ResourcesUpdateT r;
   RELAIS_ASSIGN_OR_RETURN(r.tax_number, native::String(doc, "spi", ""));
   if (Status st = ValidateFiscalNumber(r.tax_number); !st.ok()) {
@@ -221,10 +231,9 @@ Result<std::vector<sdk::OutgoingCase>> DgfipTranslator::ReadInbox(
   if (type && *type != "MAJ_RESSOURCES") {
     if (!mapping_.ok()) return mapping_.status();
     if (!(*mapping_)->Reads(*type)) {
-      return Status::InvalidArgument("field typeEvt: unknown case type '" +
-                                     *type +
-                                     "' (expected MAJ_RESSOURCES or "
-                                     "CHGT_SITFAM)");
+      return Status::InvalidArgument(
+          "field typeEvt: unknown case type (expected MAJ_RESSOURCES or "
+          "CHGT_SITFAM)");
     }
     RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, (*mapping_)->Read(doc));
     std::vector<sdk::OutgoingCase> cases;

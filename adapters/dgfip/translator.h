@@ -13,6 +13,7 @@
 //                   address is "aft", the adresse fiscale de taxation)
 // Immutable after construction: safe to call from any thread.
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,6 +30,7 @@ class DgfipTranslator : public sdk::Translator {
   DgfipTranslator() : mapping_(DgfipMapping()) {}
   // True for "*.json".
   bool Accepts(std::string_view file_name) const override;
+  std::string InboxFiles() const override { return "*.json"; }
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
   // the DGFiP field that is missing or wrong ("field spi: ...", "field
   // pac[0].dateNaissance: ...", "field aft.cp: ..."), or "not valid JSON".

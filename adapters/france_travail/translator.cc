@@ -46,11 +46,13 @@ Result<std::unique_ptr<wire::PaymentT>> ReadPayment(const json& p,
   if (!p.is_object()) {
     return Status::InvalidArgument("field " + path + ": must be an object");
   }
+  RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(
+      p, {"allocation", "debut", "fin", "montant"}, path));
   auto out = std::make_unique<wire::PaymentT>();
   RELAIS_ASSIGN_OR_RETURN(out->benefit, native::String(p, "allocation", path));
   if (!IsBenefitCode(out->benefit)) {
     return Bad(path + ".allocation",
-               "'" + out->benefit + "' is not a benefit code like ARE");
+               "not a benefit code (2 to 8 capitals, like ARE)");
   }
   RELAIS_ASSIGN_OR_RETURN(out->period_start, native::Date(p, "debut", path));
   RELAIS_ASSIGN_OR_RETURN(out->period_end, native::Date(p, "fin", path));
@@ -61,8 +63,7 @@ Result<std::unique_ptr<wire::PaymentT>> ReadPayment(const json& p,
                           native::String(p, "montant", path));
   auto cents = native::ParseAmount(amount);
   if (!cents) {
-    return Bad(path + ".montant",
-               "'" + amount + "' is not an amount like \"1234.56\"");
+    return Bad(path + ".montant", "not an amount like \"1234.56\"");
   }
   out->amount_cents = *cents;
   return out;
@@ -74,6 +75,8 @@ Status ReadRegistration(const json& doc, wire::JobSeekerStatusT& status) {
   if (it == doc.end() || it->is_null()) return Bad("inscription", "missing");
   if (!it->is_object()) return Bad("inscription", "must be an object");
   const json& reg = *it;
+  RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(
+      reg, {"debut", "fin", "categorie"}, "inscription"));
   RELAIS_ASSIGN_OR_RETURN(status.registration_start,
                           native::Date(reg, "debut", "inscription"));
   RELAIS_ASSIGN_OR_RETURN(auto end,
@@ -92,6 +95,8 @@ Status ReadRegistration(const json& doc, wire::JobSeekerStatusT& status) {
 }
 
 Result<wire::JobSeekerStatusT> ReadStatus(const json& doc) {
+  RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(
+      doc, {"identifiant", "demandeur", "inscription", "paiements"}, ""));
   wire::JobSeekerStatusT status;
   RELAIS_ASSIGN_OR_RETURN(status.job_seeker_id,
                           native::String(doc, "identifiant", ""));
@@ -141,8 +146,8 @@ Result<std::vector<sdk::OutgoingCase>> FranceTravailTranslator::ReadInbox(
   RELAIS_ASSIGN_OR_RETURN(auto type,
                           native::OptionalString(doc, "evenement", ""));
   if (type && *type != "INSCRIPTION") {
-    return Status::InvalidArgument("field evenement: unknown case type '" +
-                                   *type + "' (expected INSCRIPTION)");
+    return Status::InvalidArgument(
+        "field evenement: unknown case type (expected INSCRIPTION)");
   }
   doc.erase("evenement");
   RELAIS_ASSIGN_OR_RETURN(wire::JobSeekerStatusT status, ReadStatus(doc));

@@ -10,6 +10,7 @@
 //                   ({"evenement": "CHANGEMENT_ADRESSE", ...})
 // Immutable after construction: safe to call from any thread.
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,7 @@ class FranceTravailTranslator : public sdk::Translator {
   FranceTravailTranslator() : mapping_(FranceTravailMapping()) {}
   // True for "*.json".
   bool Accepts(std::string_view file_name) const override;
+  std::string InboxFiles() const override { return "*.json"; }
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
   // the JSON field that is missing or wrong ("field inscription.categorie:
   // ...", "field paiements[0].montant: ..."), or "not valid JSON: ...".

@@ -15,6 +15,7 @@
 #include "core/cases.h"
 #include "core/clock.h"
 #include "core/command_line.h"
+#include "core/crypto.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
@@ -190,7 +191,8 @@ Status AdapterRuntime::Run() {
           [this](const std::string& n, std::string_view c) {
             return SealFile(n, c);
           },
-          [this](const std::vector<std::string>& e) { return SubmitAll(e); }});
+          [this](const std::vector<std::string>& e) { return SubmitAll(e); },
+          translator_->InboxFiles()});
   intake_->Resume();
   if (!config_.http_listen.empty()) {
     HttpFolders folders{config_.inbox, config_.outbox, config_.status,
@@ -326,19 +328,28 @@ void AdapterRuntime::Reject(const std::string& from, const std::string& name,
 }
 
 bool AdapterRuntime::Done(const std::string& from, const std::string& name,
-                          const nlohmann::ordered_json& receipt) {
+                          nlohmann::ordered_json receipt) {
   // The receipt first, then the file: whoever sees the file in done/ finds
   // its receipt, and a crash in between leaves the file to be sent again
-  // (what these files ask of the broker is idempotent). A receipt without
-  // its file is that crash's: it is written again, not beside a second one.
+  // (what these files ask of the broker is idempotent). A receipt of these
+  // very bytes without its file is that crash's: it is written again, not
+  // beside a second one. Any other receipt of that name is an earlier
+  // file's (the partner took the file and left the receipt): kept.
   const fs::path own = fs::path(config_.done) / name;
   std::error_code ec;
-  const bool crashed =
-      fs::exists(own.string() + ".receipt.json", ec) && !fs::exists(own, ec);
-  const fs::path target =
-      crashed ? own
-              : fs::path(config_.done) /
-                    FreeName(config_.done, name, ".receipt.json");
+  bool crashed = false;
+  if (!fs::exists(own, ec)) {
+    auto earlier = ReadFile(own.string() + ".receipt.json", 4 << 20);
+    if (earlier.ok()) {
+      const auto j = nlohmann::ordered_json::parse(*earlier, nullptr, false);
+      crashed = j.is_object() && j.contains("sha256") &&
+                j["sha256"] == receipt["sha256"];
+    }
+  }
+  const std::string as =
+      crashed ? name : FreeName(config_.done, name, ".receipt.json");
+  if (as != name) receipt["as"] = as;
+  const fs::path target = fs::path(config_.done) / as;
   Status st = WriteFileAtomic(target.string() + ".receipt.json",
                               receipt.dump(2) + "\n");
   if (st.ok()) {
@@ -352,7 +363,8 @@ bool AdapterRuntime::Done(const std::string& from, const std::string& name,
 }
 
 std::optional<nlohmann::ordered_json> AdapterRuntime::ReadPartnerJson(
-    const std::string& dir, const std::string& name, size_t max_bytes) {
+    const std::string& dir, const std::string& name, size_t max_bytes,
+    std::string* sha256) {
   auto text = ReadFile((fs::path(dir) / name).string(), max_bytes);
   if (!text.ok()) {
     if (text.status().code() == Status::Code::kInvalidArgument) {
@@ -360,6 +372,7 @@ std::optional<nlohmann::ordered_json> AdapterRuntime::ReadPartnerJson(
     }
     return std::nullopt;  // gone or unreadable for now: next scan
   }
+  if (sha256 != nullptr) *sha256 = HexEncode(crypto::Sha256(*text));
   auto doc = native::ParseJsonObject(*text);
   if (!doc.ok()) {
     Reject(dir, name, doc.status().message());
@@ -378,7 +391,8 @@ void AdapterRuntime::ScanSubjects() {
 }
 
 void AdapterRuntime::RegisterFile(const std::string& name) {
-  auto doc = ReadPartnerJson(config_.subjects, name, 4 << 20);
+  std::string sha256;
+  auto doc = ReadPartnerJson(config_.subjects, name, 4 << 20, &sha256);
   if (!doc) return;
   if (config_.participant.subject_key.empty()) {
     return Reject(config_.subjects, name,
@@ -410,7 +424,7 @@ void AdapterRuntime::RegisterFile(const std::string& name) {
       refs[key].push_back(*ref);
     }
   }
-  nlohmann::ordered_json receipt = nlohmann::ordered_json::object();
+  nlohmann::ordered_json receipt = {{"file", name}, {"sha256", sha256}};
   for (const auto& [key, list] : refs) {
     uint32_t changed = 0;
     for (size_t at = 0; at < list.size(); at += kMaxSubjectRefs) {
@@ -427,8 +441,11 @@ void AdapterRuntime::RegisterFile(const std::string& name) {
     }
     receipt[key] = {{"count", list.size()}, {"changed", changed}};
   }
-  if (!Done(config_.subjects, name, receipt)) return;
-  spdlog::info("{}: subjects {}", name, receipt.dump());
+  nlohmann::ordered_json counts = receipt;
+  counts.erase("file");
+  counts.erase("sha256");  // a hash of a few NIRs can be searched: not logged
+  if (!Done(config_.subjects, name, std::move(receipt))) return;
+  spdlog::info("{}: subjects {}", name, counts.dump());
 }
 
 void AdapterRuntime::ScanStatus() {
@@ -465,6 +482,11 @@ void AdapterRuntime::ReportFile(const std::string& name) {
       {"rejected", wire::RecipientState::Rejected}};
   auto doc = ReadPartnerJson(config_.status, name, 64 << 10);
   if (!doc) return;
+  if (Status st = native::CheckKnownFields(
+          *doc, {"case_id", "message_id", "status", "reason"}, "");
+      !st.ok()) {
+    return Reject(config_.status, name, st.message());
+  }
   const auto field = [&](const char* key) {
     auto it = doc->find(key);
     return it != doc->end() && it->is_string() ? it->get<std::string>()
@@ -516,9 +538,11 @@ void AdapterRuntime::ReportFile(const std::string& name) {
   }
   // Recorded: a crash before the move sends it again, and the broker
   // answers that nothing changed.
+  // Never beside a receipt that is not its own (an earlier file's).
   Status moved = RenameSynced(
       (fs::path(config_.status) / name).string(),
-      (fs::path(config_.done) / FreeName(config_.done, name, "")).string());
+      (fs::path(config_.done) / FreeName(config_.done, name, ".receipt.json"))
+          .string());
   if (!moved.ok()) {
     spdlog::error("{}: recorded but not moved to done/: {}", name,
                   moved.ToString());

@@ -9,8 +9,10 @@
 //             cases translated, sealed and kept (intake.h: a crash
 //             resubmits the same envelopes), and submitted. When the broker
 //             accepted all of them the file moves to done/ with a
-//             .receipt.json beside it; if it cannot be translated or the
-//             broker refuses it, to rejected/ with a .error saying why.
+//             .receipt.json beside it; if it is not a type the translator
+//             reads, cannot be translated or the broker refuses it, to
+//             rejected/ with a .error saying why. Neither folder's files
+//             are ever overwritten (FreeName).
 //   outbox/   each delivered case is handed over here in the native format,
 //             once (folder_hand_off.h: a crash neither loses it nor shows
 //             it twice).
@@ -75,8 +77,13 @@ struct NativeFile {
 class Translator {
  public:
   virtual ~Translator() = default;
-  // True for inbox file names this agency reads (e.g. "*.csv").
+  // True for inbox file names this agency reads (e.g. "*.csv"). Any other
+  // file dropped in the inbox goes to rejected/, its .error saying what
+  // InboxFiles() reads.
   virtual bool Accepts(std::string_view file_name) const = 0;
+  // The files Accepts takes, as the partner is told: "*.json", "*.csv and
+  // *.xml".
+  virtual std::string InboxFiles() const = 0;
   // The cases in one inbox file. InvalidArgument naming the line and field
   // that is wrong; the file then goes to rejected/.
   virtual Result<std::vector<OutgoingCase>> ReadInbox(
@@ -137,15 +144,20 @@ class AdapterRuntime {
   // Moves `name` from `from` to rejected/ with a .error saying `why`.
   void Reject(const std::string& from, const std::string& name,
               const std::string& why);
-  // Writes done/<name>.receipt.json, then moves `from`/<name> to done/;
-  // false (logged) if either failed.
+  // Writes done/<as>.receipt.json (`receipt`, which holds the file's
+  // "sha256", with "as" added when the name was taken), then moves
+  // `from`/<name> to done/<as>; false (logged) if either failed. <as> is
+  // FreeName's, or <name> again for a receipt of these very bytes whose
+  // file never came (a crash between the two writes): an earlier file's
+  // receipt is never overwritten.
   bool Done(const std::string& from, const std::string& name,
-            const nlohmann::ordered_json& receipt);
-  // A partner's JSON file in `dir`: nullopt if it is not there now, or
-  // after moving it to rejected/ if it is not a JSON object.
-  std::optional<nlohmann::ordered_json> ReadPartnerJson(const std::string& dir,
-                                                        const std::string& name,
-                                                        size_t max_bytes);
+            nlohmann::ordered_json receipt);
+  // A partner's JSON file in `dir` (and the SHA-256 of its bytes, hex, in
+  // `*sha256` if not null): nullopt if it is not there now, or after moving
+  // it to rejected/ if it is not a JSON object.
+  std::optional<nlohmann::ordered_json> ReadPartnerJson(
+      const std::string& dir, const std::string& name, size_t max_bytes,
+      std::string* sha256 = nullptr);
   void ReportFile(const std::string& name);
   void RegisterFile(const std::string& name);
   // This participant's latest message of `case_id` (a CaseStatusQuery).

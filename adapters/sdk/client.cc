@@ -15,6 +15,7 @@
 #include <variant>
 #include <zmq.hpp>
 
+#include "core/bytes.h"
 #include "core/clock.h"
 #include "core/crash_point.h"
 #include "core/flatbuf.h"
@@ -34,6 +35,10 @@ constexpr int kMonitorEvents =
     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
 
 constexpr auto kPruneEvery = std::chrono::minutes(10);
+
+// Without a connection for this long, the broker is said to be unreachable
+// (once, until it is back): a restart of relaisd is only a disconnection.
+constexpr auto kUnreachableAfter = std::chrono::seconds(2);
 
 milliseconds Backoff(int attempt) {
   thread_local std::mt19937 rng{std::random_device{}()};
@@ -111,6 +116,9 @@ class Client::Impl {
   void IoLoop();
   void ConnectSocket();
   void OnMonitorEvent();
+  // Says once that the broker cannot be reached, after kUnreachableAfter
+  // without a connection.
+  void CheckReachable();
   void OnFrame(const zmq::message_t& msg);
   void RunCommands();
   void SendDue(bool all);
@@ -161,6 +169,10 @@ class Client::Impl {
   bool auth_warned_ = false;
   // The broker refused our CURVE key on the last handshake (conn_mu_).
   bool auth_refused_ = false;
+  // Since when there is no connection (start, or the last disconnection),
+  // and whether that was said.
+  Clock::time_point down_since_ = Clock::now();
+  bool unreachable_said_ = false;
 
   std::mutex del_mu_;
   std::condition_variable del_cv_;
@@ -432,6 +444,7 @@ void Client::Impl::IoLoop() {
       OnFrame(msg);
     }
     SendDue(false);
+    CheckReachable();
     if (handshaken_ && Clock::now() - last_sent_ > opts_.heartbeat) {
       SendFrame(HeartbeatFrame(0, relais::Clock::System()->NowMs()));
     }
@@ -456,13 +469,24 @@ void Client::Impl::OnMonitorEvent() {
       }
       generation_.fetch_add(1);
       stats_.connects.fetch_add(1);
-      spdlog::info("{}: connected to {}", participant(), opts_.endpoint);
+      if (unreachable_said_) {
+        const auto down = std::chrono::duration_cast<std::chrono::seconds>(
+            Clock::now() - down_since_);
+        spdlog::info("{}: connected to {} again, after {} s unreachable",
+                     participant(), opts_.endpoint, down.count());
+      } else {
+        spdlog::info("{}: connected to {}", participant(), opts_.endpoint);
+      }
+      unreachable_said_ = false;
       hello_due_ = Clock::now();  // the loop says Hello, then resends
       break;
     }
     case ZMQ_EVENT_DISCONNECTED:
-      if (handshaken_)
-        spdlog::info("{}: disconnected from {}", participant(), opts_.endpoint);
+      if (handshaken_) {
+        spdlog::warn("{}: disconnected from {}; reconnecting", participant(),
+                     opts_.endpoint);
+        down_since_ = Clock::now();
+      }
       handshaken_ = false;
       welcomed_.store(false);
       hello_due_ = Clock::time_point::max();
@@ -484,6 +508,22 @@ void Client::Impl::OnMonitorEvent() {
       spdlog::debug("{}: handshake with {} failed (event {})", participant(),
                     opts_.endpoint, event);
   }
+}
+
+void Client::Impl::CheckReachable() {
+  if (handshaken_ || unreachable_said_ || auth_warned_ ||
+      Clock::now() - down_since_ < kUnreachableAfter) {
+    return;
+  }
+  unreachable_said_ = true;
+  spdlog::warn(
+      "{}: relaisd is unreachable at {} (no connection for {} s); trying "
+      "again every {} ms at most, and saying so once it is back",
+      participant(), opts_.endpoint,
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() -
+                                                       down_since_)
+          .count(),
+      opts_.reconnect_max.count());
 }
 
 // Hello goes first on each connection, then everything unanswered, in
@@ -793,7 +833,8 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
     ack.outcome = wire::AckOutcome::Rejected;
     ack.reason = opened.status().ToString();
     stats_.deliveries_rejected.fetch_add(1);
-    spdlog::warn("{}: rejected delivery {}: {}", participant(), in.sequence,
+    spdlog::warn("{}: refused delivery of message {} (sequence {}): {}",
+                 participant(), HexEncode(ack.message_id), in.sequence,
                  ack.reason);
     return ack;
   }
@@ -839,7 +880,12 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
   effects->Absorb(std::move(stage));
   in_batch->insert(ack.message_id);
   stats_.handled.fetch_add(1);
-  if (rejected) stats_.deliveries_rejected.fetch_add(1);
+  if (rejected) {
+    stats_.deliveries_rejected.fetch_add(1);
+    spdlog::warn("{}: refused delivery of message {} (sequence {}): {}",
+                 participant(), HexEncode(ack.message_id), in.sequence,
+                 ack.reason);
+  }
   return ack;
 }
 

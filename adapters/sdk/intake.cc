@@ -204,9 +204,7 @@ void Intake::Scan(const std::function<bool()>& stop) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(folders_.inbox, ec)) {
     const std::string n = entry.path().filename().string();
-    if (entry.is_regular_file() && !IsInProgress(n) && steps_.accepts(n)) {
-      names.push_back(n);
-    }
+    if (entry.is_regular_file() && !IsInProgress(n)) names.push_back(n);
   }
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
@@ -289,12 +287,18 @@ bool Intake::Advance(const std::string& id) {
 }
 
 Status Intake::Seal(const std::string& id, Manifest* m) {
-  auto contents = ReadFile(TakenPath(id), kMaxFileBytes);
-  if (!contents.ok() &&
-      contents.status().code() == Status::Code::kInvalidArgument) {
-    contents = Status::InvalidArgument(
-        "the file is larger than " + HumanBytes(kMaxFileBytes) + " (" +
-        std::to_string(kMaxFileBytes) + " bytes): split it");
+  // A file of another type is refused unread: the partner learns of it
+  // instead of finding it still in inbox/ one day.
+  Result<std::string> contents = Status::InvalidArgument(
+      "not a file this adapter reads (it reads " + steps_.reads + ")");
+  if (steps_.accepts(m->file)) {
+    contents = ReadFile(TakenPath(id), kMaxFileBytes);
+    if (!contents.ok() &&
+        contents.status().code() == Status::Code::kInvalidArgument) {
+      contents = Status::InvalidArgument(
+          "the file is larger than " + HumanBytes(kMaxFileBytes) + " (" +
+          std::to_string(kMaxFileBytes) + " bytes): split it");
+    }
   }
   Result<std::vector<std::string>> envelopes =
       contents.ok() ? steps_.seal(m->file, *contents)

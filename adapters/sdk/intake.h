@@ -25,15 +25,17 @@
 //             the file takes in done/: the receipt is written to
 //             done/<as>.receipt.json, then the hidden file is renamed to
 //             done/<as>.
-//   rejected  the file cannot be translated, or the broker refused one of
-//             its messages for good: the hidden file is renamed to
-//             rejected/<as>, then rejected/<as>.error is written.
+//   rejected  the file is not of a type the adapter reads, it cannot be
+//             translated, or the broker refused one of its messages for
+//             good: the hidden file is renamed to rejected/<as>, then
+//             rejected/<as>.error is written.
 //
 // A finished intake is renamed to <id>.finished and removed. Nothing is
 // dropped silently: every intake found at start is resumed, and says so.
-// <as> is the file's own name unless done/ or rejected/ already holds one
-// of that name (an earlier file of the same name): then "<stem>.2<ext>",
-// "<stem>.3<ext>", and so on.
+// <as> is the file's own name unless done/ or rejected/ already holds a
+// file, a receipt or a .error of that name (an earlier file of the same
+// name, even one the partner took away): then "<stem>.2<ext>",
+// "<stem>.3<ext>", and so on. Nothing there is ever overwritten.
 //
 // Thread-safety: one thread (the runtime's scan loop).
 
@@ -55,7 +57,9 @@ struct IntakeFolders {
 
 // What the runtime does for an intake: the translation and the broker.
 struct IntakeSteps {
-  // True for inbox file names this adapter reads.
+  // True for inbox file names this adapter reads. Any other complete file
+  // is taken too, and refused: "not a file this adapter reads (it reads
+  // <reads>)".
   std::function<bool(const std::string& name)> accepts;
   // The sealed envelopes of every case in file `name`. InvalidArgument
   // refuses the file (its message is the reason); any other error leaves
@@ -69,6 +73,8 @@ struct IntakeSteps {
   std::function<std::vector<Result<nlohmann::ordered_json>>(
       const std::vector<std::string>& envelopes)>
       submit;
+  // What `accepts` takes, for that refusal: "*.json", "*.csv and *.xml".
+  std::string reads;
 };
 
 class Intake {
@@ -81,10 +87,11 @@ class Intake {
   // Carries every intake left by an earlier run as far as it can go now.
   // Call once before the first Scan.
   void Resume();
-  // Takes each complete file of the inbox (not hidden, not .tmp/.part) that
-  // `accepts`, in name order, and carries it as far as it can go now;
-  // intakes still waiting for the broker go first. `stop` is checked
-  // between files.
+  // Takes each complete file of the inbox (a regular file, not hidden, not
+  // .tmp/.part), in name order, and carries it as far as it can go now: to
+  // done/, or to rejected/ (a file `accepts` refuses among them); intakes
+  // still waiting for the broker go first. `stop` is checked between
+  // files.
   void Scan(const std::function<bool()>& stop);
   // Intakes not finished (waiting for the broker, or for the disk).
   size_t pending() const;

@@ -183,9 +183,7 @@ struct Mapping::Walk {
           return Bad(path, st.message());
         if (m.nir_length_ == 13) return json(*StripNirKey(s));
       } else if (IsDate(f.name)) {
-        if (!IsValidDate(s)) {
-          return Bad(path, "'" + s + "' is not a date YYYY-MM-DD");
-        }
+        if (!IsValidDate(s)) return Bad(path, "not a date YYYY-MM-DD");
         if (m.french_dates_) return json(native::IsoToFrenchDate(s));
       } else if (IsTaxNumber(f.name)) {
         if (Status st = ValidateFiscalNumber(s); !st.ok()) {
@@ -357,12 +355,10 @@ struct Mapping::Walk {
         } else if (IsDate(f.name)) {
           if (m.french_dates_) {
             auto iso = native::FrenchToIsoDate(s);
-            if (!iso) return Bad(path, "'" + s + "' is not a date DD/MM/YYYY");
+            if (!iso) return Bad(path, "not a date DD/MM/YYYY");
             return json(*iso);
           }
-          if (!IsValidDate(s)) {
-            return Bad(path, "'" + s + "' is not a date YYYY-MM-DD");
-          }
+          if (!IsValidDate(s)) return Bad(path, "not a date YYYY-MM-DD");
         } else if (IsTaxNumber(f.name)) {
           if (Status st = ValidateFiscalNumber(s); !st.ok()) {
             return Bad(path, st.message());
@@ -509,6 +505,11 @@ struct Mapping::Walk {
         if (!r.scope_key.empty()) reference_keys.insert(r.scope_key);
       }
     }
+    // Every key first, null or not: a misspelt one would drop its field.
+    std::vector<std::string_view> known(skip.begin(), skip.end());
+    for (const auto& [key, slot] : slots) known.push_back(key);
+    known.insert(known.end(), reference_keys.begin(), reference_keys.end());
+    RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(obj, known, path));
     json canon = json::object();
     for (const auto& [key, value] : obj.items()) {
       if (skip.contains(key) || reference_keys.contains(key) ||
@@ -835,8 +836,7 @@ Result<OutgoingCase> Mapping::Read(const json& doc) const {
   if (recipients == inbox_.end()) {
     std::string known;
     for (const auto& [t, r] : inbox_) known += (known.empty() ? "" : ", ") + t;
-    return Bad(type_key_,
-               "unknown case type '" + type + "' (expected " + known + ")");
+    return Bad(type_key_, "unknown case type (expected " + known + ")");
   }
   RELAIS_ASSIGN_OR_RETURN(auto case_id,
                           native::OptionalString(doc, case_key_, ""));
@@ -862,7 +862,7 @@ Result<std::string> Mapping::ReadEvent(
   auto known = std::find_if(types_.begin(), types_.end(),
                             [&](const auto& t) { return t.second == type; });
   if (known == types_.end()) {
-    return Bad(type_key_, "unknown case type '" + type + "'");
+    return Bad(type_key_, "unknown case type");
   }
   const std::string body_name = BodyTableName(*CaseTypeFromName(known->first));
   std::set<std::string> skip(ignored.begin(), ignored.end());

@@ -1,5 +1,6 @@
 #include "adapters/sdk/native.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "adapters/sdk/adapter.h"
@@ -10,6 +11,7 @@
 #include "core/envelope.h"
 #include "core/flatbuf.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace relais::sdk::native {
 namespace {
@@ -26,19 +28,60 @@ Status Bad(const std::string& path, std::string_view key,
 
 }  // namespace
 
+std::string TextPosition(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  const std::string_view before = text.substr(0, offset);
+  const size_t line = 1 + std::count(before.begin(), before.end(), '\n');
+  const size_t newline = before.rfind('\n');
+  const size_t column =
+      1 + (newline == std::string_view::npos ? offset : offset - newline - 1);
+  return "line " + std::to_string(line) + ", column " + std::to_string(column) +
+         " (byte offset " + std::to_string(offset) + ")";
+}
+
 Result<json> ParseJsonObject(std::string_view text) {
+  // nlohmann's messages quote the bytes last read: a NIR, a name. Only the
+  // place is said.
+  if (const size_t bad = InvalidUtf8At(text); bad < text.size()) {
+    return Status::InvalidArgument("not valid JSON: the text is not UTF-8 at " +
+                                   TextPosition(text, bad));
+  }
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number too large (found by
-    // native_fuzz: "410e44109087" used to abort the adapter).
-    return Status::InvalidArgument(std::string("not valid JSON: ") + e.what());
+  } catch (const json::parse_error& e) {
+    const size_t at = e.byte == 0 ? 0 : e.byte - 1;
+    return Status::InvalidArgument(std::string("not valid JSON: ") +
+                                   (at >= text.size()
+                                        ? "the text ends too early at "
+                                        : "syntax error at ") +
+                                   TextPosition(text, at));
+  } catch (const json::out_of_range&) {
+    // "410e44109087" (found by native_fuzz: it used to abort the adapter).
+    return Status::InvalidArgument("not valid JSON: a number is too large");
+  } catch (const json::exception&) {
+    return Status::InvalidArgument("not valid JSON");
   }
   if (!doc.is_object()) {
     return Status::InvalidArgument("the document must be a JSON object");
   }
   return doc;
+}
+
+Status CheckKnownFields(const json& obj,
+                        const std::vector<std::string_view>& known,
+                        const std::string& path) {
+  if (!obj.is_object()) return Status::OK();
+  for (const auto& [key, value] : obj.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (std::string_view k : known) {
+      list += (list.empty() ? "" : ", ") + std::string(k);
+    }
+    return Bad(path, Escaped(key, 64),
+               "unknown field (known here: " + list + ")");
+  }
+  return Status::OK();
 }
 
 Result<std::string> DumpJson(const json& doc) {
@@ -71,8 +114,7 @@ Result<std::string> String(const json& obj, std::string_view key,
 Result<std::string> Date(const json& obj, std::string_view key,
                          const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(std::string s, String(obj, key, path));
-  if (!IsValidDate(s))
-    return Bad(path, key, "'" + s + "' is not a date YYYY-MM-DD");
+  if (!IsValidDate(s)) return Bad(path, key, "not a date YYYY-MM-DD");
   return s;
 }
 
@@ -151,6 +193,11 @@ Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
                                                         bool nir_required) {
   if (!obj.is_object())
     return Status::InvalidArgument("field " + path + ": must be an object");
+  RELAIS_RETURN_IF_ERROR(CheckKnownFields(
+      obj,
+      {"nir", "nom_naissance", "prenoms", "date_naissance", "sexe",
+       "commune_naissance", "pays_naissance", "nom_usage"},
+      path));
   auto c = std::make_unique<wire::CitizenT>();
   if (nir_required || obj.contains("nir")) {
     RELAIS_ASSIGN_OR_RETURN(c->nir, Nir(obj, "nir", path));

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/envelope.h"
 #include "core/status.h"
@@ -25,10 +26,27 @@ namespace relais::sdk::native {
 
 using json = nlohmann::ordered_json;
 
-// Parses a partner's JSON document, which must be an object;
-// InvalidArgument "not valid JSON: ..." or "the document must be a JSON
-// object" otherwise.
+// Parses a partner's JSON document, which must be an object; otherwise
+// InvalidArgument naming the place and never the bytes there (they may be
+// a NIR or a name): "not valid JSON: the text is not UTF-8 (byte 12, line
+// 2, column 5)", "not valid JSON: syntax error at byte 40 (line 3, column
+// 7)", "not valid JSON: a number is too large" or "the document must be a
+// JSON object".
 Result<json> ParseJsonObject(std::string_view text);
+
+// "line L, column C (byte offset N)" of byte `offset` in `text` (lines and
+// columns from 1, columns in bytes, offset from 0).
+std::string TextPosition(std::string_view text, size_t offset);
+
+// Refuses the first key of the object `obj` that is not in `known`, null
+// values included (a misspelt key is refused whatever it holds, so that
+// nothing is dropped without a word): InvalidArgument "field <path>.<key>:
+// unknown field (known here: a, b, c)". Names the key (escaped, at most 64
+// bytes), never its value. OK if `obj` is not an object (the caller says
+// so).
+Status CheckKnownFields(const json& obj,
+                        const std::vector<std::string_view>& known,
+                        const std::string& path);
 
 // `doc` as indented text with a final newline; InvalidArgument when a
 // string from the case is not UTF-8.
@@ -66,8 +84,8 @@ std::string FormatAmount(int64_t cents);
 
 // A person {"nir", "nom_naissance", "prenoms": [...], "date_naissance",
 // "sexe": "M"|"F", "commune_naissance"?, "pays_naissance"? (default
-// 99100), "nom_usage"?}. `nir_required` false: the NIR may be absent (a
-// newborn has none yet).
+// 99100), "nom_usage"?}, and no other key. `nir_required` false: the NIR
+// may be absent (a newborn has none yet).
 Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(
     const json& obj, const std::string& path, bool nir_required = true);
 

@@ -24,12 +24,18 @@ namespace relais::adapters::caf {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 using relais::testing::AddressChangeEvent;
 using relais::testing::ErrorOf;
 using relais::testing::EventOf;
 using relais::testing::kCaseId;
 using relais::testing::ReadSample;
+
+constexpr char kHeader[] =
+    "nir;nom_naissance;prenoms;date_naissance;sexe;commune_naissance;"
+    "pays_naissance;date_demande;opposition_css;ressources_mensuelles;"
+    "numero_allocataire;organisme;courriel";
 
 std::string Sample() {
   return ReadSample("deploy/samples/caf/rsa_application.csv");
@@ -177,33 +183,38 @@ TEST(CafTranslatorTest, BadValuesNameTheLineAndField) {
       {0, "5950813055123", "line 3, field nir: NIR must start with"},
       {1, "", "line 3, field nom_naissance: missing"},
       {2, " ", "line 3, field prenoms: missing"},
-      {3, "31/02/1995",
-       "line 3, field date_naissance: '31/02/1995' is not a date"},
+      {3, "31/02/1995", "line 3, field date_naissance: not a date DD/MM/YYYY"},
       {3, "1995-08-19", "line 3, field date_naissance"},
-      {4, "X", "line 3, field sexe: 'X' is not M or F"},
-      {4, "M", "line 3, field sexe: M but the NIR starts with 2"},
-      {5, "1305",
-       "line 3, field commune_naissance: '1305' is not a commune COG code"},
+      {4, "X", "line 3, field sexe: must be M or F"},
+      {4, "M",
+       "line 3, field sexe: does not agree with the NIR's first digit (1, 3 "
+       "or 7: male; 2, 4 or 8: female)"},
+      {5, "1305", "line 3, field commune_naissance: not a commune COG code"},
       {5, "", "line 3, field commune_naissance: missing"},
-      {6, "France", "line 3, field pays_naissance"},
+      {6, "FR", "line 3, field pays_naissance: not a country COG code"},
       {7, "05/13/2026", "line 3, field date_demande"},
       {7, "01/01/1990", "line 3, field date_demande: before date_naissance"},
-      {8, "Y", "line 3, field opposition_css: 'Y' is not O or N"},
+      {8, "Y", "line 3, field opposition_css: must be O or N"},
       {9, "380,00",
-       "line 3, field ressources_mensuelles: '380,00' is not an amount"},
+       "line 3, field ressources_mensuelles: not an amount like 0001675.00"},
       {9, "", "line 3, field ressources_mensuelles: missing"},
       {10, "12345678",
        "line 3, field numero_allocataire: must be 1 to 7 digits"},
       {11, "13", "line 3, field organisme: must be 3 digits"},
-      {12, "eloise.morel", "line 3, field courriel"},
+      {12, "eloise.morel", "line 3, field courriel: not an e-mail address"},
   };
   CafTranslator t;
   for (const Case& c : cases) {
     auto bad = GoodRow();
     bad[c.column] = c.value;
-    EXPECT_THAT(ErrorOf(t.ReadInbox("f.csv", Csv({GoodRow(), bad}))),
-                HasSubstr(c.expected))
+    const std::string error =
+        ErrorOf(t.ReadInbox("f.csv", Csv({GoodRow(), bad})));
+    EXPECT_THAT(error, HasSubstr(c.expected))
         << kRsaColumns[c.column] << " = '" << c.value << "'";
+    // The place, never the value (a NIR, a name, an e-mail address).
+    if (c.value.size() > 1) {
+      EXPECT_THAT(error, Not(HasSubstr(c.value))) << kRsaColumns[c.column];
+    }
   }
 }
 
@@ -212,11 +223,47 @@ TEST(CafTranslatorTest, BadLayoutNamesTheLine) {
   EXPECT_THAT(ErrorOf(t.ReadInbox(
                   "f.csv", Csv({GoodRow(), {"2950813055123", "MOREL"}}))),
               HasSubstr("line 3: 2 fields, expected 13"));
-  EXPECT_THAT(ErrorOf(t.ReadInbox("f.csv", "nir;nom;prenoms\n")),
-              HasSubstr("line 1: expected the header line; column 2 is 'nom'"));
-  EXPECT_THAT(ErrorOf(t.ReadInbox("f.csv", "")), HasSubstr("line 1"));
+  EXPECT_THAT(ErrorOf(t.ReadInbox("f.csv", "")),
+              HasSubstr("line 1, column 1: empty, expected a column name"));
+  // A file without its header line: the NIR in its place is not repeated.
   const std::string no_header = Csv({GoodRow()}).substr(Csv({}).size());
-  EXPECT_THAT(ErrorOf(t.ReadInbox("f.csv", no_header)), HasSubstr("line 1"));
+  EXPECT_EQ(ErrorOf(t.ReadInbox("f.csv", no_header)),
+            "line 1, column 1: not a column name: is the header line missing? "
+            "(the header line is " +
+                std::string(kHeader) + ")");
+}
+
+// A misspelt, unknown, misplaced or missing column is refused, naming it
+// and its position.
+TEST(CafTranslatorTest, TheHeaderNamesEveryColumnExactly) {
+  CafTranslator t;
+  const std::string header(kHeader);
+  const std::string end = " (the header line is " + header + ")";
+  const auto with_header = [](std::string line) {
+    return line + "\n" + Csv({GoodRow()}).substr(Csv({}).size());
+  };
+  const auto edited = [&](const std::string& from, const std::string& to) {
+    std::string line = header;
+    return line.replace(line.find(from), from.size(), to);
+  };
+  EXPECT_EQ(
+      ErrorOf(t.ReadInbox("f.csv", with_header(edited("prenoms", "prenom")))),
+      "line 1, column 3: unknown column 'prenom', expected 'prenoms'" + end);
+  EXPECT_EQ(ErrorOf(t.ReadInbox("f.csv", with_header(header + ";telephone"))),
+            "line 1, column 14: unknown column 'telephone', and there are only "
+            "13 columns" +
+                end);
+  EXPECT_EQ(ErrorOf(t.ReadInbox("f.csv",
+                                with_header(edited("nom_naissance;prenoms",
+                                                   "prenoms;nom_naissance")))),
+            "line 1, column 2: column 'prenoms' out of place, expected "
+            "'nom_naissance'" +
+                end);
+  EXPECT_EQ(ErrorOf(t.ReadInbox("f.csv", with_header(edited(";courriel", "")))),
+            "line 1, column 13: column 'courriel' is missing" + end);
+  EXPECT_EQ(
+      ErrorOf(t.ReadInbox("f.csv", "nir;nom;prenoms\n")),
+      "line 1, column 2: unknown column 'nom', expected 'nom_naissance'" + end);
 }
 
 TEST(CafTranslatorTest, FilesThatAreNotLatin1AreRefused) {

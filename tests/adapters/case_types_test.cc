@@ -271,7 +271,7 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
       {"caf", Edited(xml, "2930459350042", "293045935004299"),
        "field parents[0].nir: NIR key is 99"},
       {"caf", Edited(xml, "20/11/2026", "31/11/2026"),
-       "field enfant.dateNaissance: '31/11/2026' is not a date DD/MM/YYYY"},
+       "field enfant.dateNaissance: not a date DD/MM/YYYY"},
       {"caf", mariage, "unknown case type <mariage>"},
       {"caf", Edited(xml, "<naissance>", "<!DOCTYPE x><naissance>"),
        "a DOCTYPE is not allowed"},
@@ -289,16 +289,18 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
       {"cpam", Edited(birth, "290023306312387", "290023306312300"),
        "field assure.nir: NIR key is 00"},
       {"cpam", Edited(death, "1941-03-08", "1941-02-29"),
-       "field defunt.date_naissance: '1941-02-29' is not a date"},
+       "field defunt.date_naissance: not a date YYYY-MM-DD"},
       {"cpam", Edited(death, "\"sexe\": \"F\"", "\"sexe\": \"M\""),
-       "field defunt.sexe: M but the NIR starts with 2"},
+       "field defunt.sexe: does not agree with the NIR's first digit"},
       {"dgfip", Edited(household, "1989-12-05", "1988-12-05"),
-       "field conjoint.dateNaissance: 1988-12-05 but the NIR gives year ..89"},
+       "field conjoint.dateNaissance: the year does not agree with the NIR "
+       "(its 2nd and 3rd digits)"},
       {"caf", Edited(csv, "14/07/1992", "14/08/1992"),
-       "line 2, field date_naissance: 1992-08-14 but the NIR gives year ..92, "
-       "month 07"},
+       "line 2, field date_naissance: the month does not agree with the NIR "
+       "(its 4th and 5th digits)"},
       {"cpam", Edited(death, "\"deces\"", "\"mariage\""),
-       "field type: unknown case type 'mariage'"},
+       "field type: unknown case type (expected declaration_grossesse, "
+       "naissance or deces)"},
       // DGFiP: JSON with short codes.
       {"dgfip",
        Edited(household, "GARCIA",
@@ -312,21 +314,25 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
       {"dgfip", Edited(resources, "2012-09-01", "2012-13-01"),
        "field pac[0].dateNaissance"},
       {"dgfip", Edited(household, "CHGT_SITFAM", "CHGT_NOM"),
-       "field typeEvt: unknown case type 'CHGT_NOM'"},
+       "field typeEvt: unknown case type (expected MAJ_RESSOURCES or "
+       "CHGT_SITFAM)"},
       // France Travail: JSON.
       {"france-travail",
        Edited(job, "MOREAU",
               "MOR\xC9"
               "AU"),
        "not valid JSON"},
+      {"france-travail", Edited(job, "\"categorie\": 1", "\"categorie\": null"),
+       "field inscription.categorie: must be an integer from 1 to 5"},
       {"france-travail", Edited(job, "\"categorie\": 1", "\"x\": 1"),
-       "field inscription.categorie"},
+       "field inscription.x: unknown field (known here: debut, fin, "
+       "categorie)"},
       {"france-travail", Edited(job, "188091305512360", "188091305512399"),
        "field demandeur.nir: NIR key is 99"},
       {"france-travail", Edited(job, "2026-10-31", "2026-10-32"),
        "field paiements[0].fin"},
       {"france-travail", Edited(job, "{", "{\"evenement\": \"RADIATION\", "),
-       "field evenement: unknown case type 'RADIATION'"},
+       "field evenement: unknown case type (expected INSCRIPTION)"},
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     SCOPED_TRACE("case " + std::to_string(i) + ", " + bad[i].agency);
@@ -335,6 +341,94 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
                     ->ReadInbox(xml_file ? "f.xml" : "f.csv", bad[i].contents);
     EXPECT_THAT(ErrorOf(read), HasSubstr(bad[i].reason));
   }
+}
+
+// Errors name the place, never what is there: a NIR, a name, a date or an
+// address never appears in a reason (it ends in the adapter's log). JSON
+// that does not parse says where, not the bytes nlohmann last read.
+TEST(CaseTypesTest, ErrorsNameThePlaceNeverTheValue) {
+  struct Bad {
+    std::string agency, contents, reason, value;
+  };
+  const std::string csv = "deploy/samples/caf/rsa_application.csv";
+  const std::string xml = "deploy/samples/caf/birth.xml";
+  const std::string death = "deploy/samples/cpam/death_notification.json";
+  const std::string household = "deploy/samples/dgfip/household_change.json";
+  const std::string job =
+      "deploy/samples/france_travail/job_seeker_status.json";
+  const std::vector<Bad> bad = {
+      {"cpam", Edited(death, "LEROY", "LER\xD4Y"),
+       "not valid JSON: the text is not UTF-8 at line 3, column 61 (byte "
+       "offset 81)",
+       "LER"},
+      {"dgfip",
+       Edited(household, "GARCIA",
+              "GARC\xCD"
+              "A"),
+       "not valid JSON: the text is not UTF-8 at line 5, column 41 (byte "
+       "offset 114)",
+       "GARC"},
+      {"france-travail",
+       Edited(job, "MOREAU",
+              "MOR\xC9"
+              "AU"),
+       "not valid JSON: the text is not UTF-8 at line 5, column 26 (byte "
+       "offset 103)",
+       "MOR"},
+      {"cpam",
+       "{\"type\": \"deces\",\n \"defunt\": {\"nir\": 241034410908787x}}",
+       "not valid JSON: syntax error at line 2, column 35 (byte offset 52)",
+       "241034410908787"},
+      {"cpam", "{\"type\": \"deces\", \"defunt\": {\"nom_naissance\": \"LEROY",
+       "not valid JSON: the text ends too early at line 1, column 53 (byte "
+       "offset 52)",
+       "LEROY"},
+      {"cpam", Edited(death, "1941-03-08", "1941-02-29"),
+       "field defunt.date_naissance: not a date YYYY-MM-DD", "1941-02-29"},
+      {"dgfip", Edited(household, "1989-12-05", "1988-12-05"),
+       "field conjoint.dateNaissance: the year does not agree with the NIR "
+       "(its 2nd and 3rd digits)",
+       "1988-12-05"},
+      {"caf", Edited(xml, "20/11/2026", "31/11/2026"),
+       "field enfant.dateNaissance: not a date DD/MM/YYYY", "31/11/2026"},
+      {"caf", Edited(csv, "jerome.lefevre@example.org", "jerome.lefevre@@x"),
+       "line 2, field courriel: not an e-mail address", "jerome.lefevre"},
+      {"caf", Edited(csv, "02/11/2026", "2026-11-02"),
+       "line 2, field date_demande: not a date DD/MM/YYYY", "2026-11-02"},
+      {"cpam", Edited(death, "\"deces\"", "\"LEROY\""),
+       "field type: unknown case type (expected declaration_grossesse, "
+       "naissance or deces)",
+       "LEROY"},
+  };
+  for (size_t i = 0; i < bad.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i) + ", " + bad[i].agency);
+    const bool xml_file = bad[i].contents.rfind("<?xml", 0) == 0;
+    const std::string error =
+        ErrorOf(TranslatorOf(bad[i].agency)
+                    ->ReadInbox(xml_file ? "f.xml" : "f.csv", bad[i].contents));
+    EXPECT_EQ(error, bad[i].reason);
+    EXPECT_THAT(error, Not(HasSubstr(bad[i].value)));
+  }
+}
+
+// The CAF's XML is read through its mapping file: an element it does not
+// name is refused by its path, whatever it holds.
+TEST(CaseTypesTest, UnknownXmlElementsAreRefusedByPath) {
+  const std::string xml = "deploy/samples/caf/birth.xml";
+  const auto caf = TranslatorOf("caf");
+  EXPECT_THAT(ErrorOf(caf->ReadInbox(
+                  "f.xml", Edited(xml, "<sexe>M</sexe>",
+                                  "<sexe>M</sexe><poids>3200</poids>"))),
+              HasSubstr("field enfant.poids: unknown field (known here: "));
+  EXPECT_THAT(ErrorOf(caf->ReadInbox(
+                  "f.xml", Edited(xml, "<numeroAllocataire>",
+                                  "<numeroAlocataire>3141592</numeroAlocataire>"
+                                  "<numeroAllocataire>"))),
+              HasSubstr("field numeroAlocataire: unknown field (known here: "));
+  EXPECT_THAT(
+      ErrorOf(caf->ReadInbox("f.xml", Edited(xml, "<parent>\n      <nir>",
+                                             "<parent>\n      <nirr/><nir>"))),
+      HasSubstr("field parents[0].nirr: unknown field (known here: "));
 }
 
 TEST(CaseTypesTest, MappingFilesNameEveryFieldOnce) {

@@ -23,6 +23,7 @@ namespace relais::adapters::cpam {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Json = nlohmann::json;
 
 using relais::testing::AddressChangeEvent;
@@ -121,11 +122,11 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
        "field assure.nir: must be a string"},
       {[](Json& d) { d.erase("assure"); }, "field assure: missing"},
       {[](Json& d) { d["type"] = "mariage"; },
-       "field type: unknown case type 'mariage' (expected "
-       "declaration_grossesse, naissance or deces)"},
+       "field type: unknown case type (expected declaration_grossesse, "
+       "naissance or deces)"},
       {[](Json& d) { d.erase("type"); }, "field type: missing"},
       {[](Json& d) { d["enfant"]["date_naissance"] = "2026-02-30"; },
-       "field enfant.date_naissance: '2026-02-30' is not a date"},
+       "field enfant.date_naissance: not a date YYYY-MM-DD"},
       {[](Json& d) { d["enfant"]["date_naissance"] = "18/11/2026"; },
        "field enfant.date_naissance"},
       {[](Json& d) { d.erase("enfant"); }, "field enfant: missing"},
@@ -135,7 +136,10 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
        "field enfant.sexe: must be M or F"},
       {[](Json& d) { d["conjoint"]["prenoms"] = Json::array(); },
        "field conjoint.prenoms"},
-      {[](Json& d) { d["type"] = "declaration_grossesse"; },
+      {[](Json& d) {
+         d["type"] = "declaration_grossesse";
+         d.erase("enfant");
+       },
        "field date_prevue_accouchement: missing"},
       {[](Json& d) { d["numero_allocataire_caf"] = "24681357X"; },
        "field numero_allocataire_caf: must be 1 to 7 digits"},
@@ -153,7 +157,73 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
   auto not_json = CpamTranslator().ReadInbox("f.json", "{\"type\": ");
   ASSERT_FALSE(not_json.ok());
   EXPECT_EQ(not_json.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_THAT(not_json.status().message(), HasSubstr("not valid JSON"));
+  EXPECT_EQ(not_json.status().message(),
+            "not valid JSON: the text ends too early at line 1, column 10 "
+            "(byte offset 9)");
+}
+
+// A misspelt or unknown key is refused, naming it and its path (it would
+// otherwise drop its field without a word), never its value.
+TEST(CpamTranslatorTest, UnknownKeysAreRefusedByName) {
+  const std::string top =
+      "(known here: type, dossier, assure, conjoint, enfant, "
+      "numero_allocataire_caf, organisme_caf)";
+  const std::string person =
+      "(known here: nir, nom_naissance, prenoms, date_naissance, sexe, "
+      "commune_naissance, pays_naissance, nom_usage)";
+  struct Case {
+    std::function<void(Json&)> edit;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {[](Json& d) {
+         d["numero_alocataire_caf"] = d["numero_allocataire_caf"];
+         d.erase("numero_allocataire_caf");
+       },
+       "field numero_alocataire_caf: unknown field " + top},
+      {[](Json& d) { d["commentaire"] = nullptr; },
+       "field commentaire: unknown field " + top},
+      {[](Json& d) {
+         d["assure"]["prenom"] = "Camille";
+         d["assure"].erase("prenoms");
+       },
+       "field assure.prenom: unknown field " + person},
+      {[](Json& d) { d["conjoint"]["age"] = 38; },
+       "field conjoint.age: unknown field " + person},
+      {[](Json& d) { d["enfant"]["nom_usage "] = "ROUSSEAU"; },
+       "field enfant.nom_usage : unknown field " + person},
+      // A birth has no expected date, a pregnancy no child.
+      {[](Json& d) { d["date_prevue_accouchement"] = "2026-11-20"; },
+       "field date_prevue_accouchement: unknown field " + top},
+      {[](Json& d) {
+         d["type"] = "declaration_grossesse";
+         d["date_prevue_accouchement"] = "2027-04-20";
+       },
+       "field enfant: unknown field (known here: type, dossier, assure, "
+       "conjoint, date_prevue_accouchement, numero_allocataire_caf, "
+       "organisme_caf)"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Json doc = Sample();
+    cases[i].edit(doc);
+    const std::string error = ErrorOf(doc);
+    EXPECT_EQ(error, cases[i].expected) << "case " << i;
+    EXPECT_THAT(error, Not(HasSubstr("2468135"))) << "case " << i;
+    EXPECT_THAT(error, Not(HasSubstr("Camille"))) << "case " << i;
+  }
+  // The deces document, read through the mapping file: a key holding null
+  // is refused too.
+  Json death =
+      Json::parse(ReadSample("deploy/samples/cpam/death_notification.json"));
+  death["defunt"]["age"] = nullptr;
+  EXPECT_THAT(ErrorOf(death),
+              HasSubstr("field defunt.age: unknown field (known here: "));
+  death["defunt"].erase("age");
+  death["numero_acte_deces "] = death["numero_acte_deces"];
+  death.erase("numero_acte_deces");
+  EXPECT_THAT(
+      ErrorOf(death),
+      HasSubstr("field numero_acte_deces : unknown field (known here: "));
 }
 
 TEST(CpamTranslatorTest, AddressChangeIsJsonWithTheFullNir) {

@@ -23,6 +23,7 @@ namespace relais::adapters::dgfip {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Json = nlohmann::json;
 
 using relais::testing::AddressChangeEvent;
@@ -131,8 +132,8 @@ TEST(DgfipTranslatorTest, BadInputNamesTheDgfipField) {
        "field nir: NIR key is 00, expected 47"},
       {[](Json& d) { d.erase("nom"); }, "field nom: missing"},
       {[](Json& d) { d["dateNaissance"] = "1975-13-01"; },
-       "field dateNaissance: '1975-13-01' is not a date"},
-      {[](Json& d) { d["sexe"] = "H"; }, "field sexe: must be M or F, not 'H'"},
+       "field dateNaissance: not a date YYYY-MM-DD"},
+      {[](Json& d) { d["sexe"] = "H"; }, "field sexe: must be M or F"},
       {[](Json& d) { d["rfr"] = "23456"; }, "field rfr: must be an integer"},
       {[](Json& d) { d["rfr"] = -1; }, "field rfr: must be an integer"},
       {[](Json& d) { d["anneeRevenus"] = 1999; }, "field anneeRevenus"},
@@ -141,7 +142,7 @@ TEST(DgfipTranslatorTest, BadInputNamesTheDgfipField) {
       {[](Json& d) { d["nbPart"] = "2.5"; }, "field nbPart"},
       {[](Json& d) { d.erase("nbPart"); }, "field nbPart: missing"},
       {[](Json& d) { d["sitFam"] = "X"; },
-       "field sitFam: must be M, O, C, D or V, not 'X'"},
+       "field sitFam: must be M, O, C, D or V"},
       {[](Json& d) { d["pac"] = "Ines"; }, "field pac: must be an array"},
       {[](Json& d) { d["pac"][0]["dateNaissance"] = "01/09/2012"; },
        "field pac[0].dateNaissance"},
@@ -165,11 +166,53 @@ TEST(DgfipTranslatorTest, BadInputNamesTheDgfipField) {
     cases[i].edit(doc);
     EXPECT_THAT(ErrorOf(doc), HasSubstr(cases[i].expected)) << "case " << i;
   }
-  EXPECT_THAT(DgfipTranslator()
-                  .ReadInbox("f.json", "spi=1234567890066")
-                  .status()
-                  .message(),
-              HasSubstr("not valid JSON"));
+  EXPECT_EQ(DgfipTranslator()
+                .ReadInbox("f.json", "spi=1234567890066")
+                .status()
+                .message(),
+            "not valid JSON: syntax error at line 1, column 1 (byte offset 0)");
+}
+
+// A misspelt or unknown key is refused, naming it and its path, never its
+// value.
+TEST(DgfipTranslatorTest, UnknownKeysAreRefusedByName) {
+  struct Case {
+    std::function<void(Json&)> edit;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {[](Json& d) {
+         d["numeroAlocataire"] = d["numeroAllocataire"];
+         d.erase("numeroAllocataire");
+       },
+       "field numeroAlocataire: unknown field (known here: spi, nir, nom, "
+       "prenoms, dateNaissance, sexe, anneeRevenus, rfr, nbPart, sitFam, pac, "
+       "aft, numeroAllocataire)"},
+      {[](Json& d) { d["pac"][0]["gardeAlternée"] = false; },
+       "field pac[0].gardeAlternée: unknown field (known here: nir, nom, "
+       "prenoms, dateNaissance, sexe, gardeAlternee, invalidite)"},
+      {[](Json& d) {
+         d["aft"]["codePostal"] = d["aft"]["cp"];
+         d["aft"].erase("cp");
+       },
+       "field aft.codePostal: unknown field (known here: adr, cp, ville, cog, "
+       "pays)"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Json doc = Sample();
+    cases[i].edit(doc);
+    const std::string error = ErrorOf(doc);
+    EXPECT_EQ(error, cases[i].expected) << "case " << i;
+    EXPECT_THAT(error, Not(HasSubstr("5551234"))) << "case " << i;
+    EXPECT_THAT(error, Not(HasSubstr("59000"))) << "case " << i;
+  }
+  // A CHGT_SITFAM, read through the mapping file.
+  Json household =
+      Json::parse(ReadSample("deploy/samples/dgfip/household_change.json"));
+  household["spiConjoin"] = household["spiConjoint"];
+  household.erase("spiConjoint");
+  EXPECT_THAT(ErrorOf(household),
+              HasSubstr("field spiConjoin: unknown field (known here: "));
 }
 
 TEST(DgfipTranslatorTest, AddressChangePutsTheNewAddressInAft) {

@@ -23,6 +23,7 @@ namespace relais::adapters::france_travail {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Json = nlohmann::json;
 
 using relais::testing::AddressChangeEvent;
@@ -110,7 +111,7 @@ TEST(FranceTravailTranslatorTest, BadInputNamesTheField) {
        "field demandeur.date_naissance"},
       {[](Json& d) { d.erase("inscription"); }, "field inscription: missing"},
       {[](Json& d) { d["inscription"]["debut"] = "2026-10-32"; },
-       "field inscription.debut: '2026-10-32' is not a date"},
+       "field inscription.debut: not a date YYYY-MM-DD"},
       {[](Json& d) { d["inscription"]["fin"] = "2026-09-30"; },
        "field inscription.fin: before inscription.debut"},
       {[](Json& d) { d["inscription"]["categorie"] = 6; },
@@ -122,7 +123,7 @@ TEST(FranceTravailTranslatorTest, BadInputNamesTheField) {
       {[](Json& d) { d["paiements"] = Json::object(); },
        "field paiements: must be an array"},
       {[](Json& d) { d["paiements"][0]["montant"] = "12,30"; },
-       "field paiements[0].montant: '12,30' is not an amount"},
+       "field paiements[0].montant: not an amount like \"1234.56\""},
       {[](Json& d) { d["paiements"][0]["montant"] = 1234.56; },
        "field paiements[0].montant: must be a string"},
       {[](Json& d) { d["paiements"][0]["allocation"] = "allocation chomage"; },
@@ -138,9 +139,45 @@ TEST(FranceTravailTranslatorTest, BadInputNamesTheField) {
     cases[i].edit(doc);
     EXPECT_THAT(ErrorOf(doc), HasSubstr(cases[i].expected)) << "case " << i;
   }
-  EXPECT_THAT(
+  EXPECT_EQ(
       FranceTravailTranslator().ReadInbox("f.json", "").status().message(),
-      HasSubstr("not valid JSON"));
+      "not valid JSON: the text ends too early at line 1, column 1 (byte "
+      "offset 0)");
+}
+
+// A misspelt or unknown key is refused, naming it and its path, never its
+// value.
+TEST(FranceTravailTranslatorTest, UnknownKeysAreRefusedByName) {
+  struct Case {
+    std::function<void(Json&)> edit;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {[](Json& d) {
+         d["identifant"] = d["identifiant"];
+         d.erase("identifiant");
+       },
+       "field identifant: unknown field (known here: identifiant, demandeur, "
+       "inscription, paiements)"},
+      {[](Json& d) { d["inscription"]["categori"] = 1; },
+       "field inscription.categori: unknown field (known here: debut, fin, "
+       "categorie)"},
+      {[](Json& d) { d["paiements"][0]["montant_brut"] = "1234.56"; },
+       "field paiements[0].montant_brut: unknown field (known here: "
+       "allocation, debut, fin, montant)"},
+      {[](Json& d) { d["demandeur"]["nom"] = "MOREAU"; },
+       "field demandeur.nom: unknown field (known here: nir, nom_naissance, "
+       "prenoms, date_naissance, sexe, commune_naissance, pays_naissance, "
+       "nom_usage)"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Json doc = Sample();
+    cases[i].edit(doc);
+    const std::string error = ErrorOf(doc);
+    EXPECT_EQ(error, cases[i].expected) << "case " << i;
+    EXPECT_THAT(error, Not(HasSubstr("1234567A"))) << "case " << i;
+    EXPECT_THAT(error, Not(HasSubstr("MOREAU"))) << "case " << i;
+  }
 }
 
 TEST(FranceTravailTranslatorTest, AddressChangeCarriesTheJobSeekerId) {

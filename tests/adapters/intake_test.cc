@@ -86,7 +86,8 @@ struct FakeSteps {
             }
           }
           return out;
-        }};
+        },
+        "*.json"};
   }
 };
 
@@ -483,27 +484,106 @@ TEST_F(IntakeTest, AFileLargerThanTheLimitIsRejectedSayingSo) {
   EXPECT_TRUE(FileNames(inbox_).empty());
 }
 
-TEST_F(IntakeTest, FilesNotForTheTranslatorAreNeverTaken) {
+// A file the translator does not read is not left in inbox/ unnoticed: it
+// goes to rejected/ unread, its .error saying what this adapter reads.
+TEST_F(IntakeTest, FilesNotForTheTranslatorGoToRejectedSayingWhatItReads) {
   Drop("a.txt", "not for this adapter");
+  Drop("NOTES", "no extension");
   auto intake = Start();
   intake->Scan(Never);
-  EXPECT_EQ(FileNames(inbox_), NameList{"a.txt"});
   EXPECT_TRUE(fake_.sealed.empty());
+  EXPECT_TRUE(fake_.submitted.empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_EQ(FileNames(rejected_),
+            NameList({"NOTES", "NOTES.error", "a.txt", "a.txt.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "a.txt"), "not for this adapter");
+  EXPECT_EQ(Slurp(rejected_ / "a.txt.error"),
+            "not a file this adapter reads (it reads *.json)\n");
+  EXPECT_EQ(Slurp(rejected_ / "NOTES.error"),
+            "not a file this adapter reads (it reads *.json)\n");
+  EXPECT_TRUE(FileNames(done_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
+  // The same name again: a second file and a second reason.
+  Drop("a.txt", "again");
+  intake->Scan(Never);
+  EXPECT_EQ(FileNames(rejected_),
+            NameList({"NOTES", "NOTES.error", "a.2.txt", "a.2.txt.error",
+                      "a.txt", "a.txt.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "a.2.txt"), "again");
+  EXPECT_EQ(Slurp(rejected_ / "a.txt"), "not for this adapter");
 }
 
+// Files being written (the partner's write-then-rename: hidden, .tmp,
+// .part) and the adapter's own hidden files are never taken, whatever their
+// type; nor are folders.
 TEST_F(IntakeTest, HiddenAndIncompleteFilesAreNeverTaken) {
-  fake_.accept_all = true;
-  for (const char* n : {".hidden.json", "b.json.part", "b.json.tmp", "c.tmp"}) {
+  for (const char* n : {".hidden.json", "b.json.part", "b.json.tmp", "c.tmp",
+                        ".lock", "d.txt.part", ".relais-in-x"}) {
     Drop(n, "x");
   }
   fs::create_directories(inbox_ / "sub.json");  // a folder
+  fs::create_directories(inbox_ / "sub.txt");
   Drop("e.json", "hello");
   auto intake = Start();
   intake->Scan(Never);
   EXPECT_EQ(fake_.sealed, NameList{"e.json"});
-  EXPECT_EQ(FileNames(inbox_), NameList({".hidden.json", "b.json.part",
-                                         "b.json.tmp", "c.tmp", "sub.json"}));
+  EXPECT_EQ(
+      FileNames(inbox_),
+      NameList({".hidden.json", ".lock", ".relais-in-x", "b.json.part",
+                "b.json.tmp", "c.tmp", "d.txt.part", "sub.json", "sub.txt"}));
   EXPECT_EQ(FileNames(done_), NameList({"e.json", "e.json.receipt.json"}));
+  EXPECT_TRUE(FileNames(rejected_).empty());
+}
+
+// Two files of one name, one accepted and one refused, then refused twice:
+// every file, receipt and reason is kept under a name of its own.
+TEST_F(IntakeTest, TheSameNameTwiceKeepsEveryFileReceiptAndReason) {
+  auto intake = Start();
+  Drop("a.json", "hello");
+  intake->Scan(Never);
+  Drop("a.json", "bad");
+  intake->Scan(Never);
+  EXPECT_EQ(FileNames(done_), NameList({"a.json", "a.json.receipt.json"}));
+  EXPECT_EQ(FileNames(rejected_), NameList({"a.json", "a.json.error"}));
+  Drop("a.json", "bad");
+  intake->Scan(Never);
+  fake_.refuse = 1;  // refused by the broker, after the translator's refusal
+  Drop("a.json", "world");
+  intake->Scan(Never);
+  fake_.refuse.reset();
+  Drop("a.json", "again");
+  intake->Scan(Never);
+  EXPECT_EQ(FileNames(rejected_),
+            NameList({"a.2.json", "a.2.json.error", "a.3.json",
+                      "a.3.json.error", "a.json", "a.json.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "a.json"), "bad");
+  EXPECT_EQ(Slurp(rejected_ / "a.json.error"), "the file holds no case\n");
+  EXPECT_EQ(Slurp(rejected_ / "a.2.json"), "bad");
+  EXPECT_EQ(Slurp(rejected_ / "a.2.json.error"), "the file holds no case\n");
+  EXPECT_EQ(Slurp(rejected_ / "a.3.json"), "world");
+  EXPECT_NE(Slurp(rejected_ / "a.3.json.error").find("message 2 of 2 refused"),
+            std::string::npos);
+  ASSERT_EQ(fake_.submitted.size(), 3u);
+  EXPECT_EQ(FileNames(done_), NameList({"a.2.json", "a.2.json.receipt.json",
+                                        "a.json", "a.json.receipt.json"}));
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[0]);
+  ExpectDone("a.2.json", "a.json", "again", fake_.submitted[2]);
+  // A reason the partner left alone (it took the file) still holds its
+  // name, and so does a receipt.
+  const std::string first_receipt = Slurp(done_ / "a.json.receipt.json");
+  fs::remove(rejected_ / "a.json");
+  fs::remove(done_ / "a.json");
+  Drop("a.json", "bad");
+  intake->Scan(Never);
+  Drop("a.json", "hello");
+  intake->Scan(Never);
+  EXPECT_EQ(Slurp(rejected_ / "a.4.json"), "bad");
+  EXPECT_EQ(Slurp(rejected_ / "a.json.error"), "the file holds no case\n");
+  ExpectDone("a.3.json", "a.json", "hello", fake_.submitted[3]);
+  ExpectDone("a.2.json", "a.json", "again", fake_.submitted[2]);
+  EXPECT_EQ(Slurp(done_ / "a.json.receipt.json"), first_receipt);
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
 }
 
 // --- FreeName

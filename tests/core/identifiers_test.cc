@@ -91,12 +91,15 @@ TEST(IdentifiersTest, IdentityPivotMustAgreeWithTheNir) {
   EXPECT_TRUE(NirAgreesWithSex("284057512345672", true).ok());
   EXPECT_TRUE(NirAgreesWithSex("188063306304586", false).ok());
   EXPECT_TRUE(NirAgreesWithSex("7880633063045", false).ok());  // temporary
+  // The messages name no value: neither the NIR's digits nor the date.
   EXPECT_EQ(NirAgreesWithSex("284057512345672", false).message(),
-            "M but the NIR starts with 2");
+            "does not agree with the NIR's first digit (1, 3 or 7: male; 2, 4 "
+            "or 8: female)");
   EXPECT_TRUE(NirAgreesWithBirthDate("284057512345672", "1984-05-12").ok());
   EXPECT_EQ(NirAgreesWithBirthDate("284057512345672", "1985-05-12").message(),
-            "1985-05-12 but the NIR gives year ..84, month 05");
-  EXPECT_FALSE(NirAgreesWithBirthDate("284057512345672", "1984-06-12").ok());
+            "the year does not agree with the NIR (its 2nd and 3rd digits)");
+  EXPECT_EQ(NirAgreesWithBirthDate("284057512345672", "1984-06-12").message(),
+            "the month does not agree with the NIR (its 4th and 5th digits)");
   // Month 20 or above: unknown, only the year is compared.
   EXPECT_TRUE(NirAgreesWithBirthDate("2842099123456", "1984-11-30").ok());
   EXPECT_TRUE(NirAgreesWithBirthDate("", "1984-11-30").ok());

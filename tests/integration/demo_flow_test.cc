@@ -733,7 +733,7 @@ TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
       {"cpam", "bad-date.json",
        edit("deploy/samples/cpam/death_notification.json", "2026-11-15",
             "2026-02-30"),
-       "field date_deces: '2026-02-30' is not a date"},
+       "field date_deces: not a date YYYY-MM-DD"},
       {"dgfip", "bad-spi.json",
        edit("deploy/samples/dgfip/household_change.json", "\"2987654321330\"",
             "\"2987654321331\""),
@@ -741,7 +741,7 @@ TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
       {"france-travail", "unknown-type.json",
        edit("deploy/samples/france_travail/job_seeker_status.json", "{",
             "{\"evenement\": \"RADIATION\", "),
-       "field evenement: unknown case type 'RADIATION'"},
+       "field evenement: unknown case type (expected INSCRIPTION)"},
   };
   for (const Bad& b : bad) {
     Drop(stack_.layout().Inbox(b.agency), b.name, b.contents);
@@ -766,6 +766,64 @@ TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
   for (const auto& a : deploy::kAgencies) {
     EXPECT_TRUE(FilesIn(stack_.layout().Outbox(a)).empty()) << a;
   }
+}
+
+// Names in done/ and rejected/ never overwrite (adapters/README.md): one
+// name dropped good then bad, bad again, a type the CPAM does not read
+// twice; then, once the partner took the accepted file and left its
+// receipt, a subjects file and a status file of that name.
+TEST_F(DemoFlowTest, NamesInDoneAndRejectedAreNeverOverwritten) {
+  const std::string inbox = stack_.layout().Inbox("cpam");
+  const std::string done = stack_.layout().Done("cpam");
+  const std::string rejected = stack_.layout().Rejected("cpam");
+  const auto there = [](const std::string& path) {
+    return WaitUntil([&] { return fs::exists(path); });
+  };
+  Drop(inbox, "same.json",
+       *ReadFile(SourcePath("deploy/samples/cpam/birth.json")));
+  ASSERT_TRUE(there(done + "/same.json"));
+  Drop(inbox, "same.json", "{\"type\": \"naissance\"}");
+  ASSERT_TRUE(there(rejected + "/same.json.error"));
+  Drop(inbox, "same.json", "not json");
+  ASSERT_TRUE(there(rejected + "/same.2.json.error"));
+  Drop(inbox, "same.txt", "notes");
+  ASSERT_TRUE(there(rejected + "/same.txt.error"));
+  Drop(inbox, "same.txt", "more notes");
+  ASSERT_TRUE(there(rejected + "/same.2.txt.error"));
+  EXPECT_EQ(*ReadFile(rejected + "/same.json"), "{\"type\": \"naissance\"}");
+  EXPECT_EQ(*ReadFile(rejected + "/same.json.error"),
+            "field assure: missing\n");
+  EXPECT_EQ(*ReadFile(rejected + "/same.2.json"), "not json");
+  EXPECT_EQ(*ReadFile(rejected + "/same.2.json.error"),
+            "not valid JSON: syntax error at line 1, column 2 (byte offset "
+            "1)\n");
+  EXPECT_EQ(*ReadFile(rejected + "/same.txt"), "notes");
+  EXPECT_EQ(*ReadFile(rejected + "/same.2.txt"), "more notes");
+  for (const char* error : {"/same.txt.error", "/same.2.txt.error"}) {
+    EXPECT_EQ(*ReadFile(rejected + error),
+              "not a file this adapter reads (it reads *.json)\n");
+  }
+
+  const std::string first = *ReadFile(done + "/same.json.receipt.json");
+  ASSERT_TRUE(fs::remove(done + "/same.json"));  // the partner took it
+  Drop(stack_.layout().Subjects("cpam"), "same.json",
+       "{\"register\": [\"284057512345672\"]}");
+  ASSERT_TRUE(there(done + "/same.2.json"));
+  EXPECT_EQ(*ReadFile(done + "/same.json.receipt.json"), first);
+  const auto subjects =
+      nlohmann::json::parse(*ReadFile(done + "/same.2.json.receipt.json"));
+  EXPECT_EQ(subjects["file"], "same.json");
+  EXPECT_EQ(subjects["as"], "same.2.json");
+  EXPECT_EQ(subjects["register"]["count"], 1);
+  // A status file of that name, with a misspelt key: refused naming it.
+  Drop(stack_.layout().StatusIn("cpam"), "same.json",
+       "{\"case_id\": \"c-1\", \"statut\": \"done\"}");
+  ASSERT_TRUE(there(rejected + "/same.3.json.error"));
+  EXPECT_EQ(*ReadFile(rejected + "/same.3.json.error"),
+            "field statut: unknown field (known here: case_id, message_id, "
+            "status, reason)\n");
+  EXPECT_EQ(*ReadFile(rejected + "/same.json.error"),
+            "field assure: missing\n");
 }
 
 TEST_F(DemoFlowTest, MalformedInboxFileGoesToRejectedWithItsReason) {

@@ -1,0 +1,135 @@
+// Integration: what an adapter's log says about its broker and the
+// deliveries it refuses (adapters/README.md, "The adapter's log"): connect
+// and disconnect, an unreachable relaisd once (not at every retry) and its
+// return, and each refused delivery with its message id and reason, without
+// any personal data of the case.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/cases.h"
+#include "core/files.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/stack.h"
+
+namespace relais::testing {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr char kDesk[] = "france-services/paris-15";
+
+// The lines of `text` holding `needle`.
+std::vector<std::string> LinesWith(const std::string& text,
+                                   const std::string& needle) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    if (line.find(needle) != std::string::npos) out.push_back(line);
+    start = end + 1;
+  }
+  return out;
+}
+
+class AdapterLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
+    ASSERT_TRUE(stack_.StartAdapter("caf").ok());
+  }
+  std::string Log() const {
+    auto text = ReadFile(stack_.AdapterLogPath("caf"), 16 << 20);
+    return text.ok() ? *text : std::string();
+  }
+  // Waits until the CAF's log has `n` lines holding `needle`.
+  bool WaitForLines(const std::string& needle, size_t n) {
+    return WaitUntil([&] { return LinesWith(Log(), needle).size() >= n; },
+                     seconds(30));
+  }
+
+  TestStack stack_;
+};
+
+TEST_F(AdapterLogTest, ConnectionsAndAnUnreachableBrokerAreSaidOnce) {
+  const std::string endpoint = stack_.endpoint();
+  ASSERT_TRUE(WaitForLines("caf: connected to " + endpoint, 1)) << Log();
+
+  ASSERT_EQ(stack_.StopBroker(), 0);
+  ASSERT_TRUE(WaitForLines("caf: disconnected from " + endpoint, 1)) << Log();
+  ASSERT_TRUE(WaitForLines("caf: relaisd is unreachable at " + endpoint, 1))
+      << Log();
+  // Retries every 100 ms doubling to 5 s: in 8 s more, about eight. Only a
+  // time can show that none of them was said again.
+  std::this_thread::sleep_for(seconds(8));
+  ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
+  ASSERT_TRUE(
+      WaitForLines("caf: connected to " + endpoint + " again, after ", 1))
+      << Log();
+
+  const std::string log = Log();
+  EXPECT_EQ(LinesWith(log, "unreachable at").size(), 1u) << log;
+  EXPECT_EQ(LinesWith(log, "disconnected from").size(), 1u) << log;
+  EXPECT_EQ(LinesWith(log, "caf: connected to").size(), 2u) << log;
+  const auto unreachable = LinesWith(log, "unreachable at");
+  ASSERT_EQ(unreachable.size(), 1u);
+  EXPECT_NE(unreachable[0].find(" warning relais-adapter-caf: caf: relaisd is "
+                                "unreachable at " +
+                                endpoint + " (no connection for 2 s)"),
+            std::string::npos)
+      << unreachable[0];
+}
+
+// A case the CAF cannot write (a given name outside ISO-8859-1) is refused:
+// the log says so with the message id and the reason naming the field, and
+// nothing of the citizen (name, NIR, address, e-mail).
+TEST_F(AdapterLogTest, ARefusedDeliveryIsLoggedWithoutPersonalData) {
+  auto desk = stack_.Connect(kDesk);
+  ASSERT_TRUE(desk.ok());
+  auto doc = nlohmann::json::parse(*ReadFile(
+      SourcePath("deploy/samples/france_services/address_change.json")));
+  doc["event"]["body"]["citizen"]["identity"]["given_names"][0] =
+      "\xC5\x81ukasz";  // Łukasz
+  EnvelopeDraft d;
+  d.recipients = {"caf"};
+  d.case_type = wire::CaseType::AddressChange;
+  auto payload = CaseEventFromJson(doc["event"].dump());
+  ASSERT_TRUE(payload.ok()) << payload.status().ToString();
+  d.payload = *payload;
+  d.case_id = "c-log-refused";
+  auto sealed = (*desk)->Seal(d);
+  ASSERT_TRUE(sealed.ok());
+  ASSERT_TRUE((*desk)->Submit(*sealed, seconds(10)).ok());
+  const std::string id = HexEncode(sealed->message_id);
+  ASSERT_TRUE(WaitForLines("caf: refused delivery of message " + id, 1))
+      << Log();
+
+  const std::string log = Log();
+  const auto refused = LinesWith(log, "refused delivery of message " + id);
+  ASSERT_EQ(refused.size(), 1u) << log;
+  EXPECT_NE(refused[0].find(" warning relais-adapter-caf: caf: refused "
+                            "delivery of message " +
+                            id + " (sequence "),
+            std::string::npos)
+      << refused[0];
+  EXPECT_TRUE(refused[0].ends_with(
+      "): field allocataire.identite.prenoms[0]: character U+0141 cannot be "
+      "written in ISO-8859-1"))
+      << refused[0];
+  for (const char* personal :
+       {"ukasz", "MARTIN", "284057512345672", "2840575123456", "Lilas", "March",
+        "claire.martin", "+33612345678", "1984-05-12"}) {
+    EXPECT_EQ(log.find(personal), std::string::npos) << personal << "\n" << log;
+  }
+  EXPECT_TRUE(FileNames(stack_.layout().Outbox("caf")).empty());
+}
+
+}  // namespace
+}  // namespace relais::testing
