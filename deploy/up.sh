@@ -20,15 +20,30 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+# The value of option $1, given as $2: present and not another option.
+value_of() {
+  if [ $# -lt 2 ] || [ -z "$2" ] || [ "${2#--}" != "$2" ]; then
+    echo "up.sh: $1 needs a value" >&2
+    usage >&2
+    exit 2
+  fi
+}
 demo=0 state_dir="" port="" build=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --demo) demo=1 ;;
-    --state-dir) state_dir="$2"; shift ;;
-    --port) port="$2"; shift ;;
+    --state-dir) value_of "$@"; state_dir="$2"; shift ;;
+    --port)
+      value_of "$@"
+      case "$2" in
+        *[!0-9]*) echo "up.sh: --port needs a number from 0 to 65535, not '$2'" >&2; exit 2 ;;
+      esac
+      [ "$2" -le 65535 ] || { echo "up.sh: --port needs a number from 0 to 65535, not '$2'" >&2; exit 2; }
+      port="$2"; shift ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "up.sh: unknown option $1" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "up.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
