@@ -45,6 +45,9 @@ class AdapterLogTest : public ::testing::Test {
     ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
     ASSERT_TRUE(stack_.StartAdapter("caf").ok());
   }
+  void TearDown() override {
+    EXPECT_EQ(stack_.PersonalDataInLogs(), std::vector<std::string>{});
+  }
   std::string Log() const {
     auto text = ReadFile(stack_.AdapterLogPath("caf"), 16 << 20);
     return text.ok() ? *text : std::string();

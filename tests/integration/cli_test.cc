@@ -26,6 +26,11 @@ constexpr char kDesk[] = "france-services/paris-15";
 
 class CliTest : public ::testing::Test {
  protected:
+  // Whatever the test sent or dropped, no log holds a citizen's data.
+  void TearDown() override {
+    EXPECT_EQ(stack_.PersonalDataInLogs(), std::vector<std::string>{});
+  }
+
   void SetUp() override {
     ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
   }

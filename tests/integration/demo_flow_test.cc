@@ -89,6 +89,11 @@ void Drop(const std::string& inbox, const std::string& name,
 
 class DemoFlowTest : public ::testing::Test {
  protected:
+  // Whatever the test sent or dropped, no log holds a citizen's data.
+  void TearDown() override {
+    EXPECT_EQ(stack_.PersonalDataInLogs(), std::vector<std::string>{});
+  }
+
   void SetUp() override {
     ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
     for (const auto& a : deploy::kAgencies)

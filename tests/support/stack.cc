@@ -339,4 +339,82 @@ std::pair<int, std::string> RunCli(const TestStack& stack,
   return {code, text.ok() ? *text : std::string()};
 }
 
+const std::vector<std::string>& SamplePersonalData() {
+  static const auto* data = [] {
+    auto* d = new std::vector<std::string>{"+33612345678",
+                                           "+33698765432",
+                                           "12 rue des Lilas",
+                                           "4 place du Marché",
+                                           "Bâtiment B",
+                                           "amina.diallo@example.org",
+                                           "claire.martin@example.org",
+                                           "jerome.lefevre@example.org",
+                                           "Amina",
+                                           "Camille",
+                                           "Chloé",
+                                           "Claire",
+                                           "Jeanne",
+                                           "Julien",
+                                           "Karim",
+                                           "Sofia",
+                                           "Thi Huong",
+                                           "Yanis",
+                                           "Nadia",
+                                           "BERNARD",
+                                           "DIALLO",
+                                           "DUBOIS",
+                                           "GARCIA",
+                                           "LEROY",
+                                           "MARTIN",
+                                           "MOREAU",
+                                           "MOREL",
+                                           "NGUYEN",
+                                           "PETIT",
+                                           "ROUSSEAU",
+                                           "0123456789211",
+                                           "1234567890066",
+                                           "1456789012063",
+                                           "2987654321330",
+                                           "1920769123456",
+                                           "2850375056012",
+                                           "2930459350042"};
+    for (const char* nir :
+         {"175055935012347", "188063306304586", "188091305512360",
+          "189126912304577", "192076912345699", "241034410908787",
+          "279099935012346", "284057512345672", "290023306312387",
+          "291071305521431"}) {
+      d->push_back(nir);
+      d->push_back(std::string(nir).substr(0, 13));
+    }
+    return d;
+  }();
+  return *data;
+}
+
+std::vector<std::string> TestStack::PersonalDataInLogs() const {
+  std::vector<std::string> logs = {BrokerLogPath()};
+  for (const auto& a : deploy::kAgencies) logs.push_back(AdapterLogPath(a));
+  std::vector<std::string> hits;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (const std::string& log : logs) {
+    auto text = ReadFile(log, 256 << 20);
+    if (!text.ok()) continue;
+    for (const std::string& needle : SamplePersonalData()) {
+      // Numbers count as a whole run of digits, not inside a longer one.
+      for (size_t at = text->find(needle); at != std::string::npos;
+           at = text->find(needle, at + 1)) {
+        const bool number = digit(needle.back());
+        const size_t end = at + needle.size();
+        if (number && ((at > 0 && digit((*text)[at - 1])) ||
+                       (end < text->size() && digit((*text)[end])))) {
+          continue;
+        }
+        hits.push_back(log + ": " + needle);
+        break;
+      }
+    }
+  }
+  return hits;
+}
+
 }  // namespace relais::testing

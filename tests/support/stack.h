@@ -84,6 +84,10 @@ class TestStack {
   // Where relaisd's and the adapters' output go: the stack's folder unless
   // set_log_dir gave another (one that does not fill up with the stack's).
   std::string BrokerLogPath() const;
+  // "<log file>: <what>" for each piece of SamplePersonalData() found in
+  // relaisd's log or an adapter's: none is the promise of
+  // docs/OPERATIONS.md ("No personal data in logs").
+  std::vector<std::string> PersonalDataInLogs() const;
   std::string AdapterLogPath(const std::string& agency) const;
   void set_log_dir(std::string dir) { log_dir_ = std::move(dir); }
 
@@ -161,6 +165,10 @@ Result<std::string> SubmitMarker(sdk::Client& sender,
 std::optional<std::vector<std::string>> FramesBeforeHeartbeat(
     RawClient& raw, uint64_t request_id,
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// The personal data of deploy/samples/ and the tests' own cases: NIRs (15
+// and 13 characters), numéros fiscaux, names, addresses, e-mails, phones.
+const std::vector<std::string>& SamplePersonalData();
 
 // Runs `relais ARGS...` (the CLI of this build) and returns its exit code
 // and output (stdout and stderr).
