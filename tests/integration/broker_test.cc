@@ -24,15 +24,6 @@ using wire::RejectCode;
 
 constexpr char kDesk[] = "france-services/paris-15";
 
-// The code of a Rejected frame; None for anything else or nothing.
-RejectCode CodeOf(const std::optional<std::string>& frame) {
-  if (!frame) return RejectCode::None;
-  auto f = ParseFrame(*frame);
-  return f.ok() && (*f)->body_type() == wire::Body::Rejected
-             ? (*f)->body_as_Rejected()->code()
-             : RejectCode::None;
-}
-
 class BrokerTest : public ::testing::Test {
  protected:
   void SetUp() override {

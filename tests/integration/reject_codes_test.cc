@@ -24,14 +24,6 @@ using wire::RejectCode;
 
 constexpr char kDesk[] = "france-services/paris-15";
 
-RejectCode CodeOf(const std::optional<std::string>& frame) {
-  if (!frame) return RejectCode::None;
-  auto f = ParseFrame(*frame);
-  return f.ok() && (*f)->body_type() == wire::Body::Rejected
-             ? (*f)->body_as_Rejected()->code()
-             : RejectCode::None;
-}
-
 // An envelope built and signed as SealEnvelope would, but without its
 // checks: for what only a faulty or hostile sender sends.
 struct Hand {

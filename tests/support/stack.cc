@@ -339,6 +339,14 @@ std::pair<int, std::string> RunCli(const TestStack& stack,
   return {code, text.ok() ? *text : std::string()};
 }
 
+wire::RejectCode CodeOf(const std::optional<std::string>& frame) {
+  if (!frame) return wire::RejectCode::None;
+  auto f = ParseFrame(*frame);
+  return f.ok() && (*f)->body_type() == wire::Body::Rejected
+             ? (*f)->body_as_Rejected()->code()
+             : wire::RejectCode::None;
+}
+
 const std::vector<std::string>& SamplePersonalData() {
   static const auto* data = [] {
     auto* d = new std::vector<std::string>{"+33612345678",

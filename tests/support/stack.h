@@ -119,6 +119,9 @@ class RawClient {
   zmq::socket_t socket_;
 };
 
+// The code of a Rejected frame; None for any other frame or for nothing.
+wire::RejectCode CodeOf(const std::optional<std::string>& frame);
+
 // Sends `envelope` on `raw` as Submit request `request` and returns the
 // answer to it (an Accepted or Rejected frame), or nullopt after `timeout`.
 std::optional<std::string> SubmitRaw(RawClient& raw, uint64_t request,
