@@ -16,7 +16,8 @@
 //   POST   /status        a status document (as in status/): 200 once
 //                         recorded, 422 {"error"} if refused, 202 pending
 //
-// Every request is bounded (the inbox file limit) and answered with JSON.
+// Every request is bounded (the inbox file limit) and answered with JSON
+// by HandleHttpRequest (http_routes.h).
 // Thread-safety: Start/Stop from one thread; requests run on the server's
 // own threads and touch only files.
 
@@ -25,6 +26,7 @@
 #include <string>
 #include <thread>
 
+#include "adapters/sdk/http_routes.h"
 #include "core/status.h"
 
 namespace httplib {
@@ -32,15 +34,6 @@ class Server;
 }
 
 namespace relais::sdk {
-
-struct HttpFolders {
-  std::string inbox, outbox, status, done, rejected;
-  // The extension of a posted case's file (".json").
-  std::string case_extension = ".json";
-  // How long a POST waits for the broker's answer.
-  int wait_ms = 10000;
-  size_t max_body = 4 << 20;
-};
 
 class HttpFront {
  public:
