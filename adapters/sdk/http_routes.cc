@@ -20,8 +20,12 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
+// `body` as the answer's text. Texts it echoes (a refusal's reason, an
+// outbox file that is not JSON) need not be UTF-8: what is not is replaced
+// (U+FFFD) rather than thrown at the server.
 HttpAnswer Reply(int code, const json& body) {
-  return {code, body.dump(2) + "\n"};
+  return {code,
+          body.dump(2, ' ', false, json::error_handler_t::replace) + "\n"};
 }
 
 // A fresh file name for a posted document: "http-<ms>-<8 hex>".

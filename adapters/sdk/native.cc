@@ -10,6 +10,7 @@
 #include "core/envelope.h"
 #include "core/flatbuf.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace relais::sdk::native {
 namespace {
@@ -32,8 +33,10 @@ Result<json> ParseJsonObject(std::string_view text) {
     doc = json::parse(text);
   } catch (const json::exception& e) {
     // parse_error, and out_of_range for a number too large (found by
-    // native_fuzz: "410e44109087" used to abort the adapter).
-    return Status::InvalidArgument(std::string("not valid JSON: ") + e.what());
+    // native_fuzz: "410e44109087" used to abort the adapter). The message
+    // quotes the bytes read last, which need not be UTF-8 (found by
+    // partner_files_fuzz): escaped, it can be kept in JSON and shown.
+    return Status::InvalidArgument("not valid JSON: " + Escaped(e.what()));
   }
   if (!doc.is_object()) {
     return Status::InvalidArgument("the document must be a JSON object");
