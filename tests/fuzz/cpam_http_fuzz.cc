@@ -9,6 +9,7 @@
 // answers what the partner would get. Nothing may crash or throw; every
 // answer is a known status with an empty body or JSON.
 
+#include <spdlog/spdlog.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -61,6 +62,7 @@ const Folders& TheFolders() {
     f->http.rejected = root + "/rejected";
     f->http.wait_ms = 0;
     f->intake = root + "/state/intake";
+    spdlog::set_level(spdlog::level::off);  // the intake says what it did
     for (const auto* dir : {&f->http.inbox, &f->http.outbox, &f->http.status,
                             &f->http.done, &f->http.rejected, &f->intake}) {
       fs::create_directories(*dir);
