@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/files.h"
+#include "core/text.h"
 
 namespace relais::sdk {
 namespace {
@@ -35,10 +36,13 @@ std::string PostedName(const std::string& ext) {
          HexEncode(random.ok() ? *random : std::string(4, '\0')) + ext;
 }
 
-// A file name the partner may name: no folder, not hidden.
+// A file name the partner may name: no folder, not hidden, UTF-8 without
+// control characters. A NUL ("%00" in the URL) would end the name the
+// system sees: "a.json%00x" took a.json (found by cpam_http_fuzz).
 bool PlainName(const std::string& name) {
   return !name.empty() && name.front() != '.' &&
-         name.find('/') == std::string::npos && name.size() <= 255;
+         name.find('/') == std::string::npos && name.size() <= 255 &&
+         IsCleanText(name);
 }
 
 // Where a POST to `path` is kept: its folder and extension.

@@ -7,7 +7,8 @@
 // every case accepted, a status file through ParseStatusFile (refused to
 // rejected/ with its .error, or recorded to done/); and PostedVerdict
 // answers what the partner would get. Nothing may crash or throw; every
-// answer is a known status with an empty body or JSON.
+// answer is a known status with an empty body or JSON; a DELETE takes only
+// the file it names.
 
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
@@ -165,6 +166,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const sdk::HttpAnswer answer =
       sdk::HandleHttpRequest(f.http, method, path, body);
   ExpectAnswer(answer);
+  // The one file in outbox/ is the only one a DELETE may take, by its name.
+  if (method == "DELETE" && answer.status == 204 &&
+      path != "/cases/c-1-0123456789abcdef.json") {
+    std::abort();
+  }
   if (answer.status != 202) return 0;
   // Kept, the broker not asked yet: carry it on, then ask again.
   const std::string name =
