@@ -3,8 +3,9 @@
 // a mapping that parses, what an adapter then does with it for each case
 // event of corpus/envelope/payload_* (the eight case types): Render, the
 // document as text (DumpJson), ReadEvent of that document and, for an
-// [inbox] type, Read. Nothing may crash or throw; a file that does not
-// parse is refused InvalidArgument.
+// [inbox] type, Read. Nothing may crash or throw; each refuses only with
+// the codes of its contract (InvalidArgument, and NotFound for a type the
+// mapping does not name).
 
 #include <algorithm>
 #include <cstdint>
@@ -59,20 +60,29 @@ void Exercise(const sdk::Mapping& m, const std::string& payload) {
   env.message_id = std::string_view("0123456789abcdef", 16);
   env.sender = "france-services/paris-15";
   auto doc = m.Render(env, *event);
-  if (!doc.ok()) return;
+  if (!doc.ok()) {
+    const Status::Code code = doc.status().code();
+    if (code != Status::Code::kInvalidArgument &&
+        code != Status::Code::kNotFound) {
+      std::abort();
+    }
+    return;
+  }
   auto text = sdk::native::DumpJson(*doc);
   (void)text;
   auto back =
       m.ReadEvent(*doc, {m.case_key(), m.message_key(), m.sender_key()});
-  if (back.ok() &&
-      !VerifiedRoot<wire::CaseEvent>(*back, kCaseEventIdentifier)) {
+  if (back.ok() ? !VerifiedRoot<wire::CaseEvent>(*back, kCaseEventIdentifier)
+                : back.status().code() != Status::Code::kInvalidArgument) {
     std::abort();
   }
   const auto type = doc->find(m.type_key());
   if (type != doc->end() && type->is_string() &&
       m.Reads(type->get<std::string>())) {
     auto read = m.Read(*doc);
-    (void)read;
+    if (!read.ok() && read.status().code() != Status::Code::kInvalidArgument) {
+      std::abort();
+    }
   }
 }
 
