@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/cases.h"
+#include "core/files.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/toml_file.h"
@@ -125,7 +126,13 @@ Result<ParticipantEntry> ParseParticipant(const toml::table& t,
 }  // namespace
 
 Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
-  RELAIS_ASSIGN_OR_RETURN(toml::table root, ParseTomlFile(path));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4 << 20));
+  return ParseBrokerConfig(text, path);
+}
+
+Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
+                                       const std::string& path) {
+  RELAIS_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, path));
   const fs::path base = fs::absolute(fs::path(path)).parent_path();
   BrokerConfig c;
   RELAIS_RETURN_IF_ERROR(

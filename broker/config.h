@@ -52,7 +52,15 @@ struct BrokerConfig {
   std::vector<ParticipantEntry> participants;
 };
 
-// Reads and checks `path`. InvalidArgument names the file, line and key.
+// Reads and checks `path` (at most 4 MiB): ParseBrokerConfig of its text.
+// NotFound or IOError if it cannot be read.
 Result<BrokerConfig> LoadBrokerConfig(const std::string& path);
+
+// Checks `text`, the contents of the file `path`: `path` names the file in
+// errors and its folder resolves relative paths; the participants' key
+// files are read. InvalidArgument names the file, line and key; never
+// throws, whatever the text.
+Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
+                                       const std::string& path);
 
 }  // namespace relais::broker

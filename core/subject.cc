@@ -36,13 +36,18 @@ Result<std::string> SubjectRef(std::string_view subject_key,
 
 Result<std::string> LoadSubjectKey(const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096));
+  return ParseSubjectKey(std::move(text), path);
+}
+
+Result<std::string> ParseSubjectKey(std::string text,
+                                    const std::string& origin) {
   while (!text.empty() &&
          std::isspace(static_cast<unsigned char>(text.back()))) {
     text.pop_back();
   }
   auto key = HexDecode(text);
   if (!key.ok() || key->size() != kSubjectKeySize) {
-    return Status::InvalidArgument(path +
+    return Status::InvalidArgument(origin +
                                    ": a subject key is 64 hex characters");
   }
   return *key;

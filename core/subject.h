@@ -25,8 +25,13 @@ inline constexpr size_t kSubjectKeySize = 32;
 Result<std::string> SubjectRef(std::string_view subject_key,
                                std::string_view nir);
 
-// The key file holds 64 hex characters (and an optional trailing newline).
+// The key file holds 64 hex characters (and optional trailing white space).
+// Reads `path` (at most 4 KiB) and parses it with ParseSubjectKey.
 Result<std::string> LoadSubjectKey(const std::string& path);
+// The 32-byte key of a key file's `text`; InvalidArgument "<origin>: a
+// subject key is 64 hex characters" otherwise.
+Result<std::string> ParseSubjectKey(std::string text,
+                                    const std::string& origin);
 Status WriteSubjectKey(const std::string& path, std::string_view key);
 Result<std::string> NewSubjectKey();
 

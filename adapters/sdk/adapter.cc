@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "adapters/sdk/native.h"
+#include "adapters/sdk/partner_files.h"
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/clock.h"
@@ -25,7 +26,6 @@
 #include "core/pid_lock.h"
 #include "core/stop_signals.h"
 #include "core/subject.h"
-#include "core/toml_file.h"
 
 namespace relais::sdk {
 namespace {
@@ -119,32 +119,6 @@ void RemoveLegacyPending(const std::string& dir) {
 }
 
 }  // namespace
-
-Result<AdapterConfig> LoadAdapterConfig(const std::string& path,
-                                        std::chrono::milliseconds wait) {
-  AdapterConfig c;
-  RELAIS_ASSIGN_OR_RETURN(c.participant, LoadParticipantConfig(path, wait));
-  RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseTomlFile(path));
-  const std::string& base = c.participant.base_dir;
-  c.inbox = ResolvePath(base, t["inbox"].value_or(std::string("inbox")));
-  c.outbox = ResolvePath(base, t["outbox"].value_or(std::string("outbox")));
-  c.done = ResolvePath(base, t["done"].value_or(std::string("done")));
-  c.rejected =
-      ResolvePath(base, t["rejected"].value_or(std::string("rejected")));
-  c.status = ResolvePath(base, t["status"].value_or(std::string("status")));
-  c.subjects =
-      ResolvePath(base, t["subjects"].value_or(std::string("subjects")));
-  RELAIS_ASSIGN_OR_RETURN(
-      int64_t poll, IntegerAt(t, "poll_interval_ms", 200, 10, 60000, path));
-  c.poll_interval_ms = static_cast<int>(poll);
-  c.http_listen = t["http_listen"].value_or(std::string());
-  c.http_endpoint_file =
-      ResolvePath(base, t["http_endpoint_file"].value_or(std::string()));
-  if (c.participant.client.state_dir.empty()) {
-    c.participant.client.state_dir = ResolvePath(base, "state");
-  }
-  return c;
-}
 
 AdapterRuntime::AdapterRuntime(AdapterConfig config,
                                std::unique_ptr<Translator> translator)
@@ -399,33 +373,12 @@ void AdapterRuntime::RegisterFile(const std::string& name) {
                   "this adapter has no subject key (subject_key)");
   }
   // The subject references of each list, every NIR checked first.
-  std::map<std::string, std::vector<std::string>> refs;
-  for (const auto& [key, value] : doc->items()) {
-    if (key != "register" && key != "unregister") {
-      return Reject(config_.subjects, name,
-                    "field " + key + ": unknown (register or unregister)");
-    }
-    if (!value.is_array()) {
-      return Reject(config_.subjects, name,
-                    "field " + key + ": must be an array of NIRs");
-    }
-    for (size_t i = 0; i < value.size(); ++i) {
-      const std::string field = key + "[" + std::to_string(i) + "]";
-      if (!value[i].is_string()) {
-        return Reject(config_.subjects, name,
-                      "field " + field + ": must be a NIR (a string)");
-      }
-      auto ref = SubjectRef(config_.participant.subject_key,
-                            value[i].get<std::string>());
-      if (!ref.ok()) {
-        return Reject(config_.subjects, name,
-                      "field " + field + ": " + ref.status().message());
-      }
-      refs[key].push_back(*ref);
-    }
+  auto refs = ParseSubjectsFile(*doc, config_.participant.subject_key);
+  if (!refs.ok()) {
+    return Reject(config_.subjects, name, refs.status().message());
   }
   nlohmann::ordered_json receipt = {{"file", name}, {"sha256", sha256}};
-  for (const auto& [key, list] : refs) {
+  for (const auto& [key, list] : *refs) {
     uint32_t changed = 0;
     for (size_t at = 0; at < list.size(); at += kMaxSubjectRefs) {
       const std::vector<std::string> part(
@@ -475,33 +428,16 @@ Result<std::string> AdapterRuntime::LatestMessageTo(
 
 // One partner status file: checked, sent as a StatusUpdate, then moved.
 void AdapterRuntime::ReportFile(const std::string& name) {
-  static const std::map<std::string, wire::RecipientState> kStates = {
-      {"received", wire::RecipientState::Received},
-      {"in_progress", wire::RecipientState::InProgress},
-      {"done", wire::RecipientState::Done},
-      {"rejected", wire::RecipientState::Rejected}};
   auto doc = ReadPartnerJson(config_.status, name, 64 << 10);
   if (!doc) return;
-  if (Status st = native::CheckKnownFields(
-          *doc, {"case_id", "message_id", "status", "reason"}, "");
-      !st.ok()) {
-    return Reject(config_.status, name, st.message());
+  auto request = ParseStatusFile(*doc);
+  if (!request.ok()) {
+    return Reject(config_.status, name, request.status().message());
   }
-  const auto field = [&](const char* key) {
-    auto it = doc->find(key);
-    return it != doc->end() && it->is_string() ? it->get<std::string>()
-                                               : std::string();
-  };
   // The message: named, or this participant's latest of the case.
-  Result<std::string> id = Status::InvalidArgument("");
-  if (!field("message_id").empty()) {
-    id = HexDecode(field("message_id"));
-    if (!id.ok() || id->size() != 16) {
-      return Reject(config_.status, name,
-                    "field message_id: 32 hexadecimal digits expected");
-    }
-  } else if (!field("case_id").empty()) {
-    id = LatestMessageTo(field("case_id"));
+  Result<std::string> id = request->message_id;
+  if (id->empty()) {
+    id = LatestMessageTo(request->case_id);
     if (!id.ok()) {
       if (id.status().code() == Status::Code::kRejected &&
           !IsRetryable(id.status().reject_code())) {
@@ -511,21 +447,8 @@ void AdapterRuntime::ReportFile(const std::string& name) {
       spdlog::warn("{}: will try again: {}", name, id.status().ToString());
       return;
     }
-  } else {
-    return Reject(config_.status, name,
-                  "field message_id or case_id: one is required");
   }
-  auto state = kStates.find(field("status"));
-  if (state == kStates.end()) {
-    return Reject(config_.status, name,
-                  "field status: received, in_progress, done or rejected "
-                  "expected");
-  }
-  const std::string reason = field("reason");
-  if (state->second == wire::RecipientState::Rejected && reason.empty()) {
-    return Reject(config_.status, name, "field reason: required to reject");
-  }
-  auto recorded = client_->ReportStatus(*id, state->second, reason);
+  auto recorded = client_->ReportStatus(*id, request->state, request->reason);
   if (!recorded.ok()) {
     const Status& st = recorded.status();
     if (st.code() == Status::Code::kRejected &&
@@ -548,7 +471,8 @@ void AdapterRuntime::ReportFile(const std::string& name) {
                   moved.ToString());
   }
   spdlog::info("{}: message {} is {} here{}", name, HexEncode(*id),
-               field("status"), recorded->changed ? "" : " (already)");
+               doc->at("status").get<std::string>(),
+               recorded->changed ? "" : " (already)");
 }
 
 HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {

@@ -43,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/sdk/adapter_config.h"
 #include "adapters/sdk/client.h"
 #include "adapters/sdk/client_config.h"
 #include "adapters/sdk/folder_hand_off.h"
@@ -94,25 +95,6 @@ class Translator {
   virtual Result<NativeFile> WriteOutbox(
       const EnvelopeView& envelope, const wire::CaseEvent& event) const = 0;
 };
-
-struct AdapterConfig {
-  ParticipantConfig participant;
-  std::string inbox, outbox, done, rejected, status, subjects;
-  // How often the inbox is scanned. Default: 200 ms.
-  int poll_interval_ms = 200;
-  // The local HTTP endpoint (http_front.h): "127.0.0.1:PORT" (0: any free
-  // port), written as "http://127.0.0.1:PORT" to http_endpoint_file. Empty:
-  // no endpoint.
-  std::string http_listen, http_endpoint_file;
-};
-
-// Reads an adapter's TOML file: the participant keys of client_config.h
-// plus inbox, outbox, done, rejected, status, subjects (folders),
-// poll_interval_ms, http_listen and http_endpoint_file.
-// Waits up to `wait` for relaisd's endpoint file (Unavailable after).
-Result<AdapterConfig> LoadAdapterConfig(
-    const std::string& path,
-    std::chrono::milliseconds wait = std::chrono::seconds(30));
 
 class AdapterRuntime {
  public:

@@ -41,7 +41,14 @@ Result<std::string> ReadEndpointFile(const std::string& path,
 
 Result<ParticipantConfig> LoadParticipantConfig(
     const std::string& path, std::chrono::milliseconds wait) {
-  RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseTomlFile(path));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4 << 20));
+  return ParseParticipantConfig(text, path, wait);
+}
+
+Result<ParticipantConfig> ParseParticipantConfig(
+    const std::string& text, const std::string& path,
+    std::chrono::milliseconds wait) {
+  RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, path));
   // A participant's file (client.toml) or an adapter's (adapter.toml,
   // which the CLI reads too): the keys of both.
   RELAIS_RETURN_IF_ERROR(

@@ -30,11 +30,20 @@ struct ParticipantConfig {
   std::string base_dir;     // the config file's folder
 };
 
-// Reads the participant part of `path`. If the endpoint comes from
-// broker_endpoint_file, waits up to `endpoint_wait` for relaisd to write it.
+// Reads the participant part of `path` (at most 4 MiB): ParseParticipantConfig
+// of its text. NotFound or IOError if it cannot be read.
 Result<ParticipantConfig> LoadParticipantConfig(
     const std::string& path,
     std::chrono::milliseconds endpoint_wait = std::chrono::seconds(30));
+
+// The participant part of `text`, the contents of the file `path` (which
+// names it in errors; its folder resolves relative paths). Reads the key
+// files it names. If the endpoint comes from broker_endpoint_file, waits up
+// to `endpoint_wait` for relaisd to write it (Unavailable after).
+// InvalidArgument names the file, line and key; never throws.
+Result<ParticipantConfig> ParseParticipantConfig(
+    const std::string& text, const std::string& path,
+    std::chrono::milliseconds endpoint_wait);
 
 // `p` relative to `base` unless absolute or empty.
 std::string ResolvePath(const std::string& base, const std::string& p);

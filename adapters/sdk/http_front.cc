@@ -102,9 +102,12 @@ std::string Demangled(const char* mangled) {
 }
 
 // A file name the partner may name: no folder, not hidden.
+// UTF-8 without control characters: "a.json%00x" must not be taken for
+// "a.json" by the system (found by a fuzz target).
 bool PlainName(const std::string& name) {
   return !name.empty() && name.front() != '.' &&
-         name.find('/') == std::string::npos && name.size() <= 255;
+         name.find('/') == std::string::npos && name.size() <= 255 &&
+         IsCleanText(name);
 }
 
 }  // namespace

@@ -124,8 +124,11 @@ std::string Intake::TakenPath(const std::string& id) const {
 size_t Intake::pending() const { return waiting_.size(); }
 
 Status Intake::Save(const std::string& id, const Manifest& m) {
-  return WriteFileAtomic((fs::path(Dir(id)) / "manifest.json").string(),
-                         m.ToJson().dump(2) + "\n");
+  // A reason may quote a partner's bytes: what is not UTF-8 is replaced
+  // (U+FFFD), never thrown at the scan loop (a fuzz target showed it).
+  return WriteFileAtomic(
+      (fs::path(Dir(id)) / "manifest.json").string(),
+      m.ToJson().dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
 }
 
 void Intake::Remove(const std::string& id) {

@@ -16,6 +16,7 @@
 #include "adapters/dgfip/translator.h"
 #include "adapters/france_travail/translator.h"
 #include "core/cases.h"
+#include "core/text.h"
 #include "tests/adapters/translator_fixtures.h"
 
 namespace relais::testing {
@@ -340,6 +341,9 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
     auto read = TranslatorOf(bad[i].agency)
                     ->ReadInbox(xml_file ? "f.xml" : "f.csv", bad[i].contents);
     EXPECT_THAT(ErrorOf(read), HasSubstr(bad[i].reason));
+    // The reason goes into the intake's JSON manifest and the HTTP answer:
+    // it must be UTF-8 even where the file is not (partner_files_fuzz).
+    EXPECT_EQ(InvalidUtf8At(ErrorOf(read)), ErrorOf(read).size());
   }
 }
 

@@ -61,6 +61,9 @@ struct FakeSteps {
           if (contents == "bad") {
             return Status::InvalidArgument("the file holds no case");
           }
+          if (contents == "latin1") {
+            return Status::InvalidArgument("field nom: 'LER\xD4Y'");
+          }
           if (seal_unavailable) return Status::Unavailable("broker away");
           std::vector<std::string> out;
           for (int k = 1; k <= 2; ++k) {
@@ -197,6 +200,19 @@ TEST_F(IntakeTest, AFileTheTranslatorRefusesGoesToRejectedWithTheReason) {
   EXPECT_EQ(Slurp(rejected_ / "bad.json"), "bad");
   EXPECT_EQ(Slurp(rejected_ / "bad.json.error"), "the file holds no case\n");
   EXPECT_TRUE(FileNames(done_).empty());
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
+}
+
+// A reason that quotes bytes which are not UTF-8 used to throw out of the
+// manifest's JSON and abort the adapter (a fuzz target showed it).
+TEST_F(IntakeTest, AReasonThatIsNotUtf8StillRejectsTheFile) {
+  Drop("latin1.json", "latin1");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(FileNames(rejected_),
+            NameList({"latin1.json", "latin1.json.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "latin1.json.error").rfind("field nom: ", 0), 0u);
   EXPECT_TRUE(FileNames(inbox_).empty());
   EXPECT_TRUE(FileNames(intake_).empty());
 }

@@ -25,6 +25,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view nested;
   if (const auto* s = f.body_as_Submit()) nested = VectorBytes(s->envelope());
   if (const auto* d = f.body_as_Deliver()) nested = VectorBytes(d->envelope());
+  if (const auto* a = f.body_as_AdminReply()) {
+    nested = VectorBytes(a->envelope());
+    if (a->dead_letters() != nullptr) {
+      for (const auto* dl : *a->dead_letters()) {
+        (void)StringView(dl->recipient());
+        (void)VectorBytes(dl->message_id());
+      }
+    }
+  }
   if (!nested.empty()) {
     auto env = ParseEnvelope(nested);
     if (!env.ok() && env.status().code() != Status::Code::kRejected)

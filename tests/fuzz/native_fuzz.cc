@@ -3,7 +3,9 @@
 // XML (expat and the mapping file), the CPAM's, DGFiP's and France
 // Travail's JSON (hand-written readers and the mapping file). The first
 // byte picks the reader, the rest is the file. Nothing may crash; a file is
-// either read, every case a verified CaseEvent, or refused InvalidArgument.
+// either read, every case a verified CaseEvent, or refused InvalidArgument
+// with a reason that is valid UTF-8 (the intake keeps it in its JSON
+// manifest and writes it to rejected/<file>.error).
 
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +18,7 @@
 #include "adapters/france_travail/translator.h"
 #include "core/envelope.h"
 #include "core/flatbuf.h"
+#include "core/text.h"
 
 using namespace relais;
 
@@ -32,7 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                               size - 1);
   auto read = readers[pick]->ReadInbox(names[pick], file);
   if (!read.ok()) {
-    if (read.status().code() != Status::Code::kInvalidArgument) std::abort();
+    const Status why = read.status();
+    if (why.code() != Status::Code::kInvalidArgument ||
+        InvalidUtf8At(why.message()) != why.message().size()) {
+      std::abort();
+    }
     return 0;
   }
   for (const auto& c : *read) {

@@ -199,15 +199,17 @@ TEST_F(DemoFlowTest,
   Drop(stack_.layout().Inbox("caf"), "rsa_application.csv", *csv);
   const std::string receipt =
       stack_.layout().Done("caf") + "/rsa_application.csv.receipt.json";
-  // The adapter writes the receipt, then moves the file out of inbox/ (so a
-  // crash between the two resubmits it, never loses it): wait for both.
+  // The adapter takes the file out of inbox/ (a hidden name) at once, then
+  // writes the receipt, then moves the file to done/: wait for all three.
   const std::string inbox_file =
       stack_.layout().Inbox("caf") + "/rsa_application.csv";
+  const std::string done_file =
+      stack_.layout().Done("caf") + "/rsa_application.csv";
   ASSERT_TRUE(WaitUntil([&] {
-    return fs::exists(receipt) && !fs::exists(inbox_file);
+    return fs::exists(receipt) && !fs::exists(inbox_file) &&
+           fs::exists(done_file);
   })) << "not accepted; rejected/: "
       << FilesIn(stack_.layout().Rejected("caf")).size();
-  EXPECT_TRUE(fs::exists(stack_.layout().Done("caf") + "/rsa_application.csv"));
   auto doc = nlohmann::json::parse(*ReadFile(receipt));
   ASSERT_GE(doc["cases"].size(), 1u);
   EXPECT_FALSE(doc["cases"][0]["duplicate"].get<bool>());
