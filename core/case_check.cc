@@ -105,7 +105,7 @@ class Checker {
     if (!event.is_object()) return Add(Pointer(), "must be an object");
     for (const auto& [key, value] : event.items()) {
       if (key != "body_type" && key != "body") {
-        Add(Pointer("/" + key), "unknown field; CaseEvent has body_type, body");
+        Add(Pointer() / key, "unknown field; CaseEvent has body_type, body");
       }
     }
     const flatbuffers::EnumDef* bodies =
@@ -409,8 +409,8 @@ std::string CaseProblem::Path() const {
     }
     if (!token.empty() && AllDigits(token)) {
       path += "[" + token + "]";
-    } else {
-      path += (path.empty() ? "" : ".") + token;
+    } else {  // a key may be anything a person typed
+      path += (path.empty() ? "" : ".") + Escaped(token, 64);
     }
     if (next == std::string::npos) break;
     i = next;

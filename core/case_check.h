@@ -45,7 +45,8 @@ Status CheckAgencyReference(std::string_view agency, std::string_view id,
 struct CaseProblem {
   nlohmann::json::json_pointer where;
   std::string what;
-  // "body.citizen.nir", "body.parents[1].identity.sex".
+  // "body.citizen.nir", "body.parents[1].identity.sex"; each key escaped
+  // (core/text.h Escaped) and cut at 64 bytes.
   std::string Path() const;
 };
 
