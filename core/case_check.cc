@@ -361,7 +361,7 @@ std::optional<std::pair<int64_t, int64_t>> FieldRange(std::string_view field) {
 }
 
 Status CheckTaxParts(double parts) {
-  if (!(parts >= 1 && parts < 100) || std::floor(parts * 4) != parts * 4) {
+  if (!(parts >= 1 && parts <= 99) || std::floor(parts * 4) != parts * 4) {
     return Status::InvalidArgument(
         "must be a number of parts >= 1 in quarters");
   }

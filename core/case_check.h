@@ -29,7 +29,7 @@ bool IsTaxNumberField(std::string_view field);
 // The allowed range of an integer field that has one of its own
 // (category 1-5, income_year 2000-2100, reference_tax_income_eur >= 0).
 std::optional<std::pair<int64_t, int64_t>> FieldRange(std::string_view field);
-// tax_parts: a number of parts >= 1 and < 100, in quarters.
+// tax_parts: a number of parts from 1 to 99, in quarters.
 Status CheckTaxParts(double parts);
 // An agency's own identifier for the citizen: the CAF's allocataire number
 // (1-7 digits, organism 3 digits), the DGFiP's numéro fiscal, France

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/bytes.h"
+#include "core/case_check.h"
 #include "core/cases.h"
 #include "core/clock.h"
 #include "core/identifiers.h"
@@ -25,58 +26,10 @@ using native::json;
 constexpr const char* kMerge = "*";
 constexpr const char* kLeftOut = "-";
 
-// Fields the case cannot do without, by table (DESIGN.md, "Case types").
-// A native document without one is refused naming the native field.
-const std::map<std::string, std::set<std::string>, std::less<>>&
-RequiredFields() {
-  static const auto* required =
-      new std::map<std::string, std::set<std::string>, std::less<>>{
-          {"IdentityPivot", {"birth_name", "given_names", "birth_date", "sex"}},
-          {"Citizen", {"identity"}},
-          {"PostalAddress", {"lines", "postcode", "city"}},
-          {"Dependant", {"person"}},
-          {"HouseholdMember", {"person", "relationship"}},
-          {"Payment",
-           {"benefit", "period_start", "period_end", "amount_cents"}},
-          {"Mandate", {"kind", "date"}},
-          {"AddressChange", {"citizen", "effective_date", "new_address"}},
-          {"Birth", {"stage", "parents"}},
-          {"HouseholdChange", {"event", "event_date", "declarant"}},
-          {"RsaApplication", {"applicant", "application_date"}},
-          {"JobSeekerStatus", {"citizen", "registration_start", "category"}},
-          {"ResourcesUpdate",
-           {"citizen", "tax_number", "income_year", "reference_tax_income_eur",
-            "tax_parts", "family_situation"}},
-          {"DeathNotification",
-           {"deceased", "death_date", "death_record_number"}},
-          {"AssistedCase", {"category", "subject", "citizen", "mandate"}},
-      };
-  return *required;
-}
-
+// A native document without a required field (core/case_check.h) is
+// refused naming the native field.
 bool IsRequired(const StructDef& table, const FieldDef& field) {
-  const auto& all = RequiredFields();
-  auto it = all.find(table.name);
-  return it != all.end() && it->second.contains(field.name);
-}
-
-bool IsDate(std::string_view name) {
-  static const std::set<std::string_view> kDates = {"birth_date",
-                                                    "effective_date",
-                                                    "expected_date",
-                                                    "event_date",
-                                                    "application_date",
-                                                    "registration_start",
-                                                    "registration_end",
-                                                    "period_start",
-                                                    "period_end",
-                                                    "death_date",
-                                                    "date"};
-  return kDates.contains(name);
-}
-
-bool IsTaxNumber(std::string_view name) {
-  return name == "tax_number" || name.ends_with("_tax_number");
+  return IsRequiredCaseField(table.name, field.name);
 }
 
 std::string Join(const std::string& path, std::string_view key) {
@@ -103,18 +56,8 @@ std::string Euros(int64_t cents, int digits) {
   return cents < 0 ? "-" + text : text;
 }
 
-const std::map<std::string_view, std::pair<int64_t, int64_t>>& Ranges() {
-  static const auto* ranges =
-      new std::map<std::string_view, std::pair<int64_t, int64_t>>{
-          {"category", {1, 5}},
-          {"income_year", {2000, 2100}},
-          {"reference_tax_income_eur", {0, INT64_MAX}},
-      };
-  return *ranges;
-}
-
 std::pair<int64_t, int64_t> RangeOf(const FieldDef& f) {
-  if (auto it = Ranges().find(f.name); it != Ranges().end()) return it->second;
+  if (auto own = FieldRange(f.name)) return *own;
   switch (f.value.type.base_type) {
     case flatbuffers::BASE_TYPE_UCHAR:
       return {0, 255};
@@ -125,35 +68,6 @@ std::pair<int64_t, int64_t> RangeOf(const FieldDef& f) {
     default:
       return {INT64_MIN, INT64_MAX};
   }
-}
-
-// Checks an agency's own identifier for the citizen.
-Status CheckReference(std::string_view agency, const std::string& id,
-                      const std::string& scope) {
-  auto digits = [](const std::string& s, size_t min, size_t max) {
-    return s.size() >= min && s.size() <= max &&
-           std::all_of(s.begin(), s.end(),
-                       [](char c) { return c >= '0' && c <= '9'; });
-  };
-  if (agency == "caf") {
-    if (!digits(id, 1, 7))
-      return Status::InvalidArgument("must be 1 to 7 digits");
-    if (!scope.empty() && !digits(scope, 3, 3)) {
-      return Status::InvalidArgument("organism must be 3 digits (e.g. 751)");
-    }
-  } else if (agency == "dgfip") {
-    return ValidateFiscalNumber(id);
-  } else if (agency == "france-travail") {
-    const bool ok = !id.empty() && id.size() <= 11 &&
-                    std::all_of(id.begin(), id.end(), [](char c) {
-                      return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-                    });
-    if (!ok)
-      return Status::InvalidArgument("must be 1 to 11 digits or capitals");
-  } else if (id.empty() || id.size() > 32) {
-    return Status::InvalidArgument("must be 1 to 32 characters");
-  }
-  return Status::OK();
 }
 
 }  // namespace
@@ -182,10 +96,10 @@ struct Mapping::Walk {
         if (Status st = ValidateNir(s); !st.ok())
           return Bad(path, st.message());
         if (m.nir_length_ == 13) return json(*StripNirKey(s));
-      } else if (IsDate(f.name)) {
+      } else if (IsDateField(f.name)) {
         if (!IsValidDate(s)) return Bad(path, "not a date YYYY-MM-DD");
         if (m.french_dates_) return json(native::IsoToFrenchDate(s));
-      } else if (IsTaxNumber(f.name)) {
+      } else if (IsTaxNumberField(f.name)) {
         if (Status st = ValidateFiscalNumber(s); !st.ok()) {
           return Bad(path, st.message());
         }
@@ -211,7 +125,7 @@ struct Mapping::Walk {
         if (ref.value("agency", "") != r.agency) continue;
         const std::string id = ref.value("identifier", "");
         const std::string scope = ref.value("scope", "");
-        if (Status st = CheckReference(r.agency, id, scope); !st.ok()) {
+        if (Status st = CheckAgencyReference(r.agency, id, scope); !st.ok()) {
           return Bad(Join(path, r.identifier_key), st.message());
         }
         out[r.identifier_key] = id;
@@ -352,14 +266,14 @@ struct Mapping::Walk {
           if (Status st = ValidateNir(s); !st.ok()) {
             return Bad(path, st.message());
           }
-        } else if (IsDate(f.name)) {
+        } else if (IsDateField(f.name)) {
           if (m.french_dates_) {
             auto iso = native::FrenchToIsoDate(s);
             if (!iso) return Bad(path, "not a date DD/MM/YYYY");
             return json(*iso);
           }
           if (!IsValidDate(s)) return Bad(path, "not a date YYYY-MM-DD");
-        } else if (IsTaxNumber(f.name)) {
+        } else if (IsTaxNumberField(f.name)) {
           if (Status st = ValidateFiscalNumber(s); !st.ok()) {
             return Bad(path, st.message());
           }
@@ -381,9 +295,10 @@ struct Mapping::Walk {
       case flatbuffers::BASE_TYPE_DOUBLE: {
         if (!v.is_number()) return Bad(path, "must be a number");
         const double d = v.get<double>();
-        if (f.name == "tax_parts" &&
-            (d < 1 || d > 99 || std::floor(d * 4) != d * 4)) {
-          return Bad(path, "must be a number of parts >= 1 in quarters");
+        if (f.name == "tax_parts") {
+          if (Status st = CheckTaxParts(d); !st.ok()) {
+            return Bad(path, st.message());
+          }
         }
         return v;
       }
@@ -455,8 +370,8 @@ struct Mapping::Walk {
             "must be a string");
       }
       const std::string scope_text = has_scope ? scope->get<std::string>() : "";
-      if (Status st =
-              CheckReference(r.agency, id->get<std::string>(), scope_text);
+      if (Status st = CheckAgencyReference(r.agency, id->get<std::string>(),
+                                           scope_text);
           !st.ok()) {
         return Bad(Join(path, r.identifier_key), st.message());
       }
