@@ -4,7 +4,7 @@
 # tests again with the clock two years ahead (faketime), then the libFuzzer
 # targets for a bounded time (build-fuzz/, clang; tests/fuzz/README.md).
 # Exits non-zero on any failure.
-#   RELAIS_FUZZ_SECONDS   seconds per fuzz target (default 20: eight targets,
+#   RELAIS_FUZZ_SECONDS   seconds per fuzz target (default 20: nine targets,
 #                         about 3 minutes of fuzzing in all)
 set -euo pipefail
 cd "$(dirname "$0")/.."

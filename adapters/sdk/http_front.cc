@@ -17,7 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/sdk/native.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -30,60 +29,16 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-// Never throws: a string that is not UTF-8 (a file's name, a header) is
-// written with U+FFFD in place of its bad bytes.
+void Reply(httplib::Response& res, const HttpAnswer& answer) {
+  res.status = answer.status;
+  if (!answer.allow.empty()) res.set_header("Allow", answer.allow);
+  if (!answer.body.is_null()) {
+    res.set_content(answer.Render(), "application/json");
+  }
+}
+
 void Reply(httplib::Response& res, int code, const json& body) {
-  res.status = code;
-  res.set_content(
-      body.dump(2, ' ', false, json::error_handler_t::replace) + "\n",
-      "application/json");
-}
-
-// The methods `path` takes, for 405 and Allow; empty for a path that is not
-// an endpoint.
-std::string AllowedMethods(const std::string& path) {
-  if (path == "/cases") return "GET, POST";
-  if (path == "/status") return "POST";
-  if (path.starts_with("/cases/") && path.size() > 7 &&
-      path.find('/', 7) == std::string::npos) {
-    return "DELETE";
-  }
-  return "";
-}
-
-// The Content-Types a document with extension `ext` may be posted as.
-std::vector<std::string> MediaTypesFor(const std::string& ext) {
-  if (ext == ".csv") return {"text/csv"};
-  if (ext == ".xml") return {"application/xml", "text/xml"};
-  return {"application/json"};
-}
-
-// Why `req` cannot be a document of extension `ext`: its Content-Type
-// (415), or a JSON body that is not UTF-8 (400). Nullopt if it can.
-std::optional<std::pair<int, std::string>> CheckBody(
-    const httplib::Request& req, const std::string& ext) {
-  const std::vector<std::string> types = MediaTypesFor(ext);
-  std::string given = req.get_header_value("Content-Type");
-  std::string type = given.substr(0, given.find(';'));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (std::find(types.begin(), types.end(), type) == types.end()) {
-    std::string expected;
-    for (const auto& t : types)
-      expected += (expected.empty() ? "" : " or ") + t;
-    return std::make_pair(
-        415,
-        "Content-Type must be " + expected +
-            (given.empty() ? " (none given)" : ", not " + Escaped(given, 64)));
-  }
-  if (ext == ".json") {
-    if (const size_t bad = InvalidUtf8At(req.body); bad < req.body.size()) {
-      return std::make_pair(400, "the body is not UTF-8 at " +
-                                     native::TextPosition(req.body, bad));
-    }
-  }
-  return std::nullopt;
+  Reply(res, HttpAnswer{code, body, ""});
 }
 
 // A fresh file name for a posted document: "http-<ms>-<8 hex>".
@@ -101,15 +56,6 @@ std::string Demangled(const char* mangled) {
   return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
 
-// A file name the partner may name: no folder, not hidden.
-// UTF-8 without control characters: "a.json%00x" must not be taken for
-// "a.json" by the system (found by a fuzz target).
-bool PlainName(const std::string& name) {
-  return !name.empty() && name.front() != '.' &&
-         name.find('/') == std::string::npos && name.size() <= 255 &&
-         IsCleanText(name);
-}
-
 }  // namespace
 
 void ServeErrorsAsJson(httplib::Server& server, size_t max_body) {
@@ -117,34 +63,7 @@ void ServeErrorsAsJson(httplib::Server& server, size_t max_body) {
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [max_body](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return Handled::Unhandled;  // the handler's own
-        const std::string allowed = AllowedMethods(req.path);
-        std::string why;
-        const bool takes =
-            (", " + allowed + ",").find(", " + req.method + ",") !=
-            std::string::npos;
-        if ((res.status == 404 || res.status == 400) && !allowed.empty() &&
-            !takes) {
-          // A path that exists, with a method it does not take (httplib says
-          // 404, or 400 for TRACE and CONNECT).
-          res.status = 405;
-          res.set_header("Allow", allowed);
-          why = "method " + req.method + " is not allowed on " + req.path +
-                " (allowed: " + allowed + ")";
-        } else if (res.status == 404) {
-          why = "no such endpoint: " + req.method + " " + req.path +
-                " (the endpoints are POST /cases, GET /cases, DELETE "
-                "/cases/<file> and POST /status)";
-        } else if (res.status == 413) {
-          why = "the body is larger than " + HumanBytes(max_body) + " (" +
-                std::to_string(max_body) + " bytes)";
-        } else if (res.status == 414) {
-          why = "the request line is too long";
-        } else if (res.status == 400) {
-          why = "bad request: not an HTTP/1.1 request this endpoint can read";
-        } else {
-          why = "error " + std::to_string(res.status);
-        }
-        Reply(res, res.status, {{"error", why}});
+        Reply(res, ErrorAnswer(req.method, req.path, res.status, max_body));
         return Handled::Handled;
       }));
   // Without a handler, httplib would put the exception's text in an
@@ -160,7 +79,7 @@ void ServeErrorsAsJson(httplib::Server& server, size_t max_body) {
     } catch (...) {
     }
     spdlog::error("http: {} {}: {} escaped its handler; answered 500",
-                  req.method, req.path, type);
+                  Escaped(req.method, 16), Escaped(req.path, 64), type);
     res.headers.clear();
     Reply(res, 500,
           {{"error",
@@ -173,87 +92,93 @@ HttpFront::HttpFront(HttpFolders folders) : folders_(std::move(folders)) {}
 
 HttpFront::~HttpFront() { Stop(); }
 
-void HttpFront::Routes() {
-  // Writes `body` into `dir` as a new file, then waits for the runtime's
-  // verdict: `done/<name><done_suffix>` or `rejected/<name>.error`.
-  auto post = [this](const std::string& dir, const std::string& ext,
-                     const std::string& done_suffix, int ok_code,
-                     const httplib::Request& req, httplib::Response& res) {
-    if (auto refused = CheckBody(req, ext)) {
-      return Reply(res, refused->first, {{"error", refused->second}});
+void HttpFront::Post(const HttpRoute& route, const std::string& body,
+                     httplib::Response& res) const {
+  const bool is_case = route.action == HttpAction::kPostCase;
+  const std::string& dir = is_case ? folders_.inbox : folders_.status;
+  const std::string name =
+      PostedName(is_case ? folders_.case_extension : ".json");
+  Status st = WriteFileAtomic((fs::path(dir) / name).string(), body);
+  if (!st.ok()) {
+    spdlog::error("http: {}", st.ToString());
+    return Reply(res, 503, {{"error", "cannot keep the document now"}});
+  }
+  // The runtime's verdict: done/<name>.receipt.json (a case) or
+  // done/<name> (a status), or rejected/<name>.error.
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(folders_.wait_ms);
+  const fs::path done =
+      fs::path(folders_.done) / (is_case ? name + ".receipt.json" : name);
+  const fs::path error = fs::path(folders_.rejected) / (name + ".error");
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    if (fs::exists(error, ec)) {
+      auto why = ReadFile(error.string(), 64 << 10);
+      std::string text = why.ok() ? *why : "refused";
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+      return Reply(res, 422, {{"file", name}, {"error", text}});
     }
-    const std::string name = PostedName(ext);
-    Status st = WriteFileAtomic((fs::path(dir) / name).string(), req.body);
-    if (!st.ok()) {
-      spdlog::error("http: {}", st.ToString());
-      return Reply(res, 503, {{"error", "cannot keep the document now"}});
-    }
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(folders_.wait_ms);
-    const fs::path done = fs::path(folders_.done) / (name + done_suffix);
-    const fs::path error = fs::path(folders_.rejected) / (name + ".error");
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::error_code ec;
-      if (fs::exists(error, ec)) {
-        auto why = ReadFile(error.string(), 64 << 10);
-        std::string text = why.ok() ? *why : "refused";
-        while (!text.empty() && text.back() == '\n') text.pop_back();
-        return Reply(res, 422, {{"file", name}, {"error", text}});
-      }
-      if (fs::exists(done, ec) && !fs::exists(fs::path(dir) / name, ec)) {
-        json body = {{"file", name}};
-        if (done_suffix == ".receipt.json") {
-          auto receipt = ReadFile(done.string(), 4 << 20);
-          if (receipt.ok()) {
-            body = json::parse(*receipt, nullptr, false);
-            if (body.is_discarded()) body = {{"file", name}};
-          }
-        } else {
-          body["recorded"] = true;
+    if (fs::exists(done, ec) && !fs::exists(fs::path(dir) / name, ec)) {
+      json answer = {{"file", name}};
+      if (is_case) {
+        auto receipt = ReadFile(done.string(), 4 << 20);
+        if (receipt.ok()) {
+          answer = json::parse(*receipt, nullptr, false);
+          if (answer.is_discarded()) answer = {{"file", name}};
         }
-        return Reply(res, ok_code, body);
+      } else {
+        answer["recorded"] = true;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return Reply(res, is_case ? 201 : 200, answer);
     }
-    Reply(res, 202, {{"file", name}, {"status", "pending"}});
-  };
-  server_->Post("/cases",
-                [=, this](const httplib::Request& req, httplib::Response& res) {
-                  post(folders_.inbox, folders_.case_extension, ".receipt.json",
-                       201, req, res);
-                });
-  server_->Post("/status",
-                [=, this](const httplib::Request& req, httplib::Response& res) {
-                  post(folders_.status, ".json", "", 200, req, res);
-                });
-  server_->Get("/cases", [this](const httplib::Request&,
-                                httplib::Response& res) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(folders_.outbox, ec)) {
-      const std::string n = e.path().filename().string();
-      if (e.is_regular_file() && PlainName(n)) names.push_back(n);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Reply(res, 202, {{"file", name}, {"status", "pending"}});
+}
+
+void HttpFront::ListCases(httplib::Response& res) const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folders_.outbox, ec)) {
+    const std::string n = e.path().filename().string();
+    if (e.is_regular_file() && PlainName(n)) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  json cases = json::array();
+  for (const auto& n : names) {
+    auto text = ReadFile((fs::path(folders_.outbox) / n).string(), 4 << 20);
+    if (!text.ok()) continue;
+    json doc = json::parse(*text, nullptr, false);
+    cases.push_back(
+        {{"file", n}, {"document", doc.is_discarded() ? json(*text) : doc}});
+  }
+  Reply(res, 200, cases);
+}
+
+void HttpFront::Handle(const httplib::Request& req,
+                       httplib::Response& res) const {
+  const HttpRoute route = RouteRequest(
+      {req.method, req.path, req.get_header_value("Content-Type"), req.body},
+      folders_.case_extension);
+  switch (route.action) {
+    case HttpAction::kAnswer:
+      return Reply(res, route.answer);
+    case HttpAction::kPostCase:
+    case HttpAction::kPostStatus:
+      return Post(route, req.body, res);
+    case HttpAction::kListCases:
+      return ListCases(res);
+    case HttpAction::kDeleteCase: {
+      std::error_code ec;
+      if (!fs::remove(fs::path(folders_.outbox) / route.file, ec)) {
+        return Reply(
+            res, 404,
+            {{"error", "no case file '" + Escaped(route.file, 64) + "'"}});
+      }
+      res.status = 204;
+      return;
     }
-    std::sort(names.begin(), names.end());
-    json cases = json::array();
-    for (const auto& n : names) {
-      auto text = ReadFile((fs::path(folders_.outbox) / n).string(), 4 << 20);
-      if (!text.ok()) continue;
-      json doc = json::parse(*text, nullptr, false);
-      cases.push_back(
-          {{"file", n}, {"document", doc.is_discarded() ? json(*text) : doc}});
-    }
-    Reply(res, 200, cases);
-  });
-  server_->Delete(R"(/cases/([^/]+))", [this](const httplib::Request& req,
-                                              httplib::Response& res) {
-    const std::string name = req.matches[1];
-    std::error_code ec;
-    if (!PlainName(name) || !fs::remove(fs::path(folders_.outbox) / name, ec)) {
-      return Reply(res, 404, {{"error", "no case file '" + name + "'"}});
-    }
-    res.status = 204;
-  });
+  }
 }
 
 Status HttpFront::Start(const std::string& listen,
@@ -274,7 +199,16 @@ Status HttpFront::Start(const std::string& listen,
   server_ = std::make_unique<httplib::Server>();
   server_->set_payload_max_length(folders_.max_body);
   ServeErrorsAsJson(*server_, folders_.max_body);
-  Routes();
+  // Every request of a method with handlers goes through RouteRequest;
+  // the others (TRACE, CONNECT, ...) reach ServeErrorsAsJson's handler.
+  const auto handle = [this](const httplib::Request& req,
+                             httplib::Response& res) { Handle(req, res); };
+  server_->Get(".*", handle);
+  server_->Post(".*", handle);
+  server_->Put(".*", handle);
+  server_->Patch(".*", handle);
+  server_->Delete(".*", handle);
+  server_->Options(".*", handle);
   port_ = port == 0 ? server_->bind_to_any_port(host)
                     : (server_->bind_to_port(host, port) ? port : -1);
   if (port_ <= 0) {

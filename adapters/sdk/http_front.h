@@ -41,11 +41,14 @@
 #include <string>
 #include <thread>
 
+#include "adapters/sdk/http_routes.h"
 #include "core/status.h"
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace relais::sdk {
 
@@ -80,7 +83,12 @@ class HttpFront {
   int port() const { return port_; }
 
  private:
-  void Routes();
+  void Handle(const httplib::Request& req, httplib::Response& res) const;
+  // Keeps a POST's body in inbox/ or status/ and waits (wait_ms) for the
+  // runtime's verdict.
+  void Post(const HttpRoute& route, const std::string& body,
+            httplib::Response& res) const;
+  void ListCases(httplib::Response& res) const;
 
   HttpFolders folders_;
   std::unique_ptr<httplib::Server> server_;

@@ -186,6 +186,24 @@ TEST_F(HttpFrontTest, AMethodAPathDoesNotTakeIs405WithAllow) {
               "method DELETE is not allowed on /cases (allowed: GET, POST)");
 }
 
+TEST_F(HttpFrontTest, HeadOfCasesIsAGetWithoutBody) {
+  auto res = client_->Head("/cases");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "");
+}
+
+TEST_F(HttpFrontTest, ACallersPathIsRepeatedEscaped) {
+  // %0A and %1B decode to a newline and an escape in the path; %FF to a
+  // byte that is not UTF-8.
+  ExpectError(client_->Get("/x%0Ay%1B[31m%FF"), 404,
+              "no such endpoint: GET /x\\ny\\x1B[31m\\xFF (the endpoints are "
+              "POST /cases, GET /cases, DELETE /cases/<file> and POST "
+              "/status)");
+  ExpectError(client_->Delete("/cases/a.json%00x"), 404,
+              "no case file 'a.json\\x00x'");
+}
+
 TEST_F(HttpFrontTest, ABodyOverTheLimitIs413) {
   ExpectError(client_->Post("/cases", std::string(kMaxBody + 1, 'x'),
                             "application/json"),
@@ -228,6 +246,48 @@ TEST(HttpErrorsTest, AnEscapedExceptionIsAJson500WithoutItsText) {
                      "out; see the adapter's log"}}));
     EXPECT_THAT(res->body, Not(HasSubstr("284057512345672")));
   }
+}
+
+// RouteRequest alone: the action for each request an endpoint takes.
+TEST(HttpRoutesTest, EachEndpointMapsToItsAction) {
+  const auto route = [](std::string_view method, std::string_view path,
+                        std::string_view type = "application/json",
+                        std::string_view body = "{}") {
+    return RouteRequest({method, path, type, body}, ".json");
+  };
+  EXPECT_EQ(route("POST", "/cases").action, HttpAction::kPostCase);
+  EXPECT_EQ(route("POST", "/status").action, HttpAction::kPostStatus);
+  EXPECT_EQ(route("GET", "/cases").action, HttpAction::kListCases);
+  const HttpRoute del = route("DELETE", "/cases/c-1.json");
+  EXPECT_EQ(del.action, HttpAction::kDeleteCase);
+  EXPECT_EQ(del.file, "c-1.json");
+  for (const char* name : {"/cases/.hidden", "/cases/a\tb"}) {
+    const HttpRoute refused = route("DELETE", name);
+    EXPECT_EQ(refused.action, HttpAction::kAnswer) << name;
+    EXPECT_EQ(refused.answer.status, 404) << name;
+  }
+  // The posted case's extension decides the Content-Type (CAF's CSV).
+  EXPECT_EQ(
+      RouteRequest({"POST", "/cases", "text/csv; charset=utf-8", "a;b"}, ".csv")
+          .action,
+      HttpAction::kPostCase);
+  EXPECT_EQ(RouteRequest({"POST", "/cases", "application/json", "{}"}, ".csv")
+                .answer.status,
+            415);
+  // A status is JSON whatever the case extension.
+  EXPECT_EQ(RouteRequest({"POST", "/status", "application/json", "{}"}, ".xml")
+                .action,
+            HttpAction::kPostStatus);
+}
+
+TEST(HttpRoutesTest, AnErrorRepeatsNothingRaw) {
+  const HttpAnswer answer =
+      ErrorAnswer("GE\nT", "/status\r\nX-Injected: 1", 404, kMaxBody);
+  EXPECT_EQ(answer.status, 404);
+  EXPECT_EQ(answer.body["error"].get<std::string>().find('\n'),
+            std::string::npos);
+  EXPECT_EQ(ErrorAnswer("GET", "/cases", 413, kMaxBody).body["error"],
+            "the body is larger than 1.0 KiB (1024 bytes)");
 }
 
 }  // namespace
