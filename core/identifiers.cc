@@ -58,8 +58,11 @@ Status ValidateNir(std::string_view nir15) {
   }
   RELAIS_ASSIGN_OR_RETURN(std::string key, NirKey(nir15.substr(0, 13)));
   if (nir15.substr(13) != key) {
+    // Neither key is repeated: an error may be logged, and the key is
+    // part of the citizen's NIR.
     return Status::InvalidArgument(
-        "NIR key is " + std::string(nir15.substr(13)) + ", expected " + key);
+        "NIR key does not match the first 13 characters (it must be 97 "
+        "minus their number modulo 97)");
   }
   return Status::OK();
 }
@@ -110,9 +113,9 @@ Status ValidateFiscalNumber(std::string_view spi) {
   }
   const uint64_t expected = ToNumber(spi.substr(0, 10)) % 511;
   if (ToNumber(spi.substr(10)) != expected) {
-    return Status::InvalidArgument("numéro fiscal check digits are " +
-                                   std::string(spi.substr(10)) + ", expected " +
-                                   std::to_string(expected));
+    return Status::InvalidArgument(
+        "numéro fiscal check digits do not match the first 10 digits (they "
+        "must be their number modulo 511)");
   }
   return Status::OK();
 }

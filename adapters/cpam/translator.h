@@ -29,8 +29,8 @@ class CpamTranslator : public sdk::Translator {
   bool Accepts(std::string_view file_name) const override;
   std::string InboxFiles() const override { return "*.json"; }
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
-  // the JSON field that is missing or wrong ("field assure.nir: NIR key is
-  // 00, expected 87"), or "not valid JSON: ...".
+  // the JSON field that is missing or wrong ("field assure.nir: NIR key
+  // does not match the first 13 characters ..."), or "not valid JSON: ...".
   Result<std::vector<sdk::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
   // Any case type -> "<case id>-<hex of the first 8 message id bytes>.json"

@@ -9,7 +9,8 @@
 //   Read    a native document -> a CaseEvent, checking every value (NIR,
 //           numéro fiscal, dates, amounts, enumerations, required fields)
 //           with errors that name the field by its native path
-//           ("field assure.nir: NIR key is 00, expected 87").
+//           ("field assure.nir: NIR key does not match the first 13
+//           characters ..."), never repeating the value.
 //
 // The file (adapters/README.md, "Mapping files") has these tables:
 //

@@ -116,7 +116,7 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
   };
   const std::vector<Case> cases = {
       {[](Json& d) { d["assure"]["nir"] = "290023306312300"; },
-       "field assure.nir: NIR key is 00, expected 87"},
+       "field assure.nir: NIR key does not match the first 13 characters"},
       {[](Json& d) { d["assure"].erase("nir"); }, "field assure.nir: missing"},
       {[](Json& d) { d["assure"]["nir"] = 290023306312387; },
        "field assure.nir: must be a string"},
@@ -266,8 +266,10 @@ TEST(CpamTranslatorTest, AddressChangeWithABadNirIsRefused) {
   auto file = CpamTranslator().WriteOutbox(d.view(), d.event());
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_THAT(file.status().message(),
-              HasSubstr("field assure.nir: NIR key is 00"));
+  EXPECT_THAT(
+      file.status().message(),
+      HasSubstr(
+          "field assure.nir: NIR key does not match the first 13 characters"));
 }
 
 }  // namespace

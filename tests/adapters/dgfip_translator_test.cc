@@ -129,7 +129,7 @@ TEST(DgfipTranslatorTest, BadInputNamesTheDgfipField) {
       {[](Json& d) { d["spi"] = "12345678900"; }, "field spi: "},
       {[](Json& d) { d.erase("spi"); }, "field spi: missing"},
       {[](Json& d) { d["nir"] = "175055935012300"; },
-       "field nir: NIR key is 00, expected 47"},
+       "field nir: NIR key does not match the first 13 characters"},
       {[](Json& d) { d.erase("nom"); }, "field nom: missing"},
       {[](Json& d) { d["dateNaissance"] = "1975-13-01"; },
        "field dateNaissance: not a date YYYY-MM-DD"},

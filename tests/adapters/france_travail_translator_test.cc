@@ -106,7 +106,7 @@ TEST(FranceTravailTranslatorTest, BadInputNamesTheField) {
        "field identifiant: must be"},
       {[](Json& d) { d.erase("demandeur"); }, "field demandeur: missing"},
       {[](Json& d) { d["demandeur"]["nir"] = "188091305512399"; },
-       "field demandeur.nir: NIR key is 99, expected 60"},
+       "field demandeur.nir: NIR key does not match the first 13 characters"},
       {[](Json& d) { d["demandeur"]["date_naissance"] = "1988-09-31"; },
        "field demandeur.date_naissance"},
       {[](Json& d) { d.erase("inscription"); }, "field inscription: missing"},

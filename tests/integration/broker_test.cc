@@ -348,7 +348,8 @@ TEST_F(BrokerTest, ARefusedDeliveryIsReportedToItsSender) {
   auto desk = stack_.Connect(kDesk, reports.Handler());
   ASSERT_TRUE(desk.ok());
   auto caf = stack_.Connect("caf", [](const sdk::Delivery&) {
-    return sdk::HandlerResult::Rejected("field nir: NIR key is 00");
+    return sdk::HandlerResult::Rejected(
+        "field nir: NIR key does not match the first 13 characters");
   });
   ASSERT_TRUE(caf.ok());
   auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
@@ -363,7 +364,8 @@ TEST_F(BrokerTest, ARefusedDeliveryIsReportedToItsSender) {
   EXPECT_EQ(VectorBytes(r->message_id()), env->message_id);
   EXPECT_EQ(StringView(r->recipient()), "caf");
   EXPECT_EQ(r->state(), wire::RecipientState::Rejected);
-  EXPECT_EQ(StringView(r->detail()), "field nir: NIR key is 00");
+  EXPECT_EQ(StringView(r->detail()),
+            "field nir: NIR key does not match the first 13 characters");
 }
 
 // A recipient acking what is not in flight to it, acking twice, or asking

@@ -550,8 +550,10 @@ TEST_F(DemoFlowTest, SubjectFilesDecideWhoHearsOfADeath) {
   const std::string bad =
       stack_.layout().Rejected("france-travail") + "/bad.json.error";
   ASSERT_TRUE(WaitUntil([&] { return fs::exists(bad); }));
-  EXPECT_NE(ReadFile(bad)->find("field register[0]: NIR key is 00"),
-            std::string::npos)
+  EXPECT_NE(
+      ReadFile(bad)->find(
+          "field register[0]: NIR key does not match the first 13 characters"),
+      std::string::npos)
       << *ReadFile(bad);
   const std::string death =
       *ReadFile(SourcePath("deploy/samples/cpam/death_notification.json"));
@@ -736,7 +738,7 @@ TEST_F(DemoFlowTest, BadNativeFilesAreRejectedAndNothingIsSent) {
       {"caf", "bad-nir.csv",
        edit("deploy/samples/caf/rsa_application.csv", "1920769123456",
             "192076912345699"),
-       "line 2, field nir: NIR key is 99"},
+       "line 2, field nir: NIR key does not match the first 13 characters"},
       {"cpam", "bad-date.json",
        edit("deploy/samples/cpam/death_notification.json", "2026-11-15",
             "2026-02-30"),
