@@ -259,7 +259,6 @@ int CaseOpen(const CaseOpenArgs& a) {
                  file.status().message().c_str());
     return kExitUsage;
   }
-  if (!file->subscribers && file->recipients.empty()) return kExitUsage;
   const auto timeout = std::chrono::seconds(a.timeout_s);
   if (a.check && !file->subscribers) {
     auto views = ViewsFor(file->payload, file->recipients);

@@ -24,7 +24,8 @@ inline constexpr size_t kMaxRecipients = 32;
 
 struct CaseFile {
   std::string case_id;  // empty: drawn when the case is sealed
-  // Empty with `subscribers`: the broker names them (RouteQuery).
+  // 1 to kMaxRecipients distinct ids, none the sender; empty with
+  // `subscribers` (the broker names them: RouteQuery).
   std::vector<std::string> recipients;
   bool subscribers = false;
   int ttl_hours = kDefaultTtlHours;

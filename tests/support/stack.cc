@@ -31,20 +31,13 @@ std::optional<std::string> SubmitRaw(RawClient& raw, uint64_t request,
                                      const SealedEnvelope& envelope,
                                      std::chrono::milliseconds timeout) {
   raw.Send(SubmitFrame(request, envelope.bytes));
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    auto frame = raw.Receive(left);
-    if (!frame) return std::nullopt;
-    auto f = ParseFrame(*frame);
-    if (f.ok() && (*f)->request_id() == request &&
-        ((*f)->body_type() == wire::Body::Accepted ||
-         (*f)->body_type() == wire::Body::Rejected)) {
-      return frame;
-    }
-  }
+  return raw.ReceiveMatching(
+      [request](const wire::Frame& f) {
+        return f.request_id() == request &&
+               (f.body_type() == wire::Body::Accepted ||
+                f.body_type() == wire::Body::Rejected);
+      },
+      timeout);
 }
 
 sdk::DeliveryHandler DeliveryCounter::Handler() {
@@ -285,6 +278,13 @@ std::optional<std::string> RawClient::Receive(
 
 std::optional<std::string> RawClient::ReceiveType(
     wire::Body type, std::chrono::milliseconds timeout) {
+  return ReceiveMatching(
+      [type](const wire::Frame& f) { return f.body_type() == type; }, timeout);
+}
+
+std::optional<std::string> RawClient::ReceiveMatching(
+    const std::function<bool(const wire::Frame&)>& match,
+    std::chrono::milliseconds timeout, std::vector<std::string>* skipped) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -293,7 +293,8 @@ std::optional<std::string> RawClient::ReceiveType(
     auto frame = Receive(left);
     if (!frame) return std::nullopt;
     auto parsed = ParseFrame(*frame);
-    if (parsed.ok() && (*parsed)->body_type() == type) return frame;
+    if (parsed.ok() && match(**parsed)) return frame;
+    if (skipped != nullptr) skipped->push_back(std::move(*frame));
   }
 }
 
@@ -310,21 +311,15 @@ Result<std::string> SubmitMarker(sdk::Client& sender,
 std::optional<std::vector<std::string>> FramesBeforeHeartbeat(
     RawClient& raw, uint64_t request_id, std::chrono::milliseconds timeout) {
   raw.Send(HeartbeatFrame(request_id, Clock::System()->NowMs()));
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<std::string> before;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    auto frame = raw.Receive(left);
-    if (!frame) return std::nullopt;
-    auto parsed = ParseFrame(*frame);
-    if (parsed.ok() && (*parsed)->body_type() == wire::Body::Heartbeat &&
-        (*parsed)->request_id() == request_id) {
-      return before;
-    }
-    before.push_back(std::move(*frame));
-  }
+  const auto answer = raw.ReceiveMatching(
+      [request_id](const wire::Frame& f) {
+        return f.body_type() == wire::Body::Heartbeat &&
+               f.request_id() == request_id;
+      },
+      timeout, &before);
+  if (!answer) return std::nullopt;
+  return before;
 }
 
 std::pair<int, std::string> RunCli(const TestStack& stack,

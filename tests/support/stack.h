@@ -113,6 +113,13 @@ class RawClient {
   // The next frame whose body type is `type` (others are skipped).
   std::optional<std::string> ReceiveType(wire::Body type,
                                          std::chrono::milliseconds timeout);
+  // The next frame that parses and satisfies `match`, or nullopt after
+  // `timeout`; every other frame received meanwhile is appended to
+  // `skipped` (if not null).
+  std::optional<std::string> ReceiveMatching(
+      const std::function<bool(const wire::Frame&)>& match,
+      std::chrono::milliseconds timeout,
+      std::vector<std::string>* skipped = nullptr);
 
  private:
   zmq::context_t ctx_;
