@@ -6,6 +6,8 @@
 
 #include <thread>
 
+#include "broker/cases/case_book.h"
+#include "broker/router/routes.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
@@ -17,14 +19,6 @@ namespace {
 
 // Most incoming messages handled before posted work gets a turn.
 constexpr int kReceiveBurst = 512;
-
-// The code of a writer outcome's refusal: its own, or JournalUnavailable
-// for a journal error (the details stay in relaisd's log).
-wire::RejectCode RejectCodeOf(const Status& s) {
-  return s.code() == Status::Code::kRejected
-             ? s.reject_code()
-             : wire::RejectCode::JournalUnavailable;
-}
 
 std::string Hex8(std::string_view id) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -68,76 +62,12 @@ Status Broker::Init() {
   if (wake_fd_ < 0) return Status::IOError("eventfd failed");
 
   RELAIS_ASSIGN_OR_RETURN(
-      writer_,
-      journal::JournalWriter::Create(
-          journal_.get(), clock_,
-          journal::BrokerSigner{config_.broker_id, identity_.signing},
-          [this](journal::CommitReport report) {
-            std::vector<Outgoing> frames;
-            frames.reserve(report.submits.size());
-            for (const auto& s : report.submits) {
-              pending_bytes_.fetch_sub(s.envelope_bytes);
-              if (s.status.ok()) {
-                frames.push_back(
-                    {s.routing_id,
-                     AcceptedFrame(s.request_id, s.message_id, s.sequence,
-                                   s.accepted_at_ms, s.duplicate)});
-              } else {
-                spdlog::warn("message {} refused at journaling: {}",
-                             Hex8(s.message_id), s.status.ToString());
-                frames.push_back(
-                    {s.routing_id,
-                     RejectedFrame(s.request_id, s.status.reject_code(),
-                                   s.status.message(), s.message_id)});
-              }
-            }
-            for (const auto& o : report.operator_outcomes) {
-              if (o.status.ok()) {
-                frames.push_back(
-                    {o.routing_id,
-                     AdminReplyFrame(o.request_id,
-                                     o.replay ? wire::AdminOp::ReplayDeadLetter
-                                              : wire::AdminOp::DropDeadLetter,
-                                     {o.dead_letter}, {}, false, nullptr)});
-              } else {
-                const auto code = o.status.code() == Status::Code::kNotFound
-                                      ? wire::RejectCode::UnknownDelivery
-                                      : wire::RejectCode::JournalUnavailable;
-                frames.push_back(
-                    {o.routing_id, RejectedFrame(o.request_id, code,
-                                                 o.status.message(), {})});
-              }
-            }
-            for (const auto& o : report.status_outcomes) {
-              frames.push_back(
-                  {o.routing_id,
-                   o.status.ok()
-                       ? StatusRecordedFrame(o.request_id, o.message_id,
-                                             o.state, o.changed, o.at_ms)
-                       : RejectedFrame(o.request_id, RejectCodeOf(o.status),
-                                       o.status.message(), o.message_id)});
-            }
-            for (const auto& o : report.subject_outcomes) {
-              frames.push_back(
-                  {o.routing_id,
-                   o.status.ok()
-                       ? SubjectsRegisteredFrame(o.request_id, o.changed,
-                                                 o.count)
-                       : RejectedFrame(o.request_id, RejectCodeOf(o.status),
-                                       o.status.message(), "")});
-            }
-            if (!report.commit_status.ok()) {
-              spdlog::error("journal batch failed: {}",
-                            report.commit_status.ToString());
-            }
-            for (const auto& [r, seq] : report.dead_letters) {
-              spdlog::warn("{}: sequence {} is now a dead letter", r, seq);
-            }
-            Post(std::move(frames), std::move(report.recipients),
-                 std::move(report.failed_ack_recipients),
-                 std::move(report.dead_letters), std::move(report.replayed),
-                 report.journal_recovered);
-          }));
+      writer_, journal::JournalWriter::Create(
+                   journal_.get(), clock_,
+                   journal::BrokerSigner{config_.broker_id, identity_.signing},
+                   [this](journal::CommitReport report) {
+                     OnCommitted(std::move(report));
+                   }));
 
   const size_t threads =
       config_.ingress_threads
@@ -152,9 +82,7 @@ Status Broker::Init() {
         pending_bytes_.fetch_sub(r.envelope_bytes);
         spdlog::warn("{}: rejected message {}: {}", r.participant,
                      Hex8(r.message_id), r.status.ToString());
-        Post({{r.routing_id, RejectedFrame(r.request_id, r.status.reject_code(),
-                                           r.status.message(), r.message_id)}},
-             {});
+        Post({RejectionTo(r.reply, r.status, r.message_id)}, {});
       },
       [this](std::string_view message_id, std::string_view sender,
              std::string_view header_sha256) {
@@ -203,6 +131,27 @@ Broker::~Broker() {
 }
 
 const std::string& Broker::endpoint() const { return router_->endpoint(); }
+
+// On the writer's thread: answers what the batch decided and hands the
+// loop the recipients and sessions it changed.
+void Broker::OnCommitted(journal::CommitReport report) {
+  for (const auto& s : report.submits) {
+    pending_bytes_.fetch_sub(s.envelope_bytes);
+    if (!s.status.ok()) {
+      spdlog::warn("message {} refused at journaling: {}", Hex8(s.message_id),
+                   s.status.ToString());
+    }
+  }
+  if (!report.commit_status.ok()) {
+    spdlog::error("journal batch failed: {}", report.commit_status.ToString());
+  }
+  for (const auto& [r, seq] : report.dead_letters) {
+    spdlog::warn("{}: sequence {} is now a dead letter", r, seq);
+  }
+  Post(ReplyFrames(report), std::move(report.recipients),
+       std::move(report.failed_ack_recipients), std::move(report.dead_letters),
+       std::move(report.replayed), report.journal_recovered);
+}
 
 void Broker::RequestStop() {
   stop_.store(true);
@@ -439,7 +388,7 @@ void Broker::OnSubmit(const transport::Incoming& in, uint64_t req,
         PeekMessageId(envelope));
   }
   pending_bytes_.fetch_add(envelope.size());
-  IngressTask task{in.routing_id, req, in.participant, std::string(envelope)};
+  IngressTask task{{in.routing_id, req}, in.participant, std::string(envelope)};
   if (!ingress_->TrySubmit(std::move(task))) {
     pending_bytes_.fetch_sub(envelope.size());
     Reject(in, req,
@@ -495,7 +444,7 @@ void Broker::OnCaseStatus(const transport::Incoming& in, uint64_t req,
                                    "cannot read the case state; retry later"));
   }
   const wire::CaseState* parsed = state.ok() ? ParseCaseState(*state) : nullptr;
-  if (parsed == nullptr || !delivery::IsPartyTo(*parsed, in.participant)) {
+  if (parsed == nullptr || !cases::IsPartyTo(*parsed, in.participant)) {
     return Reject(in, req,
                   Status::Rejected(wire::RejectCode::UnknownCase,
                                    "no case '" + case_id + "' visible to '" +
@@ -523,8 +472,7 @@ void Broker::OnStatusUpdate(const transport::Incoming& in, uint64_t req,
                                    "InProgress, Done and Rejected"));
   }
   journal::StatusRequest r;
-  r.routing_id = in.routing_id;
-  r.request_id = req;
+  r.reply = {in.routing_id, req};
   r.participant = in.participant;
   r.message_id = std::string(message_id);
   r.state = u.state();
@@ -543,8 +491,7 @@ void Broker::OnSubjectRegistration(const transport::Incoming& in, uint64_t req,
                                    "subject references of 32 bytes each"));
   }
   journal::SubjectRequest s;
-  s.routing_id = in.routing_id;
-  s.request_id = req;
+  s.reply = {in.routing_id, req};
   s.participant = in.participant;
   s.unregister = r.unregister();
   for (size_t at = 0; at < refs.size(); at += kSubjectRefSize) {
@@ -568,32 +515,16 @@ void Broker::OnRouteQuery(const transport::Incoming& in, uint64_t req,
                                    "8 and an absent or 32-byte subject "
                                    "reference"));
   }
-  std::vector<std::string> holders;
-  if (!ref.empty()) {
-    auto found = journal_->SubjectHolders(ref);
-    if (!found.ok()) {
-      spdlog::error("reference directory: {}", found.status().ToString());
-      return Reject(in, req,
-                    Status::Rejected(wire::RejectCode::JournalUnavailable,
-                                     "cannot read the reference directory; "
-                                     "retry later"));
-    }
-    holders = std::move(*found);
+  auto recipients = router::RouteBySubscription(
+      *registry_, *journal_, in.participant, q.case_type(), ref);
+  if (!recipients.ok()) {
+    spdlog::error("reference directory: {}", recipients.status().ToString());
+    return Reject(in, req,
+                  Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                   "cannot read the reference directory; "
+                                   "retry later"));
   }
-  std::vector<std::string> recipients;
-  for (const auto& [who, how] : registry_->Subscribers(q.case_type())) {
-    if (who == in.participant) continue;
-    if (how == Subscription::kKnown &&
-        !std::binary_search(holders.begin(), holders.end(), who)) {
-      continue;
-    }
-    if (!registry_->CheckRoute(in.participant, who, q.case_type()).ok()) {
-      continue;
-    }
-    recipients.push_back(who);
-  }
-  std::sort(recipients.begin(), recipients.end());
-  Send(in.routing_id, RouteReplyFrame(req, recipients));
+  Send(in.routing_id, RouteReplyFrame(req, *recipients));
 }
 
 void Broker::OnAdmin(const transport::Incoming& in, uint64_t req,
@@ -652,9 +583,11 @@ void Broker::OnAdmin(const transport::Incoming& in, uint64_t req,
     }
     case wire::AdminOp::ReplayDeadLetter:
     case wire::AdminOp::DropDeadLetter:
-      writer_->PostOperator({in.routing_id, req, in.participant,
+      writer_->PostOperator({{in.routing_id, req},
+                             in.participant,
                              a.op() == wire::AdminOp::ReplayDeadLetter,
-                             recipient, a.sequence()});
+                             recipient,
+                             a.sequence()});
       return;
     case wire::AdminOp::Stats: {
       wire::BrokerStatsT stats;

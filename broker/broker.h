@@ -20,12 +20,12 @@
 #include <zmq.hpp>
 
 #include "broker/config.h"
-#include "broker/delivery/case_book.h"
 #include "broker/delivery/sessions.h"
 #include "broker/ingress/ingress.h"
 #include "broker/ingress/registry.h"
 #include "broker/journal/journal.h"
 #include "broker/journal/writer.h"
+#include "broker/replies.h"
 #include "broker/transport/router_server.h"
 #include "broker/transport/zap.h"
 #include "core/clock.h"
@@ -58,12 +58,9 @@ class Broker {
   const journal::WriterStats& writer_stats() const { return writer_->stats(); }
 
  private:
-  struct Outgoing {
-    std::string routing_id;
-    std::string frame;
-  };
   Broker(BrokerConfig config, const Clock* clock);
   Status Init();
+  void OnCommitted(journal::CommitReport report);
   void HandleIncoming(transport::Incoming in);
   void HandleFrame(const transport::Incoming& in, const wire::Frame& frame);
   void OnHello(const transport::Incoming& in, uint64_t req,

@@ -175,7 +175,8 @@ int SubmitAll(sdk::Client& client, const nlohmann::json& record,
                                      view.status().message()));
     }
     const std::string id = HexEncode(view->message_id);
-    SealedEnvelope envelope{std::string(view->message_id), *bytes};
+    SealedEnvelope envelope{std::string(view->message_id), *bytes,
+                            crypto::Sha256(view->header_bytes)};
     auto receipt = client.Submit(envelope, std::chrono::seconds(a.timeout_s));
     if (!receipt.ok()) {
       const std::string which = "message " + id + " (" + std::to_string(i + 1) +

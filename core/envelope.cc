@@ -284,6 +284,7 @@ Result<SealedEnvelope> SealEnvelope(const EnvelopeDraft& d,
       CreateBytes(eb, signature));
   eb.Finish(envelope, kEnvelopeIdentifier);
   out.bytes = BufferBytes(eb);
+  out.header_sha256 = crypto::Sha256(header_bytes);
 
   // A sealed envelope must parse: report the field that would not.
   auto parsed = ParseEnvelope(out.bytes);

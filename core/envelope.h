@@ -49,8 +49,9 @@ struct EnvelopeDraft {
 };
 
 struct SealedEnvelope {
-  std::string message_id;  // 16 bytes
-  std::string bytes;       // the Envelope FlatBuffer
+  std::string message_id;     // 16 bytes
+  std::string bytes;          // the Envelope FlatBuffer
+  std::string header_sha256;  // SHA-256 of the header bytes (dedup, audit)
 };
 
 // Builds the header and envelope and signs them with `key`. The draft is

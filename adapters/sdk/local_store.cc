@@ -10,7 +10,8 @@
 
 #include "core/bytes.h"
 #include "core/files.h"
-#include "core/rocksdb_log.h"
+#include "storage/rocks.h"
+#include "storage/rocksdb_log.h"
 
 namespace relais::sdk {
 namespace {
@@ -47,11 +48,11 @@ Result<uint64_t> NextKey(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family) {
   return next;
 }
 
+using storage::KeyRange;
+using storage::Next;
+
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  const std::string text = "local store: " + what + ": " + s.ToString();
-  if (s.IsNoSpace()) return Status::NoSpace(text);
-  if (s.IsCorruption()) return Status::Corruption(text);
-  return Status::IOError(text);
+  return storage::FromRocks(s, "local store: " + what);
 }
 
 std::string BigEndianKey(uint64_t v) {
@@ -96,9 +97,9 @@ Status LocalStore::OpenDb() {
   // A torn last record after a crash is normal; damage before it is not.
   db_options.wal_recovery_mode =
       rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  // Into the process's log, not a LOG file (see core/rocksdb_log.h: the
+  // Into the process's log, not a LOG file (see storage/rocksdb_log.h: the
   // file logger would abort the process after a failed write).
-  db_options.info_log = std::make_shared<SpdlogLogger>(dir_);
+  db_options.info_log = std::make_shared<storage::SpdlogLogger>(dir_);
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = 4 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -145,7 +146,8 @@ Status LocalStore::Recover() {
   if (!failed_.load()) return Status::OK();
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    if (db_->Resume().ok()) {
+    auto resumed = storage::TryResume(*db_);
+    if (resumed.ok() && *resumed) {
       failed_ = false;
       spdlog::info("local store {} writable again (resumed)", dir_);
       return Status::OK();
@@ -238,27 +240,28 @@ Result<uint64_t> LocalStore::Prune(int64_t now_ms, uint64_t limit) {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   const std::string upper = BigEndianKey(static_cast<uint64_t>(horizon));
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kByTime]));
   rocksdb::WriteBatch batch;
   uint64_t n = 0;
-  for (it->SeekToFirst(); it->Valid() && n < limit; it->Next(), ++n) {
-    const rocksdb::Slice key = it->key();
-    if (key.size() < 8) continue;
-    const rocksdb::Slice id(key.data() + 8, key.size() - 8);
-    // A later record of the same id (recorded again) keeps it.
-    std::string value;
-    rocksdb::Status g =
-        db_->Get(rocksdb::ReadOptions(), cf_[kProcessed], id, &value);
-    if (g.ok() && value.size() == 9 &&
-        std::string_view(value).substr(1) == key.ToStringView().substr(0, 8)) {
-      batch.Delete(cf_[kProcessed], id).PermitUncheckedError();
-    }
-    batch.Delete(cf_[kByTime], key).PermitUncheckedError();
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "pruning");
+  RELAIS_RETURN_IF_ERROR(storage::ForEach(
+      *db_, cf_[kByTime], KeyRange{{}, upper, limit},
+      [&](std::string_view key, std::string_view) -> Result<Next> {
+        ++n;
+        if (key.size() < 8) return Next::kContinue;
+        const std::string_view id = key.substr(8);
+        // A later record of the same id (recorded again) keeps it.
+        std::string value;
+        rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), cf_[kProcessed],
+                                     storage::ToSlice(id), &value);
+        if (g.ok() && value.size() == 9 &&
+            std::string_view(value).substr(1) == key.substr(0, 8)) {
+          batch.Delete(cf_[kProcessed], storage::ToSlice(id))
+              .PermitUncheckedError();
+        }
+        batch.Delete(cf_[kByTime], storage::ToSlice(key))
+            .PermitUncheckedError();
+        return Next::kContinue;
+      },
+      "local store: pruning"));
   if (n == 0) return n;
   RELAIS_RETURN_IF_ERROR(Write(&batch, /*sync=*/false, "pruning"));
   return n;
@@ -281,14 +284,14 @@ Status LocalStore::ForEachEffect(
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("local store " + dir_ + " is not open");
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf_[kEffects]));
-  const rocksdb::Slice p(prefix.data(), prefix.size());
-  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
-    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading effects");
-  return Status::OK();
+  // From the prefix on; the first key without it ends the scan.
+  return storage::ForEach(
+      *db_, cf_[kEffects], KeyRange{prefix, {}},
+      [&](std::string_view key, std::string_view value) -> Result<Next> {
+        if (!key.starts_with(prefix) || !fn(key, value)) return Next::kStop;
+        return Next::kContinue;
+      },
+      "local store: reading effects");
 }
 
 Result<std::vector<uint64_t>> LocalStore::Keep(
@@ -324,23 +327,21 @@ Result<std::vector<LocalStore::HandOff>> LocalStore::HandOffs() const {
   std::vector<HandOff> out;
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("local store " + dir_ + " is not open");
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf_[kHandOffs]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view value = it->value().ToStringView();
-    const size_t id_size =
-        value.empty() ? 0 : static_cast<unsigned char>(value[0]);
-    if (it->key().size() != 8 || value.size() < 1 + id_size) {
-      return Status::Corruption("local store " + dir_ +
-                                ": a hand-off record is malformed");
-    }
-    out.push_back({GetBigEndian64(it->key().data()),
-                   std::string(value.substr(1, id_size)),
-                   std::string(value.substr(1 + id_size))});
-  }
-  if (!it->status().ok()) {
-    return FromRocks(it->status(), "reading the hand-offs");
-  }
+  RELAIS_RETURN_IF_ERROR(storage::ForEach(
+      *db_, cf_[kHandOffs], KeyRange{},
+      [&](std::string_view key, std::string_view value) -> Result<Next> {
+        const size_t id_size =
+            value.empty() ? 0 : static_cast<unsigned char>(value[0]);
+        if (key.size() != 8 || value.size() < 1 + id_size) {
+          return Status::Corruption("local store " + dir_ +
+                                    ": a hand-off record is malformed");
+        }
+        out.push_back({GetBigEndian64(key.data()),
+                       std::string(value.substr(1, id_size)),
+                       std::string(value.substr(1 + id_size))});
+        return Next::kContinue;
+      },
+      "local store: reading the hand-offs"));
   return out;
 }
 
@@ -360,13 +361,15 @@ Result<std::vector<LocalStore::Kept>> LocalStore::Outbox() const {
   std::vector<Kept> out;
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("local store " + dir_ + " is not open");
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf_[kOutbox]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().size() != 8) continue;
-    out.push_back({GetBigEndian64(it->key().data()), it->value().ToString()});
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading the outbox");
+  RELAIS_RETURN_IF_ERROR(storage::ForEach(
+      *db_, cf_[kOutbox], KeyRange{},
+      [&](std::string_view key, std::string_view value) -> Result<Next> {
+        if (key.size() == 8) {
+          out.push_back({GetBigEndian64(key.data()), std::string(value)});
+        }
+        return Next::kContinue;
+      },
+      "local store: reading the outbox"));
   return out;
 }
 

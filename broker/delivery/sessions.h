@@ -28,7 +28,7 @@
 #include <string_view>
 
 #include "broker/journal/journal.h"
-#include "broker/journal/writer.h"
+#include "broker/journal/requests.h"
 #include "core/clock.h"
 #include "core/status.h"
 

@@ -127,14 +127,12 @@ void IngressPool::Emit(uint64_t ticket, Outcome outcome) {
     auto& result = it->second.second;
     if (result.ok()) {
       journal::SubmitRequest r = std::move(result).value();
-      r.routing_id = std::move(task.routing_id);
-      r.request_id = task.request_id;
+      r.reply = std::move(task.reply);
       accept_(std::move(r));
     } else {
-      reject_(IngressRejection{std::move(task.routing_id), task.request_id,
-                               std::move(task.participant),
-                               PeekMessageId(task.envelope), result.status(),
-                               task.envelope.size()});
+      reject_(IngressRejection{
+          std::move(task.reply), std::move(task.participant),
+          PeekMessageId(task.envelope), result.status(), task.envelope.size()});
     }
   }
 }

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "broker/ingress/registry.h"
-#include "broker/journal/writer.h"
+#include "broker/journal/requests.h"
 #include "core/clock.h"
 #include "core/envelope.h"
 
@@ -51,16 +51,14 @@ Result<journal::SubmitRequest> VerifySubmission(
     const AlreadyAccepted& accepted = nullptr);
 
 struct IngressTask {
-  std::string routing_id;
-  uint64_t request_id = 0;
+  journal::ReplyTo reply;
   std::string participant;
   std::string envelope;
 };
 
 // A refusal to send back: where, and why.
 struct IngressRejection {
-  std::string routing_id;
-  uint64_t request_id = 0;
+  journal::ReplyTo reply;
   std::string participant;
   std::string message_id;  // empty if the envelope did not parse that far
   Status status;

@@ -16,6 +16,7 @@
 #include "broker/journal/rocksdb_support.h"
 #include "core/bytes.h"
 #include "core/files.h"
+#include "storage/rocks.h"
 
 namespace relais::broker::journal {
 
@@ -43,22 +44,15 @@ const char* const kFamilies[] = {"default",      kMessagesFamily, kOutboxFamily,
 // outbox value: message id, then 0x01 if replayed.
 constexpr char kReplayedFlag = '\1';
 
-rocksdb::Slice S(std::string_view s) { return {s.data(), s.size()}; }
+using storage::FromRocks;
+using storage::KeyRange;
+using storage::Next;
+rocksdb::Slice S(std::string_view s) { return storage::ToSlice(s); }
 
 std::string BigEndian(uint64_t v) {
   std::string out;
   PutBigEndian64(&out, v);
   return out;
-}
-
-Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::OK();
-  if (s.IsNotFound()) return Status::NotFound(what);
-  if (s.IsCorruption()) {
-    return Status::Corruption(what + ": " + s.ToString());
-  }
-  if (s.IsNoSpace()) return Status::NoSpace(what + ": " + s.ToString());
-  return Status::IOError(what + ": " + s.ToString());
 }
 
 // Recover()'s backoff after a failed write: the first attempt, then
@@ -383,18 +377,10 @@ Status Journal::TryRecover(std::string* how) {
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     if (db_) {
-      rocksdb::Status r = db_->Resume();
-      if (r.ok()) {
+      RELAIS_ASSIGN_OR_RETURN(const bool resumed, storage::TryResume(*db_));
+      if (resumed) {
         *how = "resumed";
         return Status::OK();
-      }
-      if (r.IsBusy()) {
-        return Status::IOError(
-            "RocksDB is recovering by itself (after a full disk it waits "
-            "for free space)");
-      }
-      if (r.severity() < rocksdb::Status::Severity::kFatalError) {
-        return FromRocks(r, "resume failed");
       }
       // A fatal error (e.g. a failed log write or sync): only a reopen
       // clears it.
@@ -452,18 +438,16 @@ Result<std::vector<std::string>> Journal::SubjectHolders(
   // Participant ids are ASCII, so every key of this reference sorts below
   // the reference followed by 0xFF.
   const std::string end = std::string(subject_ref) + '\xff';
-  rocksdb::Slice upper(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(ro, families_->subjects));
   std::vector<std::string> holders;
-  for (it->Seek(S(subject_ref)); it->Valid(); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    if (key.size() <= subject_ref.size()) continue;
-    holders.emplace_back(key.substr(subject_ref.size()));
-  }
-  RELAIS_RETURN_IF_ERROR(FromRocks(it->status(), "subject read"));
+  RELAIS_RETURN_IF_ERROR(storage::ForEach(
+      *db_, families_->subjects, KeyRange{subject_ref, end},
+      [&](std::string_view key, std::string_view) -> Result<Next> {
+        if (key.size() > subject_ref.size()) {
+          holders.emplace_back(key.substr(subject_ref.size()));
+        }
+        return Next::kContinue;
+      },
+      "subject read"));
   return holders;
 }
 
@@ -477,25 +461,21 @@ Status Journal::ReadOutbox(std::string_view recipient, uint64_t from,
   if (!db_) return Status::IOError("journal is not open");
   const std::string start = OutboxKey(recipient, from);
   const std::string end = OutboxEnd(recipient);
-  rocksdb::Slice upper(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(ro, families_->outbox));
-  size_t n = 0;
-  for (it->Seek(start); it->Valid() && n < max; it->Next(), ++n) {
-    std::string_view r;
-    uint64_t seq = 0;
-    if (!ParseOutboxKey(std::string_view(it->key().data(), it->key().size()),
-                        &r, &seq)) {
-      return Status::Corruption("malformed outbox key");
-    }
-    RELAIS_ASSIGN_OR_RETURN(OutboxEntry e,
-                            DecodeOutboxValue(it->value().ToString()));
-    e.sequence = seq;
-    out->push_back(std::move(e));
-  }
-  return FromRocks(it->status(), "outbox read");
+  return storage::ForEach(
+      *db_, families_->outbox, KeyRange{start, end, max},
+      [&](std::string_view key, std::string_view value) -> Result<Next> {
+        std::string_view r;
+        uint64_t seq = 0;
+        if (!ParseOutboxKey(key, &r, &seq)) {
+          return Status::Corruption("malformed outbox key");
+        }
+        RELAIS_ASSIGN_OR_RETURN(OutboxEntry e,
+                                DecodeOutboxValue(std::string(value)));
+        e.sequence = seq;
+        out->push_back(std::move(e));
+        return Next::kContinue;
+      },
+      "outbox read");
 }
 
 Result<std::optional<OutboxEntry>> Journal::GetOutbox(
@@ -516,21 +496,19 @@ Status Journal::ReadExpired(int64_t now_ms, size_t max,
   if (!db_) return Status::IOError("journal is not open");
   // Keys up to (now_ms, any sequence), i.e. below (now_ms + 1, 0).
   const std::string end = ExpiryKey(now_ms + 1, 0);
-  rocksdb::Slice upper(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(ro, families_->expiry));
-  for (it->SeekToFirst(); it->Valid() && out->size() < max; it->Next()) {
-    ExpiryEntry e;
-    if (!ParseExpiryKey(std::string_view(it->key().data(), it->key().size()),
-                        &e.expires_at_ms, &e.sequence)) {
-      return Status::Corruption("malformed expiry key");
-    }
-    e.message_id = it->value().ToString();
-    out->push_back(std::move(e));
-  }
-  return FromRocks(it->status(), "expiry read");
+  const size_t room = max > out->size() ? max - out->size() : 0;
+  return storage::ForEach(
+      *db_, families_->expiry, KeyRange{{}, end, room},
+      [&](std::string_view key, std::string_view value) -> Result<Next> {
+        ExpiryEntry e;
+        if (!ParseExpiryKey(key, &e.expires_at_ms, &e.sequence)) {
+          return Status::Corruption("malformed expiry key");
+        }
+        e.message_id = std::string(value);
+        out->push_back(std::move(e));
+        return Next::kContinue;
+      },
+      "expiry read");
 }
 
 Result<std::string> Journal::GetDead(std::string_view recipient,
@@ -542,46 +520,41 @@ Status Journal::ListDead(std::string_view recipient, uint64_t after, size_t max,
                          std::vector<DeadLetterRecord>* out) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("journal is not open");
-  rocksdb::ReadOptions ro;
-  std::string end;
-  rocksdb::Slice upper;
-  if (!recipient.empty()) {
-    end = OutboxEnd(recipient);
-    upper = rocksdb::Slice(end);
-    ro.iterate_upper_bound = &upper;
-  }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, families_->dead));
-  if (recipient.empty()) {
-    it->SeekToFirst();
-  } else {
-    it->Seek(OutboxKey(recipient, after + 1));
-  }
-  for (; it->Valid() && out->size() < max; it->Next()) {
-    std::string_view r;
-    DeadLetterRecord d;
-    if (!ParseOutboxKey(std::string_view(it->key().data(), it->key().size()),
-                        &r, &d.sequence)) {
-      return Status::Corruption("malformed dead letter key");
-    }
-    d.recipient = std::string(r);
-    d.value = it->value().ToString();
-    out->push_back(std::move(d));
-  }
-  return FromRocks(it->status(), "dead letter read");
+  // Without a recipient: every dead letter, from the first.
+  const std::string begin =
+      recipient.empty() ? std::string() : OutboxKey(recipient, after + 1);
+  const std::string end =
+      recipient.empty() ? std::string() : OutboxEnd(recipient);
+  const size_t room = max > out->size() ? max - out->size() : 0;
+  return storage::ForEach(
+      *db_, families_->dead, KeyRange{begin, end, room},
+      [&](std::string_view key, std::string_view value) -> Result<Next> {
+        std::string_view r;
+        DeadLetterRecord d;
+        if (!ParseOutboxKey(key, &r, &d.sequence)) {
+          return Status::Corruption("malformed dead letter key");
+        }
+        d.recipient = std::string(r);
+        d.value = std::string(value);
+        out->push_back(std::move(d));
+        return Next::kContinue;
+      },
+      "dead letter read");
 }
 
 Result<uint64_t> Journal::CountOutbox(std::string_view recipient) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("journal is not open");
+  const std::string begin = OutboxBegin(recipient);
   const std::string end = OutboxEnd(recipient);
-  rocksdb::Slice upper(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(ro, families_->outbox));
   uint64_t n = 0;
-  for (it->Seek(OutboxBegin(recipient)); it->Valid(); it->Next()) ++n;
-  RELAIS_RETURN_IF_ERROR(FromRocks(it->status(), "outbox count"));
+  RELAIS_RETURN_IF_ERROR(storage::ForEach(
+      *db_, families_->outbox, KeyRange{begin, end},
+      [&](std::string_view, std::string_view) -> Result<Next> {
+        ++n;
+        return Next::kContinue;
+      },
+      "outbox count"));
   return n;
 }
 
@@ -589,13 +562,18 @@ Status Journal::ReadAudit(uint64_t from, uint64_t to,
                           std::vector<std::string>* out) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("journal is not open");
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), families_->audit));
-  for (it->Seek(BigEndian(from)); it->Valid(); it->Next()) {
-    if (it->key().size() != 8 || GetBigEndian64(it->key().data()) > to) break;
-    out->push_back(it->value().ToString());
-  }
-  return FromRocks(it->status(), "audit read");
+  // Keys are big-endian sequences: `to` + 1 bounds the scan (none if `to`
+  // is the largest sequence).
+  const std::string begin = BigEndian(from);
+  const std::string end = to == UINT64_MAX ? std::string() : BigEndian(to + 1);
+  return storage::ForEach(
+      *db_, families_->audit, KeyRange{begin, end},
+      [&](std::string_view key, std::string_view value) -> Result<Next> {
+        if (key.size() != 8) return Next::kStop;
+        out->push_back(std::string(value));
+        return Next::kContinue;
+      },
+      "audit read");
 }
 
 }  // namespace relais::broker::journal

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/rocksdb_log.h"
 #include "core/status.h"
+#include "storage/rocksdb_log.h"
 
 namespace relais::broker::journal {
 
@@ -38,6 +38,6 @@ Result<bool> IsNewJournal(const std::string& dir);
 // (replayed into new table files at open) and 4 MiB for the rest.
 uint64_t SpaceToOpen(const std::string& dir);
 
-using relais::SpdlogLogger;
+using storage::SpdlogLogger;
 
 }  // namespace relais::broker::journal

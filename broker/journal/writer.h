@@ -34,108 +34,12 @@
 
 #include "broker/audit/audit_chain.h"
 #include "broker/journal/journal.h"
+#include "broker/journal/requests.h"
 #include "core/clock.h"
 #include "core/keys.h"
 #include "core/status.h"
-#include "schemas/case_state_generated.h"
-#include "schemas/frames_generated.h"
 
 namespace relais::broker::journal {
-
-// A verified message to journal. The envelope bytes are kept as received.
-struct SubmitRequest {
-  std::string routing_id;  // where the receipt goes
-  uint64_t request_id = 0;
-  std::string envelope;
-  std::string message_id;
-  std::string case_id;
-  std::string sender;
-  std::string header_sha256;
-  std::string subject_ref;
-  std::vector<std::string> recipients;
-  wire::CaseType case_type = wire::CaseType::Unknown;
-  int64_t expires_at_ms = 0;
-};
-
-// A recipient's acknowledgement of a delivery it had in flight. An ack
-// Rejected also seals a status report for the message's sender.
-struct AckRequest {
-  std::string recipient;
-  uint64_t sequence = 0;
-  std::string message_id;
-  std::string case_id;
-  wire::AckOutcome outcome = wire::AckOutcome::Processed;
-  std::string reason;
-};
-
-// A delivery that ran out of attempts (from the broker's sessions).
-struct DeadLetterRequest {
-  std::string recipient;
-  uint64_t sequence = 0;
-  std::string message_id;
-  uint32_t attempts = 0;
-  std::string detail;
-};
-
-// An operator's replay or drop of one dead letter.
-struct OperatorRequest {
-  std::string routing_id;  // where the AdminReply goes
-  uint64_t request_id = 0;
-  std::string operator_id;
-  bool replay = false;  // else drop
-  std::string recipient;
-  uint64_t sequence = 0;
-};
-
-struct OperatorOutcome {
-  std::string routing_id;
-  uint64_t request_id = 0;
-  bool replay = false;
-  // OK, NotFound (no such dead letter) or the journal's error.
-  Status status;
-  std::string dead_letter;  // DeadLetter FlatBuffer, when found
-};
-
-// A recipient's StatusUpdate: its partner system's progress with a message.
-struct StatusRequest {
-  std::string routing_id;  // where StatusRecorded goes
-  uint64_t request_id = 0;
-  std::string participant;
-  std::string message_id;
-  wire::RecipientState state = wire::RecipientState::Received;
-  std::string reason;
-};
-
-struct StatusOutcome {
-  std::string routing_id;
-  uint64_t request_id = 0;
-  std::string message_id;
-  wire::RecipientState state = wire::RecipientState::Received;
-  bool changed = false;
-  int64_t at_ms = 0;
-  // OK, Rejected(StatusNotAllowed), or Rejected(JournalUnavailable) when
-  // the message or its case cannot be read or the batch fails.
-  Status status;
-};
-
-// A participant registers or unregisters citizens in the reference
-// directory (SubjectRegistration).
-struct SubjectRequest {
-  std::string routing_id;  // where SubjectsRegistered goes
-  uint64_t request_id = 0;
-  std::string participant;
-  std::vector<std::string> subject_refs;  // 32 bytes each
-  bool unregister = false;
-};
-
-struct SubjectOutcome {
-  std::string routing_id;
-  uint64_t request_id = 0;
-  uint32_t changed = 0;
-  uint32_t count = 0;
-  // OK, or the journal's error.
-  Status status;
-};
 
 // Who the broker is, for the status reports it seals to the senders of
 // messages (not necessarily the cases' originators).
@@ -144,41 +48,6 @@ struct BrokerSigner {
   SigningKey key;
   // Lifetime of a status report (its expires_at_ms - created_at_ms).
   int64_t report_ttl_ms = 30LL * 24 * 3600 * 1000;
-};
-
-struct SubmitOutcome {
-  std::string routing_id;
-  uint64_t request_id = 0;
-  std::string message_id;
-  // OK: accepted (and synced). Rejected: DuplicateConflict, NotAuthorised
-  // or JournalUnavailable.
-  Status status;
-  uint64_t sequence = 0;
-  int64_t accepted_at_ms = 0;
-  bool duplicate = false;
-  size_t envelope_bytes = 0;
-};
-
-// What one committed (or failed) batch produced.
-struct CommitReport {
-  std::vector<SubmitOutcome> submits;
-  // Recipients that have new messages in their outbox.
-  std::vector<std::string> recipients;
-  size_t acks = 0;
-  Status commit_status;  // the batch's write
-  // When the write failed: recipients whose acks were lost with it. Their
-  // deliveries must be sent again (the broker restarts their sessions).
-  std::vector<std::string> failed_ack_recipients;
-  // (recipient, sequence) that became dead letters: no longer in flight.
-  std::vector<std::pair<std::string, uint64_t>> dead_letters;
-  // (recipient, sequence) put back in the outbox by an operator.
-  std::vector<std::pair<std::string, uint64_t>> replayed;
-  std::vector<OperatorOutcome> operator_outcomes;
-  std::vector<StatusOutcome> status_outcomes;
-  std::vector<SubjectOutcome> subject_outcomes;
-  // The journal became writable again before this batch (or with no batch
-  // at all): outboxes may hold entries that no session read yet.
-  bool journal_recovered = false;
 };
 
 struct WriterStats {

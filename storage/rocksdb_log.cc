@@ -1,4 +1,4 @@
-#include "core/rocksdb_log.h"
+#include "storage/rocksdb_log.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,7 +6,7 @@
 #include <string_view>
 #include <utility>
 
-namespace relais {
+namespace relais::storage {
 namespace {
 
 spdlog::level::level_enum LevelOf(rocksdb::InfoLogLevel level) {
@@ -71,4 +71,4 @@ std::string SpdlogLogger::TakeReport() {
   return std::exchange(last_report_, std::string());
 }
 
-}  // namespace relais
+}  // namespace relais::storage

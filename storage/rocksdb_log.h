@@ -12,7 +12,7 @@
 #include <mutex>
 #include <string>
 
-namespace relais {
+namespace relais::storage {
 
 // RocksDB's log, into spdlog's default logger: warnings and errors at
 // their level, everything else at trace. It replaces RocksDB's
@@ -40,4 +40,4 @@ class SpdlogLogger : public rocksdb::Logger {
   std::string last_report_;  // guarded by mu_
 };
 
-}  // namespace relais
+}  // namespace relais::storage

@@ -13,7 +13,7 @@
 #include "schemas/case_state_generated.h"
 #include "schemas/frames_generated.h"
 
-namespace relais::broker::delivery {
+namespace relais::broker::cases {
 
 // Trail entries kept per case; older ones (but the first) are dropped. The
 // audit chain keeps everything.
@@ -80,4 +80,4 @@ void ApplyPartnerStatus(wire::CaseStateT* state, std::string_view recipient,
                         wire::RecipientState to, std::string_view reason,
                         int64_t at_ms);
 
-}  // namespace relais::broker::delivery
+}  // namespace relais::broker::cases

@@ -1,8 +1,8 @@
-#include "broker/delivery/case_book.h"
+#include "broker/cases/case_book.h"
 
 #include "core/flatbuf.h"
 
-namespace relais::broker::delivery {
+namespace relais::broker::cases {
 namespace {
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
@@ -165,4 +165,4 @@ void ApplyOperatorAction(wire::CaseStateT* state, std::string_view recipient,
            recipient, message_id, sequence, detail);
 }
 
-}  // namespace relais::broker::delivery
+}  // namespace relais::broker::cases

@@ -1,0 +1,218 @@
+// JournalWriter::BatchBuilder (batch_builder.h): the batch itself.
+#include "broker/journal/batch_builder.h"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/cases/case_book.h"
+#include "broker/cases/status_report.h"
+#include "core/bytes.h"
+#include "core/crash_point.h"
+#include "core/flatbuf.h"
+#include "core/frame.h"
+
+namespace relais::broker::journal {
+namespace {
+
+std::string BuildDeadLetter(std::string_view recipient, uint64_t sequence,
+                            const EnvelopeView& v, wire::RecipientState reason,
+                            uint32_t attempts, int64_t at_ms,
+                            std::string_view detail) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  auto dl = wire::CreateDeadLetter(
+      fbb, fbb.CreateString(recipient.data(), recipient.size()), sequence,
+      CreateBytes(fbb, v.message_id),
+      fbb.CreateString(v.case_id.data(), v.case_id.size()),
+      fbb.CreateString(v.sender.data(), v.sender.size()), v.header->case_type(),
+      reason, attempts, at_ms, v.header->expires_at_ms(),
+      fbb.CreateString(detail.data(), detail.size()));
+  fbb.Finish(dl);
+  return std::string(AsStringView(fbb.GetBufferPointer(), fbb.GetSize()));
+}
+
+}  // namespace
+
+// Every message whose expiry passed becomes a dead letter for each
+// recipient that has not acknowledged it (replayed ones excepted).
+void JournalWriter::BatchBuilder::Sweep() {
+  std::vector<ExpiryEntry> expired;
+  Status st = w_->journal_->ReadExpired(now_ms_, kMaxSweep, &expired);
+  if (!st.ok()) {
+    spdlog::error("expiry sweep: {}", st.ToString());
+    return;
+  }
+  for (const auto& e : expired) {
+    batch_->DeleteExpiry(e.expires_at_ms, e.sequence);
+    ++changes_;
+    std::string bytes;
+    auto v = LoadEnvelope(e.message_id, &bytes);
+    if (!v.ok()) continue;
+    for (const auto* r : *v->header->recipients()) {
+      const std::string recipient(StringView(r));
+      auto entry = OutboxEntryOf(recipient, e.sequence);
+      if (!entry || entry->replayed) continue;
+      MakeDead(recipient, e.sequence, *v, wire::RecipientState::Expired, 0,
+               "expired before the recipient acknowledged it");
+    }
+  }
+}
+
+// Commits the batch and returns the report to send.
+CommitReport JournalWriter::BatchBuilder::Commit() {
+  for (const auto& [case_id, state] : cases_) {
+    if (state->case_id.empty()) continue;
+    flatbuffers::FlatBufferBuilder fbb(512);
+    fbb.Finish(wire::CaseState::Pack(fbb, state.get()), kCaseStateIdentifier);
+    batch_->PutCase(case_id,
+                    AsStringView(fbb.GetBufferPointer(), fbb.GetSize()));
+  }
+  std::string next;
+  PutBigEndian64(&next, w_->next_sequence_);
+  batch_->PutMeta(kMetaNextSequence, next);
+  batch_->PutMeta(kMetaAuditHead, audit::EncodeHead(w_->audit_.head()));
+
+  CrashPoint("writer.batch.built");
+  report_.commit_status = w_->state_status_.ok()
+                              ? w_->journal_->Commit(batch_.get())
+                              : w_->state_status_;
+  if (report_.commit_status.ok()) {
+    CrashPoint("writer.batch.synced");
+    report_.recipients.assign(recipients_.begin(), recipients_.end());
+    return std::move(report_);
+  }
+  // Nothing of the batch is on disk: undo the in-memory state and refuse
+  // every submit that was to be accepted by it. The details (paths, OS
+  // errors) are for the broker's log, not for partners.
+  w_->next_sequence_ = first_sequence_;
+  w_->audit_.Reset(audit_start_);
+  const Status unavailable =
+      Status::Rejected(wire::RejectCode::JournalUnavailable,
+                       "the broker's journal cannot write at the moment; "
+                       "nothing was journaled, retry later");
+  for (size_t i : depends_on_batch_) {
+    auto& s = report_.submits[i];
+    s.status = unavailable;
+    s.sequence = 0;
+    s.duplicate = false;
+  }
+  report_.acks = 0;
+  report_.failed_ack_recipients.assign(ack_recipients_.begin(),
+                                       ack_recipients_.end());
+  report_.dead_letters.clear();
+  report_.replayed.clear();
+  for (auto& o : report_.operator_outcomes) {
+    if (o.status.ok()) o.status = unavailable;
+  }
+  for (auto& o : report_.status_outcomes) {
+    if (o.status.ok()) o.status = unavailable;
+  }
+  for (auto& o : report_.subject_outcomes) {
+    if (o.status.ok()) o.status = unavailable;
+  }
+  return std::move(report_);
+}
+
+// `recipient`'s pending outbox entry of `sequence`, as this batch leaves it.
+std::optional<OutboxEntry> JournalWriter::BatchBuilder::OutboxEntryOf(
+    const std::string& recipient, uint64_t sequence) {
+  if (removed_outbox_.count({recipient, sequence})) return std::nullopt;
+  auto entry = w_->journal_->GetOutbox(recipient, sequence);
+  if (!entry.ok()) {
+    spdlog::error("outbox of {}: {}", recipient, entry.status().ToString());
+    return std::nullopt;
+  }
+  return *entry;
+}
+
+// The journaled envelope of `message_id`, parsed; its bytes in `*bytes`.
+// Errors are logged: the journal is damaged.
+Result<EnvelopeView> JournalWriter::BatchBuilder::LoadEnvelope(
+    const std::string& message_id, std::string* bytes) {
+  auto envelope = w_->journal_->GetMessage(message_id);
+  if (envelope.ok()) *bytes = std::move(*envelope);
+  auto v = envelope.ok() ? ParseEnvelope(*bytes) : envelope.status();
+  if (!v.ok()) {
+    spdlog::error("message {}: {}", HexEncode(message_id),
+                  v.status().ToString());
+  }
+  return v;
+}
+
+void JournalWriter::BatchBuilder::MakeDead(
+    const std::string& recipient, uint64_t sequence, const EnvelopeView& v,
+    wire::RecipientState reason, uint32_t attempts, const std::string& detail) {
+  const std::string message_id(v.message_id);
+  batch_->PutDead(recipient, sequence,
+                  BuildDeadLetter(recipient, sequence, v, reason, attempts,
+                                  now_ms_, detail));
+  batch_->DeleteOutbox(recipient, sequence);
+  removed_outbox_.insert({recipient, sequence});
+  dead_removed_.erase({recipient, sequence});
+  ++changes_;
+  const std::string case_id(v.case_id);
+  if (wire::CaseStateT* state = LoadCase(case_id);
+      state != nullptr && !state->case_id.empty()) {
+    cases::ApplyDeadLetter(state, recipient, message_id, sequence, reason,
+                           detail, now_ms_);
+  }
+  AppendAudit({now_ms_,
+               reason == wire::RecipientState::Expired
+                   ? wire::TraceEvent::Expired
+                   : wire::TraceEvent::DeadLettered,
+               message_id, case_id, recipient, "", detail});
+  report_.dead_letters.push_back({recipient, sequence});
+  ReportToSender(v, recipient, reason, attempts, detail);
+}
+
+// Journals a StatusReport, sealed by the broker, for the sender of `v`
+// (never for the broker's own reports).
+void JournalWriter::BatchBuilder::ReportToSender(const EnvelopeView& v,
+                                                 const std::string& recipient,
+                                                 wire::RecipientState state,
+                                                 uint32_t attempts,
+                                                 const std::string& detail) {
+  const std::string sender(v.sender);
+  if (sender == w_->signer_.id) return;
+  const EnvelopeDraft d = cases::StatusReportDraft(
+      v, {recipient, state, attempts, detail}, w_->signer_.id, now_ms_,
+      w_->signer_.report_ttl_ms);
+  auto sealed = SealEnvelope(d, w_->signer_.key);
+  if (!sealed.ok()) {
+    spdlog::error("cannot seal a status report for {}: {}", sender,
+                  sealed.status().ToString());
+    return;
+  }
+  const uint64_t seq = w_->next_sequence_++;
+  batch_->PutMessage(sealed->message_id, sealed->bytes);
+  batch_->PutOutbox(sender, seq, sealed->message_id);
+  batch_->PutDedup(
+      sealed->message_id,
+      DedupEntry{seq, now_ms_, sealed->header_sha256, w_->signer_.id});
+  batch_->PutExpiry(d.expires_at_ms, seq, sealed->message_id);
+  AppendAudit({now_ms_, wire::TraceEvent::Accepted, sealed->message_id,
+               d.case_id, w_->signer_.id, "", detail});
+  recipients_.insert(sender);
+}
+
+// The case's state in this batch: loaded from the journal once, or empty
+// if the case is new. Null if the journal cannot be read.
+wire::CaseStateT* JournalWriter::BatchBuilder::LoadCase(
+    const std::string& case_id) {
+  auto it = cases_.find(case_id);
+  if (it != cases_.end()) return it->second.get();
+  auto state = std::make_unique<wire::CaseStateT>();
+  auto stored = w_->journal_->GetCase(case_id);
+  if (stored.ok()) {
+    const wire::CaseState* flat = ParseCaseState(*stored);
+    if (flat == nullptr) return nullptr;
+    flat->UnPackTo(state.get());
+  } else if (stored.status().code() != Status::Code::kNotFound) {
+    return nullptr;
+  }
+  return cases_.emplace(case_id, std::move(state)).first->second.get();
+}
+
+void JournalWriter::BatchBuilder::AppendAudit(const audit::AuditEntry& entry) {
+  const std::string record = w_->audit_.Append(entry);
+  batch_->PutAudit(w_->audit_.head().sequence, record);
+}
+}  // namespace relais::broker::journal

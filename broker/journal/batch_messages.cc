@@ -1,0 +1,129 @@
+// JournalWriter::BatchBuilder (batch_builder.h): submits, acks and dead
+// letters.
+#include <spdlog/spdlog.h>
+
+#include "broker/cases/case_book.h"
+#include "broker/journal/batch_builder.h"
+#include "core/bytes.h"
+#include "core/flatbuf.h"
+
+namespace relais::broker::journal {
+
+void JournalWriter::BatchBuilder::Add(SubmitRequest& r) {
+  SubmitOutcome out;
+  out.reply = std::move(r.reply);
+  out.message_id = r.message_id;
+  out.envelope_bytes = r.envelope.size();
+  bool in_batch = false;
+  if (FindDuplicate(r, &out, &in_batch)) {
+    // A duplicate of a message of this very batch stands or falls with it.
+    if (in_batch && out.status.ok())
+      depends_on_batch_.push_back(report_.submits.size());
+    report_.submits.push_back(std::move(out));
+    return;
+  }
+  wire::CaseStateT* state = LoadCase(r.case_id);
+  if (state == nullptr) {
+    out.status = Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                  "cannot read the case from the journal");
+    report_.submits.push_back(std::move(out));
+    return;
+  }
+  if (!state->case_id.empty() && !cases::IsPartyTo(*state, r.sender)) {
+    out.status = Status::Rejected(wire::RejectCode::NotAuthorised,
+                                  "case " + r.case_id + " exists and '" +
+                                      r.sender + "' is not part of it");
+    report_.submits.push_back(std::move(out));
+    return;
+  }
+  const uint64_t seq = w_->next_sequence_++;
+  batch_->PutMessage(r.message_id, r.envelope);
+  for (const auto& recipient : r.recipients) {
+    batch_->PutOutbox(recipient, seq, r.message_id);
+    recipients_.insert(recipient);
+  }
+  DedupEntry dedup{seq, now_ms_, r.header_sha256, r.sender};
+  batch_->PutDedup(r.message_id, dedup);
+  if (r.expires_at_ms > 0) {
+    batch_->PutExpiry(r.expires_at_ms, seq, r.message_id);
+  }
+  accepted_[r.message_id] = dedup;
+  cases::ApplyAccepted(state, {r.message_id, r.case_id, r.sender, r.subject_ref,
+                               r.case_type, &r.recipients, seq, now_ms_});
+  AppendAudit({now_ms_, wire::TraceEvent::Accepted, r.message_id, r.case_id,
+               r.sender, r.header_sha256, ""});
+  out.sequence = seq;
+  out.accepted_at_ms = now_ms_;
+  depends_on_batch_.push_back(report_.submits.size());
+  report_.submits.push_back(std::move(out));
+}
+
+// True if `r`'s message id is known: `out` then holds the first receipt
+// or a refusal, and `in_batch` says whether it was accepted by this batch.
+bool JournalWriter::BatchBuilder::FindDuplicate(const SubmitRequest& r,
+                                                SubmitOutcome* out,
+                                                bool* in_batch) {
+  DedupEntry found;
+  auto it = accepted_.find(r.message_id);
+  if (it != accepted_.end()) {
+    found = it->second;
+    *in_batch = true;
+  } else {
+    auto stored = w_->journal_->GetDedup(r.message_id);
+    if (stored.status().code() == Status::Code::kNotFound) return false;
+    if (!stored.ok()) {
+      out->status = Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                     stored.status().message());
+      return true;
+    }
+    found = *stored;
+  }
+  if (found.sender != r.sender || found.header_sha256 != r.header_sha256) {
+    out->status = Status::Rejected(
+        wire::RejectCode::DuplicateConflict,
+        "message id was already accepted with a different header");
+    return true;
+  }
+  out->sequence = found.sequence;
+  out->accepted_at_ms = found.accepted_at_ms;
+  out->duplicate = true;
+  return true;
+}
+
+void JournalWriter::BatchBuilder::Add(AckRequest& r) {
+  wire::CaseStateT* state = LoadCase(r.case_id);
+  if (state != nullptr && !state->case_id.empty()) {
+    cases::ApplyAck(state, r.recipient, r.message_id, r.sequence, r.outcome,
+                    r.reason, now_ms_);
+  }
+  batch_->DeleteOutbox(r.recipient, r.sequence);
+  removed_outbox_.insert({r.recipient, r.sequence});
+  ack_recipients_.insert(r.recipient);
+  const bool refused = r.outcome == wire::AckOutcome::Rejected;
+  AppendAudit(
+      {now_ms_,
+       refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,
+       r.message_id, r.case_id, r.recipient, "",
+       refused ? std::string_view(r.reason) : std::string_view()});
+  // A recipient that refuses a message tells its sender, as a partner's
+  // Rejected status does.
+  if (refused) {
+    std::string bytes;
+    if (auto v = LoadEnvelope(r.message_id, &bytes); v.ok()) {
+      ReportToSender(*v, r.recipient, wire::RecipientState::Rejected, 0,
+                     r.reason);
+    }
+  }
+  ++report_.acks;
+}
+
+void JournalWriter::BatchBuilder::Add(DeadLetterRequest& r) {
+  auto entry = OutboxEntryOf(r.recipient, r.sequence);
+  if (!entry || entry->message_id != r.message_id) return;  // acked since
+  std::string bytes;
+  auto v = LoadEnvelope(r.message_id, &bytes);
+  if (!v.ok()) return;
+  MakeDead(r.recipient, r.sequence, *v, wire::RecipientState::Undeliverable,
+           r.attempts, r.detail);
+}
+}  // namespace relais::broker::journal

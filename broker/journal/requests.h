@@ -1,0 +1,149 @@
+#pragma once
+
+// What the journal writer is asked to do and what it answers: the requests
+// the other stages post to it (ingress: a verified submit; delivery: acks
+// and dead letters; the loop: operator actions, partner statuses, subject
+// registrations) and the CommitReport of each batch. Plain data: the
+// stages that post include this header, not the writer's.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "schemas/case_state_generated.h"
+#include "schemas/frames_generated.h"
+
+namespace relais::broker::journal {
+
+// Where an answer goes: the connection's ROUTER routing id and the
+// request id the answer carries.
+struct ReplyTo {
+  std::string routing_id;
+  uint64_t request_id = 0;
+};
+
+// A verified message to journal. The envelope bytes are kept as received.
+struct SubmitRequest {
+  ReplyTo reply;  // where the receipt goes
+  std::string envelope;
+  std::string message_id;
+  std::string case_id;
+  std::string sender;
+  std::string header_sha256;
+  std::string subject_ref;
+  std::vector<std::string> recipients;
+  wire::CaseType case_type = wire::CaseType::Unknown;
+  int64_t expires_at_ms = 0;
+};
+
+// A recipient's acknowledgement of a delivery it had in flight. An ack
+// Rejected also seals a status report for the message's sender.
+struct AckRequest {
+  std::string recipient;
+  uint64_t sequence = 0;
+  std::string message_id;
+  std::string case_id;
+  wire::AckOutcome outcome = wire::AckOutcome::Processed;
+  std::string reason;
+};
+
+// A delivery that ran out of attempts (from the broker's sessions).
+struct DeadLetterRequest {
+  std::string recipient;
+  uint64_t sequence = 0;
+  std::string message_id;
+  uint32_t attempts = 0;
+  std::string detail;
+};
+
+// An operator's replay or drop of one dead letter.
+struct OperatorRequest {
+  ReplyTo reply;  // where the AdminReply goes
+  std::string operator_id;
+  bool replay = false;  // else drop
+  std::string recipient;
+  uint64_t sequence = 0;
+};
+
+struct OperatorOutcome {
+  ReplyTo reply;
+  bool replay = false;
+  // OK, NotFound (no such dead letter) or the journal's error.
+  Status status;
+  std::string dead_letter;  // DeadLetter FlatBuffer, when found
+};
+
+// A recipient's StatusUpdate: its partner system's progress with a message.
+struct StatusRequest {
+  ReplyTo reply;  // where StatusRecorded goes
+  std::string participant;
+  std::string message_id;
+  wire::RecipientState state = wire::RecipientState::Received;
+  std::string reason;
+};
+
+struct StatusOutcome {
+  ReplyTo reply;
+  std::string message_id;
+  wire::RecipientState state = wire::RecipientState::Received;
+  bool changed = false;
+  int64_t at_ms = 0;
+  // OK, Rejected(StatusNotAllowed), or Rejected(JournalUnavailable) when
+  // the message or its case cannot be read or the batch fails.
+  Status status;
+};
+
+// A participant registers or unregisters citizens in the reference
+// directory (SubjectRegistration).
+struct SubjectRequest {
+  ReplyTo reply;  // where SubjectsRegistered goes
+  std::string participant;
+  std::vector<std::string> subject_refs;  // 32 bytes each
+  bool unregister = false;
+};
+
+struct SubjectOutcome {
+  ReplyTo reply;
+  uint32_t changed = 0;
+  uint32_t count = 0;
+  // OK, or the journal's error.
+  Status status;
+};
+
+struct SubmitOutcome {
+  ReplyTo reply;
+  std::string message_id;
+  // OK: accepted (and synced). Rejected: DuplicateConflict, NotAuthorised
+  // or JournalUnavailable.
+  Status status;
+  uint64_t sequence = 0;
+  int64_t accepted_at_ms = 0;
+  bool duplicate = false;
+  size_t envelope_bytes = 0;
+};
+
+// What one committed (or failed) batch produced.
+struct CommitReport {
+  std::vector<SubmitOutcome> submits;
+  // Recipients that have new messages in their outbox.
+  std::vector<std::string> recipients;
+  size_t acks = 0;
+  Status commit_status;  // the batch's write
+  // When the write failed: recipients whose acks were lost with it. Their
+  // deliveries must be sent again (the broker restarts their sessions).
+  std::vector<std::string> failed_ack_recipients;
+  // (recipient, sequence) that became dead letters: no longer in flight.
+  std::vector<std::pair<std::string, uint64_t>> dead_letters;
+  // (recipient, sequence) put back in the outbox by an operator.
+  std::vector<std::pair<std::string, uint64_t>> replayed;
+  std::vector<OperatorOutcome> operator_outcomes;
+  std::vector<StatusOutcome> status_outcomes;
+  std::vector<SubjectOutcome> subject_outcomes;
+  // The journal became writable again before this batch (or with no batch
+  // at all): outboxes may hold entries that no session read yet.
+  bool journal_recovered = false;
+};
+
+}  // namespace relais::broker::journal
