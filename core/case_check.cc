@@ -21,7 +21,8 @@ using flatbuffers::StructDef;
 using json = nlohmann::json;
 using Pointer = json::json_pointer;
 
-// Fields the case cannot do without, by table (DESIGN.md, "Case types").
+// Fields the case cannot do without, by table (docs/CASES.md, "What each
+// case type carries").
 const std::map<std::string, std::set<std::string>, std::less<>>&
 RequiredFields() {
   static const auto* required =

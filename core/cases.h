@@ -28,7 +28,7 @@ namespace relais {
 // thread-safe while parsing, but reading its definitions is.
 Result<std::unique_ptr<flatbuffers::Parser>> CasesSchemaParser();
 
-// "address_change", "birth", ... "assisted_case" (DESIGN.md's names);
+// "address_change", "birth", ... "assisted_case" (docs/CASES.md's names);
 // "unknown" for anything else.
 std::string_view CaseTypeName(wire::CaseType type);
 // Inverse of CaseTypeName; nullopt for an unknown name.

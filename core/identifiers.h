@@ -1,6 +1,6 @@
 #pragma once
 
-// French administrative identifiers (DESIGN.md, "Identifiers"): the NIR
+// French administrative identifiers: the NIR
 // (numéro d'inscription au répertoire) and the numéro fiscal (SPI).
 // Every check returns a Status whose message names what is wrong, so that
 // adapters can tell a partner which field to fix.

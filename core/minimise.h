@@ -1,6 +1,6 @@
 #pragma once
 
-// Data minimisation (DESIGN.md, "Identifiers"; docs/CASES.md, "Who gets
+// Data minimisation (docs/CASES.md, "Who gets
 // which fields"): what one recipient may see of a case event. The payload
 // is signed end to end, so the broker cannot cut it: the sender seals one
 // envelope per distinct view, all in the same case.

@@ -1,7 +1,7 @@
 #pragma once
 
 // Subject references: the keyed pseudonym of a citizen that travels in
-// Header.subject_ref instead of the NIR (DESIGN.md, "Envelope").
+// Header.subject_ref instead of the NIR (docs/PROTOCOL.md 4.6).
 //
 //   subject_ref = HMAC-SHA256(subject key,
 //                             "relais-subject-v1" || 0x00 || NIR13)

@@ -6,7 +6,7 @@
 # Exits non-zero on any failure. Each phase says when it started (seconds
 # since the script did).
 #   RELAIS_FUZZ_SECONDS   seconds per fuzz target (default 20: nine targets,
-#                         two at a time: about 2 minutes in all)
+#                         as many at a time as cores: about 2 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . deploy/deps.sh

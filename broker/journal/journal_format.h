@@ -1,7 +1,8 @@
 #pragma once
 
-// On-disk layout of the journal (DESIGN.md, "Journal"). Keys are
-// big-endian so that RocksDB's bytewise order is numeric order.
+// On-disk layout of the journal (docs/ARCHITECTURE.md, "The journal's
+// column families"). Keys are big-endian so that RocksDB's bytewise order is
+// numeric order.
 //
 //   family    key                               value
 //   messages  message id (16 bytes)             the envelope as received

@@ -22,7 +22,7 @@ struct RouteSpec {
   std::vector<std::string> case_types;
 };
 
-// The development routes: DESIGN.md's table of case types, origins and
+// The development routes: docs/CASES.md's table of case types, origins and
 // destinations. Deny by default: anything not listed is NotAuthorised.
 std::map<std::string, std::vector<RouteSpec>> DevRoutes(const StackSpec& s) {
   const auto others = [&](const std::string& self) {
