@@ -19,6 +19,15 @@ function(relais_executable)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
 endfunction()
 
+# relais_test_code(target)
+# A test's own code is compiled for a fast build, not a fast run (-Og, line
+# tables only): half the compile time of -O2 -g, which is most of the
+# build's time, while the code under test keeps the build type's flags.
+function(relais_test_code target)
+  target_compile_options(
+    ${target} PRIVATE $<$<CONFIG:RelWithDebInfo,Release>:-Og -g1>)
+endfunction()
+
 # relais_test(NAME name LABEL label SRCS ... DEPS ... [TIMEOUT s])
 # A GoogleTest binary registered with ctest under one label
 # (unit, integration, fault, fuzz, browser).
@@ -28,6 +37,7 @@ function(relais_test)
     set(ARG_TIMEOUT 120)
   endif()
   add_executable(${ARG_NAME} ${ARG_SRCS})
+  relais_test_code(${ARG_NAME})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest_main
                                             GTest::gmock)
   set_target_properties(${ARG_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY

@@ -49,9 +49,11 @@ struct EnvelopeDraft {
 };
 
 struct SealedEnvelope {
-  std::string message_id;     // 16 bytes
-  std::string bytes;          // the Envelope FlatBuffer
-  std::string header_sha256;  // SHA-256 of the header bytes (dedup, audit)
+  std::string message_id;  // 16 bytes
+  std::string bytes;       // the Envelope FlatBuffer
+  // SHA-256 of the header bytes (the broker's dedup and audit); may be
+  // left empty by code that only sends the bytes again.
+  std::string header_sha256;
 };
 
 // Builds the header and envelope and signs them with `key`. The draft is

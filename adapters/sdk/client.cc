@@ -238,8 +238,9 @@ Status Client::Impl::RestoreOutbox() {
                      participant(), r.status().ToString());
       }
     };
+    // Only its bytes are sent again: the header hash is not needed.
     cmds.push_back(SubmitCmd{
-        {std::move(id), std::move(k.envelope)}, std::move(done), k.key});
+        {std::move(id), std::move(k.envelope), {}}, std::move(done), k.key});
   }
   stats_.outbox_restored.fetch_add(kept.size());
   std::lock_guard<std::mutex> lock(cmd_mu_);

@@ -18,9 +18,16 @@ namespace {
 using wire::CaseType;
 using wire::RejectCode;
 
+ParticipantEntry EntryOf(const Identity& identity,
+                         std::vector<Route> routes = {}) {
+  ParticipantEntry e;
+  e.identity = PublicOf(identity);
+  e.routes = std::move(routes);
+  return e;
+}
+
 ParticipantEntry Entry(const std::string& id, std::vector<Route> routes = {}) {
-  return ParticipantEntry{PublicOf(testing::MakeIdentity(id)),
-                          std::move(routes)};
+  return EntryOf(testing::MakeIdentity(id), std::move(routes));
 }
 
 TEST(RegistryTest, DenyByDefaultSenderRecipientCaseType) {
@@ -43,7 +50,7 @@ TEST(RegistryTest, DenyByDefaultSenderRecipientCaseType) {
 
 TEST(RegistryTest, WildcardsAndCurveKeys) {
   Identity bench = testing::MakeIdentity("bench-a");
-  auto r = Registry::Build({{PublicOf(bench), {{{}, {}}}}, Entry("bench-b")});
+  auto r = Registry::Build({EntryOf(bench, {{{}, {}}}), Entry("bench-b")});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(
       r->CheckRoute("bench-a", "bench-b", CaseType::DeathNotification).ok());
@@ -55,9 +62,9 @@ TEST(RegistryTest, WildcardsAndCurveKeys) {
 
 TEST(RegistryTest, BadRegistriesAreRefused) {
   Identity a = testing::MakeIdentity("caf");
-  PublicIdentity twin = PublicOf(testing::MakeIdentity("cpam"));
-  twin.curve_public_z85 = a.curve.public_z85;
-  EXPECT_FALSE(Registry::Build({{PublicOf(a), {}}, {twin, {}}}).ok());
+  ParticipantEntry twin = Entry("cpam");
+  twin.identity.curve_public_z85 = a.curve.public_z85;
+  EXPECT_FALSE(Registry::Build({EntryOf(a), twin}).ok());
   EXPECT_FALSE(Registry::Build({Entry("caf"), Entry("caf")}).ok());
   EXPECT_FALSE(Registry::Build({Entry("caf", {{{"nobody"}, {}}})}).ok());
 }

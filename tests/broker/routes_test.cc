@@ -24,7 +24,9 @@ constexpr int64_t kT0 = 1795392000000;
 
 ParticipantEntry Entry(const std::string& id, std::vector<Route> routes,
                        std::map<CaseType, Subscription> subscriptions) {
-  ParticipantEntry e{PublicOf(testing::MakeIdentity(id)), std::move(routes)};
+  ParticipantEntry e;
+  e.identity = PublicOf(testing::MakeIdentity(id));
+  e.routes = std::move(routes);
   e.subscriptions = std::move(subscriptions);
   return e;
 }
