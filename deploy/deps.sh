@@ -32,8 +32,9 @@ relais_ensure_packages() {
 }
 
 # Configures and builds relais in build/ (every executable lands in
-# build/bin/).
+# build/bin/). RELAIS_WERROR=ON (tests/run.sh) makes a warning an error.
 relais_build() {
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DRELAIS_WERROR="${RELAIS_WERROR:-OFF}" >/dev/null
   cmake --build build -j"$(nproc)"
 }

@@ -19,8 +19,8 @@ jobs="$(nproc)"
 echo "== formatting (clang-format, .clang-format)"
 git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run -Werror
 
-echo "== build (${SECONDS} s)"
-relais_build
+echo "== build, warnings as errors (${SECONDS} s)"
+RELAIS_WERROR=ON relais_build
 
 echo "== unit, integration and fault tests (${SECONDS} s)"
 ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"

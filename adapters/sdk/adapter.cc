@@ -256,7 +256,7 @@ std::vector<Result<nlohmann::ordered_json>> AdapterRuntime::SubmitAll(
     auto promise = std::make_shared<std::promise<Result<Receipt>>>();
     answers.push_back(promise->get_future());
     client_->SubmitAsync(
-        {PeekMessageId(bytes), bytes},
+        {PeekMessageId(bytes), bytes, {}},  // no header hash needed to send
         [promise](Result<Receipt> r) { promise->set_value(std::move(r)); });
   }
   const auto deadline =

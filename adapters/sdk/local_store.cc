@@ -210,10 +210,10 @@ Status LocalStore::Commit(const std::vector<Entry>& entries,
     if (!e.hand_off.empty()) {
       const uint64_t key = next_hand_off_key_.fetch_add(1);
       // The id's length (one byte), the id, the record.
-      std::string value(1, static_cast<char>(e.message_id.size()));
-      value += e.message_id;
-      value += e.hand_off;
-      batch.Put(cf_[kHandOffs], BigEndianKey(key), value)
+      std::string record(1, static_cast<char>(e.message_id.size()));
+      record += e.message_id;
+      record += e.hand_off;
+      batch.Put(cf_[kHandOffs], BigEndianKey(key), record)
           .PermitUncheckedError();
       if (hand_off_keys != nullptr) hand_off_keys->push_back(key);
     }

@@ -455,8 +455,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Agency{"dgfip", "dgfip/resources_update.json", ".json"},
                       Agency{"france-travail",
                              "france_travail/job_seeker_status.json", ".json"}),
-    [](const auto& info) {
-      std::string n = info.param.id;
+    [](const auto& param_info) {
+      std::string n = param_info.param.id;
       std::replace(n.begin(), n.end(), '-', '_');
       return n;
     });
