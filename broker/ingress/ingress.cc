@@ -5,22 +5,18 @@
 
 namespace relais::broker {
 
-Result<journal::SubmitRequest> VerifySubmission(
-    std::string& envelope, std::string_view participant,
-    const Registry& registry, int64_t now_ms, const IngressLimits& limits,
-    const AlreadyAccepted& accepted) {
-  if (envelope.size() > limits.max_message_bytes) {
-    return Status::Rejected(wire::RejectCode::MessageTooLarge,
-                            "envelope of " + std::to_string(envelope.size()) +
-                                " bytes exceeds the limit of " +
-                                std::to_string(limits.max_message_bytes));
-  }
-  RELAIS_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(envelope));
-  if (v.sender != participant) {
+Result<journal::SubmitRequest> VerifySubmission(IngressTask& task,
+                                                const Registry& registry,
+                                                int64_t now_ms,
+                                                const TimePolicy& time,
+                                                const LookUpReceipt& lookup) {
+  RELAIS_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(task.envelope));
+  task.message_id = std::string(v.message_id);
+  if (v.sender != task.participant) {
     return Status::Rejected(wire::RejectCode::SenderMismatch,
                             "header sender '" + std::string(v.sender) +
                                 "' is not the connection's identity '" +
-                                std::string(participant) + "'");
+                                task.participant + "'");
   }
   if (v.header->payload_encoding() == wire::PayloadEncoding::StatusReport) {
     return Status::Rejected(
@@ -29,11 +25,16 @@ Result<journal::SubmitRequest> VerifySubmission(
   }
   const wire::CaseType type = v.header->case_type();
   const std::string header_sha256 = crypto::Sha256(v.header_bytes);
+  journal::PriorReceipt prior;
+  if (lookup) {
+    // A failed read is the writer's to report: it reads again.
+    if (auto found = lookup(v.message_id); found.ok()) prior = *found;
+  }
   // The very message this sender already had accepted: the journal answers
   // with the first receipt, even if it has expired, its key was rotated or
   // its route removed since (and no signature needs checking again).
-  const bool resent =
-      accepted && accepted(v.message_id, v.sender, header_sha256);
+  const bool resent = prior.first && journal::SameMessage(
+                                         *prior.first, v.sender, header_sha256);
   if (!resent) {
     for (const auto* r : *v.header->recipients()) {
       RELAIS_RETURN_IF_ERROR(
@@ -44,10 +45,11 @@ Result<journal::SubmitRequest> VerifySubmission(
                                 std::string(v.sender), std::string(v.key_id),
                                 v.header->created_at_ms()));
     RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key));
-    RELAIS_RETURN_IF_ERROR(CheckEnvelopeTime(v, now_ms, limits.time));
+    RELAIS_RETURN_IF_ERROR(CheckEnvelopeTime(v, now_ms, time));
   }
 
   journal::SubmitRequest r;
+  r.prior = std::move(prior);
   r.message_id = std::string(v.message_id);
   r.case_id = std::string(v.case_id);
   r.sender = std::string(v.sender);
@@ -56,21 +58,19 @@ Result<journal::SubmitRequest> VerifySubmission(
   r.recipients = RecipientsOf(v);
   r.case_type = type;
   r.expires_at_ms = v.header->expires_at_ms();
-  r.envelope = std::move(envelope);  // v points into it: used no further
+  r.envelope = std::move(task.envelope);  // v points into it: used no further
   return r;
 }
 
 IngressPool::IngressPool(const Registry* registry, const Clock* clock,
-                         IngressLimits limits, size_t threads,
-                         size_t max_queued, AcceptFn accept, RejectFn reject,
-                         AlreadyAccepted accepted)
+                         IngressLimits limits, size_t threads, AcceptFn accept,
+                         RejectFn reject, LookUpReceipt lookup)
     : registry_(registry),
       clock_(clock),
       limits_(limits),
-      max_queued_(max_queued),
       accept_(std::move(accept)),
       reject_(std::move(reject)),
-      accepted_(std::move(accepted)) {
+      lookup_(std::move(lookup)) {
   if (threads == 0) threads = 1;
   for (size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { Work(); });
@@ -79,14 +79,40 @@ IngressPool::IngressPool(const Registry* registry, const Clock* clock,
 
 IngressPool::~IngressPool() { Stop(); }
 
-bool IngressPool::TrySubmit(IngressTask task) {
+std::optional<IngressRejection> IngressPool::Admit(IngressTask task) {
+  const size_t bytes = task.envelope.size();
+  auto refuse = [&](wire::RejectCode code, std::string reason) {
+    std::string message_id = PeekMessageId(task.envelope);
+    return IngressRejection{std::move(task.reply), std::move(task.participant),
+                            std::move(message_id),
+                            Status::Rejected(code, std::move(reason))};
+  };
+  if (bytes > limits_.max_message_bytes) {
+    return refuse(wire::RejectCode::MessageTooLarge,
+                  "envelope of " + std::to_string(bytes) +
+                      " bytes exceeds the limit of " +
+                      std::to_string(limits_.max_message_bytes));
+  }
+  if (pending_bytes_.fetch_add(bytes) + bytes > limits_.max_pending_bytes) {
+    pending_bytes_.fetch_sub(bytes);
+    return refuse(wire::RejectCode::Overloaded,
+                  "too many bytes awaiting the journal; retry later");
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() >= max_queued_) return false;
-    queue_.emplace_back(next_ticket_++, std::move(task));
+    if (!stopping_ && queue_.size() < limits_.max_queued) {
+      queue_.emplace_back(next_ticket_++, std::move(task));
+      cv_.notify_one();
+      return std::nullopt;
+    }
   }
-  cv_.notify_one();
-  return true;
+  pending_bytes_.fetch_sub(bytes);
+  return refuse(wire::RejectCode::Overloaded,
+                "ingress queue is full; retry later");
+}
+
+void IngressPool::Release(size_t envelope_bytes) {
+  pending_bytes_.fetch_sub(envelope_bytes);
 }
 
 void IngressPool::Stop() {
@@ -111,9 +137,8 @@ void IngressPool::Work() {
       item = std::move(queue_.front());
       queue_.pop_front();
     }
-    auto result =
-        VerifySubmission(item.second.envelope, item.second.participant,
-                         *registry_, clock_->NowMs(), limits_, accepted_);
+    auto result = VerifySubmission(item.second, *registry_, clock_->NowMs(),
+                                   limits_.time, lookup_);
     Emit(item.first, Outcome(std::move(item.second), std::move(result)));
   }
 }
@@ -130,9 +155,13 @@ void IngressPool::Emit(uint64_t ticket, Outcome outcome) {
       r.reply = std::move(task.reply);
       accept_(std::move(r));
     } else {
-      reject_(IngressRejection{
-          std::move(task.reply), std::move(task.participant),
-          PeekMessageId(task.envelope), result.status(), task.envelope.size()});
+      Release(task.envelope.size());
+      // An envelope that did not parse may still name its message.
+      if (task.message_id.empty())
+        task.message_id = PeekMessageId(task.envelope);
+      reject_(IngressRejection{std::move(task.reply),
+                               std::move(task.participant),
+                               std::move(task.message_id), result.status()});
     }
   }
 }

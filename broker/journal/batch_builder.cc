@@ -111,6 +111,15 @@ CommitReport JournalWriter::BatchBuilder::Commit() {
   return std::move(report_);
 }
 
+std::vector<std::pair<std::string, DedupEntry>>
+JournalWriter::BatchBuilder::TakeAccepted() {
+  std::vector<std::pair<std::string, DedupEntry>> out;
+  out.reserve(accepted_.size());
+  for (auto& [id, entry] : accepted_) out.emplace_back(id, std::move(entry));
+  accepted_.clear();
+  return out;
+}
+
 // `recipient`'s pending outbox entry of `sequence`, as this batch leaves it.
 std::optional<OutboxEntry> JournalWriter::BatchBuilder::OutboxEntryOf(
     const std::string& recipient, uint64_t sequence) {
@@ -184,9 +193,9 @@ void JournalWriter::BatchBuilder::ReportToSender(const EnvelopeView& v,
   const uint64_t seq = w_->next_sequence_++;
   batch_->PutMessage(sealed->message_id, sealed->bytes);
   batch_->PutOutbox(sender, seq, sealed->message_id);
-  batch_->PutDedup(
-      sealed->message_id,
-      DedupEntry{seq, now_ms_, sealed->header_sha256, w_->signer_.id});
+  const DedupEntry dedup{seq, now_ms_, sealed->header_sha256, w_->signer_.id};
+  batch_->PutDedup(sealed->message_id, dedup);
+  accepted_[sealed->message_id] = dedup;
   batch_->PutExpiry(d.expires_at_ms, seq, sealed->message_id);
   AppendAudit({now_ms_, wire::TraceEvent::Accepted, sealed->message_id,
                d.case_id, w_->signer_.id, "", detail});

@@ -26,11 +26,11 @@
 
 namespace relais::broker::journal {
 
-// (recipient, sequence): an outbox or dead-letter entry.
-using Key = std::pair<std::string, uint64_t>;
-
 class JournalWriter::BatchBuilder {
  public:
+  // (recipient, sequence): an outbox or dead-letter entry.
+  using Key = std::pair<std::string, uint64_t>;
+
   BatchBuilder(JournalWriter* w, int64_t now_ms)
       : w_(w),
         now_ms_(now_ms),
@@ -69,6 +69,10 @@ class JournalWriter::BatchBuilder {
 
   bool empty() const { return changes_ == 0; }
 
+  // The message ids this batch accepted, with their dedup entries (for the
+  // writer's RecentReceipts once it has committed).
+  std::vector<std::pair<std::string, DedupEntry>> TakeAccepted();
+
  private:
   // `recipient`'s pending outbox entry of `sequence`, as this batch leaves it.
   std::optional<OutboxEntry> OutboxEntryOf(const std::string& recipient,
@@ -94,6 +98,7 @@ class JournalWriter::BatchBuilder {
 
   // True if `r`'s message id is known: `out` then holds the first receipt
   // or a refusal, and `in_batch` says whether it was accepted by this batch.
+  // Reads the journal only if ingress's lookup (r.prior) cannot be trusted.
   bool FindDuplicate(const SubmitRequest& r, SubmitOutcome* out,
                      bool* in_batch);
 
@@ -110,8 +115,8 @@ class JournalWriter::BatchBuilder {
   const uint64_t first_sequence_;
   const audit::AuditHead audit_start_;
   std::map<std::string, std::unique_ptr<wire::CaseStateT>> cases_;
-  std::map<std::string, bool> subjects_;  // ref || participant -> held
-  std::map<std::string, DedupEntry> accepted_;
+  std::map<std::string, bool> subjects_;        // ref || participant -> held
+  std::map<std::string, DedupEntry> accepted_;  // this batch's, and reports
   std::set<std::string> recipients_;
   // Indexes of the outcomes that hold only if this batch commits: first
   // accepts, and duplicates of them in the same batch.

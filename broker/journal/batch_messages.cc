@@ -63,29 +63,35 @@ void JournalWriter::BatchBuilder::Add(SubmitRequest& r) {
 bool JournalWriter::BatchBuilder::FindDuplicate(const SubmitRequest& r,
                                                 SubmitOutcome* out,
                                                 bool* in_batch) {
-  DedupEntry found;
-  auto it = accepted_.find(r.message_id);
-  if (it != accepted_.end()) {
+  std::optional<DedupEntry> found;
+  if (auto it = accepted_.find(r.message_id); it != accepted_.end()) {
     found = it->second;
     *in_batch = true;
   } else {
-    auto stored = w_->journal_->GetDedup(r.message_id);
-    if (stored.status().code() == Status::Code::kNotFound) return false;
-    if (!stored.ok()) {
+    Result<PriorReceipt> prior =
+        r.prior.looked_up && w_->recent_.Covers(r.prior.as_of_batch)
+            ? r.prior
+            : w_->LookUpReceipt(r.message_id);
+    if (!prior.ok()) {
       out->status = Status::Rejected(wire::RejectCode::JournalUnavailable,
-                                     stored.status().message());
+                                     prior.status().message());
       return true;
     }
-    found = *stored;
+    found = prior->first;
+    if (const DedupEntry* since =
+            w_->recent_.FindAfter(r.message_id, prior->as_of_batch)) {
+      found = *since;
+    }
   }
-  if (found.sender != r.sender || found.header_sha256 != r.header_sha256) {
+  if (!found) return false;
+  if (!SameMessage(*found, r.sender, r.header_sha256)) {
     out->status = Status::Rejected(
         wire::RejectCode::DuplicateConflict,
         "message id was already accepted with a different header");
     return true;
   }
-  out->sequence = found.sequence;
-  out->accepted_at_ms = found.accepted_at_ms;
+  out->sequence = found->sequence;
+  out->accepted_at_ms = found->accepted_at_ms;
   out->duplicate = true;
   return true;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/bytes.h"
+#include "core/flatbuf.h"
 
 namespace relais::broker::journal {
 
@@ -64,6 +65,13 @@ bool DecodeDedup(std::string_view v, DedupEntry* e) {
   e->header_sha256 = std::string(v.substr(16, 32));
   e->sender = std::string(v.substr(48));
   return true;
+}
+
+const wire::DeadLetter* ParseDeadLetter(std::string_view bytes) {
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(bytes.data()),
+                          bytes.size());
+  if (!v.VerifyBuffer<wire::DeadLetter>(nullptr)) return nullptr;
+  return flatbuffers::GetRoot<wire::DeadLetter>(bytes.data());
 }
 
 }  // namespace relais::broker::journal

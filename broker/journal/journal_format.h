@@ -12,7 +12,7 @@
 //                                               (frames.fbs, no identifier)
 //   expiry    expires_at_ms (BE64), sequence    message id (one per message;
 //             (BE64)                            swept once expired)
-//   dedup     message id                        DedupEntry (below)
+//   dedup     message id                        DedupEntry (requests.h)
 //   cases     case id                           CaseState FlatBuffer (RLS1)
 //   audit     sequence (BE64)                   AuditRecord FlatBuffer (RLA1)
 //   meta      name                              see kMeta* below
@@ -20,6 +20,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "broker/journal/requests.h"
+#include "schemas/frames_generated.h"
 
 namespace relais::broker::journal {
 
@@ -57,14 +60,11 @@ bool ParseExpiryKey(std::string_view key, int64_t* expires_at_ms,
 
 // dedup value: sequence (BE64) || accepted_at_ms (BE64) || header SHA-256
 // (32 bytes) || sender id.
-struct DedupEntry {
-  uint64_t sequence = 0;
-  int64_t accepted_at_ms = 0;
-  std::string header_sha256;
-  std::string sender;
-};
 std::string EncodeDedup(const DedupEntry& entry);
 // False if `value` is too short to be one.
 bool DecodeDedup(std::string_view value, DedupEntry* entry);
+
+// The DeadLetter table of a `dead` value; null if it does not verify.
+const wire::DeadLetter* ParseDeadLetter(std::string_view bytes);
 
 }  // namespace relais::broker::journal

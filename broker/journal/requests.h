@@ -7,8 +7,11 @@
 // stages that post include this header, not the writer's.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "core/status.h"
@@ -24,9 +27,37 @@ struct ReplyTo {
   uint64_t request_id = 0;
 };
 
+// The first acceptance of a message id (the journal's dedup family).
+struct DedupEntry {
+  uint64_t sequence = 0;
+  int64_t accepted_at_ms = 0;
+  std::string header_sha256;
+  std::string sender;
+};
+
+// Whether `first` accepted the very message that `sender` now submits with
+// a header of this SHA-256 (a resubmission), rather than another message
+// under the same id (a conflict).
+inline bool SameMessage(const DedupEntry& first, std::string_view sender,
+                        std::string_view header_sha256) {
+  return first.sender == sender && first.header_sha256 == header_sha256;
+}
+
+// What the journal knew of a message id when ingress looked it up
+// (JournalWriter::LookUpReceipt), so that the writer need not read the
+// journal again: it checks only the batches committed since.
+struct PriorReceipt {
+  // False if ingress did not look or the read failed: the writer reads.
+  bool looked_up = false;
+  // The number of batches committed before the lookup.
+  uint64_t as_of_batch = 0;
+  std::optional<DedupEntry> first;  // the first acceptance, if any
+};
+
 // A verified message to journal. The envelope bytes are kept as received.
 struct SubmitRequest {
   ReplyTo reply;  // where the receipt goes
+  PriorReceipt prior;
   std::string envelope;
   std::string message_id;
   std::string case_id;
@@ -123,6 +154,10 @@ struct SubmitOutcome {
   bool duplicate = false;
   size_t envelope_bytes = 0;
 };
+
+// Anything the writer is asked to do (JournalWriter::Post).
+using Request = std::variant<SubmitRequest, AckRequest, DeadLetterRequest,
+                             OperatorRequest, StatusRequest, SubjectRequest>;
 
 // What one committed (or failed) batch produced.
 struct CommitReport {

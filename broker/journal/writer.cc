@@ -9,19 +9,6 @@
 
 namespace relais::broker::journal {
 
-struct JournalWriter::Request {
-  std::variant<SubmitRequest, AckRequest, DeadLetterRequest, OperatorRequest,
-               StatusRequest, SubjectRequest>
-      op;
-};
-
-const wire::DeadLetter* ParseDeadLetter(std::string_view bytes) {
-  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(bytes.data()),
-                          bytes.size());
-  if (!v.VerifyBuffer<wire::DeadLetter>(nullptr)) return nullptr;
-  return flatbuffers::GetRoot<wire::DeadLetter>(bytes.data());
-}
-
 Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(
     Journal* journal, const Clock* clock, BrokerSigner signer,
     ReportFn report) {
@@ -57,6 +44,8 @@ bool JournalWriter::RecoverJournal() {
   const uint64_t generation = journal_->generation();
   if (!journal_->Recover().ok()) return false;
   if (journal_->generation() != generation) {
+    // What a failed batch left may be in the journal after all.
+    CountBatch(false, {});
     // Reopened: a batch reported as failed may still have reached the log
     // (a failed sync after a complete write) and been replayed, so the
     // sequence and audit head are read again rather than trusted.
@@ -92,36 +81,37 @@ void JournalWriter::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void JournalWriter::PostSubmit(SubmitRequest request) {
-  Post(Request{std::move(request)});
-}
-
-void JournalWriter::PostAck(AckRequest request) {
-  Post(Request{std::move(request)});
-}
-
-void JournalWriter::PostDeadLetter(DeadLetterRequest request) {
-  Post(Request{std::move(request)});
-}
-
-void JournalWriter::PostOperator(OperatorRequest request) {
-  Post(Request{std::move(request)});
-}
-
-void JournalWriter::PostStatus(StatusRequest request) {
-  Post(Request{std::move(request)});
-}
-
-void JournalWriter::PostSubjects(SubjectRequest request) {
-  Post(Request{std::move(request)});
-}
-
 void JournalWriter::Post(Request request) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(request));
   }
   cv_.notify_one();
+}
+
+Result<PriorReceipt> JournalWriter::LookUpReceipt(
+    std::string_view message_id) const {
+  PriorReceipt prior;
+  prior.as_of_batch = batches_counted_.load(std::memory_order_acquire);
+  auto found = journal_->GetDedup(message_id);
+  if (found.ok()) {
+    prior.first = std::move(*found);
+  } else if (found.status().code() != Status::Code::kNotFound) {
+    return found.status();
+  }
+  prior.looked_up = true;
+  return prior;
+}
+
+void JournalWriter::CountBatch(
+    bool committed, std::vector<std::pair<std::string, DedupEntry>> accepted) {
+  const uint64_t n = batches_counted_.load(std::memory_order_relaxed) + 1;
+  if (committed) {
+    recent_.Remember(n, std::move(accepted));
+  } else {
+    recent_.Forget(n);
+  }
+  batches_counted_.store(n, std::memory_order_release);
 }
 
 void JournalWriter::Run() {
@@ -138,7 +128,7 @@ void JournalWriter::Run() {
       size_t bytes = 0;
       while (!queue_.empty() && batch.size() < kMaxBatchRequests &&
              bytes < kMaxBatchBytes) {
-        if (auto* s = std::get_if<SubmitRequest>(&queue_.front().op)) {
+        if (auto* s = std::get_if<SubmitRequest>(&queue_.front())) {
           bytes += s->envelope.size();
         }
         batch.push_back(std::move(queue_.front()));
@@ -161,8 +151,8 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   BatchBuilder builder(this, clock_->NowMs());
   size_t submits = 0;
   for (auto& r : *requests) {
-    if (std::holds_alternative<SubmitRequest>(r.op)) ++submits;
-    std::visit([&](auto& op) { builder.Add(op); }, r.op);
+    if (std::holds_alternative<SubmitRequest>(r)) ++submits;
+    std::visit([&](auto& op) { builder.Add(op); }, r);
   }
   if (sweep) builder.Sweep();
   if (requests->empty() && builder.empty()) {
@@ -175,6 +165,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
     return;
   }
   CommitReport report = builder.Commit();
+  CountBatch(report.commit_status.ok(), builder.TakeAccepted());
   report.journal_recovered = recovered;
   if (report.commit_status.ok()) {
     stats_.dead_letters.fetch_add(report.dead_letters.size());

@@ -16,8 +16,8 @@
 // batch and on its sweep timer, so recovery needs no new traffic. After a
 // reopen it reads its sequence and audit head from the journal again.
 //
-// Thread-safety: Post* may be called from any thread. The report callback
-// runs on the writer thread.
+// Thread-safety: Post and LookUpReceipt may be called from any thread. The
+// report callback runs on the writer thread.
 
 #include <atomic>
 #include <chrono>
@@ -34,6 +34,7 @@
 
 #include "broker/audit/audit_chain.h"
 #include "broker/journal/journal.h"
+#include "broker/journal/recent_receipts.h"
 #include "broker/journal/requests.h"
 #include "core/clock.h"
 #include "core/keys.h"
@@ -60,9 +61,6 @@ struct WriterStats {
   std::atomic<uint64_t> sweeps{0};
 };
 
-// The DeadLetter table of a `dead` value; null if it does not verify.
-const wire::DeadLetter* ParseDeadLetter(std::string_view bytes);
-
 class JournalWriter {
  public:
   using ReportFn = std::function<void(CommitReport)>;
@@ -80,12 +78,14 @@ class JournalWriter {
   // Commits what is queued, then joins the thread.
   void Stop();
 
-  void PostSubmit(SubmitRequest request);
-  void PostAck(AckRequest request);
-  void PostDeadLetter(DeadLetterRequest request);
-  void PostOperator(OperatorRequest request);
-  void PostStatus(StatusRequest request);
-  void PostSubjects(SubjectRequest request);
+  // Queues a request for the next batch.
+  void Post(Request request);
+
+  // What the journal knows of `message_id` now, with the number of batches
+  // committed before it looked: ingress looks a submit up once, and the
+  // writer then reads only what it remembers of the batches since
+  // (recent_receipts.h). Any thread. The journal's error if it cannot read.
+  Result<PriorReceipt> LookUpReceipt(std::string_view message_id) const;
 
   const WriterStats& stats() const { return stats_; }
   // Cap on requests in one batch. Default: 2048.
@@ -98,17 +98,19 @@ class JournalWriter {
   static constexpr size_t kMaxSweep = 1024;
 
  private:
-  struct Request;
   class BatchBuilder;
   JournalWriter(Journal* journal, const Clock* clock, BrokerSigner signer,
                 ReportFn report);
   void Run();
-  void Post(Request request);
   void CommitBatch(std::vector<Request>* requests, bool sweep);
   // Reads the next sequence and the audit head from the journal.
   Status LoadState();
   // Asks an unhealthy journal to recover; true if it did.
   bool RecoverJournal();
+  // Counts a batch that committed (its acceptances remembered) or failed
+  // (earlier lookups no longer trusted).
+  void CountBatch(bool committed,
+                  std::vector<std::pair<std::string, DedupEntry>> accepted);
 
   Journal* journal_;
   const Clock* clock_;
@@ -119,6 +121,9 @@ class JournalWriter {
   // Not OK while the state could not be read again after a reopen: batches
   // are refused until it is.
   Status state_status_;
+  // Batches counted so far (CountBatch), read by LookUpReceipt.
+  std::atomic<uint64_t> batches_counted_{0};
+  RecentReceipts recent_;  // writer thread only
 
   std::mutex mu_;
   std::condition_variable cv_;

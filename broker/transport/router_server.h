@@ -1,20 +1,32 @@
 #pragma once
 
-// The broker's one ROUTER socket: a CURVE server (with the ZAP handler
-// deciding who gets in), ZMQ_ROUTER_MANDATORY so that a message to a peer
-// that is gone is an error rather than silently dropped, and every ZeroMQ
-// error converted to a Status here.
+// The broker's one listening socket, and everything ZeroMQ: the context,
+// the ZAP handler that decides who gets in (zap.h), a CURVE ROUTER socket
+// with ZMQ_ROUTER_MANDATORY (a message to a peer that is gone is an error
+// rather than silently dropped), the poll, and a wake-up for other
+// threads. Every ZeroMQ error becomes a Status here; nothing outside
+// broker/transport/ sees a ZeroMQ type.
 //
-// Thread-safety: none; owned and used by the broker loop thread only.
+// Thread-safety: Wait, TryReceive and Send from one thread (the broker
+// loop); Wake from any thread, and from a signal handler.
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
-#include <zmq.hpp>
+#include <string_view>
 
 #include "core/status.h"
 
 namespace relais::broker::transport {
+
+// The participant id that owns a 32-byte CURVE public key, or nullopt to
+// refuse the connection. `address` is the peer's IP address. Called on the
+// ZAP handler's thread: must be thread-safe.
+using Authenticate = std::function<std::optional<std::string>(
+    std::string_view curve_key, std::string_view address)>;
 
 struct RouterOptions {
   // Endpoint to bind, e.g. "tcp://127.0.0.1:7700"; port 0 or "*" picks one.
@@ -35,37 +47,45 @@ struct RouterOptions {
   int heartbeat_timeout_ms = 6000;
 };
 
+// One message from a client: where it came from and its bytes.
 struct Incoming {
   std::string routing_id;
   // The identity the ZAP handler bound to the connection.
   std::string participant;
-  zmq::message_t payload;
+  // One frame; empty if the message had more than one part (the broker
+  // answers it MalformedFrame, request_id 0).
+  std::string payload;
 };
 
 class RouterServer {
  public:
-  // `context` must outlive the server; the ZAP handler must already run.
-  static Result<std::unique_ptr<RouterServer>> Bind(
-      zmq::context_t* context, const RouterOptions& options);
+  // Starts the ZAP handler with `authenticate` (before the bind: without a
+  // handler a CURVE server admits any key), then binds. IOError if the
+  // endpoint or the ZAP endpoint cannot be bound.
+  static Result<std::unique_ptr<RouterServer>> Start(
+      const RouterOptions& options, Authenticate authenticate);
+  ~RouterServer();  // closes the socket, stops the ZAP handler
 
   // The endpoint actually bound (with the chosen port).
-  const std::string& endpoint() const { return endpoint_; }
-  void* handle() { return socket_.handle(); }
+  const std::string& endpoint() const;
 
-  // One message if one is waiting; nullopt if none. A message of more than
-  // one payload part is drained whole and handed on with an empty payload
-  // (the broker answers it MalformedFrame, request_id 0); a message without
-  // a ZAP User-Id is dropped and logged.
+  // Returns when a message is waiting, Wake() was called, or `timeout` has
+  // passed, whichever comes first. IOError if the poll fails (not EINTR).
+  Status Wait(std::chrono::milliseconds timeout);
+  // Makes the current or next Wait return. Async-signal-safe.
+  void Wake();
+
+  // One message if one is waiting; nullopt if none. A message without a
+  // ZAP User-Id is dropped and logged.
   std::optional<Incoming> TryReceive();
   // Unavailable if the peer is gone (EHOSTUNREACH) or its queue is full
   // (EAGAIN); the caller decides whether to keep the message.
   Status Send(const std::string& routing_id, std::string_view payload);
 
  private:
-  RouterServer(zmq::socket_t socket, std::string endpoint)
-      : socket_(std::move(socket)), endpoint_(std::move(endpoint)) {}
-  zmq::socket_t socket_;
-  std::string endpoint_;
+  struct Sockets;
+  explicit RouterServer(std::unique_ptr<Sockets> sockets);
+  std::unique_ptr<Sockets> sockets_;
 };
 
 }  // namespace relais::broker::transport

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "core/text.h"
+
 namespace relais::broker::transport {
 namespace {
 
@@ -40,7 +42,7 @@ Status ZapHandler::Start() {
         continue;
       }
       if (items[1].revents & ZMQ_POLLIN) break;
-      if (items[0].revents & ZMQ_POLLIN) Run();
+      if (items[0].revents & ZMQ_POLLIN) AnswerOne();
     }
     socket_.close();
   });
@@ -55,43 +57,55 @@ void ZapHandler::Stop() {
   thread_.join();
 }
 
-// Answers one ZAP request.
-void ZapHandler::Run() {
-  std::vector<zmq::message_t> req;
+ZapReply JudgeZapRequest(const std::vector<std::string_view>& frames,
+                         const Authenticate& authenticate) {
+  ZapReply reply;
+  if (frames.size() >= 2) reply.request_id = std::string(frames[1]);
+  if (frames.size() < 6) {
+    reply.status_code = "500";
+    reply.status_text = "malformed ZAP request";
+    return reply;
+  }
+  const std::string_view mechanism = frames[5];
+  const std::string_view address = frames[3];
+  std::optional<std::string> user;
+  if (mechanism == "CURVE" && frames.size() >= 7 && frames[6].size() == 32) {
+    user = authenticate(frames[6], address);
+  }
+  if (!user) {
+    // The mechanism is libzmq's own name; the address an IP address.
+    spdlog::warn("refused {} connection from {}: CURVE key not registered",
+                 Escaped(mechanism, 16), Escaped(address, 64));
+    reply.status_code = "400";
+    reply.status_text = "key not registered";
+    return reply;
+  }
+  reply.status_code = "200";
+  reply.status_text = "OK";
+  reply.user_id = std::move(*user);
+  return reply;
+}
+
+// Answers one ZAP request. A REP socket must answer every request, even a
+// malformed one, or it stops receiving.
+void ZapHandler::AnswerOne() {
+  std::vector<zmq::message_t> parts;
   for (;;) {
     zmq::message_t part;
     if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
     const bool more = part.more();
-    req.push_back(std::move(part));
+    parts.push_back(std::move(part));
     if (!more) break;
   }
-  if (req.empty()) return;
-  // A REP socket must answer every request, even a malformed one (RFC 27
-  // status 500), or it stops receiving.
-  std::string_view code = "500";
-  std::string_view text = "malformed ZAP request";
-  std::optional<std::string> user;
-  if (req.size() >= 6) {
-    const std::string_view mechanism = req[5].to_string_view();
-    const std::string_view address = req[3].to_string_view();
-    if (mechanism == "CURVE" && req.size() >= 7 && req[6].size() == 32) {
-      user = authenticate_(req[6].to_string_view(), address);
-    }
-    if (!user) {
-      spdlog::warn("refused {} connection from {}: CURVE key not registered",
-                   std::string(mechanism), std::string(address));
-    }
-    code = user ? "200" : "400";
-    text = user ? "OK" : "key not registered";
-  }
-  const std::string request_id =
-      req.size() >= 2 ? req[1].to_string() : std::string();
+  if (parts.empty()) return;
+  std::vector<std::string_view> frames;
+  for (const auto& p : parts) frames.push_back(p.to_string_view());
+  const ZapReply reply = JudgeZapRequest(frames, authenticate_);
   socket_.send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
-  socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
-  socket_.send(zmq::buffer(code), zmq::send_flags::sndmore);
-  socket_.send(zmq::buffer(text), zmq::send_flags::sndmore);
-  socket_.send(zmq::buffer(user ? *user : std::string()),
-               zmq::send_flags::sndmore);
+  socket_.send(zmq::buffer(reply.request_id), zmq::send_flags::sndmore);
+  socket_.send(zmq::buffer(reply.status_code), zmq::send_flags::sndmore);
+  socket_.send(zmq::buffer(reply.status_text), zmq::send_flags::sndmore);
+  socket_.send(zmq::buffer(reply.user_id), zmq::send_flags::sndmore);
   socket_.send(zmq::message_t(), zmq::send_flags::none);
 }
 

@@ -1,4 +1,4 @@
-#include "broker/replies.h"
+#include "broker/frames/replies.h"
 
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>

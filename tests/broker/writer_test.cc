@@ -127,7 +127,7 @@ class WriterTest : public ::testing::Test {
 };
 
 TEST_F(WriterTest, AcceptsJournalsAndOpensTheCase) {
-  writer_->PostSubmit(Submit("m1", "case-1"));
+  writer_->Post(Submit("m1", "case-1"));
   SubmitOutcome o = WaitFor("m1");
   ASSERT_TRUE(o.status.ok()) << o.status.ToString();
   EXPECT_EQ(o.sequence, 1u);
@@ -143,14 +143,14 @@ TEST_F(WriterTest, AcceptsJournalsAndOpensTheCase) {
 }
 
 TEST_F(WriterTest, DuplicatesGetTheFirstReceiptConflictsAreRefused) {
-  writer_->PostSubmit(Submit("m1", "case-1"));
+  writer_->Post(Submit("m1", "case-1"));
   const SubmitOutcome first = WaitFor("m1");
   {
     std::lock_guard<std::mutex> lock(mu_);
     outcomes_.clear();
   }
   clock_.Advance(5000);
-  writer_->PostSubmit(Submit("m1", "case-1"));
+  writer_->Post(Submit("m1", "case-1"));
   SubmitOutcome again = WaitFor("m1");
   ASSERT_TRUE(again.status.ok());
   EXPECT_TRUE(again.duplicate);
@@ -163,30 +163,29 @@ TEST_F(WriterTest, DuplicatesGetTheFirstReceiptConflictsAreRefused) {
   }
   SubmitRequest changed = Submit("m1", "case-1");
   changed.header_sha256 = crypto::Sha256("another header");
-  writer_->PostSubmit(changed);
+  writer_->Post(changed);
   EXPECT_EQ(WaitFor("m1").status.reject_code(),
             wire::RejectCode::DuplicateConflict);
   EXPECT_EQ(*journal_->GetMessage("m1"), "envelope of m1");  // the first stays
 }
 
 TEST_F(WriterTest, OutsidersCannotAddToACase) {
-  writer_->PostSubmit(Submit("m1", "case-1"));
+  writer_->Post(Submit("m1", "case-1"));
   ASSERT_TRUE(WaitFor("m1").status.ok());
-  writer_->PostSubmit(Submit("m2", "case-1", "dgfip", {"caf"}));
+  writer_->Post(Submit("m2", "case-1", "dgfip", {"caf"}));
   EXPECT_EQ(WaitFor("m2").status.reject_code(),
             wire::RejectCode::NotAuthorised);
-  writer_->PostSubmit(
-      Submit("m3", "case-1", "caf", {"cpam"}));  // a recipient may
+  writer_->Post(Submit("m3", "case-1", "caf", {"cpam"}));  // a recipient may
   EXPECT_TRUE(WaitFor("m3").status.ok());
 }
 
 TEST_F(WriterTest, AckRemovesTheOutboxEntryAndUpdatesTheCase) {
-  writer_->PostSubmit(Submit("m1", "case-1"));
+  writer_->Post(Submit("m1", "case-1"));
   const uint64_t seq = WaitFor("m1").sequence;
-  writer_->PostAck(
-      {"caf", seq, "m1", "case-1", wire::AckOutcome::Processed, ""});
-  writer_->PostAck({"cpam", seq, "m1", "case-1", wire::AckOutcome::Rejected,
-                    "unknown file"});
+  writer_->Post(
+      AckRequest{"caf", seq, "m1", "case-1", wire::AckOutcome::Processed, ""});
+  writer_->Post(AckRequest{"cpam", seq, "m1", "case-1",
+                           wire::AckOutcome::Rejected, "unknown file"});
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(10), [&] { return acks_ == 2; });
@@ -201,12 +200,12 @@ TEST_F(WriterTest, AckRemovesTheOutboxEntryAndUpdatesTheCase) {
 }
 
 TEST_F(WriterTest, SequencesAndTheAuditChainContinueAfterReopen) {
-  writer_->PostSubmit(Submit("m1", "case-1"));
-  writer_->PostSubmit(Submit("m2", "case-2"));
+  writer_->Post(Submit("m1", "case-1"));
+  writer_->Post(Submit("m2", "case-2"));
   ASSERT_TRUE(WaitFor("m2").status.ok());
   Close();
   Open();
-  writer_->PostSubmit(Submit("m3", "case-3"));
+  writer_->Post(Submit("m3", "case-3"));
   EXPECT_EQ(WaitFor("m3").sequence, 3u);
   std::vector<std::string> records;
   ASSERT_TRUE(journal_->ReadAudit(1, 100, &records).ok());
@@ -229,7 +228,7 @@ TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
       for (int i = 0; i < kEach; ++i) {
         const std::string id =
             "t" + std::to_string(t) + "-" + std::to_string(i);
-        writer_->PostSubmit(Submit(id, "case-" + id));
+        writer_->Post(Submit(id, "case-" + id));
       }
     });
   }
@@ -281,11 +280,12 @@ TEST_F(WriterTest, ExpiredMessagesBecomeDeadLettersAndTheSenderIsTold) {
   const Identity desk = Make("france-services/paris-15");
   SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 60000);
   const std::string id = r.message_id, case_id = r.case_id;
-  writer_->PostSubmit(std::move(r));
+  writer_->Post(std::move(r));
   const uint64_t seq = WaitFor(id).sequence;
   ASSERT_GT(seq, 0u);
   // cpam acknowledges in time; caf does not.
-  writer_->PostAck({"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
+  writer_->Post(
+      AckRequest{"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
   ASSERT_TRUE(Wait([&] { return acks_ == 1; }));
   clock_.Advance(60001);
   ASSERT_TRUE(Wait([&] { return !dead_.empty(); }));
@@ -332,12 +332,12 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
   const Identity desk = Make("france-services/paris-15");
   SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 1000);
   const std::string id = r.message_id, case_id = r.case_id;
-  writer_->PostSubmit(std::move(r));
+  writer_->Post(std::move(r));
   const uint64_t seq = WaitFor(id).sequence;
   clock_.Advance(1001);
   ASSERT_TRUE(Wait([&] { return dead_.size() == 2; }));
   // Replay caf's: back in its outbox, marked replayed; the case says Sent.
-  writer_->PostOperator({"op-rid", 7, "operator", true, "caf", seq});
+  writer_->Post(OperatorRequest{"op-rid", 7, "operator", true, "caf", seq});
   ASSERT_TRUE(Wait([&] { return operator_.size() == 1; }));
   EXPECT_TRUE(operator_[0].status.ok()) << operator_[0].status.ToString();
   auto entry = journal_->GetOutbox("caf", seq);
@@ -346,12 +346,12 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
   EXPECT_FALSE(journal_->GetDead("caf", seq).ok());
   // A replayed message is not swept again, and replaying twice is refused.
   clock_.Advance(5000);
-  writer_->PostOperator({"op-rid", 8, "operator", true, "caf", seq});
+  writer_->Post(OperatorRequest{"op-rid", 8, "operator", true, "caf", seq});
   ASSERT_TRUE(Wait([&] { return operator_.size() == 2; }));
   EXPECT_EQ(operator_[1].status.code(), Status::Code::kNotFound);
   EXPECT_TRUE(journal_->GetOutbox("caf", seq)->has_value());
   // Drop cpam's: gone, the trail says so.
-  writer_->PostOperator({"op-rid", 9, "operator", false, "cpam", seq});
+  writer_->Post(OperatorRequest{"op-rid", 9, "operator", false, "cpam", seq});
   ASSERT_TRUE(Wait([&] { return operator_.size() == 3; }));
   EXPECT_TRUE(operator_[2].status.ok());
   EXPECT_FALSE(journal_->GetDead("cpam", seq).ok());
@@ -373,12 +373,13 @@ TEST_F(WriterTest, RetriesExhaustedBecomeUndeliverableUnlessAckedFirst) {
   const Identity desk = Make("france-services/paris-15");
   SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 3600000);
   const std::string id = r.message_id, case_id = r.case_id;
-  writer_->PostSubmit(std::move(r));
+  writer_->Post(std::move(r));
   const uint64_t seq = WaitFor(id).sequence;
   // cpam's ack is journaled before its give-up: no dead letter for cpam.
-  writer_->PostAck({"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
-  writer_->PostDeadLetter({"cpam", seq, id, 20, "no acknowledgement"});
-  writer_->PostDeadLetter({"caf", seq, id, 20, "no acknowledgement"});
+  writer_->Post(
+      AckRequest{"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
+  writer_->Post(DeadLetterRequest{"cpam", seq, id, 20, "no acknowledgement"});
+  writer_->Post(DeadLetterRequest{"caf", seq, id, 20, "no acknowledgement"});
   // Requests are written in the order they were posted: once caf's dead
   // letter is reported, cpam's give-up has been written too.
   ASSERT_TRUE(Wait([&] {
@@ -404,7 +405,7 @@ TEST_F(WriterTest, SessionsRememberTheFirstSequenceAcrossReconnects) {
   const std::string desk = "france-services/paris-15";
   for (int i = 1; i <= 5; ++i) {
     const std::string id = "m" + std::to_string(i);
-    writer_->PostSubmit(Submit(id, "case-" + id, desk, {"caf"}));
+    writer_->Post(Submit(id, "case-" + id, desk, {"caf"}));
     ASSERT_TRUE(WaitFor(id).status.ok());
   }
   std::vector<uint64_t> sent;
@@ -421,7 +422,7 @@ TEST_F(WriterTest, SessionsRememberTheFirstSequenceAcrossReconnects) {
                           wire::AckOutcome::Processed, "");
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     const size_t before = acks_;
-    writer_->PostAck(std::move(*a));
+    writer_->Post(std::move(*a));
     ASSERT_TRUE(Wait([&] { return acks_ > before; }));
   };
   sessions.Open("caf", "r1", 3);

@@ -1,4 +1,4 @@
-#include "broker/replies.h"
+#include "broker/frames/replies.h"
 
 #include "core/frame.h"
 

@@ -1,0 +1,141 @@
+#include "broker/frames/queries.h"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/cases/case_book.h"
+#include "broker/router/routes.h"
+#include "core/flatbuf.h"
+#include "core/frame.h"
+#include "core/ids.h"
+
+namespace relais::broker {
+namespace {
+
+Status Unavailable(std::string reason) {
+  return Status::Rejected(wire::RejectCode::JournalUnavailable,
+                          std::move(reason));
+}
+
+}  // namespace
+
+Result<std::string> Queries::CaseStatus(std::string_view participant,
+                                        uint64_t request_id,
+                                        const wire::CaseStatusQuery& q) const {
+  const std::string case_id(StringView(q.case_id()));
+  if (!IsValidCaseId(case_id)) {
+    return Status::Rejected(wire::RejectCode::MalformedFrame,
+                            "CaseStatusQuery.case_id: not a case id (1 to 64 "
+                            "of A-Z a-z 0-9 . _ : -)");
+  }
+  auto state = journal_->GetCase(case_id);
+  if (!state.ok() && state.status().code() != Status::Code::kNotFound) {
+    spdlog::error("case {}: cannot read its state: {}", case_id,
+                  state.status().ToString());
+    return Unavailable("cannot read the case state; retry later");
+  }
+  const wire::CaseState* parsed = state.ok() ? ParseCaseState(*state) : nullptr;
+  if (parsed == nullptr || !cases::IsPartyTo(*parsed, participant)) {
+    return Status::Rejected(wire::RejectCode::UnknownCase,
+                            "no case '" + case_id + "' visible to '" +
+                                std::string(participant) + "'");
+  }
+  return CaseStatusReplyFrame(request_id, case_id, *state);
+}
+
+Result<std::string> Queries::Route(std::string_view participant,
+                                   uint64_t request_id,
+                                   const wire::RouteQuery& q) const {
+  const std::string_view ref = VectorBytes(q.subject_ref());
+  if (q.case_type() < wire::CaseType::AddressChange ||
+      q.case_type() > wire::CaseType::AssistedCase ||
+      (!ref.empty() && ref.size() != kSubjectRefSize)) {
+    return Status::Rejected(wire::RejectCode::MalformedFrame,
+                            "a RouteQuery needs a case type from 1 to 8 and "
+                            "an absent or 32-byte subject reference");
+  }
+  auto recipients = router::RouteBySubscription(
+      *registry_, *journal_, participant, q.case_type(), ref);
+  if (!recipients.ok()) {
+    spdlog::error("reference directory: {}", recipients.status().ToString());
+    return Unavailable("cannot read the reference directory; retry later");
+  }
+  return RouteReplyFrame(request_id, *recipients);
+}
+
+Result<std::variant<std::string, journal::OperatorRequest>> Queries::Admin(
+    std::string_view participant, const journal::ReplyTo& reply,
+    const wire::AdminRequest& a) const {
+  if (!registry_->IsOperator(participant)) {
+    return Status::Rejected(
+        wire::RejectCode::NotAuthorised,
+        "'" + std::string(participant) + "' does not have the operator role");
+  }
+  const std::string recipient(StringView(a.recipient()));
+  if (!recipient.empty() && !IsValidParticipantId(recipient)) {
+    return Status::Rejected(wire::RejectCode::MalformedFrame,
+                            "AdminRequest.recipient: not a participant id");
+  }
+  using AdminAnswer = std::variant<std::string, journal::OperatorRequest>;
+  Result<std::string> frame = std::string();
+  switch (a.op()) {
+    case wire::AdminOp::ListDeadLetters:
+      frame = ListDeadLetters(reply.request_id, recipient, a);
+      break;
+    case wire::AdminOp::ShowDeadLetter:
+      frame = ShowDeadLetter(reply.request_id, recipient, a);
+      break;
+    case wire::AdminOp::ReplayDeadLetter:
+    case wire::AdminOp::DropDeadLetter:
+      return AdminAnswer(journal::OperatorRequest{
+          reply, std::string(participant),
+          a.op() == wire::AdminOp::ReplayDeadLetter, recipient, a.sequence()});
+    case wire::AdminOp::Stats: {
+      const wire::BrokerStatsT stats = stats_();
+      frame = AdminReplyFrame(reply.request_id, a.op(), {}, {}, false, &stats);
+      break;
+    }
+    default:
+      return Status::Rejected(
+          wire::RejectCode::MalformedFrame,
+          "unknown admin op " + std::to_string(static_cast<int>(a.op())));
+  }
+  if (!frame.ok()) return frame.status();
+  return AdminAnswer(std::move(*frame));
+}
+
+Result<std::string> Queries::ListDeadLetters(
+    uint64_t request_id, const std::string& recipient,
+    const wire::AdminRequest& a) const {
+  const size_t limit = a.limit() == 0 ? 100 : std::min(a.limit(), 1000u);
+  std::vector<journal::DeadLetterRecord> records;
+  Status st = journal_->ListDead(recipient, a.sequence(), limit + 1, &records);
+  if (!st.ok()) return Unavailable(st.message());
+  const bool more = records.size() > limit;
+  if (more) records.pop_back();
+  std::vector<std::string> items;
+  for (auto& r : records) items.push_back(std::move(r.value));
+  return AdminReplyFrame(request_id, a.op(), items, {}, more, nullptr);
+}
+
+Result<std::string> Queries::ShowDeadLetter(uint64_t request_id,
+                                            const std::string& recipient,
+                                            const wire::AdminRequest& a) const {
+  auto dead = journal_->GetDead(recipient, a.sequence());
+  const wire::DeadLetter* dl =
+      dead.ok() ? journal::ParseDeadLetter(*dead) : nullptr;
+  if (dl == nullptr) {
+    if (!dead.ok() && dead.status().code() != Status::Code::kNotFound) {
+      return Unavailable(dead.status().message());
+    }
+    return Status::Rejected(wire::RejectCode::UnknownDelivery,
+                            "no dead letter of sequence " +
+                                std::to_string(a.sequence()) + " for '" +
+                                recipient + "'");
+  }
+  auto envelope = journal_->GetMessage(VectorBytes(dl->message_id()));
+  return AdminReplyFrame(request_id, a.op(), {*dead},
+                         envelope.ok() ? *envelope : std::string(), false,
+                         nullptr);
+}
+
+}  // namespace relais::broker
