@@ -39,6 +39,10 @@ Result<int64_t> RequiredTime(const toml::table& t, std::string_view key,
 Result<PublicSigningKey> ParsePublicSigningKey(const toml::table& t,
                                                const std::string& origin) {
   PublicSigningKey key;
+  // A misspelt "revoked" must not leave a key valid that was meant not to be.
+  RELAIS_RETURN_IF_ERROR(CheckKnownKeys(
+      t, {"key_id", "public", "not_before", "not_after", "revoked"}, origin,
+      "[[signing_keys]]"));
   RELAIS_ASSIGN_OR_RETURN(key.key_id, RequiredString(t, "key_id", origin));
   RELAIS_ASSIGN_OR_RETURN(std::string hex, RequiredString(t, "public", origin));
   auto raw = HexDecode(hex);
@@ -57,7 +61,13 @@ Result<PublicSigningKey> ParsePublicSigningKey(const toml::table& t,
                           RequiredTime(t, "not_before", origin));
   RELAIS_ASSIGN_OR_RETURN(key.not_after_ms,
                           RequiredTime(t, "not_after", origin));
-  key.revoked = t["revoked"].value_or(false);
+  if (const toml::node* revoked = t.get("revoked")) {
+    if (!revoked->is_boolean()) {
+      return Status::InvalidArgument(origin +
+                                     ": 'revoked' must be true or false");
+    }
+    key.revoked = revoked->as_boolean()->get();
+  }
   return key;
 }
 

@@ -421,7 +421,7 @@ TEST(ParsePublicIdentityTest, RefusesEachMalformedField) {
 // value_or(false) and checks no unknown keys: `revoked = "true"` or a
 // misspelt `revokd = true` is silently "not revoked" (fail-open). Disabled
 // until the parser refuses them.
-TEST(ParsePublicIdentityTest, DISABLED_RevocationThatIsNotABooleanIsRefused) {
+TEST(ParsePublicIdentityTest, RevocationThatIsNotABooleanIsRefused) {
   Identity id = NewIdentity("caf", Clock::System()->NowMs(), 365);
   for (const char* extra :
        {"revoked = \"true\"\n", "revoked = 1\n", "revokd = true\n"}) {
@@ -429,7 +429,9 @@ TEST(ParsePublicIdentityTest, DISABLED_RevocationThatIsNotABooleanIsRefused) {
     PublicFile f = PublicFileOf(id);
     f.keys[0].extra = extra;
     auto pub = ParsePublicIdentity(f.Text(), "caf.pub.toml");
-    EXPECT_TRUE(!pub.ok() || pub->signing_keys[0].revoked);
+    ASSERT_FALSE(pub.ok());
+    EXPECT_EQ(pub.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(pub.status().message().find("caf.pub.toml"), std::string::npos);
   }
 }
 
