@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -155,6 +156,27 @@ Status ProbeWrite(const std::string& dir) {
     return Errno("cannot write", path);
   }
   return Status::OK();
+}
+
+bool IsInProgress(std::string_view name) {
+  return name.empty() || name.front() == '.' || name.ends_with(".tmp") ||
+         name.ends_with(".part");
+}
+
+std::vector<std::string> ReadyFiles(
+    const std::string& dir,
+    const std::function<bool(const std::string&)>& wanted) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && !IsInProgress(name) &&
+        (!wanted || wanted(name))) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace relais

@@ -1,9 +1,12 @@
 #pragma once
 
-// Whole-file reads and crash-safe writes.
+// Whole-file reads, crash-safe writes, and the files of a folder that are
+// ready to be read.
 
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -41,5 +44,16 @@ std::string HumanBytes(uint64_t bytes);
 // writes there, else NoSpace or IOError with the system's reason (e.g. before
 // reopening a database after a failed write).
 Status ProbeWrite(const std::string& dir);
+
+// Whether a file name is one being written by its producer (hidden, or
+// ending in .tmp or .part), not yet to be read.
+bool IsInProgress(std::string_view name);
+
+// The names of the complete regular files of `dir` (IsInProgress excepted)
+// that `wanted` accepts (all if null), in name order. A folder that
+// cannot be read gives none.
+std::vector<std::string> ReadyFiles(
+    const std::string& dir,
+    const std::function<bool(const std::string&)>& wanted = nullptr);
 
 }  // namespace relais

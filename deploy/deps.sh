@@ -10,7 +10,8 @@ relais_packages_build=(
   libexpat1-dev
 )
 relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography
-  faketime clang-format libfuse3-dev fuse3)
+  faketime clang-format clang-tidy libfuse3-dev fuse3)
+# The fuzz and ThreadSanitizer builds (clang and its sanitizer runtimes).
 relais_packages_fuzz=(clang libclang-rt-14-dev)
 
 relais_ensure_packages() {
@@ -33,8 +34,12 @@ relais_ensure_packages() {
 
 # Configures and builds relais in build/ (every executable lands in
 # build/bin/). RELAIS_WERROR=ON (tests/run.sh) makes a warning an error.
+# A unity build (CMake compiles a target's sources in batches of 8, so each
+# header is parsed once per batch): less than half the compile time. Two
+# sources of one target therefore may not define the same name, even in
+# an anonymous namespace (the build says so).
 relais_build() {
   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DRELAIS_WERROR="${RELAIS_WERROR:-OFF}" >/dev/null
+    -DCMAKE_UNITY_BUILD=ON -DRELAIS_WERROR="${RELAIS_WERROR:-OFF}" >/dev/null
   cmake --build build -j"$(nproc)"
 }

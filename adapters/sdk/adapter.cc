@@ -32,28 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool IsInProgress(std::string_view name) {
-  return name.empty() || name.front() == '.' || name.ends_with(".tmp") ||
-         name.ends_with(".part");
-}
-
-// The complete files of `dir` (not being written) that `wanted` accepts,
-// in name order.
-std::vector<std::string> ReadyFiles(
-    const std::string& dir,
-    const std::function<bool(const std::string&)>& wanted) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && !IsInProgress(name) && wanted(name)) {
-      names.push_back(name);
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 Status EnsureDir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

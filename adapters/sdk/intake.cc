@@ -22,11 +22,6 @@ using Json = nlohmann::ordered_json;
 constexpr std::string_view kTakenPrefix = ".relais-in-";
 constexpr const char* kFinished = ".finished";
 
-bool IsInProgress(std::string_view name) {
-  return name.empty() || name.front() == '.' || name.ends_with(".tmp") ||
-         name.ends_with(".part");
-}
-
 // "<ms, 13 digits>-<8 hex>": unique, and in the order files were taken.
 std::string NewIntakeId() {
   char ms[24];
@@ -203,14 +198,7 @@ void Intake::Scan(const std::function<bool()>& stop) {
     if (stop() || !Advance(waiting_.front())) return;
     waiting_.erase(waiting_.begin());
   }
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(folders_.inbox, ec)) {
-    const std::string n = entry.path().filename().string();
-    if (entry.is_regular_file() && !IsInProgress(n)) names.push_back(n);
-  }
-  std::sort(names.begin(), names.end());
-  for (const auto& name : names) {
+  for (const auto& name : ReadyFiles(folders_.inbox)) {
     if (stop()) return;
     auto id = Take(name);
     if (!id) return;            // the disk: the next scan tries again
