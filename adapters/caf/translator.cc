@@ -11,7 +11,7 @@
 #include "adapters/caf/latin1.h"
 #include "adapters/caf/mapping_text.h"
 #include "adapters/caf/xml_reader.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/flatbuf.h"
@@ -20,7 +20,7 @@
 namespace relais::adapters::caf {
 namespace {
 
-namespace native = sdk::native;
+namespace native = translation::native;
 
 enum Column : size_t {
   kNir,
@@ -185,7 +185,7 @@ Status ReadRequest(const Row& row, wire::RsaApplicationT& app) {
   return Status::OK();
 }
 
-Result<sdk::OutgoingCase> ReadApplication(const Row& row) {
+Result<translation::OutgoingCase> ReadApplication(const Row& row) {
   // Every column is required but courriel, and commune_naissance for a
   // citizen born abroad (ReadIdentity).
   for (size_t c = 0; c < kCourriel; ++c) {
@@ -199,7 +199,7 @@ Result<sdk::OutgoingCase> ReadApplication(const Row& row) {
   RELAIS_ASSIGN_OR_RETURN(app.applicant->identity,
                           ReadIdentity(row, app.applicant->nir));
   RELAIS_RETURN_IF_ERROR(ReadRequest(row, app));
-  sdk::OutgoingCase out;
+  translation::OutgoingCase out;
   out.case_type = wire::CaseType::RsaApplication;
   // The complémentaire santé solidaire is granted unless the citizen
   // objected; France Travail registers every RSA applicant.
@@ -262,7 +262,7 @@ Status CheckHeader(std::string_view line) {
 // One value of the native tree as XML: an object's members become child
 // elements, an array's items elements named by Mapping::XmlItem, a scalar
 // the element's text. `path` names the field in errors.
-void WriteXml(Latin1XmlWriter& x, const sdk::Mapping& m,
+void WriteXml(Latin1XmlWriter& x, const translation::Mapping& m,
               const std::string& indent, const std::string& tag,
               const native::json& v, const std::string& path) {
   if (v.is_object() || v.is_array()) {
@@ -287,9 +287,9 @@ void WriteXml(Latin1XmlWriter& x, const sdk::Mapping& m,
 
 }  // namespace
 
-Result<sdk::MappingPtr> CafMapping() {
-  static const auto* mapping = new Result<sdk::MappingPtr>(
-      sdk::Mapping::Parse(kMappingText, "adapters/caf/mapping.toml"));
+Result<translation::MappingPtr> CafMapping() {
+  static const auto* mapping = new Result<translation::MappingPtr>(
+      translation::Mapping::Parse(kMappingText, "adapters/caf/mapping.toml"));
   return *mapping;
 }
 
@@ -297,11 +297,11 @@ bool CafTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".csv") || name.ends_with(".xml");
 }
 
-Result<std::vector<sdk::OutgoingCase>> CafTranslator::ReadInbox(
+Result<std::vector<translation::OutgoingCase>> CafTranslator::ReadInbox(
     std::string_view name, std::string_view contents) const {
   if (name.ends_with(".xml")) {
     if (!mapping_.ok()) return mapping_.status();
-    const sdk::Mapping& m = **mapping_;
+    const translation::Mapping& m = **mapping_;
     RELAIS_ASSIGN_OR_RETURN(native::json doc, ReadCafXml(contents, m));
     const std::string root = doc[m.type_key()].get<std::string>();
     if (!m.Reads(root)) {
@@ -310,14 +310,14 @@ Result<std::vector<sdk::OutgoingCase>> CafTranslator::ReadInbox(
           m.TypeName(wire::CaseType::Birth) + "> and <" +
           m.TypeName(wire::CaseType::HouseholdChange) + "> as XML)");
     }
-    RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, m.Read(doc));
-    std::vector<sdk::OutgoingCase> out;
+    RELAIS_ASSIGN_OR_RETURN(translation::OutgoingCase c, m.Read(doc));
+    std::vector<translation::OutgoingCase> out;
     out.push_back(std::move(c));
     return out;
   }
   RELAIS_RETURN_IF_ERROR(CheckLatin1Text(contents));
   std::vector<std::string> lines = SplitOn(Latin1ToUtf8(contents), '\n');
-  std::vector<sdk::OutgoingCase> out;
+  std::vector<translation::OutgoingCase> out;
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string& line = lines[i];
     if (line.ends_with('\r')) line.pop_back();
@@ -333,17 +333,17 @@ Result<std::vector<sdk::OutgoingCase>> CafTranslator::ReadInbox(
                                      " fields, expected " +
                                      std::to_string(kColumnCount));
     }
-    RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c,
+    RELAIS_ASSIGN_OR_RETURN(translation::OutgoingCase c,
                             ReadApplication(Row(i + 1, std::move(fields))));
     out.push_back(std::move(c));
   }
   return out;
 }
 
-Result<sdk::NativeFile> CafTranslator::WriteOutbox(
+Result<translation::NativeFile> CafTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
   if (!mapping_.ok()) return mapping_.status();
-  const sdk::Mapping& m = **mapping_;
+  const translation::Mapping& m = **mapping_;
   RELAIS_ASSIGN_OR_RETURN(native::json doc, m.Render(env, event));
   // The type is the root element; the case, message and sender its
   // attributes.
@@ -361,7 +361,7 @@ Result<sdk::NativeFile> CafTranslator::WriteOutbox(
   }
   x.Raw("</" + root + ">\n");
   RELAIS_ASSIGN_OR_RETURN(std::string latin1, x.Finish());
-  return sdk::NativeFile{native::OutboxFileName(env, ".xml"),
+  return translation::NativeFile{native::OutboxFileName(env, ".xml"),
                          std::move(latin1)};
 }
 

@@ -15,15 +15,15 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/sdk/adapter.h"
-#include "adapters/sdk/mapping.h"
+#include "adapters/translation/translator.h"
+#include "adapters/translation/mapping.h"
 
 namespace relais::adapters::caf {
 
 // The CAF's mapping file (adapters/caf/mapping.toml), compiled in.
-Result<sdk::MappingPtr> CafMapping();
+Result<translation::MappingPtr> CafMapping();
 
-class CafTranslator : public sdk::Translator {
+class CafTranslator : public translation::Translator {
  public:
   // *.xml in the inbox: a birth (<naissance>) or a change of household
   // (<changementSituation>) in the outbox's XML shape (xml_reader.h), read
@@ -37,18 +37,18 @@ class CafTranslator : public sdk::Translator {
   // the wrong number of fields, a wrong header, or a file that is not
   // ISO-8859-1 text (CheckLatin1Text in latin1.h). A file with a header
   // and no data line gives an empty vector.
-  Result<std::vector<sdk::OutgoingCase>> ReadInbox(
+  Result<std::vector<translation::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
   // Any case type -> "<case id>-<hex of the first 8 message id bytes>.xml"
   // in ISO-8859-1. InvalidArgument "field F: ..." for a value that cannot be
   // written (a character outside Latin-1, a control character, a bad NIR or
   // date).
-  Result<sdk::NativeFile> WriteOutbox(
+  Result<translation::NativeFile> WriteOutbox(
       const EnvelopeView& envelope,
       const wire::CaseEvent& event) const override;
 
  private:
-  Result<sdk::MappingPtr> mapping_;
+  Result<translation::MappingPtr> mapping_;
 };
 
 // The CSV columns, in order; the header line is exactly these names joined

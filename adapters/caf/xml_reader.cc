@@ -11,7 +11,7 @@
 namespace relais::adapters::caf {
 namespace {
 
-using sdk::native::json;
+using translation::native::json;
 
 constexpr size_t kMaxDepth = 32;
 
@@ -80,7 +80,7 @@ std::string Trimmed(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-Result<json> ToJson(const Node& n, const sdk::Mapping& m) {
+Result<json> ToJson(const Node& n, const translation::Mapping& m) {
   const auto bad = [&](const std::string& why) {
     return Status::InvalidArgument("line " + std::to_string(n.line) +
                                    ", element " + n.name + ": " + why);
@@ -110,7 +110,7 @@ Result<json> ToJson(const Node& n, const sdk::Mapping& m) {
 
 }  // namespace
 
-Result<json> ReadCafXml(std::string_view bytes, const sdk::Mapping& m) {
+Result<json> ReadCafXml(std::string_view bytes, const translation::Mapping& m) {
   RELAIS_RETURN_IF_ERROR(CheckLatin1Text(bytes));
   const std::string head(bytes.substr(0, bytes.find("?>") + 2));
   if (!head.starts_with("<?xml") ||

@@ -2,7 +2,7 @@
 
 // The CAF's XML batch files, read (ISO-8859-1, expat): the same shape the
 // CAF's outbox writes (translator.h), turned into the native JSON tree the
-// mapping reads (sdk::Mapping::Read).
+// mapping reads (translation::Mapping::Read).
 //
 //   <?xml version="1.0" encoding="ISO-8859-1"?>
 //   <naissance dossier="...">          root: the case type's native name;
@@ -17,8 +17,8 @@
 
 #include <string_view>
 
-#include "adapters/sdk/mapping.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/mapping.h"
+#include "adapters/translation/native.h"
 #include "core/status.h"
 
 namespace relais::adapters::caf {
@@ -27,7 +27,7 @@ namespace relais::adapters::caf {
 // (CheckLatin1Text), whose declaration does not say encoding="ISO-8859-1",
 // that is not well-formed, or that has a DOCTYPE, mixed content, repeated
 // elements outside an array, or more than 32 levels.
-Result<sdk::native::json> ReadCafXml(std::string_view bytes,
-                                     const sdk::Mapping& mapping);
+Result<translation::native::json> ReadCafXml(std::string_view bytes,
+                                     const translation::Mapping& mapping);
 
 }  // namespace relais::adapters::caf

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "adapters/cpam/translator.h"
+#include "adapters/sdk/adapter.h"
 
 int main(int argc, char** argv) {
   return relais::sdk::AdapterMain(

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "adapters/cpam/mapping_text.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/bytes.h"
 #include "core/flatbuf.h"
 #include "core/identifiers.h"
@@ -16,7 +16,7 @@
 namespace relais::adapters::cpam {
 namespace {
 
-namespace native = sdk::native;
+namespace native = translation::native;
 using native::json;
 
 bool Digits(std::string_view s, size_t min, size_t max) {
@@ -87,7 +87,7 @@ Status ReadStage(const json& doc, const std::string& type,
   return Status::OK();
 }
 
-Result<sdk::OutgoingCase> ReadDeclaration(const json& doc) {
+Result<translation::OutgoingCase> ReadDeclaration(const json& doc) {
   RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, "type", ""));
   // The stage's own key: the expected date, or the child.
   const bool pregnancy = type == "declaration_grossesse";
@@ -112,7 +112,7 @@ Result<sdk::OutgoingCase> ReadDeclaration(const json& doc) {
   }
   RELAIS_RETURN_IF_ERROR(ReadStage(doc, type, birth));
   RELAIS_RETURN_IF_ERROR(ReadCafReference(doc, birth.references));
-  sdk::OutgoingCase out;
+  translation::OutgoingCase out;
   RELAIS_ASSIGN_OR_RETURN(auto case_id,
                           native::OptionalString(doc, "dossier", ""));
   if (case_id && !IsValidCaseId(*case_id)) {
@@ -131,9 +131,9 @@ Result<sdk::OutgoingCase> ReadDeclaration(const json& doc) {
 
 }  // namespace
 
-Result<sdk::MappingPtr> CpamMapping() {
-  static const auto* mapping = new Result<sdk::MappingPtr>(
-      sdk::Mapping::Parse(kMappingText, "adapters/cpam/mapping.toml"));
+Result<translation::MappingPtr> CpamMapping() {
+  static const auto* mapping = new Result<translation::MappingPtr>(
+      translation::Mapping::Parse(kMappingText, "adapters/cpam/mapping.toml"));
   return *mapping;
 }
 
@@ -141,11 +141,11 @@ bool CpamTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".json");
 }
 
-Result<std::vector<sdk::OutgoingCase>> CpamTranslator::ReadInbox(
+Result<std::vector<translation::OutgoingCase>> CpamTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, "type", ""));
-  sdk::OutgoingCase c;
+  translation::OutgoingCase c;
   if (type == "declaration_grossesse" || type == "naissance") {
     RELAIS_ASSIGN_OR_RETURN(c, ReadDeclaration(doc));
   } else {
@@ -157,12 +157,12 @@ Result<std::vector<sdk::OutgoingCase>> CpamTranslator::ReadInbox(
     }
     RELAIS_ASSIGN_OR_RETURN(c, (*mapping_)->Read(doc));
   }
-  std::vector<sdk::OutgoingCase> out;
+  std::vector<translation::OutgoingCase> out;
   out.push_back(std::move(c));
   return out;
 }
 
-Result<sdk::NativeFile> CpamTranslator::WriteOutbox(
+Result<translation::NativeFile> CpamTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
   return native::WriteMappedJson(mapping_, env, event);
 }

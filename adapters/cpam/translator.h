@@ -14,15 +14,15 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/sdk/adapter.h"
-#include "adapters/sdk/mapping.h"
+#include "adapters/translation/translator.h"
+#include "adapters/translation/mapping.h"
 
 namespace relais::adapters::cpam {
 
 // The CPAM's mapping file (adapters/cpam/mapping.toml), compiled in.
-Result<sdk::MappingPtr> CpamMapping();
+Result<translation::MappingPtr> CpamMapping();
 
-class CpamTranslator : public sdk::Translator {
+class CpamTranslator : public translation::Translator {
  public:
   CpamTranslator() : mapping_(CpamMapping()) {}
   // True for "*.json".
@@ -31,17 +31,17 @@ class CpamTranslator : public sdk::Translator {
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
   // the JSON field that is missing or wrong ("field assure.nir: NIR key
   // does not match the first 13 characters ..."), or "not valid JSON: ...".
-  Result<std::vector<sdk::OutgoingCase>> ReadInbox(
+  Result<std::vector<translation::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
   // Any case type -> "<case id>-<hex of the first 8 message id bytes>.json"
   // (Mapping::Render). InvalidArgument for a value that cannot be written
   // (a bad NIR, a string that is not UTF-8).
-  Result<sdk::NativeFile> WriteOutbox(
+  Result<translation::NativeFile> WriteOutbox(
       const EnvelopeView& envelope,
       const wire::CaseEvent& event) const override;
 
  private:
-  Result<sdk::MappingPtr> mapping_;
+  Result<translation::MappingPtr> mapping_;
 };
 
 }  // namespace relais::adapters::cpam

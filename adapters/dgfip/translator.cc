@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "adapters/dgfip/mapping_text.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/bytes.h"
 #include "core/flatbuf.h"
 #include "core/identifiers.h"
@@ -17,7 +17,7 @@
 namespace relais::adapters::dgfip {
 namespace {
 
-namespace native = sdk::native;
+namespace native = translation::native;
 using native::json;
 
 std::string Field(const std::string& path, std::string_view key) {
@@ -213,9 +213,9 @@ Result<wire::ResourcesUpdateT> ReadResources(const json& doc) {
 
 }  // namespace
 
-Result<sdk::MappingPtr> DgfipMapping() {
-  static const auto* mapping = new Result<sdk::MappingPtr>(
-      sdk::Mapping::Parse(kMappingText, "adapters/dgfip/mapping.toml"));
+Result<translation::MappingPtr> DgfipMapping() {
+  static const auto* mapping = new Result<translation::MappingPtr>(
+      translation::Mapping::Parse(kMappingText, "adapters/dgfip/mapping.toml"));
   return *mapping;
 }
 
@@ -223,7 +223,7 @@ bool DgfipTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".json");
 }
 
-Result<std::vector<sdk::OutgoingCase>> DgfipTranslator::ReadInbox(
+Result<std::vector<translation::OutgoingCase>> DgfipTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(auto type,
@@ -235,25 +235,25 @@ Result<std::vector<sdk::OutgoingCase>> DgfipTranslator::ReadInbox(
           "field typeEvt: unknown case type (expected MAJ_RESSOURCES or "
           "CHGT_SITFAM)");
     }
-    RELAIS_ASSIGN_OR_RETURN(sdk::OutgoingCase c, (*mapping_)->Read(doc));
-    std::vector<sdk::OutgoingCase> cases;
+    RELAIS_ASSIGN_OR_RETURN(translation::OutgoingCase c, (*mapping_)->Read(doc));
+    std::vector<translation::OutgoingCase> cases;
     cases.push_back(std::move(c));
     return cases;
   }
   doc.erase("typeEvt");
   RELAIS_ASSIGN_OR_RETURN(wire::ResourcesUpdateT r, ReadResources(doc));
-  sdk::OutgoingCase out;
+  translation::OutgoingCase out;
   out.case_type = wire::CaseType::ResourcesUpdate;
   out.recipients = {"caf"};
   wire::CaseEventT event;
   event.body.Set(std::move(r));
   out.payload = native::PackEvent(event);
-  std::vector<sdk::OutgoingCase> cases;
+  std::vector<translation::OutgoingCase> cases;
   cases.push_back(std::move(out));
   return cases;
 }
 
-Result<sdk::NativeFile> DgfipTranslator::WriteOutbox(
+Result<translation::NativeFile> DgfipTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
   return native::WriteMappedJson(mapping_, env, event);
 }

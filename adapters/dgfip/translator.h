@@ -17,15 +17,15 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/sdk/adapter.h"
-#include "adapters/sdk/mapping.h"
+#include "adapters/translation/translator.h"
+#include "adapters/translation/mapping.h"
 
 namespace relais::adapters::dgfip {
 
 // The DGFiP's mapping file (adapters/dgfip/mapping.toml), compiled in.
-Result<sdk::MappingPtr> DgfipMapping();
+Result<translation::MappingPtr> DgfipMapping();
 
-class DgfipTranslator : public sdk::Translator {
+class DgfipTranslator : public translation::Translator {
  public:
   DgfipTranslator() : mapping_(DgfipMapping()) {}
   // True for "*.json".
@@ -34,17 +34,17 @@ class DgfipTranslator : public sdk::Translator {
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
   // the DGFiP field that is missing or wrong ("field spi: ...", "field
   // pac[0].dateNaissance: ...", "field aft.cp: ..."), or "not valid JSON".
-  Result<std::vector<sdk::OutgoingCase>> ReadInbox(
+  Result<std::vector<translation::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
   // Any case type -> "<case id>-<hex of the first 8 message id bytes>.json"
   // (Mapping::Render). InvalidArgument for a value that cannot be written
   // (a bad NIR or reference, a string that is not UTF-8).
-  Result<sdk::NativeFile> WriteOutbox(
+  Result<translation::NativeFile> WriteOutbox(
       const EnvelopeView& envelope,
       const wire::CaseEvent& event) const override;
 
  private:
-  Result<sdk::MappingPtr> mapping_;
+  Result<translation::MappingPtr> mapping_;
 };
 
 }  // namespace relais::adapters::dgfip

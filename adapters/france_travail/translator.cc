@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "adapters/france_travail/mapping_text.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/bytes.h"
 #include "core/flatbuf.h"
 
 namespace relais::adapters::france_travail {
 namespace {
 
-namespace native = sdk::native;
+namespace native = translation::native;
 using native::json;
 
 Status Bad(const std::string& field, const std::string& what) {
@@ -130,8 +130,8 @@ Result<wire::JobSeekerStatusT> ReadStatus(const json& doc) {
 
 }  // namespace
 
-Result<sdk::MappingPtr> FranceTravailMapping() {
-  static const auto* mapping = new Result<sdk::MappingPtr>(sdk::Mapping::Parse(
+Result<translation::MappingPtr> FranceTravailMapping() {
+  static const auto* mapping = new Result<translation::MappingPtr>(translation::Mapping::Parse(
       kMappingText, "adapters/france_travail/mapping.toml"));
   return *mapping;
 }
@@ -140,7 +140,7 @@ bool FranceTravailTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".json");
 }
 
-Result<std::vector<sdk::OutgoingCase>> FranceTravailTranslator::ReadInbox(
+Result<std::vector<translation::OutgoingCase>> FranceTravailTranslator::ReadInbox(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(auto type,
@@ -151,18 +151,18 @@ Result<std::vector<sdk::OutgoingCase>> FranceTravailTranslator::ReadInbox(
   }
   doc.erase("evenement");
   RELAIS_ASSIGN_OR_RETURN(wire::JobSeekerStatusT status, ReadStatus(doc));
-  sdk::OutgoingCase out;
+  translation::OutgoingCase out;
   out.case_type = wire::CaseType::JobSeekerStatus;
   out.recipients = {"caf", "cpam"};
   wire::CaseEventT event;
   event.body.Set(std::move(status));
   out.payload = native::PackEvent(event);
-  std::vector<sdk::OutgoingCase> cases;
+  std::vector<translation::OutgoingCase> cases;
   cases.push_back(std::move(out));
   return cases;
 }
 
-Result<sdk::NativeFile> FranceTravailTranslator::WriteOutbox(
+Result<translation::NativeFile> FranceTravailTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
   return native::WriteMappedJson(mapping_, env, event);
 }

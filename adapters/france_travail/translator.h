@@ -14,16 +14,16 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/sdk/adapter.h"
-#include "adapters/sdk/mapping.h"
+#include "adapters/translation/translator.h"
+#include "adapters/translation/mapping.h"
 
 namespace relais::adapters::france_travail {
 
 // The France Travail's mapping file (adapters/france_travail/mapping.toml),
 // compiled in.
-Result<sdk::MappingPtr> FranceTravailMapping();
+Result<translation::MappingPtr> FranceTravailMapping();
 
-class FranceTravailTranslator : public sdk::Translator {
+class FranceTravailTranslator : public translation::Translator {
  public:
   FranceTravailTranslator() : mapping_(FranceTravailMapping()) {}
   // True for "*.json".
@@ -32,17 +32,17 @@ class FranceTravailTranslator : public sdk::Translator {
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
   // the JSON field that is missing or wrong ("field inscription.categorie:
   // ...", "field paiements[0].montant: ..."), or "not valid JSON: ...".
-  Result<std::vector<sdk::OutgoingCase>> ReadInbox(
+  Result<std::vector<translation::OutgoingCase>> ReadInbox(
       std::string_view file_name, std::string_view contents) const override;
   // Any case type -> "<case id>-<hex of the first 8 message id bytes>.json"
   // (Mapping::Render). InvalidArgument for a value that cannot be written
   // (a bad NIR or reference, a string that is not UTF-8).
-  Result<sdk::NativeFile> WriteOutbox(
+  Result<translation::NativeFile> WriteOutbox(
       const EnvelopeView& envelope,
       const wire::CaseEvent& event) const override;
 
  private:
-  Result<sdk::MappingPtr> mapping_;
+  Result<translation::MappingPtr> mapping_;
 };
 
 }  // namespace relais::adapters::france_travail

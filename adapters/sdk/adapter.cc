@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "adapters/sdk/partner_files.h"
 #include "core/bytes.h"
 #include "core/cases.h"
@@ -325,7 +325,7 @@ std::optional<nlohmann::ordered_json> AdapterRuntime::ReadPartnerJson(
     return std::nullopt;  // gone or unreadable for now: next scan
   }
   if (sha256 != nullptr) *sha256 = HexEncode(crypto::Sha256(*text));
-  auto doc = native::ParseJsonObject(*text);
+  auto doc = translation::native::ParseJsonObject(*text);
   if (!doc.ok()) {
     Reject(dir, name, doc.status().message());
     return std::nullopt;

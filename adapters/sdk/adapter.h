@@ -1,7 +1,8 @@
 #pragma once
 
 // The adapter runtime: what every agency adapter process shares. An agency
-// provides a Translator (its native formats); the runtime does the rest:
+// provides a Translator (adapters/translation/translator.h: its native
+// formats); the runtime does the rest:
 //
 //   inbox/    the partner system drops native files here (write, then
 //             rename: files starting with '.' or ending in .tmp/.part are
@@ -49,52 +50,16 @@
 #include "adapters/sdk/folder_hand_off.h"
 #include "adapters/sdk/http_front.h"
 #include "adapters/sdk/intake.h"
+#include "adapters/translation/translator.h"
 #include "core/envelope.h"
 #include "core/status.h"
 #include "schemas/cases_generated.h"
 
 namespace relais::sdk {
 
-// One case read from a native inbox file.
-struct OutgoingCase {
-  std::string case_id;  // empty: a new case id is drawn
-  std::vector<std::string> recipients;
-  // Recipients by subscription instead: the agencies the broker's
-  // reference directory names for this case type and citizen (RouteQuery);
-  // `recipients` is then ignored.
-  bool by_subscription = false;
-  wire::CaseType case_type = wire::CaseType::Unknown;
-  std::string payload;  // CaseEvent FlatBuffer bytes
-};
-
-// One file for the partner system.
-struct NativeFile {
-  std::string name;  // file name only (no folder)
-  std::string contents;
-};
-
-// An agency's native formats. Implementations are stateless or guard their
-// own state; methods are called from the runtime's threads.
-class Translator {
- public:
-  virtual ~Translator() = default;
-  // True for inbox file names this agency reads (e.g. "*.csv"). Any other
-  // file dropped in the inbox goes to rejected/, its .error saying what
-  // InboxFiles() reads.
-  virtual bool Accepts(std::string_view file_name) const = 0;
-  // The files Accepts takes, as the partner is told: "*.json", "*.csv and
-  // *.xml".
-  virtual std::string InboxFiles() const = 0;
-  // The cases in one inbox file. InvalidArgument naming the line and field
-  // that is wrong; the file then goes to rejected/.
-  virtual Result<std::vector<OutgoingCase>> ReadInbox(
-      std::string_view file_name, std::string_view contents) const = 0;
-  // The native file for one delivered case event. InvalidArgument (or
-  // NotFound for a case type this agency does not take) refuses the
-  // delivery with that reason.
-  virtual Result<NativeFile> WriteOutbox(
-      const EnvelopeView& envelope, const wire::CaseEvent& event) const = 0;
-};
+using translation::NativeFile;
+using translation::OutgoingCase;
+using translation::Translator;
 
 class AdapterRuntime {
  public:

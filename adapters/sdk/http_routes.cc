@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/files.h"
 #include "core/text.h"
 
@@ -69,7 +69,7 @@ std::optional<HttpAnswer> CheckBody(const HttpRequestView& req,
   if (ext == ".json") {
     if (const size_t bad = InvalidUtf8At(req.body); bad < req.body.size()) {
       return Error(400, "the body is not UTF-8 at " +
-                            native::TextPosition(req.body, bad));
+                            translation::native::TextPosition(req.body, bad));
     }
   }
   return std::nullopt;

@@ -1,6 +1,6 @@
 #include "adapters/sdk/partner_files.h"
 
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/bytes.h"
 #include "core/subject.h"
 
@@ -17,7 +17,7 @@ Result<StatusFileRequest> ParseStatusFile(const nlohmann::ordered_json& doc) {
     return it != doc.end() && it->is_string() ? it->get<std::string>()
                                               : std::string();
   };
-  RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(
+  RELAIS_RETURN_IF_ERROR(translation::native::CheckKnownFields(
       doc, {"case_id", "message_id", "status", "reason"}, ""));
   StatusFileRequest out;
   if (const std::string hex = field("message_id"); !hex.empty()) {

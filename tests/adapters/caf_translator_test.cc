@@ -12,7 +12,7 @@
 
 #include "adapters/caf/latin1.h"
 #include "adapters/caf/translator.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/bytes.h"
 #include "core/envelope.h"
 #include "core/files.h"
@@ -95,7 +95,7 @@ TEST(CafTranslatorTest, SampleLinesBecomeRsaApplications) {
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
   ASSERT_EQ(cases->size(), 2u);
 
-  const sdk::OutgoingCase& first = (*cases)[0];
+  const translation::OutgoingCase& first = (*cases)[0];
   EXPECT_EQ(first.case_type, wire::CaseType::RsaApplication);
   EXPECT_TRUE(first.case_id.empty());
   EXPECT_EQ(first.recipients,
@@ -116,7 +116,7 @@ TEST(CafTranslatorTest, SampleLinesBecomeRsaApplications) {
   EXPECT_EQ(StringView(app->application_date()), "2026-11-02");
   EXPECT_FALSE(app->css_opposition());
   EXPECT_EQ(app->monthly_resources_cents(), 41250);
-  const auto* ref = sdk::native::ReferenceFor(app->references(), "caf");
+  const auto* ref = translation::native::ReferenceFor(app->references(), "caf");
   ASSERT_NE(ref, nullptr);
   EXPECT_EQ(StringView(ref->identifier()), "7654321");
   EXPECT_EQ(StringView(ref->scope()), "691");
@@ -124,7 +124,7 @@ TEST(CafTranslatorTest, SampleLinesBecomeRsaApplications) {
   EXPECT_EQ(StringView(app->contact()->email()), "jerome.lefevre@example.org");
 
   // The second applicant objected to the CSS: France Travail only.
-  const sdk::OutgoingCase& second = (*cases)[1];
+  const translation::OutgoingCase& second = (*cases)[1];
   EXPECT_EQ(second.recipients, (std::vector<std::string>{"france-travail"}));
   const auto* app2 = EventOf(second).body_as_RsaApplication();
   ASSERT_NE(app2, nullptr);

@@ -77,7 +77,7 @@ const std::vector<Sample>& Samples() {
   return *samples;
 }
 
-std::unique_ptr<sdk::Translator> TranslatorOf(const std::string& agency) {
+std::unique_ptr<translation::Translator> TranslatorOf(const std::string& agency) {
   if (agency == "caf") return std::make_unique<adapters::caf::CafTranslator>();
   if (agency == "cpam") {
     return std::make_unique<adapters::cpam::CpamTranslator>();
@@ -90,8 +90,8 @@ std::unique_ptr<sdk::Translator> TranslatorOf(const std::string& agency) {
 
 // `agency`'s mapping; a test failure and nullptr if it does not load (the
 // caller ASSERTs it is there).
-sdk::MappingPtr MappingOf(const std::string& agency) {
-  const Result<sdk::MappingPtr> m =
+translation::MappingPtr MappingOf(const std::string& agency) {
+  const Result<translation::MappingPtr> m =
       agency == "caf"     ? adapters::caf::CafMapping()
       : agency == "cpam"  ? adapters::cpam::CpamMapping()
       : agency == "dgfip" ? adapters::dgfip::DgfipMapping()
@@ -103,11 +103,11 @@ sdk::MappingPtr MappingOf(const std::string& agency) {
 
 // The first case of a sample: read by its agency's translator, or for
 // France services (the console's JSON) by CaseEventFromJson.
-sdk::OutgoingCase Read(const Sample& s) {
+translation::OutgoingCase Read(const Sample& s) {
   const std::string text = ReadSample(s.path);
   if (std::string(s.origin).empty()) {
     const Json doc = Json::parse(text);
-    sdk::OutgoingCase c;
+    translation::OutgoingCase c;
     c.case_type = s.type;
     c.recipients = doc["recipients"].get<std::vector<std::string>>();
     c.payload = *CaseEventFromJson(doc["event"].dump());
@@ -115,7 +115,7 @@ sdk::OutgoingCase Read(const Sample& s) {
   }
   auto cases = TranslatorOf(s.origin)->ReadInbox(s.path, text);
   EXPECT_TRUE(cases.ok()) << s.path << ": " << cases.status().message();
-  return cases.ok() && !cases->empty() ? (*cases)[0] : sdk::OutgoingCase{};
+  return cases.ok() && !cases->empty() ? (*cases)[0] : translation::OutgoingCase{};
 }
 
 // The canonical JSON of a case event without its references (a native
@@ -132,7 +132,7 @@ TEST(CaseTypesTest, EachSampleIsReadAsItsCaseTypeForItsRecipients) {
   ASSERT_EQ(Samples().size(), 9u);
   for (const Sample& s : Samples()) {
     SCOPED_TRACE(s.path);
-    const sdk::OutgoingCase c = Read(s);
+    const translation::OutgoingCase c = Read(s);
     EXPECT_EQ(c.case_type, s.type);
     EXPECT_THAT(c.recipients, ElementsAreArray(s.recipients));
     EXPECT_EQ(c.by_subscription, s.recipients.empty());
@@ -144,7 +144,7 @@ TEST(CaseTypesTest, EachSampleIsReadAsItsCaseTypeForItsRecipients) {
 
 TEST(CaseTypesTest, EveryAgencyWritesEveryCaseTypeInItsFormat) {
   for (const Sample& s : Samples()) {
-    const sdk::OutgoingCase c = Read(s);
+    const translation::OutgoingCase c = Read(s);
     ASSERT_FALSE(c.payload.empty()) << s.path;
     const wire::Citizen* citizen = PrimaryCitizen(EventOf(c));
     ASSERT_NE(citizen, nullptr);
@@ -153,7 +153,7 @@ TEST(CaseTypesTest, EveryAgencyWritesEveryCaseTypeInItsFormat) {
     for (const char* agency : kAgencies) {
       SCOPED_TRACE(std::string(s.path) + " -> " + agency);
       Delivery d(agency, c.payload, s.type);
-      const sdk::MappingPtr mapping = MappingOf(agency);
+      const translation::MappingPtr mapping = MappingOf(agency);
       ASSERT_NE(mapping, nullptr);
       auto file = TranslatorOf(agency)->WriteOutbox(d.view(), d.event());
       ASSERT_TRUE(file.ok()) << file.status().message();
@@ -184,11 +184,11 @@ TEST(CaseTypesTest, EveryAgencyWritesEveryCaseTypeInItsFormat) {
 
 TEST(CaseTypesTest, JsonFormatsReadBackWhatTheyWrite) {
   for (const Sample& s : Samples()) {
-    const sdk::OutgoingCase c = Read(s);
+    const translation::OutgoingCase c = Read(s);
     ASSERT_FALSE(c.payload.empty()) << s.path;
     for (const char* agency : {"cpam", "dgfip", "france-travail"}) {
       SCOPED_TRACE(std::string(s.path) + " -> " + agency);
-      const sdk::MappingPtr mapping = MappingOf(agency);
+      const translation::MappingPtr mapping = MappingOf(agency);
       ASSERT_NE(mapping, nullptr);
       Delivery d(agency, c.payload, s.type);
       auto file = TranslatorOf(agency)->WriteOutbox(d.view(), d.event());
@@ -203,7 +203,7 @@ TEST(CaseTypesTest, JsonFormatsReadBackWhatTheyWrite) {
 }
 
 TEST(CaseTypesTest, CafXmlWritesFrenchDatesAmountsAndFlags) {
-  const sdk::OutgoingCase rsa = Read(Samples()[3]);
+  const translation::OutgoingCase rsa = Read(Samples()[3]);
   ASSERT_FALSE(rsa.payload.empty());
   Delivery d("caf", rsa.payload, wire::CaseType::RsaApplication);
   auto file = adapters::caf::CafTranslator().WriteOutbox(d.view(), d.event());
@@ -217,7 +217,7 @@ TEST(CaseTypesTest, CafXmlWritesFrenchDatesAmountsAndFlags) {
       HasSubstr("<ressourcesMensuelles>0000412.50</ressourcesMensuelles>"));
   // "Lefèvre" in ISO-8859-1: è is the single byte E8.
   EXPECT_THAT(file->contents, HasSubstr("LEF\xC8VRE"));
-  const sdk::OutgoingCase household = Read(Samples()[2]);
+  const translation::OutgoingCase household = Read(Samples()[2]);
   ASSERT_FALSE(household.payload.empty());
   Delivery h("caf", household.payload, wire::CaseType::HouseholdChange);
   auto xml = adapters::caf::CafTranslator().WriteOutbox(h.view(), h.event());
@@ -444,13 +444,13 @@ TEST(CaseTypesTest, MappingFilesNameEveryFieldOnce) {
   const std::string base = ReadSample("adapters/cpam/mapping.toml");
   std::string missing = base;
   missing.replace(missing.find("death_record_number = "), 2, "#d");
-  EXPECT_THAT(sdk::Mapping::Parse(missing, "m").status().message(),
+  EXPECT_THAT(translation::Mapping::Parse(missing, "m").status().message(),
               HasSubstr("no native name for DeathNotification."
                         "death_record_number"));
   std::string twice = base;
   twice.replace(twice.find("death_date = \"date_deces\""), 25,
                 "death_date = \"commune_deces\"");
-  EXPECT_THAT(sdk::Mapping::Parse(twice, "m").status().message(),
+  EXPECT_THAT(translation::Mapping::Parse(twice, "m").status().message(),
               HasSubstr("\"commune_deces\" used twice in DeathNotification"));
 }
 

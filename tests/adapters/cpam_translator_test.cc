@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "adapters/cpam/translator.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/envelope.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
@@ -57,7 +57,7 @@ TEST(CpamTranslatorTest, BirthSampleGoesToCafAndDgfip) {
   auto cases = CpamTranslator().ReadInbox("birth.json", Sample().dump());
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
   ASSERT_EQ(cases->size(), 1u);
-  const sdk::OutgoingCase& c = (*cases)[0];
+  const translation::OutgoingCase& c = (*cases)[0];
   EXPECT_EQ(c.case_type, wire::CaseType::Birth);
   EXPECT_TRUE(c.case_id.empty());
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf", "dgfip"}));
@@ -80,7 +80,7 @@ TEST(CpamTranslatorTest, BirthSampleGoesToCafAndDgfip) {
   EXPECT_EQ(StringView(child->birth_date()), "2026-11-18");
   EXPECT_EQ(child->sex(), wire::Sex::Female);
   EXPECT_EQ(StringView(child->birthplace_cog()), "33063");
-  const auto* ref = sdk::native::ReferenceFor(birth->references(), "caf");
+  const auto* ref = translation::native::ReferenceFor(birth->references(), "caf");
   ASSERT_NE(ref, nullptr);
   EXPECT_EQ(StringView(ref->identifier()), "2468135");
 }
@@ -95,7 +95,7 @@ TEST(CpamTranslatorTest, PregnancyDeclarationGoesToCafOnly) {
   doc["dossier"] = "cpam-33-2026-000142";
   auto cases = CpamTranslator().ReadInbox("g.json", doc.dump());
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
-  const sdk::OutgoingCase& c = (*cases)[0];
+  const translation::OutgoingCase& c = (*cases)[0];
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf"}));
   EXPECT_EQ(c.case_id, "cpam-33-2026-000142");
   const auto* birth = EventOf(c).body_as_Birth();
@@ -105,7 +105,7 @@ TEST(CpamTranslatorTest, PregnancyDeclarationGoesToCafOnly) {
   EXPECT_EQ(birth->child(), nullptr);
   EXPECT_EQ(birth->parents()->size(), 1u);
   EXPECT_EQ(StringView(
-                sdk::native::ReferenceFor(birth->references(), "caf")->scope()),
+                translation::native::ReferenceFor(birth->references(), "caf")->scope()),
             "331");
 }
 

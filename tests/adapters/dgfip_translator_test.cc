@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "adapters/dgfip/translator.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/envelope.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
@@ -67,7 +67,7 @@ TEST(DgfipTranslatorTest, ResourcesSampleGoesToCaf) {
   auto cases = DgfipTranslator().ReadInbox("r.json", Sample().dump());
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
   ASSERT_EQ(cases->size(), 1u);
-  const sdk::OutgoingCase& c = (*cases)[0];
+  const translation::OutgoingCase& c = (*cases)[0];
   EXPECT_EQ(c.case_type, wire::CaseType::ResourcesUpdate);
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf"}));
   const auto* r = EventOf(c).body_as_ResourcesUpdate();
@@ -93,10 +93,10 @@ TEST(DgfipTranslatorTest, ResourcesSampleGoesToCaf) {
   EXPECT_EQ(StringView(r->tax_address()->postcode()), "59000");
   EXPECT_EQ(StringView(r->tax_address()->city()), "Lille");
   EXPECT_EQ(StringView(r->tax_address()->city_cog()), "59350");
-  const auto* spi = sdk::native::ReferenceFor(r->references(), "dgfip");
+  const auto* spi = translation::native::ReferenceFor(r->references(), "dgfip");
   ASSERT_NE(spi, nullptr);
   EXPECT_EQ(StringView(spi->identifier()), "1234567890066");
-  const auto* caf = sdk::native::ReferenceFor(r->references(), "caf");
+  const auto* caf = translation::native::ReferenceFor(r->references(), "caf");
   ASSERT_NE(caf, nullptr);
   EXPECT_EQ(StringView(caf->identifier()), "5551234");
 }
@@ -115,7 +115,7 @@ TEST(DgfipTranslatorTest, OptionalCodes) {
   EXPECT_DOUBLE_EQ(r->tax_parts(), 1.25);
   EXPECT_TRUE(r->dependants()->Get(0)->shared_custody());
   EXPECT_TRUE(r->dependants()->Get(0)->disabled());
-  EXPECT_EQ(sdk::native::ReferenceFor(r->references(), "caf"), nullptr);
+  EXPECT_EQ(translation::native::ReferenceFor(r->references(), "caf"), nullptr);
 }
 
 TEST(DgfipTranslatorTest, BadInputNamesTheDgfipField) {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "adapters/france_travail/translator.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/envelope.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
@@ -58,7 +58,7 @@ TEST(FranceTravailTranslatorTest, RegistrationSampleGoesToCafAndCpam) {
   auto cases = FranceTravailTranslator().ReadInbox("j.json", Sample().dump());
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
   ASSERT_EQ(cases->size(), 1u);
-  const sdk::OutgoingCase& c = (*cases)[0];
+  const translation::OutgoingCase& c = (*cases)[0];
   EXPECT_EQ(c.case_type, wire::CaseType::JobSeekerStatus);
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"caf", "cpam"}));
   const auto* s = EventOf(c).body_as_JobSeekerStatus();
@@ -77,7 +77,7 @@ TEST(FranceTravailTranslatorTest, RegistrationSampleGoesToCafAndCpam) {
   EXPECT_EQ(StringView(p->period_end()), "2026-10-31");
   EXPECT_EQ(p->amount_cents(), 123456);
   const auto* ref =
-      sdk::native::ReferenceFor(s->references(), "france-travail");
+      translation::native::ReferenceFor(s->references(), "france-travail");
   ASSERT_NE(ref, nullptr);
   EXPECT_EQ(StringView(ref->identifier()), "1234567A");
 }

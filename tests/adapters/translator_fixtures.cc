@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
 #include "tests/support/fixtures.h"
@@ -24,14 +24,14 @@ std::string ReadSample(const std::string& relative) {
   return bytes.ok() ? *bytes : std::string();
 }
 
-const wire::CaseEvent& EventOf(const sdk::OutgoingCase& c) {
+const wire::CaseEvent& EventOf(const translation::OutgoingCase& c) {
   const auto* event =
       VerifiedRoot<wire::CaseEvent>(c.payload, kCaseEventIdentifier);
   EXPECT_NE(event, nullptr);
   return *event;
 }
 
-std::string ErrorOf(const Result<std::vector<sdk::OutgoingCase>>& read) {
+std::string ErrorOf(const Result<std::vector<translation::OutgoingCase>>& read) {
   if (read.ok()) return "ok";
   EXPECT_EQ(read.status().code(), Status::Code::kInvalidArgument)
       << read.status().ToString();
@@ -44,7 +44,7 @@ std::string AddressChangeEvent(
   std::unique_ptr<wire::CaseEventT> event(
       flatbuffers::GetRoot<wire::CaseEvent>(sample.data())->UnPack());
   if (edit) edit(*event->body.AsAddressChange());
-  return sdk::native::PackEvent(*event);
+  return translation::native::PackEvent(*event);
 }
 
 Delivery::Delivery(const std::string& recipient, std::string payload,

@@ -24,11 +24,11 @@ std::string ReadSample(const std::string& relative);
 
 // The verified CaseEvent of a translated inbox case (a test failure and a
 // crash if it does not verify).
-const wire::CaseEvent& EventOf(const sdk::OutgoingCase& c);
+const wire::CaseEvent& EventOf(const translation::OutgoingCase& c);
 
 // "ok" if `read` succeeded, else its message (a test failure unless it is
 // InvalidArgument, the code for a bad native file).
-std::string ErrorOf(const Result<std::vector<sdk::OutgoingCase>>& read);
+std::string ErrorOf(const Result<std::vector<translation::OutgoingCase>>& read);
 
 // SampleAddressChange(), edited by `edit` before it is packed again.
 std::string AddressChangeEvent(

@@ -74,7 +74,7 @@ std::vector<Event> SampleEvents() {
   const adapters::cpam::CpamTranslator cpam;
   const adapters::dgfip::DgfipTranslator dgfip;
   const adapters::france_travail::FranceTravailTranslator ft;
-  const std::pair<const sdk::Translator*, const char*> natives[] = {
+  const std::pair<const translation::Translator*, const char*> natives[] = {
       {&cpam, "cpam/birth.json"},
       {&dgfip, "dgfip/household_change.json"},
       {&caf, "caf/rsa_application.csv"},
@@ -218,7 +218,7 @@ void NativeSeeds(const std::string& dir, const SigningKey& key,
   const adapters::cpam::CpamTranslator cpam;
   const adapters::dgfip::DgfipTranslator dgfip;
   const adapters::france_travail::FranceTravailTranslator ft;
-  const std::tuple<const sdk::Translator*, const char*, char> agencies[] = {
+  const std::tuple<const translation::Translator*, const char*, char> agencies[] = {
       {&caf, "caf", 1},
       {&cpam, "cpam", 2},
       {&dgfip, "dgfip", 3},

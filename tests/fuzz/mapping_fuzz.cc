@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/sdk/mapping.h"
+#include "adapters/translation/mapping.h"
 #include "core/files.h"
 #include "core/flatbuf.h"
 
@@ -51,7 +51,7 @@ const std::vector<std::string>& Events() {
   return events;
 }
 
-void Exercise(const sdk::Mapping& m, const std::string& payload) {
+void Exercise(const translation::Mapping& m, const std::string& payload) {
   const auto* event =
       VerifiedRoot<wire::CaseEvent>(payload, kCaseEventIdentifier);
   EnvelopeView env;
@@ -68,7 +68,7 @@ void Exercise(const sdk::Mapping& m, const std::string& payload) {
     }
     return;
   }
-  auto text = sdk::native::DumpJson(*doc);
+  auto text = translation::native::DumpJson(*doc);
   (void)text;
   auto back =
       m.ReadEvent(*doc, {m.case_key(), m.message_key(), m.sender_key()});
@@ -91,7 +91,7 @@ void Exercise(const sdk::Mapping& m, const std::string& payload) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string>& events = Events();
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto mapping = sdk::Mapping::Parse(text, "mapping.toml");
+  auto mapping = translation::Mapping::Parse(text, "mapping.toml");
   if (!mapping.ok()) {
     if (mapping.status().code() != Status::Code::kInvalidArgument) {
       std::abort();

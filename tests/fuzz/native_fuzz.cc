@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const adapters::cpam::CpamTranslator cpam;
   static const adapters::dgfip::DgfipTranslator dgfip;
   static const adapters::france_travail::FranceTravailTranslator ft;
-  const sdk::Translator* readers[] = {&caf, &caf, &cpam, &dgfip, &ft};
+  const translation::Translator* readers[] = {&caf, &caf, &cpam, &dgfip, &ft};
   const char* names[] = {"f.csv", "f.xml", "f.json", "f.json", "f.json"};
   const size_t pick = data[0] % 5;
   const std::string_view file(reinterpret_cast<const char*>(data + 1),

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 #include "adapters/sdk/partner_files.h"
 #include "core/text.h"
 
@@ -31,7 +31,7 @@ void ExpectRefused(const Status& st) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto doc = sdk::native::ParseJsonObject(text);
+  auto doc = translation::native::ParseJsonObject(text);
   if (!doc.ok()) {
     ExpectRefused(doc.status());
     return 0;

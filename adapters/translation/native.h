@@ -16,13 +16,13 @@
 #include "core/status.h"
 #include "schemas/cases_generated.h"
 
-namespace relais::sdk {
+namespace relais::translation {
 class Mapping;
 struct NativeFile;
 using MappingPtr = std::shared_ptr<const Mapping>;
-}  // namespace relais::sdk
+}  // namespace relais::translation
 
-namespace relais::sdk::native {
+namespace relais::translation::native {
 
 using json = nlohmann::ordered_json;
 
@@ -105,4 +105,4 @@ Result<NativeFile> WriteMappedJson(const Result<MappingPtr>& mapping,
                                    const EnvelopeView& envelope,
                                    const wire::CaseEvent& event);
 
-}  // namespace relais::sdk::native
+}  // namespace relais::translation::native

@@ -1,4 +1,4 @@
-#include "adapters/sdk/mapping.h"
+#include "adapters/translation/mapping.h"
 
 #include <flatbuffers/idl.h>
 
@@ -15,7 +15,7 @@
 #include "core/ids.h"
 #include "core/toml_file.h"
 
-namespace relais::sdk {
+namespace relais::translation {
 namespace {
 
 using flatbuffers::BaseType;
@@ -790,4 +790,4 @@ Result<std::string> Mapping::ReadEvent(
   return CaseEventFromJson(event.dump());
 }
 
-}  // namespace relais::sdk
+}  // namespace relais::translation

@@ -1,10 +1,10 @@
-#include "adapters/sdk/native.h"
+#include "adapters/translation/native.h"
 
 #include <algorithm>
 #include <cstdio>
 
-#include "adapters/sdk/adapter.h"
-#include "adapters/sdk/mapping.h"
+#include "adapters/translation/translator.h"
+#include "adapters/translation/mapping.h"
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/clock.h"
@@ -13,7 +13,7 @@
 #include "core/identifiers.h"
 #include "core/text.h"
 
-namespace relais::sdk::native {
+namespace relais::translation::native {
 namespace {
 
 std::string Field(const std::string& path, std::string_view key) {
@@ -264,4 +264,4 @@ Result<NativeFile> WriteMappedJson(const Result<MappingPtr>& mapping,
   return NativeFile{OutboxFileName(env, ".json"), std::move(text)};
 }
 
-}  // namespace relais::sdk::native
+}  // namespace relais::translation::native

@@ -48,8 +48,8 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/sdk/adapter.h"
-#include "adapters/sdk/native.h"
+#include "adapters/translation/translator.h"
+#include "adapters/translation/native.h"
 #include "core/envelope.h"
 #include "core/status.h"
 
@@ -59,7 +59,7 @@ struct StructDef;
 struct FieldDef;
 }  // namespace flatbuffers
 
-namespace relais::sdk {
+namespace relais::translation {
 
 class Mapping {
  public:
@@ -140,4 +140,4 @@ class Mapping {
   std::set<std::string> subscribed_;  // native types routed by subscription
 };
 
-}  // namespace relais::sdk
+}  // namespace relais::translation
