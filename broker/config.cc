@@ -123,44 +123,12 @@ Result<ParticipantEntry> ParseParticipant(const toml::table& t,
   return entry;
 }
 
-}  // namespace
-
-Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
-  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4 << 20));
-  return ParseBrokerConfig(text, path);
-}
-
-Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
-                                       const std::string& path) {
-  RELAIS_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, path));
-  const fs::path base = fs::absolute(fs::path(path)).parent_path();
-  BrokerConfig c;
-  RELAIS_RETURN_IF_ERROR(
-      CheckKnownKeys(root, {"broker", "participants"}, path, "the file"));
-  const toml::table* b = root["broker"].as_table();
-  if (b == nullptr) return Bad(path, "missing [broker] table");
-  RELAIS_RETURN_IF_ERROR(CheckKnownKeys(*b,
-                                        {"id",
-                                         "listen",
-                                         "journal_dir",
-                                         "identity",
-                                         "endpoint_file",
-                                         "log_level",
-                                         "max_message_bytes",
-                                         "max_window",
-                                         "redelivery_initial_ms",
-                                         "redelivery_max_ms",
-                                         "max_attempts",
-                                         "heartbeat_interval_ms",
-                                         "ingress_threads",
-                                         "ingress_queue",
-                                         "max_pending_mb",
-                                         "max_clock_skew_s",
-                                         "max_ttl_days",
-                                         "journal_cache_mb",
-                                         "journal_write_buffer_mb",
-                                         "journal_verify_on_start"},
-                                        path, "[broker]"));
+// [broker]'s names and paths: id, listen, journal_dir, identity,
+// endpoint_file, log_level.
+Status ReadBrokerNames(const toml::table& t, const fs::path& base,
+                       const std::string& path, BrokerConfig* out) {
+  const toml::table* b = &t;
+  BrokerConfig& c = *out;
   RELAIS_ASSIGN_OR_RETURN(c.broker_id, StringAt(*b, "id", c.broker_id, path));
   if (!IsValidParticipantId(c.broker_id)) {
     return Bad(path,
@@ -186,6 +154,14 @@ Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
   }
   if (c.journal_dir.empty()) return Bad(path, "[broker] needs 'journal_dir'");
   if (c.identity_file.empty()) return Bad(path, "[broker] needs 'identity'");
+  return Status::OK();
+}
+
+// [broker]'s numbers: sizes, windows, timers, threads, journal tuning.
+Status ReadBrokerLimits(const toml::table& t, const std::string& path,
+                        BrokerConfig* out) {
+  const toml::table* b = &t;
+  BrokerConfig& c = *out;
   RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(
       *b, "max_message_bytes", 1024, 64 << 20, &c.max_message_bytes, path));
   RELAIS_RETURN_IF_ERROR(
@@ -230,7 +206,13 @@ Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
       return Bad(path, "'journal_verify_on_start' must be true or false");
     c.journal.verify_on_open = *verify;
   }
+  return Status::OK();
+}
 
+// The [[participants]], none with the broker's own id.
+Status ReadParticipants(const toml::table& root, const fs::path& base,
+                        const std::string& path, BrokerConfig* out) {
+  BrokerConfig& c = *out;
   const toml::array* participants = root["participants"].as_array();
   if (participants == nullptr || participants->empty()) {
     return Bad(path, "needs at least one [[participants]]");
@@ -247,6 +229,50 @@ Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
     }
     c.participants.push_back(std::move(e));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
+  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4 << 20));
+  return ParseBrokerConfig(text, path);
+}
+
+Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
+                                       const std::string& path) {
+  RELAIS_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, path));
+  const fs::path base = fs::absolute(fs::path(path)).parent_path();
+  BrokerConfig c;
+  RELAIS_RETURN_IF_ERROR(
+      CheckKnownKeys(root, {"broker", "participants"}, path, "the file"));
+  const toml::table* b = root["broker"].as_table();
+  if (b == nullptr) return Bad(path, "missing [broker] table");
+  RELAIS_RETURN_IF_ERROR(CheckKnownKeys(*b,
+                                        {"id",
+                                         "listen",
+                                         "journal_dir",
+                                         "identity",
+                                         "endpoint_file",
+                                         "log_level",
+                                         "max_message_bytes",
+                                         "max_window",
+                                         "redelivery_initial_ms",
+                                         "redelivery_max_ms",
+                                         "max_attempts",
+                                         "heartbeat_interval_ms",
+                                         "ingress_threads",
+                                         "ingress_queue",
+                                         "max_pending_mb",
+                                         "max_clock_skew_s",
+                                         "max_ttl_days",
+                                         "journal_cache_mb",
+                                         "journal_write_buffer_mb",
+                                         "journal_verify_on_start"},
+                                        path, "[broker]"));
+  RELAIS_RETURN_IF_ERROR(ReadBrokerNames(*b, base, path, &c));
+  RELAIS_RETURN_IF_ERROR(ReadBrokerLimits(*b, path, &c));
+  RELAIS_RETURN_IF_ERROR(ReadParticipants(root, base, path, &c));
   return c;
 }
 

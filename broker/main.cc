@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <thread>
 
 #include "broker/broker.h"
@@ -17,6 +18,40 @@
 #include "core/log.h"
 #include "core/pid_lock.h"
 #include "core/stop_signals.h"
+
+namespace {
+
+// The broker, once its journal can open: a full disk at start is waited
+// out, not a reason to exit (relaisd says why once and tries again every
+// second). Null if a stop came first.
+relais::Result<std::unique_ptr<relais::broker::Broker>> StartWhenSpace(
+    const relais::broker::BrokerConfig& config, relais::StopSignals& stop) {
+  auto broker = relais::broker::Broker::Start(config);
+  for (bool said = false;
+       !broker.ok() && broker.status().code() == relais::Status::Code::kNoSpace;
+       broker = relais::broker::Broker::Start(config)) {
+    if (!said) {
+      auto free = relais::FreeBytes(config.journal_dir);
+      spdlog::error(
+          "cannot start: {}. {} free in {}; relaisd needs about {} there "
+          "to open its journal. Waiting: it starts by itself once space is "
+          "freed (SIGTERM to give up)",
+          broker.status().ToString(),
+          free.ok() ? relais::HumanBytes(*free) : std::string("nothing"),
+          config.journal_dir,
+          relais::HumanBytes(
+              relais::broker::journal::SpaceToOpen(config.journal_dir)));
+      said = true;
+    }
+    for (int waited = 0; waited < 1000 && !stop.requested(); waited += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (stop.requested()) return std::unique_ptr<relais::broker::Broker>();
+  }
+  return broker;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Before any thread: a SIGTERM that comes while the journal opens is kept
@@ -62,9 +97,6 @@ int main(int argc, char** argv) {
   // instead, like any other write error: the journal refuses new messages
   // and recovers once it can write again, and relaisd stays up.
   std::signal(SIGXFSZ, SIG_IGN);
-  // A full disk at start is waited out, not a reason to exit: relaisd says
-  // why once, tries again every second, and starts as soon as it can (or
-  // stops on SIGTERM).
   // One relaisd per journal; a full disk must not stop the start (the
   // journal's own wait below says why).
   auto lock =
@@ -78,30 +110,10 @@ int main(int argc, char** argv) {
     spdlog::warn("{}: a second relaisd on this journal would not be told",
                  lock.status().message());
   }
-  auto broker = relais::broker::Broker::Start(*config);
-  for (bool said = false;
-       !broker.ok() && broker.status().code() == relais::Status::Code::kNoSpace;
-       broker = relais::broker::Broker::Start(*config)) {
-    if (!said) {
-      auto free = relais::FreeBytes(config->journal_dir);
-      spdlog::error(
-          "cannot start: {}. {} free in {}; relaisd needs about {} there "
-          "to open its journal. Waiting: it starts by itself once space is "
-          "freed (SIGTERM to give up)",
-          broker.status().ToString(),
-          free.ok() ? relais::HumanBytes(*free) : std::string("nothing"),
-          config->journal_dir,
-          relais::HumanBytes(
-              relais::broker::journal::SpaceToOpen(config->journal_dir)));
-      said = true;
-    }
-    for (int waited = 0; waited < 1000 && !stop.requested(); waited += 50) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (stop.requested()) {
-      spdlog::info("stopped while waiting for disk space");
-      return 0;
-    }
+  auto broker = StartWhenSpace(*config, stop);
+  if (broker.ok() && *broker == nullptr) {
+    spdlog::info("stopped while waiting for disk space");
+    return 0;
   }
   if (!broker.ok()) {
     spdlog::critical("cannot start: {}", broker.status().ToString());

@@ -248,6 +248,65 @@ int ExitCodeOf(const Status& st) {
   }
 }
 
+namespace {
+
+// The recipients the broker names for `file` by subscription (RouteQuery).
+// InvalidArgument when there is no one to ask about or no one named; the
+// request's own error otherwise. Nothing is sent either way.
+Result<std::vector<std::string>> RecipientsBySubscription(
+    sdk::Client& client, const CaseFile& file, const std::string& subject_ref,
+    std::chrono::seconds timeout) {
+  if (subject_ref.empty()) {
+    return Status::InvalidArgument(
+        "routing by subscription needs the citizen's NIR and the subject "
+        "key; nothing was sent");
+  }
+  auto routed = client.Route(file.case_type, subject_ref, timeout);
+  if (!routed.ok()) {
+    return routed.status().Annotated(
+        "nothing was sent; the route query (routing by subscription): ");
+  }
+  if (routed->empty()) {
+    return Status::InvalidArgument(
+        "no agency holds a file on this citizen for " +
+        std::string(CaseTypeName(file.case_type)) +
+        " (routing by subscription); nothing was sent");
+  }
+  return std::move(*routed);
+}
+
+// One sealed envelope per view of the case (data minimisation), all in
+// `case_id`, as the record kept before sending ("case_id",
+// "opened_at_ms", "expires_at_ms", "messages": [{"recipients",
+// "envelope"}]).
+Result<nlohmann::json> SealCase(sdk::Client& client, const CaseFile& file,
+                                std::vector<PayloadView>& views,
+                                const std::string& case_id,
+                                const std::string& subject_ref, int64_t now) {
+  nlohmann::json record = {{"case_id", case_id},
+                           {"opened_at_ms", now},
+                           {"expires_at_ms", 0},
+                           {"messages", nlohmann::json::array()}};
+  for (PayloadView& view : views) {
+    EnvelopeDraft d;
+    d.case_id = case_id;
+    d.case_type = file.case_type;
+    d.subject_ref = subject_ref;
+    d.payload = std::move(view.payload);
+    d.recipients = view.recipients;
+    d.created_at_ms = now;
+    RELAIS_ASSIGN_OR_RETURN(
+        SealedEnvelope sealed,
+        client.Seal(std::move(d), std::chrono::hours(file.ttl_hours)));
+    record["expires_at_ms"] = now + int64_t(file.ttl_hours) * 3600 * 1000;
+    record["messages"].push_back({{"recipients", view.recipients},
+                                  {"envelope", HexEncode(sealed.bytes)}});
+  }
+  return record;
+}
+
+}  // namespace
+
 int CaseOpen(const CaseOpenArgs& a) {
   auto config = sdk::LoadParticipantConfig(a.config, std::chrono::seconds(5));
   if (!config.ok()) return Fail(kExitUsage, "case open", config.status());
@@ -304,24 +363,12 @@ int CaseOpen(const CaseOpenArgs& a) {
     subject_ref = *ref;
   }
   if (file->subscribers) {  // ask the broker
-    if (subject_ref.empty()) {
-      return Fail(kExitUsage, "case open",
-                  Status::InvalidArgument(
-                      "routing by subscription needs the citizen's NIR and "
-                      "the subject key; nothing was sent"));
-    }
-    auto routed = (*client)->Route(file->case_type, subject_ref, timeout);
+    auto routed =
+        RecipientsBySubscription(**client, *file, subject_ref, timeout);
     if (!routed.ok()) {
-      return FailRequest("case open", routed.status().Annotated(
-                                          "nothing was sent; the route query "
-                                          "(routing by subscription): "));
-    }
-    if (routed->empty()) {
-      return Fail(kExitUsage, "case open",
-                  Status::InvalidArgument(
-                      "no agency holds a file on this citizen for " +
-                      std::string(CaseTypeName(file->case_type)) +
-                      " (routing by subscription); nothing was sent"));
+      return routed.status().code() == Status::Code::kInvalidArgument
+                 ? Fail(kExitUsage, "case open", routed.status())
+                 : FailRequest("case open", routed.status());
     }
     recipients = std::move(*routed);
   }
@@ -339,32 +386,15 @@ int CaseOpen(const CaseOpenArgs& a) {
     if (!drawn.ok()) return Fail(kExitFailure, "case open", drawn.status());
     case_id = *drawn;
   }
-  nlohmann::json record = {{"file_sha256", HexEncode(crypto::Sha256(*text))},
-                           {"case_id", case_id},
-                           {"opened_at_ms", now},
-                           {"expires_at_ms", 0},
-                           {"messages", nlohmann::json::array()}};
-  for (PayloadView& view : *views) {
-    EnvelopeDraft d;
-    d.case_id = case_id;
-    d.case_type = file->case_type;
-    d.subject_ref = subject_ref;
-    d.payload = std::move(view.payload);
-    d.recipients = view.recipients;
-    d.created_at_ms = now;
-    auto sealed =
-        (*client)->Seal(std::move(d), std::chrono::hours(file->ttl_hours));
-    if (!sealed.ok()) return Fail(kExitFailure, "case open", sealed.status());
-    record["expires_at_ms"] = now + int64_t(file->ttl_hours) * 3600 * 1000;
-    record["messages"].push_back({{"recipients", view.recipients},
-                                  {"envelope", HexEncode(sealed->bytes)}});
-  }
-  if (Status st = opened.Keep(record); !st.ok()) {
+  auto record = SealCase(**client, *file, *views, case_id, subject_ref, now);
+  if (!record.ok()) return Fail(kExitFailure, "case open", record.status());
+  (*record)["file_sha256"] = HexEncode(crypto::Sha256(*text));
+  if (Status st = opened.Keep(*record); !st.ok()) {
     return Fail(kExitFailure, "case open",
                 st.Annotated("nothing was sent: cannot keep the case before "
                              "sending it: "));
   }
-  return SubmitAll(**client, record, a, endpoint, false);
+  return SubmitAll(**client, *record, a, endpoint, false);
 }
 
 int CaseStatus(const CaseStatusArgs& a) {

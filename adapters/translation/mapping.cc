@@ -527,22 +527,33 @@ Status Mapping::CheckNamed(const StructDef* table,
   return Status::OK();
 }
 
+namespace {
+
+// InvalidArgument "<origin>: <what>": a mistake in the mapping file.
+Status FileError(const std::string& origin, const std::string& what) {
+  return Status::InvalidArgument(origin + ": " + what);
+}
+
+// The string values of table `node` into `out`.
+Status Strings(const toml::node& node, const std::string& where,
+               const std::string& origin,
+               std::map<std::string, std::string>& out) {
+  const toml::table* t = node.as_table();
+  if (t == nullptr) return FileError(origin, where + " must be a table");
+  for (const auto& [k, v] : *t) {
+    if (!v.is_string()) {
+      return FileError(
+          origin, where + "." + std::string(k.str()) + " must be a string");
+    }
+    out[std::string(k.str())] = *v.value<std::string>();
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status Mapping::Load(const std::string& origin, const void* toml_table) {
   const auto& root = *static_cast<const toml::table*>(toml_table);
-  auto bad = [&](const std::string& what) {
-    return Status::InvalidArgument(origin + ": " + what);
-  };
-  auto strings = [&](const toml::node& node, const std::string& where,
-                     std::map<std::string, std::string>& out) -> Status {
-    const toml::table* t = node.as_table();
-    if (t == nullptr) return bad(where + " must be a table");
-    for (const auto& [k, v] : *t) {
-      if (!v.is_string())
-        return bad(where + "." + std::string(k.str()) + " must be a string");
-      out[std::string(k.str())] = *v.value<std::string>();
-    }
-    return Status::OK();
-  };
   for (const auto& [key, node] : root) {
     const std::string k(key.str());
     if (k == "document" || k == "format" || k == "inbox" || k == "values" ||
@@ -550,117 +561,150 @@ Status Mapping::Load(const std::string& origin, const void* toml_table) {
       continue;
     }
     if (k == "types") {
-      RELAIS_RETURN_IF_ERROR(strings(node, k, types_));
+      RELAIS_RETURN_IF_ERROR(Strings(node, k, origin, types_));
     } else if (k == "fields") {
-      RELAIS_RETURN_IF_ERROR(strings(node, k, fields_));
+      RELAIS_RETURN_IF_ERROR(Strings(node, k, origin, fields_));
     } else if (k == "xml_items") {
-      RELAIS_RETURN_IF_ERROR(strings(node, k, xml_items_));
+      RELAIS_RETURN_IF_ERROR(Strings(node, k, origin, xml_items_));
     } else {
-      return bad("unknown table [" + k + "]");
+      return FileError(origin, "unknown table [" + k + "]");
     }
   }
-  std::map<std::string, std::string> document;
-  if (const auto* d = root.get("document")) {
-    RELAIS_RETURN_IF_ERROR(strings(*d, "document", document));
-  }
-  for (const auto& [k, v] : document) {
-    if (k == "agency")
-      agency_ = v;
-    else if (k == "type")
-      type_key_ = v;
-    else if (k == "case")
-      case_key_ = v;
-    else if (k == "message")
-      message_key_ = v;
-    else if (k == "sender")
-      sender_key_ = v;
-    else
-      return bad("unknown key document." + k);
-  }
-  if (agency_.empty()) return bad("document.agency is missing");
-  if (const auto* format = root["format"].as_table()) {
-    for (const auto& [key, v] : *format) {
-      const std::string k(key.str());
-      if (k == "dates") {
-        const auto s = v.value<std::string>();
-        if (s != "YYYY-MM-DD" && s != "DD/MM/YYYY") {
-          return bad("format.dates must be \"YYYY-MM-DD\" or \"DD/MM/YYYY\"");
-        }
-        french_dates_ = *s == "DD/MM/YYYY";
-      } else if (k == "nir") {
-        const auto n = v.value<int64_t>();
-        if (n != 13 && n != 15) return bad("format.nir must be 13 or 15");
-        nir_length_ = static_cast<int>(*n);
-      } else if (k == "text_values") {
-        const auto b = v.value<bool>();
-        if (!b) return bad("format.text_values must be true or false");
-        text_values_ = *b;
-      } else if (k == "amount_digits") {
-        const auto n = v.value<int64_t>();
-        if (!n || *n < 0 || *n > 15)
-          return bad("format.amount_digits: 0 to 15");
-        amount_digits_ = static_cast<int>(*n);
-      } else {
-        return bad("unknown key format." + k);
-      }
-    }
-  }
+  RELAIS_RETURN_IF_ERROR(LoadDocument(origin, &root));
+  RELAIS_RETURN_IF_ERROR(LoadFormat(origin, &root));
   if (const auto* values = root["values"].as_table()) {
     for (const auto& [name, codes] : *values) {
       const std::string e(name.str());
-      RELAIS_RETURN_IF_ERROR(strings(codes, "values." + e, values_[e]));
+      RELAIS_RETURN_IF_ERROR(Strings(codes, "values." + e, origin, values_[e]));
     }
   }
   if (auto b = values_.find("bool");
       b != values_.end() &&
       (!b->second.contains("true") || !b->second.contains("false"))) {
-    return bad("[values.bool] needs true and false");
+    return FileError(origin, "[values.bool] needs true and false");
   }
-  if (const auto* refs = root["references"].as_table()) {
-    for (const auto& [agency, v] : *refs) {
-      Reference r{std::string(agency.str()), "", ""};
-      if (auto s = v.value<std::string>()) {
-        r.identifier_key = *s;
-      } else if (const auto* t = v.as_table()) {
-        r.identifier_key = (*t)["identifier"].value_or(std::string());
-        r.scope_key = (*t)["scope"].value_or(std::string());
-      }
-      if (r.identifier_key.empty()) {
-        return bad("references." + r.agency +
-                   " must name the identifier's key");
-      }
-      references_.push_back(std::move(r));
-    }
-  }
-  if (const auto* inbox = root["inbox"].as_table()) {
-    for (const auto& [type, v] : *inbox) {
-      const std::string t(type.str());
-      const auto case_type = CaseTypeFromName(t);
-      if (!case_type || TypeName(*case_type).empty()) {
-        return bad("[inbox." + t + "] is not a case type with a native name");
-      }
-      std::vector<std::string> recipients;
-      const toml::table* spec = v.as_table();
-      const toml::node* to = spec ? spec->get("recipients") : nullptr;
-      if (const toml::array* list = to ? to->as_array() : nullptr) {
-        for (const auto& r : *list) {
-          if (auto s = r.value<std::string>()) recipients.push_back(*s);
-        }
-      } else if (to && to->value<std::string>() == "subscribers") {
-        subscribed_.insert(TypeName(*case_type));
-        recipients.push_back("subscribers");
-      }
-      if (recipients.empty()) {
-        return bad("[inbox." + t +
-                   "] needs recipients = [...] or \"subscribers\"");
-      }
-      inbox_[TypeName(*case_type)] = std::move(recipients);
-    }
-  }
+  RELAIS_RETURN_IF_ERROR(LoadReferences(origin, &root));
+  RELAIS_RETURN_IF_ERROR(LoadInbox(origin, &root));
   for (const auto& [type, native] : types_) {
-    if (!CaseTypeFromName(type))
-      return bad("[types] " + type + " is not a case type");
+    if (!CaseTypeFromName(type)) {
+      return FileError(origin, "[types] " + type + " is not a case type");
+    }
   }
+  return CheckNativeNames(origin);
+}
+
+Status Mapping::LoadDocument(const std::string& origin, const void* table) {
+  const auto& root = *static_cast<const toml::table*>(table);
+  std::map<std::string, std::string> document;
+  if (const auto* d = root.get("document")) {
+    RELAIS_RETURN_IF_ERROR(Strings(*d, "document", origin, document));
+  }
+  const std::map<std::string, std::string*> keys = {{"agency", &agency_},
+                                                    {"type", &type_key_},
+                                                    {"case", &case_key_},
+                                                    {"message", &message_key_},
+                                                    {"sender", &sender_key_}};
+  for (const auto& [k, v] : document) {
+    auto it = keys.find(k);
+    if (it == keys.end()) return FileError(origin, "unknown key document." + k);
+    *it->second = v;
+  }
+  if (agency_.empty()) return FileError(origin, "document.agency is missing");
+  return Status::OK();
+}
+
+Status Mapping::LoadFormat(const std::string& origin, const void* table) {
+  const auto& root = *static_cast<const toml::table*>(table);
+  const auto* format = root["format"].as_table();
+  if (format == nullptr) return Status::OK();
+  for (const auto& [key, v] : *format) {
+    const std::string k(key.str());
+    if (k == "dates") {
+      const auto s = v.value<std::string>();
+      if (s != "YYYY-MM-DD" && s != "DD/MM/YYYY") {
+        return FileError(
+            origin, "format.dates must be \"YYYY-MM-DD\" or \"DD/MM/YYYY\"");
+      }
+      french_dates_ = *s == "DD/MM/YYYY";
+    } else if (k == "nir") {
+      const auto n = v.value<int64_t>();
+      if (n != 13 && n != 15)
+        return FileError(origin, "format.nir must be 13 or 15");
+      nir_length_ = static_cast<int>(*n);
+    } else if (k == "text_values") {
+      const auto b = v.value<bool>();
+      if (!b)
+        return FileError(origin, "format.text_values must be true or false");
+      text_values_ = *b;
+    } else if (k == "amount_digits") {
+      const auto n = v.value<int64_t>();
+      if (!n || *n < 0 || *n > 15) {
+        return FileError(origin, "format.amount_digits: 0 to 15");
+      }
+      amount_digits_ = static_cast<int>(*n);
+    } else {
+      return FileError(origin, "unknown key format." + k);
+    }
+  }
+  return Status::OK();
+}
+
+Status Mapping::LoadReferences(const std::string& origin, const void* table) {
+  const auto& root = *static_cast<const toml::table*>(table);
+  const auto* refs = root["references"].as_table();
+  if (refs == nullptr) return Status::OK();
+  for (const auto& [agency, v] : *refs) {
+    Reference r{std::string(agency.str()), "", ""};
+    if (auto s = v.value<std::string>()) {
+      r.identifier_key = *s;
+    } else if (const auto* t = v.as_table()) {
+      r.identifier_key = (*t)["identifier"].value_or(std::string());
+      r.scope_key = (*t)["scope"].value_or(std::string());
+    }
+    if (r.identifier_key.empty()) {
+      return FileError(
+          origin, "references." + r.agency + " must name the identifier's key");
+    }
+    references_.push_back(std::move(r));
+  }
+  return Status::OK();
+}
+
+Status Mapping::LoadInbox(const std::string& origin, const void* table) {
+  const auto& root = *static_cast<const toml::table*>(table);
+  const auto* inbox = root["inbox"].as_table();
+  if (inbox == nullptr) return Status::OK();
+  for (const auto& [type, v] : *inbox) {
+    const std::string t(type.str());
+    const auto case_type = CaseTypeFromName(t);
+    if (!case_type || TypeName(*case_type).empty()) {
+      return FileError(
+          origin, "[inbox." + t + "] is not a case type with a native name");
+    }
+    std::vector<std::string> recipients;
+    const toml::table* spec = v.as_table();
+    const toml::node* to = spec ? spec->get("recipients") : nullptr;
+    if (const toml::array* list = to ? to->as_array() : nullptr) {
+      for (const auto& r : *list) {
+        if (auto s = r.value<std::string>()) recipients.push_back(*s);
+      }
+    } else if (to && to->value<std::string>() == "subscribers") {
+      subscribed_.insert(TypeName(*case_type));
+      recipients.push_back("subscribers");
+    }
+    if (recipients.empty()) {
+      return FileError(
+          origin,
+          "[inbox." + t + "] needs recipients = [...] or \"subscribers\"");
+    }
+    inbox_[TypeName(*case_type)] = std::move(recipients);
+  }
+  return Status::OK();
+}
+
+// Every field of every case table has a native name, and no native name is
+// used twice in one object (header keys and references included).
+Status Mapping::CheckNativeNames(const std::string& origin) {
   RELAIS_ASSIGN_OR_RETURN(schema_, CasesSchemaParser());
   std::vector<const StructDef*> seen, bodies;
   for (int i = 1; i <= static_cast<int>(wire::CaseType::AssistedCase); ++i) {
@@ -668,15 +712,15 @@ Status Mapping::Load(const std::string& origin, const void* toml_table) {
         "relais.wire." + BodyTableName(static_cast<wire::CaseType>(i)));
     if (table == nullptr) return Status::Internal("cases.fbs lost a table");
     bodies.push_back(table);
-    if (Status st = CheckNamed(table, seen); !st.ok()) return bad(st.message());
+    if (Status st = CheckNamed(table, seen); !st.ok()) {
+      return FileError(origin, st.message());
+    }
   }
-  // One native name per key of one object, header keys and references
-  // included.
-  for (size_t i = 0; i < seen.size(); ++i) {
+  for (const StructDef* object : seen) {
     std::map<std::string, Walk::Slot> slots;
     bool references = false;
     std::vector<std::string> clashes;
-    Walk{*this}.Collect(*seen[i], {}, slots, references, &clashes);
+    Walk{*this}.Collect(*object, {}, slots, references, &clashes);
     std::vector<std::string> keys;
     if (references) {
       for (const Reference& r : references_) {
@@ -684,7 +728,7 @@ Status Mapping::Load(const std::string& origin, const void* toml_table) {
         if (!r.scope_key.empty()) keys.push_back(r.scope_key);
       }
     }
-    if (std::find(bodies.begin(), bodies.end(), seen[i]) != bodies.end()) {
+    if (std::find(bodies.begin(), bodies.end(), object) != bodies.end()) {
       keys.insert(keys.end(),
                   {type_key_, case_key_, message_key_, sender_key_});
     }
@@ -692,8 +736,8 @@ Status Mapping::Load(const std::string& origin, const void* toml_table) {
       if (!slots.emplace(k, Walk::Slot{}).second) clashes.push_back(k);
     }
     if (!clashes.empty()) {
-      return bad("native name \"" + clashes.front() + "\" used twice in " +
-                 seen[i]->name);
+      return FileError(origin, "native name \"" + clashes.front() +
+                                   "\" used twice in " + object->name);
     }
   }
   return Status::OK();

@@ -48,8 +48,8 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/translation/translator.h"
 #include "adapters/translation/native.h"
+#include "adapters/translation/translator.h"
 #include "core/envelope.h"
 #include "core/status.h"
 
@@ -114,7 +114,13 @@ class Mapping {
   };
   struct Walk;
 
+  // The tables of the file (`toml_table`, a toml::table), one by one.
   Status Load(const std::string& origin, const void* toml_table);
+  Status LoadDocument(const std::string& origin, const void* toml_table);
+  Status LoadFormat(const std::string& origin, const void* toml_table);
+  Status LoadReferences(const std::string& origin, const void* toml_table);
+  Status LoadInbox(const std::string& origin, const void* toml_table);
+  Status CheckNativeNames(const std::string& origin);
   Status CheckNamed(const flatbuffers::StructDef* table,
                     std::vector<const flatbuffers::StructDef*>& seen) const;
   // The native name of `field` in `table`: "*", "-", or a name.

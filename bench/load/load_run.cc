@@ -318,6 +318,82 @@ class Killer {
   std::thread thread_;
 };
 
+// Offline until the backlog is journaled (or every submit answered).
+void WaitForBacklog(const LoadOptions& o, RunState& st) {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(st.mu);
+      if (st.accepted.load() >= o.backlog ||
+          (st.in_flight == 0 &&
+           st.accepted.load() + st.rejected.load() >= o.messages)) {
+        return;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// Until everything accepted was handled, or no progress for
+// drain_timeout_s.
+void WaitDrained(const LoadOptions& o, const RunState& st,
+                 ReceiverProcess& receiver) {
+  uint64_t last = 0;
+  auto last_progress = SteadyClock::now();
+  while (receiver.Handled() < st.accepted.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (receiver.Handled() != last) {
+      last = receiver.Handled();
+      last_progress = SteadyClock::now();
+    } else if (SteadyClock::now() - last_progress >
+               std::chrono::seconds(o.drain_timeout_s)) {
+      return;
+    }
+  }
+}
+
+// The run's figures from what the sender saw and the receiver recorded.
+void Tally(const LoadOptions& o, const RunState& st, const ReceiverTally& tally,
+           int64_t start_ns, int64_t drain_start_ns, LoadReport* out) {
+  LoadReport& r = *out;
+  r.messages = o.messages;
+  r.accepted = st.accepted.load();
+  r.rejected = st.rejected.load();
+  r.duplicates = tally.duplicates;
+  r.first_rejection = st.first_rejection;
+  r.backlog = o.backlog;
+  std::vector<double> acc, e2e;
+  int64_t last_delivery_ns = start_ns;
+  std::vector<bool> seen(o.messages, false);
+  for (const auto& h : tally.handled) {
+    if (h.index >= o.messages || seen[h.index]) continue;
+    seen[h.index] = true;
+    ++r.delivered;
+    e2e.push_back((h.handled_ns - h.submitted_ns) / 1e6);
+    last_delivery_ns = std::max(last_delivery_ns, h.handled_ns);
+  }
+  // Lost: accepted (a receipt came back) and never handled.
+  for (uint64_t i = 0; i < o.messages; ++i) {
+    if (st.accept_ms[i] >= 0) {
+      acc.push_back(st.accept_ms[i]);
+      if (!seen[i]) ++r.lost;
+    }
+  }
+  r.seconds = (last_delivery_ns - start_ns) / 1e9;
+  r.msgs_per_s = r.seconds > 0 ? r.delivered / r.seconds : 0;
+  const double accept_s =
+      (std::max(st.last_accept_ns.load(), start_ns) - start_ns) / 1e9;
+  r.accept_msgs_per_s = accept_s > 0 ? r.accepted / accept_s : 0;
+  if (o.backlog > 0) {
+    const double drain_s =
+        (std::max(last_delivery_ns, drain_start_ns) - drain_start_ns) / 1e9;
+    r.drain_msgs_per_s = drain_s > 0 ? r.delivered / drain_s : 0;
+  }
+  r.accept_p50_ms = Percentile(acc, 0.50);
+  r.accept_p99_ms = Percentile(acc, 0.99);
+  r.e2e_p50_ms = Percentile(e2e, 0.50);
+  r.e2e_p99_ms = Percentile(e2e, 0.99);
+}
+
 }  // namespace
 
 Result<LoadReport> RunLoad(const LoadOptions& o) {
@@ -352,18 +428,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   int64_t drain_start_ns = start_ns;
   Status receiver_status;
   if (o.backlog > 0) {
-    // Offline until the backlog is journaled (or every submit answered).
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(st.mu);
-        if (st.accepted.load() >= o.backlog ||
-            (st.in_flight == 0 &&
-             st.accepted.load() + st.rejected.load() >= o.messages)) {
-          break;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    WaitForBacklog(o, st);
     drain_start_ns = NowNs();
     receiver_status = receiver.Start();
   }
@@ -377,19 +442,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
     st.cv.wait(lock, [&] { return st.in_flight == 0; });
   }
   RELAIS_RETURN_IF_ERROR(receiver_status);
-  // Drain: until everything accepted was handled, or no progress.
-  uint64_t last = 0;
-  auto last_progress = SteadyClock::now();
-  while (receiver.Handled() < st.accepted.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (receiver.Handled() != last) {
-      last = receiver.Handled();
-      last_progress = SteadyClock::now();
-    } else if (SteadyClock::now() - last_progress >
-               std::chrono::seconds(o.drain_timeout_s)) {
-      break;
-    }
-  }
+  WaitDrained(o, st, receiver);
   broker_killer.Stop();
   receiver_killer.Stop();
   RELAIS_RETURN_IF_ERROR(broker_killer.status());
@@ -406,46 +459,10 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   RELAIS_ASSIGN_OR_RETURN(ReceiverTally tally,
                           ReadReceiverStore(receiver_state));
 
-  r.messages = o.messages;
-  r.accepted = st.accepted.load();
-  r.rejected = st.rejected.load();
-  r.duplicates = tally.duplicates;
-  r.first_rejection = st.first_rejection;
-  r.backlog = o.backlog;
+  Tally(o, st, tally, start_ns, drain_start_ns, &r);
   r.broker_kills = broker_killer.kills();
   r.receiver_kills = receiver_killer.kills();
   r.seed = seed;
-  std::vector<double> acc, e2e;
-  int64_t last_delivery_ns = start_ns;
-  std::vector<bool> seen(o.messages, false);
-  for (const auto& h : tally.handled) {
-    if (h.index >= o.messages || seen[h.index]) continue;
-    seen[h.index] = true;
-    ++r.delivered;
-    e2e.push_back((h.handled_ns - h.submitted_ns) / 1e6);
-    last_delivery_ns = std::max(last_delivery_ns, h.handled_ns);
-  }
-  // Lost: accepted (a receipt came back) and never handled.
-  for (uint64_t i = 0; i < o.messages; ++i) {
-    if (st.accept_ms[i] >= 0) {
-      acc.push_back(st.accept_ms[i]);
-      if (!seen[i]) ++r.lost;
-    }
-  }
-  r.seconds = (last_delivery_ns - start_ns) / 1e9;
-  r.msgs_per_s = r.seconds > 0 ? r.delivered / r.seconds : 0;
-  const double accept_s =
-      (std::max(st.last_accept_ns.load(), start_ns) - start_ns) / 1e9;
-  r.accept_msgs_per_s = accept_s > 0 ? r.accepted / accept_s : 0;
-  if (o.backlog > 0) {
-    const double drain_s =
-        (std::max(last_delivery_ns, drain_start_ns) - drain_start_ns) / 1e9;
-    r.drain_msgs_per_s = drain_s > 0 ? r.delivered / drain_s : 0;
-  }
-  r.accept_p50_ms = Percentile(acc, 0.50);
-  r.accept_p99_ms = Percentile(acc, 0.99);
-  r.e2e_p50_ms = Percentile(e2e, 0.50);
-  r.e2e_p99_ms = Percentile(e2e, 0.99);
   std::error_code ec;
   fs::remove_all(sender_state, ec);
   fs::remove_all(receiver_state, ec);

@@ -520,6 +520,8 @@ Status Journal::ListDead(std::string_view recipient, uint64_t after, size_t max,
                          std::vector<DeadLetterRecord>* out) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("journal is not open");
+  // Nothing follows the largest sequence (after + 1 would wrap to 0).
+  if (!recipient.empty() && after == UINT64_MAX) return Status::OK();
   // Without a recipient: every dead letter, from the first.
   const std::string begin =
       recipient.empty() ? std::string() : OutboxKey(recipient, after + 1);

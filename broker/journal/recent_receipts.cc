@@ -6,9 +6,11 @@ void RecentReceipts::Remember(
     uint64_t batch, std::vector<std::pair<std::string, DedupEntry>> accepted) {
   std::vector<std::string> ids;
   ids.reserve(accepted.size());
-  for (auto& [id, entry] : accepted) {
-    ids.push_back(id);
-    index_[std::move(id)] = {batch, std::move(entry)};
+  for (auto& accepted_one : accepted) {
+    ids.push_back(accepted_one.first);
+    index_.insert_or_assign(
+        std::move(accepted_one.first),
+        std::make_pair(batch, std::move(accepted_one.second)));
   }
   batches_.emplace_back(batch, std::move(ids));
   while (batches_.size() > batches_kept_) {

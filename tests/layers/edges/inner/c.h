@@ -1,0 +1,4 @@
+#pragma once
+
+// ZeroMQ outside its edge: refused.
+#include <zmq.hpp>

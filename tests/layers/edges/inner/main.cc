@@ -1,0 +1,2 @@
+// The one file that may include edge/e.h.
+#include "edge/e.h"

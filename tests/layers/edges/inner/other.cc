@@ -1,0 +1,2 @@
+// Any other file of inner/ may not.
+#include "edge/e.h"
