@@ -362,7 +362,7 @@ Result<translation::NativeFile> CafTranslator::WriteOutbox(
   x.Raw("</" + root + ">\n");
   RELAIS_ASSIGN_OR_RETURN(std::string latin1, x.Finish());
   return translation::NativeFile{native::OutboxFileName(env, ".xml"),
-                         std::move(latin1)};
+                                 std::move(latin1)};
 }
 
 }  // namespace relais::adapters::caf

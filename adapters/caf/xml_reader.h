@@ -27,7 +27,7 @@ namespace relais::adapters::caf {
 // (CheckLatin1Text), whose declaration does not say encoding="ISO-8859-1",
 // that is not well-formed, or that has a DOCTYPE, mixed content, repeated
 // elements outside an array, or more than 32 levels.
-Result<translation::native::json> ReadCafXml(std::string_view bytes,
-                                     const translation::Mapping& mapping);
+Result<translation::native::json> ReadCafXml(
+    std::string_view bytes, const translation::Mapping& mapping);
 
 }  // namespace relais::adapters::caf

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/translation/translator.h"
 #include "adapters/translation/mapping.h"
+#include "adapters/translation/translator.h"
 
 namespace relais::adapters::cpam {
 

@@ -235,7 +235,8 @@ Result<std::vector<translation::OutgoingCase>> DgfipTranslator::ReadInbox(
           "field typeEvt: unknown case type (expected MAJ_RESSOURCES or "
           "CHGT_SITFAM)");
     }
-    RELAIS_ASSIGN_OR_RETURN(translation::OutgoingCase c, (*mapping_)->Read(doc));
+    RELAIS_ASSIGN_OR_RETURN(translation::OutgoingCase c,
+                            (*mapping_)->Read(doc));
     std::vector<translation::OutgoingCase> cases;
     cases.push_back(std::move(c));
     return cases;

@@ -131,8 +131,9 @@ Result<wire::JobSeekerStatusT> ReadStatus(const json& doc) {
 }  // namespace
 
 Result<translation::MappingPtr> FranceTravailMapping() {
-  static const auto* mapping = new Result<translation::MappingPtr>(translation::Mapping::Parse(
-      kMappingText, "adapters/france_travail/mapping.toml"));
+  static const auto* mapping =
+      new Result<translation::MappingPtr>(translation::Mapping::Parse(
+          kMappingText, "adapters/france_travail/mapping.toml"));
   return *mapping;
 }
 
@@ -140,8 +141,9 @@ bool FranceTravailTranslator::Accepts(std::string_view name) const {
   return name.ends_with(".json");
 }
 
-Result<std::vector<translation::OutgoingCase>> FranceTravailTranslator::ReadInbox(
-    std::string_view, std::string_view contents) const {
+Result<std::vector<translation::OutgoingCase>>
+FranceTravailTranslator::ReadInbox(std::string_view,
+                                   std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(auto type,
                           native::OptionalString(doc, "evenement", ""));

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "adapters/translation/native.h"
 #include "adapters/sdk/partner_files.h"
+#include "adapters/translation/native.h"
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/clock.h"

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "adapters/translation/translator.h"
 #include "adapters/translation/mapping.h"
+#include "adapters/translation/translator.h"
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/clock.h"

@@ -77,7 +77,8 @@ const std::vector<Sample>& Samples() {
   return *samples;
 }
 
-std::unique_ptr<translation::Translator> TranslatorOf(const std::string& agency) {
+std::unique_ptr<translation::Translator> TranslatorOf(
+    const std::string& agency) {
   if (agency == "caf") return std::make_unique<adapters::caf::CafTranslator>();
   if (agency == "cpam") {
     return std::make_unique<adapters::cpam::CpamTranslator>();
@@ -115,7 +116,8 @@ translation::OutgoingCase Read(const Sample& s) {
   }
   auto cases = TranslatorOf(s.origin)->ReadInbox(s.path, text);
   EXPECT_TRUE(cases.ok()) << s.path << ": " << cases.status().message();
-  return cases.ok() && !cases->empty() ? (*cases)[0] : translation::OutgoingCase{};
+  return cases.ok() && !cases->empty() ? (*cases)[0]
+                                       : translation::OutgoingCase{};
 }
 
 // The canonical JSON of a case event without its references (a native

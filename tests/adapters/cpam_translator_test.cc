@@ -80,7 +80,8 @@ TEST(CpamTranslatorTest, BirthSampleGoesToCafAndDgfip) {
   EXPECT_EQ(StringView(child->birth_date()), "2026-11-18");
   EXPECT_EQ(child->sex(), wire::Sex::Female);
   EXPECT_EQ(StringView(child->birthplace_cog()), "33063");
-  const auto* ref = translation::native::ReferenceFor(birth->references(), "caf");
+  const auto* ref =
+      translation::native::ReferenceFor(birth->references(), "caf");
   ASSERT_NE(ref, nullptr);
   EXPECT_EQ(StringView(ref->identifier()), "2468135");
 }
@@ -104,9 +105,10 @@ TEST(CpamTranslatorTest, PregnancyDeclarationGoesToCafOnly) {
   EXPECT_EQ(StringView(birth->expected_date()), "2027-04-20");
   EXPECT_EQ(birth->child(), nullptr);
   EXPECT_EQ(birth->parents()->size(), 1u);
-  EXPECT_EQ(StringView(
-                translation::native::ReferenceFor(birth->references(), "caf")->scope()),
-            "331");
+  EXPECT_EQ(
+      StringView(translation::native::ReferenceFor(birth->references(), "caf")
+                     ->scope()),
+      "331");
 }
 
 TEST(CpamTranslatorTest, BadInputNamesTheField) {

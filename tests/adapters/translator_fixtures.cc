@@ -31,7 +31,8 @@ const wire::CaseEvent& EventOf(const translation::OutgoingCase& c) {
   return *event;
 }
 
-std::string ErrorOf(const Result<std::vector<translation::OutgoingCase>>& read) {
+std::string ErrorOf(
+    const Result<std::vector<translation::OutgoingCase>>& read) {
   if (read.ok()) return "ok";
   EXPECT_EQ(read.status().code(), Status::Code::kInvalidArgument)
       << read.status().ToString();

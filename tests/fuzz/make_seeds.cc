@@ -218,11 +218,11 @@ void NativeSeeds(const std::string& dir, const SigningKey& key,
   const adapters::cpam::CpamTranslator cpam;
   const adapters::dgfip::DgfipTranslator dgfip;
   const adapters::france_travail::FranceTravailTranslator ft;
-  const std::tuple<const translation::Translator*, const char*, char> agencies[] = {
-      {&caf, "caf", 1},
-      {&cpam, "cpam", 2},
-      {&dgfip, "dgfip", 3},
-      {&ft, "ft", 4}};
+  const std::tuple<const translation::Translator*, const char*, char>
+      agencies[] = {{&caf, "caf", 1},
+                    {&cpam, "cpam", 2},
+                    {&dgfip, "dgfip", 3},
+                    {&ft, "ft", 4}};
   for (const Event& e : events) {
     const std::string sealed = Seal(key, e, 9);
     const EnvelopeView view = Must(ParseEnvelope(sealed), "parse");

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "adapters/translation/native.h"
 #include "adapters/sdk/partner_files.h"
+#include "adapters/translation/native.h"
 #include "core/text.h"
 
 using namespace relais;
