@@ -145,7 +145,9 @@ HandlerResult Client::Impl::CallHandler(const Incoming& in,
                                         const EnvelopeView& envelope,
                                         const Effects& effects,
                                         Effects* stage) {
-  HandlerResult r;
+  // A stop before the handler ran leaves the delivery unhandled (it comes
+  // again), never recorded as processed.
+  HandlerResult r = HandlerResult::Retry("the client is stopping");
   Delivery d{in.sequence, in.attempt, &envelope, in.replayed, stage};
   for (int attempt = 0; !stopping_.load(); ++attempt) {
     r = handler_(d);
