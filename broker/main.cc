@@ -53,7 +53,7 @@ relais::Result<std::unique_ptr<relais::broker::Broker>> StartWhenSpace(
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int RunRelaisd(int argc, char** argv) {
   // Before any thread: a SIGTERM that comes while the journal opens is kept
   // and stops the broker cleanly as soon as it runs.
   relais::StopSignals& stop = relais::StopSignals::Install();
@@ -129,4 +129,14 @@ int main(int argc, char** argv) {
   }
   spdlog::info("stopped");
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return RunRelaisd(argc, argv);
+  } catch (const std::exception& e) {
+    // Nothing of relais throws; a library's exception ends here, logged.
+    spdlog::critical("stopped by an unexpected error: {}", e.what());
+    return 1;
+  }
 }

@@ -305,6 +305,35 @@ Result<nlohmann::json> SealCase(sdk::Client& client, const CaseFile& file,
   return record;
 }
 
+// The case this idempotency key already opened, if any, from the same
+// file; InvalidArgument if it opened one from another file.
+Result<std::optional<nlohmann::json>> EarlierOpening(const OpenedCases& opened,
+                                                     const CaseOpenArgs& a,
+                                                     std::string_view text) {
+  RELAIS_ASSIGN_OR_RETURN(std::optional<nlohmann::json> earlier, opened.Find());
+  if (earlier &&
+      earlier->value("file_sha256", "") != HexEncode(crypto::Sha256(text))) {
+    return Status::InvalidArgument(
+        "the idempotency key '" + Escaped(a.idempotency_key, 64) +
+        "' already opened case " + earlier->value("case_id", std::string("?")) +
+        " from another file; use a new key for a new case");
+  }
+  return earlier;
+}
+
+// The subject reference of the case's citizen, with the participant's
+// subject key; empty without a key or a NIR.
+Result<std::string> SubjectRefOf(const sdk::ParticipantConfig& config,
+                                 const CaseFile& file) {
+  const auto* event =
+      flatbuffers::GetRoot<wire::CaseEvent>(file.payload.data());
+  const wire::Citizen* citizen = PrimaryCitizen(*event);
+  if (config.subject_key.empty() || !citizen || !citizen->nir()) {
+    return std::string();
+  }
+  return SubjectRef(config.subject_key, StringView(citizen->nir()));
+}
+
 }  // namespace
 
 int CaseOpen(const CaseOpenArgs& a) {
@@ -335,16 +364,12 @@ int CaseOpen(const CaseOpenArgs& a) {
   opened.Prune(now);
   auto earlier = a.check ? Result<std::optional<nlohmann::json>>(
                                std::optional<nlohmann::json>())
-                         : opened.Find();
-  if (!earlier.ok()) return Fail(kExitFailure, "case open", earlier.status());
-  if (*earlier && (**earlier).value("file_sha256", "") !=
-                      HexEncode(crypto::Sha256(*text))) {
-    return Fail(kExitUsage, "case open",
-                Status::InvalidArgument(
-                    "the idempotency key '" + Escaped(a.idempotency_key, 64) +
-                    "' already opened case " +
-                    (**earlier).value("case_id", std::string("?")) +
-                    " from another file; use a new key for a new case"));
+                         : EarlierOpening(opened, a, *text);
+  if (!earlier.ok()) {
+    return Fail(earlier.status().code() == Status::Code::kInvalidArgument
+                    ? kExitUsage
+                    : kExitFailure,
+                "case open", earlier.status());
   }
 
   auto client = Connect(*config, timeout);
@@ -353,18 +378,13 @@ int CaseOpen(const CaseOpenArgs& a) {
   if (*earlier) return SubmitAll(**client, **earlier, a, endpoint, true);
 
   std::vector<std::string> recipients = file->recipients;
-  std::string subject_ref;
-  const auto* event =
-      flatbuffers::GetRoot<wire::CaseEvent>(file->payload.data());
-  const wire::Citizen* citizen = PrimaryCitizen(*event);
-  if (!config->subject_key.empty() && citizen && citizen->nir()) {
-    auto ref = SubjectRef(config->subject_key, StringView(citizen->nir()));
-    if (!ref.ok()) return Fail(kExitUsage, "case open", ref.status());
-    subject_ref = *ref;
+  auto subject_ref = SubjectRefOf(*config, *file);
+  if (!subject_ref.ok()) {
+    return Fail(kExitUsage, "case open", subject_ref.status());
   }
   if (file->subscribers) {  // ask the broker
     auto routed =
-        RecipientsBySubscription(**client, *file, subject_ref, timeout);
+        RecipientsBySubscription(**client, *file, *subject_ref, timeout);
     if (!routed.ok()) {
       return routed.status().code() == Status::Code::kInvalidArgument
                  ? Fail(kExitUsage, "case open", routed.status())
@@ -386,7 +406,7 @@ int CaseOpen(const CaseOpenArgs& a) {
     if (!drawn.ok()) return Fail(kExitFailure, "case open", drawn.status());
     case_id = *drawn;
   }
-  auto record = SealCase(**client, *file, *views, case_id, subject_ref, now);
+  auto record = SealCase(**client, *file, *views, case_id, *subject_ref, now);
   if (!record.ok()) return Fail(kExitFailure, "case open", record.status());
   (*record)["file_sha256"] = HexEncode(crypto::Sha256(*text));
   if (Status st = opened.Keep(*record); !st.ok()) {

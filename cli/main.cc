@@ -13,6 +13,9 @@
 
 namespace {
 
+// The command line's table: one entry per subcommand and option, read top
+// to bottom; each subcommand's work is in its own function (commands.h).
+// NOLINTNEXTLINE(readability-function-size)
 int Run(int argc, char** argv) {
   CLI::App app{"relais: keys, local stack and cases", "relais"};
   app.require_subcommand(1);

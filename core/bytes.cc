@@ -17,9 +17,9 @@ int HexValue(char c) {
   return -1;
 }
 
-const std::array<int8_t, 256>& Z85Values() {
-  static const std::array<int8_t, 256> table = [] {
-    std::array<int8_t, 256> t;
+const std::array<int, 256>& Z85Values() {
+  static const std::array<int, 256> table = [] {
+    std::array<int, 256> t;
     t.fill(-1);
     for (int i = 0; i < 85; ++i) t[static_cast<uint8_t>(kZ85[i])] = i;
     return t;

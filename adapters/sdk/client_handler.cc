@@ -76,6 +76,7 @@ bool Client::Impl::HandleBatch(const std::vector<Incoming>& batch) {
   if (!CompleteHandOffs(hand_offs, keys)) return false;
   CrashPoint("client.handed_over");
   std::vector<Command> cmds;
+  cmds.reserve(acks.size());
   for (auto& a : acks) cmds.push_back(std::move(a));
   PostAll(std::move(cmds));
   return true;

@@ -56,6 +56,7 @@ void Client::Impl::KeeperLoop() {
     }
     if (batch.empty()) return;  // stopping
     std::vector<std::string_view> envelopes;
+    envelopes.reserve(batch.size());
     for (const auto& c : batch) envelopes.push_back(c.envelope.bytes);
     auto keys = store_->Keep(envelopes);
     CrashPoint("client.kept");

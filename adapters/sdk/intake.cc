@@ -52,7 +52,7 @@ std::string FreeName(const std::string& dir, const std::string& name,
   const std::string ext =
       dot == std::string::npos || dot == 0 ? "" : name.substr(dot);
   for (int n = 2;; ++n) {
-    const std::string candidate = stem + "." + std::to_string(n) + ext;
+    std::string candidate = stem + "." + std::to_string(n) + ext;
     if (!taken(candidate)) return candidate;
   }
 }

@@ -213,6 +213,65 @@ struct Mapping::Walk {
     }
   }
 
+  // An enumeration's value from its native code (or its name, without
+  // [values.E]).
+  Result<json> ReadEnum(const flatbuffers::EnumDef& e, const json& v,
+                        const std::string& path) const {
+    auto codes = m.values_.find(e.name);
+    std::string allowed;
+    if (v.is_string()) {
+      const std::string s = v.get<std::string>();
+      if (codes != m.values_.end()) {
+        for (const auto& [name, code] : codes->second) {
+          if (code == s) return json(name);
+        }
+      } else if (e.Lookup(s) != nullptr) {
+        return json(s);
+      }
+    }
+    if (codes != m.values_.end()) {
+      for (const auto& [name, code] : codes->second) {
+        allowed += (allowed.empty() ? "" : ", ") + code;
+      }
+    } else {
+      for (const auto* val : e.Vals()) {
+        allowed += (allowed.empty() ? "" : ", ") + val->name;
+      }
+    }
+    return Bad(path, "must be one of " + allowed);
+  }
+
+  // A string field, with the NIR, dates and the numéro fiscal checked (and
+  // written the way the case wants them).
+  Result<json> ReadString(const FieldDef& f, const json& v,
+                          const std::string& path) const {
+    if (!v.is_string()) return Bad(path, "must be a string");
+    std::string s = v.get<std::string>();
+    if (s.empty()) return Bad(path, "must not be empty");
+    if (f.name == "nir") {
+      if (m.nir_length_ == 13 && s.size() == 13) {
+        auto with_key = AddNirKey(s);
+        if (!with_key.ok()) return Bad(path, with_key.status().message());
+        return json(*with_key);
+      }
+      if (Status st = ValidateNir(s); !st.ok()) {
+        return Bad(path, st.message());
+      }
+    } else if (IsDateField(f.name)) {
+      if (m.french_dates_) {
+        auto iso = native::FrenchToIsoDate(s);
+        if (!iso) return Bad(path, "not a date DD/MM/YYYY");
+        return json(*iso);
+      }
+      if (!IsValidDate(s)) return Bad(path, "not a date YYYY-MM-DD");
+    } else if (IsTaxNumberField(f.name)) {
+      if (Status st = ValidateFiscalNumber(s); !st.ok()) {
+        return Bad(path, st.message());
+      }
+    }
+    return json(std::move(s));
+  }
+
   Result<json> ReadScalar(const FieldDef& f, const flatbuffers::Type& type,
                           const json& given, const std::string& path) const {
     json v = given;
@@ -229,57 +288,11 @@ struct Mapping::Walk {
       }
     }
     if (type.enum_def != nullptr && !type.enum_def->is_union) {
-      auto codes = m.values_.find(type.enum_def->name);
-      std::string allowed;
-      if (v.is_string()) {
-        const std::string s = v.get<std::string>();
-        if (codes != m.values_.end()) {
-          for (const auto& [name, code] : codes->second) {
-            if (code == s) return json(name);
-          }
-        } else if (type.enum_def->Lookup(s) != nullptr) {
-          return json(s);
-        }
-      }
-      if (codes != m.values_.end()) {
-        for (const auto& [name, code] : codes->second) {
-          allowed += (allowed.empty() ? "" : ", ") + code;
-        }
-      } else {
-        for (const auto* val : type.enum_def->Vals()) {
-          allowed += (allowed.empty() ? "" : ", ") + val->name;
-        }
-      }
-      return Bad(path, "must be one of " + allowed);
+      return ReadEnum(*type.enum_def, v, path);
     }
     switch (type.base_type) {
-      case flatbuffers::BASE_TYPE_STRING: {
-        if (!v.is_string()) return Bad(path, "must be a string");
-        std::string s = v.get<std::string>();
-        if (s.empty()) return Bad(path, "must not be empty");
-        if (f.name == "nir") {
-          if (m.nir_length_ == 13 && s.size() == 13) {
-            auto with_key = AddNirKey(s);
-            if (!with_key.ok()) return Bad(path, with_key.status().message());
-            return json(*with_key);
-          }
-          if (Status st = ValidateNir(s); !st.ok()) {
-            return Bad(path, st.message());
-          }
-        } else if (IsDateField(f.name)) {
-          if (m.french_dates_) {
-            auto iso = native::FrenchToIsoDate(s);
-            if (!iso) return Bad(path, "not a date DD/MM/YYYY");
-            return json(*iso);
-          }
-          if (!IsValidDate(s)) return Bad(path, "not a date YYYY-MM-DD");
-        } else if (IsTaxNumberField(f.name)) {
-          if (Status st = ValidateFiscalNumber(s); !st.ok()) {
-            return Bad(path, st.message());
-          }
-        }
-        return json(std::move(s));
-      }
+      case flatbuffers::BASE_TYPE_STRING:
+        return ReadString(f, v, path);
       case flatbuffers::BASE_TYPE_BOOL: {
         auto codes = m.values_.find("bool");
         if (codes == m.values_.end()) {

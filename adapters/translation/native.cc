@@ -1,6 +1,7 @@
 #include "adapters/translation/native.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "adapters/translation/mapping.h"
@@ -132,8 +133,7 @@ Result<int64_t> Cents(const json& obj, std::string_view key,
   if (it == obj.end()) return Bad(path, key, "missing");
   std::optional<int64_t> cents;
   if (it->is_string()) cents = ParseAmount(it->get<std::string>());
-  if (it->is_number())
-    cents = static_cast<int64_t>(it->get<double>() * 100 + 0.5);
+  if (it->is_number()) cents = std::llround(it->get<double>() * 100);
   if (!cents) return Bad(path, key, "must be an amount like \"1234.56\"");
   return *cents;
 }

@@ -10,7 +10,7 @@
 #include "core/command_line.h"
 #include "core/log.h"
 
-int main(int argc, char** argv) {
+static int RunBench(int argc, char** argv) {
   CLI::App app{"relais-bench: end-to-end load through relaisd"};
   relais::bench::LoadOptions o;
   bool json = false;
@@ -78,4 +78,13 @@ int main(int argc, char** argv) {
   std::printf("%s\n", json ? report->ToJson().dump().c_str()
                            : report->ToText().c_str());
   return report->lost == 0 && report->duplicates == 0 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return RunBench(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "relais-bench: unexpected error: %s\n", e.what());
+    return 1;
+  }
 }

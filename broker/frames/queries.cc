@@ -113,6 +113,7 @@ Result<std::string> Queries::ListDeadLetters(
   const bool more = records.size() > limit;
   if (more) records.pop_back();
   std::vector<std::string> items;
+  items.reserve(records.size());
   for (auto& r : records) items.push_back(std::move(r.value));
   return AdminReplyFrame(request_id, a.op(), items, {}, more, nullptr);
 }

@@ -47,9 +47,13 @@ struct RouterServer::Sockets {
   int wake_fd = -1;  // eventfd: Wake()
 
   ~Sockets() {
-    socket.close();
-    if (zap) zap->Stop();
-    context.shutdown();
+    try {
+      socket.close();
+      if (zap) zap->Stop();
+      context.shutdown();
+    } catch (const zmq::error_t& e) {
+      spdlog::error("closing the ROUTER socket: {}", e.what());
+    }
     if (wake_fd >= 0) ::close(wake_fd);
   }
 };

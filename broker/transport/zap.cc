@@ -51,9 +51,14 @@ Status ZapHandler::Start() {
 
 void ZapHandler::Stop() {
   if (!thread_.joinable()) return;
-  zmq::socket_t tx(*context_, zmq::socket_type::pair);
-  tx.connect(stop_endpoint_);
-  tx.send(zmq::str_buffer("stop"), zmq::send_flags::none);
+  try {
+    zmq::socket_t tx(*context_, zmq::socket_type::pair);
+    tx.connect(stop_endpoint_);
+    tx.send(zmq::str_buffer("stop"), zmq::send_flags::none);
+  } catch (const zmq::error_t& e) {
+    // The context is shutting down: the thread's poll ends with ETERM.
+    spdlog::debug("ZAP handler stop: {}", e.what());
+  }
   thread_.join();
 }
 
@@ -99,6 +104,7 @@ void ZapHandler::AnswerOne() {
   }
   if (parts.empty()) return;
   std::vector<std::string_view> frames;
+  frames.reserve(parts.size());
   for (const auto& p : parts) frames.push_back(p.to_string_view());
   const ZapReply reply = JudgeZapRequest(frames, authenticate_);
   socket_.send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);

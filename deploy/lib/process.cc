@@ -21,6 +21,7 @@ Result<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
                                          const std::vector<std::string>& env) {
   if (argv.empty()) return Status::InvalidArgument("no program to start");
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   // The environment: the inherited one, with `env` replacing any entry of
@@ -37,6 +38,7 @@ Result<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
   }
   entries.insert(entries.end(), env.begin(), env.end());
   std::vector<char*> envp;
+  envp.reserve(entries.size() + 1);
   for (auto& e : entries) envp.push_back(e.data());
   envp.push_back(nullptr);
   int log_fd = -1;

@@ -172,7 +172,10 @@ class CrashPointTest : public ::testing::TestWithParam<Agency> {
   // The recipients report every message they got since the last round:
   // each report reaches the agency (the originator) as a status file.
   void ReportReceived() {
-    for (auto& [r, client] : others_) {
+    for (auto& [r, other] : others_) {
+      // A structured binding cannot be captured by a lambda before C++20's
+      // P1091 reaches every compiler (clang 14 has not).
+      auto& client = other;
       for (const auto& id : recipients_.TakeUnreported(r)) {
         Result<sdk::StatusRecord> rec = Status::Timeout("");
         ASSERT_TRUE(WaitUntil(
