@@ -35,7 +35,8 @@ relais_ensure_packages() {
 # Configures and builds relais in build/ (every executable lands in
 # build/bin/). RELAIS_WERROR=ON (tests/run.sh) makes a warning an error.
 # A unity build (CMake compiles a target's sources in batches of 8, so each
-# header is parsed once per batch): less than half the compile time. Two
+# header is parsed once per batch): the journal library took 38 s of CPU
+# instead of 98 s, the whole CI build 703 s instead of 899 s on 2 cores. Two
 # sources of one target therefore may not define the same name, even in
 # an anonymous namespace (the build says so).
 relais_build() {
