@@ -2,7 +2,7 @@
 
 // The rules a case event must meet for its recipients' adapters to take it
 // (docs/CASES.md, "What each case type carries"), shared by the adapters'
-// native readers (adapters/sdk/mapping) and by everything that builds a
+// native readers (adapters/translation/mapping) and by everything that builds a
 // case in the canonical JSON form (`relais case open`, the console), so
 // that a case every recipient would refuse is refused before it is sent.
 

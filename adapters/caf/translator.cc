@@ -201,10 +201,6 @@ Result<translation::OutgoingCase> ReadApplication(const Row& row) {
   RELAIS_RETURN_IF_ERROR(ReadRequest(row, app));
   translation::OutgoingCase out;
   out.case_type = wire::CaseType::RsaApplication;
-  // The complémentaire santé solidaire is granted unless the citizen
-  // objected; France Travail registers every RSA applicant.
-  if (!app.css_opposition) out.recipients.push_back("cpam");
-  out.recipients.push_back("france-travail");
   wire::CaseEventT event;
   event.body.Set(std::move(app));
   out.payload = native::PackEvent(event);
@@ -287,21 +283,15 @@ void WriteXml(Latin1XmlWriter& x, const translation::Mapping& m,
 
 }  // namespace
 
-Result<translation::MappingPtr> CafMapping() {
-  static const auto* mapping = new Result<translation::MappingPtr>(
-      translation::Mapping::Parse(kMappingText, "adapters/caf/mapping.toml"));
-  return *mapping;
-}
+CafTranslator::CafTranslator()
+    : MappedTranslator(translation::CompiledMapping(
+                           kMappingText, "adapters/caf/mapping.toml"),
+                       {".csv", ".xml"}) {}
 
-bool CafTranslator::Accepts(std::string_view name) const {
-  return name.ends_with(".csv") || name.ends_with(".xml");
-}
-
-Result<std::vector<translation::OutgoingCase>> CafTranslator::ReadInbox(
+Result<std::vector<translation::OutgoingCase>> CafTranslator::ReadCases(
     std::string_view name, std::string_view contents) const {
   if (name.ends_with(".xml")) {
-    if (!mapping_.ok()) return mapping_.status();
-    const translation::Mapping& m = **mapping_;
+    const translation::Mapping& m = **mapping();
     RELAIS_ASSIGN_OR_RETURN(native::json doc, ReadCafXml(contents, m));
     const std::string root = doc[m.type_key()].get<std::string>();
     if (!m.Reads(root)) {
@@ -310,9 +300,8 @@ Result<std::vector<translation::OutgoingCase>> CafTranslator::ReadInbox(
           m.TypeName(wire::CaseType::Birth) + "> and <" +
           m.TypeName(wire::CaseType::HouseholdChange) + "> as XML)");
     }
-    RELAIS_ASSIGN_OR_RETURN(translation::OutgoingCase c, m.Read(doc));
-    std::vector<translation::OutgoingCase> out;
-    out.push_back(std::move(c));
+    std::vector<translation::OutgoingCase> out(1);
+    RELAIS_ASSIGN_OR_RETURN(out[0], m.Read(doc));
     return out;
   }
   RELAIS_RETURN_IF_ERROR(CheckLatin1Text(contents));
@@ -342,8 +331,8 @@ Result<std::vector<translation::OutgoingCase>> CafTranslator::ReadInbox(
 
 Result<translation::NativeFile> CafTranslator::WriteOutbox(
     const EnvelopeView& env, const wire::CaseEvent& event) const {
-  if (!mapping_.ok()) return mapping_.status();
-  const translation::Mapping& m = **mapping_;
+  if (!mapping().ok()) return mapping().status();
+  const translation::Mapping& m = **mapping();
   RELAIS_ASSIGN_OR_RETURN(native::json doc, m.Render(env, event));
   // The type is the root element; the case, message and sender its
   // attributes.

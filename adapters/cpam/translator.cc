@@ -121,8 +121,6 @@ Result<translation::OutgoingCase> ReadDeclaration(const json& doc) {
   }
   out.case_id = case_id.value_or("");
   out.case_type = wire::CaseType::Birth;
-  out.recipients = {"caf"};
-  if (birth.stage == wire::BirthStage::Birth) out.recipients.push_back("dgfip");
   wire::CaseEventT event;
   event.body.Set(std::move(birth));
   out.payload = native::PackEvent(event);
@@ -131,17 +129,12 @@ Result<translation::OutgoingCase> ReadDeclaration(const json& doc) {
 
 }  // namespace
 
-Result<translation::MappingPtr> CpamMapping() {
-  static const auto* mapping = new Result<translation::MappingPtr>(
-      translation::Mapping::Parse(kMappingText, "adapters/cpam/mapping.toml"));
-  return *mapping;
-}
+CpamTranslator::CpamTranslator()
+    : MappedTranslator(translation::CompiledMapping(
+                           kMappingText, "adapters/cpam/mapping.toml"),
+                       {".json"}) {}
 
-bool CpamTranslator::Accepts(std::string_view name) const {
-  return name.ends_with(".json");
-}
-
-Result<std::vector<translation::OutgoingCase>> CpamTranslator::ReadInbox(
+Result<std::vector<translation::OutgoingCase>> CpamTranslator::ReadCases(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, "type", ""));
@@ -149,22 +142,17 @@ Result<std::vector<translation::OutgoingCase>> CpamTranslator::ReadInbox(
   if (type == "declaration_grossesse" || type == "naissance") {
     RELAIS_ASSIGN_OR_RETURN(c, ReadDeclaration(doc));
   } else {
-    if (!mapping_.ok()) return mapping_.status();
-    if (!(*mapping_)->Reads(type)) {
+    const translation::Mapping& m = **mapping();
+    if (!m.Reads(type)) {
       return Status::InvalidArgument(
           "field type: unknown case type (expected declaration_grossesse, "
           "naissance or deces)");
     }
-    RELAIS_ASSIGN_OR_RETURN(c, (*mapping_)->Read(doc));
+    RELAIS_ASSIGN_OR_RETURN(c, m.Read(doc));
   }
   std::vector<translation::OutgoingCase> out;
   out.push_back(std::move(c));
   return out;
-}
-
-Result<translation::NativeFile> CpamTranslator::WriteOutbox(
-    const EnvelopeView& env, const wire::CaseEvent& event) const {
-  return native::WriteMappedJson(mapping_, env, event);
 }
 
 }  // namespace relais::adapters::cpam

@@ -14,34 +14,21 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/translation/mapping.h"
-#include "adapters/translation/translator.h"
+#include "adapters/translation/mapped_translator.h"
 
 namespace relais::adapters::cpam {
 
-// The CPAM's mapping file (adapters/cpam/mapping.toml), compiled in.
-Result<translation::MappingPtr> CpamMapping();
-
-class CpamTranslator : public translation::Translator {
+class CpamTranslator : public translation::MappedTranslator {
  public:
-  CpamTranslator() : mapping_(CpamMapping()) {}
-  // True for "*.json".
-  bool Accepts(std::string_view file_name) const override;
-  std::string InboxFiles() const override { return "*.json"; }
+  // adapters/cpam/mapping.toml, compiled in; inbox "*.json".
+  CpamTranslator();
+
+ protected:
   // Exactly one case per file. InvalidArgument "field <path>: ..." naming
   // the JSON field that is missing or wrong ("field assure.nir: NIR key
   // does not match the first 13 characters ..."), or "not valid JSON: ...".
-  Result<std::vector<translation::OutgoingCase>> ReadInbox(
+  Result<std::vector<translation::OutgoingCase>> ReadCases(
       std::string_view file_name, std::string_view contents) const override;
-  // Any case type -> "<case id>-<hex of the first 8 message id bytes>.json"
-  // (Mapping::Render). InvalidArgument for a value that cannot be written
-  // (a bad NIR, a string that is not UTF-8).
-  Result<translation::NativeFile> WriteOutbox(
-      const EnvelopeView& envelope,
-      const wire::CaseEvent& event) const override;
-
- private:
-  Result<translation::MappingPtr> mapping_;
 };
 
 }  // namespace relais::adapters::cpam

@@ -213,50 +213,34 @@ Result<wire::ResourcesUpdateT> ReadResources(const json& doc) {
 
 }  // namespace
 
-Result<translation::MappingPtr> DgfipMapping() {
-  static const auto* mapping = new Result<translation::MappingPtr>(
-      translation::Mapping::Parse(kMappingText, "adapters/dgfip/mapping.toml"));
-  return *mapping;
-}
+DgfipTranslator::DgfipTranslator()
+    : MappedTranslator(translation::CompiledMapping(
+                           kMappingText, "adapters/dgfip/mapping.toml"),
+                       {".json"}) {}
 
-bool DgfipTranslator::Accepts(std::string_view name) const {
-  return name.ends_with(".json");
-}
-
-Result<std::vector<translation::OutgoingCase>> DgfipTranslator::ReadInbox(
+Result<std::vector<translation::OutgoingCase>> DgfipTranslator::ReadCases(
     std::string_view, std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(auto type,
                           native::OptionalString(doc, "typeEvt", ""));
+  std::vector<translation::OutgoingCase> cases(1);
   if (type && *type != "MAJ_RESSOURCES") {
-    if (!mapping_.ok()) return mapping_.status();
-    if (!(*mapping_)->Reads(*type)) {
+    const translation::Mapping& m = **mapping();
+    if (!m.Reads(*type)) {
       return Status::InvalidArgument(
           "field typeEvt: unknown case type (expected MAJ_RESSOURCES or "
           "CHGT_SITFAM)");
     }
-    RELAIS_ASSIGN_OR_RETURN(translation::OutgoingCase c,
-                            (*mapping_)->Read(doc));
-    std::vector<translation::OutgoingCase> cases;
-    cases.push_back(std::move(c));
+    RELAIS_ASSIGN_OR_RETURN(cases[0], m.Read(doc));
     return cases;
   }
   doc.erase("typeEvt");
   RELAIS_ASSIGN_OR_RETURN(wire::ResourcesUpdateT r, ReadResources(doc));
-  translation::OutgoingCase out;
-  out.case_type = wire::CaseType::ResourcesUpdate;
-  out.recipients = {"caf"};
+  cases[0].case_type = wire::CaseType::ResourcesUpdate;
   wire::CaseEventT event;
   event.body.Set(std::move(r));
-  out.payload = native::PackEvent(event);
-  std::vector<translation::OutgoingCase> cases;
-  cases.push_back(std::move(out));
+  cases[0].payload = native::PackEvent(event);
   return cases;
-}
-
-Result<translation::NativeFile> DgfipTranslator::WriteOutbox(
-    const EnvelopeView& env, const wire::CaseEvent& event) const {
-  return native::WriteMappedJson(mapping_, env, event);
 }
 
 }  // namespace relais::adapters::dgfip

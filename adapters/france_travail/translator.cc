@@ -130,19 +130,14 @@ Result<wire::JobSeekerStatusT> ReadStatus(const json& doc) {
 
 }  // namespace
 
-Result<translation::MappingPtr> FranceTravailMapping() {
-  static const auto* mapping =
-      new Result<translation::MappingPtr>(translation::Mapping::Parse(
-          kMappingText, "adapters/france_travail/mapping.toml"));
-  return *mapping;
-}
-
-bool FranceTravailTranslator::Accepts(std::string_view name) const {
-  return name.ends_with(".json");
-}
+FranceTravailTranslator::FranceTravailTranslator()
+    : MappedTranslator(
+          translation::CompiledMapping(kMappingText,
+                                       "adapters/france_travail/mapping.toml"),
+          {".json"}) {}
 
 Result<std::vector<translation::OutgoingCase>>
-FranceTravailTranslator::ReadInbox(std::string_view,
+FranceTravailTranslator::ReadCases(std::string_view,
                                    std::string_view contents) const {
   RELAIS_ASSIGN_OR_RETURN(json doc, native::ParseJsonObject(contents));
   RELAIS_ASSIGN_OR_RETURN(auto type,
@@ -153,20 +148,12 @@ FranceTravailTranslator::ReadInbox(std::string_view,
   }
   doc.erase("evenement");
   RELAIS_ASSIGN_OR_RETURN(wire::JobSeekerStatusT status, ReadStatus(doc));
-  translation::OutgoingCase out;
-  out.case_type = wire::CaseType::JobSeekerStatus;
-  out.recipients = {"caf", "cpam"};
+  std::vector<translation::OutgoingCase> cases(1);
+  cases[0].case_type = wire::CaseType::JobSeekerStatus;
   wire::CaseEventT event;
   event.body.Set(std::move(status));
-  out.payload = native::PackEvent(event);
-  std::vector<translation::OutgoingCase> cases;
-  cases.push_back(std::move(out));
+  cases[0].payload = native::PackEvent(event);
   return cases;
-}
-
-Result<translation::NativeFile> FranceTravailTranslator::WriteOutbox(
-    const EnvelopeView& env, const wire::CaseEvent& event) const {
-  return native::WriteMappedJson(mapping_, env, event);
 }
 
 }  // namespace relais::adapters::france_travail

@@ -70,6 +70,31 @@ std::pair<int64_t, int64_t> RangeOf(const FieldDef& f) {
   }
 }
 
+// The value of the integer or boolean field `f` in `table` (its default
+// if absent).
+int64_t ScalarOf(const flatbuffers::Table& table, const FieldDef& f) {
+  int64_t def = 0;
+  flatbuffers::StringToNumber(f.value.constant.c_str(), &def);
+  const auto off = f.value.offset;
+  switch (f.value.type.base_type) {
+    case flatbuffers::BASE_TYPE_CHAR:
+      return table.GetField<int8_t>(off, static_cast<int8_t>(def));
+    case flatbuffers::BASE_TYPE_SHORT:
+      return table.GetField<int16_t>(off, static_cast<int16_t>(def));
+    case flatbuffers::BASE_TYPE_USHORT:
+      return table.GetField<uint16_t>(off, static_cast<uint16_t>(def));
+    case flatbuffers::BASE_TYPE_INT:
+      return table.GetField<int32_t>(off, static_cast<int32_t>(def));
+    case flatbuffers::BASE_TYPE_UINT:
+      return table.GetField<uint32_t>(off, static_cast<uint32_t>(def));
+    case flatbuffers::BASE_TYPE_LONG:
+    case flatbuffers::BASE_TYPE_ULONG:
+      return table.GetField<int64_t>(off, def);
+    default:  // bool, ubyte and the enumerations on them
+      return table.GetField<uint8_t>(off, static_cast<uint8_t>(def));
+  }
+}
+
 }  // namespace
 
 // One document's walk in either direction.
@@ -597,13 +622,14 @@ Status Mapping::Load(const std::string& origin, const void* toml_table) {
     return FileError(origin, "[values.bool] needs true and false");
   }
   RELAIS_RETURN_IF_ERROR(LoadReferences(origin, &root));
-  RELAIS_RETURN_IF_ERROR(LoadInbox(origin, &root));
   for (const auto& [type, native] : types_) {
     if (!CaseTypeFromName(type)) {
       return FileError(origin, "[types] " + type + " is not a case type");
     }
   }
-  return CheckNativeNames(origin);
+  RELAIS_RETURN_IF_ERROR(CheckNativeNames(origin));
+  // Its conditions name fields of the schema CheckNativeNames loaded.
+  return LoadInbox(origin, &root);
 }
 
 Status Mapping::LoadDocument(const std::string& origin, const void* table) {
@@ -694,25 +720,100 @@ Status Mapping::LoadInbox(const std::string& origin, const void* table) {
       return FileError(
           origin, "[inbox." + t + "] is not a case type with a native name");
     }
-    std::vector<std::string> recipients;
     const toml::table* spec = v.as_table();
-    const toml::node* to = spec ? spec->get("recipients") : nullptr;
-    if (const toml::array* list = to ? to->as_array() : nullptr) {
-      for (const auto& r : *list) {
-        if (auto s = r.value<std::string>()) recipients.push_back(*s);
-      }
-    } else if (to && to->value<std::string>() == "subscribers") {
-      subscribed_.insert(TypeName(*case_type));
-      recipients.push_back("subscribers");
+    if (spec == nullptr) {
+      return FileError(origin, "[inbox." + t + "] must be a table");
     }
-    if (recipients.empty()) {
-      return FileError(
-          origin,
-          "[inbox." + t + "] needs recipients = [...] or \"subscribers\"");
-    }
-    inbox_[TypeName(*case_type)] = std::move(recipients);
+    RELAIS_RETURN_IF_ERROR(LoadInboxType(origin, *case_type, spec));
   }
   return Status::OK();
+}
+
+Status Mapping::LoadInboxType(const std::string& origin,
+                              wire::CaseType case_type, const void* table) {
+  const auto& spec = *static_cast<const toml::table*>(table);
+  const std::string where =
+      "[inbox." + std::string(CaseTypeName(case_type)) + "]";
+  Inbox inbox;
+  for (const auto& [key, v] : spec) {
+    if (key.str() == "reader") {
+      const auto reader = v.value<std::string>();
+      if (reader != "agency" && reader != "mapping") {
+        return FileError(origin, where + " reader: \"agency\" or \"mapping\"");
+      }
+      inbox.by_agency = reader == "agency";
+    } else if (key.str() != "recipients") {
+      return FileError(origin, where + ": unknown key \"" +
+                                   std::string(key.str()) +
+                                   "\" (it has recipients and reader)");
+    }
+  }
+  const toml::node* to = spec.get("recipients");
+  if (to != nullptr && to->value<std::string>() == "subscribers") {
+    inbox.by_subscription = true;
+  } else if (const toml::array* list = to ? to->as_array() : nullptr) {
+    for (const toml::node& r : *list) {
+      Result<Recipient> one = LoadRecipient(where, case_type, &r);
+      if (!one.ok()) return FileError(origin, one.status().message());
+      inbox.recipients.push_back(std::move(*one));
+    }
+  }
+  if (!inbox.by_subscription && inbox.recipients.empty()) {
+    return FileError(origin,
+                     where + " needs recipients = [...] or \"subscribers\"");
+  }
+  inbox_[case_type] = std::move(inbox);
+  return Status::OK();
+}
+
+Result<Mapping::Recipient> Mapping::LoadRecipient(const std::string& where,
+                                                  wire::CaseType case_type,
+                                                  const void* node) const {
+  const auto& r = *static_cast<const toml::node*>(node);
+  if (auto name = r.value<std::string>()) return Recipient{*name, {}};
+  const toml::table* spec = r.as_table();
+  const auto agency = spec ? (*spec)["to"].value<std::string>() : std::nullopt;
+  const toml::table* when = spec ? (*spec)["when"].as_table() : nullptr;
+  if (!agency || when == nullptr || spec->size() != 2) {
+    return Status::InvalidArgument(
+        where +
+        " recipients: each is an agency's name or {to = \"...\", "
+        "when = {field = value}}");
+  }
+  const StructDef* body =
+      schema_->LookupStruct("relais.wire." + BodyTableName(case_type));
+  Recipient out{*agency, {}};
+  for (const auto& [name, value] : *when) {
+    const std::string f(name.str());
+    const FieldDef* field = body->fields.Lookup(f);
+    if (field == nullptr ||
+        !flatbuffers::IsInteger(field->value.type.base_type)) {
+      return Status::InvalidArgument(where + " when: " + f +
+                                     " is not a boolean, integer or "
+                                     "enumeration field of " +
+                                     body->name);
+    }
+    const flatbuffers::EnumDef* e = field->value.type.enum_def;
+    const auto text = value.value<std::string>();
+    const flatbuffers::EnumVal* named = e && text ? e->Lookup(*text) : nullptr;
+    std::optional<int64_t> v;
+    if (flatbuffers::IsBool(field->value.type.base_type)) {
+      if (value.is_boolean()) v = *value.value<bool>() ? 1 : 0;
+    } else if (e != nullptr) {
+      if (named != nullptr) v = named->GetAsInt64();
+    } else if (value.is_integer()) {
+      v = value.value<int64_t>();
+    }
+    if (!v) {
+      return Status::InvalidArgument(
+          where + " when: " + f + " takes " +
+          (flatbuffers::IsBool(field->value.type.base_type) ? "true or false"
+           : e != nullptr ? "one of " + e->name + "'s values (cases.fbs)"
+                          : std::string("an integer")));
+    }
+    out.when.push_back({field, *v});
+  }
+  return out;
 }
 
 // Every field of every case table has a native name, and no native name is
@@ -799,15 +900,28 @@ std::string Mapping::XmlItem(const std::string& array) const {
 }
 
 bool Mapping::Reads(std::string_view native_type) const {
-  return inbox_.contains(std::string(native_type));
+  for (const auto& [type, inbox] : inbox_) {
+    if (!inbox.by_agency && TypeName(type) == native_type) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Mapping::MappedInboxTypes() const {
+  std::vector<std::string> out;
+  for (const auto& [type, inbox] : inbox_) {
+    if (!inbox.by_agency) out.push_back(TypeName(type));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 Result<OutgoingCase> Mapping::Read(const json& doc) const {
   RELAIS_ASSIGN_OR_RETURN(std::string type, native::String(doc, type_key_, ""));
-  auto recipients = inbox_.find(type);
-  if (recipients == inbox_.end()) {
+  if (!Reads(type)) {
     std::string known;
-    for (const auto& [t, r] : inbox_) known += (known.empty() ? "" : ", ") + t;
+    for (const std::string& t : MappedInboxTypes()) {
+      known += (known.empty() ? "" : ", ") + t;
+    }
     return Bad(type_key_, "unknown case type (expected " + known + ")");
   }
   RELAIS_ASSIGN_OR_RETURN(auto case_id,
@@ -820,12 +934,36 @@ Result<OutgoingCase> Mapping::Read(const json& doc) const {
   out.case_id = case_id.value_or("");
   out.case_type = static_cast<wire::CaseType>(
       flatbuffers::GetRoot<wire::CaseEvent>(out.payload.data())->body_type());
-  if (subscribed_.contains(type)) {
-    out.by_subscription = true;
-  } else {
-    out.recipients = recipients->second;
-  }
+  RELAIS_RETURN_IF_ERROR(Address(out));
   return out;
+}
+
+Status Mapping::Address(OutgoingCase& c) const {
+  const std::string type(CaseTypeName(c.case_type));
+  auto it = inbox_.find(c.case_type);
+  if (it == inbox_.end()) {
+    return Status::Internal(agency_ + "'s mapping file has no [inbox." + type +
+                            "]: it names no recipients for " + type + " cases");
+  }
+  const Inbox& inbox = it->second;
+  c.recipients.clear();
+  c.by_subscription = inbox.by_subscription;
+  flatbuffers::Verifier verifier(
+      reinterpret_cast<const uint8_t*>(c.payload.data()), c.payload.size());
+  const auto* event = flatbuffers::GetRoot<wire::CaseEvent>(c.payload.data());
+  if (!wire::VerifyCaseEventBuffer(verifier) ||
+      event->body_type() != static_cast<wire::CaseBody>(c.case_type)) {
+    return Status::Internal("a " + type + " case whose payload is not one");
+  }
+  const auto* body = static_cast<const flatbuffers::Table*>(event->body());
+  for (const Recipient& r : inbox.recipients) {
+    if (std::all_of(r.when.begin(), r.when.end(), [&](const Condition& k) {
+          return ScalarOf(*body, *k.field) == k.value;
+        })) {
+      c.recipients.push_back(r.agency);
+    }
+  }
+  return Status::OK();
 }
 
 Result<std::string> Mapping::ReadEvent(

@@ -33,10 +33,17 @@
 //                them) and cannot be read
 //   [xml_items]  for XML formats: array name -> element name of its items
 //                (default: the array's name without its final "s")
-//   [inbox.T]    recipients = [...]: the case types this agency sends from
-//                generic native documents, and to whom; "subscribers" for
-//                the agencies the broker's reference directory names
-//                (routing by subscription)
+//   [inbox.T]    the case types this agency sends, and to whom (the one
+//                place recipients are decided): recipients = [...] lists
+//                agencies, each either a name or {to = "cpam", when =
+//                {css_opposition = false}} (sent only if every named field
+//                of the case body has that value: a boolean, an integer,
+//                or an enumeration's value as cases.fbs names it, e.g.
+//                {stage = "Birth"}); recipients = "subscribers" for the
+//                agencies the broker's reference directory names (routing
+//                by subscription). reader = "agency" for a type the
+//                agency's own code reads (a historical format); otherwise
+//                the generic reader (Read) reads it
 //
 // A Mapping is immutable after Parse and safe to use from any thread.
 
@@ -61,6 +68,9 @@ struct FieldDef;
 
 namespace relais::translation {
 
+class Mapping;
+using MappingPtr = std::shared_ptr<const Mapping>;
+
 class Mapping {
  public:
   // InvalidArgument "<origin>: ..." for a file that is not valid TOML, a
@@ -79,12 +89,18 @@ class Mapping {
                               const wire::CaseEvent& event) const;
 
   // True if this agency sends `native_type` documents through the
-  // generic reader (an [inbox] type).
+  // generic reader (an [inbox] type without reader = "agency").
   bool Reads(std::string_view native_type) const;
-  // One case from a native document whose type is an [inbox] type.
-  // InvalidArgument "field <native path>: ..." naming the first field that
-  // is missing, unknown or wrong.
+  // One case from a native document whose type Reads, addressed as
+  // Address does. InvalidArgument "field <native path>: ..." naming the
+  // first field that is missing, unknown or wrong.
   Result<OutgoingCase> Read(const native::json& doc) const;
+  // Sets the recipients of `c` (its case type and payload, CaseEvent bytes
+  // this agency built) from [inbox.<case type>]: the listed agencies whose
+  // conditions the case body meets, in the file's order, or routing by
+  // subscription. Internal if the file has no [inbox] table for the case
+  // type or the payload is not a case of that type.
+  Status Address(OutgoingCase& c) const;
 
   // The CaseEvent bytes of a native document of any type this mapping
   // names, ignoring the keys `ignored` (e.g. the header keys a rendered
@@ -141,9 +157,30 @@ class Mapping {
   // enum name -> (value name -> native code)
   std::map<std::string, std::map<std::string, std::string>> values_;
   std::vector<Reference> references_;
-  // native type -> recipients
-  std::map<std::string, std::vector<std::string>> inbox_;
-  std::set<std::string> subscribed_;  // native types routed by subscription
+  // [inbox.T]: who is sent the cases of type T this agency reads. A
+  // recipient with conditions is sent the case only if each named field of
+  // the case body has the given value.
+  struct Condition {
+    const flatbuffers::FieldDef* field;
+    int64_t value;
+  };
+  struct Recipient {
+    std::string agency;
+    std::vector<Condition> when;
+  };
+  struct Inbox {
+    bool by_agency = false;  // read by the agency's own reader
+    bool by_subscription = false;
+    std::vector<Recipient> recipients;
+  };
+  Status LoadInboxType(const std::string& origin, wire::CaseType case_type,
+                       const void* toml_table);
+  Result<Recipient> LoadRecipient(const std::string& where,
+                                  wire::CaseType case_type,
+                                  const void* toml_node) const;
+  // The [inbox] types read by the generic reader, by native name.
+  std::vector<std::string> MappedInboxTypes() const;
+  std::map<wire::CaseType, Inbox> inbox_;
 };
 
 }  // namespace relais::translation

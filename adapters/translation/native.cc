@@ -4,8 +4,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "adapters/translation/mapping.h"
-#include "adapters/translation/translator.h"
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/clock.h"
@@ -253,15 +251,6 @@ std::string PackEvent(const wire::CaseEventT& event) {
   flatbuffers::FlatBufferBuilder fbb(1024);
   fbb.Finish(wire::CaseEvent::Pack(fbb, &event), kCaseEventIdentifier);
   return BufferBytes(fbb);
-}
-
-Result<NativeFile> WriteMappedJson(const Result<MappingPtr>& mapping,
-                                   const EnvelopeView& env,
-                                   const wire::CaseEvent& event) {
-  if (!mapping.ok()) return mapping.status();
-  RELAIS_ASSIGN_OR_RETURN(json doc, (*mapping)->Render(env, event));
-  RELAIS_ASSIGN_OR_RETURN(std::string text, DumpJson(doc));
-  return NativeFile{OutboxFileName(env, ".json"), std::move(text)};
 }
 
 }  // namespace relais::translation::native

@@ -16,12 +16,6 @@
 #include "core/status.h"
 #include "schemas/cases_generated.h"
 
-namespace relais::translation {
-class Mapping;
-struct NativeFile;
-using MappingPtr = std::shared_ptr<const Mapping>;
-}  // namespace relais::translation
-
 namespace relais::translation::native {
 
 using json = nlohmann::ordered_json;
@@ -98,11 +92,5 @@ const wire::AgencyReference* ReferenceFor(
 std::string OutboxFileName(const EnvelopeView& envelope, std::string_view ext);
 // The CaseEvent FlatBuffer (identifier RLC1) of `event`.
 std::string PackEvent(const wire::CaseEventT& event);
-// The JSON file of a delivered case in the agency's vocabulary
-// (Mapping::Render), "<case id>-<8 bytes hex>.json"; the mapping's own
-// error if the agency's mapping file did not load.
-Result<NativeFile> WriteMappedJson(const Result<MappingPtr>& mapping,
-                                   const EnvelopeView& envelope,
-                                   const wire::CaseEvent& event);
 
 }  // namespace relais::translation::native

@@ -77,7 +77,7 @@ const std::vector<Sample>& Samples() {
   return *samples;
 }
 
-std::unique_ptr<translation::Translator> TranslatorOf(
+std::unique_ptr<translation::MappedTranslator> TranslatorOf(
     const std::string& agency) {
   if (agency == "caf") return std::make_unique<adapters::caf::CafTranslator>();
   if (agency == "cpam") {
@@ -92,11 +92,7 @@ std::unique_ptr<translation::Translator> TranslatorOf(
 // `agency`'s mapping; a test failure and nullptr if it does not load (the
 // caller ASSERTs it is there).
 translation::MappingPtr MappingOf(const std::string& agency) {
-  const Result<translation::MappingPtr> m =
-      agency == "caf"     ? adapters::caf::CafMapping()
-      : agency == "cpam"  ? adapters::cpam::CpamMapping()
-      : agency == "dgfip" ? adapters::dgfip::DgfipMapping()
-                          : adapters::france_travail::FranceTravailMapping();
+  const Result<translation::MappingPtr> m = TranslatorOf(agency)->mapping();
   EXPECT_TRUE(m.ok()) << agency
                       << "'s mapping does not load: " << m.status().ToString();
   return m.ok() ? *m : nullptr;

@@ -1,5 +1,5 @@
 // libFuzzer target: an agency's mapping file (adapters/<agency>/mapping.toml,
-// adapters/sdk/mapping.h), the bytes as its text: Mapping::Parse, and with
+// adapters/translation/mapping.h), the bytes as its text: Mapping::Parse, and with
 // a mapping that parses, what an adapter then does with it for each case
 // event of corpus/envelope/payload_* (the eight case types): Render, the
 // document as text (DumpJson), ReadEvent of that document and, for an
