@@ -1,6 +1,6 @@
 // libFuzzer target: an agency's mapping file (adapters/<agency>/mapping.toml,
-// adapters/translation/mapping.h), the bytes as its text: Mapping::Parse, and with
-// a mapping that parses, what an adapter then does with it for each case
+// adapters/translation/mapping.h), the bytes as its text: Mapping::Parse, and
+// with a mapping that parses, what an adapter then does with it for each case
 // event of corpus/envelope/payload_* (the eight case types): Render, the
 // document as text (DumpJson), ReadEvent of that document and, for an
 // [inbox] type, Read. Nothing may crash or throw; each refuses only with
