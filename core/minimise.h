@@ -5,12 +5,12 @@
 // is signed end to end, so the broker cannot cut it: the sender seals one
 // envelope per distinct view, all in the same case.
 //
-// The rules, applied to the event's canonical form:
+// The rules, applied to the event (its object form, schemas/cases.fbs):
 //   - the NIR (every "nir" field, at any depth) only for recipients entitled
 //     to it (NirEntitled);
 //   - agency references: only the recipient's own;
 //   - some fields only for the agencies that need them, by case type
-//     (kFieldRules in minimise.cc, the table of docs/CASES.md).
+//     (class Cut in minimise.cc, the table of docs/CASES.md).
 
 #include <string>
 #include <string_view>

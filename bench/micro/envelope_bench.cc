@@ -1,12 +1,15 @@
 // Micro-benchmarks of the per-message costs on the path: seal (build +
-// Ed25519 sign), parse (Verifier + payload SHA-256), open (parse + verify).
+// Ed25519 sign), parse (Verifier + payload SHA-256), open (parse + verify),
+// and the sender's data minimisation (one payload per view of a case).
 
 #include <benchmark/benchmark.h>
 
+#include "core/cases.h"
 #include "core/clock.h"
 #include "core/envelope.h"
 #include "core/frame.h"
 #include "core/keys.h"
+#include "core/minimise.h"
 
 namespace relais {
 namespace {
@@ -78,6 +81,29 @@ void BM_FrameRoundTrip(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_FrameRoundTrip);
+
+// An RSA application with a household and every agency's reference, to
+// the CPAM and France Travail: two views, each cut differently.
+void BM_ViewsFor(benchmark::State& state) {
+  const std::string citizen =
+      R"({"nir": "284057512345672", "identity": {"birth_name": "MARTIN",
+          "given_names": ["Claire"], "birth_date": "1984-05-12",
+          "sex": "Female", "birthplace_cog": "75115"}})";
+  const std::string payload = *CaseEventFromJson(
+      R"({"body_type": "RsaApplication", "body": {"applicant": )" + citizen +
+      R"(, "household": [{"person": )" + citizen +
+      R"(, "relationship": "Spouse"}], "application_date": "2026-11-02",
+          "monthly_resources_cents": 41250, "references": [
+          {"agency": "caf", "identifier": "1234567"},
+          {"agency": "cpam", "identifier": "284057512345672"},
+          {"agency": "france-travail", "identifier": "1234567A"}]}})");
+  const std::vector<std::string> to = {"cpam", "france-travail"};
+  for (auto _ : state) {
+    auto views = ViewsFor(payload, to);
+    benchmark::DoNotOptimize(views);
+  }
+}
+BENCHMARK(BM_ViewsFor);
 
 }  // namespace
 }  // namespace relais

@@ -1,6 +1,7 @@
 // Data minimisation: each recipient's view of a case event.
 #include "core/minimise.h"
 
+#include <flatbuffers/idl.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,68 @@ Json Refs() {
        {{"agency", "cpam"}, {"identifier", "284057512345672"}},
        {{"agency", "dgfip"}, {"identifier", "0123456789211"}},
        {{"agency", "france-travail"}, {"identifier", "1234567A"}}});
+}
+
+// A JSON tree of `table` with every table-typed field filled (down to
+// `depth`) and every Citizen set to kCitizen; `citizens` counts them.
+Json Filled(const flatbuffers::StructDef& table, int& citizens, int depth) {
+  if (table.name == "Citizen") {
+    ++citizens;
+    return kCitizen;
+  }
+  Json out = Json::object();
+  if (depth == 0) return out;
+  for (const flatbuffers::FieldDef* f : table.fields.vec) {
+    const flatbuffers::Type& t = f->value.type;
+    if (t.struct_def == nullptr || t.struct_def->fixed) continue;
+    if (t.base_type == flatbuffers::BASE_TYPE_STRUCT) {
+      out[f->name] = Filled(*t.struct_def, citizens, depth - 1);
+    } else if (t.base_type == flatbuffers::BASE_TYPE_VECTOR) {
+      out[f->name] = Json::array({Filled(*t.struct_def, citizens, depth - 1),
+                                  Filled(*t.struct_def, citizens, depth - 1)});
+    }
+  }
+  return out;
+}
+
+// The number of "nir" keys at any depth of `j`.
+int Nirs(const Json& j) {
+  int n = 0;
+  if (j.is_object()) {
+    n += j.contains("nir") ? 1 : 0;
+    for (const auto& [k, v] : j.items()) n += Nirs(v);
+  } else if (j.is_array()) {
+    for (const auto& v : j) n += Nirs(v);
+  }
+  return n;
+}
+
+// Wherever the schema puts a citizen, in every case type, the view of a
+// recipient not entitled to the NIR has none: a Citizen field added to
+// cases.fbs without its line in minimise.cc fails here.
+TEST(MinimiseTest, NoNirReachesARecipientNotEntitledToIt) {
+  auto schema = CasesSchemaParser();
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  for (int i = 1; i <= static_cast<int>(wire::CaseType::AssistedCase); ++i) {
+    const std::string body =
+        wire::EnumNameCaseType(static_cast<wire::CaseType>(i));
+    const auto* table = (*schema)->LookupStruct("relais.wire." + body);
+    ASSERT_NE(table, nullptr) << body;
+    int citizens = 0;
+    const Json filled = Filled(*table, citizens, 3);
+    ASSERT_GT(citizens, 0) << body << " has no citizen";
+    const std::string payload =
+        Payload({{"body_type", body}, {"body", filled}});
+    EXPECT_EQ(Nirs(Body(payload)), citizens) << body;
+    // The CPAM is entitled and sees every citizen (an RSA applicant's
+    // household is for it alone).
+    auto cpam = MinimisedPayload(payload, "cpam");
+    ASSERT_TRUE(cpam.ok()) << body;
+    EXPECT_EQ(Nirs(Body(*cpam)), citizens) << body << ": cpam is entitled";
+    auto desk = MinimisedPayload(payload, "france-services/paris-15");
+    ASSERT_TRUE(desk.ok()) << body;
+    EXPECT_EQ(Nirs(Body(*desk)), 0) << body << ": a NIR left for the desk";
+  }
 }
 
 TEST(MinimiseTest, EachRecipientKeepsOnlyItsOwnReference) {
