@@ -21,6 +21,7 @@ namespace relais::adapters::caf {
 namespace {
 
 namespace native = translation::native;
+using native::Digits;
 
 enum Column : size_t {
   kNir,
@@ -39,14 +40,6 @@ enum Column : size_t {
   kColumnCount
 };
 static_assert(kColumnCount == std::size(kRsaColumns));
-
-bool Digits(std::string_view s, size_t min, size_t max) {
-  if (s.size() < min || s.size() > max) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 // A commune's COG code: 5 digits, or "2A"/"2B" and 3 digits (Corsica).
 bool IsCommuneCog(std::string_view s) {
@@ -199,12 +192,7 @@ Result<translation::OutgoingCase> ReadApplication(const Row& row) {
   RELAIS_ASSIGN_OR_RETURN(app.applicant->identity,
                           ReadIdentity(row, app.applicant->nir));
   RELAIS_RETURN_IF_ERROR(ReadRequest(row, app));
-  translation::OutgoingCase out;
-  out.case_type = wire::CaseType::RsaApplication;
-  wire::CaseEventT event;
-  event.body.Set(std::move(app));
-  out.payload = native::PackEvent(event);
-  return out;
+  return native::CaseOf(std::move(app));
 }
 
 // A header cell that may be echoed: a column name's shape. A line of data

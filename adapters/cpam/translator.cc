@@ -17,15 +17,8 @@ namespace relais::adapters::cpam {
 namespace {
 
 namespace native = translation::native;
+using native::Digits;
 using native::json;
-
-bool Digits(std::string_view s, size_t min, size_t max) {
-  if (s.size() < min || s.size() > max) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 // doc[key] if present and not null, else nullptr.
 const json* Member(const json& doc, const char* key) {
@@ -112,18 +105,14 @@ Result<translation::OutgoingCase> ReadDeclaration(const json& doc) {
   }
   RELAIS_RETURN_IF_ERROR(ReadStage(doc, type, birth));
   RELAIS_RETURN_IF_ERROR(ReadCafReference(doc, birth.references));
-  translation::OutgoingCase out;
   RELAIS_ASSIGN_OR_RETURN(auto case_id,
                           native::OptionalString(doc, "dossier", ""));
   if (case_id && !IsValidCaseId(*case_id)) {
     return Status::InvalidArgument(
         "field dossier: 1 to 64 characters of A-Z a-z 0-9 . _ : -");
   }
+  translation::OutgoingCase out = native::CaseOf(std::move(birth));
   out.case_id = case_id.value_or("");
-  out.case_type = wire::CaseType::Birth;
-  wire::CaseEventT event;
-  event.body.Set(std::move(birth));
-  out.payload = native::PackEvent(event);
   return out;
 }
 

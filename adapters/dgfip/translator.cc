@@ -18,25 +18,8 @@ namespace relais::adapters::dgfip {
 namespace {
 
 namespace native = translation::native;
+using native::Digits;
 using native::json;
-
-std::string Field(const std::string& path, std::string_view key) {
-  return "field " +
-         (path.empty() ? std::string(key) : path + "." + std::string(key));
-}
-
-Status Bad(const std::string& path, std::string_view key,
-           const std::string& what) {
-  return Status::InvalidArgument(Field(path, key) + ": " + what);
-}
-
-bool Digits(std::string_view s, size_t min, size_t max) {
-  if (s.size() < min || s.size() > max) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 // sitFam codes: M marié, O pacsé, C célibataire, D divorcé, V veuf.
 const std::map<std::string, wire::FamilySituation, std::less<>>& SitFam() {
@@ -55,12 +38,13 @@ Result<std::vector<std::string>> Strings(const json& obj, const char* key,
                                          const std::string& path) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_array() || it->empty()) {
-    return Bad(path, key, "must be a non-empty array of strings");
+    return native::FieldError(path, key,
+                              "must be a non-empty array of strings");
   }
   std::vector<std::string> out;
   for (const json& s : *it) {
     if (!s.is_string() || s.get_ref<const std::string&>().empty()) {
-      return Bad(path, key, "must hold non-empty strings");
+      return native::FieldError(path, key, "must hold non-empty strings");
     }
     out.push_back(s.get<std::string>());
   }
@@ -71,7 +55,8 @@ Result<std::vector<std::string>> Strings(const json& obj, const char* key,
 Result<bool> Flag(const json& obj, const char* key, const std::string& path) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return false;
-  if (!it->is_boolean()) return Bad(path, key, "must be true or false");
+  if (!it->is_boolean())
+    return native::FieldError(path, key, "must be true or false");
   return it->get<bool>();
 }
 
@@ -90,13 +75,14 @@ Result<std::unique_ptr<wire::CitizenT>> ReadPerson(const json& p,
   RELAIS_ASSIGN_OR_RETURN(id->birth_date,
                           native::Date(p, "dateNaissance", path));
   RELAIS_ASSIGN_OR_RETURN(std::string sex, native::String(p, "sexe", path));
-  if (sex != "M" && sex != "F") return Bad(path, "sexe", "must be M or F");
+  if (sex != "M" && sex != "F")
+    return native::FieldError(path, "sexe", "must be M or F");
   id->sex = sex == "F" ? wire::Sex::Female : wire::Sex::Male;
   if (Status st = NirAgreesWithSex(c->nir, sex == "F"); !st.ok()) {
-    return Bad(path, "sexe", st.message());
+    return native::FieldError(path, "sexe", st.message());
   }
   if (Status st = NirAgreesWithBirthDate(c->nir, id->birth_date); !st.ok()) {
-    return Bad(path, "dateNaissance", st.message());
+    return native::FieldError(path, "dateNaissance", st.message());
   }
   c->identity = std::move(id);
   return c;
@@ -106,7 +92,7 @@ Result<std::unique_ptr<wire::CitizenT>> ReadPerson(const json& p,
 Result<std::unique_ptr<wire::PostalAddressT>> ReadAft(const json& doc) {
   auto it = doc.find("aft");
   if (it == doc.end() || !it->is_object()) {
-    return Bad("", "aft", "must be an object");
+    return native::FieldError("", "aft", "must be an object");
   }
   const json& aft = *it;
   RELAIS_RETURN_IF_ERROR(native::CheckKnownFields(
@@ -114,11 +100,12 @@ Result<std::unique_ptr<wire::PostalAddressT>> ReadAft(const json& doc) {
   auto a = std::make_unique<wire::PostalAddressT>();
   RELAIS_ASSIGN_OR_RETURN(a->lines, Strings(aft, "adr", "aft"));
   RELAIS_ASSIGN_OR_RETURN(a->postcode, native::String(aft, "cp", "aft"));
-  if (!Digits(a->postcode, 5, 5)) return Bad("aft", "cp", "must be 5 digits");
+  if (!Digits(a->postcode, 5, 5))
+    return native::FieldError("aft", "cp", "must be 5 digits");
   RELAIS_ASSIGN_OR_RETURN(a->city, native::String(aft, "ville", "aft"));
   RELAIS_ASSIGN_OR_RETURN(auto cog, native::OptionalString(aft, "cog", "aft"));
   if (cog && cog->size() != 5) {
-    return Bad("aft", "cog", "must be a 5-character COG code");
+    return native::FieldError("aft", "cog", "must be a 5-character COG code");
   }
   RELAIS_ASSIGN_OR_RETURN(auto country,
                           native::OptionalString(aft, "pays", "aft"));
@@ -135,19 +122,20 @@ Status ReadTaxFigures(const json& doc, wire::ResourcesUpdateT& r) {
   RELAIS_ASSIGN_OR_RETURN(r.reference_tax_income_eur,
                           native::Integer(doc, "rfr", 0, 1000000000000, ""));
   auto parts = doc.find("nbPart");
-  if (parts == doc.end()) return Bad("", "nbPart", "missing");
+  if (parts == doc.end()) return native::FieldError("", "nbPart", "missing");
   if (!parts->is_number() || parts->get<double>() < 1 ||
       parts->get<double>() > 99 ||
       std::fmod(parts->get<double>() * 4, 1.0) != 0) {
-    return Bad("", "nbPart",
-               "must be a number of parts from 1, in quarters (e.g. 2.5)");
+    return native::FieldError(
+        "", "nbPart",
+        "must be a number of parts from 1, in quarters (e.g. 2.5)");
   }
   r.tax_parts = parts->get<double>();
   RELAIS_ASSIGN_OR_RETURN(std::string sitfam,
                           native::String(doc, "sitFam", ""));
   auto it = SitFam().find(sitfam);
   if (it == SitFam().end()) {
-    return Bad("", "sitFam", "must be M, O, C, D or V");
+    return native::FieldError("", "sitFam", "must be M, O, C, D or V");
   }
   r.family_situation = it->second;
   return Status::OK();
@@ -157,7 +145,8 @@ Status ReadTaxFigures(const json& doc, wire::ResourcesUpdateT& r) {
 Status ReadDependants(const json& doc, wire::ResourcesUpdateT& r) {
   auto pac = doc.find("pac");
   if (pac == doc.end() || pac->is_null()) return Status::OK();
-  if (!pac->is_array()) return Bad("", "pac", "must be an array");
+  if (!pac->is_array())
+    return native::FieldError("", "pac", "must be an array");
   for (size_t i = 0; i < pac->size(); ++i) {
     const std::string path = "pac[" + std::to_string(i) + "]";
     const json& p = (*pac)[i];
@@ -187,7 +176,7 @@ Result<wire::ResourcesUpdateT> ReadResources(const json& doc) {
   wire::ResourcesUpdateT r;
   RELAIS_ASSIGN_OR_RETURN(r.tax_number, native::String(doc, "spi", ""));
   if (Status st = ValidateFiscalNumber(r.tax_number); !st.ok()) {
-    return Bad("", "spi", st.message());
+    return native::FieldError("", "spi", st.message());
   }
   RELAIS_ASSIGN_OR_RETURN(r.citizen, ReadPerson(doc, "", true));
   RELAIS_RETURN_IF_ERROR(ReadTaxFigures(doc, r));
@@ -201,7 +190,8 @@ Result<wire::ResourcesUpdateT> ReadResources(const json& doc) {
                           native::OptionalString(doc, "numeroAllocataire", ""));
   if (caf_number) {
     if (!Digits(*caf_number, 1, 7)) {
-      return Bad("", "numeroAllocataire", "must be 1 to 7 digits");
+      return native::FieldError("", "numeroAllocataire",
+                                "must be 1 to 7 digits");
     }
     auto caf = std::make_unique<wire::AgencyReferenceT>();
     caf->agency = "caf";
@@ -236,10 +226,7 @@ Result<std::vector<translation::OutgoingCase>> DgfipTranslator::ReadCases(
   }
   doc.erase("typeEvt");
   RELAIS_ASSIGN_OR_RETURN(wire::ResourcesUpdateT r, ReadResources(doc));
-  cases[0].case_type = wire::CaseType::ResourcesUpdate;
-  wire::CaseEventT event;
-  event.body.Set(std::move(r));
-  cases[0].payload = native::PackEvent(event);
+  cases[0] = native::CaseOf(std::move(r));
   return cases;
 }
 

@@ -148,11 +148,8 @@ FranceTravailTranslator::ReadCases(std::string_view,
   }
   doc.erase("evenement");
   RELAIS_ASSIGN_OR_RETURN(wire::JobSeekerStatusT status, ReadStatus(doc));
-  std::vector<translation::OutgoingCase> cases(1);
-  cases[0].case_type = wire::CaseType::JobSeekerStatus;
-  wire::CaseEventT event;
-  event.body.Set(std::move(status));
-  cases[0].payload = native::PackEvent(event);
+  std::vector<translation::OutgoingCase> cases;
+  cases.push_back(native::CaseOf(std::move(status)));
   return cases;
 }
 

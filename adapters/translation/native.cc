@@ -20,12 +20,20 @@ std::string Field(const std::string& path, std::string_view key) {
          (path.empty() ? std::string(key) : path + "." + std::string(key));
 }
 
-Status Bad(const std::string& path, std::string_view key,
-           const std::string& what) {
+}  // namespace
+
+Status FieldError(const std::string& path, std::string_view key,
+                  const std::string& what) {
   return Status::InvalidArgument(Field(path, key) + ": " + what);
 }
 
-}  // namespace
+bool Digits(std::string_view s, size_t min, size_t max) {
+  if (s.size() < min || s.size() > max) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
 
 std::string TextPosition(std::string_view text, size_t offset) {
   offset = std::min(offset, text.size());
@@ -77,8 +85,8 @@ Status CheckKnownFields(const json& obj,
     for (std::string_view k : known) {
       list += (list.empty() ? "" : ", ") + std::string(k);
     }
-    return Bad(path, Escaped(key, 64),
-               "unknown field (known here: " + list + ")");
+    return FieldError(path, Escaped(key, 64),
+                      "unknown field (known here: " + list + ")");
   }
   return Status::OK();
 }
@@ -95,10 +103,10 @@ Result<std::string> DumpJson(const json& doc) {
 Result<std::optional<std::string>> OptionalString(const json& obj,
                                                   std::string_view key,
                                                   const std::string& path) {
-  if (!obj.is_object()) return Bad(path, key, "parent is not an object");
+  if (!obj.is_object()) return FieldError(path, key, "parent is not an object");
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<std::string>();
-  if (!it->is_string()) return Bad(path, key, "must be a string");
+  if (!it->is_string()) return FieldError(path, key, "must be a string");
   return std::optional<std::string>(it->get<std::string>());
 }
 
@@ -106,14 +114,14 @@ Result<std::string> String(const json& obj, std::string_view key,
                            const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(std::optional<std::string> s,
                           OptionalString(obj, key, path));
-  if (!s || s->empty()) return Bad(path, key, "missing");
+  if (!s || s->empty()) return FieldError(path, key, "missing");
   return *s;
 }
 
 Result<std::string> Date(const json& obj, std::string_view key,
                          const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(std::string s, String(obj, key, path));
-  if (!IsValidDate(s)) return Bad(path, key, "not a date YYYY-MM-DD");
+  if (!IsValidDate(s)) return FieldError(path, key, "not a date YYYY-MM-DD");
   return s;
 }
 
@@ -121,30 +129,31 @@ Result<std::string> Nir(const json& obj, std::string_view key,
                         const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(std::string s, String(obj, key, path));
   Status st = ValidateNir(s);
-  if (!st.ok()) return Bad(path, key, st.message());
+  if (!st.ok()) return FieldError(path, key, st.message());
   return s;
 }
 
 Result<int64_t> Cents(const json& obj, std::string_view key,
                       const std::string& path) {
   auto it = obj.is_object() ? obj.find(key) : obj.end();
-  if (it == obj.end()) return Bad(path, key, "missing");
+  if (it == obj.end()) return FieldError(path, key, "missing");
   std::optional<int64_t> cents;
   if (it->is_string()) cents = ParseAmount(it->get<std::string>());
   if (it->is_number()) cents = std::llround(it->get<double>() * 100);
-  if (!cents) return Bad(path, key, "must be an amount like \"1234.56\"");
+  if (!cents)
+    return FieldError(path, key, "must be an amount like \"1234.56\"");
   return *cents;
 }
 
 Result<int64_t> Integer(const json& obj, std::string_view key, int64_t min,
                         int64_t max, const std::string& path) {
   auto it = obj.is_object() ? obj.find(key) : obj.end();
-  if (it == obj.end()) return Bad(path, key, "missing");
+  if (it == obj.end()) return FieldError(path, key, "missing");
   if (!it->is_number_integer() || it->get<int64_t>() < min ||
       it->get<int64_t>() > max) {
-    return Bad(path, key,
-               "must be an integer from " + std::to_string(min) + " to " +
-                   std::to_string(max));
+    return FieldError(path, key,
+                      "must be an integer from " + std::to_string(min) +
+                          " to " + std::to_string(max));
   }
   return it->get<int64_t>();
 }
@@ -204,21 +213,22 @@ Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
   RELAIS_ASSIGN_OR_RETURN(id->birth_name, String(obj, "nom_naissance", path));
   auto names = obj.find("prenoms");
   if (names == obj.end() || !names->is_array() || names->empty()) {
-    return Bad(path, "prenoms", "must be a non-empty array of strings");
+    return FieldError(path, "prenoms", "must be a non-empty array of strings");
   }
   for (const auto& n : *names) {
-    if (!n.is_string()) return Bad(path, "prenoms", "must hold strings");
+    if (!n.is_string()) return FieldError(path, "prenoms", "must hold strings");
     id->given_names.push_back(n.get<std::string>());
   }
   RELAIS_ASSIGN_OR_RETURN(id->birth_date, Date(obj, "date_naissance", path));
   RELAIS_ASSIGN_OR_RETURN(std::string sex, String(obj, "sexe", path));
-  if (sex != "M" && sex != "F") return Bad(path, "sexe", "must be M or F");
+  if (sex != "M" && sex != "F")
+    return FieldError(path, "sexe", "must be M or F");
   id->sex = sex == "F" ? wire::Sex::Female : wire::Sex::Male;
   if (Status st = NirAgreesWithSex(c->nir, sex == "F"); !st.ok()) {
-    return Bad(path, "sexe", st.message());
+    return FieldError(path, "sexe", st.message());
   }
   if (Status st = NirAgreesWithBirthDate(c->nir, id->birth_date); !st.ok()) {
-    return Bad(path, "date_naissance", st.message());
+    return FieldError(path, "date_naissance", st.message());
   }
   RELAIS_ASSIGN_OR_RETURN(auto place,
                           OptionalString(obj, "commune_naissance", path));

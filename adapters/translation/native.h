@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/translation/translator.h"
 #include "core/envelope.h"
 #include "core/status.h"
 #include "schemas/cases_generated.h"
@@ -92,5 +93,25 @@ const wire::AgencyReference* ReferenceFor(
 std::string OutboxFileName(const EnvelopeView& envelope, std::string_view ext);
 // The CaseEvent FlatBuffer (identifier RLC1) of `event`.
 std::string PackEvent(const wire::CaseEventT& event);
+
+// One case of `body`'s type (address_change for an AddressChangeT, ...),
+// its payload the packed CaseEvent; no case id (one is drawn) and no
+// recipients (the mapping file gives them).
+template <typename Body>
+OutgoingCase CaseOf(Body body) {
+  OutgoingCase out;
+  wire::CaseEventT event;
+  event.body.Set(std::move(body));
+  out.case_type = static_cast<wire::CaseType>(event.body.type);
+  out.payload = PackEvent(event);
+  return out;
+}
+
+// InvalidArgument "field <path>.<key>: <what>" ("field <key>: ..." when
+// `path` is empty): how a reader names the place of a bad value.
+Status FieldError(const std::string& path, std::string_view key,
+                  const std::string& what);
+// True if `s` is `min` to `max` ASCII digits.
+bool Digits(std::string_view s, size_t min, size_t max);
 
 }  // namespace relais::translation::native

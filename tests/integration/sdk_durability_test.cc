@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "adapters/sdk/client_config.h"
 #include "core/bytes.h"
@@ -238,6 +239,71 @@ TEST(SdkDurabilityTest, HandlerEffectsAreCommittedWithTheProcessedIds) {
     ASSERT_TRUE(e.ok() && *e) << HexEncode(id);
   }
   EXPECT_FALSE((*(*again)->ReadEffect("ghost")).has_value());
+}
+
+// A client stopped while its handler works through a batch: the
+// deliveries after the stop are neither handled nor recorded as processed
+// (before the fix, the first one the loop reached after the stop was
+// recorded as processed without its handler having run: lost). The next
+// run on the same store handles each of them exactly once.
+TEST(SdkDurabilityTest, AStopInTheMiddleOfABatchLosesNothing) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  auto desk = stack.Connect(kDesk);
+  ASSERT_TRUE(desk.ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+    ASSERT_TRUE((*desk)->Submit(*env, seconds(10)).ok());
+    ids.push_back(env->message_id);
+  }
+  std::atomic<int> calls{0};
+  std::atomic<sdk::Client*> to_stop{nullptr};
+  std::atomic<bool> stopping{false};
+  std::thread stopper;
+  auto handler = [&](const sdk::Delivery& d) {
+    auto count = d.effects->Get("count");
+    if (!count.ok()) return sdk::HandlerResult::Retry("store");
+    const uint64_t n = *count ? GetBigEndian64(count->value().data()) : 0;
+    std::string next;
+    PutBigEndian64(&next, n + 1);
+    d.effects->Put("count", next);
+    d.effects->Put("m/" + std::string(d.envelope->message_id), "handled");
+    // The third delivery of the first run stops the client from another
+    // thread (Stop waits for this one), and lingers so that the stop is
+    // under way before the loop reaches the next delivery.
+    if (++calls == 3 && !stopping.load()) {
+      EXPECT_TRUE(WaitUntil([&] { return to_stop.load() != nullptr; }));
+      stopper = std::thread([c = to_stop.load()] { c->Stop(); });
+      stopping = true;
+      std::this_thread::sleep_for(milliseconds(300));
+    }
+    return sdk::HandlerResult::Processed();
+  };
+  auto caf = stack.Connect("caf", handler);
+  ASSERT_TRUE(caf.ok());
+  to_stop = caf->get();
+  ASSERT_TRUE(WaitUntil([&] { return stopping.load(); }));
+  stopper.join();
+  const int first_run = calls.load();
+  EXPECT_LT(first_run, static_cast<int>(ids.size()));  // stopped mid-way
+  caf->reset();
+  calls = 0;
+  auto again = stack.Connect("caf", handler);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(WaitUntil([&] {
+    auto c = (*again)->ReadEffect("count");
+    return c.ok() && *c && GetBigEndian64((*c)->data()) >= ids.size();
+  })) << "handled "
+      << first_run << " before the stop, " << calls.load() << " after";
+  for (const auto& id : ids) {
+    auto e = (*again)->ReadEffect("m/" + id);
+    ASSERT_TRUE(e.ok() && *e) << HexEncode(id) << " was never handled";
+  }
+  // Exactly once: the twenty, each handled by one run or the other.
+  auto count = (*again)->ReadEffect("count");
+  EXPECT_EQ(GetBigEndian64((*count)->data()), ids.size());
+  EXPECT_EQ(first_run + calls.load(), static_cast<int>(ids.size()));
 }
 
 }  // namespace
