@@ -130,13 +130,16 @@ class Mapping {
   };
   struct Walk;
 
-  // The tables of the file (`toml_table`, a toml::table), one by one.
+  // The tables of the file (`toml_table`, a toml::table), one by one
+  // (mapping_file.cc).
   Status Load(const std::string& origin, const void* toml_table);
   Status LoadDocument(const std::string& origin, const void* toml_table);
   Status LoadFormat(const std::string& origin, const void* toml_table);
   Status LoadReferences(const std::string& origin, const void* toml_table);
   Status LoadInbox(const std::string& origin, const void* toml_table);
-  Status CheckNativeNames(const std::string& origin);
+  // Every field of every case table named, no native name used twice in
+  // one object: InvalidArgument saying which (schema_ loaded).
+  Status CheckNativeNames() const;
   Status CheckNamed(const flatbuffers::StructDef* table,
                     std::vector<const flatbuffers::StructDef*>& seen) const;
   // The native name of `field` in `table`: "*", "-", or a name.
