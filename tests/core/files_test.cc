@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/fixtures.h"
+#include "tests/support/test_dir.h"
 
 namespace relais {
 namespace {
@@ -66,15 +67,7 @@ int InChildWithWritesFailing(int err, const std::function<int()>& fn) {
 
 int CodeOf(const Status& st) { return static_cast<int>(st.code()); }
 
-class FilesTest : public ::testing::Test {
- protected:
-  void SetUp() override { dir_ = MakeTestDir(); }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const {
-    return (dir_ / name).string();
-  }
-  fs::path dir_;
-};
+using FilesTest = ::relais::testing::TestDirFixture;
 
 TEST_F(FilesTest, WriteFileAtomicReplacesTheFileAndLeavesNoTemporary) {
   Spit(Path("f"), "old contents");

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/test_dir.h"
 
 namespace relais {
 namespace {
@@ -437,15 +438,7 @@ TEST(ParsePublicIdentityTest, RevocationThatIsNotABooleanIsRefused) {
 
 // --- Files -----------------------------------------------------------------
 
-class KeyFilesTest : public ::testing::Test {
- protected:
-  void SetUp() override { dir_ = MakeTestDir(); }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const {
-    return (dir_ / name).string();
-  }
-  fs::path dir_;
-};
+using KeyFilesTest = ::relais::testing::TestDirFixture;
 
 TEST_F(KeyFilesTest, SecretFileIsPrivateAndLoadsBack) {
   Identity id = NewIdentity("caf", Clock::System()->NowMs(), 365);

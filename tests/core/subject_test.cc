@@ -12,6 +12,7 @@
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/test_dir.h"
 
 namespace relais {
 namespace {
@@ -196,15 +197,7 @@ TEST(SubjectKeyTest, NewKeysAre32RandomBytes) {
   EXPECT_TRUE(SubjectRef(*a, kVectorNir13).ok());
 }
 
-class SubjectKeyFileTest : public ::testing::Test {
- protected:
-  void SetUp() override { dir_ = MakeTestDir(); }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const {
-    return (dir_ / name).string();
-  }
-  fs::path dir_;
-};
+using SubjectKeyFileTest = ::relais::testing::TestDirFixture;
 
 TEST_F(SubjectKeyFileTest, WritesHexAndANewlinePrivatelyAndLoadsItBack) {
   auto key = NewSubjectKey();

@@ -181,27 +181,45 @@ TEST(SdkDurabilityTest, RefusedSubmitLeavesTheOutboxToo) {
 // A handler that counts what it was given in its effects: after the
 // receiver restarts, the count is exactly the number of messages, and each
 // message's effect is there once.
+// `n` messages from the desk to the CAF, each accepted; their ids (fewer,
+// and a test failure, if one is not).
+std::vector<std::string> SubmitToCaf(sdk::Client& desk, int n) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    auto env = desk.Seal(SampleDraft(kDesk, {"caf"}));
+    if (!env.ok() || !desk.Submit(*env, seconds(10)).ok()) {
+      ADD_FAILURE() << "submit " << i + 1 << " of " << n << " failed";
+      break;
+    }
+    ids.push_back(env->message_id);
+  }
+  return ids;
+}
+
+// What the handlers below record of each delivery, as effects: "count"
+// one more, and "m/<message id>". False if the store could not be read.
+bool CountAndMark(const sdk::Delivery& d) {
+  auto count = d.effects->Get("count");
+  if (!count.ok()) return false;
+  const uint64_t n = *count ? GetBigEndian64(count->value().data()) : 0;
+  std::string next;
+  PutBigEndian64(&next, n + 1);
+  d.effects->Put("count", next);
+  d.effects->Put("m/" + std::string(d.envelope->message_id), "handled");
+  return true;
+}
+
 TEST(SdkDurabilityTest, HandlerEffectsAreCommittedWithTheProcessedIds) {
   TestStack stack;
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
   auto desk = stack.Connect(kDesk);
   ASSERT_TRUE(desk.ok());
-  std::vector<std::string> ids;
-  for (int i = 0; i < 20; ++i) {
-    auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
-    ASSERT_TRUE((*desk)->Submit(*env, seconds(10)).ok());
-    ids.push_back(env->message_id);
-  }
+  const std::vector<std::string> ids = SubmitToCaf(**desk, 20);
+  ASSERT_EQ(ids.size(), 20u);
   std::atomic<int> calls{0};
   auto handler = [&](const sdk::Delivery& d) {
     ++calls;
-    auto count = d.effects->Get("count");
-    if (!count.ok()) return sdk::HandlerResult::Retry("store");
-    const uint64_t n = *count ? GetBigEndian64(count->value().data()) : 0;
-    std::string next;
-    PutBigEndian64(&next, n + 1);
-    d.effects->Put("count", next);
-    d.effects->Put("m/" + std::string(d.envelope->message_id), "handled");
+    if (!CountAndMark(d)) return sdk::HandlerResult::Retry("store");
     // The first attempt of the fifth message asks to retry: what it
     // staged is dropped, and the next attempt starts afresh.
     if (calls.load() == 5) {
@@ -251,24 +269,14 @@ TEST(SdkDurabilityTest, AStopInTheMiddleOfABatchLosesNothing) {
   ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
   auto desk = stack.Connect(kDesk);
   ASSERT_TRUE(desk.ok());
-  std::vector<std::string> ids;
-  for (int i = 0; i < 20; ++i) {
-    auto env = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
-    ASSERT_TRUE((*desk)->Submit(*env, seconds(10)).ok());
-    ids.push_back(env->message_id);
-  }
+  const std::vector<std::string> ids = SubmitToCaf(**desk, 20);
+  ASSERT_EQ(ids.size(), 20u);
   std::atomic<int> calls{0};
   std::atomic<sdk::Client*> to_stop{nullptr};
   std::atomic<bool> stopping{false};
   std::thread stopper;
   auto handler = [&](const sdk::Delivery& d) {
-    auto count = d.effects->Get("count");
-    if (!count.ok()) return sdk::HandlerResult::Retry("store");
-    const uint64_t n = *count ? GetBigEndian64(count->value().data()) : 0;
-    std::string next;
-    PutBigEndian64(&next, n + 1);
-    d.effects->Put("count", next);
-    d.effects->Put("m/" + std::string(d.envelope->message_id), "handled");
+    if (!CountAndMark(d)) return sdk::HandlerResult::Retry("store");
     // The third delivery of the first run stops the client from another
     // thread (Stop waits for this one), and lingers so that the stop is
     // under way before the loop reaches the next delivery.
