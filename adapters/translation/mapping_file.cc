@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/cases.h"
+#include "core/ids.h"
 #include "core/toml_file.h"
 
 namespace relais::translation {
@@ -209,6 +210,12 @@ Status Mapping::LoadInboxType(const std::string& origin,
     for (const toml::node& r : *list) {
       Result<Recipient> one = LoadRecipient(where, case_type, &r);
       if (!one.ok()) return FileError(origin, one.status().message());
+      for (const Recipient& earlier : inbox.recipients) {
+        if (earlier.agency == one->agency) {
+          return FileError(origin, where + " recipients: " + one->agency +
+                                       " is listed twice");
+        }
+      }
       inbox.recipients.push_back(std::move(*one));
     }
   }
@@ -224,7 +231,13 @@ Result<Mapping::Recipient> Mapping::LoadRecipient(const std::string& where,
                                                   wire::CaseType case_type,
                                                   const void* node) const {
   const auto& r = *static_cast<const toml::node*>(node);
-  if (auto name = r.value<std::string>()) return Recipient{*name, {}};
+  if (auto name = r.value<std::string>()) {
+    if (!IsValidParticipantId(*name)) {
+      return Status::InvalidArgument(where + " recipients: \"" + *name +
+                                     "\" is not a participant id");
+    }
+    return Recipient{*name, {}};
+  }
   const toml::table* spec = r.as_table();
   const auto agency = spec ? (*spec)["to"].value<std::string>() : std::nullopt;
   const toml::table* when = spec ? (*spec)["when"].as_table() : nullptr;
@@ -233,6 +246,10 @@ Result<Mapping::Recipient> Mapping::LoadRecipient(const std::string& where,
         where +
         " recipients: each is an agency's name or {to = \"...\", "
         "when = {field = value}}");
+  }
+  if (!IsValidParticipantId(*agency)) {
+    return Status::InvalidArgument(where + " recipients: \"" + *agency +
+                                   "\" is not a participant id");
   }
   const flatbuffers::StructDef* body = schema_->LookupStruct(
       "relais.wire." + std::string(wire::EnumNameCaseType(case_type)));

@@ -127,6 +127,13 @@ TEST(MappingInboxTest, AWrongTableSaysWhatIsWrong) {
       {"[inbox.birth]\nrecipient = [\"caf\"]",
        "[inbox.birth]: unknown key \"recipient\""},
       {"[inbox.birth]\nrecipients = []", "needs recipients = [...]"},
+      {"[inbox.birth]\nrecipients = [\"caf\", { to = \"caf\", when = { "
+       "stage = \"Birth\" } }]",
+       "recipients: caf is listed twice"},
+      {"[inbox.birth]\nrecipients = [\"CAF \"]",
+       "recipients: \"CAF \" is not a participant id"},
+      {"[inbox.birth]\nrecipients = [{ to = \"\", when = { stage = 1 } }]",
+       "recipients: \"\" is not a participant id"},
       {"[inbox.birth]\nrecipients = [{ to = \"caf\" }]",
        "each is an agency's name or {to"},
       {"[inbox.birth]\nrecipients = [{ to = \"caf\", when = { stag = 1 } }]",
