@@ -97,6 +97,18 @@ bool JournalWriter::BatchBuilder::FindDuplicate(const SubmitRequest& r,
 }
 
 void JournalWriter::BatchBuilder::Add(AckRequest& r) {
+  // An ack already on its way when the message left the recipient's queue
+  // (the expiry sweep made it a dead letter, or an operator dropped it):
+  // the dead letter stands, and the case keeps its Expired state
+  // (PROTOCOL 7.1).
+  auto entry = OutboxEntryOf(r.recipient, r.sequence);
+  if (!entry || entry->message_id != r.message_id) {
+    spdlog::info(
+        "{}: acknowledgement of sequence {} came after the message left its "
+        "queue (expired or dropped): ignored",
+        r.recipient, r.sequence);
+    return;
+  }
   wire::CaseStateT* state = LoadCase(r.case_id);
   if (state != nullptr && !state->case_id.empty()) {
     cases::ApplyAck(state, r.recipient, r.message_id, r.sequence, r.outcome,

@@ -328,6 +328,33 @@ TEST_F(WriterTest, ExpiredMessagesBecomeDeadLettersAndTheSenderIsTold) {
   EXPECT_EQ(dead_.size(), 1u);
 }
 
+// An ack the sessions let through just before the expiry sweep reached the
+// writer after it: the dead letter stands and the case stays Expired (it
+// used to flip to Delivered, with the dead letter still there).
+TEST_F(WriterTest, AnAckThatCrossesTheExpirySweepLeavesTheDeadLetter) {
+  const Identity desk = Make("france-services/paris-15");
+  SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 60000);
+  const std::string id = r.message_id, case_id = r.case_id;
+  writer_->Post(std::move(r));
+  const uint64_t seq = WaitFor(id).sequence;
+  ASSERT_GT(seq, 0u);
+  clock_.Advance(60001);
+  ASSERT_TRUE(Wait([&] { return dead_.size() == 2; }));
+  writer_->Post(
+      AckRequest{"caf", seq, id, case_id, wire::AckOutcome::Processed, ""});
+  // The writer takes requests in order: once the next submit is answered,
+  // the ack has been handled.
+  writer_->Post(Submit("m-after", "case-after"));
+  ASSERT_TRUE(WaitFor("m-after").status.ok());
+  EXPECT_TRUE(journal_->GetDead("caf", seq).ok());
+  for (const auto* rs : *Case(case_id)->recipients()) {
+    EXPECT_EQ(rs->state(), wire::RecipientState::Expired)
+        << StringView(rs->recipient());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(acks_, 0u);
+}
+
 TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
   const Identity desk = Make("france-services/paris-15");
   SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 1000);
