@@ -670,7 +670,6 @@ Result<OutgoingCase> Mapping::Read(const json& doc) const {
   out.case_id = case_id.value_or("");
   out.case_type = static_cast<wire::CaseType>(
       flatbuffers::GetRoot<wire::CaseEvent>(out.payload.data())->body_type());
-  RELAIS_RETURN_IF_ERROR(Address(out));
   return out;
 }
 

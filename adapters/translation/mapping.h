@@ -91,9 +91,10 @@ class Mapping {
   // True if this agency sends `native_type` documents through the
   // generic reader (an [inbox] type without reader = "agency").
   bool Reads(std::string_view native_type) const;
-  // One case from a native document whose type Reads, addressed as
-  // Address does. InvalidArgument "field <native path>: ..." naming the
-  // first field that is missing, unknown or wrong.
+  // One case from a native document whose type Reads, without recipients
+  // (Address gives them; MappedTranslator::ReadInbox calls it for every
+  // case). InvalidArgument "field <native path>: ..." naming the first
+  // field that is missing, unknown or wrong.
   Result<OutgoingCase> Read(const native::json& doc) const;
   // Sets the recipients of `c` (its case type and payload, CaseEvent bytes
   // this agency built) from [inbox.<case type>]: the listed agencies whose

@@ -3,8 +3,8 @@
 // with a mapping that parses, what an adapter then does with it for each case
 // event of corpus/envelope/payload_* (the eight case types): Render, the
 // document as text (DumpJson), ReadEvent of that document and, for an
-// [inbox] type, Read. Nothing may crash or throw; each refuses only with
-// the codes of its contract (InvalidArgument, and NotFound for a type the
+// [inbox] type, Read and Address. Nothing may crash or throw; each refuses only
+// with the codes of its contract (InvalidArgument, and NotFound for a type the
 // mapping does not name).
 
 #include <algorithm>
@@ -83,6 +83,8 @@ void Exercise(const translation::Mapping& m, const std::string& payload) {
     if (!read.ok() && read.status().code() != Status::Code::kInvalidArgument) {
       std::abort();
     }
+    // A type the mapping reads is one it names recipients for.
+    if (read.ok() && !m.Address(*read).ok()) std::abort();
   }
 }
 
