@@ -274,7 +274,14 @@ TEST(SdkDurabilityTest, AStopInTheMiddleOfABatchLosesNothing) {
   std::atomic<int> calls{0};
   std::atomic<sdk::Client*> to_stop{nullptr};
   std::atomic<bool> stopping{false};
-  std::thread stopper;
+  // Joined however the test ends (a failed assertion included): a thread
+  // destroyed while joinable would abort the whole test binary.
+  struct Joined {
+    std::thread t;
+    ~Joined() {
+      if (t.joinable()) t.join();
+    }
+  } stopper;
   auto handler = [&](const sdk::Delivery& d) {
     if (!CountAndMark(d)) return sdk::HandlerResult::Retry("store");
     // The third delivery of the first run stops the client from another
@@ -282,7 +289,7 @@ TEST(SdkDurabilityTest, AStopInTheMiddleOfABatchLosesNothing) {
     // under way before the loop reaches the next delivery.
     if (++calls == 3 && !stopping.load()) {
       EXPECT_TRUE(WaitUntil([&] { return to_stop.load() != nullptr; }));
-      stopper = std::thread([c = to_stop.load()] { c->Stop(); });
+      stopper.t = std::thread([c = to_stop.load()] { c->Stop(); });
       stopping = true;
       std::this_thread::sleep_for(milliseconds(300));
     }
@@ -292,7 +299,7 @@ TEST(SdkDurabilityTest, AStopInTheMiddleOfABatchLosesNothing) {
   ASSERT_TRUE(caf.ok());
   to_stop = caf->get();
   ASSERT_TRUE(WaitUntil([&] { return stopping.load(); }));
-  stopper.join();
+  stopper.t.join();
   const int first_run = calls.load();
   EXPECT_LT(first_run, static_cast<int>(ids.size()));  // stopped mid-way
   caf->reset();
