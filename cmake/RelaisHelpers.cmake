@@ -28,13 +28,20 @@ function(relais_test_code target)
     ${target} PRIVATE $<$<CONFIG:RelWithDebInfo,Release>:-Og -g1>)
 endfunction()
 
-# relais_test(NAME name LABEL label SRCS ... DEPS ... [TIMEOUT s])
+# relais_test(NAME name LABEL label SRCS ... DEPS ... [TIMEOUT s] [THREADS])
 # A GoogleTest binary registered with ctest under one label
-# (unit, integration, fault, fuzz, browser).
+# (unit, integration, fault, fuzz, browser). THREADS: the test runs more
+# than one thread of relais's own (in its process or the relaisd and
+# adapters it starts); it also gets the label `threads`, and the target
+# relais_threaded_tests builds it: the ThreadSanitizer run of tests/run.sh.
 function(relais_test)
-  cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "THREADS" "NAME;LABEL;TIMEOUT" "SRCS;DEPS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
+  endif()
+  set(labels ${ARG_LABEL})
+  if(ARG_THREADS)
+    list(APPEND labels threads)
   endif()
   add_executable(${ARG_NAME} ${ARG_SRCS})
   relais_test_code(${ARG_NAME})
@@ -45,8 +52,11 @@ function(relais_test)
   add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
   set_tests_properties(
     ${ARG_NAME}
-    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+    PROPERTIES LABELS "${labels}" TIMEOUT ${ARG_TIMEOUT}
                ENVIRONMENT "RELAIS_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RELAIS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  if(ARG_THREADS)
+    add_dependencies(relais_threaded_tests ${ARG_NAME})
+  endif()
 endfunction()
 
 # relais_mapping_header(folder OUT_VAR)
