@@ -5,18 +5,11 @@
 #include <algorithm>
 #include <thread>
 
-#include "broker/frames/inbound.h"
 #include "core/files.h"
-#include "core/flatbuf.h"
-#include "core/frame.h"
-#include "core/ids.h"
 #include "core/text.h"
 
 namespace relais::broker {
 namespace {
-
-// Most incoming messages handled before posted work gets a turn.
-constexpr int kReceiveBurst = 512;
 
 std::string Hex8(std::string_view id) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -26,11 +19,6 @@ std::string Hex8(std::string_view id) {
     out.push_back(kHex[static_cast<uint8_t>(id[i]) & 0xf]);
   }
   return out;
-}
-
-// A message id a refusal may name: only one of the right size.
-std::string_view Named(std::string_view message_id) {
-  return message_id.size() == kMessageIdSize ? message_id : std::string_view();
 }
 
 template <typename T>
@@ -120,32 +108,6 @@ Broker::~Broker() {
   router_.reset();
 }
 
-Status Broker::Run() {
-  Status failed;
-  while (!stop_.load() && failed.ok()) {
-    failed = router_->Wait(std::chrono::milliseconds(kTickMs));
-    DrainPosted();
-    if (clock_->NowMs() >= next_tick_ms_) {
-      next_tick_ms_ = clock_->NowMs() + kTickMs;
-      for (auto& d : sessions_->Tick()) writer_->Post(std::move(d));
-    }
-    for (int i = 0; i < kReceiveBurst; ++i) {
-      auto in = router_->TryReceive();
-      if (!in) break;
-      HandleIncoming(*in);
-    }
-  }
-  spdlog::info("relaisd stopping: finishing queued work");
-  ingress_->Stop();
-  writer_->Stop();
-  DrainPosted();
-  // Flushed, so the next start replays no log. A failed flush loses
-  // nothing (the log holds it): the next start replays it.
-  Status closed = journal_->Close();
-  if (!closed.ok()) spdlog::error("{}", closed.ToString());
-  return failed;
-}
-
 void Broker::RequestStop() {
   stop_.store(true);
   if (router_) router_->Wake();
@@ -197,151 +159,6 @@ void Broker::Post(LoopWork work) {
   router_->Wake();
 }
 
-void Broker::DrainPosted() {
-  LoopWork w;
-  {
-    std::lock_guard<std::mutex> lock(posted_mu_);
-    std::swap(w, posted_);
-  }
-  for (const auto& f : w.frames) Send(f.routing_id, f.frame);
-  for (const auto& [r, seq] : w.dead) {
-    sessions_->Forget(r, seq);
-    w.recipients.push_back(r);  // its window has room again
-  }
-  for (const auto& [r, seq] : w.replayed) {
-    sessions_->Rewind(r, seq);
-    w.recipients.push_back(r);
-  }
-  // Its acks were lost: send everything again. While the journal cannot
-  // write, not yet (the acks of the resent ones would fail too, over and
-  // over): its recovery restarts every session.
-  if (journal_->healthy()) {
-    for (auto& r : w.restarts) {
-      sessions_->Restart(r);
-      w.recipients.push_back(std::move(r));
-    }
-  }
-  std::sort(w.recipients.begin(), w.recipients.end());
-  w.recipients.erase(std::unique(w.recipients.begin(), w.recipients.end()),
-                     w.recipients.end());
-  for (const auto& r : w.recipients) sessions_->Pump(r);
-  if (w.pump_all) {
-    // Batches that failed during the outage may have held acks or dead
-    // letters: every session reads its outbox again from the start.
-    sessions_->RestartAll();
-    sessions_->PumpAll();
-  }
-}
-
-void Broker::HandleIncoming(const transport::Incoming& in) {
-  auto frame = ParseFrame(in.payload);
-  if (!frame.ok()) return Reject(in, {in.routing_id, 0}, frame.status());
-  HandleFrame(in, **frame);
-}
-
-// Each frame to the stage that acts on it (the header's picture).
-void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
-  const journal::ReplyTo reply{in.routing_id, f.request_id()};
-  switch (f.body_type()) {
-    case wire::Body::Hello:
-      return OnHello(in, reply, *f.body_as_Hello());
-    case wire::Body::Submit: {
-      std::string envelope(VectorBytes(f.body_as_Submit()->envelope()));
-      auto refused =
-          ingress_->Admit({reply, in.participant, std::move(envelope), {}});
-      if (refused) Reject(in, reply, refused->status, refused->message_id);
-      return;
-    }
-    case wire::Body::DeliveryAck:
-      return OnAck(in, reply, *f.body_as_DeliveryAck());
-    case wire::Body::Credit:
-      return OnCredit(in, reply, *f.body_as_Credit());
-    case wire::Body::Heartbeat:
-      return Send(in.routing_id,
-                  HeartbeatFrame(reply.request_id, clock_->NowMs()));
-    case wire::Body::CaseStatusQuery:
-      return Answer(in, reply,
-                    queries_->CaseStatus(in.participant, reply.request_id,
-                                         *f.body_as_CaseStatusQuery()));
-    case wire::Body::RouteQuery:
-      return Answer(in, reply,
-                    queries_->Route(in.participant, reply.request_id,
-                                    *f.body_as_RouteQuery()));
-    case wire::Body::AdminRequest:
-      return OnAdmin(in, reply, *f.body_as_AdminRequest());
-    case wire::Body::StatusUpdate: {
-      const auto& u = *f.body_as_StatusUpdate();
-      return ToJournal(in, reply, StatusRequestOf(u, in.participant, reply),
-                       VectorBytes(u.message_id()));
-    }
-    case wire::Body::SubjectRegistration: {
-      auto r = SubjectRequestOf(*f.body_as_SubjectRegistration(),
-                                in.participant, reply);
-      if (r.ok()) {
-        spdlog::info("{}: {} {} subject reference(s)", in.participant,
-                     r->unregister ? "unregisters" : "registers",
-                     r->subject_refs.size());
-      }
-      return ToJournal(in, reply, std::move(r));
-    }
-    default:
-      return Reject(
-          in, reply,
-          Status::Rejected(wire::RejectCode::UnexpectedFrame,
-                           std::string("a participant may not send ") +
-                               wire::EnumNameBody(f.body_type())));
-  }
-}
-
-void Broker::OnHello(const transport::Incoming& in,
-                     const journal::ReplyTo& reply, const wire::Hello& h) {
-  if (Status st = CheckHello(h, in.participant); !st.ok()) {
-    return Reject(in, reply, st);
-  }
-  const uint32_t window = std::min(h.window(), config_.max_window);
-  Send(in.routing_id,
-       WelcomeFrame(reply.request_id,
-                    {config_.broker_id, config_.max_message_bytes,
-                     config_.heartbeat_interval_ms, clock_->NowMs(), window,
-                     config_.max_window}));
-  spdlog::info("{}: hello (window {}, {})", in.participant, window,
-               std::string(StringView(h.software())));
-  sessions_->Open(in.participant, in.routing_id, window);
-  sessions_->Pump(in.participant);
-}
-
-void Broker::OnCredit(const transport::Incoming& in,
-                      const journal::ReplyTo& reply, const wire::Credit& c) {
-  Status st = CheckCredit(c, config_.max_window);
-  if (st.ok()) st = sessions_->SetWindow(in.routing_id, c.window());
-  if (!st.ok()) return Reject(in, reply, st);
-  sessions_->Pump(in.participant);
-}
-
-void Broker::OnAck(const transport::Incoming& in, const journal::ReplyTo& reply,
-                   const wire::DeliveryAck& a) {
-  const std::string_view message_id = VectorBytes(a.message_id());
-  if (Status st = CheckAck(a); !st.ok()) {
-    return Reject(in, reply, st, Named(message_id));
-  }
-  auto ack = sessions_->Ack(in.routing_id, a.sequence(), message_id,
-                            a.outcome(), StringView(a.reason()));
-  if (!ack.ok()) return Reject(in, reply, ack.status(), Named(message_id));
-  writer_->Post(std::move(*ack));
-  sessions_->Pump(in.participant);
-}
-
-void Broker::OnAdmin(const transport::Incoming& in,
-                     const journal::ReplyTo& reply,
-                     const wire::AdminRequest& a) {
-  auto answer = queries_->Admin(in.participant, reply, a);
-  if (!answer.ok()) return Reject(in, reply, answer.status());
-  if (auto* frame = std::get_if<std::string>(&*answer)) {
-    return Send(reply.routing_id, *frame);
-  }
-  writer_->Post(std::get<journal::OperatorRequest>(std::move(*answer)));
-}
-
 wire::BrokerStatsT Broker::Stats() const {
   wire::BrokerStatsT stats;
   const auto& w = writer_->stats();
@@ -353,39 +170,6 @@ wire::BrokerStatsT Broker::Stats() const {
   stats.redeliveries = sessions_->redeliveries();
   stats.sessions = static_cast<uint32_t>(sessions_->session_count());
   return stats;
-}
-
-void Broker::Answer(const transport::Incoming& in,
-                    const journal::ReplyTo& reply,
-                    const Result<std::string>& frame) {
-  if (!frame.ok()) return Reject(in, reply, frame.status());
-  Send(reply.routing_id, *frame);
-}
-
-template <typename R>
-void Broker::ToJournal(const transport::Incoming& in,
-                       const journal::ReplyTo& reply, Result<R> request,
-                       std::string_view message_id) {
-  if (!request.ok()) {
-    return Reject(in, reply, request.status(), Named(message_id));
-  }
-  writer_->Post(std::move(*request));
-}
-
-void Broker::Reject(const transport::Incoming& in,
-                    const journal::ReplyTo& reply, const Status& status,
-                    std::string_view message_id) {
-  spdlog::warn("{}: rejected: {}", in.participant, status.ToString());
-  const Outgoing out = RejectionTo(reply, status, message_id);
-  Send(out.routing_id, out.frame);
-}
-
-void Broker::Send(const std::string& routing_id, std::string_view frame) {
-  Status st = router_->Send(routing_id, frame);
-  if (!st.ok()) {
-    // The client resends what it has no answer for; nothing is lost here.
-    spdlog::debug("reply not sent: {}", st.ToString());
-  }
 }
 
 }  // namespace relais::broker

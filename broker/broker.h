@@ -82,7 +82,7 @@ class Broker {
   void OnRefused(IngressRejection refusal);
   // From any thread: queues `work` and wakes the loop.
   void Post(LoopWork work);
-  // On the loop: the rest.
+  // On the loop (loop.cc): the rest.
   void DrainPosted();
   void HandleIncoming(const transport::Incoming& in);
   void HandleFrame(const transport::Incoming& in, const wire::Frame& frame);
