@@ -184,10 +184,13 @@ Result<StatusRecord> Client::ReportStatus(const std::string& message_id,
                                           const std::string& reason,
                                           std::chrono::milliseconds timeout) {
   RELAIS_ASSIGN_OR_RETURN(
-      std::string reply, impl_->QueryCase({}, timeout, [&](uint64_t req) {
-        return StatusUpdateFrame(req, message_id, state,
-                                 CleanText(reason, kMaxReasonBytes));
-      }));
+      std::string reply,
+      impl_->QueryCase(
+          {}, timeout,
+          [message_id, state,
+           clean = CleanText(reason, kMaxReasonBytes)](uint64_t req) {
+            return StatusUpdateFrame(req, message_id, state, clean);
+          }));
   auto f = ParseFrame(reply);
   const wire::StatusRecorded* r =
       f.ok() ? (*f)->body_as_StatusRecorded() : nullptr;
@@ -203,9 +206,11 @@ Result<uint32_t> Client::RegisterSubjects(const std::vector<std::string>& refs,
   std::string joined;
   for (const auto& r : refs) joined += r;
   RELAIS_ASSIGN_OR_RETURN(
-      std::string reply, impl_->QueryCase({}, timeout, [&](uint64_t req) {
-        return SubjectRegistrationFrame(req, joined, unregister);
-      }));
+      std::string reply,
+      impl_->QueryCase(
+          {}, timeout, [joined = std::move(joined), unregister](uint64_t req) {
+            return SubjectRegistrationFrame(req, joined, unregister);
+          }));
   auto f = ParseFrame(reply);
   const wire::SubjectsRegistered* r =
       f.ok() ? (*f)->body_as_SubjectsRegistered() : nullptr;
@@ -219,10 +224,11 @@ Result<uint32_t> Client::RegisterSubjects(const std::vector<std::string>& refs,
 Result<std::vector<std::string>> Client::Route(
     wire::CaseType case_type, const std::string& subject_ref,
     std::chrono::milliseconds timeout) {
-  RELAIS_ASSIGN_OR_RETURN(std::string reply,
-                          impl_->QueryCase({}, timeout, [&](uint64_t req) {
-                            return RouteQueryFrame(req, case_type, subject_ref);
-                          }));
+  RELAIS_ASSIGN_OR_RETURN(
+      std::string reply,
+      impl_->QueryCase({}, timeout, [case_type, subject_ref](uint64_t req) {
+        return RouteQueryFrame(req, case_type, subject_ref);
+      }));
   auto f = ParseFrame(reply);
   const wire::RouteReply* r = f.ok() ? (*f)->body_as_RouteReply() : nullptr;
   if (r == nullptr) {

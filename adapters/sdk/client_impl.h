@@ -66,6 +66,8 @@ class Client::Impl {
   // client_io.cc: sends a CaseStatusQuery for `case_id`, or the request
   // `admin_frame` builds for a request id if given, and waits for the
   // answer (the whole frame for a request other than the query).
+  // `admin_frame` runs later on the I/O thread, possibly after this has
+  // returned on timeout: it must own (capture by value) what it reads.
   Result<std::string> QueryCase(
       const std::string& case_id, milliseconds timeout,
       std::function<std::string(uint64_t)> admin_frame);

@@ -17,6 +17,7 @@
 #include "adapters/sdk/client_config.h"
 #include "core/bytes.h"
 #include "core/files.h"
+#include "core/ids.h"
 #include "deploy/lib/process.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
@@ -162,6 +163,51 @@ TEST(SdkDurabilityTest, StoppedClientAnswersShuttingDownAndKeepsTheSubmit) {
   auto next = sdk::Client::Start(DurableSender(stack));
   ASSERT_TRUE(next.ok());
   EXPECT_EQ((*next)->stats().outbox_restored.load(), 1u);
+}
+
+// Requests that time out (the broker is gone) leave the I/O thread
+// nothing that points into the caller's stack: it builds their frames
+// later, from what the request owns. ThreadSanitizer (tests/run.sh) saw
+// the I/O thread read a reason, a subject list and a reference from the
+// stack of a caller that had returned; this test is how that run sees it
+// again if a request captures by reference.
+[[gnu::noinline]] void AskTheGoneBroker(sdk::Client& client) {
+  const std::string message_id(kMessageIdSize, 'm');
+  const std::string reason = "a reason on the caller's stack";
+  const std::vector<std::string> refs = {std::string(32, 'r')};
+  const std::string ref(32, 's');
+  const milliseconds wait(50);
+  EXPECT_EQ(
+      client.ReportStatus(message_id, wire::RecipientState::Done, reason, wait)
+          .status()
+          .code(),
+      Status::Code::kTimeout);
+  EXPECT_EQ(client.RegisterSubjects(refs, false, wait).status().code(),
+            Status::Code::kTimeout);
+  EXPECT_EQ(
+      client.Route(wire::CaseType::AddressChange, ref, wait).status().code(),
+      Status::Code::kTimeout);
+}
+
+// Writes over the stack the last call used.
+[[gnu::noinline]] void ScribbleOnTheStack() {
+  volatile char scratch[4096];
+  for (size_t i = 0; i < sizeof(scratch); ++i) scratch[i] = 'x';
+}
+
+TEST(SdkDurabilityTest, TimedOutRequestsKeepNothingOfTheCaller) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  stack.KillBroker();
+  auto desk = stack.Connect(kDesk);
+  ASSERT_TRUE(desk.ok()) << desk.status().ToString();
+  for (int i = 0; i < 3; ++i) {
+    AskTheGoneBroker(**desk);
+    ScribbleOnTheStack();
+  }
+  std::this_thread::sleep_for(milliseconds(200));  // the I/O thread's turn
+  ScribbleOnTheStack();
+  (*desk)->Stop();
 }
 
 TEST(SdkDurabilityTest, RefusedSubmitLeavesTheOutboxToo) {
