@@ -6,8 +6,9 @@
 # (build-tsan/, clang), then the libFuzzer targets for a bounded time
 # (build-fuzz/, clang; tests/fuzz/README.md). Exits non-zero on any
 # failure. Each phase says when it started (seconds since the script did).
-#   RELAIS_FUZZ_SECONDS   seconds per fuzz target (default 20: nine targets,
-#                         as many at a time as cores: about 2 minutes)
+#   RELAIS_FUZZ_SECONDS   seconds per fuzz target (default 10: ten targets,
+#                         as many at a time as cores: about a minute; their
+#                         seeds also replay in ctest, fuzz_replay_*)
 #   RELAIS_TSAN=0         skips the ThreadSanitizer phase (a quicker local
 #                         run; CI runs it)
 set -euo pipefail
@@ -71,13 +72,13 @@ if [ "${RELAIS_TSAN:-1}" != 0 ]; then
   if ls build-tsan/tsan.* >/dev/null 2>&1; then cat build-tsan/tsan.*; exit 1; fi
 fi
 
-echo "== fuzz targets, ${RELAIS_FUZZ_SECONDS:-20} s each (${SECONDS} s)"
+echo "== fuzz targets, ${RELAIS_FUZZ_SECONDS:-10} s each (${SECONDS} s)"
 # -O1 as libFuzzer's documentation builds its targets; line tables only:
 # a finding's stack still names the lines.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DRELAIS_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
-  -DRELAIS_FUZZ_SECONDS="${RELAIS_FUZZ_SECONDS:-20}" >/dev/null
+  -DRELAIS_FUZZ_SECONDS="${RELAIS_FUZZ_SECONDS:-10}" >/dev/null
 cmake --build build-fuzz -j"$jobs"
 ctest --test-dir build-fuzz --output-on-failure -j"$jobs"
 echo "== every test passed (${SECONDS} s)"
