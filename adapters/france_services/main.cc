@@ -1,24 +1,71 @@
-// relais-console: the France services agents' console. For now its
-// accounts: `relais-console agent add|passwd|disable|enable|list`
-// (agent_commands.h). Parses flags and hands over.
+// relais-console: the France services agents' console. `serve` runs its
+// API (console_server.h); `agent add|passwd|disable|enable|list` edits its
+// agents (agent_commands.h). Parses flags and hands over.
+
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <mutex>
 
 #include "adapters/france_services/agent_commands.h"
+#include "adapters/france_services/console_server.h"
 #include "core/command_line.h"
+#include "core/log.h"
+#include "core/stop_signals.h"
 
 namespace {
+
+// Serves until SIGINT or SIGTERM. 0 after a stop; 2 for a configuration
+// the console cannot serve; 1 if it cannot start otherwise.
+int Serve(const std::string& config_path) {
+  auto& signals = relais::StopSignals::Install();
+  if (!relais::SetUpLog("relais-console", "info").ok()) return 1;
+  auto config = relais::console::LoadConsoleConfig(config_path);
+  if (!config.ok()) {
+    spdlog::critical("{}", config.status().ToString());
+    return 2;
+  }
+  auto server = relais::console::ConsoleServer::Start(*config);
+  if (!server.ok()) {
+    spdlog::critical("cannot start: {}", server.status().ToString());
+    return server.status().code() == relais::Status::Code::kInvalidArgument ? 2
+                                                                            : 1;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  signals.OnStop([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return stop; });
+  }
+  signals.Clear();
+  (*server)->Stop();
+  spdlog::info("stopped");
+  return 0;
+}
 
 int Run(int argc, char** argv) {
   CLI::App app{"relais-console: the France services agents' console",
                "relais-console"};
   app.require_subcommand(1);
   app.footer(
-      "Exit codes: 0 success; 1 the agents file could not be read or "
-      "written; 2 bad usage or input (nothing was changed).");
+      "Exit codes: 0 success (serve: stopped by SIGINT or SIGTERM); 1 the "
+      "agents file could not be read or written, or the console could not "
+      "start; 2 bad usage, configuration or input (nothing was changed).");
   relais::AddVersionFlag(app);
+
+  std::string config;
+  auto* serve = app.add_subcommand("serve", "serve the console's API");
+  serve->add_option("--config", config, "console.toml (docs/CONSOLE.md)")
+      ->required();
 
   relais::console::AgentArgs args;
   auto* agent = app.add_subcommand("agent", "the agents who may sign in");
@@ -61,6 +108,7 @@ int Run(int argc, char** argv) {
   }
 
   if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
+  if (serve->parsed()) return Serve(config);
   for (auto* c : actions) {
     if (c->parsed()) {
       args.action = c->get_name();

@@ -1,0 +1,95 @@
+#pragma once
+
+// The console's JSON API (docs/CONSOLE.md, "API"): what it answers to one
+// request, decided from the request's method, path, headers and body, the
+// agents file, the sessions and the sign-in pauses. console_server.h puts
+// it behind HTTP; tests call it directly.
+//
+//   POST   /api/session  sign in: {"login", "password"} -> 200 {"agent",
+//                        "csrf"} and the session cookie
+//   GET    /api/session  who is signed in: 200 {"agent", "csrf"}
+//   DELETE /api/session  sign out (the CSRF header required): 204
+//
+// Every other /api/ path needs a session (401 without one) and is 404 for
+// now. Every error is {"code": "<stable code>", "message": "<French>"}.
+//
+// Thread-safety: Handle may be called from several threads at once.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "adapters/france_services/agent_book.h"
+#include "adapters/france_services/sessions.h"
+#include "adapters/france_services/sign_in_guard.h"
+#include "core/clock.h"
+
+namespace relais::console {
+
+struct ApiRequest {
+  std::string_view method;        // "GET", "POST", ...
+  std::string_view path;          // decoded, without the query
+  std::string_view content_type;  // the header's value; empty if none
+  std::string_view cookie;        // the Cookie header; empty if none
+  std::string_view csrf;          // the X-CSRF-Token header; empty if none
+  std::string_view body;
+  std::string_view address;  // the client's IP address
+};
+
+// The implicit move is noexcept as nlohmann::ordered_json's is; clang-tidy
+// cannot see through the library's invariant checks.
+// NOLINTNEXTLINE(bugprone-exception-escape)
+struct ApiReply {
+  int status = 200;
+  nlohmann::ordered_json body;  // null: no body (204)
+  std::string set_cookie;       // a Set-Cookie header's value, or empty
+  std::string allow;            // the Allow header of a 405, or empty
+  int retry_after_s = 0;        // a Retry-After header (429), or 0
+};
+
+struct ApiOptions {
+  std::string agents_file;
+  SessionLimits sessions;
+  GuardLimits guard;
+  bool secure_cookie = false;  // served over TLS: the cookie says Secure
+};
+
+class ConsoleApi {
+ public:
+  // `clock` must outlive this (null: the system clock).
+  explicit ConsoleApi(ApiOptions options, const Clock* clock = nullptr);
+
+  ApiReply Handle(const ApiRequest& request);
+
+ private:
+  struct SignedIn {
+    Session session;
+    Agent agent;
+  };
+
+  ApiReply SignIn(const ApiRequest& request);
+  ApiReply SignOut(const ApiRequest& request, const SignedIn& who);
+  // The signed-in agent of `request`; nullopt with `*refusal` set (401, or
+  // 503 if the agents file cannot be read) if there is none.
+  std::optional<SignedIn> Authenticate(const ApiRequest& request,
+                                       ApiReply* refusal);
+  // The agents file as it is now: read again when it changed on disk.
+  Result<std::shared_ptr<const AgentBook>> Book();
+  std::string Cookie(const std::string& token, int64_t max_age_s) const;
+
+  const ApiOptions options_;
+  const Clock* clock_;
+  Sessions sessions_;
+  SignInGuard guard_;
+
+  std::mutex book_mu_;
+  std::shared_ptr<const AgentBook> book_;  // guarded by book_mu_
+  int64_t book_mtime_ns_ = -1;             // guarded by book_mu_
+  int64_t book_size_ = -1;                 // guarded by book_mu_
+};
+
+}  // namespace relais::console

@@ -1,0 +1,34 @@
+#pragma once
+
+// console.toml, the configuration of `relais-console serve`
+// (docs/CONSOLE.md, "Configuration"). Paths are relative to the file's
+// folder. An unknown key is an error.
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace relais::console {
+
+struct ConsoleConfig {
+  // "HOST:PORT" (port 0: any free one). Default: "127.0.0.1:8480". A host
+  // other than 127.0.0.1 needs TLS.
+  std::string listen = "127.0.0.1:8480";
+  std::string agents_file;  // Required: the agents file.
+  // Where the listening URL is written once the console serves (for
+  // scripts and tests). Default: none.
+  std::string endpoint_file;
+  // PEM certificate chain and private key: both or neither. With them the
+  // console serves HTTPS and its cookie says Secure. Default: none.
+  std::string tls_certificate, tls_private_key;
+  int64_t session_idle_minutes = 30;  // Default: 30. 1 to 720.
+  int64_t session_max_hours = 10;     // Default: 10. 1 to 24.
+};
+
+// InvalidArgument naming the file, the line and the key.
+Result<ConsoleConfig> LoadConsoleConfig(const std::string& path);
+Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
+                                         const std::string& path);
+
+}  // namespace relais::console
