@@ -40,6 +40,13 @@ std::string GuardKey(std::string_view login) {
   return CheckLogin(login).ok() ? std::string(login) : "(not a login)";
 }
 
+// "30 secondes", "1 seconde", "3 minutes" (from two minutes on, rounded
+// up).
+std::string InFrench(int seconds) {
+  if (seconds >= 120) return std::to_string((seconds + 59) / 60) + " minutes";
+  return std::to_string(seconds) + (seconds == 1 ? " seconde" : " secondes");
+}
+
 bool IsJson(std::string_view content_type) {
   const std::string_view type = content_type.substr(0, content_type.find(';'));
   return type == "application/json";
@@ -101,7 +108,7 @@ ApiReply ConsoleApi::SignIn(const ApiRequest& req) {
     const int seconds = static_cast<int>((wait_ms + 999) / 1000);
     ApiReply r = Error(429, "sign_in_paused",
                        "Trop d'essais de connexion. Réessayez dans " +
-                           std::to_string(seconds) + " secondes.");
+                           InFrench(seconds) + ".");
     r.retry_after_s = seconds;
     return r;
   }

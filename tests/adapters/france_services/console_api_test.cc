@@ -116,7 +116,11 @@ TEST_F(ConsoleApiTest, RepeatedFailuresPauseTheLogin) {
   EXPECT_EQ(paused.retry_after_s, 30);
   EXPECT_EQ(paused.body["message"],
             "Trop d'essais de connexion. Réessayez dans 30 secondes.");
-  clock_.Advance(30 * 1000);
+  clock_.Advance(29 * 1000);
+  EXPECT_EQ(
+      Post("/api/session", SignInBody("a.martin", kPassword)).body["message"],
+      "Trop d'essais de connexion. Réessayez dans 1 seconde.");
+  clock_.Advance(1000);
   EXPECT_EQ(Post("/api/session", SignInBody("a.martin", kPassword)).status,
             200);
 }
