@@ -119,8 +119,9 @@ Result<CaseFile> ParseCaseFile(std::string_view text, const std::string& name,
   }
   Problems problems(name, *positions);
   for (const Pointer& p : positions->repeated()) {
-    problems.Add(p, CaseProblem{p, ""}.Path(),
-                 "appears twice in the same object");
+    CaseProblem repeated;
+    repeated.where = p;
+    problems.Add(p, repeated.Path(), "appears twice in the same object");
   }
   if (!doc.is_object()) {
     problems.Add(Pointer(), "the file",

@@ -82,11 +82,12 @@ class Checker {
   explicit Checker(std::vector<CaseProblem>& out) : out_(out) {}
 
   void Table(const StructDef& table, const json& v, const Pointer& at) {
-    if (!v.is_object()) return Add(at, "must be an object");
+    if (!v.is_object())
+      return Add(at, CaseRule::kNotObject, "must be an object");
     for (const auto& [key, value] : v.items()) {
       const FieldDef* f = table.fields.Lookup(key);
       if (f == nullptr || f->deprecated) {
-        Add(at / key,
+        Add(at / key, CaseRule::kUnknownField,
             "unknown field; " + table.name + " has " + FieldList(table));
         continue;
       }
@@ -95,7 +96,8 @@ class Checker {
     for (const FieldDef* f : table.fields.vec) {
       if (!f->deprecated && IsRequiredCaseField(table.name, f->name) &&
           !v.contains(f->name)) {
-        Add(at / f->name, "missing (" + table.name + " needs it)");
+        Add(at / f->name, CaseRule::kMissing,
+            "missing (" + table.name + " needs it)");
       }
     }
     if (table.name == "Citizen") Pivot(v, at);
@@ -103,27 +105,32 @@ class Checker {
   }
 
   void Body(const flatbuffers::Parser& schema, const json& event) {
-    if (!event.is_object()) return Add(Pointer(), "must be an object");
+    if (!event.is_object()) {
+      return Add(Pointer(), CaseRule::kNotObject, "must be an object");
+    }
     for (const auto& [key, value] : event.items()) {
       if (key != "body_type" && key != "body") {
-        Add(Pointer() / key, "unknown field; CaseEvent has body_type, body");
+        Add(Pointer() / key, CaseRule::kUnknownField,
+            "unknown field; CaseEvent has body_type, body");
       }
     }
     const flatbuffers::EnumDef* bodies =
         schema.enums_.Lookup("relais.wire.CaseBody");
     auto type = event.find("body_type");
     if (type == event.end()) {
-      return Add(Pointer("/body_type"),
+      return Add(Pointer("/body_type"), CaseRule::kMissing,
                  "missing (one of " + UnionNames(*bodies) + ")");
     }
     const flatbuffers::EnumVal* member =
         type->is_string() ? bodies->Lookup(type->get<std::string>()) : nullptr;
     if (member == nullptr || member->union_type.struct_def == nullptr) {
-      return Add(Pointer("/body_type"),
+      return Add(Pointer("/body_type"), CaseRule::kNotOneOf,
                  "must be one of " + UnionNames(*bodies));
     }
     auto body = event.find("body");
-    if (body == event.end()) return Add(Pointer("/body"), "missing");
+    if (body == event.end()) {
+      return Add(Pointer("/body"), CaseRule::kMissing, "missing");
+    }
     Table(*member->union_type.struct_def, *body, Pointer("/body"));
   }
 
@@ -137,13 +144,15 @@ class Checker {
     return names;
   }
 
-  void Add(const Pointer& at, std::string what) {
-    out_.push_back({at, std::move(what)});
+  void Add(const Pointer& at, CaseRule rule, std::string what) {
+    out_.push_back({at, std::move(what), rule, 0, 0});
   }
 
   void Value(const FieldDef& f, const json& v, const Pointer& at) {
     const flatbuffers::Type& type = f.value.type;
-    if (v.is_null()) return Add(at, "must not be null (leave it out)");
+    if (v.is_null()) {
+      return Add(at, CaseRule::kNull, "must not be null (leave it out)");
+    }
     if (f.name == "references") return References(v, at);
     if (type.base_type == flatbuffers::BASE_TYPE_STRUCT) {
       return Table(*type.struct_def, v, at);
@@ -151,8 +160,10 @@ class Checker {
     if (type.base_type != flatbuffers::BASE_TYPE_VECTOR) {
       return Scalar(f, type, v, at);
     }
-    if (!v.is_array()) return Add(at, "must be an array");
-    if (v.empty()) return Add(at, "must not be empty (leave it out)");
+    if (!v.is_array()) return Add(at, CaseRule::kNotArray, "must be an array");
+    if (v.empty()) {
+      return Add(at, CaseRule::kEmpty, "must not be empty (leave it out)");
+    }
     for (size_t i = 0; i < v.size(); ++i) {
       if (type.element == flatbuffers::BASE_TYPE_STRUCT) {
         Table(*type.struct_def, v[i], at / i);
@@ -167,7 +178,8 @@ class Checker {
     if (type.enum_def != nullptr && !type.enum_def->is_union) {
       if (!v.is_string() ||
           type.enum_def->Lookup(v.get<std::string>()) == nullptr) {
-        Add(at, "must be one of " + EnumNames(*type.enum_def));
+        Add(at, CaseRule::kNotOneOf,
+            "must be one of " + EnumNames(*type.enum_def));
       }
       return;
     }
@@ -175,21 +187,27 @@ class Checker {
       case flatbuffers::BASE_TYPE_STRING:
         return Text(f.name, v, at);
       case flatbuffers::BASE_TYPE_BOOL:
-        if (!v.is_boolean()) Add(at, "must be true or false");
+        if (!v.is_boolean()) {
+          Add(at, CaseRule::kNotBool, "must be true or false");
+        }
         return;
       case flatbuffers::BASE_TYPE_FLOAT:
       case flatbuffers::BASE_TYPE_DOUBLE:
-        if (!v.is_number()) return Add(at, "must be a number");
+        if (!v.is_number()) {
+          return Add(at, CaseRule::kNotNumber, "must be a number");
+        }
         if (f.name == "tax_parts") {
           if (Status st = CheckTaxParts(v.get<double>()); !st.ok()) {
-            Add(at, st.message());
+            Add(at, CaseRule::kTaxParts, st.message());
           }
         }
         return;
       default:
         break;
     }
-    if (!v.is_number_integer()) return Add(at, "must be an integer");
+    if (!v.is_number_integer()) {
+      return Add(at, CaseRule::kNotInteger, "must be an integer");
+    }
     std::pair<int64_t, int64_t> range{INT64_MIN, INT64_MAX};
     if (auto own = FieldRange(f.name)) {
       range = *own;
@@ -204,80 +222,99 @@ class Checker {
         (!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(INT64_MAX)) &&
         v.get<int64_t>() >= range.first && v.get<int64_t>() <= range.second;
     if (!fits) {
-      Add(at, "must be an integer from " + std::to_string(range.first) +
-                  " to " + std::to_string(range.second));
+      Add(at, CaseRule::kOutOfRange,
+          "must be an integer from " + std::to_string(range.first) + " to " +
+              std::to_string(range.second));
+      out_.back().min = range.first;
+      out_.back().max = range.second;
     }
   }
 
   void Text(const std::string& field, const json& v, const Pointer& at) {
-    if (!v.is_string()) return Add(at, "must be a string");
+    if (!v.is_string())
+      return Add(at, CaseRule::kNotString, "must be a string");
     const std::string& s = v.get_ref<const std::string&>();
-    if (s.empty()) return Add(at, "must not be empty (leave it out)");
+    if (s.empty()) {
+      return Add(at, CaseRule::kEmpty, "must not be empty (leave it out)");
+    }
     if (const size_t bad = InvalidUtf8At(s); bad != s.size()) {
-      return Add(at, "not UTF-8 at byte " + std::to_string(bad));
+      return Add(at, CaseRule::kNotUtf8,
+                 "not UTF-8 at byte " + std::to_string(bad));
     }
     if (!IsCleanText(s, IsMultiLine(field))) {
-      return Add(at, "holds a control character");
+      return Add(at, CaseRule::kControlCharacter, "holds a control character");
     }
     if (field == "nir") {
-      if (Status st = ValidateNir(s); !st.ok()) Add(at, st.message());
+      if (Status st = ValidateNir(s); !st.ok()) {
+        Add(at, CaseRule::kNir, st.message());
+      }
     } else if (IsDateField(field)) {
-      if (!IsValidDate(s)) Add(at, "not a date YYYY-MM-DD");
+      if (!IsValidDate(s)) Add(at, CaseRule::kDate, "not a date YYYY-MM-DD");
     } else if (IsTaxNumberField(field)) {
-      if (Status st = ValidateFiscalNumber(s); !st.ok()) Add(at, st.message());
+      if (Status st = ValidateFiscalNumber(s); !st.ok()) {
+        Add(at, CaseRule::kTaxNumber, st.message());
+      }
     } else if (field.ends_with("_cog")) {
       const bool corsica = s.size() == 5 && s[0] == '2' &&
                            (s[1] == 'A' || s[1] == 'B') &&
                            AllDigits(s.substr(2));
       if (!(s.size() == 5 && AllDigits(s)) && !corsica) {
-        Add(at, "not a COG code (5 digits, or 2A/2B and 3 digits)");
+        Add(at, CaseRule::kCog,
+            "not a COG code (5 digits, or 2A/2B and 3 digits)");
       }
     } else if (field == "postcode") {
-      if (s.size() != 5 || !AllDigits(s)) Add(at, "not a postcode (5 digits)");
+      if (s.size() != 5 || !AllDigits(s)) {
+        Add(at, CaseRule::kPostcode, "not a postcode (5 digits)");
+      }
     }
   }
 
   void References(const json& v, const Pointer& at) {
-    if (!v.is_array()) return Add(at, "must be an array");
+    if (!v.is_array()) return Add(at, CaseRule::kNotArray, "must be an array");
     std::set<std::string> agencies;
     for (size_t i = 0; i < v.size(); ++i) {
       const json& r = v[i];
       const Pointer here = at / i;
       if (!r.is_object()) {
-        Add(here, "must be an object with agency, identifier and scope");
+        Add(here, CaseRule::kNotObject,
+            "must be an object with agency, identifier and scope");
         continue;
       }
       bool typed = true;
       for (const auto& [key, value] : r.items()) {
         if (key != "agency" && key != "identifier" && key != "scope") {
-          Add(here / key,
+          Add(here / key, CaseRule::kUnknownField,
               "unknown field; AgencyReference has agency, identifier, scope");
           typed = false;
         } else if (!value.is_string() || value.get<std::string>().empty()) {
-          Add(here / key, "must be a non-empty string");
+          Add(here / key,
+              value.is_string() ? CaseRule::kEmpty : CaseRule::kNotString,
+              "must be a non-empty string");
           typed = false;
         }
       }
       for (const char* key : {"agency", "identifier"}) {
         if (!r.contains(key)) {
-          Add(here / key, "missing (AgencyReference needs it)");
+          Add(here / key, CaseRule::kMissing,
+              "missing (AgencyReference needs it)");
           typed = false;
         }
       }
       if (!typed) continue;
       const std::string agency = r["agency"];
       if (!IsValidParticipantId(agency)) {
-        Add(here / "agency", "not a participant id");
+        Add(here / "agency", CaseRule::kParticipantId, "not a participant id");
         continue;
       }
       if (!agencies.insert(agency).second) {
-        Add(here / "agency", "a second reference for the same agency");
+        Add(here / "agency", CaseRule::kSecondReference,
+            "a second reference for the same agency");
         continue;
       }
       if (Status st = CheckAgencyReference(
               agency, r["identifier"].get<std::string>(), r.value("scope", ""));
           !st.ok()) {
-        Add(here / "identifier", st.message());
+        Add(here / "identifier", CaseRule::kAgencyReference, st.message());
       }
     }
   }
@@ -297,13 +334,14 @@ class Checker {
     if (sex != id->end() && sex->is_string() &&
         (*sex == "Male" || *sex == "Female") &&
         !NirAgreesWithSex(n, *sex == "Female").ok()) {
-      Add(at / "identity" / "sex", "does not agree with the NIR's first digit");
+      Add(at / "identity" / "sex", CaseRule::kNirSex,
+          "does not agree with the NIR's first digit");
     }
     auto born = id->find("birth_date");
     if (born != id->end() && born->is_string() &&
         IsValidDate(born->get<std::string>()) &&
         !NirAgreesWithBirthDate(n, born->get<std::string>()).ok()) {
-      Add(at / "identity" / "birth_date",
+      Add(at / "identity" / "birth_date", CaseRule::kNirBirthDate,
           "does not agree with the birth year and month in the NIR");
     }
   }
@@ -314,10 +352,11 @@ class Checker {
     auto stage = birth.find("stage");
     if (stage == birth.end() || !stage->is_string()) return;
     if (*stage == "Birth" && !birth.contains("child")) {
-      Add(at / "child", "missing (a birth needs the child's identity)");
+      Add(at / "child", CaseRule::kMissing,
+          "missing (a birth needs the child's identity)");
     }
     if (*stage == "Pregnancy" && !birth.contains("expected_date")) {
-      Add(at / "expected_date",
+      Add(at / "expected_date", CaseRule::kMissing,
           "missing (a pregnancy needs the expected date of birth)");
     }
   }
@@ -326,6 +365,62 @@ class Checker {
 };
 
 }  // namespace
+
+std::string_view CaseRuleName(CaseRule rule) {
+  switch (rule) {
+    case CaseRule::kNotObject:
+      return "not_object";
+    case CaseRule::kUnknownField:
+      return "unknown_field";
+    case CaseRule::kMissing:
+      return "missing";
+    case CaseRule::kNull:
+      return "null";
+    case CaseRule::kNotArray:
+      return "not_array";
+    case CaseRule::kEmpty:
+      return "empty";
+    case CaseRule::kNotOneOf:
+      return "not_one_of";
+    case CaseRule::kNotBool:
+      return "not_bool";
+    case CaseRule::kNotNumber:
+      return "not_number";
+    case CaseRule::kNotInteger:
+      return "not_integer";
+    case CaseRule::kOutOfRange:
+      return "out_of_range";
+    case CaseRule::kNotString:
+      return "not_string";
+    case CaseRule::kNotUtf8:
+      return "not_utf8";
+    case CaseRule::kControlCharacter:
+      return "control_character";
+    case CaseRule::kNir:
+      return "nir";
+    case CaseRule::kDate:
+      return "date";
+    case CaseRule::kTaxNumber:
+      return "tax_number";
+    case CaseRule::kCog:
+      return "cog";
+    case CaseRule::kPostcode:
+      return "postcode";
+    case CaseRule::kTaxParts:
+      return "tax_parts";
+    case CaseRule::kParticipantId:
+      return "participant_id";
+    case CaseRule::kSecondReference:
+      return "second_reference";
+    case CaseRule::kAgencyReference:
+      return "agency_reference";
+    case CaseRule::kNirSex:
+      return "nir_sex";
+    case CaseRule::kNirBirthDate:
+      return "nir_birth_date";
+  }
+  return "unknown";
+}
 
 bool IsRequiredCaseField(std::string_view table, std::string_view field) {
   auto it = RequiredFields().find(table);

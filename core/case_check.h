@@ -39,12 +39,48 @@ Status CheckAgencyReference(std::string_view agency, std::string_view id,
 
 // --- The whole event -------------------------------------------------------
 
+// The rule a problem breaks, for callers that word problems themselves
+// (the console, in French).
+enum class CaseRule {
+  kNotObject,         // must be an object
+  kUnknownField,      // no such field in the table
+  kMissing,           // required and absent
+  kNull,              // null instead of left out
+  kNotArray,          // must be an array
+  kEmpty,             // empty string or array instead of left out
+  kNotOneOf,          // not a name of the enumeration (or union)
+  kNotBool,           // must be true or false
+  kNotNumber,         // must be a number
+  kNotInteger,        // must be an integer
+  kOutOfRange,        // an integer outside [min, max]
+  kNotString,         // must be a string
+  kNotUtf8,           // text that is not UTF-8
+  kControlCharacter,  // text with a control character
+  kNir,               // not a NIR (length, characters, key)
+  kDate,              // not a date YYYY-MM-DD
+  kTaxNumber,         // not a numéro fiscal
+  kCog,               // not a COG code
+  kPostcode,          // not a postcode
+  kTaxParts,          // not a number of parts (1 to 99, in quarters)
+  kParticipantId,     // an agency reference's agency is not an id
+  kSecondReference,   // two references for the same agency
+  kAgencyReference,   // an identifier the agency does not issue
+  kNirSex,            // the sex disagrees with the NIR
+  kNirBirthDate,      // the birth date disagrees with the NIR
+};
+
+// A stable name: "missing", "unknown_field", "nir", ... (the enumerator
+// without its k, in snake case).
+std::string_view CaseRuleName(CaseRule rule);
+
 // One thing wrong with a case: where, as a JSON pointer into the checked
-// document ("/body/citizen/nir"), and what, naming the rule but never
-// repeating the value (it may be personal data).
+// document ("/body/citizen/nir"), which rule, and what (in English, naming
+// the rule), never repeating the value (it may be personal data).
 struct CaseProblem {
   nlohmann::json::json_pointer where;
   std::string what;
+  CaseRule rule = CaseRule::kMissing;
+  int64_t min = 0, max = 0;  // kOutOfRange: the range
   // "body.citizen.nir", "body.parents[1].identity.sex"; each key escaped
   // (core/text.h Escaped) and cut at 64 bytes.
   std::string Path() const;

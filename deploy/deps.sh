@@ -1,6 +1,6 @@
 # Sourced by deploy/up.sh and tests/run.sh: installs the Debian 12 packages
 # relais needs when they are missing (apt-get, with sudo when not root).
-#   relais_ensure_packages build|test|fuzz ...
+#   relais_ensure_packages build|test|up|fuzz ...
 
 relais_packages_build=(
   build-essential cmake ninja-build pkg-config
@@ -11,6 +11,8 @@ relais_packages_build=(
 )
 relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography
   faketime clang-format clang-tidy libfuse3-dev fuse3)
+# What deploy/up.sh --demo speaks to the console's JSON API with.
+relais_packages_up=(curl jq)
 # The fuzz and ThreadSanitizer builds (clang and its sanitizer runtimes).
 relais_packages_fuzz=(clang libclang-rt-14-dev)
 

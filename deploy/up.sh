@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds relais, provisions development keys, starts relaisd and the four
-# agency adapters on loopback, and runs until Ctrl-C.
+# Builds relais, provisions development keys, starts relaisd, the four
+# agency adapters and the France services console on loopback, and runs
+# until Ctrl-C.
 #
 #   deploy/up.sh                 the stack, until Ctrl-C
 #   deploy/up.sh --demo          open one case of each of the eight types
@@ -20,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 # The value of option $1, given as $2: present and not another option.
 value_of() {
   if [ $# -lt 2 ] || [ -z "$2" ] || [ "${2#--}" != "$2" ]; then
@@ -50,6 +51,7 @@ done
 [ -n "$port" ] || { [ $demo -eq 1 ] && port=0 || port=7700; }
 
 . deploy/deps.sh
+[ $demo -eq 1 ] && relais_ensure_packages up
 if [ $build -eq 1 ]; then
   relais_ensure_packages build
   echo "== building relais (build/)"
@@ -80,14 +82,21 @@ agencies=(caf cpam dgfip france-travail)
 "$bin/relais" provision --dir "$state_dir" --listen "tcp://127.0.0.1:$port" >/dev/null
 rm -f "$state_dir/relaisd.endpoint"
 
+# Waits up to 10 s for program $1 (pid $2) to write its address in $3;
+# prints its log $4 and exits if it stops first.
+wait_ready() {
+  for _ in $(seq 1 100); do
+    [ -s "$3" ] && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$4" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$1 did not start (log: $4)" >&2
+  exit 1
+}
+
 "$bin/relaisd" --config "$state_dir/relaisd.toml" >>"$state_dir/relaisd.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do
-  [ -s "$state_dir/relaisd.endpoint" ] && break
-  kill -0 "${pids[0]}" 2>/dev/null || { cat "$state_dir/relaisd.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -s "$state_dir/relaisd.endpoint" ] || { echo "relaisd did not start" >&2; exit 1; }
+wait_ready relaisd "$!" "$state_dir/relaisd.endpoint" "$state_dir/relaisd.log"
 endpoint=$(cat "$state_dir/relaisd.endpoint")
 for a in "${agencies[@]}"; do
   "$bin/relais-adapter-$a" --config "$state_dir/$a/adapter.toml" >>"$state_dir/$a/adapter.log" 2>&1 &
@@ -98,6 +107,30 @@ for _ in $(seq 1 100); do  # the CPAM's HTTP endpoint
   sleep 0.1
 done
 
+# The France services console of the desk (docs/CONSOLE.md), with one
+# development agent; its port is 8480, or any free one for the demo.
+console_dir="$state_dir/france-services_paris-15"
+dev_login=agent.dev dev_password="france-services-dev"
+cat >"$console_dir/console.toml" <<TOML
+# The France services console of the development stack (docs/CONSOLE.md).
+[console]
+agents = "agents.json"
+participant = "client.toml"
+cases_dir = "cases"
+listen = "127.0.0.1:$([ $demo -eq 1 ] && echo 0 || echo 8480)"
+endpoint_file = "console.url"
+TOML
+if ! "$bin/relais-console" agent list --agents "$console_dir/agents.json" --json 2>/dev/null |
+  grep -q "\"login\": \"$dev_login\""; then
+  printf '%s\n' "$dev_password" | "$bin/relais-console" agent add --agents "$console_dir/agents.json" \
+    --login "$dev_login" --name "Agent de développement" --site "$desk" --password-stdin >/dev/null
+fi
+rm -f "$console_dir/console.url"
+"$bin/relais-console" serve --config "$console_dir/console.toml" >>"$console_dir/console.log" 2>&1 &
+pids+=($!)
+wait_ready relais-console "$!" "$console_dir/console.url" "$console_dir/console.log"
+console_url=$(cat "$console_dir/console.url")
+
 if [ $demo -eq 0 ]; then
   cat <<MSG
 relais is up.
@@ -107,6 +140,8 @@ relais is up.
     drop a native file in   $state_dir/<agency>/inbox/   (samples: deploy/samples/<agency>/)
     cases arrive in         $state_dir/<agency>/outbox/
     the CPAM over HTTP      $(cat "$state_dir/cpam/http.endpoint" 2>/dev/null || echo "(starting)")/cases   (adapters/README.md, "HTTP")
+  France services    $console_url   (log: $console_dir/console.log)
+    sign in as              $dev_login / $dev_password   (its JSON API: docs/CONSOLE.md)
   open a case        $bin/relais case open --config $state_dir/france-services_paris-15/client.toml deploy/samples/france_services/address_change.json
   follow it          $bin/relais case status --config $state_dir/france-services_paris-15/client.toml CASE_ID
 Ctrl-C stops everything.
@@ -117,14 +152,14 @@ fi
 
 demo_failed() {
   echo "demo FAILED: $1" >&2
-  tail -n 20 "$state_dir"/relaisd.log "$state_dir"/*/adapter.log >&2 || true
+  tail -n 20 "$state_dir"/relaisd.log "$state_dir"/*/adapter.log "$console_dir"/console.log >&2 || true
   exit 1
 }
 
 # One case of each of the eight types, from its sample in the originating
 # partner's native format: "type origin file". France services opens its
-# cases with the CLI (the console's JSON); an agency's partner system drops
-# its file in the adapter's inbox. The last field is how many cases the
+# cases through the console's API; an agency's partner system drops its
+# file in the adapter's inbox. The last field is how many cases the
 # sample holds (the CAF's CSV has two lines).
 samples=(
   "address_change france-services deploy/samples/france_services/address_change.json 1"
@@ -157,6 +192,26 @@ statuses() {
     awk '/^  recipient /{on=1; next} on && NF==0 {exit} on {print $1, $2}'
 }
 
+# The console's JSON API (docs/CONSOLE.md) as a signed-in agent would
+# use it: the session cookie in a jar, the CSRF token on every change.
+cookies="$console_dir/demo.cookies"
+csrf=$(jq -n --arg l "$dev_login" --arg p "$dev_password" '{login: $l, password: $p}' |
+  curl -sS --fail-with-body -c "$cookies" -H 'Content-Type: application/json' \
+    --data-binary @- "$console_url/api/session" | jq -r .csrf) ||
+  demo_failed "the development agent could not sign in to the console"
+console_get() {
+  curl -sS --fail-with-body -b "$cookies" "$console_url$1"
+}
+# Opens the case of a case file ($1: its event and recipients) with the
+# citizen's written mandate of today, under request id $2.
+console_open() {
+  jq --arg id "$2" --arg today "$(date +%F)" \
+    '{request_id: $id, event: .event, recipients: .recipients,
+      mandate: {kind: "Written", date: $today}}' "$1" |
+    curl -sS --fail-with-body -b "$cookies" -H "X-CSRF-Token: $csrf" \
+      -H 'Content-Type: application/json' --data-binary @- "$console_url/api/cases"
+}
+
 echo "== the CAF and the DGFiP register Jeanne LEROY, on whom they hold a file (subjects/)"
 for a in caf dgfip; do
   printf '{"register": ["241034410908787"]}\n' > "$state_dir/$a/subjects/.files.json"
@@ -172,10 +227,10 @@ for entry in "${samples[@]}"; do
   read -r type origin file cases <<<"$entry"
   expected=$((expected + cases))
   if [ "$origin" = france-services ]; then
-    # A key of this run's own: the same file opens one case per key
-    # (a second run with the same key would print the first receipts).
-    receipt=$("$bin/relais" case open --config "$(config_of "$origin")" "$file" --json \
-      --idempotency-key "demo-$$-$(basename "$file")")
+    # Through the console's API, as its page would: a request id of this
+    # run's own (the same id opens one case however often it is sent).
+    receipt=$(console_open "$file" "demo-$$-$type") ||
+      demo_failed "the console did not open $file: $receipt"
   else
     # A name of this run's own: done/ keeps earlier runs' files (--state-dir).
     name="demo-$$-$(basename "$file")"
@@ -238,6 +293,11 @@ for entry in "${opened[@]}"; do
   unset st
 done
 [ $failed -eq 0 ] || demo_failed "not every case is done at every recipient"
+echo
+echo "== the France services console's cases (GET /api/cases)"
+console_get "/api/cases" |
+  jq -r '.cases[] | "  \(.case_id)  \(.case_type_label): \(.progress_label), opened by \(.agent.name)"' ||
+  demo_failed "the console did not list its cases"
 if [ $keep -eq 1 ]; then
   echo
   echo "partner folders kept in $state_dir/<agency>/{outbox,done}/"

@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . deploy/deps.sh
-relais_ensure_packages build test fuzz
+relais_ensure_packages build test up fuzz
 
 # Every test takes its own temporary folder and port 0: they run side by
 # side, as many as there are cores.

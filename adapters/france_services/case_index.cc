@@ -359,14 +359,43 @@ Status CaseIndex::Add(const CaseRecord& record, std::string_view request_id) {
   return Put(kept, request_id);
 }
 
-Status CaseIndex::Save(const CaseRecord& record) {
+Status CaseIndex::Accepted(const std::string& case_id, size_t message,
+                           uint64_t sequence, int64_t at_ms) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Put(record, {});
+  RELAIS_ASSIGN_OR_RETURN(std::optional<CaseRecord> record, Get(case_id));
+  if (!record || message >= record->messages.size()) {
+    return Status::NotFound("case " + case_id + " in the case index");
+  }
+  KeptMessage& m = record->messages[message];
+  if (m.sequence != 0) return Status::OK();  // recorded already
+  m.sequence = sequence;
+  m.accepted_at_ms = at_ms;
+  for (const auto& r : m.recipients) {
+    record->history.push_back({at_ms, r, wire::RecipientState::Sent, {}});
+  }
+  return Put(*record, {});
 }
 
 Result<std::optional<CaseRecord>> CaseIndex::Find(const std::string& case_id) {
   std::lock_guard<std::mutex> lock(mu_);
   return Get(case_id);
+}
+
+Status CaseIndex::Remove(const std::string& case_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RELAIS_ASSIGN_OR_RETURN(std::optional<CaseRecord> record, Get(case_id));
+  if (!record) return Status::OK();
+  rocksdb::WriteBatch batch;
+  batch.Delete(CaseKey(case_id)).PermitUncheckedError();
+  batch.Delete(OrderKey(record->opened_at_ms, case_id)).PermitUncheckedError();
+  if (!record->request_ref.empty()) {
+    batch.Delete(std::string(kRequestPrefix) + record->request_ref)
+        .PermitUncheckedError();
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch),
+                   "cannot remove case " + case_id + " from " + dir_);
 }
 
 Status CaseIndex::ApplyReport(const std::string& case_id,

@@ -106,9 +106,14 @@ class CaseIndex {
   Result<std::optional<CaseRecord>> ByRequest(std::string_view request_id);
   // Keeps a new case, synced, under its id and `request_id`.
   Status Add(const CaseRecord& record, std::string_view request_id);
-  // Replaces a kept case (its receipts), synced.
-  Status Save(const CaseRecord& record);
+  // The broker accepted message `message` of the case: its sequence and
+  // time, and a history entry per recipient of it, synced.
+  Status Accepted(const std::string& case_id, size_t message, uint64_t sequence,
+                  int64_t at_ms);
   Result<std::optional<CaseRecord>> Find(const std::string& case_id);
+  // Forgets a case and its request id (a case the broker refused before
+  // accepting anything of it), synced.
+  Status Remove(const std::string& case_id);
 
   // A status report from the broker about `recipient` in `case_id`: its
   // status and the history change (a report seen twice changes nothing).

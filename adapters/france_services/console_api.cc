@@ -13,21 +13,14 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-ApiReply Error(int status, std::string_view code, std::string message) {
-  ApiReply r;
-  r.status = status;
-  r.body = json{{"code", code}, {"message", std::move(message)}};
-  return r;
-}
-
 ApiReply NotSignedIn() {
-  return Error(401, "not_signed_in", "Connectez-vous pour continuer.");
+  return ApiError(401, "not_signed_in", "Connectez-vous pour continuer.");
 }
 
 ApiReply AgentsUnavailable() {
-  return Error(503, "agents_unavailable",
-               "La connexion est momentanément impossible. Réessayez plus "
-               "tard ; si cela dure, prévenez l'équipe technique.");
+  return ApiError(503, "agents_unavailable",
+                  "La connexion est momentanément impossible. Réessayez plus "
+                  "tard ; si cela dure, prévenez l'équipe technique.");
 }
 
 json AgentJson(const Agent& a) {
@@ -47,12 +40,19 @@ std::string InFrench(int seconds) {
   return std::to_string(seconds) + (seconds == 1 ? " seconde" : " secondes");
 }
 
-bool IsJson(std::string_view content_type) {
+}  // namespace
+
+bool IsJsonContentType(std::string_view content_type) {
   const std::string_view type = content_type.substr(0, content_type.find(';'));
   return type == "application/json";
 }
 
-}  // namespace
+ApiReply ApiError(int status, std::string_view code, std::string message) {
+  ApiReply r;
+  r.status = status;
+  r.body = json{{"code", code}, {"message", std::move(message)}};
+  return r;
+}
 
 ConsoleApi::ConsoleApi(ApiOptions options, const Clock* clock)
     : options_(std::move(options)),
@@ -62,13 +62,13 @@ ConsoleApi::ConsoleApi(ApiOptions options, const Clock* clock)
 
 ApiReply ConsoleApi::Handle(const ApiRequest& req) {
   if (req.path.substr(0, 5) != "/api/") {
-    return Error(404, "not_found", "Cette adresse n'existe pas.");
+    return ApiError(404, "not_found", "Cette adresse n'existe pas.");
   }
   if (req.path == "/api/session") {
     if (req.method == "POST") return SignIn(req);
     if (req.method != "GET" && req.method != "HEAD" && req.method != "DELETE") {
-      ApiReply r = Error(405, "method_not_allowed",
-                         "Cette adresse n'accepte pas cette méthode.");
+      ApiReply r = ApiError(405, "method_not_allowed",
+                            "Cette adresse n'accepte pas cette méthode.");
       r.allow = "GET, POST, DELETE";
       return r;
     }
@@ -81,9 +81,9 @@ ApiReply ConsoleApi::Handle(const ApiRequest& req) {
       !Sessions::CsrfMatches(in.session, req.csrf)) {
     spdlog::warn("console: a change by {} without its CSRF token refused",
                  in.agent.login);
-    return Error(403, "csrf_refused",
-                 "La demande n'a pas pu être vérifiée. Rechargez la page et "
-                 "recommencez.");
+    return ApiError(403, "csrf_refused",
+                    "La demande n'a pas pu être vérifiée. Rechargez la page et "
+                    "recommencez.");
   }
   if (req.path == "/api/session") {
     if (req.method == "DELETE") return SignOut(req, in);
@@ -91,24 +91,25 @@ ApiReply ConsoleApi::Handle(const ApiRequest& req) {
     r.body = json{{"agent", AgentJson(in.agent)}, {"csrf", in.session.csrf}};
     return r;
   }
-  return Error(404, "not_found", "Cette adresse n'existe pas.");
+  if (options_.desk != nullptr) return Cases(req, in);
+  return ApiError(404, "not_found", "Cette adresse n'existe pas.");
 }
 
 ApiReply ConsoleApi::SignIn(const ApiRequest& req) {
-  if (!IsJson(req.content_type)) {
-    return Error(415, "unsupported_media_type",
-                 "La demande doit être envoyée en JSON (application/json).");
+  if (!IsJsonContentType(req.content_type)) {
+    return ApiError(415, "unsupported_media_type",
+                    "La demande doit être envoyée en JSON (application/json).");
   }
   auto request = ParseSignIn(req.body);
   if (!request.ok()) {
-    return Error(400, "bad_request", request.status().message());
+    return ApiError(400, "bad_request", request.status().message());
   }
   const int64_t wait_ms = guard_.WaitMs(GuardKey(request->login), req.address);
   if (wait_ms > 0) {
     const int seconds = static_cast<int>((wait_ms + 999) / 1000);
-    ApiReply r = Error(429, "sign_in_paused",
-                       "Trop d'essais de connexion. Réessayez dans " +
-                           InFrench(seconds) + ".");
+    ApiReply r = ApiError(429, "sign_in_paused",
+                          "Trop d'essais de connexion. Réessayez dans " +
+                              InFrench(seconds) + ".");
     r.retry_after_s = seconds;
     return r;
   }
@@ -129,15 +130,15 @@ ApiReply ConsoleApi::SignIn(const ApiRequest& req) {
                      ? request->login
                      : std::string("an unknown login"),
                  Escaped(req.address, 64));
-    return Error(401, "sign_in_refused",
-                 "Identifiant ou mot de passe incorrect.");
+    return ApiError(401, "sign_in_refused",
+                    "Identifiant ou mot de passe incorrect.");
   }
   if (*outcome == SignIn::kDisabled) {
     spdlog::warn("console: sign-in of disabled agent {} refused",
                  request->login);
-    return Error(403, "agent_disabled",
-                 "Ce compte est désactivé. Adressez-vous au responsable de "
-                 "votre espace France services.");
+    return ApiError(403, "agent_disabled",
+                    "Ce compte est désactivé. Adressez-vous au responsable de "
+                    "votre espace France services.");
   }
   guard_.Succeeded(request->login);
   auto session = sessions_.Open(request->login);

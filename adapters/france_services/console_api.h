@@ -9,9 +9,15 @@
 //                        "csrf"} and the session cookie
 //   GET    /api/session  who is signed in: 200 {"agent", "csrf"}
 //   DELETE /api/session  sign out (the CSRF header required): 204
+//   GET    /api/case-types        the eight case types, named in French
+//   POST   /api/cases/check       the checks of an opening, nothing sent
+//   POST   /api/cases             opens a case (idempotent by request id)
+//   GET    /api/cases?state=&q=   the site's cases, newest first
+//   GET    /api/cases/<case id>   one case, each agency's status, history
 //
-// Every other /api/ path needs a session (401 without one) and is 404 for
-// now. Every error is {"code": "<stable code>", "message": "<French>"}.
+// Every other /api/ path needs a session (401 without one) and is 404.
+// Every error is {"code": "<stable code>", "message": "<French>"}
+// (docs/CONSOLE.md lists them).
 //
 // Thread-safety: Handle may be called from several threads at once.
 
@@ -24,6 +30,7 @@
 #include <string_view>
 
 #include "adapters/france_services/agent_book.h"
+#include "adapters/france_services/case_desk.h"
 #include "adapters/france_services/sessions.h"
 #include "adapters/france_services/sign_in_guard.h"
 #include "core/clock.h"
@@ -33,6 +40,7 @@ namespace relais::console {
 struct ApiRequest {
   std::string_view method;        // "GET", "POST", ...
   std::string_view path;          // decoded, without the query
+  std::string_view query;         // the raw query string, without '?'
   std::string_view content_type;  // the header's value; empty if none
   std::string_view cookie;        // the Cookie header; empty if none
   std::string_view csrf;          // the X-CSRF-Token header; empty if none
@@ -51,11 +59,19 @@ struct ApiReply {
   int retry_after_s = 0;        // a Retry-After header (429), or 0
 };
 
+// True for "application/json", with or without parameters.
+bool IsJsonContentType(std::string_view content_type);
+// An error answer: {"code", "message"}.
+ApiReply ApiError(int status, std::string_view code, std::string message);
+
 struct ApiOptions {
   std::string agents_file;
   SessionLimits sessions;
   GuardLimits guard;
   bool secure_cookie = false;  // served over TLS: the cookie says Secure
+  // The site's cases (must outlive the API); null: no case endpoints
+  // (404), for tests of the sessions alone.
+  CaseDesk* desk = nullptr;
 };
 
 class ConsoleApi {
@@ -73,6 +89,12 @@ class ConsoleApi {
 
   ApiReply SignIn(const ApiRequest& request);
   ApiReply SignOut(const ApiRequest& request, const SignedIn& who);
+  // The case endpoints (case_api.cc), for a signed-in agent.
+  ApiReply Cases(const ApiRequest& request, const SignedIn& who);
+  ApiReply CheckCase(const ApiRequest& request);
+  ApiReply OpenCase(const ApiRequest& request, const SignedIn& who);
+  ApiReply ListCases(const ApiRequest& request);
+  ApiReply ShowCase(std::string_view case_id);
   // The signed-in agent of `request`; nullopt with `*refusal` set (401, or
   // 503 if the agents file cannot be read) if there is none.
   std::optional<SignedIn> Authenticate(const ApiRequest& request,

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "adapters/sdk/client_config.h"
 #include "core/files.h"
 #include "core/toml_file.h"
 
@@ -9,9 +10,8 @@ namespace relais::console {
 namespace {
 
 std::string Resolved(const std::string& config_path, const std::string& p) {
-  if (p.empty() || p.front() == '/') return p;
-  const auto dir = std::filesystem::path(config_path).parent_path();
-  return dir.empty() ? p : (dir / p).string();
+  return sdk::ResolvePath(
+      std::filesystem::path(config_path).parent_path().string(), p);
 }
 
 }  // namespace
@@ -31,8 +31,9 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
   }
   RELAIS_RETURN_IF_ERROR(CheckKnownKeys(
       *t,
-      {"listen", "agents", "endpoint_file", "tls_certificate",
-       "tls_private_key", "session_idle_minutes", "session_max_hours"},
+      {"listen", "agents", "participant", "cases_dir", "case_retention_days",
+       "case_ttl_days", "endpoint_file", "tls_certificate", "tls_private_key",
+       "session_idle_minutes", "session_max_hours"},
       path, "[console]"));
   ConsoleConfig c;
   RELAIS_ASSIGN_OR_RETURN(c.listen, StringAt(*t, "listen", c.listen, path));
@@ -42,6 +43,24 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
         path + ": [console] agents (the agents file) is required");
   }
   c.agents_file = Resolved(path, agents);
+  RELAIS_ASSIGN_OR_RETURN(std::string participant,
+                          StringAt(*t, "participant", "", path));
+  if (participant.empty()) {
+    return Status::InvalidArgument(
+        path +
+        ": [console] participant (the site's participant file) is "
+        "required");
+  }
+  c.participant_file = Resolved(path, participant);
+  RELAIS_ASSIGN_OR_RETURN(std::string cases,
+                          StringAt(*t, "cases_dir", "cases", path));
+  c.cases_dir = Resolved(path, cases);
+  RELAIS_ASSIGN_OR_RETURN(c.case_retention_days,
+                          IntegerAt(*t, "case_retention_days",
+                                    c.case_retention_days, 30, 3650, path));
+  RELAIS_ASSIGN_OR_RETURN(
+      c.case_ttl_days,
+      IntegerAt(*t, "case_ttl_days", c.case_ttl_days, 1, 90, path));
   RELAIS_ASSIGN_OR_RETURN(std::string endpoint,
                           StringAt(*t, "endpoint_file", "", path));
   c.endpoint_file = Resolved(path, endpoint);

@@ -16,6 +16,18 @@ struct ConsoleConfig {
   // other than 127.0.0.1 needs TLS.
   std::string listen = "127.0.0.1:8480";
   std::string agents_file;  // Required: the agents file.
+  // Required: the site's participant file (adapters/sdk/client_config.h:
+  // its identity, the broker, its local store). Its participant id is the
+  // site's.
+  std::string participant_file;
+  // The console's case index (case_index.h). Default: "cases".
+  std::string cases_dir;
+  // How long the index keeps a case after its opening. Default: 400 days
+  // (a year and its follow-up). 30 to 3650.
+  int64_t case_retention_days = 400;
+  // How long a case's messages may wait for an agency before they become
+  // dead letters. Default: 30. 1 to 90 (the broker's max_ttl_days).
+  int64_t case_ttl_days = 30;
   // Where the listening URL is written once the console serves (for
   // scripts and tests). Default: none.
   std::string endpoint_file;

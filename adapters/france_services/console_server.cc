@@ -119,8 +119,14 @@ void Route(httplib::Server& server, ConsoleApi* api) {
     const std::string content_type = req.get_header_value("Content-Type");
     const std::string cookie = req.get_header_value("Cookie");
     const std::string csrf = req.get_header_value("X-CSRF-Token");
-    ApiReply reply = api->Handle({req.method, req.path, content_type, cookie,
-                                  csrf, req.body, req.remote_addr});
+    // The raw query string: the API decodes it (case_requests.h).
+    const size_t mark = req.target.find('?');
+    const std::string_view query =
+        mark == std::string::npos
+            ? std::string_view()
+            : std::string_view(req.target).substr(mark + 1);
+    ApiReply reply = api->Handle({req.method, req.path, query, content_type,
+                                  cookie, csrf, req.body, req.remote_addr});
     res.status = reply.status;
     if (!reply.set_cookie.empty()) {
       res.set_header("Set-Cookie", reply.set_cookie);
@@ -145,7 +151,7 @@ ConsoleServer::ConsoleServer(ApiOptions options, const Clock* clock)
     : api_(std::move(options), clock) {}
 
 Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
-    const ConsoleConfig& config, const Clock* clock) {
+    const ConsoleConfig& config, CaseDesk* desk, const Clock* clock) {
   std::string host;
   int port = 0;
   RELAIS_RETURN_IF_ERROR(ParseListen(config.listen, &host, &port));
@@ -156,6 +162,7 @@ Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   options.sessions.idle_ms = config.session_idle_minutes * 60 * 1000;
   options.sessions.absolute_ms = config.session_max_hours * 3600 * 1000;
   options.secure_cookie = tls;
+  options.desk = desk;
   std::unique_ptr<ConsoleServer> s(new ConsoleServer(options, clock));
   RELAIS_ASSIGN_OR_RETURN(s->server_, MakeServer(config));
   httplib::Server& server = *s->server_;

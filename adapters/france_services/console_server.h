@@ -29,9 +29,11 @@ class ConsoleServer {
   // listening host other than 127.0.0.1 without TLS (InvalidArgument), a
   // certificate or key that does not load (InvalidArgument), and a port it
   // cannot bind (IOError). Writes url() to config.endpoint_file if set.
-  // `clock` must outlive the server (null: the system clock).
+  // `desk` (the case endpoints; null: none) and `clock` (null: the system
+  // clock) must outlive the server.
   static Result<std::unique_ptr<ConsoleServer>> Start(
-      const ConsoleConfig& config, const Clock* clock = nullptr);
+      const ConsoleConfig& config, CaseDesk* desk = nullptr,
+      const Clock* clock = nullptr);
   ~ConsoleServer();  // Stops.
 
   // "http://127.0.0.1:PORT" or "https://HOST:PORT", with the bound port.

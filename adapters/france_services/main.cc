@@ -1,6 +1,7 @@
 // relais-console: the France services agents' console. `serve` runs its
-// API (console_server.h); `agent add|passwd|disable|enable|list` edits its
-// agents (agent_commands.h). Parses flags and hands over.
+// API (console_server.h) and its cases (case_desk.h); `agent
+// add|passwd|disable|enable|list` edits its agents (agent_commands.h).
+// Parses flags and hands over.
 
 #include <spdlog/spdlog.h>
 
@@ -11,12 +12,64 @@
 #include <mutex>
 
 #include "adapters/france_services/agent_commands.h"
+#include "adapters/france_services/case_desk.h"
+#include "adapters/france_services/case_index.h"
 #include "adapters/france_services/console_server.h"
+#include "adapters/sdk/client_config.h"
 #include "core/command_line.h"
 #include "core/log.h"
 #include "core/stop_signals.h"
 
 namespace {
+
+using relais::Status;
+
+// What `serve` runs, in the order it starts (and the reverse it stops):
+// the case index, the site's SDK client (its session receives the status
+// reports), the desk that opens cases through it, the HTTP server.
+struct Console {
+  std::unique_ptr<relais::console::CaseIndex> index;
+  std::unique_ptr<relais::sdk::Client> client;
+  std::unique_ptr<relais::console::CaseDesk> desk;
+  std::unique_ptr<relais::console::ConsoleServer> server;
+};
+
+// InvalidArgument for what the configuration names wrongly.
+Status StartConsole(const relais::console::ConsoleConfig& config, Console* c) {
+  auto participant =
+      relais::sdk::LoadParticipantConfig(config.participant_file);
+  if (!participant.ok()) {  // a wrong file is the configuration's mistake
+    return participant.status().code() == Status::Code::kUnavailable
+               ? participant.status()
+               : Status::InvalidArgument(participant.status().message());
+  }
+  RELAIS_ASSIGN_OR_RETURN(
+      c->index, relais::console::CaseIndex::Open(
+                    config.cases_dir,
+                    std::chrono::hours(24 * config.case_retention_days)));
+  relais::sdk::ClientOptions options = participant->client;
+  options.software = "relais-console/" RELAIS_VERSION;
+  if (options.state_dir.empty()) {
+    options.state_dir =
+        relais::sdk::ResolvePath(participant->base_dir, "state");
+  }
+  relais::console::CaseIndex* index = c->index.get();
+  RELAIS_ASSIGN_OR_RETURN(
+      c->client, relais::sdk::Client::Start(
+                     std::move(options), [index](const auto& delivery) {
+                       return relais::console::RecordReport(*index, delivery);
+                     }));
+  relais::console::DeskOptions desk;
+  desk.site = participant->client.identity.participant;
+  desk.subject_key = participant->subject_key;
+  desk.ttl = std::chrono::hours(24 * config.case_ttl_days);
+  c->desk = std::make_unique<relais::console::CaseDesk>(desk, c->client.get(),
+                                                        c->index.get());
+  RELAIS_ASSIGN_OR_RETURN(
+      c->server, relais::console::ConsoleServer::Start(config, c->desk.get()));
+  spdlog::info("console: site {}, cases in {}", desk.site, config.cases_dir);
+  return Status::OK();
+}
 
 // Serves until SIGINT or SIGTERM. 0 after a stop; 2 for a configuration
 // the console cannot serve; 1 if it cannot start otherwise.
@@ -28,11 +81,10 @@ int Serve(const std::string& config_path) {
     spdlog::critical("{}", config.status().ToString());
     return 2;
   }
-  auto server = relais::console::ConsoleServer::Start(*config);
-  if (!server.ok()) {
-    spdlog::critical("cannot start: {}", server.status().ToString());
-    return server.status().code() == relais::Status::Code::kInvalidArgument ? 2
-                                                                            : 1;
+  Console console;
+  if (Status st = StartConsole(*config, &console); !st.ok()) {
+    spdlog::critical("cannot start: {}", st.ToString());
+    return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
   std::mutex mu;
   std::condition_variable cv;
@@ -47,7 +99,8 @@ int Serve(const std::string& config_path) {
     cv.wait(lock, [&] { return stop; });
   }
   signals.Clear();
-  (*server)->Stop();
+  console.server->Stop();
+  console.client->Stop();
   spdlog::info("stopped");
   return 0;
 }

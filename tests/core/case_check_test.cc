@@ -79,6 +79,49 @@ TEST(CaseCheckTest, EachRuleNamesTheFieldAndNeverTheValue) {
   }
 }
 
+// Each problem carries its rule, for callers that word it themselves
+// (the console, in French).
+TEST(CaseCheckTest, EachProblemCarriesItsRule) {
+  struct Case {
+    const char* pointer;
+    json value;
+    CaseRule rule;
+  };
+  const std::vector<Case> cases = {
+      {"/body/effective_date", "2026-02-30", CaseRule::kDate},
+      {"/body/effective_date", 20260201, CaseRule::kNotString},
+      {"/body/citizen/identity/sex", "F", CaseRule::kNotOneOf},
+      {"/body/new_address/postcode", "7501", CaseRule::kPostcode},
+      {"/body/new_address/city_cog", "7A056", CaseRule::kCog},
+      {"/body/new_address/lines", json::array(), CaseRule::kEmpty},
+      {"/body/new_address/city", "Paris\x01", CaseRule::kControlCharacter},
+      {"/body/new_address/city", "\xff", CaseRule::kNotUtf8},
+      {"/body/contact/emial", "a@b.fr", CaseRule::kUnknownField},
+      {"/body/citizen/nir", nullptr, CaseRule::kNull},
+      {"/body/citizen/nir", "1234", CaseRule::kNir},
+      {"/body/citizen", "x", CaseRule::kNotObject},
+  };
+  for (const Case& c : cases) {
+    json event = AddressChange();
+    event[json::json_pointer(c.pointer)] = c.value;
+    auto found = CheckCaseEventJson(event);
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u) << c.pointer;
+    EXPECT_EQ((*found)[0].rule, c.rule) << c.pointer;
+  }
+  json jobs = {{"body_type", "JobSeekerStatus"},
+               {"body",
+                {{"citizen", AddressChange()["body"]["citizen"]},
+                 {"registration_start", "2026-01-05"},
+                 {"category", 9}}}};
+  auto found = CheckCaseEventJson(jobs);
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].rule, CaseRule::kOutOfRange);
+  EXPECT_EQ((*found)[0].min, 1);
+  EXPECT_EQ((*found)[0].max, 5);
+}
+
 TEST(CaseCheckTest, RequiredFieldsAndTheNirAgainstTheIdentity) {
   json event = AddressChange();
   event["body"].erase("effective_date");

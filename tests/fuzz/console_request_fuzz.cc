@@ -1,8 +1,10 @@
 // libFuzzer target: what the France services console's API reads from a
 // request before anything else does (adapters/france_services/
-// api_requests.h): the sign-in body and the Cookie header. The input is
+// api_requests.h, case_requests.h): the sign-in body, the Cookie header,
+// the body of a case opening or check, and the query of the case list.
+// The input is
 //
-//   COOKIE-HEADER \n SIGN-IN-BODY
+//   COOKIE-HEADER-OR-QUERY \n BODY
 //
 // Nothing may crash or throw; a session token read is 64 lowercase hex
 // digits or nothing; a sign-in read has a non-empty login and password
@@ -16,9 +18,53 @@
 #include <string_view>
 
 #include "adapters/france_services/api_requests.h"
+#include "adapters/france_services/case_requests.h"
 #include "core/text.h"
 
 using namespace relais;
+
+namespace {
+
+// A refusal is clean French text that repeats nothing sent (no quote).
+void CheckRefusal(const Status& st) {
+  if (st.code() != Status::Code::kInvalidArgument) std::abort();
+  if (!IsCleanText(st.message())) std::abort();
+  if (st.message().find('"') != std::string::npos) std::abort();
+}
+
+void CheckCaseRequests(std::string_view query, std::string_view body) {
+  for (bool opening : {false, true}) {
+    auto r = console::ParseCaseRequest(body, opening);
+    if (!r.ok()) {
+      CheckRefusal(r.status());
+      continue;
+    }
+    if (body.size() > console::kMaxCaseRequestBytes) std::abort();
+    if (opening && (r->request_id.size() < 16 || r->request_id.size() > 64)) {
+      std::abort();
+    }
+    if (!r->event.is_object()) std::abort();
+    if (r->mandate_kind != "Oral" && r->mandate_kind != "Written") {
+      std::abort();
+    }
+    if (r->recipients &&
+        (r->recipients->empty() ||
+         r->recipients->size() > console::kMaxCaseRecipients)) {
+      std::abort();
+    }
+  }
+  auto q = console::ParseListQuery(query);
+  if (!q.ok()) {
+    CheckRefusal(q.status());
+    return;
+  }
+  if (q->limit < 1 || q->limit > 500) std::abort();
+  for (const std::string* v : {&q->state, &q->q}) {
+    if (v->size() > 200 || !IsCleanText(*v)) std::abort();
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -53,5 +99,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // double quote, which any JSON body needs.
     if (message.find('"') != std::string::npos) std::abort();
   }
+  CheckCaseRequests(cookie, body);
   return 0;
 }

@@ -121,6 +121,30 @@ TEST_F(CaseIndexTest, ReportsMoveEachRecipientAndKeepTheHistoryOnce) {
   EXPECT_EQ(ProgressOf(c), CaseProgress::kRejected);
 }
 
+TEST_F(CaseIndexTest, AReceiptKeepsTheReportsThatCameBeforeIt) {
+  auto index = OpenIndex();
+  ASSERT_TRUE(index);
+  CaseRecord c = Case("c-1", now_, "X", {"caf"});
+  c.messages.push_back({{"cpam"}, "other", 0, 0});
+  c.recipients.push_back({"cpam", RecipientState::Sent, 0, {}});
+  ASSERT_TRUE(index->Add(c, "r").ok());
+  ASSERT_TRUE(index->Accepted("c-1", 0, 7, now_ + 1).ok());
+  ASSERT_TRUE(
+      index->ApplyReport("c-1", "caf", RecipientState::Done, now_ + 2, "")
+          .ok());
+  ASSERT_TRUE(index->Accepted("c-1", 1, 8, now_ + 3).ok());
+  ASSERT_TRUE(index->Accepted("c-1", 1, 8, now_ + 3).ok());  // again: once
+  EXPECT_FALSE(index->Accepted("c-1", 2, 9, now_).ok());
+  EXPECT_FALSE(index->Accepted("c-9", 0, 9, now_).ok());
+  auto r = index->Find("c-1");
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->messages[0].sequence, 7u);
+  EXPECT_EQ((*r)->messages[1].sequence, 8u);
+  EXPECT_EQ((*r)->recipients[0].state, RecipientState::Done)
+      << "the later receipt did not undo the report";
+  EXPECT_EQ((*r)->history.size(), 3u);  // caf sent, caf done, cpam sent
+}
+
 TEST_F(CaseIndexTest, ProgressSumsUpTheRecipients) {
   CaseRecord c = Case("c", now_, "X");
   EXPECT_EQ(ProgressOf(c), CaseProgress::kWaiting);

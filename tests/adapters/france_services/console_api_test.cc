@@ -39,11 +39,12 @@ class ConsoleApiTest : public relais::testing::TestDirFixture {
   ApiReply Post(const std::string& path, const std::string& body,
                 const std::string& cookie = "", const std::string& csrf = "",
                 const std::string& type = "application/json") {
-    return api_->Handle({"POST", path, type, cookie, csrf, body, "10.0.0.1"});
+    return api_->Handle(
+        {"POST", path, "", type, cookie, csrf, body, "10.0.0.1"});
   }
   ApiReply Call(const std::string& method, const std::string& path,
                 const std::string& cookie = "", const std::string& csrf = "") {
-    return api_->Handle({method, path, "", cookie, csrf, "", "10.0.0.1"});
+    return api_->Handle({method, path, "", "", cookie, csrf, "", "10.0.0.1"});
   }
   static std::string SignInBody(const std::string& login,
                                 const std::string& password) {

@@ -1,16 +1,21 @@
 // relais-console serve: the program of this build, on loopback with port
-// 0, spoken to over real HTTP (and HTTPS) as a browser would.
+// 0, spoken to over real HTTP (and HTTPS) as a browser would, as the
+// participant of its site on a real relaisd.
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/france_services/agent_book.h"
 #include "adapters/france_services/password.h"
+#include "adapters/sdk/client_config.h"
 #include "core/files.h"
+#include "core/subject.h"
 #include "deploy/lib/process.h"
 #include "tests/support/stack.h"
 #include "tests/support/test_dir.h"
@@ -28,6 +33,10 @@ class ConsoleServerTest : public relais::testing::TestDirFixture {
  protected:
   void SetUp() override {
     TestDirFixture::SetUp();
+    deploy::StackSpec spec;
+    spec.dir = Path("stack");
+    stack_ = std::make_unique<relais::testing::TestStack>(spec);
+    ASSERT_TRUE(stack_->StartBroker().ok()) << stack_->BrokerLog();
     auto hash = HashPassword(kPassword, {10, 8, 1});
     ASSERT_TRUE(hash.ok());
     ASSERT_TRUE(AgentBook::Edit(Path("agents.json"), [&](AgentBook& b) {
@@ -42,7 +51,9 @@ class ConsoleServerTest : public relais::testing::TestDirFixture {
   std::optional<std::string> Serve(const std::string& extra = "") {
     Spit(Path("console.toml"),
          "[console]\nagents = \"agents.json\"\n"
-         "endpoint_file = \"console.url\"\n" +
+         "endpoint_file = \"console.url\"\n"
+         "participant = \"" +
+             stack_->layout().ClientConfig(deploy::kDefaultDesk) + "\"\n" +
              (extra.find("listen") == std::string::npos
                   ? std::string("listen = \"127.0.0.1:0\"\n")
                   : std::string()) +
@@ -67,6 +78,7 @@ class ConsoleServerTest : public relais::testing::TestDirFixture {
   }
   std::string Log() { return Slurp(Path("console.log")); }
 
+  std::unique_ptr<relais::testing::TestStack> stack_;
   deploy::ChildProcess console_;
 };
 
@@ -176,6 +188,175 @@ TEST_F(ConsoleServerTest, ConfigurationMistakesStopItWithTheirReason) {
   EXPECT_FALSE(Serve().has_value());
   EXPECT_EQ(console_.Wait(std::chrono::seconds(10)), 2);
   EXPECT_NE(Log().find("not a JSON object"), std::string::npos) << Log();
+}
+
+// A signed-in browser: its cookie and CSRF token on every request.
+struct Browser {
+  httplib::Client http;
+  httplib::Headers headers;
+
+  explicit Browser(const std::string& url) : http(url) {
+    http.set_read_timeout(30, 0);
+  }
+  bool SignIn() {
+    auto in = http.Post("/api/session", SignInBody(), "application/json");
+    if (!in || in->status != 200) return false;
+    const std::string set_cookie = in->get_header_value("Set-Cookie");
+    headers = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))},
+               {"X-CSRF-Token", nlohmann::json::parse(in->body)["csrf"]}};
+    return true;
+  }
+  std::pair<int, nlohmann::json> Post(const std::string& path,
+                                      const nlohmann::json& body) {
+    auto r = http.Post(path.c_str(), headers, body.dump(), "application/json");
+    if (!r) return {0, {}};
+    return {r->status, nlohmann::json::parse(r->body, nullptr, false)};
+  }
+  std::pair<int, nlohmann::json> Get(const std::string& path) {
+    auto r = http.Get(path.c_str(), headers);
+    if (!r) return {0, {}};
+    return {r->status, nlohmann::json::parse(r->body, nullptr, false)};
+  }
+};
+
+nlohmann::json SampleEvent() {
+  return nlohmann::json::parse(Slurp(relais::testing::SourcePath(
+      "deploy/samples/france_services/address_change.json")))["event"];
+}
+
+nlohmann::json Opening(const std::string& request_id,
+                       const nlohmann::json& event) {
+  nlohmann::json r = {
+      {"event", event},
+      {"mandate", {{"kind", "Written"}, {"date", "2026-01-05"}}}};
+  if (!request_id.empty()) r["request_id"] = request_id;
+  return r;
+}
+
+// The whole path of an agent: check a case as it is typed, see who will
+// receive it (by subscription) and what, open it (twice: one case),
+// follow the agency's answer from its status report, find it by name.
+TEST_F(ConsoleServerTest, AnAgentOpensACaseOnceAndFollowsTheAgencysAnswer) {
+  std::mutex mu;
+  std::vector<std::string> delivered;  // message ids caf received
+  auto caf = stack_->Connect("caf", [&](const sdk::Delivery& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    delivered.emplace_back(d.envelope->message_id);
+    return sdk::HandlerResult::Processed();
+  });
+  ASSERT_TRUE(caf.ok());
+  ASSERT_TRUE((*caf)->WaitConnected(std::chrono::seconds(20)).ok());
+  // caf holds a file on the sample's citizen: routing by subscription
+  // names it.
+  auto caf_config = sdk::LoadParticipantConfig(
+      stack_->layout().ClientConfig("caf"), std::chrono::seconds(5));
+  ASSERT_TRUE(caf_config.ok());
+  const nlohmann::json event = SampleEvent();
+  auto subject = SubjectRef(caf_config->subject_key,
+                            event["body"]["citizen"]["nir"].get<std::string>());
+  ASSERT_TRUE(subject.ok());
+  ASSERT_TRUE((*caf)->RegisterSubjects({*subject}).ok());
+
+  auto url = Serve();
+  ASSERT_TRUE(url.has_value()) << Log();
+  Browser browser(*url);
+  ASSERT_TRUE(browser.SignIn()) << Log();
+
+  // A check with a wrong NIR key: the field, the rule, in French.
+  nlohmann::json wrong = event;
+  wrong["body"]["citizen"]["nir"] = "284057512345699";
+  auto [bad_status, bad] = browser.Post("/api/cases/check", Opening("", wrong));
+  ASSERT_EQ(bad_status, 200) << bad.dump();
+  ASSERT_EQ(bad["problems"].size(), 1u) << bad.dump();
+  EXPECT_EQ(bad["problems"][0]["field"], "/body/citizen/nir");
+  EXPECT_EQ(bad["problems"][0]["rule"], "nir");
+  EXPECT_NE(bad["problems"][0]["message"].get<std::string>().find("clé"),
+            std::string::npos);
+
+  // The right one: caf, by subscription, and its view.
+  auto [check_status, check] =
+      browser.Post("/api/cases/check", Opening("", event));
+  ASSERT_EQ(check_status, 200) << check.dump();
+  EXPECT_TRUE(check["problems"].empty()) << check.dump();
+  EXPECT_EQ(check["by_subscription"], true);
+  ASSERT_EQ(check["recipients"].size(), 1u) << check.dump();
+  EXPECT_EQ(check["recipients"][0]["id"], "caf");
+  ASSERT_EQ(check["views"].size(), 1u);
+  EXPECT_EQ(check["views"][0]["event"]["body"]["references"].size(), 1u)
+      << "caf sees its own reference only";
+
+  // Without the CSRF token nothing is opened.
+  auto forged = browser.http.Post(
+      "/api/cases", {{"Cookie", browser.headers.find("Cookie")->second}},
+      Opening("request-0123456789", event).dump(), "application/json");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 403);
+
+  // Opened once, however often it is sent.
+  auto [open_status, opened] =
+      browser.Post("/api/cases", Opening("request-0123456789", event));
+  ASSERT_EQ(open_status, 201) << opened.dump() << Log();
+  const std::string case_id = opened["case"]["case_id"];
+  EXPECT_EQ(opened["case"]["agent"]["login"], "a.martin");
+  auto [again_status, again] =
+      browser.Post("/api/cases", Opening("request-0123456789", event));
+  ASSERT_EQ(again_status, 200) << again.dump();
+  EXPECT_EQ(again["again"], true);
+  EXPECT_EQ(again["case"]["case_id"], case_id);
+  nlohmann::json other = event;
+  other["body"]["effective_date"] = "2026-12-02";
+  auto [reused_status, reused] =
+      browser.Post("/api/cases", Opening("request-0123456789", other));
+  EXPECT_EQ(reused_status, 409) << reused.dump();
+  EXPECT_EQ(reused["code"], "request_reused");
+
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return !delivered.empty();
+  }));
+  std::string message_id;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    message_id = delivered[0];
+  }
+  // caf's partner system is done: the broker's report reaches the
+  // console's session, and the list (which asks the broker nothing) shows
+  // it.
+  ASSERT_TRUE(
+      (*caf)->ReportStatus(message_id, wire::RecipientState::Done).ok());
+  ASSERT_TRUE(WaitUntil([&] {
+    auto [status, list] = browser.Get("/api/cases?state=done");
+    return status == 200 && list["cases"].size() == 1 &&
+           list["cases"][0]["case_id"] == case_id;
+  })) << Log();
+  auto [show_status, shown] = browser.Get("/api/cases/" + case_id);
+  ASSERT_EQ(show_status, 200) << shown.dump();
+  EXPECT_EQ(shown["case"]["recipients"][0]["state"], "Done");
+  EXPECT_EQ(shown["case"]["progress"], "done");
+  EXPECT_FALSE(shown["case"]["history"].empty());
+  EXPECT_EQ(shown["case"]["mandate"]["kind"], "Written");
+
+  auto [found_status, found] = browser.Get("/api/cases?q=claire+mart");
+  ASSERT_EQ(found_status, 200) << found.dump();
+  ASSERT_EQ(found["cases"].size(), 1u);
+  EXPECT_EQ(found["cases"][0]["citizen"], "MARTIN Claire");
+  auto [none_status, none] = browser.Get("/api/cases?state=waiting");
+  EXPECT_EQ(none_status, 200);
+  EXPECT_TRUE(none["cases"].empty());
+  EXPECT_EQ(browser.Get("/api/cases?state=closed").first, 400);
+  EXPECT_EQ(browser.Get("/api/cases/no-such-case").first, 404);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(delivered.size(), 1u) << "one case, one delivery";
+  }
+
+  EXPECT_EQ(console_.Stop(), 0) << Log();
+  const std::string log = Log();
+  EXPECT_NE(log.find("a.martin opened case " + case_id), std::string::npos)
+      << log;
+  for (const char* personal : {"284057512345672", "MARTIN", "Claire"}) {
+    EXPECT_EQ(log.find(personal), std::string::npos) << personal;
+  }
 }
 
 }  // namespace

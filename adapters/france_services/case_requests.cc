@@ -1,0 +1,200 @@
+#include "adapters/france_services/case_requests.h"
+
+#include <set>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/text.h"
+
+namespace relais::console {
+namespace {
+
+bool IsRequestId(std::string_view v) {
+  if (v.size() < 16 || v.size() > 64) return false;
+  for (char c : v) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                    (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status Refused(const std::string& message) {
+  return Status::InvalidArgument(message);
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "%C3%A9t%C3%A9+2" -> "été 2"; nullopt for a broken escape.
+std::optional<std::string> PercentDecoded(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] != '%') {
+      out += s[i];
+    } else {
+      if (i + 2 >= s.size()) return std::nullopt;  // "%", "%4" at the end
+      const int hi = HexDigit(s[i + 1]);
+      const int lo = HexDigit(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Recipients(const nlohmann::json& v) {
+  if (!v.is_array() || v.empty() || v.size() > kMaxCaseRecipients) {
+    return Refused(
+        "« recipients » doit être une liste de 1 à 32 organismes (ou être "
+        "absent : les organismes concernés sont alors trouvés par "
+        "abonnement).");
+  }
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& r : v) {
+    if (!r.is_string() || !IsValidParticipantId(r.get<std::string>())) {
+      return Refused(
+          "« recipients » contient un organisme qui n'en est pas "
+          "un (position " +
+          std::to_string(out.size() + 1) + ").");
+    }
+    if (!seen.insert(r.get<std::string>()).second) {
+      return Refused("« recipients » nomme deux fois le même organisme.");
+    }
+    out.push_back(r.get<std::string>());
+  }
+  return out;
+}
+
+Status Mandate(const nlohmann::json& v, CaseRequest* r) {
+  if (!v.is_object()) {
+    return Refused("« mandate » doit être un objet avec « kind » et « date ».");
+  }
+  for (const auto& [key, value] : v.items()) {
+    if (key != "kind" && key != "date") {
+      return Refused(
+          "« mandate » contient un champ inconnu : seuls « kind » "
+          "et « date » sont attendus.");
+    }
+    if (!value.is_string()) {
+      return Refused("« mandate." + key + " » doit être un texte.");
+    }
+  }
+  r->mandate_kind = v.value("kind", "");
+  r->mandate_date = v.value("date", "");
+  if (r->mandate_kind != "Oral" && r->mandate_kind != "Written") {
+    return Refused(
+        "Indiquez le mandat donné par la personne : oral "
+        "(« Oral ») ou écrit (« Written »).");
+  }
+  if (!IsValidDate(r->mandate_date)) {
+    return Refused("Indiquez la date du mandat (AAAA-MM-JJ).");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<CaseRequest> ParseCaseRequest(std::string_view body, bool opening) {
+  if (body.size() > kMaxCaseRequestBytes) {
+    return Refused("Le dossier est trop volumineux (64 Kio au plus).");
+  }
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Refused("La demande n'est pas un objet JSON.");
+  }
+  CaseRequest r;
+  for (auto& [key, value] : j.items()) {
+    if (key == "request_id") {
+      if (!value.is_string() || !IsRequestId(value.get<std::string>())) {
+        return Refused(
+            "« request_id » doit compter 16 à 64 lettres, "
+            "chiffres, « - » ou « _ ».");
+      }
+      r.request_id = value.get<std::string>();
+    } else if (key == "event") {
+      if (!value.is_object()) {
+        return Refused("« event » doit être un objet { body_type, body }.");
+      }
+      r.event = std::move(value);
+    } else if (key == "recipients") {
+      RELAIS_ASSIGN_OR_RETURN(r.recipients, Recipients(value));
+    } else if (key == "mandate") {
+      RELAIS_RETURN_IF_ERROR(Mandate(value, &r));
+    } else {
+      return Refused(
+          "La demande contient un champ inconnu : seuls "
+          "« request_id », « event », « recipients » et "
+          "« mandate » sont attendus.");
+    }
+  }
+  if (opening && r.request_id.empty()) {
+    return Refused(
+        "« request_id » manque : il évite d'ouvrir deux fois le "
+        "même dossier.");
+  }
+  if (r.event.is_null()) return Refused("« event » manque.");
+  if (r.mandate_kind.empty()) {
+    return Refused("Indiquez le mandat donné par la personne (« mandate »).");
+  }
+  return r;
+}
+
+Result<ListQuery> ParseListQuery(std::string_view query) {
+  ListQuery out;
+  bool seen[3] = {false, false, false};
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view()
+                                          : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    auto value =
+        PercentDecoded(eq == std::string_view::npos ? std::string_view()
+                                                    : pair.substr(eq + 1));
+    const int which = key == "state"   ? 0
+                      : key == "q"     ? 1
+                      : key == "limit" ? 2
+                                       : -1;
+    if (which < 0) {
+      return Refused(
+          "La recherche accepte « state », « q » et « limit » "
+          "seulement.");
+    }
+    if (seen[which]) return Refused("Un critère de recherche est répété.");
+    seen[which] = true;
+    if (!value || value->size() > 200 ||
+        InvalidUtf8At(*value) != value->size() || !IsCleanText(*value)) {
+      return Refused("Un critère de recherche n'est pas un texte valable.");
+    }
+    if (which == 0) out.state = std::move(*value);
+    if (which == 1) out.q = std::move(*value);
+    if (which == 2) {
+      size_t n = 0;
+      for (char c : *value) {
+        if (c < '0' || c > '9' || n > 1000) {
+          n = 0;
+          break;
+        }
+        n = n * 10 + static_cast<size_t>(c - '0');
+      }
+      if (n < 1 || n > 500) {
+        return Refused("« limit » doit être un nombre de 1 à 500.");
+      }
+      out.limit = n;
+    }
+  }
+  return out;
+}
+
+}  // namespace relais::console

@@ -1,0 +1,146 @@
+// What the console's case endpoints read from a request
+// (case_requests.h), and how it words problems and refusals in French
+// (french.h).
+
+#include "adapters/france_services/case_requests.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "adapters/france_services/french.h"
+#include "core/text.h"
+
+namespace relais::console {
+namespace {
+
+using json = nlohmann::json;
+
+json Opening() {
+  return {{"request_id", "form-0123456789ab"},
+          {"event", {{"body_type", "AddressChange"}, {"body", json::object()}}},
+          {"recipients", {"caf", "cpam"}},
+          {"mandate", {{"kind", "Oral"}, {"date", "2026-01-05"}}}};
+}
+
+TEST(CaseRequestsTest, AnOpeningIsReadWhole) {
+  auto r = ParseCaseRequest(Opening().dump(), /*opening=*/true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->request_id, "form-0123456789ab");
+  EXPECT_EQ(r->event["body_type"], "AddressChange");
+  ASSERT_TRUE(r->recipients.has_value());
+  EXPECT_EQ(*r->recipients, (std::vector<std::string>{"caf", "cpam"}));
+  EXPECT_EQ(r->mandate_kind, "Oral");
+  EXPECT_EQ(r->mandate_date, "2026-01-05");
+
+  json by_subscription = Opening();
+  by_subscription.erase("recipients");
+  by_subscription.erase("request_id");
+  auto check = ParseCaseRequest(by_subscription.dump(), /*opening=*/false);
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_FALSE(check->recipients.has_value());
+  EXPECT_FALSE(ParseCaseRequest(by_subscription.dump(), /*opening=*/true).ok())
+      << "an opening needs its request id";
+}
+
+TEST(CaseRequestsTest, EachMistakeIsRefusedInFrenchWithoutTheValue) {
+  struct Case {
+    std::string pointer;
+    json value;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"/request_id", "short", "request_id"},
+      {"/request_id", "form 0123456789ab!", "request_id"},
+      {"/event", "AddressChange", "event"},
+      {"/recipients", json::array(), "recipients"},
+      {"/recipients", {"caf", "caf"}, "deux fois"},
+      {"/recipients", {"caf", "Not An Id"}, "position 2"},
+      {"/mandate", "Written", "mandate"},
+      {"/mandate/kind", "Ecrit", "mandat"},
+      {"/mandate/date", "2026-02-30", "date du mandat"},
+      {"/mandate/signed", true, "champ inconnu"},
+      {"/extra", 1, "champ inconnu"},
+  };
+  for (const Case& c : cases) {
+    json body = Opening();
+    body[json::json_pointer(c.pointer)] = c.value;
+    auto r = ParseCaseRequest(body.dump(), true);
+    ASSERT_FALSE(r.ok()) << c.pointer;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.says), std::string::npos)
+        << c.pointer << ": " << r.status().message();
+    EXPECT_EQ(r.status().message().find("Not An Id"), std::string::npos);
+    EXPECT_EQ(r.status().message().find("Ecrit"), std::string::npos);
+  }
+  EXPECT_FALSE(ParseCaseRequest("[]", true).ok());
+  EXPECT_FALSE(ParseCaseRequest("{", true).ok());
+  EXPECT_FALSE(
+      ParseCaseRequest(std::string(kMaxCaseRequestBytes + 1, ' '), true).ok());
+}
+
+TEST(CaseRequestsTest, TheListQueryIsDecodedAndBounded) {
+  auto q = ParseListQuery("state=open&q=%C3%A9lo%C3%AFse+dup&limit=20");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->state, "open");
+  EXPECT_EQ(q->q, "éloïse dup");
+  EXPECT_EQ(q->limit, 20u);
+  auto empty = ParseListQuery("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->limit, 100u);
+  for (const char* bad : {"limit=0", "limit=501", "limit=x", "q=%zz", "q=%4",
+                          "q=a&q=b", "sort=date", "q=%00", "q=%FF"}) {
+    auto r = ParseListQuery(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_TRUE(IsCleanText(r.status().message())) << bad;
+    }
+  }
+  EXPECT_FALSE(ParseListQuery("q=" + std::string(201, 'a')).ok());
+}
+
+TEST(FrenchTest, EveryRuleAndStateHasItsOwnWords) {
+  std::set<std::string> messages;
+  for (int r = 0; r <= static_cast<int>(CaseRule::kNirBirthDate); ++r) {
+    CaseProblem p;
+    p.rule = static_cast<CaseRule>(r);
+    p.min = 1;
+    p.max = 5;
+    const std::string m = ProblemMessage(p);
+    EXPECT_FALSE(m.empty());
+    EXPECT_NE(CaseRuleName(p.rule), "unknown");
+    messages.insert(m);
+  }
+  EXPECT_GE(messages.size(), 18u) << "rules are told apart";
+  CaseProblem range;
+  range.rule = CaseRule::kOutOfRange;
+  range.min = 1;
+  range.max = 5;
+  EXPECT_EQ(ProblemMessage(range), "Saisissez un nombre entier de 1 à 5.");
+  for (auto s : wire::EnumValuesRecipientState()) {
+    EXPECT_FALSE(StateLabel(s).empty());
+  }
+  for (auto t : wire::EnumValuesCaseType()) {
+    EXPECT_EQ(CaseTypeLabel(t).empty(), t == wire::CaseType::Unknown);
+  }
+}
+
+TEST(FrenchTest, RefusalsSayWhetherTryingAgainHelps) {
+  const std::string again = "ne sera ouvert qu'une fois";
+  EXPECT_NE(RefusalMessage(Status::Timeout("x")).find(again),
+            std::string::npos);
+  EXPECT_NE(
+      RefusalMessage(Status::Rejected(wire::RejectCode::Overloaded, "busy"))
+          .find(again),
+      std::string::npos);
+  const std::string not_allowed = RefusalMessage(
+      Status::Rejected(wire::RejectCode::NotAuthorised, "no route"));
+  EXPECT_NE(not_allowed.find("pas autorisé"), std::string::npos);
+  EXPECT_NE(not_allowed.find("(code 301)"), std::string::npos);
+  EXPECT_EQ(not_allowed.find("no route"), std::string::npos)
+      << "the broker's English reason stays out";
+}
+
+}  // namespace
+}  // namespace relais::console
