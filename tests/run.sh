@@ -74,8 +74,10 @@ fi
 
 echo "== fuzz targets, ${RELAIS_FUZZ_SECONDS:-10} s each (${SECONDS} s)"
 # -O1 as libFuzzer's documentation builds its targets; line tables only:
-# a finding's stack still names the lines.
+# a finding's stack still names the lines. A unity build, as the others
+# (298 s of CPU instead of 432).
 CC=clang CXX=clang++ cmake $(relais_generator build-fuzz) -S . -B build-fuzz -DRELAIS_FUZZ=ON \
+  -DCMAKE_UNITY_BUILD=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
   -DRELAIS_FUZZ_SECONDS="${RELAIS_FUZZ_SECONDS:-10}" >/dev/null
