@@ -240,7 +240,7 @@ Result<OpenOutcome> CaseDesk::Open(const CaseRequest& request,
 Result<std::optional<CaseRecord>> CaseDesk::Get(const std::string& case_id,
                                                 bool refresh) {
   if (refresh) {
-    auto state = client_->QueryCase(case_id, options_.broker_timeout);
+    auto state = client_->QueryCase(case_id, options_.refresh_timeout);
     if (state.ok()) {
       RELAIS_RETURN_IF_ERROR(index_->ApplyState(case_id, *state));
     } else if (state.status().code() != Status::Code::kTimeout &&

@@ -40,6 +40,9 @@ struct DeskOptions {
   std::chrono::hours ttl{24 * 30};
   // The longest wait for the broker in one request. Default: 10 s.
   std::chrono::milliseconds broker_timeout{10000};
+  // The longest wait for a case's state before showing it as the index
+  // has it. Default: 2 s.
+  std::chrono::milliseconds refresh_timeout{2000};
 };
 
 // Who opens: the signed-in agent.
@@ -92,6 +95,8 @@ class CaseDesk {
   Result<std::optional<CaseRecord>> Get(const std::string& case_id,
                                         bool refresh);
   Result<std::vector<CaseRecord>> List(const CaseFilter& filter);
+  // The site's participant id.
+  const std::string& site() const { return options_.site; }
 
  private:
   struct Prepared {

@@ -140,13 +140,20 @@ ApiReply ConsoleApi::SignIn(const ApiRequest& req) {
                     "Ce compte est désactivé. Adressez-vous au responsable de "
                     "votre espace France services.");
   }
+  const Agent* agent = (*book)->Find(request->login);
+  if (!OfThisSite(*agent)) {
+    spdlog::warn("console: sign-in of {}, an agent of another site, refused",
+                 request->login);
+    return ApiError(403, "agent_other_site",
+                    "Ce compte appartient à un autre espace France services : "
+                    "connectez-vous à la console de votre espace.");
+  }
   guard_.Succeeded(request->login);
   auto session = sessions_.Open(request->login);
   if (!session.ok()) {
     spdlog::error("console: {}", session.status().ToString());
     return AgentsUnavailable();
   }
-  const Agent* agent = (*book)->Find(request->login);
   spdlog::info("console: {} signed in from {}", agent->login,
                Escaped(req.address, 64));
   ApiReply r;
@@ -177,11 +184,14 @@ std::optional<ConsoleApi::SignedIn> ConsoleApi::Authenticate(
     return std::nullopt;
   }
   const Agent* agent = (*book)->Find(session->login);
-  if (agent == nullptr || agent->disabled) {
-    // Disabled (or removed by hand) since the sign-in: every session ends.
+  if (agent == nullptr || agent->disabled || !OfThisSite(*agent)) {
+    // Disabled, moved to another site (or removed by hand) since the
+    // sign-in: every session ends.
     sessions_.CloseAllOf(session->login);
-    spdlog::warn("console: {}'s sessions ended: the agent is disabled",
-                 session->login);
+    spdlog::warn(
+        "console: {}'s sessions ended: the agent is disabled or "
+        "of another site now",
+        session->login);
     return std::nullopt;
   }
   return SignedIn{std::move(*session), *agent};
@@ -209,6 +219,10 @@ Result<std::shared_ptr<const AgentBook>> ConsoleApi::Book() {
   book_mtime_ns_ = mtime_ns;
   book_size_ = st.st_size;
   return book_;
+}
+
+bool ConsoleApi::OfThisSite(const Agent& agent) const {
+  return options_.site.empty() || agent.site == options_.site;
 }
 
 std::string ConsoleApi::Cookie(const std::string& token,

@@ -69,6 +69,9 @@ struct ApiOptions {
   SessionLimits sessions;
   GuardLimits guard;
   bool secure_cookie = false;  // served over TLS: the cookie says Secure
+  // The console's site (its participant id): only its agents sign in.
+  // Empty: any agent of the file.
+  std::string site;
   // The site's cases (must outlive the API); null: no case endpoints
   // (404), for tests of the sessions alone.
   CaseDesk* desk = nullptr;
@@ -102,6 +105,7 @@ class ConsoleApi {
   // The agents file as it is now: read again when it changed on disk.
   Result<std::shared_ptr<const AgentBook>> Book();
   std::string Cookie(const std::string& token, int64_t max_age_s) const;
+  bool OfThisSite(const Agent& agent) const;
 
   const ApiOptions options_;
   const Clock* clock_;

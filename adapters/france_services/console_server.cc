@@ -163,6 +163,7 @@ Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   options.sessions.absolute_ms = config.session_max_hours * 3600 * 1000;
   options.secure_cookie = tls;
   options.desk = desk;
+  if (desk != nullptr) options.site = desk->site();
   std::unique_ptr<ConsoleServer> s(new ConsoleServer(options, clock));
   RELAIS_ASSIGN_OR_RETURN(s->server_, MakeServer(config));
   httplib::Server& server = *s->server_;

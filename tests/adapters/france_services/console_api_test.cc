@@ -175,6 +175,25 @@ TEST_F(ConsoleApiTest, DisablingAnAgentEndsItsSessions) {
       << "enabled again, but the old session stays ended";
 }
 
+TEST_F(ConsoleApiTest, OnlyTheAgentsOfTheConsolesSiteSignIn) {
+  ApiOptions o;
+  o.agents_file = agents_;
+  o.site = "france-services/lyon-3";
+  ConsoleApi lyon(o, &clock_);
+  ApiReply r = lyon.Handle({"POST", "/api/session", "", "application/json", "",
+                            "", SignInBody("a.martin", kPassword), "10.0.0.1"});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body["code"], "agent_other_site");
+  EXPECT_TRUE(r.set_cookie.empty());
+  o.site = "france-services/paris-15";
+  ConsoleApi paris(o, &clock_);
+  EXPECT_EQ(paris
+                .Handle({"POST", "/api/session", "", "application/json", "", "",
+                         SignInBody("a.martin", kPassword), "10.0.0.1"})
+                .status,
+            200);
+}
+
 TEST_F(ConsoleApiTest, ABadSignInRequestIsNamed) {
   EXPECT_EQ(Post("/api/session", "{}", "", "", "text/plain").status, 415);
   ApiReply r = Post("/api/session", "not json");
