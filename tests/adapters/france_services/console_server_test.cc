@@ -319,11 +319,18 @@ TEST_F(ConsoleServerTest, AnAgentOpensACaseOnceAndFollowsTheAgencysAnswer) {
     std::lock_guard<std::mutex> lock(mu);
     message_id = delivered[0];
   }
+  // The case page asks relaisd: caf acknowledged it (the handler returned
+  // before the acknowledgement left, so it is waited for).
+  ASSERT_TRUE(WaitUntil([&] {
+    auto [status, shown] = browser.Get("/api/cases/" + case_id);
+    return status == 200 &&
+           shown["case"]["recipients"][0]["state"] == "Delivered";
+  })) << Log();
   // caf's partner system is done: the broker's report reaches the
   // console's session, and the list (which asks the broker nothing) shows
   // it.
-  ASSERT_TRUE(
-      (*caf)->ReportStatus(message_id, wire::RecipientState::Done).ok());
+  auto done = (*caf)->ReportStatus(message_id, wire::RecipientState::Done);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
   ASSERT_TRUE(WaitUntil([&] {
     auto [status, list] = browser.Get("/api/cases?state=done");
     return status == 200 && list["cases"].size() == 1 &&
