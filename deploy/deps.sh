@@ -8,9 +8,12 @@ relais_packages_build=(
   libssl-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   libexpat1-dev
+  nodejs
 )
+# Debian's headless Chromium for the console's browser tests (Playwright
+# drives it; tests/browser/).
 relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography
-  faketime clang-format clang-tidy libfuse3-dev fuse3)
+  faketime clang-format clang-tidy libfuse3-dev fuse3 chromium)
 # What deploy/up.sh --demo speaks to the console's JSON API with.
 relais_packages_up=(curl jq)
 # The fuzz and ThreadSanitizer builds (clang and its sanitizer runtimes).
@@ -26,6 +29,11 @@ relais_ensure_packages() {
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$pkg")
   done
+  # npm installs the console's design system at build time: Debian's own
+  # package unless a Node.js from elsewhere brought its npm.
+  case " $* " in
+    *" build "*) command -v npm >/dev/null || missing+=(npm) ;;
+  esac
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "relais: installing ${missing[*]}" >&2
   local sudo=()

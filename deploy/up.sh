@@ -16,12 +16,14 @@
 #   --state-dir DIR              keep keys, journal and partner folders in DIR
 #                                (default: a temporary folder, removed at exit)
 #   --port N                     relaisd's port (default 7700; 0 = any free)
+#   --console-port N             the console's port (default 8480, 0 with
+#                                --demo; 0 = any free: see its console.url)
 #   --no-build                   use the binaries already in build/bin
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 # The value of option $1, given as $2: present and not another option.
 value_of() {
   if [ $# -lt 2 ] || [ -z "$2" ] || [ "${2#--}" != "$2" ]; then
@@ -30,18 +32,22 @@ value_of() {
     exit 2
   fi
 }
-demo=0 state_dir="" port="" build=1
+# Option $1's value $2 is a port: a number from 0 to 65535.
+port_of() {
+  value_of "$@"
+  case "$2" in
+    *[!0-9]*) echo "up.sh: $1 needs a number from 0 to 65535, not '$2'" >&2; exit 2 ;;
+  esac
+  [ "${#2}" -le 5 ] && [ "$2" -le 65535 ] ||
+    { echo "up.sh: $1 needs a number from 0 to 65535, not '$2'" >&2; exit 2; }
+}
+demo=0 state_dir="" port="" console_port="" build=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --demo) demo=1 ;;
     --state-dir) value_of "$@"; state_dir="$2"; shift ;;
-    --port)
-      value_of "$@"
-      case "$2" in
-        *[!0-9]*) echo "up.sh: --port needs a number from 0 to 65535, not '$2'" >&2; exit 2 ;;
-      esac
-      [ "$2" -le 65535 ] || { echo "up.sh: --port needs a number from 0 to 65535, not '$2'" >&2; exit 2; }
-      port="$2"; shift ;;
+    --port) port_of "$@"; port="$2"; shift ;;
+    --console-port) port_of "$@"; console_port="$2"; shift ;;
     --no-build) build=0 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "up.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -49,6 +55,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ -n "$port" ] || { [ $demo -eq 1 ] && port=0 || port=7700; }
+[ -n "$console_port" ] || { [ $demo -eq 1 ] && console_port=0 || console_port=8480; }
 
 . deploy/deps.sh
 [ $demo -eq 1 ] && relais_ensure_packages up
@@ -108,16 +115,18 @@ for _ in $(seq 1 100); do  # the CPAM's HTTP endpoint
 done
 
 # The France services console of the desk (docs/CONSOLE.md), with one
-# development agent; its port is 8480, or any free one for the demo.
+# development agent; its port is 8480 (--console-port), or any free one for
+# the demo.
 console_dir="$state_dir/france-services_paris-15"
 dev_login=agent.dev dev_password="france-services-dev"
 cat >"$console_dir/console.toml" <<TOML
 # The France services console of the development stack (docs/CONSOLE.md).
 [console]
+site_name = "France services Paris 15e"
 agents = "agents.json"
 participant = "client.toml"
 cases_dir = "cases"
-listen = "127.0.0.1:$([ $demo -eq 1 ] && echo 0 || echo 8480)"
+listen = "127.0.0.1:$console_port"
 endpoint_file = "console.url"
 TOML
 if ! "$bin/relais-console" agent list --agents "$console_dir/agents.json" --json 2>/dev/null |

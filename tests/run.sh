@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds relais and runs every test: the formatting check, unit,
-# integration and fault tests with ctest (build/), the unit and integration
-# tests again with the clock two years ahead (faketime), clang-tidy
-# (.clang-tidy), the tests that run threads again under ThreadSanitizer
-# (build-tsan/, clang), then the libFuzzer targets for a bounded time
-# (build-fuzz/, clang; tests/fuzz/README.md). Exits non-zero on any
+# integration, fault and browser tests with ctest (build/), the unit and
+# integration tests again with the clock two years ahead (faketime),
+# clang-tidy (.clang-tidy) beside them, the tests that run threads again
+# under ThreadSanitizer (build-tsan/, clang), then the libFuzzer targets
+# for a bounded time (build-fuzz/, clang; tests/fuzz/README.md). Exits non-zero on any
 # failure. Each phase says when it started (seconds since the script did).
 #   RELAIS_FUZZ_SECONDS   seconds per fuzz target (default 10: ten targets,
 #                         as many at a time as cores: about a minute; their
@@ -26,7 +26,20 @@ git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run -Werror
 echo "== build, warnings as errors (${SECONDS} s)"
 RELAIS_WERROR=ON RELAIS_DEBUG_INFO=OFF relais_build
 
-echo "== unit, integration and fault tests (${SECONDS} s)"
+# clang-tidy (.clang-tidy) runs beside the tests, at the lowest CPU
+# priority: the tests spend much of their time waiting (fsync, processes
+# starting, timeouts), and take the cores whenever they want them. The
+# compile database lists build/'s unity sources (a target's .cc files in
+# batches): each is read once, and the checks report in the .cc files it
+# includes. The tests' own code is not checked.
+echo "== clang-tidy, beside the tests at the lowest priority (${SECONDS} s)"
+nice -n 19 run-clang-tidy -p build -j"$jobs" -quiet \
+  -extra-arg=-Wno-unknown-warning-option \
+  "$PWD/build/(adapters|broker|cli|core|deploy|storage|bench)/" >build/clang-tidy.log 2>&1 &
+tidy_pid=$!
+trap 'kill "$tidy_pid" 2>/dev/null || true' EXIT
+
+echo "== unit, integration, fault and browser tests (${SECONDS} s)"
 ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"
 
 # No test may depend on the day it runs. FAKETIME_DONT_FAKE_MONOTONIC keeps
@@ -37,14 +50,10 @@ FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+730d' \
   ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs" \
   -L 'unit|integration' -E 'integration_python_client'
 
-# The compile database lists build/'s unity sources (a target's .cc files
-# in batches): each is read once, and the checks report in the .cc files
-# it includes. The tests' own code is not checked.
-echo "== clang-tidy (${SECONDS} s)"
-run-clang-tidy -p build -j"$jobs" -quiet \
-  -extra-arg=-Wno-unknown-warning-option \
-  "$PWD/build/(adapters|broker|cli|core|deploy|storage|bench)/" >build/clang-tidy.log 2>&1 ||
+echo "== clang-tidy's findings (${SECONDS} s)"
+wait "$tidy_pid" ||
   { grep -E "(warning|error):" build/clang-tidy.log | sort -u; exit 1; }
+trap - EXIT
 
 # The tests marked THREADS in tests/CMakeLists.txt (the unit tests of
 # the broker's threaded stages, the HTTP front, and every integration test
@@ -58,7 +67,7 @@ run-clang-tidy -p build -j"$jobs" -quiet \
 if [ "${RELAIS_TSAN:-1}" != 0 ]; then
   echo "== threaded tests under ThreadSanitizer (${SECONDS} s)"
   CC=clang CXX=clang++ cmake $(relais_generator build-tsan) -S . -B build-tsan -DRELAIS_TSAN=ON \
-    -DCMAKE_UNITY_BUILD=ON -DRELAIS_BUILD_BENCH=OFF \
+    -DCMAKE_UNITY_BUILD=ON -DRELAIS_BUILD_BENCH=OFF -DRELAIS_CONSOLE_WEB=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" >/dev/null
   cmake --build build-tsan -j"$jobs" --target relais_threaded_tests

@@ -97,6 +97,7 @@ class CaseDesk {
   Result<std::vector<CaseRecord>> List(const CaseFilter& filter);
   // The site's participant id.
   const std::string& site() const { return options_.site; }
+  CaseIndex& index() { return *index_; }
 
  private:
   struct Prepared {

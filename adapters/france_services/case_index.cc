@@ -325,7 +325,10 @@ Status CaseIndex::Put(const CaseRecord& record, std::string_view request_id) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = db_->Write(wo, &batch);
-  if (s.ok()) return Status::OK();
+  if (s.ok()) {
+    Changed();
+    return Status::OK();
+  }
   // After a failed write RocksDB refuses the next ones until it resumes.
   (void)storage::TryResume(*db_);
   return FromRocks(s, "cannot keep case " + record.case_id + " in " + dir_);
@@ -394,8 +397,11 @@ Status CaseIndex::Remove(const std::string& case_id) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch),
-                   "cannot remove case " + case_id + " from " + dir_);
+  RELAIS_RETURN_IF_ERROR(
+      FromRocks(db_->Write(wo, &batch),
+                "cannot remove case " + case_id + " from " + dir_));
+  Changed();
+  return Status::OK();
 }
 
 Status CaseIndex::ApplyReport(const std::string& case_id,
@@ -474,7 +480,34 @@ Result<size_t> CaseIndex::Prune(int64_t now_ms) {
   if (pruned == 0) return pruned;
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "cannot prune the case index " + dir_);
+  Changed();
   return pruned;
+}
+
+void CaseIndex::Changed() {
+  std::lock_guard<std::mutex> lock(change_mu_);
+  ++changes_;
+  change_cv_.notify_all();
+}
+
+uint64_t CaseIndex::changes() {
+  std::lock_guard<std::mutex> lock(change_mu_);
+  return changes_;
+}
+
+uint64_t CaseIndex::WaitForChange(uint64_t seen,
+                                  std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(change_mu_);
+  const uint64_t wakes = wakes_;
+  change_cv_.wait_for(lock, timeout,
+                      [&] { return changes_ != seen || wakes_ != wakes; });
+  return changes_;
+}
+
+void CaseIndex::WakeWaiters() {
+  std::lock_guard<std::mutex> lock(change_mu_);
+  ++wakes_;
+  change_cv_.notify_all();
 }
 
 }  // namespace relais::console

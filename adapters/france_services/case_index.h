@@ -16,6 +16,7 @@
 // Thread-safety: all methods may be called from any thread.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -131,15 +132,30 @@ class CaseIndex {
   // returns how many.
   Result<size_t> Prune(int64_t now_ms);
 
+  // How many changes the index has kept since it was opened (each Add,
+  // Accepted, report or state that changed a case, Remove, Prune): the
+  // console's live updates (server-sent events) follow it.
+  uint64_t changes();
+  // Waits until changes() is past `seen`, `timeout` passes or
+  // WakeWaiters() is called; returns changes().
+  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout);
+  // Wakes every WaitForChange (the console is stopping).
+  void WakeWaiters();
+
  private:
   CaseIndex(std::string dir, std::chrono::hours retention);
   Status Put(const CaseRecord& record, std::string_view request_id);
   Result<std::optional<CaseRecord>> Get(const std::string& case_id);
+  void Changed();
 
   const std::string dir_;
   const std::chrono::hours retention_;
   std::mutex mu_;  // one change at a time (read, modify, write)
   std::unique_ptr<rocksdb::DB> db_;
+  std::mutex change_mu_;
+  std::condition_variable change_cv_;
+  uint64_t changes_ = 0;  // guarded by change_mu_
+  uint64_t wakes_ = 0;    // guarded by change_mu_
 };
 
 // The record as JSON and back (its stored form; the envelopes in hex).

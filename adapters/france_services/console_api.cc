@@ -88,7 +88,7 @@ ApiReply ConsoleApi::Handle(const ApiRequest& req) {
   if (req.path == "/api/session") {
     if (req.method == "DELETE") return SignOut(req, in);
     ApiReply r;
-    r.body = json{{"agent", AgentJson(in.agent)}, {"csrf", in.session.csrf}};
+    r.body = SessionJson(in.agent, in.session.csrf);
     return r;
   }
   if (options_.desk != nullptr) return Cases(req, in);
@@ -157,7 +157,7 @@ ApiReply ConsoleApi::SignIn(const ApiRequest& req) {
   spdlog::info("console: {} signed in from {}", agent->login,
                Escaped(req.address, 64));
   ApiReply r;
-  r.body = json{{"agent", AgentJson(*agent)}, {"csrf", session->csrf}};
+  r.body = SessionJson(*agent, session->csrf);
   r.set_cookie = Cookie(session->token, options_.sessions.absolute_ms / 1000);
   return r;
 }
@@ -172,11 +172,11 @@ ApiReply ConsoleApi::SignOut(const ApiRequest& req, const SignedIn& who) {
 }
 
 std::optional<ConsoleApi::SignedIn> ConsoleApi::Authenticate(
-    const ApiRequest& req, ApiReply* refusal) {
+    const ApiRequest& req, ApiReply* refusal, bool touch) {
   *refusal = NotSignedIn();
   const std::string token = SessionTokenOf(req.cookie);
   if (token.empty()) return std::nullopt;
-  auto session = sessions_.Find(token);
+  auto session = sessions_.Find(token, touch);
   if (!session) return std::nullopt;
   auto book = Book();
   if (!book.ok()) {
@@ -195,6 +195,25 @@ std::optional<ConsoleApi::SignedIn> ConsoleApi::Authenticate(
     return std::nullopt;
   }
   return SignedIn{std::move(*session), *agent};
+}
+
+std::optional<std::string> ConsoleApi::SignedInLogin(std::string_view cookie,
+                                                     bool touch) {
+  ApiRequest req;
+  req.method = "GET";
+  req.cookie = cookie;
+  ApiReply refusal;
+  auto who = Authenticate(req, &refusal, touch);
+  if (!who) return std::nullopt;
+  return who->agent.login;
+}
+
+nlohmann::ordered_json ConsoleApi::SessionJson(const Agent& agent,
+                                               const std::string& csrf) const {
+  return json{{"agent", AgentJson(agent)},
+              {"site_name",
+               options_.site_name.empty() ? agent.site : options_.site_name},
+              {"csrf", csrf}};
 }
 
 Result<std::shared_ptr<const AgentBook>> ConsoleApi::Book() {

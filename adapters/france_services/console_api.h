@@ -6,8 +6,8 @@
 // it behind HTTP; tests call it directly.
 //
 //   POST   /api/session  sign in: {"login", "password"} -> 200 {"agent",
-//                        "csrf"} and the session cookie
-//   GET    /api/session  who is signed in: 200 {"agent", "csrf"}
+//                        "site_name", "csrf"} and the session cookie
+//   GET    /api/session  who is signed in: 200 {"agent", "site_name", "csrf"}
 //   DELETE /api/session  sign out (the CSRF header required): 204
 //   GET    /api/case-types        the eight case types, named in French
 //   POST   /api/cases/check       the checks of an opening, nothing sent
@@ -72,6 +72,9 @@ struct ApiOptions {
   // The console's site (its participant id): only its agents sign in.
   // Empty: any agent of the file.
   std::string site;
+  // The site's name for people ("France services Paris 15e"); empty: its
+  // participant id.
+  std::string site_name;
   // The site's cases (must outlive the API); null: no case endpoints
   // (404), for tests of the sessions alone.
   CaseDesk* desk = nullptr;
@@ -83,6 +86,11 @@ class ConsoleApi {
   explicit ConsoleApi(ApiOptions options, const Clock* clock = nullptr);
 
   ApiReply Handle(const ApiRequest& request);
+  // The login of the agent whose session `cookie` (a Cookie header)
+  // carries, if the session is live and the agent may still sign in; the
+  // session's last request is now unless `touch` is false.
+  std::optional<std::string> SignedInLogin(std::string_view cookie,
+                                           bool touch = true);
 
  private:
   struct SignedIn {
@@ -101,10 +109,12 @@ class ConsoleApi {
   // The signed-in agent of `request`; nullopt with `*refusal` set (401, or
   // 503 if the agents file cannot be read) if there is none.
   std::optional<SignedIn> Authenticate(const ApiRequest& request,
-                                       ApiReply* refusal);
+                                       ApiReply* refusal, bool touch = true);
   // The agents file as it is now: read again when it changed on disk.
   Result<std::shared_ptr<const AgentBook>> Book();
   std::string Cookie(const std::string& token, int64_t max_age_s) const;
+  nlohmann::ordered_json SessionJson(const Agent& agent,
+                                     const std::string& csrf) const;
   bool OfThisSite(const Agent& agent) const;
 
   const ApiOptions options_;

@@ -4,6 +4,7 @@
 
 #include "adapters/sdk/client_config.h"
 #include "core/files.h"
+#include "core/text.h"
 #include "core/toml_file.h"
 
 namespace relais::console {
@@ -32,8 +33,9 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
   RELAIS_RETURN_IF_ERROR(CheckKnownKeys(
       *t,
       {"listen", "agents", "participant", "cases_dir", "case_retention_days",
-       "case_ttl_days", "endpoint_file", "tls_certificate", "tls_private_key",
-       "session_idle_minutes", "session_max_hours"},
+       "case_ttl_days", "site_name", "web_dir", "endpoint_file",
+       "tls_certificate", "tls_private_key", "session_idle_minutes",
+       "session_max_hours"},
       path, "[console]"));
   ConsoleConfig c;
   RELAIS_ASSIGN_OR_RETURN(c.listen, StringAt(*t, "listen", c.listen, path));
@@ -61,6 +63,14 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
   RELAIS_ASSIGN_OR_RETURN(
       c.case_ttl_days,
       IntegerAt(*t, "case_ttl_days", c.case_ttl_days, 1, 90, path));
+  RELAIS_ASSIGN_OR_RETURN(c.site_name, StringAt(*t, "site_name", "", path));
+  if (c.site_name.size() > 120 || !IsCleanText(c.site_name)) {
+    return Status::InvalidArgument(
+        path +
+        ": [console] site_name must be printable text of at most 120 bytes");
+  }
+  RELAIS_ASSIGN_OR_RETURN(std::string web, StringAt(*t, "web_dir", "", path));
+  if (!web.empty()) c.web_dir = Resolved(path, web);
   RELAIS_ASSIGN_OR_RETURN(std::string endpoint,
                           StringAt(*t, "endpoint_file", "", path));
   c.endpoint_file = Resolved(path, endpoint);

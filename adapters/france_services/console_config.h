@@ -28,6 +28,13 @@ struct ConsoleConfig {
   // How long a case's messages may wait for an agency before they become
   // dead letters. Default: 30. 1 to 90 (the broker's max_ttl_days).
   int64_t case_ttl_days = 30;
+  // The site's name as agents and citizens read it (the pages' header,
+  // the récépissé). Default: the participant id. At most 120 bytes.
+  std::string site_name;
+  // The console's pages and the design system's files (a build puts them
+  // in build/web). Default: web/ beside the folder of the relais-console
+  // executable (bin/../web).
+  std::string web_dir;
   // Where the listening URL is written once the console serves (for
   // scripts and tests). Default: none.
   std::string endpoint_file;

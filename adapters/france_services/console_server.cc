@@ -3,9 +3,12 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <utility>
+#include <vector>
 
 #include "core/files.h"
 #include "core/text.h"
@@ -15,6 +18,46 @@ namespace {
 
 constexpr size_t kMaxBody = 64 << 10;
 constexpr const char* kJson = "application/json; charset=utf-8";
+// At most this many live-update streams at once (each holds one of the
+// server's threads while it lasts); the next gets 503 and its page
+// reloads the list from time to time instead.
+constexpr int kMaxStreams = 48;
+constexpr int kServerThreads = kMaxStreams + 16;
+// A comment line on an idle stream this often, so that a proxy or the
+// browser does not close it, and a closed one is noticed.
+constexpr std::chrono::seconds kStreamKeepAlive{15};
+
+// The pages (web/pages/), each at its address; all but the sign-in need
+// a session (303 to /connexion otherwise). The page's script finds the
+// case id in its own address.
+struct Page {
+  const char* pattern;  // httplib's regular expression
+  const char* file;
+  bool needs_session;
+};
+constexpr Page kPages[] = {
+    {"/connexion", "connexion.html", false},
+    {"/", "dossiers.html", true},
+    {"/nouveau", "nouveau.html", true},
+    {R"(/dossiers/[A-Za-z0-9_-]{1,64})", "dossier.html", true},
+    {R"(/dossiers/[A-Za-z0-9_-]{1,64}/recepisse)", "recepisse.html", true},
+};
+
+// What every answer says: no cache (pages and answers are about
+// citizens), no sniffing, no framing, scripts and styles of this origin
+// only (no inline script: the pages have none).
+httplib::Headers SecurityHeaders(bool tls) {
+  httplib::Headers headers = {
+      {"Cache-Control", "no-store"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "same-origin"},
+      {"Content-Security-Policy",
+       "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}};
+  if (tls) headers.emplace("Strict-Transport-Security", "max-age=31536000");
+  return headers;
+}
 
 // The answer to a request httplib refused before any handler (a body over
 // kMaxBody, a malformed request) or to an exception a handler let escape.
@@ -93,10 +136,10 @@ Result<std::unique_ptr<httplib::Server>> MakeServer(
     server = std::make_unique<httplib::Server>();
   }
   server->set_payload_max_length(kMaxBody);
-  httplib::Headers headers = {{"Cache-Control", "no-store"},
-                              {"X-Content-Type-Options", "nosniff"}};
-  if (tls) headers.emplace("Strict-Transport-Security", "max-age=31536000");
-  server->set_default_headers(std::move(headers));
+  server->set_default_headers(SecurityHeaders(tls));
+  server->new_task_queue = [] {
+    return new httplib::ThreadPool(kServerThreads);
+  };
   server->set_error_handler(
       [](const httplib::Request&, httplib::Response& res) {
         if (res.body.empty()) {
@@ -112,8 +155,9 @@ Result<std::unique_ptr<httplib::Server>> MakeServer(
   return server;
 }
 
-// Every request, whatever its method, to `api`.
-void Route(httplib::Server& server, ConsoleApi* api) {
+// Every /api/ request, whatever its method, to `api` (the live updates
+// are routed before).
+void RouteApi(httplib::Server& server, ConsoleApi* api) {
   const auto handle = [api](const httplib::Request& req,
                             httplib::Response& res) {
     const std::string content_type = req.get_header_value("Content-Type");
@@ -137,18 +181,126 @@ void Route(httplib::Server& server, ConsoleApi* api) {
     }
     if (!reply.body.is_null()) res.set_content(Render(reply.body), kJson);
   };
-  server.Get(".*", handle);
-  server.Post(".*", handle);
-  server.Put(".*", handle);
-  server.Patch(".*", handle);
-  server.Delete(".*", handle);
-  server.Options(".*", handle);
+  constexpr const char* kApi = "/api/.*";
+  server.Get(kApi, handle);
+  server.Post(kApi, handle);
+  server.Put(kApi, handle);
+  server.Patch(kApi, handle);
+  server.Delete(kApi, handle);
+  server.Options(kApi, handle);
+}
+
+void Reply(httplib::Response& res, const ApiReply& reply) {
+  res.status = reply.status;
+  res.set_content(Render(reply.body), kJson);
 }
 
 }  // namespace
 
 ConsoleServer::ConsoleServer(ApiOptions options, const Clock* clock)
     : api_(std::move(options), clock) {}
+
+Status ConsoleServer::LoadPages(const std::string& web_dir) {
+  const std::string dsfr = web_dir + "/node_modules/@gouvfr/dsfr/dist";
+  for (const std::string& needed :
+       {web_dir + "/pages/dossiers.html", web_dir + "/static/console.js",
+        dsfr + "/dsfr.min.css"}) {
+    if (!std::filesystem::is_regular_file(needed)) {
+      return Status::InvalidArgument(
+          "the console's pages are not complete in " + web_dir + " (no " +
+          needed +
+          "): build relais (cmake --build build puts them in build/web) or "
+          "set web_dir in console.toml");
+    }
+  }
+  // Each page's <!--head-->, <!--header--> and <!--footer--> are the
+  // parts every page shares (pages/_head.html, ...).
+  std::vector<std::pair<std::string, std::string>> parts;
+  for (const char* part : {"head", "header", "footer"}) {
+    RELAIS_ASSIGN_OR_RETURN(
+        std::string text,
+        ReadFile(web_dir + "/pages/_" + part + ".html", 1 << 20));
+    parts.emplace_back(std::string("<!--") + part + "-->", std::move(text));
+  }
+  for (const Page& page : kPages) {
+    RELAIS_ASSIGN_OR_RETURN(std::string html,
+                            ReadFile(web_dir + "/pages/" + page.file, 1 << 20));
+    for (const auto& [mark, text] : parts) {
+      if (const size_t at = html.find(mark); at != std::string::npos) {
+        html.replace(at, mark.size(), text);
+      }
+    }
+    pages_[page.file] = std::move(html);
+  }
+  if (!server_->set_mount_point("/dsfr", dsfr) ||
+      !server_->set_mount_point("/static", web_dir + "/static")) {
+    return Status::InvalidArgument("the console cannot serve " + web_dir);
+  }
+  return Status::OK();
+}
+
+void ConsoleServer::RoutePages() {
+  for (const Page& page : kPages) {
+    const std::string* html = &pages_.at(page.file);
+    const bool needs_session = page.needs_session;
+    server_->Get(page.pattern,
+                 [this, html, needs_session](const httplib::Request& req,
+                                             httplib::Response& res) {
+                   if (needs_session &&
+                       !api_.SignedInLogin(req.get_header_value("Cookie"))) {
+                     res.status = 303;
+                     res.set_header("Location", "/connexion");
+                     return;
+                   }
+                   res.set_content(*html, "text/html; charset=utf-8");
+                 });
+  }
+}
+
+void ConsoleServer::RouteEvents(CaseIndex* index) {
+  server_->Get("/api/events", [this, index](const httplib::Request& req,
+                                            httplib::Response& res) {
+    std::string cookie = req.get_header_value("Cookie");
+    if (!api_.SignedInLogin(cookie)) {
+      Reply(res, ApiError(401, "not_signed_in",
+                          "Connectez-vous pour accéder à la console."));
+      return;
+    }
+    if (streams_.fetch_add(1) >= kMaxStreams) {
+      streams_.fetch_sub(1);
+      Reply(res, ApiError(503, "too_many_streams",
+                          "Trop de pages suivent les dossiers en direct ; "
+                          "celle-ci se mettra à jour en rechargeant."));
+      return;
+    }
+    // First the reconnection delay; then an event each time the index
+    // changes, a comment when nothing did for kStreamKeepAlive. The
+    // stream ends when its session does, or the server stops.
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, index, cookie = std::move(cookie), seen = index->changes(),
+         started = false](size_t, httplib::DataSink& sink) mutable {
+          if (!started) {
+            started = true;
+            const std::string hello = "retry: 3000\n\n";
+            return sink.write(hello.data(), hello.size());
+          }
+          const uint64_t now = index->WaitForChange(seen, kStreamKeepAlive);
+          if (stopping_.load() || !sink.is_writable() ||
+              !api_.SignedInLogin(cookie, /*touch=*/false)) {
+            return false;
+          }
+          const std::string message =
+              now == seen
+                  ? std::string(": nothing new\n\n")
+                  : "event: cases\ndata: {\"changes\": " + std::to_string(now) +
+                        "}\n\n";
+          seen = now;
+          return sink.write(message.data(), message.size());
+        },
+        [this](bool) { streams_.fetch_sub(1); });
+  });
+}
 
 Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
     const ConsoleConfig& config, CaseDesk* desk, const Clock* clock) {
@@ -164,10 +316,19 @@ Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   options.secure_cookie = tls;
   options.desk = desk;
   if (desk != nullptr) options.site = desk->site();
+  options.site_name = config.site_name;
   std::unique_ptr<ConsoleServer> s(new ConsoleServer(options, clock));
   RELAIS_ASSIGN_OR_RETURN(s->server_, MakeServer(config));
   httplib::Server& server = *s->server_;
-  Route(server, &s->api_);
+  if (!config.web_dir.empty()) {
+    RELAIS_RETURN_IF_ERROR(s->LoadPages(config.web_dir));
+    s->RoutePages();
+  }
+  if (desk != nullptr) {
+    s->index_ = &desk->index();
+    s->RouteEvents(s->index_);
+  }
+  RouteApi(server, &s->api_);
   const int bound = port == 0 ? server.bind_to_any_port(host)
                               : (server.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
@@ -188,14 +349,18 @@ Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
     RELAIS_RETURN_IF_ERROR(
         WriteFileAtomic(config.endpoint_file, s->url_ + "\n"));
   }
-  spdlog::info("console: serving {} (agents file {})", s->url_,
-               config.agents_file);
+  spdlog::info("console: serving {} (agents file {}{}{})", s->url_,
+               config.agents_file, config.web_dir.empty() ? "" : ", pages in ",
+               config.web_dir);
   return s;
 }
 
 ConsoleServer::~ConsoleServer() { Stop(); }
 
 void ConsoleServer::Stop() {
+  stopping_.store(true);
+  // The live-update streams wait on the index: wake them so they end.
+  if (index_ != nullptr) index_->WakeWaiters();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }

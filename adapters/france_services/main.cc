@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 
 #include "adapters/france_services/agent_commands.h"
@@ -71,6 +72,15 @@ Status StartConsole(const relais::console::ConsoleConfig& config, Console* c) {
   return Status::OK();
 }
 
+// web/ beside the executable's folder (build/bin/../web in a build).
+std::string DefaultWebDir() {
+  std::error_code ec;
+  const std::filesystem::path exe =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "web";
+  return (exe.parent_path().parent_path() / "web").string();
+}
+
 // Serves until SIGINT or SIGTERM. 0 after a stop; 2 for a configuration
 // the console cannot serve; 1 if it cannot start otherwise.
 int Serve(const std::string& config_path) {
@@ -81,6 +91,7 @@ int Serve(const std::string& config_path) {
     spdlog::critical("{}", config.status().ToString());
     return 2;
   }
+  if (config->web_dir.empty()) config->web_dir = DefaultWebDir();
   Console console;
   if (Status st = StartConsole(*config, &console); !st.ok()) {
     spdlog::critical("cannot start: {}", st.ToString());

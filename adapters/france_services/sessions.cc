@@ -40,7 +40,7 @@ Result<Session> Sessions::Open(const std::string& login) {
   return s;
 }
 
-std::optional<Session> Sessions::Find(std::string_view token) {
+std::optional<Session> Sessions::Find(std::string_view token, bool touch) {
   const std::string key = crypto::Sha256(token);
   const int64_t now = clock_->NowMs();
   std::lock_guard<std::mutex> lock(mu_);
@@ -50,7 +50,7 @@ std::optional<Session> Sessions::Find(std::string_view token) {
     by_hash_.erase(it);
     return std::nullopt;
   }
-  it->second.last_ms = now;
+  if (touch) it->second.last_ms = now;
   return it->second;
 }
 

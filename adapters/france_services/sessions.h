@@ -50,10 +50,11 @@ class Sessions {
 
   // A new session for `login`. Internal if the random generator fails.
   Result<Session> Open(const std::string& login);
-  // The live session named by `token`, its last request now; nullopt if
-  // there is none (never was, signed out, expired: an expired one is
-  // removed).
-  std::optional<Session> Find(std::string_view token);
+  // The live session named by `token`, its last request now (unless
+  // `touch` is false: a live-updates stream checking that its session
+  // still lives does not keep it alive); nullopt if there is none (never
+  // was, signed out, expired: an expired one is removed).
+  std::optional<Session> Find(std::string_view token, bool touch = true);
   // Whether `csrf` is `session`'s CSRF token (in constant time).
   static bool CsrfMatches(const Session& session, std::string_view csrf);
   // Ends the session named by `token`, if any.

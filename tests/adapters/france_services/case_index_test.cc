@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -143,6 +144,38 @@ TEST_F(CaseIndexTest, AReceiptKeepsTheReportsThatCameBeforeIt) {
   EXPECT_EQ((*r)->recipients[0].state, RecipientState::Done)
       << "the later receipt did not undo the report";
   EXPECT_EQ((*r)->history.size(), 3u);  // caf sent, caf done, cpam sent
+}
+
+// The count the live updates follow: up by one per change kept, not for
+// a report that changes nothing; a waiter wakes on a change or when told.
+TEST_F(CaseIndexTest, ChangesAreCountedAndWakeTheirWaiters) {
+  auto index = OpenIndex();
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->changes(), 0u);
+  ASSERT_TRUE(index->Add(Case("c-1", now_, "X"), "r").ok());
+  EXPECT_EQ(index->changes(), 1u);
+  ASSERT_TRUE(
+      index->ApplyReport("c-1", "caf", RecipientState::Received, now_ + 5, "")
+          .ok());
+  EXPECT_EQ(index->changes(), 2u);
+  ASSERT_TRUE(
+      index->ApplyReport("c-1", "caf", RecipientState::Received, now_ + 5, "")
+          .ok());
+  EXPECT_EQ(index->changes(), 2u) << "the same report again changes nothing";
+  // Already past: at once.
+  EXPECT_EQ(index->WaitForChange(1, std::chrono::hours(1)), 2u);
+  std::thread change([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(index->Remove("c-1").ok());
+  });
+  EXPECT_EQ(index->WaitForChange(2, std::chrono::hours(1)), 3u);
+  change.join();
+  std::thread wake([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    index->WakeWaiters();
+  });
+  EXPECT_EQ(index->WaitForChange(3, std::chrono::hours(1)), 3u);
+  wake.join();
 }
 
 TEST_F(CaseIndexTest, ProgressSumsUpTheRecipients) {

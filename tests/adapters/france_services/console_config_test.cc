@@ -28,6 +28,13 @@ TEST(ConsoleConfigTest, DefaultsAndPathsBesideTheFile) {
   EXPECT_EQ(c->case_retention_days, 400);
   EXPECT_EQ(c->case_ttl_days, 30);
   EXPECT_EQ(c->listen, "127.0.0.1:8480");
+  EXPECT_EQ(c->site_name, "");
+  EXPECT_EQ(c->web_dir, "") << "relais-console serve puts bin/../web";
+  auto named =
+      Parse("site_name = \"France services Paris 15e\"\nweb_dir = \"pages\"\n");
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->site_name, "France services Paris 15e");
+  EXPECT_EQ(named->web_dir, "/etc/relais/pages");
   auto absolute = Parse("cases_dir = \"/var/lib/relais/cases\"\n");
   ASSERT_TRUE(absolute.ok());
   EXPECT_EQ(absolute->cases_dir, "/var/lib/relais/cases");
@@ -49,6 +56,13 @@ TEST(ConsoleConfigTest, MistakesAreNamed) {
            {"[console]\nagents = \"a.json\"\nparticipant = \"c.toml\"\n"
             "case_dir = \"x\"\n",
             "case_dir"},
+           {"[console]\nagents = \"a.json\"\nparticipant = \"c.toml\"\n"
+            "site_name = \"Paris\\u0007\"\n",
+            "site_name"},
+           {"[console]\nagents = \"a.json\"\nparticipant = \"c.toml\"\n"
+            "site_name = \"" +
+                std::string(121, 'x') + "\"\n",
+            "site_name"},
        }) {
     auto r = ParseConsoleConfig(c.text, kPath);
     ASSERT_FALSE(r.ok()) << c.text;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adapters/france_services/agent_book.h"
@@ -46,13 +47,39 @@ class ConsoleServerTest : public relais::testing::TestDirFixture {
                 }).ok());
   }
 
-  // Starts relais-console serve with [console] `extra` lines; returns its
-  // URL once it serves, or nullopt (its log in `log_`) if it stopped.
+  // A web folder as the build makes it (pages/, static/, the design
+  // system's stylesheet), with a mark in each file to find it by.
+  void MakeWebDir(const std::string& dir) {
+    std::filesystem::create_directories(dir + "/pages");
+    std::filesystem::create_directories(dir + "/static");
+    std::filesystem::create_directories(dir +
+                                        "/node_modules/@gouvfr/dsfr/dist");
+    for (const char* part : {"head", "header", "footer"}) {
+      Spit(dir + "/pages/_" + part + ".html",
+           std::string("<p>part ") + part + "</p>");
+    }
+    for (const char* page :
+         {"connexion", "dossiers", "nouveau", "dossier", "recepisse"}) {
+      Spit(dir + "/pages/" + page + ".html",
+           std::string("<!--head--><!--header--><h1>page ") + page +
+               "</h1><!--footer-->");
+    }
+    Spit(dir + "/static/console.js", "// console.js\n");
+    Spit(dir + "/node_modules/@gouvfr/dsfr/dist/dsfr.min.css", "/* dsfr */\n");
+  }
+
+  // Starts relais-console serve with [console] `extra` lines (web_dir: a
+  // folder MakeWebDir made, unless `extra` names one); returns its URL
+  // once it serves, or nullopt (its log in `log_`) if it stopped.
   std::optional<std::string> Serve(const std::string& extra = "") {
+    MakeWebDir(Path("web"));
     Spit(Path("console.toml"),
          "[console]\nagents = \"agents.json\"\n"
-         "endpoint_file = \"console.url\"\n"
-         "participant = \"" +
+         "endpoint_file = \"console.url\"\n" +
+             (extra.find("web_dir") == std::string::npos
+                  ? std::string("web_dir = \"web\"\n")
+                  : std::string()) +
+             "participant = \"" +
              stack_->layout().ClientConfig(deploy::kDefaultDesk) + "\"\n" +
              (extra.find("listen") == std::string::npos
                   ? std::string("listen = \"127.0.0.1:0\"\n")
@@ -364,6 +391,122 @@ TEST_F(ConsoleServerTest, AnAgentOpensACaseOnceAndFollowsTheAgencysAnswer) {
   for (const char* personal : {"284057512345672", "MARTIN", "Claire"}) {
     EXPECT_EQ(log.find(personal), std::string::npos) << personal;
   }
+}
+
+}  // namespace
+}  // namespace relais::console
+
+namespace relais::console {
+namespace {
+
+// The pages: the sign-in for anyone, the others for a session only, each
+// with its shared parts put in; the design system's files beside them.
+TEST_F(ConsoleServerTest, PagesNeedASessionAndCarryTheirParts) {
+  auto url = Serve();
+  ASSERT_TRUE(url.has_value()) << Log();
+  httplib::Client http(*url);
+  auto out = http.Get("/");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 303);
+  EXPECT_EQ(out->get_header_value("Location"), "/connexion");
+  EXPECT_EQ(http.Get("/dossiers/c-1/recepisse")->status, 303);
+
+  auto sign_in = http.Get("/connexion");
+  ASSERT_TRUE(sign_in);
+  ASSERT_EQ(sign_in->status, 200);
+  EXPECT_EQ(sign_in->get_header_value("Content-Type"),
+            "text/html; charset=utf-8");
+  EXPECT_EQ(sign_in->body,
+            "<p>part head</p><p>part header</p><h1>page connexion</h1>"
+            "<p>part footer</p>");
+  const std::string csp = sign_in->get_header_value("Content-Security-Policy");
+  EXPECT_NE(csp.find("default-src 'self'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_EQ(sign_in->get_header_value("X-Frame-Options"), "DENY");
+
+  auto css = http.Get("/dsfr/dsfr.min.css");
+  ASSERT_TRUE(css);
+  EXPECT_EQ(css->status, 200);
+  EXPECT_EQ(css->body, "/* dsfr */\n");
+  EXPECT_EQ(http.Get("/static/console.js")->body, "// console.js\n");
+  EXPECT_EQ(http.Get("/static/../pages/_head.html")->status, 404);
+
+  Browser browser(*url);
+  ASSERT_TRUE(browser.SignIn()) << Log();
+  const struct {
+    const char* path;
+    const char* page;
+  } kPages[] = {{"/", "dossiers"},
+                {"/nouveau", "nouveau"},
+                {"/dossiers/c-20261129-0123", "dossier"},
+                {"/dossiers/c-20261129-0123/recepisse", "recepisse"}};
+  for (const auto& p : kPages) {
+    auto page = browser.http.Get(p.path, browser.headers);
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200) << p.path;
+    EXPECT_NE(page->body.find(std::string("<h1>page ") + p.page),
+              std::string::npos)
+        << p.path << ": " << page->body;
+  }
+  EXPECT_EQ(browser.http.Get("/dossiers/a/b", browser.headers)->status, 404);
+  EXPECT_EQ(console_.Stop(), 0) << Log();
+}
+
+TEST_F(ConsoleServerTest, WithoutItsPagesItDoesNotStart) {
+  std::filesystem::create_directories(Path("empty"));
+  EXPECT_FALSE(Serve("web_dir = \"empty\"\n").has_value());
+  EXPECT_EQ(console_.Wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(Log().find("pages are not complete"), std::string::npos) << Log();
+}
+
+// GET /api/events: for a session only; "cases" each time a case of the
+// site changes (here: one is opened).
+TEST_F(ConsoleServerTest, LiveUpdatesSayWhenTheSitesCasesChange) {
+  auto url = Serve();
+  ASSERT_TRUE(url.has_value()) << Log();
+  httplib::Client anonymous(*url);
+  auto refused = anonymous.Get("/api/events");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+
+  Browser browser(*url);
+  ASSERT_TRUE(browser.SignIn()) << Log();
+  std::mutex mu;
+  std::string stream;  // guarded by mu
+  std::string content_type;
+  std::thread reader([&] {
+    httplib::Client http(*url);
+    http.set_read_timeout(60, 0);
+    httplib::Headers headers = {
+        {"Cookie", browser.headers.find("Cookie")->second}};
+    auto r = http.Get(
+        "/api/events", headers,
+        [&](const httplib::Response& res) {
+          content_type = res.get_header_value("Content-Type");
+          return true;
+        },
+        [&](const char* data, size_t size) {
+          std::lock_guard<std::mutex> lock(mu);
+          stream.append(data, size);
+          return stream.find("event: cases") == std::string::npos;
+        });
+    (void)r;
+  });
+  auto seen = [&](const char* what) {
+    return WaitUntil([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      return stream.find(what) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(seen("retry: 3000\n\n"));
+  nlohmann::json opening = Opening("request-live-0123456789", SampleEvent());
+  opening["recipients"] = {"caf"};
+  auto [status, opened] = browser.Post("/api/cases", opening);
+  EXPECT_EQ(status, 201) << opened.dump() << Log();
+  EXPECT_TRUE(seen("event: cases\ndata: {\"changes\": "));
+  reader.join();
+  EXPECT_EQ(content_type, "text/event-stream");
+  EXPECT_EQ(console_.Stop(), 0) << Log();
 }
 
 }  // namespace
