@@ -56,6 +56,84 @@ Result<std::string> HexDecode(std::string_view hex) {
   return out;
 }
 
+namespace {
+constexpr char kBase64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+}  // namespace
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t v = uint32_t{static_cast<uint8_t>(bytes[i])} << 16 |
+                       uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8 |
+                       static_cast<uint8_t>(bytes[i + 2]);
+    out.push_back(kBase64[v >> 18 & 63]);
+    out.push_back(kBase64[v >> 12 & 63]);
+    out.push_back(kBase64[v >> 6 & 63]);
+    out.push_back(kBase64[v & 63]);
+  }
+  const size_t left = bytes.size() - i;
+  if (left > 0) {
+    uint32_t v = uint32_t{static_cast<uint8_t>(bytes[i])} << 16;
+    if (left == 2) v |= uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8;
+    out.push_back(kBase64[v >> 18 & 63]);
+    out.push_back(kBase64[v >> 12 & 63]);
+    out.push_back(left == 2 ? kBase64[v >> 6 & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+Result<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) {
+    return Status::InvalidArgument(
+        "base64 text is not a multiple of 4 characters long");
+  }
+  size_t pad = 0;
+  if (!text.empty() && text.back() == '=') pad = text.ends_with("==") ? 2 : 1;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      const size_t at = i + k;
+      const bool padding = at >= text.size() - pad;
+      const int d = padding ? 0 : Base64Value(text[at]);
+      if (d < 0 || (padding && text[at] != '=')) {
+        return Status::InvalidArgument("base64 text has a wrong character at " +
+                                       std::to_string(at));
+      }
+      v = v << 6 | static_cast<uint32_t>(d);
+    }
+    out.push_back(static_cast<char>(v >> 16));
+    out.push_back(static_cast<char>(v >> 8 & 0xff));
+    out.push_back(static_cast<char>(v & 0xff));
+  }
+  if (pad > 0) {
+    // The padded group's unused bits must be zero (one text, one meaning).
+    const uint32_t unused = pad == 2 ? static_cast<uint8_t>(out[out.size() - 2])
+                                     : static_cast<uint8_t>(out.back());
+    if (unused != 0) {
+      return Status::InvalidArgument(
+          "base64 text has bits set in its padding at " +
+          std::to_string(text.size() - pad - 1));
+    }
+    out.resize(out.size() - pad);
+  }
+  return out;
+}
+
 Result<std::string> Z85Encode(std::string_view bytes) {
   if (bytes.size() % 4 != 0) {
     return Status::InvalidArgument("Z85 input length is not a multiple of 4");

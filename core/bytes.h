@@ -17,6 +17,14 @@ std::string HexEncode(std::string_view bytes);
 // non-hex character.
 Result<std::string> HexDecode(std::string_view hex);
 
+// Base64 (RFC 4648, section 4: the standard alphabet, with '=' padding).
+std::string Base64Encode(std::string_view bytes);
+// Inverse of Base64Encode, strictly: a multiple of 4 characters of the
+// alphabet, padding only at the end, no whitespace, and no bits set in the
+// padding. InvalidArgument naming the offset of the first wrong character
+// (never the character).
+Result<std::string> Base64Decode(std::string_view text);
+
 // ZeroMQ's Z85 (RFC 32/Z85): `bytes` must be a multiple of 4 long.
 Result<std::string> Z85Encode(std::string_view bytes);
 // `text` must be a multiple of 5 long and use the Z85 alphabet.

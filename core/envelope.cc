@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/bytes.h"
+#include "core/case_extras.h"
 #include "core/crypto.h"
 #include "core/flatbuf.h"
 #include "core/ids.h"
@@ -133,6 +134,12 @@ Status CheckPayload(const wire::Header& h, std::string_view payload) {
                                 wire::EnumNameCaseBody(event->body_type()) +
                                 " but case_type is " +
                                 wire::EnumNameCaseType(h.case_type()));
+  }
+  // The broker writes the assistance in the case's trail: its form first.
+  if (event->assistance() != nullptr) {
+    if (Status st = CheckAssistance(*event->assistance()); !st.ok()) {
+      return Status::Rejected(RejectCode::MalformedPayload, st.message());
+    }
   }
   return Status::OK();
 }

@@ -2,12 +2,13 @@
 # Builds relais and runs every test: the formatting check, unit,
 # integration, fault and browser tests with ctest (build/), the unit and
 # integration tests again with the clock two years ahead (faketime),
-# clang-tidy (.clang-tidy) beside them, the tests that run threads again
-# under ThreadSanitizer (build-tsan/, clang), then the libFuzzer targets
-# for a bounded time (build-fuzz/, clang; tests/fuzz/README.md). Exits non-zero on any
-# failure. Each phase says when it started (seconds since the script did).
-#   RELAIS_FUZZ_SECONDS   seconds per fuzz target (default 10: ten targets,
-#                         as many at a time as cores: about a minute; their
+# clang-tidy (.clang-tidy), the tests that run threads again under
+# ThreadSanitizer (build-tsan/, clang), then the libFuzzer targets for a
+# bounded time (build-fuzz/, clang; tests/fuzz/README.md). Exits non-zero
+# on any failure. Each phase says when it started (seconds since the
+# script did).
+#   RELAIS_FUZZ_SECONDS   seconds per fuzz target (default 5: ten targets,
+#                         as many at a time as cores: about 30 s; their
 #                         seeds also replay in ctest, fuzz_replay_*)
 #   RELAIS_TSAN=0         skips the ThreadSanitizer phase (a quicker local
 #                         run; CI runs it)
@@ -26,19 +27,6 @@ git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run -Werror
 echo "== build, warnings as errors (${SECONDS} s)"
 RELAIS_WERROR=ON RELAIS_DEBUG_INFO=OFF relais_build
 
-# clang-tidy (.clang-tidy) runs beside the tests, at the lowest CPU
-# priority: the tests spend much of their time waiting (fsync, processes
-# starting, timeouts), and take the cores whenever they want them. The
-# compile database lists build/'s unity sources (a target's .cc files in
-# batches): each is read once, and the checks report in the .cc files it
-# includes. The tests' own code is not checked.
-echo "== clang-tidy, beside the tests at the lowest priority (${SECONDS} s)"
-nice -n 19 run-clang-tidy -p build -j"$jobs" -quiet \
-  -extra-arg=-Wno-unknown-warning-option \
-  "$PWD/build/(adapters|broker|cli|core|deploy|storage|bench)/" >build/clang-tidy.log 2>&1 &
-tidy_pid=$!
-trap 'kill "$tidy_pid" 2>/dev/null || true' EXIT
-
 echo "== unit, integration, fault and browser tests (${SECONDS} s)"
 ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"
 
@@ -50,17 +38,21 @@ FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+730d' \
   ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs" \
   -L 'unit|integration' -E 'integration_python_client'
 
-echo "== clang-tidy's findings (${SECONDS} s)"
-wait "$tidy_pid" ||
+# The compile database lists build/'s unity sources (a target's .cc files
+# in batches): each is read once, and the checks report in the .cc files
+# it includes. The tests' own code is not checked.
+echo "== clang-tidy (${SECONDS} s)"
+run-clang-tidy -p build -j"$jobs" -quiet \
+  -extra-arg=-Wno-unknown-warning-option \
+  "$PWD/build/(adapters|broker|cli|core|deploy|storage|bench)/" >build/clang-tidy.log 2>&1 ||
   { grep -E "(warning|error):" build/clang-tidy.log | sort -u; exit 1; }
-trap - EXIT
 
 # The tests marked THREADS in tests/CMakeLists.txt (the unit tests of
-# the broker's threaded stages, the HTTP front, and every integration test
-# but the two scripts) and the programs they start, built again with clang
-# and ThreadSanitizer in build-tsan/: the threads of relaisd (loop, ingress
-# pool, journal writer, ZAP) and of the SDK (I/O, handler, keeper), every
-# access checked; a race or a lock-order inversion in any process a test
+# the broker's threaded stages, the HTTP front, and the integration tests
+# but the scripts and the demo flow) and the programs they start, built
+# again with clang and ThreadSanitizer in build-tsan/: the threads of
+# relaisd (loop, ingress pool, journal writer, ZAP) and of the SDK (I/O,
+# handler, keeper), every access checked; a race or a lock-order inversion in any process a test
 # starts fails the run (its report is printed from build-tsan/tsan.*).
 # Single-threaded tests (parsers, translators, pure stages) are left out:
 # the tool has nothing to check in them, and CI's 30 minutes hold the rest.
@@ -81,7 +73,7 @@ if [ "${RELAIS_TSAN:-1}" != 0 ]; then
   if ls build-tsan/tsan.* >/dev/null 2>&1; then cat build-tsan/tsan.*; exit 1; fi
 fi
 
-echo "== fuzz targets, ${RELAIS_FUZZ_SECONDS:-10} s each (${SECONDS} s)"
+echo "== fuzz targets, ${RELAIS_FUZZ_SECONDS:-5} s each (${SECONDS} s)"
 # -O1 as libFuzzer's documentation builds its targets; line tables only:
 # a finding's stack still names the lines. A unity build, as the others
 # (298 s of CPU instead of 432).
@@ -89,7 +81,7 @@ CC=clang CXX=clang++ cmake $(relais_generator build-fuzz) -S . -B build-fuzz -DR
   -DCMAKE_UNITY_BUILD=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
-  -DRELAIS_FUZZ_SECONDS="${RELAIS_FUZZ_SECONDS:-10}" >/dev/null
+  -DRELAIS_FUZZ_SECONDS="${RELAIS_FUZZ_SECONDS:-5}" >/dev/null
 cmake --build build-fuzz -j"$jobs"
 ctest --test-dir build-fuzz --output-on-failure -j"$jobs"
 echo "== every test passed (${SECONDS} s)"

@@ -12,6 +12,7 @@
 
 #include "adapters/france_services/password.h"
 #include "core/bytes.h"
+#include "core/case_extras.h"
 #include "core/crypto.h"
 #include "core/files.h"
 #include "core/ids.h"
@@ -124,23 +125,7 @@ Result<AgentBook> Parse(std::string_view text, const std::string& path) {
 
 }  // namespace
 
-Status CheckLogin(std::string_view login) {
-  if (login.size() < 2 || login.size() > 64) {
-    return Status::InvalidArgument("a login is 2 to 64 characters long");
-  }
-  if (login[0] < 'a' || login[0] > 'z') {
-    return Status::InvalidArgument("a login starts with a letter (a-z)");
-  }
-  for (char c : login) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return Status::InvalidArgument(
-          "a login holds only a-z, 0-9, '.', '_' and '-'");
-    }
-  }
-  return Status::OK();
-}
+Status CheckLogin(std::string_view login) { return CheckAgentLogin(login); }
 
 Status CheckAgentName(std::string_view name) {
   if (name.empty() || name.size() > 100) {

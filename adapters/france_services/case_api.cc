@@ -44,6 +44,12 @@ ojson CaseJson(const CaseRecord& r) {
   ojson out = CaseSummaryJson(r);
   out["expires_at_ms"] = r.expires_at_ms;
   out["mandate"] = {{"kind", r.mandate_kind}, {"date", r.mandate_date}};
+  ojson attachments = ojson::array();
+  for (const auto& a : r.attachments) {
+    attachments.push_back(
+        {{"name", a.name}, {"media_type", a.media_type}, {"bytes", a.bytes}});
+  }
+  out["attachments"] = std::move(attachments);
   ojson history = ojson::array();
   for (const auto& h : r.history) {
     history.push_back({{"at_ms", h.at_ms},
@@ -164,7 +170,8 @@ ApiReply ConsoleApi::CheckCase(const ApiRequest& req) {
     return ApiError(415, "unsupported_media_type",
                     "La demande doit être envoyée en JSON (application/json).");
   }
-  auto request = ParseCaseRequest(req.body, /*opening=*/false);
+  auto request = ParseCaseRequest(req.body, /*opening=*/false,
+                                  options_.max_attachment_bytes);
   if (!request.ok()) return BadRequest(request.status());
   auto check = options_.desk->Check(*request);
   if (!check.ok()) return DeskError(check.status(), "checking a case");
@@ -178,7 +185,8 @@ ApiReply ConsoleApi::OpenCase(const ApiRequest& req, const SignedIn& who) {
     return ApiError(415, "unsupported_media_type",
                     "La demande doit être envoyée en JSON (application/json).");
   }
-  auto request = ParseCaseRequest(req.body, /*opening=*/true);
+  auto request = ParseCaseRequest(req.body, /*opening=*/true,
+                                  options_.max_attachment_bytes);
   if (!request.ok()) return BadRequest(request.status());
   auto opened =
       options_.desk->Open(*request, Opener{who.agent.login, who.agent.name});

@@ -56,11 +56,17 @@ Result<CaseRecord> Current(CaseIndex& index, const std::string& case_id) {
 }  // namespace
 
 std::string RequestDigest(const CaseRequest& r) {
+  nlohmann::json attachments = nlohmann::json::array();
+  for (const auto& a : r.attachments) {
+    attachments.push_back(
+        {a.name, a.media_type, HexEncode(crypto::Sha256(a.content))});
+  }
   const nlohmann::json what = {
       {"event", r.event},
       {"recipients", r.recipients ? nlohmann::json(*r.recipients)
                                   : nlohmann::json("subscribers")},
-      {"mandate", {r.mandate_kind, r.mandate_date}}};
+      {"mandate", {r.mandate_kind, r.mandate_date}},
+      {"attachments", std::move(attachments)}};
   return HexEncode(crypto::Sha256(what.dump()));
 }
 
@@ -145,6 +151,16 @@ Result<CaseRecord> CaseDesk::Seal(const CaseRequest& request,
   record.mandate_kind = request.mandate_kind;
   record.mandate_date = request.mandate_date;
   record.request_sha256 = RequestDigest(request);
+  for (const auto& a : request.attachments) {
+    record.attachments.push_back({a.name, a.media_type, a.content.size()});
+  }
+  // Each view carries the documents and who opened it at the counter:
+  // signed with the case, named in relaisd's trail.
+  const CounterAssistance assistance{opener.login,
+                                     request.mandate_kind == "Written"
+                                         ? wire::MandateKind::Written
+                                         : wire::MandateKind::Oral,
+                                     request.mandate_date};
   for (const auto& r : check.recipients) {
     // No time yet: only the broker's times order what happens to it.
     record.recipients.push_back({r, wire::RecipientState::Sent, 0, {}});
@@ -154,7 +170,9 @@ Result<CaseRecord> CaseDesk::Seal(const CaseRequest& request,
     d.case_id = record.case_id;
     d.case_type = prepared.case_type;
     d.subject_ref = prepared.subject_ref;
-    d.payload = view.payload;
+    RELAIS_ASSIGN_OR_RETURN(
+        d.payload,
+        WithCaseExtras(view.payload, request.attachments, assistance));
     d.recipients = view.recipients;
     d.created_at_ms = now;
     RELAIS_ASSIGN_OR_RETURN(SealedEnvelope sealed,

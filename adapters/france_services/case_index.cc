@@ -130,6 +130,11 @@ StoredJson RecordJson(const CaseRecord& r) {
                         {"sequence", m.sequence},
                         {"accepted_at_ms", m.accepted_at_ms}});
   }
+  StoredJson attachments = StoredJson::array();
+  for (const auto& a : r.attachments) {
+    attachments.push_back(
+        {{"name", a.name}, {"media_type", a.media_type}, {"bytes", a.bytes}});
+  }
   return {{"case_id", r.case_id},
           {"case_type", CaseTypeName(r.case_type)},
           {"opened_at_ms", r.opened_at_ms},
@@ -142,6 +147,7 @@ StoredJson RecordJson(const CaseRecord& r) {
           {"recipients", std::move(recipients)},
           {"history", std::move(history)},
           {"messages", std::move(messages)},
+          {"attachments", std::move(attachments)},
           {"request_sha256", r.request_sha256},
           {"request_ref", r.request_ref}};
 }
@@ -181,6 +187,14 @@ Status ReadRecord(const StoredJson& j, CaseRecord* r) {
                            std::move(envelope),
                            m.at("sequence").get<uint64_t>(),
                            m.at("accepted_at_ms").get<int64_t>()});
+  }
+  // Absent from the records of a console without attachments.
+  if (auto a = j.find("attachments"); a != j.end()) {
+    for (const auto& n : *a) {
+      r->attachments.push_back({n.at("name").get<std::string>(),
+                                n.at("media_type").get<std::string>(),
+                                n.at("bytes").get<uint64_t>()});
+    }
   }
   return Status::OK();
 }
@@ -373,6 +387,7 @@ Status CaseIndex::Accepted(const std::string& case_id, size_t message,
   if (m.sequence != 0) return Status::OK();  // recorded already
   m.sequence = sequence;
   m.accepted_at_ms = at_ms;
+  m.envelope.clear();
   for (const auto& r : m.recipients) {
     record->history.push_back({at_ms, r, wire::RecipientState::Sent, {}});
   }

@@ -51,9 +51,18 @@ struct HistoryEntry {
 // One envelope of the case (one minimised view) and what became of it.
 struct KeptMessage {
   std::vector<std::string> recipients;
-  std::string envelope;   // the sealed bytes
+  // The sealed bytes, until the broker accepts them (then its journal
+  // holds them: the index drops them, and with them the attachments).
+  std::string envelope;
   uint64_t sequence = 0;  // the broker's, once accepted (0: not yet)
   int64_t accepted_at_ms = 0;
+};
+
+// A document the case carries (its bytes are in the envelopes only).
+struct AttachmentNote {
+  std::string name;
+  std::string media_type;
+  uint64_t bytes = 0;
 };
 
 struct CaseRecord {
@@ -69,6 +78,7 @@ struct CaseRecord {
   std::vector<RecipientStatus> recipients;
   std::vector<HistoryEntry> history;
   std::vector<KeptMessage> messages;
+  std::vector<AttachmentNote> attachments;
   // SHA-256 of the opening request: the same request id with another
   // request is refused.
   std::string request_sha256;
@@ -108,7 +118,8 @@ class CaseIndex {
   // Keeps a new case, synced, under its id and `request_id`.
   Status Add(const CaseRecord& record, std::string_view request_id);
   // The broker accepted message `message` of the case: its sequence and
-  // time, and a history entry per recipient of it, synced.
+  // time, and a history entry per recipient of it, synced; its envelope
+  // is dropped.
   Status Accepted(const std::string& case_id, size_t message, uint64_t sequence,
                   int64_t at_ms);
   Result<std::optional<CaseRecord>> Find(const std::string& case_id);

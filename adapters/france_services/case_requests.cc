@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/bytes.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/text.h"
@@ -101,11 +102,68 @@ Status Mandate(const nlohmann::json& v, CaseRequest* r) {
   return Status::OK();
 }
 
+std::string KiB(size_t bytes) { return std::to_string(bytes / 1024) + " Kio"; }
+
+Status Attachments(const nlohmann::json& v, size_t max_bytes, CaseRequest* r) {
+  if (!v.is_array() || v.size() > kMaxAttachments) {
+    return Refused(
+        "« attachments » doit être une liste de 10 pièces jointes au plus.");
+  }
+  size_t total = 0;
+  for (const auto& a : v) {
+    const std::string which =
+        "La pièce jointe n° " + std::to_string(r->attachments.size() + 1);
+    if (!a.is_object()) return Refused(which + " doit être un objet.");
+    for (const auto& [key, value] : a.items()) {
+      if (key != "name" && key != "media_type" && key != "content_base64") {
+        return Refused(which +
+                       " contient un champ inconnu : seuls « name », "
+                       "« media_type » et « content_base64 » sont attendus.");
+      }
+      if (!value.is_string()) {
+        return Refused(which + " : « " + key + " » doit être un texte.");
+      }
+    }
+    AttachmentFile f;
+    f.name = a.value("name", "");
+    f.media_type = a.value("media_type", "");
+    if (!CheckAttachmentName(f.name).ok()) {
+      return Refused(which +
+                     " doit avoir un nom de 1 à 100 caractères, sans « / » "
+                     "ni « \\ », qui ne commence pas par un point.");
+    }
+    if (!IsAttachmentMediaType(f.media_type)) {
+      return Refused(which +
+                     " doit être un document PDF ou une image PNG ou JPEG.");
+    }
+    auto content = Base64Decode(a.value("content_base64", ""));
+    if (!content.ok()) {
+      return Refused(which + " est mal encodée (base64 attendu).");
+    }
+    if (content->empty()) return Refused(which + " est vide.");
+    if (SniffMediaType(*content) != f.media_type) {
+      return Refused(which +
+                     " n'est pas ce qu'elle annonce : son contenu n'est pas "
+                     "celui d'un document PDF, PNG ou JPEG de ce type.");
+    }
+    total += content->size();
+    if (total > max_bytes) {
+      return Refused("Les pièces jointes dépassent " + KiB(max_bytes) +
+                     " au total : retirez-en ou réduisez-les.");
+    }
+    f.content = std::move(*content);
+    r->attachments.push_back(std::move(f));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
-Result<CaseRequest> ParseCaseRequest(std::string_view body, bool opening) {
-  if (body.size() > kMaxCaseRequestBytes) {
-    return Refused("Le dossier est trop volumineux (64 Kio au plus).");
+Result<CaseRequest> ParseCaseRequest(std::string_view body, bool opening,
+                                     size_t max_attachment_bytes) {
+  if (body.size() > MaxOpeningBytes(max_attachment_bytes)) {
+    return Refused("Le dossier est trop volumineux (" +
+                   KiB(max_attachment_bytes) + " de pièces jointes au plus).");
   }
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -129,12 +187,21 @@ Result<CaseRequest> ParseCaseRequest(std::string_view body, bool opening) {
       RELAIS_ASSIGN_OR_RETURN(r.recipients, Recipients(value));
     } else if (key == "mandate") {
       RELAIS_RETURN_IF_ERROR(Mandate(value, &r));
+    } else if (key == "attachments") {
+      RELAIS_RETURN_IF_ERROR(Attachments(value, max_attachment_bytes, &r));
     } else {
       return Refused(
           "La demande contient un champ inconnu : seuls "
-          "« request_id », « event », « recipients » et "
-          "« mandate » sont attendus.");
+          "« request_id », « event », « recipients », « mandate » et "
+          "« attachments » sont attendus.");
     }
+  }
+  size_t encoded = 0;  // the attachments' base64, within the body's size
+  for (const auto& a : r.attachments) encoded += (a.content.size() + 2) / 3 * 4;
+  if (body.size() > kMaxCaseRequestBytes + encoded + kMaxAttachments * 512) {
+    return Refused(
+        "Le dossier est trop volumineux (64 Kio au plus, sans ses "
+        "pièces jointes).");
   }
   if (opening && r.request_id.empty()) {
     return Refused(

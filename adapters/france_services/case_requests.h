@@ -16,12 +16,25 @@
 #include <string_view>
 #include <vector>
 
+#include "core/case_extras.h"
 #include "core/status.h"
 
 namespace relais::console {
 
-// The largest body of POST /api/cases and /api/cases/check.
+// The largest body of POST /api/cases and /api/cases/check, without the
+// attachments.
 inline constexpr size_t kMaxCaseRequestBytes = 64 * 1024;
+// The attachments' total size by default (console.toml's
+// attachments_max_kib): with the case, under relaisd's default envelope
+// limit of 1 MiB.
+inline constexpr size_t kDefaultMaxAttachmentBytes = 768 * 1024;
+
+// The largest body of an opening whose attachments total
+// `max_attachment_bytes`: the rest, and the attachments in base64.
+inline constexpr size_t MaxOpeningBytes(size_t max_attachment_bytes) {
+  return kMaxCaseRequestBytes + (max_attachment_bytes + 2) / 3 * 4 +
+         kMaxAttachments * 512;
+}
 // At most this many recipients (docs/PROTOCOL.md's limit).
 inline constexpr size_t kMaxCaseRecipients = 32;
 
@@ -39,15 +52,23 @@ struct CaseRequest {
   std::optional<std::vector<std::string>> recipients;
   std::string mandate_kind;  // "Oral" or "Written"
   std::string mandate_date;  // a valid date YYYY-MM-DD
+  // The citizen's documents, decoded and checked (core/case_extras.h).
+  std::vector<AttachmentFile> attachments;
 };
 
 // The body {"request_id"?, "event", "recipients"?, "mandate": {"kind",
-// "date"}}, with `request_id` required when `opening`. InvalidArgument
-// (in French, naming the field) when it is not JSON, has an unknown or
-// missing key, or a key of the wrong type or form: recipients 1 to 32
-// distinct participant ids; mandate kind Oral or Written and date a valid
-// date.
-Result<CaseRequest> ParseCaseRequest(std::string_view body, bool opening);
+// "date"}, "attachments"?: [{"name", "media_type", "content_base64"}]},
+// with `request_id` required when `opening`. InvalidArgument (in French,
+// naming the field, an attachment by its position) when it is not JSON,
+// has an unknown or missing key, or a key of the wrong type or form:
+// recipients 1 to 32 distinct participant ids; mandate kind Oral or
+// Written and date a valid date; at most 10 attachments, each named as
+// CheckAttachmentName says, a PDF, PNG or JPEG file whose first bytes say
+// so (a renamed file is refused), not empty, together at most
+// `max_attachment_bytes`.
+Result<CaseRequest> ParseCaseRequest(
+    std::string_view body, bool opening,
+    size_t max_attachment_bytes = kDefaultMaxAttachmentBytes);
 
 struct ListQuery {
   std::string state;  // empty: any

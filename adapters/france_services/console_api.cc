@@ -64,6 +64,12 @@ ApiReply ConsoleApi::Handle(const ApiRequest& req) {
   if (req.path.substr(0, 5) != "/api/") {
     return ApiError(404, "not_found", "Cette adresse n'existe pas.");
   }
+  // Only an opening carries attachments: the server takes bodies of its
+  // size, every other request is held to 64 KiB here.
+  if (req.body.size() > kMaxCaseRequestBytes &&
+      !(req.path == "/api/cases" && req.method == "POST")) {
+    return ApiError(413, "too_large", "La demande est trop volumineuse.");
+  }
   if (req.path == "/api/session") {
     if (req.method == "POST") return SignIn(req);
     if (req.method != "GET" && req.method != "HEAD" && req.method != "DELETE") {
@@ -213,7 +219,10 @@ nlohmann::ordered_json ConsoleApi::SessionJson(const Agent& agent,
   return json{{"agent", AgentJson(agent)},
               {"site_name",
                options_.site_name.empty() ? agent.site : options_.site_name},
-              {"csrf", csrf}};
+              {"csrf", csrf},
+              {"limits",
+               {{"attachments", kMaxAttachments},
+                {"attachments_bytes", options_.max_attachment_bytes}}}};
 }
 
 Result<std::shared_ptr<const AgentBook>> ConsoleApi::Book() {

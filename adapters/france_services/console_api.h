@@ -6,8 +6,8 @@
 // it behind HTTP; tests call it directly.
 //
 //   POST   /api/session  sign in: {"login", "password"} -> 200 {"agent",
-//                        "site_name", "csrf"} and the session cookie
-//   GET    /api/session  who is signed in: 200 {"agent", "site_name", "csrf"}
+//                        "site_name", "csrf", "limits"} and the session cookie
+//   GET    /api/session  who is signed in: the same
 //   DELETE /api/session  sign out (the CSRF header required): 204
 //   GET    /api/case-types        the eight case types, named in French
 //   POST   /api/cases/check       the checks of an opening, nothing sent
@@ -78,6 +78,8 @@ struct ApiOptions {
   // The site's cases (must outlive the API); null: no case endpoints
   // (404), for tests of the sessions alone.
   CaseDesk* desk = nullptr;
+  // The attachments' total size per case (console.toml).
+  size_t max_attachment_bytes = kDefaultMaxAttachmentBytes;
 };
 
 class ConsoleApi {

@@ -33,9 +33,9 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
   RELAIS_RETURN_IF_ERROR(CheckKnownKeys(
       *t,
       {"listen", "agents", "participant", "cases_dir", "case_retention_days",
-       "case_ttl_days", "site_name", "web_dir", "endpoint_file",
-       "tls_certificate", "tls_private_key", "session_idle_minutes",
-       "session_max_hours"},
+       "case_ttl_days", "attachments_max_kib", "site_name", "web_dir",
+       "endpoint_file", "tls_certificate", "tls_private_key",
+       "session_idle_minutes", "session_max_hours"},
       path, "[console]"));
   ConsoleConfig c;
   RELAIS_ASSIGN_OR_RETURN(c.listen, StringAt(*t, "listen", c.listen, path));
@@ -63,6 +63,9 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
   RELAIS_ASSIGN_OR_RETURN(
       c.case_ttl_days,
       IntegerAt(*t, "case_ttl_days", c.case_ttl_days, 1, 90, path));
+  RELAIS_ASSIGN_OR_RETURN(c.attachments_max_kib,
+                          IntegerAt(*t, "attachments_max_kib",
+                                    c.attachments_max_kib, 1, 61440, path));
   RELAIS_ASSIGN_OR_RETURN(c.site_name, StringAt(*t, "site_name", "", path));
   if (c.site_name.size() > 120 || !IsCleanText(c.site_name)) {
     return Status::InvalidArgument(

@@ -28,6 +28,10 @@ struct ConsoleConfig {
   // How long a case's messages may wait for an agency before they become
   // dead letters. Default: 30. 1 to 90 (the broker's max_ttl_days).
   int64_t case_ttl_days = 30;
+  // The attachments' total size per case, in KiB. Default: 768 (with the
+  // case, under relaisd's default max_message_bytes of 1 MiB). 1 to
+  // 61440; keep it under the broker's limit, which refuses larger cases.
+  int64_t attachments_max_kib = 768;
   // The site's name as agents and citizens read it (the pages' header,
   // the récépissé). Default: the participant id. At most 120 bytes.
   std::string site_name;

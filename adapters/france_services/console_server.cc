@@ -16,7 +16,6 @@
 namespace relais::console {
 namespace {
 
-constexpr size_t kMaxBody = 64 << 10;
 constexpr const char* kJson = "application/json; charset=utf-8";
 // At most this many live-update streams at once (each holds one of the
 // server's threads while it lasts); the next gets 503 and its page
@@ -60,7 +59,8 @@ httplib::Headers SecurityHeaders(bool tls) {
 }
 
 // The answer to a request httplib refused before any handler (a body over
-// kMaxBody, a malformed request) or to an exception a handler let escape.
+// the largest opening, a malformed request) or to an exception a handler let
+// escape.
 nlohmann::ordered_json ErrorBody(int status) {
   const bool too_large = status == 413;
   return {{"code", too_large       ? "too_large"
@@ -119,8 +119,8 @@ Status CheckServable(const ConsoleConfig& config, const std::string& host) {
 
 // An HTTPS server if the configuration has a certificate, else HTTP; its
 // limits, headers and JSON errors set.
-Result<std::unique_ptr<httplib::Server>> MakeServer(
-    const ConsoleConfig& config) {
+Result<std::unique_ptr<httplib::Server>> MakeServer(const ConsoleConfig& config,
+                                                    size_t max_body) {
   const bool tls = !config.tls_certificate.empty();
   std::unique_ptr<httplib::Server> server;
   if (tls) {
@@ -135,7 +135,7 @@ Result<std::unique_ptr<httplib::Server>> MakeServer(
   } else {
     server = std::make_unique<httplib::Server>();
   }
-  server->set_payload_max_length(kMaxBody);
+  server->set_payload_max_length(max_body);
   server->set_default_headers(SecurityHeaders(tls));
   server->new_task_queue = [] {
     return new httplib::ThreadPool(kServerThreads);
@@ -317,8 +317,14 @@ Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   options.desk = desk;
   if (desk != nullptr) options.site = desk->site();
   options.site_name = config.site_name;
+  options.max_attachment_bytes =
+      static_cast<size_t>(config.attachments_max_kib) * 1024;
   std::unique_ptr<ConsoleServer> s(new ConsoleServer(options, clock));
-  RELAIS_ASSIGN_OR_RETURN(s->server_, MakeServer(config));
+  // An opening with its attachments is the largest body (ConsoleApi holds
+  // every other to 64 KiB).
+  RELAIS_ASSIGN_OR_RETURN(
+      s->server_,
+      MakeServer(config, MaxOpeningBytes(options.max_attachment_bytes)));
   httplib::Server& server = *s->server_;
   if (!config.web_dir.empty()) {
     RELAIS_RETURN_IF_ERROR(s->LoadPages(config.web_dir));

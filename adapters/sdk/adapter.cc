@@ -13,6 +13,7 @@
 #include "adapters/sdk/partner_files.h"
 #include "adapters/translation/native.h"
 #include "core/bytes.h"
+#include "core/case_extras.h"
 #include "core/cases.h"
 #include "core/clock.h"
 #include "core/command_line.h"
@@ -94,6 +95,49 @@ void RemoveLegacyPending(const std::string& dir) {
       "{}: removed ({} entries): an earlier version's pending envelopes; "
       "files still in inbox/ are sent as new cases",
       dir, n);
+}
+
+// A file handed to the partner beside a case's native file.
+struct AttachmentHandOff {
+  std::string name;
+  std::string contents;
+};
+
+// The attachments of `event` (checked: CheckAttachments) as files beside
+// `native` in the outbox (adapters/README.md, "Attachments"): STEM.pj1.pdf,
+// STEM.pj2.jpg, ... and the manifest STEM.pj.json naming each with the
+// name the agent gave it, its type, size and SHA-256. None without
+// attachments.
+std::vector<AttachmentHandOff> AttachmentFiles(
+    const translation::NativeFile& native, const wire::CaseEvent& event,
+    std::string_view case_id) {
+  std::vector<AttachmentHandOff> out;
+  const auto* list = event.attachments();
+  if (list == nullptr || list->size() == 0) return out;
+  const size_t dot = native.name.rfind('.');
+  const std::string stem =
+      dot == std::string::npos ? native.name : native.name.substr(0, dot);
+  nlohmann::ordered_json manifest = nlohmann::ordered_json::array();
+  for (flatbuffers::uoffset_t i = 0; i < list->size(); ++i) {
+    const wire::Attachment* a = list->Get(i);
+    const std::string_view type = StringView(a->media_type());
+    const char* ext = type == "application/pdf" ? "pdf"
+                      : type == "image/png"     ? "png"
+                                                : "jpg";
+    const std::string_view content = VectorBytes(a->content());
+    std::string name = stem + ".pj" + std::to_string(i + 1) + "." + ext;
+    manifest.push_back({{"file", name},
+                        {"name", StringView(a->name())},
+                        {"media_type", type},
+                        {"bytes", content.size()},
+                        {"sha256", HexEncode(VectorBytes(a->sha256()))}});
+    out.push_back({std::move(name), std::string(content)});
+  }
+  nlohmann::ordered_json doc = {{"case_id", case_id},
+                                {"file", native.name},
+                                {"attachments", std::move(manifest)}};
+  out.push_back({stem + ".pj.json", doc.dump(2) + "\n"});
+  return out;
 }
 
 }  // namespace
@@ -465,14 +509,27 @@ HandlerResult AdapterRuntime::OnDelivery(const Delivery& d) {
       VerifiedRoot<wire::CaseEvent>(env.payload, kCaseEventIdentifier);
   if (event == nullptr)
     return HandlerResult::Rejected("payload is not a CaseEvent");
+  if (Status st = CheckAttachments(*event); !st.ok()) {
+    return HandlerResult::Rejected(st.message());
+  }
   auto file = translator_->WriteOutbox(env, *event);
   if (!file.ok()) return HandlerResult::Rejected(file.status().message());
-  auto record =
-      hand_offs_.Prepare("outbox", env.message_id, file->name, file->contents);
+  // The attachments beside the native file, which comes last.
+  std::vector<AttachmentHandOff> attachments =
+      AttachmentFiles(*file, *event, env.case_id);
+  std::vector<FolderHandOffs::File> files;
+  files.reserve(attachments.size() + 1);
+  for (const auto& a : attachments) files.push_back({a.name, a.contents});
+  files.push_back({file->name, file->contents});
+  auto record = hand_offs_.PrepareAll("outbox", env.message_id, files);
   if (!record.ok()) return HandlerResult::Retry(record.status().ToString());
-  spdlog::info("case {} ({}) from {} handed over as {}",
+  spdlog::info("case {} ({}) from {} handed over as {}{}",
                std::string(env.case_id), CaseTypeName(env.header->case_type()),
-               std::string(env.sender), file->name);
+               std::string(env.sender), file->name,
+               attachments.empty()
+                   ? std::string()
+                   : " with " + std::to_string(event->attachments()->size()) +
+                         " attachment(s)");
   return HandlerResult::HandOff(std::move(*record));
 }
 

@@ -48,6 +48,19 @@ class FolderHandOffs {
                               const std::string& file_name,
                               std::string_view contents) const;
 
+  // Step 1 for files handed over together (a case's native file and its
+  // attachments): each written hidden, then one record; Complete renames
+  // them in the order given, so the last one (the native file, which a
+  // partner takes as the sign that the rest is there) appears last. The
+  // same errors as Prepare; at least one file, at most 64.
+  struct File {
+    std::string name;
+    std::string_view contents;
+  };
+  Result<std::string> PrepareAll(const std::string& folder,
+                                 std::string_view message_id,
+                                 const std::vector<File>& files) const;
+
   // Step 3 for `records`, in order: each hidden file still there is renamed
   // to its final name; then each folder touched is synced. Idempotent.
   // Corruption for a record this class did not write; IOError if a rename
@@ -59,8 +72,9 @@ class FolderHandOffs {
   // before_first_delivery). Returns how many were removed.
   size_t RemoveOrphans() const;
 
-  // The hidden name of `message_id`'s file.
-  static std::string StagingName(std::string_view message_id);
+  // The hidden name of `message_id`'s file (of its file `index` when it
+  // has several: the first is index 0).
+  static std::string StagingName(std::string_view message_id, size_t index = 0);
 
  private:
   std::map<std::string, std::string> folders_;

@@ -136,12 +136,69 @@ void HttpFront::Post(const HttpRoute& route, const std::string& body,
   Reply(res, 202, {{"file", name}, {"status", "pending"}});
 }
 
+namespace {
+
+// The manifest beside case file `name` in `outbox` (adapters/README.md,
+// "Attachments"): STEM.pj.json; empty if the name has no extension.
+std::string ManifestName(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  return dot == std::string::npos ? "" : name.substr(0, dot) + ".pj.json";
+}
+
+// Whether `name` is an attachment or a manifest (STEM.pjN.EXT, STEM.pj.json),
+// not a case file.
+bool IsAttachmentFile(const std::string& name) {
+  const size_t pj = name.rfind(".pj");
+  if (pj == std::string::npos) return false;
+  const std::string rest = name.substr(pj + 3);
+  return rest == ".json" ||
+         (!rest.empty() && rest[0] >= '1' && rest[0] <= '9' &&
+          rest.find('.') != std::string::npos);
+}
+
+// The entries of case file `name`'s manifest that name an attachment file
+// of the outbox; none without a manifest.
+json ManifestEntries(const std::string& outbox, const std::string& name) {
+  json out = json::array();
+  const std::string manifest = ManifestName(name);
+  if (manifest.empty()) return out;
+  auto text = ReadFile((fs::path(outbox) / manifest).string(), 1 << 20);
+  if (!text.ok()) return out;
+  json doc = json::parse(*text, nullptr, false);
+  if (!doc.is_object() || !doc["attachments"].is_array()) return out;
+  for (const json& a : doc["attachments"]) {
+    if (a.is_object() && a["file"].is_string() &&
+        PlainName(a["file"].get<std::string>()) &&
+        IsAttachmentFile(a["file"].get<std::string>())) {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+// The attachments of case file `name`, each with its content in base64.
+json AttachmentsOf(const std::string& outbox, const std::string& name) {
+  json out = json::array();
+  for (json a : ManifestEntries(outbox, name)) {
+    auto content = ReadFile(
+        (fs::path(outbox) / a["file"].get<std::string>()).string(), 64 << 20);
+    if (!content.ok()) continue;
+    a["content_base64"] = Base64Encode(*content);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
 void HttpFront::ListCases(httplib::Response& res) const {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(folders_.outbox, ec)) {
     const std::string n = e.path().filename().string();
-    if (e.is_regular_file() && PlainName(n)) names.push_back(n);
+    if (e.is_regular_file() && PlainName(n) && !IsAttachmentFile(n)) {
+      names.push_back(n);
+    }
   }
   std::sort(names.begin(), names.end());
   json cases = json::array();
@@ -149,8 +206,11 @@ void HttpFront::ListCases(httplib::Response& res) const {
     auto text = ReadFile((fs::path(folders_.outbox) / n).string(), 4 << 20);
     if (!text.ok()) continue;
     json doc = json::parse(*text, nullptr, false);
-    cases.push_back(
-        {{"file", n}, {"document", doc.is_discarded() ? json(*text) : doc}});
+    json c = {{"file", n},
+              {"document", doc.is_discarded() ? json(*text) : doc}};
+    json attachments = AttachmentsOf(folders_.outbox, n);
+    if (!attachments.empty()) c["attachments"] = std::move(attachments);
+    cases.push_back(std::move(c));
   }
   Reply(res, 200, cases);
 }
@@ -170,10 +230,19 @@ void HttpFront::Handle(const httplib::Request& req,
       return ListCases(res);
     case HttpAction::kDeleteCase: {
       std::error_code ec;
-      if (!fs::remove(fs::path(folders_.outbox) / route.file, ec)) {
+      if (IsAttachmentFile(route.file) ||
+          !fs::remove(fs::path(folders_.outbox) / route.file, ec)) {
         return Reply(
             res, 404,
             {{"error", "no case file '" + Escaped(route.file, 64) + "'"}});
+      }
+      // Its attachments and their manifest go with it.
+      for (const json& a : ManifestEntries(folders_.outbox, route.file)) {
+        fs::remove(fs::path(folders_.outbox) / a["file"].get<std::string>(),
+                   ec);
+      }
+      if (const std::string m = ManifestName(route.file); !m.empty()) {
+        fs::remove(fs::path(folders_.outbox) / m, ec);
       }
       res.status = 204;
       return;

@@ -121,7 +121,7 @@ void ApplyAccepted(wire::CaseStateT* state, const AcceptedMessage& m) {
     r->message_id = Bytes(m.message_id);
   }
   AddTrail(state, m.at_ms, wire::TraceEvent::Accepted, m.sender, m.message_id,
-           m.sequence, "");
+           m.sequence, m.detail);
 }
 
 void ApplyAck(wire::CaseStateT* state, std::string_view recipient,

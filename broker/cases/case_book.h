@@ -28,6 +28,7 @@ struct AcceptedMessage {
   const std::vector<std::string>* recipients = nullptr;
   uint64_t sequence = 0;
   int64_t at_ms = 0;
+  std::string_view detail;  // the trail entry's detail (may be empty)
 };
 
 // True if `participant` opened the case or is one of its recipients.
@@ -35,7 +36,8 @@ bool IsPartyTo(const wire::CaseStateT& state, std::string_view participant);
 bool IsPartyTo(const wire::CaseState& state, std::string_view participant);
 
 // Opens the case if `state` is empty (no case_id yet), then marks each
-// recipient Sent with this message and adds an Accepted trail entry.
+// recipient Sent with this message and adds an Accepted trail entry (with
+// `m.detail`).
 void ApplyAccepted(wire::CaseStateT* state, const AcceptedMessage& m);
 
 // Records `recipient`'s acknowledgement of message `message_id`: status

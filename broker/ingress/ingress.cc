@@ -1,5 +1,6 @@
 #include "broker/ingress/ingress.h"
 
+#include "core/case_extras.h"
 #include "core/crypto.h"
 #include "core/flatbuf.h"
 
@@ -58,6 +59,13 @@ Result<journal::SubmitRequest> VerifySubmission(IngressTask& task,
   r.recipients = RecipientsOf(v);
   r.case_type = type;
   r.expires_at_ms = v.header->expires_at_ms();
+  // Who opened the case at a counter (its form checked with the payload).
+  if (v.header->payload_encoding() == wire::PayloadEncoding::CaseEvent) {
+    const auto* event = flatbuffers::GetRoot<wire::CaseEvent>(v.payload.data());
+    if (event->assistance() != nullptr) {
+      r.trail_detail = AssistanceTrailDetail(*event->assistance());
+    }
+  }
   r.envelope = std::move(task.envelope);  // v points into it: used no further
   return r;
 }

@@ -48,8 +48,9 @@ void JournalWriter::BatchBuilder::Add(SubmitRequest& r) {
     batch_->PutExpiry(r.expires_at_ms, seq, r.message_id);
   }
   accepted_[r.message_id] = dedup;
-  cases::ApplyAccepted(state, {r.message_id, r.case_id, r.sender, r.subject_ref,
-                               r.case_type, &r.recipients, seq, now_ms_});
+  cases::ApplyAccepted(
+      state, {r.message_id, r.case_id, r.sender, r.subject_ref, r.case_type,
+              &r.recipients, seq, now_ms_, r.trail_detail});
   AppendAudit({now_ms_, wire::TraceEvent::Accepted, r.message_id, r.case_id,
                r.sender, r.header_sha256, ""});
   out.sequence = seq;

@@ -67,6 +67,9 @@ struct SubmitRequest {
   std::vector<std::string> recipients;
   wire::CaseType case_type = wire::CaseType::Unknown;
   int64_t expires_at_ms = 0;
+  // The Accepted trail entry's detail: who opened the case at a counter
+  // (core/case_extras.h), or empty.
+  std::string trail_detail;
 };
 
 // A recipient's acknowledgement of a delivery it had in flight. An ack

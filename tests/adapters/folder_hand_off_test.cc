@@ -155,6 +155,51 @@ TEST_F(FolderHandOffTest, CompleteRefusesRecordsItDidNotWrite) {
   EXPECT_TRUE(FileNames(status_).empty());
 }
 
+// A case and its attachments: each hidden until the record completes,
+// then renamed in order (the case file last), also after a crash half-way.
+TEST_F(FolderHandOffTest, SeveralFilesAppearTogetherTheLastOneLast) {
+  auto record = hand_offs_.PrepareAll("outbox", kId1,
+                                      {{"case-1.pj1.pdf", "%PDF-1"},
+                                       {"case-1.pj.json", "{}"},
+                                       {"case-1.json", "{\"a\":1}"}});
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  const NameList staged = {FolderHandOffs::StagingName(kId1, 0),
+                           FolderHandOffs::StagingName(kId1, 1),
+                           FolderHandOffs::StagingName(kId1, 2)};
+  NameList sorted = staged;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(FileNames(outbox_), sorted);
+  EXPECT_EQ(FolderHandOffs::StagingName(kId1, 2),
+            ".relais-000102030405060708090a0b0c0d0eff.2.handoff");
+  // A crash after the first rename: the next Complete does the rest.
+  fs::rename(outbox_ / staged[0], outbox_ / "case-1.pj1.pdf");
+  ASSERT_TRUE(hand_offs_.Complete({*record}).ok());
+  EXPECT_EQ(FileNames(outbox_),
+            (NameList{"case-1.json", "case-1.pj.json", "case-1.pj1.pdf"}));
+  EXPECT_EQ(Slurp(outbox_ / "case-1.pj1.pdf"), "%PDF-1");
+  EXPECT_EQ(Slurp(outbox_ / "case-1.json"), "{\"a\":1}");
+  ASSERT_TRUE(hand_offs_.Complete({*record}).ok()) << "idempotent";
+  // Unsafe names are refused before anything is written.
+  EXPECT_EQ(
+      hand_offs_
+          .PrepareAll("outbox", kId2, {{"ok.pdf", "x"}, {"../escape.pdf", "y"}})
+          .status()
+          .code(),
+      Status::Code::kInvalidArgument);
+  EXPECT_EQ(hand_offs_.PrepareAll("outbox", kId2, {}).status().code(),
+            Status::Code::kInvalidArgument);
+  // A record whose list names an unsafe file is not one of ours.
+  auto forged = nlohmann::json::parse(*record);
+  forged["files"][1]["file"] = "../escape.json";
+  EXPECT_EQ(hand_offs_.Complete({forged.dump()}).code(),
+            Status::Code::kCorruption);
+  // Orphans of several files go too.
+  ASSERT_TRUE(
+      hand_offs_.PrepareAll("outbox", kId2, {{"b.pdf", "x"}, {"b.json", "y"}})
+          .ok());
+  EXPECT_EQ(hand_offs_.RemoveOrphans(), 2u);
+}
+
 // Left by a crash before the hand-off was recorded: the hidden files and
 // the temporary files they are written through go; nothing else does.
 TEST_F(FolderHandOffTest, RemoveOrphansRemovesOnlyHandOffFiles) {

@@ -25,6 +25,12 @@ const citizen = {nir: '284057512345672', birthName: 'MARTIN',
   givenNames: 'Claire, Anne', birthDate: '1984-05-12', sex: 'Female',
   birthplace: '75115', country: '99100'};
 const wrongNir = '284057512345671';  // its key does not match
+// A small real PDF, a program renamed .pdf, and a PDF over the console's
+// 768 KiB limit.
+const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n' +
+  'trailer << /Root 1 0 R >>\n%%EOF\n');
+const disguised = Buffer.concat([Buffer.from('MZ\x90\x00'), Buffer.alloc(200, 7)]);
+const oversized = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(800 * 1024, 32)]);
 
 let step = '';
 const problems = [];  // what the pages said on their console: must be none
@@ -68,7 +74,7 @@ function reportDone(agency, caseId) {
 }
 
 const browser = await chromium.launch({executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox']});
+  args: ['--no-sandbox', '--lang=fr-FR']});
 try {
   // bypassCSP: axe-core is injected as an inline script, which the
   // console's Content-Security-Policy forbids (rightly) to the pages.
@@ -158,8 +164,39 @@ try {
   await page.waitForSelector('#f-citizen-nir-error', {state: 'hidden'});
   await page.click('#next');
 
-  begin('the mandate and the recipients, chosen by the agent');
+  begin('a disguised or oversized attachment is refused on its field');
   await page.waitForSelector('section[data-step="3"]:not([hidden])');
+  await page.setInputFiles('#attachments', {name: 'justificatif.pdf',
+    mimeType: 'application/pdf', buffer: disguised});
+  await page.waitForSelector('#attachments-error:not([hidden])');
+  assert.match(await page.textContent('#attachments-error'), /renommé est refusé/);
+  await accessible(page, 'opening, step 3 with a refused attachment');
+  await shot(page, '5a-nouveau-piece-refusee');
+  await page.setInputFiles('#attachments', {name: 'gros.pdf',
+    mimeType: 'application/pdf', buffer: oversized});
+  await page.waitForSelector('#attachments-error:not([hidden]) >> text=/au total/');
+  // The server refuses a disguised file too, whatever the page did.
+  const refused = await page.evaluate(async (b64) => {
+    const csrf = (await (await fetch('/api/session')).json()).csrf;
+    const r = await fetch('/api/cases', {method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+      body: JSON.stringify({request_id: 'disguised-0123456789',
+        event: {body_type: 'AddressChange', body: {}},
+        mandate: {kind: 'Oral', date: '2026-01-05'},
+        attachments: [{name: 'justificatif.pdf', media_type: 'application/pdf',
+          content_base64: b64}]})});
+    return {status: r.status, body: await r.json()};
+  }, disguised.toString('base64'));
+  assert.equal(refused.status, 400);
+  assert.match(refused.body.message, /n'est pas ce qu'elle annonce/);
+
+  begin('the citizen’s document, attached once');
+  await page.setInputFiles('#attachments', {name: 'justificatif de domicile.pdf',
+    mimeType: 'application/pdf', buffer: pdf});
+  await page.waitForSelector('#attachments-error', {state: 'hidden'});
+  assert.match(await page.textContent('#attachment-list'), /justificatif de domicile\.pdf/);
+
+  begin('the mandate and the recipients, chosen by the agent');
   await page.click('label[for=mandate-written]');
   await page.click('label[for=route-chosen]');
   for (const a of agencies) await page.click(`label[for=agency-${a}]`);
@@ -177,6 +214,8 @@ try {
     /allocataire CAF7654321/);
   assert.doesNotMatch(
     await page.textContent('.relais-recipient[data-agency="dgfip"]'), /allocataire/);
+  assert.match(await page.textContent('#review-attachments'),
+    /justificatif de domicile\.pdf/);
   await accessible(page, 'opening, step 4');
   await shot(page, '5-nouveau-verification');
   await page.dblclick('#next');
@@ -203,6 +242,23 @@ try {
     });
   }, agencies, {timeout: 60000});
   console.log(`   received: ${JSON.stringify(await states())}`);
+
+  begin('each agency’s adapter wrote the document beside the case file');
+  for (const a of agencies) {
+    const outbox = path.join(stateDir, a, 'outbox');
+    const names = fs.readdirSync(outbox);
+    const manifest = names.filter((n) => n.endsWith('.pj.json'))
+      .map((n) => JSON.parse(fs.readFileSync(path.join(outbox, n))))
+      .find((m) => m.case_id === caseId);
+    assert.ok(manifest, `${a}: no manifest for the case in ${names.join(', ')}`);
+    assert.ok(names.includes(manifest.file), `${a}: the case file ${manifest.file}`);
+    assert.equal(manifest.attachments.length, 1);
+    const [doc] = manifest.attachments;
+    assert.equal(doc.name, 'justificatif de domicile.pdf');
+    assert.equal(doc.media_type, 'application/pdf');
+    assert.ok(fs.readFileSync(path.join(outbox, doc.file)).equals(pdf),
+      `${a}: ${doc.file} is not the document given`);
+  }
   // No reload from here on: what changes comes by the live updates.
   await page.evaluate(() => { window.relaisSamePage = true; });
   for (const a of agencies) reportDone(a, caseId);
@@ -230,6 +286,7 @@ try {
     assert.match(receipt, new RegExp(name, 'i'));
   }
   assert.match(receipt, /France services Paris 15e/, 'the site’s name');
+  assert.match(receipt, /justificatif de domicile\.pdf/, 'the documents given');
   await accessible(page, 'receipt');
   await shot(page, '8-recepisse');
 

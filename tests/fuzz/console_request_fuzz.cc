@@ -9,7 +9,9 @@
 // Nothing may crash or throw; a session token read is 64 lowercase hex
 // digits or nothing; a sign-in read has a non-empty login and password
 // that are valid UTF-8 (they came out of JSON strings) and a body within
-// the limit; a refusal's message is UTF-8 text without control characters
+// the limit; attachments read are at most 10, named by the rules, and
+// PDF, PNG or JPEG by their first bytes, within the size limit; a
+// refusal's message is UTF-8 text without control characters
 // that repeats nothing of the body.
 
 #include <cstdint>
@@ -39,7 +41,21 @@ void CheckCaseRequests(std::string_view query, std::string_view body) {
       CheckRefusal(r.status());
       continue;
     }
-    if (body.size() > console::kMaxCaseRequestBytes) std::abort();
+    if (body.size() >
+        console::MaxOpeningBytes(console::kDefaultMaxAttachmentBytes)) {
+      std::abort();
+    }
+    // Attachments read are few, small enough, and what they say they are.
+    if (r->attachments.size() > kMaxAttachments) std::abort();
+    size_t total = 0;
+    for (const auto& a : r->attachments) {
+      if (!CheckAttachmentName(a.name).ok()) std::abort();
+      if (a.content.empty() || SniffMediaType(a.content) != a.media_type) {
+        std::abort();
+      }
+      total += a.content.size();
+    }
+    if (total > console::kDefaultMaxAttachmentBytes) std::abort();
     if (opening && (r->request_id.size() < 16 || r->request_id.size() > 64)) {
       std::abort();
     }

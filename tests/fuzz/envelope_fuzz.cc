@@ -1,14 +1,17 @@
 // libFuzzer target: envelope opening as the broker's ingress and a
-// recipient run it (structure, payload, key lookup, signature, time), and
-// the JSON rendering of a case event. Nothing may crash; every refusal must
+// recipient run it (structure, payload, key lookup, signature, time), the
+// JSON rendering of a case event, and a recipient's checks of its
+// attachments and assistance. Nothing may crash; every refusal must
 // be a coded Rejected status.
 
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "core/case_extras.h"
 #include "core/cases.h"
 #include "core/envelope.h"
+#include "core/flatbuf.h"
 #include "core/ids.h"
 #include "core/keys.h"
 
@@ -38,6 +41,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!opened.ok() && opened.status().code() != Status::Code::kRejected)
     std::abort();
   if (opened.ok()) RecipientsOf(*opened);
+  if (const auto* event = VerifiedRoot<wire::CaseEvent>(bytes, "RLC1")) {
+    const Status attachments = CheckAttachments(*event);
+    if (!attachments.ok() &&
+        attachments.code() != Status::Code::kInvalidArgument) {
+      std::abort();
+    }
+    if (event->assistance() != nullptr) {
+      CheckAssistance(*event->assistance()).PermitUnchecked();
+      (void)AssistanceTrailDetail(*event->assistance());
+    }
+  }
   auto json = CaseEventToJson(bytes);
   if (json.ok()) {
     auto back = CaseEventFromJson(*json);

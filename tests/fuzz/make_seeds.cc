@@ -29,6 +29,7 @@
 #include "adapters/cpam/translator.h"
 #include "adapters/dgfip/translator.h"
 #include "adapters/france_travail/translator.h"
+#include "core/case_extras.h"
 #include "core/cases.h"
 #include "core/envelope.h"
 #include "core/files.h"
@@ -208,6 +209,17 @@ void EnvelopeSeeds(const std::string& dir, const SigningKey& key,
   d.encoding = wire::PayloadEncoding::Opaque;
   d.payload = "opaque payload";
   Write(dir + "/envelope/opaque", Must(SealEnvelope(d, key), "seal").bytes);
+  // The address change as the console sends it: with a document and the
+  // counter's assistance (core/case_extras.h).
+  const Event assisted{
+      events.front().type,
+      Must(WithCaseExtras(
+               events.front().payload,
+               {{"justificatif.pdf", "application/pdf", "%PDF-1.4\n%%EOF\n"}},
+               {"agent.dev", wire::MandateKind::Written, "2026-11-23"}),
+           "case extras")};
+  Write(dir + "/envelope/address_change_assisted", Seal(key, assisted, 0x60));
+  Write(dir + "/envelope/payload_address_change_assisted", assisted.payload);
 }
 
 // Each agency's outbox document of each event, with the byte that makes

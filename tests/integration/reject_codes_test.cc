@@ -128,6 +128,26 @@ TEST_F(RejectCodesTest, MalformedPayload201) {
   h.case_type = wire::CaseType::Birth;  // the payload is an AddressChange
   EXPECT_EQ(Submit(*desk, HandMade(stack_.IdentityOf(kDesk), h)),
             RejectCode::MalformedPayload);
+  // An assistance the broker would write in the trail, of the wrong form.
+  for (const auto& [agent, date] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"Agent 007\n", "2026-01-05"}, {"a.martin", "05/01/2026"}}) {
+    wire::CaseEventT event;
+    flatbuffers::GetRoot<wire::CaseEvent>(Hand{}.payload.data())
+        ->UnPackTo(&event);
+    event.assistance = std::make_unique<wire::AssistanceT>();
+    event.assistance->agent = agent;
+    event.assistance->mandate = std::make_unique<wire::MandateT>();
+    event.assistance->mandate->kind = wire::MandateKind::Written;
+    event.assistance->mandate->date = date;
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(wire::CaseEvent::Pack(fbb, &event), "RLC1");
+    h = Hand{};
+    h.payload = BufferBytes(fbb);
+    EXPECT_EQ(Submit(*desk, HandMade(stack_.IdentityOf(kDesk), h)),
+              RejectCode::MalformedPayload)
+        << agent << " " << date;
+  }
   StillServes(*desk);
 }
 

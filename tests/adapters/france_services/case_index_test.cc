@@ -58,7 +58,9 @@ TEST_F(CaseIndexTest, ACaseIsKeptWholeAndFoundByItsRequestAfterAReopen) {
   {
     auto index = OpenIndex();
     ASSERT_TRUE(index);
-    ASSERT_TRUE(index->Add(Case("c-1", now_, "DUPONT Éloïse"), "req-1").ok());
+    CaseRecord c = Case("c-1", now_, "DUPONT Éloïse");
+    c.attachments.push_back({"justificatif.pdf", "application/pdf", 1234});
+    ASSERT_TRUE(index->Add(c, "req-1").ok());
   }
   auto index = OpenIndex();  // synced: found after closing and opening
   ASSERT_TRUE(index);
@@ -75,6 +77,16 @@ TEST_F(CaseIndexTest, ACaseIsKeptWholeAndFoundByItsRequestAfterAReopen) {
   EXPECT_EQ(r.messages[0].recipients,
             (std::vector<std::string>{"caf", "cpam"}));
   EXPECT_FALSE(r.request_ref.empty());
+  ASSERT_EQ(r.attachments.size(), 1u);
+  EXPECT_EQ(r.attachments[0].name, "justificatif.pdf");
+  EXPECT_EQ(r.attachments[0].media_type, "application/pdf");
+  EXPECT_EQ(r.attachments[0].bytes, 1234u);
+  // Once accepted, the envelope is the broker's to keep.
+  ASSERT_TRUE(index->Accepted("c-1", 0, 7, now_ + 1).ok());
+  auto accepted = index->Find("c-1");
+  ASSERT_TRUE(accepted.ok() && accepted->has_value());
+  EXPECT_EQ((*accepted)->messages[0].sequence, 7u);
+  EXPECT_EQ((*accepted)->messages[0].envelope, "");
   auto other = index->ByRequest("req-2");
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->has_value());

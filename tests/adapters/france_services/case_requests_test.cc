@@ -10,6 +10,7 @@
 #include <string>
 
 #include "adapters/france_services/french.h"
+#include "core/bytes.h"
 #include "core/text.h"
 
 namespace relais::console {
@@ -78,6 +79,79 @@ TEST(CaseRequestsTest, EachMistakeIsRefusedInFrenchWithoutTheValue) {
   EXPECT_FALSE(ParseCaseRequest("{", true).ok());
   EXPECT_FALSE(
       ParseCaseRequest(std::string(kMaxCaseRequestBytes + 1, ' '), true).ok());
+}
+
+json Attachment(const std::string& name, const std::string& media_type,
+                const std::string& content) {
+  return {{"name", name},
+          {"media_type", media_type},
+          {"content_base64", Base64Encode(content)}};
+}
+
+TEST(CaseRequestsTest, AttachmentsAreDecodedAndCheckedByContent) {
+  const std::string pdf = "%PDF-1.4\n%%EOF\n";
+  const std::string jpeg = "\xff\xd8\xff\xe0 a photo";
+  json body = Opening();
+  body["attachments"] = {Attachment("justificatif.pdf", "application/pdf", pdf),
+                         Attachment("photo.jpg", "image/jpeg", jpeg)};
+  auto r = ParseCaseRequest(body.dump(), true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->attachments.size(), 2u);
+  EXPECT_EQ(r->attachments[0].name, "justificatif.pdf");
+  EXPECT_EQ(r->attachments[0].content, pdf);
+  EXPECT_EQ(r->attachments[1].media_type, "image/jpeg");
+
+  struct Case {
+    json attachments;
+    std::string says;
+  };
+  const std::string program = "MZ\x90\x00 a program";
+  json eleven = json::array();
+  for (int i = 0; i < 11; ++i) {
+    eleven.push_back(Attachment("a.pdf", "application/pdf", pdf));
+  }
+  json bad_base64 = Attachment("a.pdf", "application/pdf", pdf);
+  bad_base64["content_base64"] = "JVBER i0x";
+  json extra_key = Attachment("a.pdf", "application/pdf", pdf);
+  extra_key["path"] = "/tmp";
+  const std::vector<Case> cases = {
+      {{Attachment("justificatif.pdf", "application/pdf", program)},
+       "n'est pas ce qu'elle annonce"},
+      {{Attachment("a.pdf", "image/png", pdf)}, "n'est pas ce qu'elle annonce"},
+      {{Attachment("a.gif", "image/gif", "GIF89a")}, "PDF ou une image"},
+      {{Attachment("../../a.pdf", "application/pdf", pdf)}, "nom"},
+      {{Attachment("a.pdf", "application/pdf", "")}, "vide"},
+      {{bad_base64}, "base64"},
+      {{extra_key}, "champ inconnu"},
+      {eleven, "10 pièces jointes au plus"},
+      {"a.pdf", "10 pièces jointes au plus"},
+      {{Attachment("a.pdf", "application/pdf", pdf),
+        Attachment("b.pdf", "application/pdf",
+                   "%PDF-" + std::string(2048, 'x'))},
+       "dépassent 2 Kio"},
+  };
+  for (const Case& c : cases) {
+    json bad = Opening();
+    bad["attachments"] = c.attachments;
+    auto refused = ParseCaseRequest(bad.dump(), true, 2048);
+    ASSERT_FALSE(refused.ok()) << c.says;
+    EXPECT_NE(refused.status().message().find(c.says), std::string::npos)
+        << refused.status().message();
+    EXPECT_EQ(refused.status().message().find("justificatif"),
+              std::string::npos);
+  }
+  // The second is named by its position.
+  json second = Opening();
+  second["attachments"] = {Attachment("a.pdf", "application/pdf", pdf),
+                           Attachment("b.pdf", "application/pdf", program)};
+  EXPECT_NE(
+      ParseCaseRequest(second.dump(), true).status().message().find("n° 2"),
+      std::string::npos);
+  // Attachments do not make room for a larger event.
+  json big = Opening();
+  big["event"]["body"]["note"] =
+      std::string(kMaxCaseRequestBytes + kMaxAttachments * 512, 'x');
+  EXPECT_FALSE(ParseCaseRequest(big.dump(), true).ok());
 }
 
 TEST(CaseRequestsTest, TheListQueryIsDecodedAndBounded) {

@@ -18,6 +18,7 @@
 #include "core/files.h"
 #include "core/subject.h"
 #include "deploy/lib/process.h"
+#include "schemas/case_state_generated.h"
 #include "tests/support/stack.h"
 #include "tests/support/test_dir.h"
 
@@ -369,6 +370,18 @@ TEST_F(ConsoleServerTest, AnAgentOpensACaseOnceAndFollowsTheAgencysAnswer) {
   EXPECT_EQ(shown["case"]["progress"], "done");
   EXPECT_FALSE(shown["case"]["history"].empty());
   EXPECT_EQ(shown["case"]["mandate"]["kind"], "Written");
+
+  // relaisd's own trail names the agent and the mandate (the payload's
+  // assistance), for every party to see.
+  auto state = (*caf)->QueryCase(case_id);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  const auto* cs = flatbuffers::GetRoot<wire::CaseState>(state->data());
+  ASSERT_TRUE(cs->trail() != nullptr && cs->trail()->size() > 0);
+  const wire::TrailEntry* first = cs->trail()->Get(0);
+  EXPECT_EQ(first->event(), wire::TraceEvent::Accepted);
+  EXPECT_EQ(first->detail()->str(),
+            "opened at a France services counter by agent a.martin (written "
+            "mandate of 2026-01-05)");
 
   auto [found_status, found] = browser.Get("/api/cases?q=claire+mart");
   ASSERT_EQ(found_status, 200) << found.dump();

@@ -35,6 +35,8 @@ async function load() {
     fact('Mandat', c.mandate.kind
       ? `${mandateKinds[c.mandate.kind] || c.mandate.kind}, donné le ${formatIsoDate(c.mandate.date)}`
       : '—'),
+    fact('Pièces jointes', c.attachments.length
+      ? c.attachments.map((a) => a.name).join(', ') : 'aucune'),
     fact('Les organismes peuvent le recevoir jusqu’au', formatDateTime(c.expires_at_ms)));
   document.querySelector('#recipients tbody').replaceChildren(
     ...c.recipients.map((r) => el('tr', {'data-agency': r.id},

@@ -17,6 +17,8 @@ const backButton = document.getElementById('back');
 
 let step = 1;
 let caseType = '';
+let limits = {attachments: 10, attachments_bytes: 768 * 1024};
+let attachments = [];   // [{name, media_type, content_base64, bytes}]
 let typeLabels = {};
 let lastCheck = null;   // the last answer of /api/cases/check
 let checks = 0;         // to drop the answers of older checks
@@ -163,6 +165,79 @@ function buildEvent() {
   if (references.length) body.references = references;
   return {event: {body_type: caseType, body}, referenceFields};
 }
+
+// ---- the attachments ----
+
+// What a file's first bytes say it is (the server checks the same).
+function sniff(bytes) {
+  const starts = (...b) => b.every((v, i) => bytes[i] === v);
+  if (starts(0x25, 0x50, 0x44, 0x46, 0x2d)) return 'application/pdf';
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';
+  if (starts(0xff, 0xd8, 0xff)) return 'image/jpeg';
+  return '';
+}
+
+function base64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+const sizeText = (n) => n < 1024 ? `${n} octets`
+  : `${(n / 1024).toFixed(n < 10240 ? 1 : 0).replace('.', ',')} Kio`;
+
+function attachmentError(message) {
+  const group = document.getElementById('attachments-group');
+  const input = document.getElementById('attachments');
+  const error = document.getElementById('attachments-error');
+  group.classList.toggle('fr-upload-group--error', !!message);
+  input.setAttribute('aria-invalid', message ? 'true' : 'false');
+  error.hidden = !message;
+  error.textContent = message || '';
+}
+
+// The files chosen, each checked as the server will: its type by its
+// first bytes (a renamed file is refused), their count and total size.
+async function readAttachments(files) {
+  const chosen = [];
+  let total = 0;
+  if (files.length > limits.attachments) {
+    return {error: `${limits.attachments} pièces jointes au plus.`};
+  }
+  for (const [i, file] of [...files].entries()) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const type = sniff(bytes);
+    const which = `« ${file.name} »`;
+    if (bytes.length === 0) return {error: `${which} est vide.`};
+    if (!type) {
+      return {error: `${which} n’est pas un document PDF ni une image PNG ou ` +
+        'JPEG : son contenu ne correspond pas (un fichier renommé est refusé).'};
+    }
+    if (file.name.length > 100 || file.name.startsWith('.') || /[/\\]/.test(file.name)) {
+      return {error: `Le nom de la pièce jointe n° ${i + 1} ne convient pas : ` +
+        'renommez le fichier (100 caractères au plus).'};
+    }
+    total += bytes.length;
+    if (total > limits.attachments_bytes) {
+      return {error: `Les pièces jointes dépassent ${sizeText(limits.attachments_bytes)} ` +
+        'au total : retirez-en ou réduisez-les.'};
+    }
+    chosen.push({name: file.name, media_type: type,
+      content_base64: base64(bytes), bytes: bytes.length});
+  }
+  return {chosen};
+}
+
+document.getElementById('attachments').addEventListener('change', async (event) => {
+  const {chosen, error} = await readAttachments(event.target.files);
+  attachments = chosen || [];
+  attachmentError(error);
+  if (error) event.target.value = '';
+  document.getElementById('attachment-list').replaceChildren(
+    ...attachments.map((a) => el('li', {text: `${a.name} (${sizeText(a.bytes)})`})));
+});
 
 function request() {
   const {event, referenceFields} = buildEvent();
@@ -327,6 +402,10 @@ function renderReview(c) {
   review.replaceChildren(
     el('h3', {text: `${typeLabels[caseType]} : qui reçoit quoi`}),
     el('p', {text: 'Chaque organisme ne reçoit que les informations dont il a besoin pour cette démarche.'}),
+    attachments.length
+      ? el('p', {id: 'review-attachments',
+        text: `Pièces jointes, pour chaque organisme : ${attachments.map((a) => a.name).join(', ')}.`})
+      : null,
     ...c.recipients.map((r) => {
       const view = c.views.find((v) => v.recipients.includes(r.id));
       return el('section', {class: 'relais-recipient fr-p-3w fr-mb-2w',
@@ -370,6 +449,11 @@ async function next() {
     return;
   }
   if (step === 3) {
+    if (!document.getElementById('attachments-error').hidden) {
+      fail('Une pièce jointe est refusée : choisissez d’autres fichiers, ou aucun.');
+      document.getElementById('attachments').focus();
+      return;
+    }
     if (!form.mandate_date.value) {
       fail('Indiquez la date du mandat.');
       form.mandate_date.focus();
@@ -405,8 +489,10 @@ async function send() {
   nextButton.disabled = true;
   nextButton.textContent = 'Envoi en cours…';
   const {out} = request();
+  const sent = attachments.map(({name, media_type, content_base64}) =>
+    ({name, media_type, content_base64}));
   const {status, data} = await api('POST', '/api/cases',
-    {...out, request_id: requestId});
+    {...out, request_id: requestId, ...(sent.length ? {attachments: sent} : {})});
   nextButton.disabled = false;
   nextButton.textContent = 'Envoyer le dossier';
   if (status === 200 || status === 201) {
@@ -443,7 +529,9 @@ form.addEventListener('change', (event) => {
 });
 
 async function start() {
-  if (!await session()) return;
+  const me = await session();
+  if (!me) return;
+  if (me.limits) limits = me.limits;
   document.getElementById('steps').setAttribute('data-fr-steps', 4);
   form.mandate_date.value = new Date().toLocaleDateString('sv-SE',
     {timeZone: 'Europe/Paris'});

@@ -25,7 +25,9 @@ if (me) {
       fact('Au nom de', c.citizen),
       fact('Déposé le', formatDateTime(c.opened_at_ms)),
       fact('Espace France services', me.site_name),
-      fact('Agent', c.agent.name));
+      fact('Agent', c.agent.name),
+      fact('Documents remis', c.attachments.length
+        ? c.attachments.map((a) => a.name).join(', ') : 'aucun'));
     document.getElementById('agencies').replaceChildren(
       ...c.recipients.map((r) => el('li', {text: r.label})));
   }
