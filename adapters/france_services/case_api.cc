@@ -167,8 +167,7 @@ ApiReply ConsoleApi::Cases(const ApiRequest& req, const SignedIn& who) {
 
 ApiReply ConsoleApi::CheckCase(const ApiRequest& req) {
   if (!IsJsonContentType(req.content_type)) {
-    return ApiError(415, "unsupported_media_type",
-                    "La demande doit être envoyée en JSON (application/json).");
+    return NotJson();
   }
   auto request = ParseCaseRequest(req.body, /*opening=*/false,
                                   options_.max_attachment_bytes);
@@ -182,8 +181,7 @@ ApiReply ConsoleApi::CheckCase(const ApiRequest& req) {
 
 ApiReply ConsoleApi::OpenCase(const ApiRequest& req, const SignedIn& who) {
   if (!IsJsonContentType(req.content_type)) {
-    return ApiError(415, "unsupported_media_type",
-                    "La demande doit être envoyée en JSON (application/json).");
+    return NotJson();
   }
   auto request = ParseCaseRequest(req.body, /*opening=*/true,
                                   options_.max_attachment_bytes);

@@ -257,6 +257,11 @@ Result<OpenOutcome> CaseDesk::Open(const CaseRequest& request,
 
 Result<std::optional<CaseRecord>> CaseDesk::Get(const std::string& case_id,
                                                 bool refresh) {
+  // Another site's case, or none: not in this index, and relaisd is not
+  // asked about it.
+  RELAIS_ASSIGN_OR_RETURN(std::optional<CaseRecord> known,
+                          index_->Find(case_id));
+  if (!known) return known;
   if (refresh) {
     auto state = client_->QueryCase(case_id, options_.refresh_timeout);
     if (state.ok()) {

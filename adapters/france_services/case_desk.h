@@ -90,8 +90,9 @@ class CaseDesk {
   // Timeout the case is kept: the same request id completes it.
   Result<OpenOutcome> Open(const CaseRequest& request, const Opener& opener);
 
-  // A case, after asking the broker for its state when `refresh` (if the
-  // broker does not answer in time, as the index has it).
+  // A case of the index (nullopt for any other: relaisd is not asked),
+  // after asking the broker for its state when `refresh` (if the broker
+  // does not answer in time, as the index has it).
   Result<std::optional<CaseRecord>> Get(const std::string& case_id,
                                         bool refresh);
   Result<std::vector<CaseRecord>> List(const CaseFilter& filter);

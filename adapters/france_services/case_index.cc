@@ -513,15 +513,14 @@ uint64_t CaseIndex::changes() {
 uint64_t CaseIndex::WaitForChange(uint64_t seen,
                                   std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(change_mu_);
-  const uint64_t wakes = wakes_;
   change_cv_.wait_for(lock, timeout,
-                      [&] { return changes_ != seen || wakes_ != wakes; });
+                      [&] { return changes_ != seen || waits_stopped_; });
   return changes_;
 }
 
-void CaseIndex::WakeWaiters() {
+void CaseIndex::StopWaits() {
   std::lock_guard<std::mutex> lock(change_mu_);
-  ++wakes_;
+  waits_stopped_ = true;
   change_cv_.notify_all();
 }
 

@@ -148,10 +148,11 @@ class CaseIndex {
   // console's live updates (server-sent events) follow it.
   uint64_t changes();
   // Waits until changes() is past `seen`, `timeout` passes or
-  // WakeWaiters() is called; returns changes().
+  // StopWaits() was called; returns changes().
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout);
-  // Wakes every WaitForChange (the console is stopping).
-  void WakeWaiters();
+  // Wakes every WaitForChange, and makes every later one return at once
+  // (the console is stopping: its live-update streams end).
+  void StopWaits();
 
  private:
   CaseIndex(std::string dir, std::chrono::hours retention);
@@ -165,8 +166,8 @@ class CaseIndex {
   std::unique_ptr<rocksdb::DB> db_;
   std::mutex change_mu_;
   std::condition_variable change_cv_;
-  uint64_t changes_ = 0;  // guarded by change_mu_
-  uint64_t wakes_ = 0;    // guarded by change_mu_
+  uint64_t changes_ = 0;        // guarded by change_mu_
+  bool waits_stopped_ = false;  // guarded by change_mu_
 };
 
 // The record as JSON and back (its stored form; the envelopes in hex).

@@ -54,6 +54,11 @@ ApiReply ApiError(int status, std::string_view code, std::string message) {
   return r;
 }
 
+ApiReply NotJson() {
+  return ApiError(415, "unsupported_media_type",
+                  "La demande doit être envoyée en JSON (application/json).");
+}
+
 ConsoleApi::ConsoleApi(ApiOptions options, const Clock* clock)
     : options_(std::move(options)),
       clock_(clock ? clock : Clock::System()),
@@ -103,8 +108,7 @@ ApiReply ConsoleApi::Handle(const ApiRequest& req) {
 
 ApiReply ConsoleApi::SignIn(const ApiRequest& req) {
   if (!IsJsonContentType(req.content_type)) {
-    return ApiError(415, "unsupported_media_type",
-                    "La demande doit être envoyée en JSON (application/json).");
+    return NotJson();
   }
   auto request = ParseSignIn(req.body);
   if (!request.ok()) {

@@ -63,6 +63,8 @@ struct ApiReply {
 bool IsJsonContentType(std::string_view content_type);
 // An error answer: {"code", "message"}.
 ApiReply ApiError(int status, std::string_view code, std::string message);
+// 415 unsupported_media_type: a body that should have been JSON.
+ApiReply NotJson();
 
 struct ApiOptions {
   std::string agents_file;

@@ -365,8 +365,9 @@ ConsoleServer::~ConsoleServer() { Stop(); }
 
 void ConsoleServer::Stop() {
   stopping_.store(true);
-  // The live-update streams wait on the index: wake them so they end.
-  if (index_ != nullptr) index_->WakeWaiters();
+  // The live-update streams wait on the index: wake them so they end, and
+  // keep one that was about to wait from waiting.
+  if (index_ != nullptr) index_->StopWaits();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }

@@ -186,6 +186,40 @@ TEST_F(HttpFrontTest, AMethodAPathDoesNotTakeIs405WithAllow) {
               "method DELETE is not allowed on /cases (allowed: GET, POST)");
 }
 
+// A case handed over with its documents (adapters/README.md,
+// "Attachments"): listed once, its documents inline; taken away whole.
+TEST_F(HttpFrontTest, ACasesAttachmentsComeAndGoWithIt) {
+  testing::Spit(outbox_ / "c-1-cpam.json", "{\"case\": 1}");
+  testing::Spit(outbox_ / "c-1-cpam.pj1.pdf", "%PDF-1.4");
+  testing::Spit(outbox_ / "c-1-cpam.pj.json",
+                Json{{"case_id", "c-1"},
+                     {"file", "c-1-cpam.json"},
+                     {"attachments",
+                      {{{"file", "c-1-cpam.pj1.pdf"},
+                        {"name", "justificatif.pdf"},
+                        {"media_type", "application/pdf"},
+                        {"bytes", 8},
+                        {"sha256", "ab"}},
+                       {{"file", "../../escape.pdf"}, {"name", "x"}}}}}
+                    .dump());
+  auto list = client_->Get("/cases");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->status, 200) << list->body;
+  const Json cases = Json::parse(list->body);
+  ASSERT_EQ(cases.size(), 1u) << cases.dump();
+  EXPECT_EQ(cases[0]["file"], "c-1-cpam.json");
+  ASSERT_EQ(cases[0]["attachments"].size(), 1u)
+      << "the unsafe entry is not read";
+  EXPECT_EQ(cases[0]["attachments"][0]["name"], "justificatif.pdf");
+  EXPECT_EQ(cases[0]["attachments"][0]["content_base64"], "JVBERi0xLjQ=");
+  ExpectError(client_->Delete("/cases/c-1-cpam.pj1.pdf"), 404,
+              "no case file 'c-1-cpam.pj1.pdf'");
+  auto taken = client_->Delete("/cases/c-1-cpam.json");
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->status, 204);
+  EXPECT_TRUE(FileNames(outbox_).empty());
+}
+
 TEST_F(HttpFrontTest, HeadOfCasesIsAGetWithoutBody) {
   auto res = client_->Head("/cases");
   ASSERT_TRUE(res);

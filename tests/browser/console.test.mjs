@@ -134,9 +134,11 @@ try {
   await page.goto(`${url}/nouveau`);
   await page.waitForSelector('label[for=type-AddressChange]');
   await accessible(page, 'opening, step 1');
+  assert.equal(await page.isVisible('#back'), false, 'no step before the first');
   await shot(page, '3-nouveau-demarche');
   await page.click('label[for=type-AddressChange]');
   await page.click('#next');
+  await page.waitForSelector('#back', {state: 'visible'});
 
   begin('an invalid NIR is shown on its field as it is typed');
   await page.waitForSelector('#f-citizen-nir');

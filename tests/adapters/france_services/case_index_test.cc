@@ -159,7 +159,8 @@ TEST_F(CaseIndexTest, AReceiptKeepsTheReportsThatCameBeforeIt) {
 }
 
 // The count the live updates follow: up by one per change kept, not for
-// a report that changes nothing; a waiter wakes on a change or when told.
+// a report that changes nothing; a waiter wakes on a change, or when the
+// waits stop (for good).
 TEST_F(CaseIndexTest, ChangesAreCountedAndWakeTheirWaiters) {
   auto index = OpenIndex();
   ASSERT_TRUE(index);
@@ -184,10 +185,12 @@ TEST_F(CaseIndexTest, ChangesAreCountedAndWakeTheirWaiters) {
   change.join();
   std::thread wake([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    index->WakeWaiters();
+    index->StopWaits();
   });
   EXPECT_EQ(index->WaitForChange(3, std::chrono::hours(1)), 3u);
   wake.join();
+  // And from then on, at once.
+  EXPECT_EQ(index->WaitForChange(3, std::chrono::hours(1)), 3u);
 }
 
 TEST_F(CaseIndexTest, ProgressSumsUpTheRecipients) {

@@ -19,6 +19,7 @@
 #include "core/subject.h"
 #include "deploy/lib/process.h"
 #include "schemas/case_state_generated.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 #include "tests/support/test_dir.h"
 
@@ -382,6 +383,18 @@ TEST_F(ConsoleServerTest, AnAgentOpensACaseOnceAndFollowsTheAgencysAnswer) {
   EXPECT_EQ(first->detail()->str(),
             "opened at a France services counter by agent a.martin (written "
             "mandate of 2026-01-05)");
+
+  // Another participant's case, to which the site is no party: the
+  // console shows nothing of it.
+  EnvelopeDraft theirs = relais::testing::SampleDraft("caf", {"cpam"});
+  auto sealed = (*caf)->Seal(theirs);
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  auto accepted = (*caf)->Submit(*sealed, std::chrono::seconds(10));
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  auto [theirs_status, theirs_shown] =
+      browser.Get("/api/cases/" + theirs.case_id);
+  EXPECT_EQ(theirs_status, 404) << theirs_shown.dump();
+  EXPECT_EQ(theirs_shown["code"], "case_not_found");
 
   auto [found_status, found] = browser.Get("/api/cases?q=claire+mart");
   ASSERT_EQ(found_status, 200) << found.dump();

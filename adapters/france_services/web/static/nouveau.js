@@ -349,7 +349,7 @@ function show(n) {
   const next = document.getElementById('step-next');
   next.hidden = n === 4;
   document.getElementById('step-next-name').textContent = stepNames[n] || '';
-  backButton.hidden = n === 1;
+  backButton.parentElement.hidden = n === 1;
   nextButton.textContent = n === 4 ? 'Envoyer le dossier' : 'Étape suivante';
   document.getElementById('step-title').focus();
 }
