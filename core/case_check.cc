@@ -54,11 +54,6 @@ RequiredFields() {
 // Free text where a person may write several lines.
 bool IsMultiLine(std::string_view field) { return field == "description"; }
 
-bool AllDigits(std::string_view s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return c >= '0' && c <= '9'; });
-}
-
 std::string FieldList(const StructDef& table) {
   std::string names;
   for (const FieldDef* f : table.fields.vec) {
@@ -257,13 +252,13 @@ class Checker {
     } else if (field.ends_with("_cog")) {
       const bool corsica = s.size() == 5 && s[0] == '2' &&
                            (s[1] == 'A' || s[1] == 'B') &&
-                           AllDigits(s.substr(2));
-      if (!(s.size() == 5 && AllDigits(s)) && !corsica) {
+                           IsDigits(s.substr(2));
+      if (!(s.size() == 5 && IsDigits(s)) && !corsica) {
         Add(at, CaseRule::kCog,
             "not a COG code (5 digits, or 2A/2B and 3 digits)");
       }
     } else if (field == "postcode") {
-      if (s.size() != 5 || !AllDigits(s)) {
+      if (s.size() != 5 || !IsDigits(s)) {
         Add(at, CaseRule::kPostcode, "not a postcode (5 digits)");
       }
     }
@@ -467,7 +462,7 @@ Status CheckTaxParts(double parts) {
 Status CheckAgencyReference(std::string_view agency, std::string_view id,
                             std::string_view scope) {
   auto digits = [](std::string_view s, size_t min, size_t max) {
-    return s.size() >= min && s.size() <= max && AllDigits(s);
+    return s.size() >= min && s.size() <= max && IsDigits(s);
   };
   if (agency == "caf") {
     if (!digits(id, 1, 7))
@@ -503,7 +498,7 @@ std::string CaseProblem::Path() const {
     for (size_t p = 0; (p = token.find('~', p)) != std::string::npos; ++p) {
       token.replace(p, 2, token.compare(p, 2, "~1") == 0 ? "/" : "~");
     }
-    if (!token.empty() && AllDigits(token)) {
+    if (!token.empty() && IsDigits(token)) {
       path += "[" + token + "]";
     } else {  // a key may be anything a person typed
       path += (path.empty() ? "" : ".") + Escaped(token, 64);

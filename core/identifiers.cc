@@ -3,16 +3,10 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "core/text.h"
+
 namespace relais {
 namespace {
-
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 uint64_t ToNumber(std::string_view digits) {
   uint64_t v = 0;
@@ -35,7 +29,7 @@ Result<std::string> NirKey(std::string_view nir13) {
   } else if (dept == "2B" || dept == "2b") {
     digits.replace(5, 2, "18");
   }
-  if (!AllDigits(digits)) {
+  if (!IsDigits(digits)) {
     return Status::InvalidArgument(
         "NIR must be digits (department 2A or 2B excepted)");
   }
@@ -104,7 +98,7 @@ Status NirAgreesWithBirthDate(std::string_view nir,
 }
 
 Status ValidateFiscalNumber(std::string_view spi) {
-  if (spi.size() != 13 || !AllDigits(spi)) {
+  if (spi.size() != 13 || !IsDigits(spi)) {
     return Status::InvalidArgument("numéro fiscal must be 13 digits");
   }
   if (spi[0] > '3') {

@@ -5,7 +5,7 @@
 
 namespace relais {
 
-using Pointer = nlohmann::json::json_pointer;
+using JsonPointer = nlohmann::json::json_pointer;
 
 // A recursive-descent walk of RFC 8259 JSON that records where each value
 // starts; depth is bounded like nlohmann's default use here.
@@ -151,7 +151,7 @@ struct JsonPositions::Scanner {
     return Status::OK();
   }
 
-  Status Value(const Pointer& at, int depth) {
+  Status Value(const JsonPointer& at, int depth) {
     if (depth > kMaxDepth) return Error("nested too deeply");
     Space();
     out.starts_[at.to_string()] = i;
@@ -176,7 +176,7 @@ struct JsonPositions::Scanner {
     }
   }
 
-  Status Object(const Pointer& at, int depth) {
+  Status Object(const JsonPointer& at, int depth) {
     ++i;  // '{'
     Space();
     if (Eat('}')) return Status::OK();
@@ -185,7 +185,7 @@ struct JsonPositions::Scanner {
       Space();
       std::string name;
       RELAIS_RETURN_IF_ERROR(String(&name));
-      const Pointer member = at / name;
+      const JsonPointer member = at / name;
       if (!names.insert(name).second) out.repeated_.push_back(member);
       Space();
       if (!Eat(':')) return Error("expected ':' after a member name");
@@ -198,7 +198,7 @@ struct JsonPositions::Scanner {
     }
   }
 
-  Status Array(const Pointer& at, int depth) {
+  Status Array(const JsonPointer& at, int depth) {
     ++i;  // '['
     Space();
     if (Eat(']')) return Status::OK();
@@ -218,7 +218,7 @@ Result<JsonPositions> JsonPositions::Scan(std::string_view text) {
     if (text[k] == '\n') p.line_starts_.push_back(k + 1);
   }
   Scanner s{text, 0, p};
-  RELAIS_RETURN_IF_ERROR(s.Value(Pointer(), 0));
+  RELAIS_RETURN_IF_ERROR(s.Value(JsonPointer(), 0));
   s.Space();
   if (s.i != text.size()) return s.Error("more text after the JSON value");
   return p;
@@ -230,8 +230,8 @@ TextPosition JsonPositions::At(size_t offset) const {
   return {line, offset - line_starts_[line - 1] + 1};
 }
 
-TextPosition JsonPositions::Of(const Pointer& where) const {
-  Pointer p = where;
+TextPosition JsonPositions::Of(const JsonPointer& where) const {
+  JsonPointer p = where;
   for (;;) {
     if (auto it = starts_.find(p.to_string()); it != starts_.end()) {
       return At(it->second);

@@ -1,5 +1,6 @@
 #include "core/text.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace relais {
@@ -53,6 +54,12 @@ size_t InvalidUtf8At(std::string_view text) {
     i += n;
   }
   return text.size();
+}
+
+bool IsDigits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return c >= '0' && c <= '9';
+  });
 }
 
 bool IsCleanText(std::string_view text, bool allow_newlines) {

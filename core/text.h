@@ -20,6 +20,9 @@ namespace relais {
 // U+10FFFF); text.size() if it is all valid.
 size_t InvalidUtf8At(std::string_view text);
 
+// Whether `text` is one or more ASCII digits, nothing else.
+bool IsDigits(std::string_view text);
+
 // Whether `text` is valid UTF-8 without control characters (U+0000 to
 // U+001F and U+007F to U+009F; with `allow_newlines`, LF, CR and TAB are
 // allowed).

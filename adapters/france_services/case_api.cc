@@ -157,10 +157,10 @@ ApiReply ConsoleApi::Cases(const ApiRequest& req, const SignedIn& who) {
     if (auto r = only(get || req.method == "POST", "GET, POST")) return *r;
     return get ? ListCases(req) : OpenCase(req, who);
   }
-  constexpr std::string_view kCasePrefix = "/api/cases/";
-  if (req.path.substr(0, kCasePrefix.size()) == kCasePrefix) {
+  constexpr std::string_view kOneCase = "/api/cases/";
+  if (req.path.substr(0, kOneCase.size()) == kOneCase) {
     if (auto r = only(get, "GET")) return *r;
-    return ShowCase(req.path.substr(kCasePrefix.size()));
+    return ShowCase(req.path.substr(kOneCase.size()));
   }
   return ApiError(404, "not_found", "Cette adresse n'existe pas.");
 }

@@ -562,8 +562,10 @@ HandlerResult AdapterRuntime::OnStatusReport(const EnvelopeView& env,
   return HandlerResult::HandOff(std::move(*record));
 }
 
-int AdapterMain(int argc, char** argv, const char* name,
-                std::unique_ptr<Translator> translator) {
+namespace {
+
+int RunAdapter(int argc, char** argv, const char* name,
+               std::unique_ptr<Translator> translator) {
   StopSignals& stop = StopSignals::Install();
   CLI::App app{std::string(name) + ": relais adapter"};
   std::string config_path;
@@ -602,6 +604,19 @@ int AdapterMain(int argc, char** argv, const char* name,
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int AdapterMain(int argc, char** argv, const char* name,
+                std::unique_ptr<Translator> translator) {
+  try {
+    return RunAdapter(argc, argv, name, std::move(translator));
+  } catch (const std::exception& e) {
+    // Nothing of relais throws; a library's exception ends here, logged.
+    spdlog::critical("stopped by an unexpected error: {}", e.what());
+    return 1;
+  }
 }
 
 }  // namespace relais::sdk
