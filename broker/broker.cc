@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "core/files.h"
@@ -54,8 +55,18 @@ Status Broker::Init() {
   RELAIS_ASSIGN_OR_RETURN(Registry registry,
                           Registry::Build(std::move(config_.participants)));
   registry_ = std::make_unique<Registry>(std::move(registry));
+  std::vector<std::string> ids = registry_->Participants();
+  ids.push_back(config_.broker_id);
+  metrics_ = std::make_unique<BrokerMetrics>(ids);
   RELAIS_ASSIGN_OR_RETURN(
       journal_, journal::Journal::Open(config_.journal_dir, config_.journal));
+  // The outbox gauges start from the journal's count (one scan of each
+  // outbox's keys); the writer's reports keep them exact from there.
+  for (const auto& id : ids) {
+    auto n = journal_->CountOutbox(id);
+    if (!n.ok()) return n.status();
+    metrics_->Of(id)->outbox.Set(static_cast<int64_t>(*n));
+  }
   RELAIS_ASSIGN_OR_RETURN(
       writer_,
       journal::JournalWriter::Create(
@@ -89,6 +100,11 @@ Status Broker::Init() {
       [this](const std::string& rid, std::string_view frame) {
         return router_->Send(rid, frame);
       });
+  sessions_->OnDelivered([this](const std::string& p, uint32_t attempt) {
+    if (auto* m = metrics_->Of(p)) {
+      (attempt == 1 ? m->delivered : m->redelivered).Add();
+    }
+  });
   queries_ = std::make_unique<Queries>(registry_.get(), journal_.get(),
                                        [this] { return Stats(); });
   writer_->Start();
@@ -116,6 +132,7 @@ void Broker::RequestStop() {
 // On the writer's thread: answers what the batch decided and hands the
 // loop the recipients and sessions it changed.
 void Broker::OnCommitted(journal::CommitReport report) {
+  CountCommitted(report);
   for (const auto& s : report.submits) {
     ingress_->Release(s.envelope_bytes);
     if (!s.status.ok()) {
@@ -141,6 +158,7 @@ void Broker::OnCommitted(journal::CommitReport report) {
 
 // On an ingress thread: a submission refused by verification.
 void Broker::OnRefused(IngressRejection r) {
+  metrics_->Rejected(RejectCodeOf(r.status));
   spdlog::warn("{}: rejected message {}: {}", r.participant, Hex8(r.message_id),
                r.status.ToString());
   Post({{RejectionTo(r.reply, r.status, r.message_id)}, {}, {}, {}, {}, false});
@@ -157,6 +175,61 @@ void Broker::Post(LoopWork work) {
     posted_.pump_all |= work.pump_all;
   }
   router_->Wake();
+}
+
+void Broker::CountCommitted(const journal::CommitReport& report) {
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& s : report.submits) {
+    if (!s.status.ok()) {
+      metrics_->Rejected(RejectCodeOf(s.status));
+      continue;
+    }
+    metrics_->accept_latency.Observe(
+        std::chrono::duration<double>(now - s.received).count());
+    auto* sender = metrics_->Of(s.sender);
+    if (!s.duplicate && sender) sender->accepted.Add();
+  }
+  if (!report.commit_status.ok()) {
+    metrics_->failed_batches.Add();
+    return;
+  }
+  metrics_->batches.Add();
+  if (!report.submits.empty()) {
+    metrics_->batch_submits.Observe(static_cast<double>(report.submits.size()));
+  }
+  for (const auto& [recipient, delta] : report.outbox_changes) {
+    if (auto* m = metrics_->Of(recipient)) m->outbox.Add(delta);
+  }
+  const int64_t now_ms = clock_->NowMs();
+  for (const auto& a : report.acked) {
+    auto* m = metrics_->Of(a.recipient);
+    if (m) (a.refused ? m->refused : m->acked).Add();
+    if (a.accepted_at_ms > 0) {
+      metrics_->end_to_end_latency.Observe(
+          static_cast<double>(std::max<int64_t>(0, now_ms - a.accepted_at_ms)) /
+          1000.0);
+    }
+  }
+  for (const auto& [recipient, seq] : report.dead_letters) {
+    if (auto* m = metrics_->Of(recipient)) m->dead_lettered.Add();
+  }
+  for (const auto& [recipient, seq] : report.replayed) {
+    if (auto* m = metrics_->Of(recipient)) m->oldest_hint.store(0);
+  }
+  for (const auto& s : report.status_outcomes) {
+    if (s.status.ok() && s.changed) metrics_->StatusRecorded(s.state);
+  }
+}
+
+std::string Broker::RenderMetrics() const {
+  BrokerMetrics::ScrapeInputs in;
+  in.journal = journal_.get();
+  in.journal_dir = config_.journal_dir;
+  in.now_ms = clock_->NowMs();
+  in.online_within_ms = 3 * int64_t{config_.heartbeat_interval_ms};
+  in.sessions = open_sessions_.load();
+  in.ingress_pending_bytes = ingress_->pending_bytes();
+  return metrics_->Render(in);
 }
 
 wire::BrokerStatsT Broker::Stats() const {

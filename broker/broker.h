@@ -30,6 +30,7 @@
 #include "broker/ingress/registry.h"
 #include "broker/journal/journal.h"
 #include "broker/journal/writer.h"
+#include "broker/metrics.h"
 #include "broker/transport/router_server.h"
 #include "core/clock.h"
 #include "core/keys.h"
@@ -59,6 +60,10 @@ class Broker {
   void RequestStop();
 
   const journal::WriterStats& writer_stats() const { return writer_->stats(); }
+
+  // The metrics' exposition text (broker/metrics.h). Any thread, until the
+  // broker is destroyed (once Run() has returned, the oldest ages read 0).
+  std::string RenderMetrics() const;
 
  private:
   // What other threads hand to the loop, which alone owns the socket and
@@ -107,6 +112,8 @@ class Broker {
               const Status& status, std::string_view message_id = {});
   void Send(const std::string& routing_id, std::string_view frame);
   wire::BrokerStatsT Stats() const;
+  // On the writer's thread: what a committed batch changes in the metrics.
+  void CountCommitted(const journal::CommitReport& report);
 
   BrokerConfig config_;
   const Clock* clock_;
@@ -118,6 +125,8 @@ class Broker {
   std::unique_ptr<transport::RouterServer> router_;
   std::unique_ptr<delivery::Sessions> sessions_;
   std::unique_ptr<Queries> queries_;
+  std::unique_ptr<BrokerMetrics> metrics_;
+  std::atomic<size_t> open_sessions_{0};  // sessions_'s count, for scrapes
   std::atomic<bool> stop_{false};
 
   std::mutex posted_mu_;

@@ -6,6 +6,7 @@
 #include "core/files.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/metrics_http.h"
 #include "core/toml_file.h"
 
 namespace relais::broker {
@@ -124,7 +125,7 @@ Result<ParticipantEntry> ParseParticipant(const toml::table& t,
 }
 
 // [broker]'s names and paths: id, listen, journal_dir, identity,
-// endpoint_file, log_level.
+// endpoint_file, metrics_listen, metrics_endpoint_file, log_level.
 Status ReadBrokerNames(const toml::table& t, const fs::path& base,
                        const std::string& path, BrokerConfig* out) {
   const toml::table* b = &t;
@@ -147,6 +148,16 @@ Status ReadBrokerNames(const toml::table& t, const fs::path& base,
   c.journal_dir = Resolve(base, journal);
   c.identity_file = Resolve(base, identity);
   c.endpoint_file = Resolve(base, endpoint);
+  RELAIS_ASSIGN_OR_RETURN(
+      c.metrics_listen, StringAt(*b, "metrics_listen", c.metrics_listen, path));
+  if (!c.metrics_listen.empty()) {
+    auto address = metrics::ParseListenAddress("[broker] metrics_listen",
+                                               c.metrics_listen);
+    if (!address.ok()) return Bad(path, address.status().message());
+  }
+  RELAIS_ASSIGN_OR_RETURN(std::string metrics_endpoint,
+                          StringAt(*b, "metrics_endpoint_file", "", path));
+  c.metrics_endpoint_file = Resolve(base, metrics_endpoint);
   RELAIS_ASSIGN_OR_RETURN(c.log_level,
                           StringAt(*b, "log_level", c.log_level, path));
   if (auto level = ParseLogLevel(c.log_level); !level.ok()) {
@@ -254,6 +265,8 @@ Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
                                          "journal_dir",
                                          "identity",
                                          "endpoint_file",
+                                         "metrics_listen",
+                                         "metrics_endpoint_file",
                                          "log_level",
                                          "max_message_bytes",
                                          "max_window",

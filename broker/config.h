@@ -28,6 +28,12 @@ struct BrokerConfig {
   std::string identity_file;
   // If set, the bound endpoint is written there once listening.
   std::string endpoint_file;
+  // Where GET /metrics is served (Prometheus text format): "HOST:PORT",
+  // an IPv4 address or a bracketed IPv6 one; port 0 picks a free port;
+  // empty turns it off. Default: "127.0.0.1:7701" (loopback).
+  std::string metrics_listen = "127.0.0.1:7701";
+  // If set, "http://HOST:PORT/metrics" is written there once listening.
+  std::string metrics_endpoint_file;
   // Largest envelope accepted (MessageTooLarge above). Default: 1 MiB.
   uint32_t max_message_bytes = 1 << 20;
   // Cap on a connection's delivery window. Default: 1024.

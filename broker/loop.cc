@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "broker/broker.h"
 #include "broker/frames/inbound.h"
@@ -88,6 +89,9 @@ void Broker::DrainPosted() {
 }
 
 void Broker::HandleIncoming(const transport::Incoming& in) {
+  if (auto* m = metrics_->Of(in.participant)) {
+    m->last_seen_ms.store(clock_->NowMs(), std::memory_order_relaxed);
+  }
   auto frame = ParseFrame(in.payload);
   if (!frame.ok()) return Reject(in, {in.routing_id, 0}, frame.status());
   HandleFrame(in, **frame);
@@ -101,8 +105,12 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
       return OnHello(in, reply, *f.body_as_Hello());
     case wire::Body::Submit: {
       std::string envelope(VectorBytes(f.body_as_Submit()->envelope()));
-      auto refused =
-          ingress_->Admit({reply, in.participant, std::move(envelope), {}});
+      if (auto* m = metrics_->Of(in.participant)) m->submitted.Add();
+      auto refused = ingress_->Admit({reply,
+                                      in.participant,
+                                      std::move(envelope),
+                                      {},
+                                      std::chrono::steady_clock::now()});
       if (refused) Reject(in, reply, refused->status, refused->message_id);
       return;
     }
@@ -161,6 +169,10 @@ void Broker::OnHello(const transport::Incoming& in,
   spdlog::info("{}: hello (window {}, {})", in.participant, window,
                std::string(StringView(h.software())));
   sessions_->Open(in.participant, in.routing_id, window);
+  if (auto* m = metrics_->Of(in.participant)) {
+    m->session.store(sessions_->has_session(in.participant));
+  }
+  open_sessions_.store(sessions_->session_count());
   sessions_->Pump(in.participant);
 }
 
@@ -217,6 +229,7 @@ void Broker::Reject(const transport::Incoming& in,
                     const journal::ReplyTo& reply, const Status& status,
                     std::string_view message_id) {
   spdlog::warn("{}: rejected: {}", in.participant, status.ToString());
+  metrics_->Rejected(RejectCodeOf(status));
   const Outgoing out = RejectionTo(reply, status, message_id);
   Send(out.routing_id, out.frame);
 }

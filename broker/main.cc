@@ -16,6 +16,7 @@
 #include "core/files.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/metrics_http.h"
 #include "core/pid_lock.h"
 #include "core/stop_signals.h"
 
@@ -120,9 +121,21 @@ static int RunRelaisd(int argc, char** argv) {
     return 1;
   }
   relais::broker::Broker* b = broker->get();
+  relais::metrics::MetricsServer metrics;
+  if (!config->metrics_listen.empty()) {
+    relais::Status started = metrics.Start(
+        "[broker] metrics_listen", config->metrics_listen,
+        [b] { return b->RenderMetrics(); }, config->metrics_endpoint_file);
+    if (!started.ok()) {
+      spdlog::critical("cannot start: {}", started.message());
+      return 1;
+    }
+    spdlog::info("metrics on {}", metrics.url());
+  }
   stop.OnStop([b] { b->RequestStop(); });
   relais::Status st = b->Run();
   stop.Clear();
+  metrics.Stop();
   if (!st.ok()) {
     spdlog::critical("{}", st.ToString());
     return 1;

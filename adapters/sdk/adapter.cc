@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "adapters/sdk/client_metrics.h"
 #include "adapters/sdk/partner_files.h"
 #include "adapters/translation/native.h"
 #include "core/bytes.h"
@@ -201,6 +202,12 @@ Status AdapterRuntime::Run() {
     RELAIS_RETURN_IF_ERROR(
         http_->Start(config_.http_listen, config_.http_endpoint_file));
   }
+  if (!config_.metrics_listen.empty()) {
+    RELAIS_RETURN_IF_ERROR(metrics_.Start(
+        "metrics_listen", config_.metrics_listen,
+        [this] { return RenderMetrics(); }, config_.metrics_endpoint_file));
+    spdlog::info("metrics on {}", metrics_.url());
+  }
   spdlog::info("{} adapter ready: inbox {}, outbox {}", client_->participant(),
                config_.inbox, config_.outbox);
   while (!stop_.load()) {
@@ -212,9 +219,45 @@ Status AdapterRuntime::Run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
+  metrics_.Stop();
   if (http_) http_->Stop();
   client_->Stop();
   return Status::OK();
+}
+
+std::string AdapterRuntime::RenderMetrics() const {
+  using Type = metrics::TextWriter::Type;
+  const std::string& id = client_->participant();
+  const metrics::Labels who = {{"participant", id}};
+  metrics::TextWriter w;
+  const auto files = [](const std::string& dir) {
+    int64_t n = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec) &&
+          it->path().filename().string().front() != '.') {
+        ++n;
+      }
+    }
+    return n;
+  };
+  w.Family("relais_adapter_inbox_files",
+           "Files the partner dropped in inbox/, not yet sent.", Type::kGauge);
+  w.Sample(who, files(config_.inbox));
+  w.Family("relais_adapter_outbox_files",
+           "Files delivered to outbox/ (cases, their documents and "
+           "manifests), not yet taken by the partner.",
+           Type::kGauge);
+  w.Sample(who, files(config_.outbox));
+  w.Family("relais_adapter_rejected_files",
+           "Files in rejected/ (each refused file and its .error).",
+           Type::kGauge);
+  w.Sample(who, files(config_.rejected));
+  WriteClientMetrics(w, id, client_.get());
+  metrics::WriteProcessMetrics(w);
+  return w.Take();
 }
 
 void AdapterRuntime::ScanInbox() {

@@ -52,6 +52,7 @@
 #include "adapters/sdk/intake.h"
 #include "adapters/translation/translator.h"
 #include "core/envelope.h"
+#include "core/metrics_http.h"
 #include "core/status.h"
 #include "schemas/cases_generated.h"
 
@@ -70,6 +71,10 @@ class AdapterRuntime {
   // failures (folders, keys, store).
   Status Run();
   void RequestStop() { stop_.store(true); }
+  // The /metrics text (docs/OPERATIONS.md, "Metrics"): the partner folders'
+  // files, the client's figures, the process's. Any thread while Run()
+  // serves it.
+  std::string RenderMetrics() const;
 
   // Scans the inbox once (Run does it every poll interval). Public for tests.
   void ScanInbox();
@@ -117,6 +122,7 @@ class AdapterRuntime {
   std::unique_ptr<Intake> intake_;
   FolderHandOffs hand_offs_;
   std::atomic<bool> stop_{false};
+  metrics::MetricsServer metrics_;
 };
 
 // main() of an adapter process: parses --config, installs SIGINT/SIGTERM

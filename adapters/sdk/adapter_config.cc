@@ -1,6 +1,7 @@
 #include "adapters/sdk/adapter_config.h"
 
 #include "core/files.h"
+#include "core/metrics_http.h"
 #include "core/toml_file.h"
 
 namespace relais::sdk {
@@ -33,6 +34,16 @@ Result<AdapterConfig> ParseAdapterConfig(const std::string& text,
   c.http_listen = t["http_listen"].value_or(std::string());
   c.http_endpoint_file =
       ResolvePath(base, t["http_endpoint_file"].value_or(std::string()));
+  c.metrics_listen = t["metrics_listen"].value_or(std::string());
+  if (!c.metrics_listen.empty()) {
+    auto address =
+        metrics::ParseListenAddress("metrics_listen", c.metrics_listen);
+    if (!address.ok()) {
+      return Status::InvalidArgument(path + ": " + address.status().message());
+    }
+  }
+  c.metrics_endpoint_file =
+      ResolvePath(base, t["metrics_endpoint_file"].value_or(std::string()));
   if (c.participant.client.state_dir.empty()) {
     c.participant.client.state_dir = ResolvePath(base, "state");
   }

@@ -24,6 +24,10 @@ struct AdapterConfig {
   // port), written as "http://127.0.0.1:PORT" to http_endpoint_file. Empty:
   // no endpoint.
   std::string http_listen, http_endpoint_file;
+  // Where GET /metrics is served (core/metrics_http.h): "HOST:PORT" with an
+  // IP address (0: any free port), written as "http://HOST:PORT/metrics" to
+  // metrics_endpoint_file. Empty: none.
+  std::string metrics_listen, metrics_endpoint_file;
 };
 
 // Reads an adapter's TOML file (at most 4 MiB): ParseAdapterConfig of its
@@ -35,7 +39,8 @@ Result<AdapterConfig> LoadAdapterConfig(
 // `text`, the contents of the adapter file `path` (which names it in errors
 // and whose folder resolves relative paths): ParseParticipantConfig, then
 // inbox, outbox, done, rejected, status, subjects (folders),
-// poll_interval_ms, http_listen and http_endpoint_file. Waits up to `wait`
+// poll_interval_ms, http_listen, http_endpoint_file, metrics_listen and
+// metrics_endpoint_file. Waits up to `wait`
 // for relaisd's endpoint file (Unavailable after). InvalidArgument names
 // the file, line and key; never throws.
 Result<AdapterConfig> ParseAdapterConfig(const std::string& text,

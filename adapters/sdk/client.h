@@ -178,6 +178,8 @@ struct ClientStats {
   std::atomic<uint64_t> hand_offs_completed{0};
   // Hand-offs a crash had left recorded, completed at Start.
   std::atomic<uint64_t> hand_offs_restored{0};
+  // Requests sent (submits, queries, statuses) not yet answered.
+  std::atomic<uint64_t> awaiting_answer{0};
 };
 
 class Client {

@@ -51,18 +51,33 @@ Result<ParticipantConfig> ParseParticipantConfig(
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, path));
   // A participant's file (client.toml) or an adapter's (adapter.toml,
   // which the CLI reads too): the keys of both.
-  RELAIS_RETURN_IF_ERROR(
-      CheckKnownKeys(t,
-                     {"identity", "peers", "broker_keys", "broker_endpoint",
-                      "broker_endpoint_file", "subject_key", "state_dir",
-                      "window", "processed_retention_days", "inbox", "outbox",
-                      "done", "rejected", "status", "subjects",
-                      "poll_interval_ms", "http_listen", "http_endpoint_file"},
-                     path, "a participant's configuration"));
-  for (const char* key : {"identity", "peers", "broker_keys", "broker_endpoint",
-                          "broker_endpoint_file", "subject_key", "state_dir",
-                          "inbox", "outbox", "done", "rejected", "status",
-                          "subjects", "http_listen", "http_endpoint_file"}) {
+  RELAIS_RETURN_IF_ERROR(CheckKnownKeys(t,
+                                        {"identity",
+                                         "peers",
+                                         "broker_keys",
+                                         "broker_endpoint",
+                                         "broker_endpoint_file",
+                                         "subject_key",
+                                         "state_dir",
+                                         "window",
+                                         "processed_retention_days",
+                                         "inbox",
+                                         "outbox",
+                                         "done",
+                                         "rejected",
+                                         "status",
+                                         "subjects",
+                                         "poll_interval_ms",
+                                         "http_listen",
+                                         "http_endpoint_file",
+                                         "metrics_listen",
+                                         "metrics_endpoint_file"},
+                                        path, "a participant's configuration"));
+  for (const char* key :
+       {"identity", "peers", "broker_keys", "broker_endpoint",
+        "broker_endpoint_file", "subject_key", "state_dir", "inbox", "outbox",
+        "done", "rejected", "status", "subjects", "http_listen",
+        "http_endpoint_file", "metrics_listen", "metrics_endpoint_file"}) {
     RELAIS_RETURN_IF_ERROR(StringAt(t, key, "", path).status());
   }
   ParticipantConfig c;

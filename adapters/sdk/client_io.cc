@@ -194,6 +194,7 @@ void Client::Impl::IoLoop() {
     }
     SendDue(false);
     CheckReachable();
+    stats_.awaiting_answer.store(pending_.size(), std::memory_order_relaxed);
     if (handshaken_ && Clock::now() - last_sent_ > opts_.heartbeat) {
       SendFrame(HeartbeatFrame(0, relais::Clock::System()->NowMs()));
     }

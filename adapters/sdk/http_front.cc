@@ -284,6 +284,11 @@ Status HttpFront::Start(const std::string& listen,
     return Status::IOError("cannot listen on " + listen);
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() does nothing until its loop runs: wait for it, so
+  // that a Stop() right after Start() cannot leave the thread serving.
+  for (int i = 0; i < 2000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (!endpoint_file.empty()) {
     RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
         endpoint_file, "http://127.0.0.1:" + std::to_string(port_) + "\n"));

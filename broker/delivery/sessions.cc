@@ -53,6 +53,7 @@ bool Sessions::SendDelivery(Session& s, uint64_t sequence, InFlight& f,
   ++attempt;
   f.attempt = attempt;
   f.deadline_ms = NextDeadline(clock_->NowMs(), attempt);
+  if (delivered_) delivered_(s.participant, attempt);
   return true;
 }
 

@@ -92,6 +92,14 @@ class Sessions {
   // `sequence` is no longer pending for `participant` (a dead letter).
   void Forget(const std::string& participant, uint64_t sequence);
   uint64_t redeliveries() const { return redeliveries_; }
+  // Called after each delivery sent, with its attempt (1: the first since
+  // the broker started).
+  using DeliveredFn =
+      std::function<void(const std::string& participant, uint32_t attempt)>;
+  void OnDelivered(DeliveredFn fn) { delivered_ = std::move(fn); }
+  bool has_session(const std::string& participant) const {
+    return sessions_.count(participant) != 0;
+  }
 
   size_t in_flight(const std::string& participant) const;
   size_t session_count() const { return sessions_.size(); }
@@ -123,6 +131,7 @@ class Sessions {
   SendFn send_;
   std::mt19937_64 rng_;
   uint64_t redeliveries_ = 0;
+  DeliveredFn delivered_;
   // Advances `participant`'s first sequence to what its session has read
   // and not got in flight.
   void NoteFirstLive(const Session& s);

@@ -3,15 +3,12 @@
 #include "core/frame.h"
 
 namespace relais::broker {
-namespace {
 
 wire::RejectCode RejectCodeOf(const Status& s) {
   return s.code() == Status::Code::kRejected
              ? s.reject_code()
              : wire::RejectCode::JournalUnavailable;
 }
-
-}  // namespace
 
 Outgoing RejectionTo(const journal::ReplyTo& to, const Status& status,
                      std::string_view message_id) {

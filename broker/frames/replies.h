@@ -21,8 +21,11 @@ struct Outgoing {
   std::string frame;
 };
 
-// A Rejected frame answering `to`: `status`'s code if it is a refusal,
-// else JournalUnavailable (a journal error's details stay in the log).
+// The code a Rejected frame gives `s`: its own if it is a refusal, else
+// JournalUnavailable (a journal error's details stay in the log).
+wire::RejectCode RejectCodeOf(const Status& s);
+
+// A Rejected frame answering `to` with RejectCodeOf(status).
 Outgoing RejectionTo(const journal::ReplyTo& to, const Status& status,
                      std::string_view message_id = {});
 

@@ -161,6 +161,7 @@ void IngressPool::Emit(uint64_t ticket, Outcome outcome) {
     if (result.ok()) {
       journal::SubmitRequest r = std::move(result).value();
       r.reply = std::move(task.reply);
+      r.received = task.received;
       accept_(std::move(r));
     } else {
       Release(task.envelope.size());

@@ -15,6 +15,7 @@
 // checks come first so that refused traffic costs no signature check.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,8 @@ struct IngressTask {
   std::string envelope;
   // Set by VerifySubmission once the envelope parsed, for a refusal.
   std::string message_id;
+  // When its frame arrived (the accept latency's start).
+  std::chrono::steady_clock::time_point received{};
 };
 
 // Verifies the submitted envelope of `task`, whose size Admit checked.
@@ -103,6 +106,8 @@ class IngressPool {
   // bytes no longer count against max_pending_bytes. (Refusals by the
   // pool release theirs themselves.)
   void Release(size_t envelope_bytes);
+  // Envelope bytes admitted and not yet answered.
+  uint64_t pending_bytes() const { return pending_bytes_.load(); }
   // Finishes the queued tasks, then joins the threads.
   void Stop();
 

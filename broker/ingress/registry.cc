@@ -85,4 +85,10 @@ Status Registry::CheckRoute(std::string_view sender, std::string_view recipient,
                               std::string(recipient) + "'");
 }
 
+std::vector<std::string> Registry::Participants() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, routes] : routes_) ids.push_back(id);
+  return ids;
+}
+
 }  // namespace relais::broker

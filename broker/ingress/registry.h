@@ -57,6 +57,8 @@ class Registry {
   std::vector<std::pair<std::string, Subscription>> Subscribers(
       wire::CaseType case_type) const;
   size_t size() const { return routes_.size(); }
+  // Every registered participant's id, sorted.
+  std::vector<std::string> Participants() const;
 
  private:
   KeyDirectory keys_;

@@ -154,6 +154,7 @@ void JournalWriter::BatchBuilder::MakeDead(
                   BuildDeadLetter(recipient, sequence, v, reason, attempts,
                                   now_ms_, detail));
   batch_->DeleteOutbox(recipient, sequence);
+  --report_.outbox_changes[recipient];
   removed_outbox_.insert({recipient, sequence});
   dead_removed_.erase({recipient, sequence});
   ++changes_;
@@ -193,6 +194,7 @@ void JournalWriter::BatchBuilder::ReportToSender(const EnvelopeView& v,
   const uint64_t seq = w_->next_sequence_++;
   batch_->PutMessage(sealed->message_id, sealed->bytes);
   batch_->PutOutbox(sender, seq, sealed->message_id);
+  ++report_.outbox_changes[sender];
   const DedupEntry dedup{seq, now_ms_, sealed->header_sha256, w_->signer_.id};
   batch_->PutDedup(sealed->message_id, dedup);
   accepted_[sealed->message_id] = dedup;

@@ -14,6 +14,8 @@ void JournalWriter::BatchBuilder::Add(SubmitRequest& r) {
   out.reply = std::move(r.reply);
   out.message_id = r.message_id;
   out.envelope_bytes = r.envelope.size();
+  out.received = r.received;
+  out.sender = r.sender;
   bool in_batch = false;
   if (FindDuplicate(r, &out, &in_batch)) {
     // A duplicate of a message of this very batch stands or falls with it.
@@ -40,6 +42,7 @@ void JournalWriter::BatchBuilder::Add(SubmitRequest& r) {
   batch_->PutMessage(r.message_id, r.envelope);
   for (const auto& recipient : r.recipients) {
     batch_->PutOutbox(recipient, seq, r.message_id);
+    ++report_.outbox_changes[recipient];
     recipients_.insert(recipient);
   }
   DedupEntry dedup{seq, now_ms_, r.header_sha256, r.sender};
@@ -116,9 +119,13 @@ void JournalWriter::BatchBuilder::Add(AckRequest& r) {
                     r.reason, now_ms_);
   }
   batch_->DeleteOutbox(r.recipient, r.sequence);
+  --report_.outbox_changes[r.recipient];
   removed_outbox_.insert({r.recipient, r.sequence});
   ack_recipients_.insert(r.recipient);
   const bool refused = r.outcome == wire::AckOutcome::Rejected;
+  auto dedup = w_->journal_->GetDedup(r.message_id);
+  report_.acked.push_back(
+      {r.recipient, refused, dedup.ok() ? dedup->accepted_at_ms : 0});
   AppendAudit(
       {now_ms_,
        refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,

@@ -36,6 +36,7 @@ void JournalWriter::BatchBuilder::Add(OperatorRequest& r) {
   dead_removed_.insert(key);
   if (r.replay) {
     batch_->PutOutbox(r.recipient, r.sequence, message_id, /*replayed=*/true);
+    ++report_.outbox_changes[r.recipient];
     removed_outbox_.erase(key);
     recipients_.insert(r.recipient);
     report_.replayed.push_back(key);

@@ -6,7 +6,9 @@
 // registrations) and the CommitReport of each batch. Plain data: the
 // stages that post include this header, not the writer's.
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,6 +72,8 @@ struct SubmitRequest {
   // The Accepted trail entry's detail: who opened the case at a counter
   // (core/case_extras.h), or empty.
   std::string trail_detail;
+  // When its frame reached the broker (for the accept latency).
+  std::chrono::steady_clock::time_point received{};
 };
 
 // A recipient's acknowledgement of a delivery it had in flight. An ack
@@ -156,6 +160,16 @@ struct SubmitOutcome {
   int64_t accepted_at_ms = 0;
   bool duplicate = false;
   size_t envelope_bytes = 0;
+  std::string sender;
+  std::chrono::steady_clock::time_point received{};  // SubmitRequest's
+};
+
+// An acknowledgement the batch journaled.
+struct AckDone {
+  std::string recipient;
+  bool refused = false;  // AckOutcome Rejected
+  // When its message was accepted; 0 if the journal could not say.
+  int64_t accepted_at_ms = 0;
 };
 
 // Anything the writer is asked to do (JournalWriter::Post).
@@ -179,6 +193,10 @@ struct CommitReport {
   std::vector<OperatorOutcome> operator_outcomes;
   std::vector<StatusOutcome> status_outcomes;
   std::vector<SubjectOutcome> subject_outcomes;
+  // Outbox entries added (> 0) or removed (< 0) per recipient by this
+  // batch, and the acknowledgements it journaled (for the metrics).
+  std::map<std::string, int64_t> outbox_changes;
+  std::vector<AckDone> acked;
   // The journal became writable again before this batch (or with no batch
   // at all): outboxes may hold entries that no session read yet.
   bool journal_recovered = false;

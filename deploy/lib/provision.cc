@@ -127,6 +127,8 @@ std::string BrokerToml(const StackSpec& s, const StackLayout& l,
       << "journal_dir = \"journal\"\n"
       << "identity = \"secrets/" << FileNameOf(kBrokerId) << ".key.toml\"\n"
       << "endpoint_file = \"relaisd.endpoint\"\n"
+      << "metrics_listen = \"127.0.0.1:0\"\n"
+      << "metrics_endpoint_file = \"relaisd.metrics\"\n"
       << s.broker_extra << "\n";
   for (const auto& p : participants) {
     out << "\n[[participants]]\n"
@@ -190,6 +192,9 @@ std::string StackLayout::Subjects(const std::string& p) const {
 std::string StackLayout::HttpEndpoint(const std::string& p) const {
   return ParticipantDir(p) + "/http.endpoint";
 }
+std::string StackLayout::MetricsEndpoint(const std::string& p) const {
+  return ParticipantDir(p) + "/metrics.endpoint";
+}
 
 Result<StackLayout> Provision(const StackSpec& spec) {
   if (spec.dir.empty())
@@ -241,7 +246,9 @@ Result<StackLayout> Provision(const StackSpec& spec) {
               "inbox = \"inbox\"\noutbox = \"outbox\"\ndone = \"done\"\n"
               "rejected = \"rejected\"\nstatus = \"status\"\n"
               "subjects = \"subjects\"\n"
-              "poll_interval_ms = 200\n" +
+              "poll_interval_ms = 200\n"
+              "metrics_listen = \"127.0.0.1:0\"\n"
+              "metrics_endpoint_file = \"metrics.endpoint\"\n" +
               http));
     }
   }

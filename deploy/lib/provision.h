@@ -50,6 +50,8 @@ class StackLayout {
   const std::string& dir() const { return dir_; }
   std::string BrokerConfig() const { return dir_ + "/relaisd.toml"; }
   std::string EndpointFile() const { return dir_ + "/relaisd.endpoint"; }
+  // "http://127.0.0.1:PORT/metrics", written by relaisd once serving it.
+  std::string MetricsFile() const { return dir_ + "/relaisd.metrics"; }
   std::string JournalDir() const { return dir_ + "/journal"; }
   std::string KeysDir() const { return dir_ + "/keys"; }
   std::string SecretsDir() const { return dir_ + "/secrets"; }
@@ -69,6 +71,8 @@ class StackLayout {
   std::string Subjects(const std::string& participant) const;
   // Written by an adapter with an HTTP endpoint (the CPAM's).
   std::string HttpEndpoint(const std::string& participant) const;
+  // "http://127.0.0.1:PORT/metrics", written by the adapter once serving.
+  std::string MetricsEndpoint(const std::string& participant) const;
 
  private:
   std::string dir_;

@@ -156,6 +156,15 @@ TEST(ConfigTest, UnknownKeysWrongTypesAndLevelsAreRefused) {
   EXPECT_NE(why.find("log level 'verbose' is not one of trace, debug, info"),
             std::string::npos)
       << why;
+  // A metrics address that is not HOST:PORT with an IP address.
+  text = good;
+  text.replace(text.find("metrics_listen = \""), 31,
+               "metrics_listen = \"localhost:9100\"\n");
+  why = refusal(text);
+  EXPECT_NE(why.find("[broker] metrics_listen 'localhost:9100': the host must "
+                     "be an IPv4 address"),
+            std::string::npos)
+      << why;
   // In a participant, a route and the file itself.
   text = good;
   text.insert(text.find("[[participants]]\n") + 17, "rolls = []\n");
