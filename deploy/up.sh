@@ -128,6 +128,8 @@ participant = "client.toml"
 cases_dir = "cases"
 listen = "127.0.0.1:$console_port"
 endpoint_file = "console.url"
+metrics_listen = "127.0.0.1:0"
+metrics_endpoint_file = "metrics.endpoint"
 TOML
 if ! "$bin/relais-console" agent list --agents "$console_dir/agents.json" --json 2>/dev/null |
   grep -q "\"login\": \"$dev_login\""; then
@@ -151,6 +153,8 @@ relais is up.
     the CPAM over HTTP      $(cat "$state_dir/cpam/http.endpoint" 2>/dev/null || echo "(starting)")/cases   (adapters/README.md, "HTTP")
   France services    $console_url   (log: $console_dir/console.log)
     sign in as              $dev_login / $dev_password   (its JSON API: docs/CONSOLE.md)
+  metrics (Prometheus) relaisd $(cat "$state_dir/relaisd.metrics" 2>/dev/null || echo "(starting)")
+    each adapter's and the console's in $state_dir/<participant>/metrics.endpoint   (docs/OPERATIONS.md, "Metrics")
   open a case        $bin/relais case open --config $state_dir/france-services_paris-15/client.toml deploy/samples/france_services/address_change.json
   follow it          $bin/relais case status --config $state_dir/france-services_paris-15/client.toml CASE_ID
 Ctrl-C stops everything.

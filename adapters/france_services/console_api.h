@@ -90,6 +90,8 @@ class ConsoleApi {
   explicit ConsoleApi(ApiOptions options, const Clock* clock = nullptr);
 
   ApiReply Handle(const ApiRequest& request);
+  // Agents signed in now (sessions not yet ended or expired).
+  size_t open_sessions() const { return sessions_.size(); }
   // The login of the agent whose session `cookie` (a Cookie header)
   // carries, if the session is live and the agent may still sign in; the
   // session's last request is now unless `touch` is false.

@@ -4,6 +4,7 @@
 
 #include "adapters/sdk/client_config.h"
 #include "core/files.h"
+#include "core/metrics_http.h"
 #include "core/text.h"
 #include "core/toml_file.h"
 
@@ -35,7 +36,8 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
       {"listen", "agents", "participant", "cases_dir", "case_retention_days",
        "case_ttl_days", "attachments_max_kib", "site_name", "web_dir",
        "endpoint_file", "tls_certificate", "tls_private_key",
-       "session_idle_minutes", "session_max_hours"},
+       "session_idle_minutes", "session_max_hours", "metrics_listen",
+       "metrics_endpoint_file"},
       path, "[console]"));
   ConsoleConfig c;
   RELAIS_ASSIGN_OR_RETURN(c.listen, StringAt(*t, "listen", c.listen, path));
@@ -77,6 +79,18 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
   RELAIS_ASSIGN_OR_RETURN(std::string endpoint,
                           StringAt(*t, "endpoint_file", "", path));
   c.endpoint_file = Resolved(path, endpoint);
+  RELAIS_ASSIGN_OR_RETURN(c.metrics_listen,
+                          StringAt(*t, "metrics_listen", "", path));
+  if (!c.metrics_listen.empty()) {
+    auto address = metrics::ParseListenAddress("[console] metrics_listen",
+                                               c.metrics_listen);
+    if (!address.ok()) {
+      return Status::InvalidArgument(path + ": " + address.status().message());
+    }
+  }
+  RELAIS_ASSIGN_OR_RETURN(std::string metrics_endpoint,
+                          StringAt(*t, "metrics_endpoint_file", "", path));
+  c.metrics_endpoint_file = Resolved(path, metrics_endpoint);
   RELAIS_ASSIGN_OR_RETURN(std::string cert,
                           StringAt(*t, "tls_certificate", "", path));
   RELAIS_ASSIGN_OR_RETURN(std::string key,

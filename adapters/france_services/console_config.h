@@ -42,6 +42,10 @@ struct ConsoleConfig {
   // Where the listening URL is written once the console serves (for
   // scripts and tests). Default: none.
   std::string endpoint_file;
+  // Where GET /metrics is served (core/metrics_http.h): "HOST:PORT" with
+  // an IP address (0: any free port), its URL written to
+  // metrics_endpoint_file. Default: none.
+  std::string metrics_listen, metrics_endpoint_file;
   // PEM certificate chain and private key: both or neither. With them the
   // console serves HTTPS and its cookie says Secure. Default: none.
   std::string tls_certificate, tls_private_key;

@@ -372,4 +372,14 @@ void ConsoleServer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void ConsoleServer::WriteMetrics(metrics::TextWriter& w) const {
+  using Type = metrics::TextWriter::Type;
+  w.Family("relais_console_agent_sessions", "Agents signed in now.",
+           Type::kGauge);
+  w.Sample({}, static_cast<uint64_t>(api_.open_sessions()));
+  w.Family("relais_console_live_streams",
+           "Pages following the cases live (GET /api/events).", Type::kGauge);
+  w.Sample({}, static_cast<int64_t>(streams_.load()));
+}
+
 }  // namespace relais::console

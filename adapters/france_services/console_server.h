@@ -21,6 +21,7 @@
 #include "adapters/france_services/console_api.h"
 #include "adapters/france_services/console_config.h"
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/status.h"
 
 namespace httplib {
@@ -47,6 +48,8 @@ class ConsoleServer {
   // "http://127.0.0.1:PORT" or "https://HOST:PORT", with the bound port.
   const std::string& url() const { return url_; }
   void Stop();
+  // Its figures for /metrics: agents signed in, live streams. Any thread.
+  void WriteMetrics(metrics::TextWriter& w) const;
 
  private:
   explicit ConsoleServer(ApiOptions options, const Clock* clock);

@@ -17,8 +17,10 @@
 #include "adapters/france_services/case_index.h"
 #include "adapters/france_services/console_server.h"
 #include "adapters/sdk/client_config.h"
+#include "adapters/sdk/client_metrics.h"
 #include "core/command_line.h"
 #include "core/log.h"
+#include "core/metrics_http.h"
 #include "core/stop_signals.h"
 
 namespace {
@@ -33,6 +35,7 @@ struct Console {
   std::unique_ptr<relais::sdk::Client> client;
   std::unique_ptr<relais::console::CaseDesk> desk;
   std::unique_ptr<relais::console::ConsoleServer> server;
+  relais::metrics::MetricsServer metrics;
 };
 
 // InvalidArgument for what the configuration names wrongly.
@@ -68,6 +71,19 @@ Status StartConsole(const relais::console::ConsoleConfig& config, Console* c) {
                                                         c->index.get());
   RELAIS_ASSIGN_OR_RETURN(
       c->server, relais::console::ConsoleServer::Start(config, c->desk.get()));
+  if (!config.metrics_listen.empty()) {
+    RELAIS_RETURN_IF_ERROR(c->metrics.Start(
+        "[console] metrics_listen", config.metrics_listen,
+        [c, site = desk.site] {
+          relais::metrics::TextWriter w;
+          c->server->WriteMetrics(w);
+          relais::sdk::WriteClientMetrics(w, site, c->client.get());
+          relais::metrics::WriteProcessMetrics(w);
+          return w.Take();
+        },
+        config.metrics_endpoint_file));
+    spdlog::info("metrics on {}", c->metrics.url());
+  }
   spdlog::info("console: site {}, cases in {}", desk.site, config.cases_dir);
   return Status::OK();
 }
@@ -110,6 +126,7 @@ int Serve(const std::string& config_path) {
     cv.wait(lock, [&] { return stop; });
   }
   signals.Clear();
+  console.metrics.Stop();
   console.server->Stop();
   console.client->Stop();
   spdlog::info("stopped");

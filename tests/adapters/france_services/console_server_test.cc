@@ -162,6 +162,42 @@ TEST_F(ConsoleServerTest, SignInFollowAndSignOutOverHttp) {
   EXPECT_EQ(log.find(kPassword), std::string::npos) << log;
 }
 
+// Its /metrics: the agents signed in, and its connection to relaisd.
+TEST_F(ConsoleServerTest, MetricsCountTheAgentsSignedIn) {
+  auto url = Serve(
+      "listen = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\n"
+      "metrics_endpoint_file = \"metrics.url\"\n");
+  ASSERT_TRUE(url.has_value()) << Log();
+  std::string metrics_url;
+  ASSERT_TRUE(WaitUntil([&] {
+    metrics_url = Slurp(Path("metrics.url"));
+    return !metrics_url.empty();
+  })) << Log();
+  // "http://127.0.0.1:PORT/metrics\n"
+  httplib::Client scrape(metrics_url.substr(0, metrics_url.rfind('/')));
+  const auto value = [&](const std::string& series) {
+    auto res = scrape.Get("/metrics");
+    if (!res || res->status != 200) return -1.0;
+    const size_t at = res->body.find("\n" + series + " ");
+    return at == std::string::npos
+               ? -1.0
+               : std::stod(res->body.substr(at + series.size() + 2));
+  };
+  EXPECT_TRUE(WaitUntil([&] {
+    return value("relais_client_connected{participant=\"" +
+                 std::string(deploy::kDefaultDesk) + "\"}") == 1;
+  }));
+  EXPECT_EQ(value("relais_console_agent_sessions"), 0);
+  httplib::Client http(*url);
+  auto in = http.Post("/api/session", SignInBody(), "application/json");
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->status, 200) << in->body;
+  EXPECT_EQ(value("relais_console_agent_sessions"), 1);
+  EXPECT_EQ(value("relais_console_live_streams"), 0);
+  EXPECT_GT(value("relais_process_resident_memory_bytes"), 0);
+  EXPECT_EQ(console_.Stop(), 0) << Log();
+}
+
 TEST_F(ConsoleServerTest, HttpsWhenACertificateIsConfigured) {
   auto openssl = deploy::ChildProcess::Start(
       {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
