@@ -68,6 +68,14 @@ struct CaseStatusArgs {
 };
 int CaseStatus(const CaseStatusArgs& args);
 
+// relais top: relaisd's /metrics, redrawn every interval (top.h).
+struct TopArgs {
+  std::string metrics_url = "http://127.0.0.1:7701/metrics";
+  int interval_ms = 1000;
+  int iterations = 0;  // 0: until Ctrl-C
+};
+int Top(const TopArgs& args);
+
 // relais dead-letters list|show|replay|drop (operator role).
 struct DeadLettersArgs {
   std::string config;

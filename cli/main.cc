@@ -119,7 +119,22 @@ int Run(int argc, char** argv) {
       ->required();
   sts->add_flag("--json", stats.json, "print JSON");
 
+  relais::cli::TopArgs top;
+  auto* tp = app.add_subcommand(
+      "top", "a live view of relaisd's /metrics (rates, backlogs, latency)");
+  tp->add_option("--metrics", top.metrics_url,
+                 "relaisd's metrics URL ([broker] metrics_listen; a local "
+                 "stack's is in relaisd.metrics)")
+      ->capture_default_str();
+  tp->add_option("--interval-ms", top.interval_ms, "time between refreshes")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  tp->add_option("--iterations", top.iterations,
+                 "refresh this many times, then exit (0: until Ctrl-C)")
+      ->check(CLI::Range(0, 1000000));
+
   if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
+  if (tp->parsed()) return relais::cli::Top(top);
   for (auto* c : dl_actions) {
     if (c->parsed()) {
       dl.action = c->get_name();

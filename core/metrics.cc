@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <sstream>
 
 namespace relais::metrics {
@@ -184,6 +185,58 @@ void TextWriter::Histogram(Labels labels, const Histogram::Snapshot& h) {
   }
   Line("_sum", labels, {}, FormatValue(h.sum));
   Line("_count", labels, {}, std::to_string(h.count));
+}
+
+std::map<std::string, double> ParseSamples(std::string_view text) {
+  std::map<std::string, double> out;
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view()
+                                         : text.substr(end + 1);
+    if (line.empty() || line.front() == '#') continue;
+    const size_t space = line.rfind(' ');
+    if (space == std::string_view::npos) continue;
+    const std::string_view value = line.substr(space + 1);
+    double v = 0;
+    if (value == "+Inf") {
+      v = std::numeric_limits<double>::infinity();
+    } else if (value == "-Inf") {
+      v = -std::numeric_limits<double>::infinity();
+    } else if (value == "NaN") {
+      v = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      const auto [p, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc() || p != value.data() + value.size()) continue;
+    }
+    out[std::string(line.substr(0, space))] = v;
+  }
+  return out;
+}
+
+std::string LabelOf(std::string_view series, std::string_view label) {
+  size_t i = series.find('{');
+  if (i == std::string_view::npos) return "";
+  ++i;
+  while (i < series.size() && series[i] != '}') {
+    const size_t eq = series.find("=\"", i);
+    if (eq == std::string_view::npos) return "";
+    const std::string_view name = series.substr(i, eq - i);
+    std::string value;
+    for (i = eq + 2; i < series.size() && series[i] != '"'; ++i) {
+      if (series[i] == '\\' && i + 1 < series.size()) {
+        ++i;
+        value.push_back(series[i] == 'n' ? '\n' : series[i]);
+      } else {
+        value.push_back(series[i]);
+      }
+    }
+    if (name == label) return value;
+    i += 1;  // the closing quote
+    if (i < series.size() && series[i] == ',') ++i;
+  }
+  return "";
 }
 
 void WriteProcessMetrics(TextWriter& w) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -102,6 +103,15 @@ class TextWriter {
 // The process's own figures, from /proc/self: relais_process_resident_
 // memory_bytes, _cpu_seconds_total, _open_fds, _start_time_seconds.
 void WriteProcessMetrics(TextWriter& w);
+
+// The samples of an exposition text, by series as written ("name" or
+// "name{labels}"); comments, blank lines and lines that do not end in a
+// number are skipped. For readers of /metrics (relais top, tests).
+std::map<std::string, double> ParseSamples(std::string_view text);
+
+// The value of label `label` in `series` (name{a="x",b="y"}); empty if
+// absent. Escapes are undone.
+std::string LabelOf(std::string_view series, std::string_view label);
 
 // A value as the text format writes it: integers without a fraction,
 // +Inf, -Inf, NaN, else the shortest form that reads back the same.
