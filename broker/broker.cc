@@ -143,9 +143,7 @@ void Broker::OnCommitted(journal::CommitReport report) {
   if (!report.commit_status.ok()) {
     spdlog::error("journal batch failed: {}", report.commit_status.ToString());
   }
-  for (const auto& [r, seq] : report.dead_letters) {
-    spdlog::warn("{}: sequence {} is now a dead letter", r, seq);
-  }
+  for (const auto& e : report.events) spdlog::info("{}", e);
   LoopWork work;
   work.frames = ReplyFrames(report);
   work.recipients = std::move(report.recipients);

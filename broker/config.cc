@@ -163,6 +163,11 @@ Status ReadBrokerNames(const toml::table& t, const fs::path& base,
   if (auto level = ParseLogLevel(c.log_level); !level.ok()) {
     return Bad(path, "[broker] " + level.status().message());
   }
+  RELAIS_ASSIGN_OR_RETURN(c.log_format,
+                          StringAt(*b, "log_format", c.log_format, path));
+  if (Status st = CheckLogFormat(c.log_format); !st.ok()) {
+    return Bad(path, "[broker] " + st.message());
+  }
   if (c.journal_dir.empty()) return Bad(path, "[broker] needs 'journal_dir'");
   if (c.identity_file.empty()) return Bad(path, "[broker] needs 'identity'");
   return Status::OK();
@@ -268,6 +273,7 @@ Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
                                          "metrics_listen",
                                          "metrics_endpoint_file",
                                          "log_level",
+                                         "log_format",
                                          "max_message_bytes",
                                          "max_window",
                                          "redelivery_initial_ms",

@@ -54,6 +54,9 @@ struct BrokerConfig {
   uint64_t max_pending_bytes = 256 << 20;
   // spdlog level: trace, debug, info, warn, error. Default: "info".
   std::string log_level = "info";
+  // "text" (a line of text per event) or "json" (JSON lines). Default:
+  // "text".
+  std::string log_format = "text";
   journal::JournalOptions journal;
   std::vector<ParticipantEntry> participants;
 };

@@ -166,8 +166,8 @@ void Broker::OnHello(const transport::Incoming& in,
                     {config_.broker_id, config_.max_message_bytes,
                      config_.heartbeat_interval_ms, clock_->NowMs(), window,
                      config_.max_window}));
-  spdlog::info("{}: hello (window {}, {})", in.participant, window,
-               std::string(StringView(h.software())));
+  spdlog::debug("{}: hello (window {}, {})", in.participant, window,
+                std::string(StringView(h.software())));
   sessions_->Open(in.participant, in.routing_id, window);
   if (auto* m = metrics_->Of(in.participant)) {
     m->session.store(sessions_->has_session(in.participant));

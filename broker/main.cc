@@ -66,6 +66,9 @@ static int RunRelaisd(int argc, char** argv) {
       ->required();
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error (overrides the config)");
+  std::string log_format;
+  app.add_option("--log-format", log_format,
+                 "text or json: JSON lines (overrides the config)");
   app.add_option("--listen", listen,
                  "ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:7400 "
                  "(overrides [broker] listen)");
@@ -85,8 +88,15 @@ static int RunRelaisd(int argc, char** argv) {
     }
     config->listen = listen;
   }
+  if (!log_format.empty()) {
+    if (relais::Status st = relais::CheckLogFormat(log_format); !st.ok()) {
+      spdlog::critical("--log-format: {}", st.message());
+      return 2;
+    }
+  }
   if (relais::Status st = relais::SetUpLog(
-          "relaisd", log_level.empty() ? config->log_level : log_level);
+          "relaisd", log_level.empty() ? config->log_level : log_level,
+          log_format.empty() ? config->log_format : log_format);
       !st.ok()) {
     spdlog::critical(
         "{}{}",

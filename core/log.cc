@@ -4,8 +4,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "core/text.h"
 
@@ -42,7 +46,48 @@ class EscapingSink : public spdlog::sinks::base_sink<std::mutex> {
   std::shared_ptr<spdlog::sinks::sink> inner_;
 };
 
+// One JSON object per event, on stderr.
+class JsonLinesSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit JsonLinesSink(std::string program) : program_(std::move(program)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        msg.time.time_since_epoch())
+                        .count();
+    const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char time[40];
+    const size_t n =
+        std::strftime(time, sizeof(time), "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(time + n, sizeof(time) - n, ".%03dZ",
+                  static_cast<int>(ms % 1000));
+    const auto level = spdlog::level::to_string_view(msg.level);
+    const nlohmann::ordered_json line = {
+        {"time", time},
+        {"level", std::string(level.data(), level.size())},
+        {"program", program_},
+        {"message", IsCleanText(payload) ? std::string(payload)
+                                         : Escaped(payload, 64 << 10)}};
+    const std::string text = line.dump() + "\n";
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+
+ private:
+  std::string program_;
+};
+
 }  // namespace
+
+Status CheckLogFormat(const std::string& format) {
+  if (format == "text" || format == "json") return Status::OK();
+  return Status::InvalidArgument("log format '" + Escaped(format, 64) +
+                                 "' is not one of text, json");
+}
 
 Result<spdlog::level::level_enum> ParseLogLevel(const std::string& name) {
   using L = spdlog::level::level_enum;
@@ -58,8 +103,17 @@ Result<spdlog::level::level_enum> ParseLogLevel(const std::string& name) {
       "' is not one of trace, debug, info, warn, error, critical, off");
 }
 
-Status SetUpLog(const std::string& program, const std::string& level) {
+Status SetUpLog(const std::string& program, const std::string& level,
+                const std::string& format) {
   RELAIS_ASSIGN_OR_RETURN(spdlog::level::level_enum l, ParseLogLevel(level));
+  RELAIS_RETURN_IF_ERROR(CheckLogFormat(format));
+  if (format == "json") {
+    auto logger = std::make_shared<spdlog::logger>(
+        program, std::make_shared<JsonLinesSink>(program));
+    logger->set_level(l);
+    spdlog::set_default_logger(std::move(logger));
+    return Status::OK();
+  }
   auto sink = std::make_shared<EscapingSink>(
       std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   auto logger = std::make_shared<spdlog::logger>(program, std::move(sink));

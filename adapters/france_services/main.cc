@@ -99,9 +99,14 @@ std::string DefaultWebDir() {
 
 // Serves until SIGINT or SIGTERM. 0 after a stop; 2 for a configuration
 // the console cannot serve; 1 if it cannot start otherwise.
-int Serve(const std::string& config_path) {
+int Serve(const std::string& config_path, const std::string& log_format) {
   auto& signals = relais::StopSignals::Install();
-  if (!relais::SetUpLog("relais-console", "info").ok()) return 1;
+  if (Status st = relais::CheckLogFormat(log_format); !st.ok()) {
+    std::fprintf(stderr, "relais-console: --log-format: %s\n",
+                 st.message().c_str());
+    return 2;
+  }
+  if (!relais::SetUpLog("relais-console", "info", log_format).ok()) return 1;
   auto config = relais::console::LoadConsoleConfig(config_path);
   if (!config.ok()) {
     spdlog::critical("{}", config.status().ToString());
@@ -147,6 +152,8 @@ int Run(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "serve the console's API");
   serve->add_option("--config", config, "console.toml (docs/CONSOLE.md)")
       ->required();
+  std::string log_format = "text";
+  serve->add_option("--log-format", log_format, "text, or json (JSON lines)");
 
   relais::console::AgentArgs args;
   auto* agent = app.add_subcommand("agent", "the agents who may sign in");
@@ -189,7 +196,7 @@ int Run(int argc, char** argv) {
   }
 
   if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
-  if (serve->parsed()) return Serve(config);
+  if (serve->parsed()) return Serve(config, log_format);
   for (auto* c : actions) {
     if (c->parsed()) {
       args.action = c->get_name();

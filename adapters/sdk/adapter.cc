@@ -615,9 +615,15 @@ int RunAdapter(int argc, char** argv, const char* name,
   std::string log_level = "info";
   app.add_option("--config", config_path, "adapter TOML file")->required();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "text, or json (JSON lines)");
   AddVersionFlag(app);
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
-  if (Status st = SetUpLog(name, log_level); !st.ok()) {
+  if (Status st = CheckLogFormat(log_format); !st.ok()) {
+    spdlog::critical("--log-format: {}", st.message());
+    return 2;
+  }
+  if (Status st = SetUpLog(name, log_level, log_format); !st.ok()) {
     spdlog::critical("--log-level: {}", st.message());
     return 2;
   }

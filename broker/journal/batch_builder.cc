@@ -57,6 +57,10 @@ void JournalWriter::BatchBuilder::Sweep() {
 }
 
 // Commits the batch and returns the report to send.
+bool JournalWriter::BatchBuilder::LogsEvents() {
+  return spdlog::should_log(spdlog::level::info);
+}
+
 CommitReport JournalWriter::BatchBuilder::Commit() {
   for (const auto& [case_id, state] : cases_) {
     if (state->case_id.empty()) continue;
@@ -84,6 +88,7 @@ CommitReport JournalWriter::BatchBuilder::Commit() {
   // errors) are for the broker's log, not for partners.
   w_->next_sequence_ = first_sequence_;
   w_->audit_.Reset(audit_start_);
+  report_.events.clear();
   const Status unavailable =
       Status::Rejected(wire::RejectCode::JournalUnavailable,
                        "the broker's journal cannot write at the moment; "
@@ -170,6 +175,13 @@ void JournalWriter::BatchBuilder::MakeDead(
                    : wire::TraceEvent::DeadLettered,
                message_id, case_id, recipient, "", detail});
   report_.dead_letters.push_back({recipient, sequence});
+  if (LogsEvents()) {
+    report_.events.push_back("case " + case_id + ": message " +
+                             HexEncode(message_id) + " to " + recipient +
+                             " is a dead letter (" +
+                             wire::EnumNameRecipientState(reason) + ", after " +
+                             std::to_string(attempts) + " deliveries)");
+  }
   ReportToSender(v, recipient, reason, attempts, detail);
 }
 

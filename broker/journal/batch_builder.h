@@ -109,6 +109,9 @@ class JournalWriter::BatchBuilder {
   // Chains `entry` onto the audit log, in this batch.
   void AppendAudit(const audit::AuditEntry& entry);
 
+  // Whether the log shows case events (info): only then are they written.
+  static bool LogsEvents();
+
   JournalWriter* w_;
   const int64_t now_ms_;
   std::unique_ptr<Batch> batch_;

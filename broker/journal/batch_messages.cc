@@ -56,6 +56,16 @@ void JournalWriter::BatchBuilder::Add(SubmitRequest& r) {
               &r.recipients, seq, now_ms_, r.trail_detail});
   AppendAudit({now_ms_, wire::TraceEvent::Accepted, r.message_id, r.case_id,
                r.sender, r.header_sha256, ""});
+  if (LogsEvents()) {
+    std::string to;
+    for (const auto& recipient : r.recipients) {
+      to += (to.empty() ? "" : ", ") + recipient;
+    }
+    report_.events.push_back("case " + r.case_id + ": message " +
+                             HexEncode(r.message_id) + " from " + r.sender +
+                             " accepted (sequence " + std::to_string(seq) +
+                             ") for " + to);
+  }
   out.sequence = seq;
   out.accepted_at_ms = now_ms_;
   depends_on_batch_.push_back(report_.submits.size());
@@ -126,6 +136,14 @@ void JournalWriter::BatchBuilder::Add(AckRequest& r) {
   auto dedup = w_->journal_->GetDedup(r.message_id);
   report_.acked.push_back(
       {r.recipient, refused, dedup.ok() ? dedup->accepted_at_ms : 0});
+  if (LogsEvents()) {
+    // A recipient's reason is its own text: it stays in the case's trail.
+    report_.events.push_back(
+        "case " + r.case_id + ": message " + HexEncode(r.message_id) +
+        (refused ? " refused by " + r.recipient +
+                       " (its reason is in the case's trail)"
+                 : " delivered to " + r.recipient));
+  }
   AppendAudit(
       {now_ms_,
        refused ? wire::TraceEvent::Rejected : wire::TraceEvent::Delivered,

@@ -49,6 +49,11 @@ void JournalWriter::BatchBuilder::Add(OperatorRequest& r) {
   AppendAudit({now_ms_,
                r.replay ? wire::TraceEvent::Replayed : wire::TraceEvent::Purged,
                message_id, case_id, r.recipient, "", detail});
+  if (LogsEvents()) {
+    report_.events.push_back("case " + case_id + ": dead letter " +
+                             HexEncode(message_id) + " to " + r.recipient +
+                             " " + detail);
+  }
   if (r.replay) {
     std::string bytes;
     auto v = LoadEnvelope(message_id, &bytes);
@@ -131,6 +136,11 @@ void JournalWriter::BatchBuilder::Add(StatusRequest& r) {
   AppendAudit({now_ms_, cases::PartnerTraceEvent(r.state), r.message_id,
                case_id, r.participant, "", r.reason});
   ReportToSender(*v, r.participant, r.state, 0, r.reason);
+  if (LogsEvents()) {
+    report_.events.push_back("case " + case_id + ": " + r.participant +
+                             " reports " +
+                             wire::EnumNameRecipientState(r.state));
+  }
   out.changed = true;
   report_.status_outcomes.push_back(std::move(out));
 }

@@ -197,6 +197,11 @@ struct CommitReport {
   // batch, and the acknowledgements it journaled (for the metrics).
   std::map<std::string, int64_t> outbox_changes;
   std::vector<AckDone> acked;
+  // The log's lines for what this batch did to cases (accepted, delivered,
+  // refused by a recipient, dead letters, statuses, operator actions):
+  // ids, participants and codes only. Empty if it failed, or if the log
+  // does not show info.
+  std::vector<std::string> events;
   // The journal became writable again before this batch (or with no batch
   // at all): outboxes may hold entries that no session read yet.
   bool journal_recovered = false;

@@ -193,8 +193,12 @@ TEST_F(MetricsTest, AnAdapterCountsItsFoldersAndItsClient) {
     return true;
   }));
   const std::string caf = "{participant=\"caf\"}";
-  std::string text = Scrape(url);
-  EXPECT_EQ(ValueOf(text, "relais_client_connected" + caf), 1);
+  // Ready (serving its folders) comes before relaisd's welcome.
+  std::string text;
+  EXPECT_TRUE(WaitUntil([&] {
+    text = Scrape(url);
+    return ValueOf(text, "relais_client_connected" + caf) == 1;
+  })) << text;
   EXPECT_EQ(ValueOf(text, "relais_adapter_outbox_files" + caf), 0);
   EXPECT_EQ(PromtoolProblems(stack_.dir(), text), "");
 

@@ -1,0 +1,97 @@
+// Integration: relaisd's log as an operator reads it (docs/OPERATIONS.md,
+// "Logs"): one line per case event, none per hello, nothing personal, and
+// JSON lines on request.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/bytes.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/stack.h"
+
+namespace relais::testing {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr char kDesk[] = "france-services/paris-15";
+
+std::vector<std::string> LinesWith(const std::string& log,
+                                   const std::string& what) {
+  std::vector<std::string> out;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(what) != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+// Opens a case for caf, has caf take it, and returns "case C: message M".
+std::string OneCaseDelivered(TestStack& stack) {
+  DeliveryCounter seen;
+  auto caf = stack.Connect("caf", seen.Handler());
+  auto desk = stack.Connect(kDesk);
+  EXPECT_TRUE(caf.ok() && desk.ok());
+  if (!caf.ok() || !desk.ok()) return "";
+  auto sealed = (*desk)->Seal(SampleDraft(kDesk, {"caf"}));
+  EXPECT_TRUE(sealed.ok());
+  EXPECT_TRUE((*desk)->Submit(*sealed, seconds(10)).ok());
+  const std::string what = "case " +
+                           std::string(ParseEnvelope(sealed->bytes)->case_id) +
+                           ": message " + HexEncode(sealed->message_id);
+  EXPECT_TRUE(WaitUntil([&] {
+    return !LinesWith(stack.BrokerLog(), what + " delivered to caf").empty();
+  })) << stack.BrokerLog();
+  return what;
+}
+
+TEST(BrokerLogTest, OneLinePerCaseEventAndNothingPersonal) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  const std::string what = OneCaseDelivered(stack);
+  const std::string log = stack.BrokerLog();
+  const auto accepted = LinesWith(log, what + " from " + kDesk + " accepted");
+  ASSERT_EQ(accepted.size(), 1u) << log;
+  EXPECT_NE(accepted[0].find(" info relaisd: "), std::string::npos);
+  EXPECT_NE(accepted[0].find(") for caf"), std::string::npos) << accepted[0];
+  EXPECT_EQ(LinesWith(log, what + " delivered to caf").size(), 1u) << log;
+  // Connections come and go without a line each.
+  EXPECT_TRUE(LinesWith(log, "hello").empty()) << log;
+  EXPECT_TRUE(stack.PersonalDataInLogs().empty());
+}
+
+TEST(BrokerLogTest, JsonLinesOnRequest) {
+  deploy::StackSpec spec;
+  spec.broker_extra = "log_format = \"json\"\n";
+  TestStack stack(spec);
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  const std::string what = OneCaseDelivered(stack);
+  // A refusal that repeats what a participant sent, control characters
+  // included, stays on its line.
+  RawClient raw(stack.endpoint(), stack.BrokerCurvePublic(),
+                stack.IdentityOf(kDesk).curve);
+  raw.Send("\n{\"level\": \"forged\"}\n");
+  EXPECT_EQ(CodeOf(raw.Receive(seconds(10))), wire::RejectCode::MalformedFrame);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return !LinesWith(stack.BrokerLog(), "rejected").empty(); }));
+
+  std::istringstream lines(stack.BrokerLog());
+  int events = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    ASSERT_EQ(j.size(), 4u) << line;
+    EXPECT_EQ(j.value("program", ""), "relaisd") << line;
+    EXPECT_NE(j.value("level", ""), "forged") << line;
+    const std::string time = j.value("time", "");
+    EXPECT_EQ(time.size(), 24u) << line;  // 2026-11-30T01:55:58.123Z
+    EXPECT_EQ(time.back(), 'Z') << line;
+    if (j.value("message", "").rfind(what, 0) == 0) ++events;
+  }
+  EXPECT_EQ(events, 2);  // accepted, delivered
+}
+
+}  // namespace
+}  // namespace relais::testing
