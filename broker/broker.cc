@@ -73,6 +73,9 @@ Status Broker::Init() {
           journal_.get(), clock_,
           journal::BrokerSigner{config_.broker_id, identity_.signing},
           [this](journal::CommitReport r) { OnCommitted(std::move(r)); }));
+  writer_->set_backup_dir(config_.backup_dir.empty()
+                              ? config_.journal_dir + ".backups"
+                              : config_.backup_dir);
   ingress_ = std::make_unique<IngressPool>(
       registry_.get(), clock_,
       IngressLimits{config_.max_message_bytes, config_.max_pending_bytes,

@@ -158,6 +158,10 @@ Status ReadBrokerNames(const toml::table& t, const fs::path& base,
   RELAIS_ASSIGN_OR_RETURN(std::string metrics_endpoint,
                           StringAt(*b, "metrics_endpoint_file", "", path));
   c.metrics_endpoint_file = Resolve(base, metrics_endpoint);
+  RELAIS_ASSIGN_OR_RETURN(std::string backups,
+                          StringAt(*b, "backup_dir", "backups", path));
+  if (backups.empty()) return Bad(path, "[broker] backup_dir may not be empty");
+  c.backup_dir = Resolve(base, backups);
   RELAIS_ASSIGN_OR_RETURN(c.log_level,
                           StringAt(*b, "log_level", c.log_level, path));
   if (auto level = ParseLogLevel(c.log_level); !level.ok()) {
@@ -272,6 +276,7 @@ Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
                                          "endpoint_file",
                                          "metrics_listen",
                                          "metrics_endpoint_file",
+                                         "backup_dir",
                                          "log_level",
                                          "log_format",
                                          "max_message_bytes",

@@ -34,6 +34,9 @@ struct BrokerConfig {
   std::string metrics_listen = "127.0.0.1:7701";
   // If set, "http://HOST:PORT/metrics" is written there once listening.
   std::string metrics_endpoint_file;
+  // Where operators' backups go (AdminOp Backup: a folder each). Default:
+  // "backups" beside the configuration file.
+  std::string backup_dir;
   // Largest envelope accepted (MessageTooLarge above). Default: 1 MiB.
   uint32_t max_message_bytes = 1 << 20;
   // Cap on a connection's delivery window. Default: 1024.

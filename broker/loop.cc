@@ -205,7 +205,11 @@ void Broker::OnAdmin(const transport::Incoming& in,
   if (auto* frame = std::get_if<std::string>(&*answer)) {
     return Send(reply.routing_id, *frame);
   }
-  writer_->Post(std::get<journal::OperatorRequest>(std::move(*answer)));
+  if (auto* op = std::get_if<journal::OperatorRequest>(&*answer)) {
+    return writer_->Post(std::move(*op));
+  }
+  spdlog::info("{}: asks for a backup of the journal", in.participant);
+  writer_->Post(std::get<journal::BackupRequest>(std::move(*answer)));
 }
 
 void Broker::Answer(const transport::Incoming& in,

@@ -39,9 +39,10 @@ ordered_json DeadLetterJson(const wire::DeadLetter& d) {
 
 // Sends one AdminRequest with the operator's client configuration and
 // returns the AdminReply frame, or why not.
-Result<std::string> Call(const std::string& config, wire::AdminOp op,
-                         const std::string& recipient, uint64_t sequence,
-                         uint32_t limit) {
+Result<std::string> Call(
+    const std::string& config, wire::AdminOp op, const std::string& recipient,
+    uint64_t sequence, uint32_t limit,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   RELAIS_ASSIGN_OR_RETURN(sdk::ParticipantConfig c,
                           sdk::LoadParticipantConfig(config));
   sdk::ClientOptions options = c.client;
@@ -54,7 +55,7 @@ Result<std::string> Call(const std::string& config, wire::AdminOp op,
     return Status::Timeout("could not reach relaisd at " + endpoint +
                            " within 10 s; nothing was sent");
   }
-  auto reply = client->Admin(op, recipient, sequence, limit);
+  auto reply = client->Admin(op, recipient, sequence, limit, timeout);
   client->Stop();
   return reply;
 }
@@ -171,6 +172,42 @@ int Stats(const StatsArgs& a) {
       static_cast<unsigned long long>(s->journal_failed_batches()),
       static_cast<unsigned long long>(s->redeliveries()),
       static_cast<unsigned long long>(s->dead_letters_made()));
+  return 0;
+}
+
+int Backup(const BackupArgs& a) {
+  auto frame = Call(a.config, wire::AdminOp::Backup, {}, 0, 0,
+                    std::chrono::seconds(a.timeout_s));
+  if (!frame.ok()) {
+    if (frame.status().code() == Status::Code::kTimeout) {
+      std::fprintf(stderr,
+                   "relais backup: no answer within %d s; relaisd may still be "
+                   "making it (its log says when it is done)\n",
+                   a.timeout_s);
+      return kExitNoAnswer;
+    }
+    return Fail("backup", frame.status());
+  }
+  const wire::AdminReply* reply = ReplyOf(*frame);
+  if (reply == nullptr || reply->backup() == nullptr) {
+    return Fail("backup", Status::Corruption("the reply holds no backup"));
+  }
+  const auto* b = reply->backup();
+  const ordered_json out = {{"folder", std::string(StringView(b->folder()))},
+                            {"sequence", b->sequence()},
+                            {"bytes", b->bytes()},
+                            {"made_at_ms", b->made_at_ms()}};
+  if (a.json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf(
+      "backup made in %s (on relaisd's machine)\n"
+      "  every message accepted up to sequence %llu, %.1f MiB\n"
+      "  restore: docs/OPERATIONS.md, \"Backup and restore\"\n",
+      std::string(StringView(b->folder())).c_str(),
+      static_cast<unsigned long long>(b->sequence()),
+      static_cast<double>(b->bytes()) / (1 << 20));
   return 0;
 }
 

@@ -93,4 +93,12 @@ struct StatsArgs {
 };
 int Stats(const StatsArgs& args);
 
+// relais backup: relaisd copies its journal (AdminOp Backup; operator role).
+struct BackupArgs {
+  std::string config;
+  bool json = false;
+  int timeout_s = 600;
+};
+int Backup(const BackupArgs& args);
+
 }  // namespace relais::cli

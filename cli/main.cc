@@ -119,6 +119,17 @@ int Run(int argc, char** argv) {
       ->required();
   sts->add_flag("--json", stats.json, "print JSON");
 
+  relais::cli::BackupArgs backup;
+  auto* bk = app.add_subcommand(
+      "backup",
+      "relaisd copies its journal into its backup_dir (operator role)");
+  bk->add_option("--config", backup.config, "the operator's client.toml")
+      ->required();
+  bk->add_flag("--json", backup.json, "print JSON");
+  bk->add_option("--timeout", backup.timeout_s, "seconds to wait for the copy")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+
   relais::cli::TopArgs top;
   auto* tp = app.add_subcommand(
       "top", "a live view of relaisd's /metrics (rates, backlogs, latency)");
@@ -135,6 +146,7 @@ int Run(int argc, char** argv) {
 
   if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
   if (tp->parsed()) return relais::cli::Top(top);
+  if (bk->parsed()) return relais::cli::Backup(backup);
   for (auto* c : dl_actions) {
     if (c->parsed()) {
       dl.action = c->get_name();

@@ -201,7 +201,8 @@ std::string RouteReplyFrame(uint64_t request_id,
 std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
                             const std::vector<std::string>& dead_letters,
                             std::string_view envelope, bool more,
-                            const wire::BrokerStatsT* stats) {
+                            const wire::BrokerStatsT* stats,
+                            const wire::BackupMadeT* backup) {
   FlatBufferBuilder fbb(512 + envelope.size());
   std::vector<flatbuffers::Offset<wire::DeadLetter>> items;
   for (const auto& bytes : dead_letters) {
@@ -218,8 +219,10 @@ std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
                        : CreateNestedBytes(fbb, envelope);
   const auto st = stats ? wire::BrokerStats::Pack(fbb, stats)
                         : flatbuffers::Offset<wire::BrokerStats>();
+  const auto made = backup ? wire::BackupMade::Pack(fbb, backup)
+                           : flatbuffers::Offset<wire::BackupMade>();
   return Finish(fbb, request_id,
-                wire::CreateAdminReply(fbb, op, list, env, more, st));
+                wire::CreateAdminReply(fbb, op, list, env, more, st, made));
 }
 
 }  // namespace relais

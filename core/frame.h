@@ -82,6 +82,7 @@ std::string RouteReplyFrame(uint64_t request_id,
 std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
                             const std::vector<std::string>& dead_letters,
                             std::string_view envelope, bool more,
-                            const wire::BrokerStatsT* stats);
+                            const wire::BrokerStatsT* stats,
+                            const wire::BackupMadeT* backup = nullptr);
 
 }  // namespace relais

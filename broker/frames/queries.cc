@@ -62,9 +62,10 @@ Result<std::string> Queries::Route(std::string_view participant,
   return RouteReplyFrame(request_id, *recipients);
 }
 
-Result<std::variant<std::string, journal::OperatorRequest>> Queries::Admin(
-    std::string_view participant, const journal::ReplyTo& reply,
-    const wire::AdminRequest& a) const {
+Result<
+    std::variant<std::string, journal::OperatorRequest, journal::BackupRequest>>
+Queries::Admin(std::string_view participant, const journal::ReplyTo& reply,
+               const wire::AdminRequest& a) const {
   if (!registry_->IsOperator(participant)) {
     return Status::Rejected(
         wire::RejectCode::NotAuthorised,
@@ -75,7 +76,8 @@ Result<std::variant<std::string, journal::OperatorRequest>> Queries::Admin(
     return Status::Rejected(wire::RejectCode::MalformedFrame,
                             "AdminRequest.recipient: not a participant id");
   }
-  using AdminAnswer = std::variant<std::string, journal::OperatorRequest>;
+  using AdminAnswer = std::variant<std::string, journal::OperatorRequest,
+                                   journal::BackupRequest>;
   Result<std::string> frame = std::string();
   switch (a.op()) {
     case wire::AdminOp::ListDeadLetters:
@@ -89,6 +91,9 @@ Result<std::variant<std::string, journal::OperatorRequest>> Queries::Admin(
       return AdminAnswer(journal::OperatorRequest{
           reply, std::string(participant),
           a.op() == wire::AdminOp::ReplayDeadLetter, recipient, a.sequence()});
+    case wire::AdminOp::Backup:
+      return AdminAnswer(
+          journal::BackupRequest{reply, std::string(participant)});
     case wire::AdminOp::Stats: {
       const wire::BrokerStatsT stats = stats_();
       frame = AdminReplyFrame(reply.request_id, a.op(), {}, {}, false, &stats);

@@ -46,9 +46,10 @@ class Queries {
   // An operator's request (NotAuthorised without the operator role): the
   // AdminReply for a listing, a dead letter or the statistics; for a
   // replay or drop, the request for the journal writer, which answers.
-  Result<std::variant<std::string, journal::OperatorRequest>> Admin(
-      std::string_view participant, const journal::ReplyTo& reply,
-      const wire::AdminRequest& request) const;
+  Result<std::variant<std::string, journal::OperatorRequest,
+                      journal::BackupRequest>>
+  Admin(std::string_view participant, const journal::ReplyTo& reply,
+        const wire::AdminRequest& request) const;
 
  private:
   Result<std::string> ListDeadLetters(uint64_t request_id,

@@ -47,6 +47,20 @@ std::vector<Outgoing> ReplyFrames(const journal::CommitReport& report) {
                                                : wire::AdminOp::DropDeadLetter,
                                       {o.dead_letter}, {}, false, nullptr)});
   }
+  for (const auto& b : report.backups) {
+    if (!b.status.ok()) {
+      frames.push_back(RejectionTo(b.reply, b.status));
+      continue;
+    }
+    wire::BackupMadeT made;
+    made.folder = b.folder;
+    made.sequence = b.sequence;
+    made.bytes = b.bytes;
+    made.made_at_ms = b.made_at_ms;
+    frames.push_back({b.reply.routing_id,
+                      AdminReplyFrame(b.reply.request_id, wire::AdminOp::Backup,
+                                      {}, {}, false, nullptr, &made)});
+  }
   for (const auto& o : report.status_outcomes) {
     frames.push_back(
         o.status.ok()

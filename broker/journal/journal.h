@@ -155,6 +155,14 @@ class Journal {
   // log holds it).
   Status Close();
 
+  // A consistent copy of the journal in `dir` (which must not exist): a
+  // RocksDB checkpoint (the memtables flushed; table files hard-linked when
+  // `dir` is on the same file system, else copied), openable by Open as
+  // it is. Returns its size on disk. IOError if it cannot be made (then
+  // `dir` is not left half-made). Call it between commits (the writer
+  // does): it holds what they made.
+  Result<uint64_t> Checkpoint(const std::string& dir);
+
   // NotFound if absent.
   Result<std::string> GetMessage(std::string_view message_id) const;
   Result<DedupEntry> GetDedup(std::string_view message_id) const;

@@ -172,9 +172,27 @@ struct AckDone {
   int64_t accepted_at_ms = 0;
 };
 
+// An operator asks for a copy of the journal (AdminOp Backup), made by
+// the writer between two batches.
+struct BackupRequest {
+  ReplyTo reply;
+  std::string operator_id;
+};
+
+struct BackupOutcome {
+  ReplyTo reply;
+  // OK, or Rejected(JournalUnavailable) if the copy could not be made.
+  Status status;
+  std::string folder;
+  uint64_t sequence = 0;
+  uint64_t bytes = 0;
+  int64_t made_at_ms = 0;
+};
+
 // Anything the writer is asked to do (JournalWriter::Post).
-using Request = std::variant<SubmitRequest, AckRequest, DeadLetterRequest,
-                             OperatorRequest, StatusRequest, SubjectRequest>;
+using Request =
+    std::variant<SubmitRequest, AckRequest, DeadLetterRequest, OperatorRequest,
+                 StatusRequest, SubjectRequest, BackupRequest>;
 
 // What one committed (or failed) batch produced.
 struct CommitReport {
@@ -193,6 +211,7 @@ struct CommitReport {
   std::vector<OperatorOutcome> operator_outcomes;
   std::vector<StatusOutcome> status_outcomes;
   std::vector<SubjectOutcome> subject_outcomes;
+  std::vector<BackupOutcome> backups;
   // Outbox entries added (> 0) or removed (< 0) per recipient by this
   // batch, and the acknowledgements it journaled (for the metrics).
   std::map<std::string, int64_t> outbox_changes;

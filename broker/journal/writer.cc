@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <ctime>
+#include <filesystem>
+#include <type_traits>
 #include <variant>
 
 #include "broker/journal/batch_builder.h"
@@ -150,9 +153,19 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   sweep = sweep && journal_->healthy();
   BatchBuilder builder(this, clock_->NowMs());
   size_t submits = 0;
+  std::vector<BackupRequest> backups;
   for (auto& r : *requests) {
     if (std::holds_alternative<SubmitRequest>(r)) ++submits;
-    std::visit([&](auto& op) { builder.Add(op); }, r);
+    std::visit(
+        [&](auto& op) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(op)>,
+                                       BackupRequest>) {
+            backups.push_back(std::move(op));  // after the batch, below
+          } else {
+            builder.Add(op);
+          }
+        },
+        r);
   }
   if (sweep) builder.Sweep();
   if (requests->empty() && builder.empty()) {
@@ -166,6 +179,8 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   }
   CommitReport report = builder.Commit();
   CountBatch(report.commit_status.ok(), builder.TakeAccepted());
+  // After the batch: a copy holds everything answered before it.
+  for (const auto& b : backups) report.backups.push_back(MakeBackup(b));
   report.journal_recovered = recovered;
   if (report.commit_status.ok()) {
     stats_.dead_letters.fetch_add(report.dead_letters.size());
@@ -179,6 +194,49 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   }
   report_(std::move(report));
   if (sweep) stats_.sweeps.fetch_add(1);
+}
+
+BackupOutcome JournalWriter::MakeBackup(const BackupRequest& r) {
+  BackupOutcome out;
+  out.reply = r.reply;
+  out.made_at_ms = clock_->NowMs();
+  out.sequence = next_sequence_ - 1;
+  const auto refuse = [&](const Status& why) {
+    spdlog::error("backup asked by {} not made: {}", r.operator_id,
+                  why.ToString());
+    out.status = Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                  "the backup could not be made (relaisd's "
+                                  "log says why); nothing was copied");
+    return out;
+  };
+  if (!journal_->healthy())
+    return refuse(Status::Unavailable("journal unhealthy"));
+  std::error_code ec;
+  std::filesystem::create_directories(backup_dir_, ec);
+  if (ec)
+    return refuse(
+        Status::IOError("cannot create " + backup_dir_ + ": " + ec.message()));
+  // journal-20261130T020000Z-42: sorted by time, named by its last sequence.
+  const std::time_t seconds = static_cast<std::time_t>(out.made_at_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+  out.folder =
+      (std::filesystem::path(backup_dir_) /
+       ("journal-" + std::string(stamp) + "-" + std::to_string(out.sequence)))
+          .string();
+  if (std::filesystem::exists(out.folder, ec)) {
+    return refuse(Status::IOError(out.folder + " exists already"));
+  }
+  auto bytes = journal_->Checkpoint(out.folder);
+  if (!bytes.ok()) return refuse(bytes.status());
+  out.bytes = *bytes;
+  spdlog::info(
+      "backup of the journal up to sequence {} in {} ({} bytes), "
+      "asked by {}",
+      out.sequence, out.folder, out.bytes, r.operator_id);
+  return out;
 }
 
 }  // namespace relais::broker::journal

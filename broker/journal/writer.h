@@ -88,6 +88,9 @@ class JournalWriter {
   Result<PriorReceipt> LookUpReceipt(std::string_view message_id) const;
 
   const WriterStats& stats() const { return stats_; }
+  // Where BackupRequests make their copies (a folder per backup). Call
+  // before Start().
+  void set_backup_dir(std::string dir) { backup_dir_ = std::move(dir); }
   // Cap on requests in one batch. Default: 2048.
   static constexpr size_t kMaxBatchRequests = 2048;
   // Cap on envelope bytes in one batch. Default: 32 MiB.
@@ -103,6 +106,8 @@ class JournalWriter {
                 ReportFn report);
   void Run();
   void CommitBatch(std::vector<Request>* requests, bool sweep);
+  // Makes the copy `r` asks for, once the batch before it is committed.
+  BackupOutcome MakeBackup(const BackupRequest& r);
   // Reads the next sequence and the audit head from the journal.
   Status LoadState();
   // Asks an unhealthy journal to recover; true if it did.
@@ -131,6 +136,7 @@ class JournalWriter {
   bool stopping_ = false;      // guarded by mu_
   std::thread thread_;
   WriterStats stats_;
+  std::string backup_dir_;
 };
 
 }  // namespace relais::broker::journal

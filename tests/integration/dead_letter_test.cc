@@ -236,6 +236,7 @@ TEST_F(DeadLetterTest, OnlyOperatorsMayAct) {
        {"cpam", seq}},
       {wire::AdminOp::DropDeadLetter, {"dead-letters", "drop"}, {"cpam", seq}},
       {wire::AdminOp::Stats, {"stats"}, {}},
+      {wire::AdminOp::Backup, {"backup"}, {}},
   };
   // Every operation of the protocol is tried.
   for (const wire::AdminOp op : wire::EnumValuesAdminOp()) {

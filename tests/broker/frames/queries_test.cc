@@ -158,9 +158,10 @@ class QueriesTest : public ::testing::Test {
         participant, 32,
         *Parsed(RouteQueryFrame(32, type, subject_ref))->body_as_RouteQuery());
   }
-  Result<std::variant<std::string, journal::OperatorRequest>> Admin(
-      std::string_view participant, AdminOp op, std::string_view recipient,
-      uint64_t sequence = 0, uint32_t limit = 0) {
+  Result<std::variant<std::string, journal::OperatorRequest,
+                      journal::BackupRequest>>
+  Admin(std::string_view participant, AdminOp op, std::string_view recipient,
+        uint64_t sequence = 0, uint32_t limit = 0) {
     return queries_->Admin(
         participant, {"routing-ops", 33},
         *Parsed(AdminRequestFrame(33, op, recipient, sequence, limit))
@@ -168,7 +169,8 @@ class QueriesTest : public ::testing::Test {
   }
   // The AdminReply of a successful Admin; null (and a failure) otherwise.
   const wire::AdminReply* Reply(
-      const Result<std::variant<std::string, journal::OperatorRequest>>& r) {
+      const Result<std::variant<std::string, journal::OperatorRequest,
+                                journal::BackupRequest>>& r) {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return nullptr;
     const auto* frame = std::get_if<std::string>(&*r);
@@ -339,7 +341,7 @@ TEST_F(QueriesTest, AMalformedAdminRequestIsRefused) {
     EXPECT_EQ(r.status().reject_code(), RejectCode::MalformedFrame);
     EXPECT_EQ(r.status().message().find('\x1b'), std::string::npos);
   }
-  for (int op : {0, 6, 255}) {
+  for (int op : {0, 7, 255}) {
     auto r = Admin("ops", static_cast<AdminOp>(op), "caf", 3);
     EXPECT_EQ(r.status().reject_code(), RejectCode::MalformedFrame) << op;
   }
