@@ -100,7 +100,7 @@ std::string BrokerMetrics::Render(const ScrapeInputs& in) {
   for (const auto& c : kCounters) {
     w.Family(c.name, c.help, Type::kCounter);
     for (const auto& id : ids_) {
-      w.Sample({{c.label, id}}, (by_id_[id].get()->*c.counter).value());
+      w.Sample({{c.label, id}}, (by_id_.at(id).get()->*c.counter).value());
     }
   }
   w.Family("relais_acknowledgements_total",
@@ -109,9 +109,9 @@ std::string BrokerMetrics::Render(const ScrapeInputs& in) {
            Type::kCounter);
   for (const auto& id : ids_) {
     w.Sample({{"recipient", id}, {"outcome", "processed"}},
-             by_id_[id]->acked.value());
+             by_id_.at(id)->acked.value());
     w.Sample({{"recipient", id}, {"outcome", "rejected"}},
-             by_id_[id]->refused.value());
+             by_id_.at(id)->refused.value());
   }
   w.Family("relais_rejections_total",
            "Frames and messages refused, by code (docs/PROTOCOL.md, section "
@@ -133,19 +133,19 @@ std::string BrokerMetrics::Render(const ScrapeInputs& in) {
            "or not yet sent).",
            Type::kGauge);
   for (const auto& id : ids_)
-    w.Sample({{"recipient", id}}, by_id_[id]->outbox.value());
+    w.Sample({{"recipient", id}}, by_id_.at(id)->outbox.value());
   w.Family("relais_outbox_oldest_age_seconds",
            "Age of the recipient's oldest waiting message (0 if none).",
            Type::kGauge);
   for (const auto& id : ids_) {
-    w.Sample({{"recipient", id}}, OldestAgeSeconds(id, *by_id_[id], in));
+    w.Sample({{"recipient", id}}, OldestAgeSeconds(id, *by_id_.at(id), in));
   }
   w.Family("relais_participant_online",
            "1 while the participant holds a delivery session and was heard "
            "from within three heartbeat intervals.",
            Type::kGauge);
   for (const auto& id : ids_) {
-    const Participant& p = *by_id_[id];
+    const Participant& p = *by_id_.at(id);
     const bool online = p.session.load() && in.now_ms - p.last_seen_ms.load() <=
                                                 in.online_within_ms;
     w.Sample({{"participant", id}}, int64_t{online ? 1 : 0});

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
+#include "core/ids.h"
 #include "core/text.h"
 
 namespace relais::cli {
@@ -39,10 +40,8 @@ ordered_json DeadLetterJson(const wire::DeadLetter& d) {
 
 // Sends one AdminRequest with the operator's client configuration and
 // returns the AdminReply frame, or why not.
-Result<std::string> Call(
-    const std::string& config, wire::AdminOp op, const std::string& recipient,
-    uint64_t sequence, uint32_t limit,
-    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+// A client of the participant of `config`, connected.
+Result<std::unique_ptr<sdk::Client>> Connect(const std::string& config) {
   RELAIS_ASSIGN_OR_RETURN(sdk::ParticipantConfig c,
                           sdk::LoadParticipantConfig(config));
   sdk::ClientOptions options = c.client;
@@ -55,6 +54,14 @@ Result<std::string> Call(
     return Status::Timeout("could not reach relaisd at " + endpoint +
                            " within 10 s; nothing was sent");
   }
+  return client;
+}
+
+Result<std::string> Call(
+    const std::string& config, wire::AdminOp op, const std::string& recipient,
+    uint64_t sequence, uint32_t limit,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  RELAIS_ASSIGN_OR_RETURN(auto client, Connect(config));
   auto reply = client->Admin(op, recipient, sequence, limit, timeout);
   client->Stop();
   return reply;
@@ -208,6 +215,156 @@ int Backup(const BackupArgs& a) {
       std::string(StringView(b->folder())).c_str(),
       static_cast<unsigned long long>(b->sequence()),
       static_cast<double>(b->bytes()) / (1 << 20));
+  return 0;
+}
+
+namespace {
+
+// "2026-11-30" (midnight UTC) or "2026-11-30T10:00:00Z".
+Result<int64_t> ParseWhen(const std::string& flag, const std::string& text) {
+  if (text.empty()) return int64_t{0};
+  if (IsValidDate(text)) return ParseTimestamp(text + "T00:00:00Z");
+  auto t = ParseTimestamp(text);
+  if (!t.ok()) {
+    return Status::InvalidArgument(
+        flag + " '" + Escaped(text, 64) +
+        "': a date (2026-11-30) or a UTC time (2026-11-30T10:00:00Z)");
+  }
+  return t;
+}
+
+// "90s", "30m", "2h", "3d".
+Result<int64_t> ParseDuration(const std::string& text) {
+  if (text.empty()) return int64_t{0};
+  static const std::pair<char, int64_t> kUnits[] = {
+      {'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}};
+  const std::string digits = text.substr(0, text.size() - 1);
+  for (const auto& [unit, ms] : kUnits) {
+    if (text.back() != unit || digits.empty() || digits.size() > 6 ||
+        !IsDigits(digits)) {
+      continue;
+    }
+    return std::stoll(digits) * ms;
+  }
+  return Status::InvalidArgument(
+      "--stuck-for '" + Escaped(text, 64) +
+      "': a number and s, m, h or d (e.g. 90s, 30m, 2h, 3d)");
+}
+
+Result<wire::CaseFilterT> FilterOf(const CasesListArgs& a) {
+  wire::CaseFilterT f;
+  for (const auto& name : a.states) {
+    bool known = false;
+    for (auto s : wire::EnumValuesRecipientState()) {
+      if (StateName(s) == name) {
+        f.states.push_back(s);
+        known = true;
+      }
+    }
+    if (!known) {
+      return Status::InvalidArgument(
+          "--state '" + Escaped(name, 64) +
+          "' is not one of sent, delivered, received, in_progress, done, "
+          "rejected, expired, undeliverable");
+    }
+  }
+  if (!a.case_type.empty()) {
+    auto t = CaseTypeFromName(a.case_type);
+    if (!t) {
+      return Status::InvalidArgument("--type '" + Escaped(a.case_type, 64) +
+                                     "' is not a case type (docs/CASES.md)");
+    }
+    f.case_type = *t;
+  }
+  if (!a.originator.empty() && !IsValidParticipantId(a.originator)) {
+    return Status::InvalidArgument("--originator '" +
+                                   Escaped(a.originator, 64) +
+                                   "' is not a participant id");
+  }
+  f.originator = a.originator;
+  RELAIS_ASSIGN_OR_RETURN(f.opened_after_ms,
+                          ParseWhen("--opened-after", a.opened_after));
+  RELAIS_ASSIGN_OR_RETURN(f.opened_before_ms,
+                          ParseWhen("--opened-before", a.opened_before));
+  RELAIS_ASSIGN_OR_RETURN(f.stuck_for_ms, ParseDuration(a.stuck_for));
+  if (!a.after.empty() && !IsValidCaseId(a.after)) {
+    return Status::InvalidArgument("--after '" + Escaped(a.after, 64) +
+                                   "' is not a case id");
+  }
+  f.after_case_id = a.after;
+  return f;
+}
+
+}  // namespace
+
+int CasesList(const CasesListArgs& a) {
+  if (!a.recipient.empty() && !IsValidParticipantId(a.recipient)) {
+    return Fail("cases list", Status::InvalidArgument(
+                                  "--recipient '" + Escaped(a.recipient, 64) +
+                                  "' is not a participant id"));
+  }
+  auto filter = FilterOf(a);
+  if (!filter.ok()) return Fail("cases list", filter.status());
+  auto client = Connect(a.config);
+  if (!client.ok()) return Fail("cases list", client.status());
+  // Pages until `limit` cases or the end: relaisd reads a bounded number
+  // of cases per request and says where to go on from.
+  ordered_json cases = ordered_json::array();
+  std::string next;
+  for (;;) {
+    auto frame = (*client)->Admin(wire::AdminOp::ListCases, a.recipient, 0,
+                                  static_cast<uint32_t>(a.limit - cases.size()),
+                                  std::chrono::seconds(30), &*filter);
+    if (!frame.ok()) return Fail("cases list", frame.status());
+    const wire::AdminReply* reply = ReplyOf(*frame);
+    if (reply == nullptr) {
+      return Fail("cases list", Status::Corruption("not an AdminReply"));
+    }
+    if (reply->cases() != nullptr) {
+      for (const auto* c : *reply->cases()) {
+        ordered_json to = ordered_json::array();
+        if (c->recipients() != nullptr) {
+          for (const auto* r : *c->recipients()) {
+            to.push_back({{"recipient", StringView(r->recipient())},
+                          {"status", StateName(r->state())},
+                          {"updated_at", Iso(r->updated_at_ms())}});
+          }
+        }
+        cases.push_back({{"case_id", StringView(c->case_id())},
+                         {"case_type", CaseTypeName(c->case_type())},
+                         {"originator", StringView(c->originator())},
+                         {"opened_at", Iso(c->opened_at_ms())},
+                         {"recipients", std::move(to)}});
+      }
+    }
+    next = reply->more() ? std::string(StringView(reply->next_case_id())) : "";
+    if (next.empty() || cases.size() >= static_cast<size_t>(a.limit)) break;
+    filter->after_case_id = next;
+  }
+  (*client)->Stop();
+  if (a.json) {
+    ordered_json out = {{"cases", cases}};
+    if (!next.empty()) out["next"] = next;
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-28s %-20s %-26s %-17s %s\n", "case", "type", "from",
+              "opened (UTC)", "recipients");
+  for (const auto& c : cases) {
+    std::string to;
+    for (const auto& r : c["recipients"]) {
+      to += (to.empty() ? "" : " ") + r["recipient"].get<std::string>() + ":" +
+            r["status"].get<std::string>();
+    }
+    std::printf(
+        "%-28s %-20s %-26s %-17s %s\n", c["case_id"].get<std::string>().c_str(),
+        c["case_type"].get<std::string>().c_str(),
+        c["originator"].get<std::string>().c_str(),
+        c["opened_at"].get<std::string>().substr(0, 16).c_str(), to.c_str());
+  }
+  std::printf(
+      "%zu case(s)%s\n", cases.size(),
+      next.empty() ? "" : ("; more after them: --after " + next).c_str());
   return 0;
 }
 

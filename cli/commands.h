@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -92,6 +93,20 @@ struct StatsArgs {
   bool json = false;
 };
 int Stats(const StatsArgs& args);
+
+// relais cases list: case metadata, filtered (AdminOp ListCases; operator
+// role). Never a payload nor anything personal.
+struct CasesListArgs {
+  std::string config;
+  std::vector<std::string> states;  // StateName()s
+  std::string recipient, originator, case_type;
+  std::string opened_after, opened_before;  // dates or UTC times
+  std::string stuck_for;                    // "30m", "2h", "3d"
+  std::string after;                        // a case id: page after it
+  int limit = 100;
+  bool json = false;
+};
+int CasesList(const CasesListArgs& args);
 
 // relais backup: relaisd copies its journal (AdminOp Backup; operator role).
 struct BackupArgs {

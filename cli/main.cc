@@ -119,6 +119,35 @@ int Run(int argc, char** argv) {
       ->required();
   sts->add_flag("--json", stats.json, "print JSON");
 
+  relais::cli::CasesListArgs cases;
+  auto* cl = app.add_subcommand("cases", "cases' metadata (operator role)");
+  cl->require_subcommand(1);
+  auto* cll = cl->add_subcommand(
+      "list", "cases filtered by state, recipient, originator, type, date");
+  cll->add_option("--config", cases.config, "the operator's client.toml")
+      ->required();
+  cll->add_option("--state", cases.states,
+                  "a recipient in this state (repeatable): sent, delivered, "
+                  "received, in_progress, done, rejected, expired, "
+                  "undeliverable");
+  cll->add_option("--recipient", cases.recipient,
+                  "only cases for this participant (the state and stuck "
+                  "filters then look at it alone)");
+  cll->add_option("--originator", cases.originator,
+                  "opened by this participant");
+  cll->add_option("--type", cases.case_type, "case type, e.g. address_change");
+  cll->add_option("--opened-after", cases.opened_after,
+                  "2026-11-30 or 2026-11-30T10:00:00Z (UTC)");
+  cll->add_option("--opened-before", cases.opened_before, "the same");
+  cll->add_option("--stuck-for", cases.stuck_for,
+                  "a recipient still to act, unchanged this long: 90s, 30m, "
+                  "2h, 3d");
+  cll->add_option("--after", cases.after, "list after this case id (paging)");
+  cll->add_option("--limit", cases.limit, "at most this many")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cll->add_flag("--json", cases.json, "print JSON");
+
   relais::cli::BackupArgs backup;
   auto* bk = app.add_subcommand(
       "backup",
@@ -147,6 +176,7 @@ int Run(int argc, char** argv) {
   if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
   if (tp->parsed()) return relais::cli::Top(top);
   if (bk->parsed()) return relais::cli::Backup(backup);
+  if (cll->parsed()) return relais::cli::CasesList(cases);
   for (auto* c : dl_actions) {
     if (c->parsed()) {
       dl.action = c->get_name();

@@ -139,11 +139,14 @@ std::string CaseStatusReplyFrame(uint64_t request_id, std::string_view case_id,
 
 std::string AdminRequestFrame(uint64_t request_id, wire::AdminOp op,
                               std::string_view recipient, uint64_t sequence,
-                              uint32_t limit) {
+                              uint32_t limit, const wire::CaseFilterT* cases) {
   FlatBufferBuilder fbb(128);
-  return Finish(fbb, request_id,
-                wire::CreateAdminRequest(
-                    fbb, op, OptionalString(fbb, recipient), sequence, limit));
+  const auto filter = cases ? wire::CaseFilter::Pack(fbb, cases)
+                            : flatbuffers::Offset<wire::CaseFilter>();
+  return Finish(
+      fbb, request_id,
+      wire::CreateAdminRequest(fbb, op, OptionalString(fbb, recipient),
+                               sequence, limit, filter));
 }
 
 std::string StatusUpdateFrame(uint64_t request_id, std::string_view message_id,
@@ -196,6 +199,23 @@ std::string RouteReplyFrame(uint64_t request_id,
   return Finish(
       fbb, request_id,
       wire::CreateRouteReply(fbb, fbb.CreateVectorOfStrings(recipients)));
+}
+
+std::string CaseListFrame(uint64_t request_id,
+                          const std::vector<wire::CaseSummaryT>& cases,
+                          bool more, std::string_view next_case_id) {
+  FlatBufferBuilder fbb(256 + 128 * cases.size());
+  std::vector<flatbuffers::Offset<wire::CaseSummary>> items;
+  items.reserve(cases.size());
+  for (const auto& c : cases) items.push_back(wire::CaseSummary::Pack(fbb, &c));
+  const auto list = fbb.CreateVector(items);
+  const auto next = fbb.CreateString(next_case_id);
+  wire::AdminReplyBuilder b(fbb);
+  b.add_op(wire::AdminOp::ListCases);
+  b.add_cases(list);
+  b.add_more(more);
+  b.add_next_case_id(next);
+  return Finish(fbb, request_id, b.Finish());
 }
 
 std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,

@@ -59,7 +59,8 @@ std::string CaseStatusReplyFrame(uint64_t request_id, std::string_view case_id,
 
 std::string AdminRequestFrame(uint64_t request_id, wire::AdminOp op,
                               std::string_view recipient, uint64_t sequence,
-                              uint32_t limit);
+                              uint32_t limit,
+                              const wire::CaseFilterT* cases = nullptr);
 // `dead_letters` are DeadLetter buffers as the journal keeps them (they are
 // verified again here; ones that do not verify are left out).
 std::string StatusUpdateFrame(uint64_t request_id, std::string_view message_id,
@@ -79,6 +80,10 @@ std::string RouteQueryFrame(uint64_t request_id, wire::CaseType case_type,
                             std::string_view subject_ref);
 std::string RouteReplyFrame(uint64_t request_id,
                             const std::vector<std::string>& recipients);
+// AdminReply to ListCases: the page, `more` and where to go on from.
+std::string CaseListFrame(uint64_t request_id,
+                          const std::vector<wire::CaseSummaryT>& cases,
+                          bool more, std::string_view next_case_id);
 std::string AdminReplyFrame(uint64_t request_id, wire::AdminOp op,
                             const std::vector<std::string>& dead_letters,
                             std::string_view envelope, bool more,

@@ -244,9 +244,12 @@ Result<std::vector<std::string>> Client::Route(
 Result<std::string> Client::Admin(wire::AdminOp op,
                                   const std::string& recipient,
                                   uint64_t sequence, uint32_t limit,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout,
+                                  const wire::CaseFilterT* cases) {
+  std::shared_ptr<const wire::CaseFilterT> filter;
+  if (cases != nullptr) filter = std::make_shared<wire::CaseFilterT>(*cases);
   return impl_->QueryCase({}, timeout, [=](uint64_t req) {
-    return AdminRequestFrame(req, op, recipient, sequence, limit);
+    return AdminRequestFrame(req, op, recipient, sequence, limit, filter.get());
   });
 }
 

@@ -242,7 +242,8 @@ class Client {
   Result<std::string> Admin(
       wire::AdminOp op, const std::string& recipient = {},
       uint64_t sequence = 0, uint32_t limit = 0,
-      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+      std::chrono::milliseconds timeout = std::chrono::seconds(10),
+      const wire::CaseFilterT* cases = nullptr);
 
   // The committed value of a handler effect (see Delivery::effects), or
   // nullopt; InvalidArgument without a local store.

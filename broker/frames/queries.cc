@@ -91,6 +91,9 @@ Queries::Admin(std::string_view participant, const journal::ReplyTo& reply,
       return AdminAnswer(journal::OperatorRequest{
           reply, std::string(participant),
           a.op() == wire::AdminOp::ReplayDeadLetter, recipient, a.sequence()});
+    case wire::AdminOp::ListCases:
+      frame = ListCases(reply.request_id, recipient, a);
+      break;
     case wire::AdminOp::Backup:
       return AdminAnswer(
           journal::BackupRequest{reply, std::string(participant)});
@@ -142,6 +145,114 @@ Result<std::string> Queries::ShowDeadLetter(uint64_t request_id,
   return AdminReplyFrame(request_id, a.op(), {*dead},
                          envelope.ok() ? *envelope : std::string(), false,
                          nullptr);
+}
+
+namespace {
+
+// A recipient still to act on its message.
+bool Waiting(wire::RecipientState s) {
+  using S = wire::RecipientState;
+  return s == S::Sent || s == S::Delivered || s == S::Received ||
+         s == S::InProgress;
+}
+
+Status BadFilter(const std::string& what) {
+  return Status::Rejected(wire::RejectCode::MalformedFrame,
+                          "AdminRequest.cases." + what);
+}
+
+}  // namespace
+
+Result<std::string> Queries::ListCases(uint64_t request_id,
+                                       const std::string& recipient,
+                                       const wire::AdminRequest& a) const {
+  const size_t limit = a.limit() == 0 ? 100 : std::min(a.limit(), 1000u);
+  const wire::CaseFilter* f = a.cases();
+  std::vector<wire::RecipientState> states;
+  if (f != nullptr && f->states() != nullptr) {
+    for (auto s : *f->states()) {
+      if (static_cast<uint8_t>(s) >
+          static_cast<uint8_t>(wire::RecipientState::MAX)) {
+        return BadFilter("states: not a recipient state");
+      }
+      states.push_back(static_cast<wire::RecipientState>(s));
+    }
+  }
+  const auto type = f != nullptr ? f->case_type() : wire::CaseType::Unknown;
+  if (type > wire::CaseType::MAX) return BadFilter("case_type: unknown");
+  const std::string originator(f != nullptr ? StringView(f->originator())
+                                            : std::string_view());
+  if (!originator.empty() && !IsValidParticipantId(originator)) {
+    return BadFilter("originator: not a participant id");
+  }
+  const std::string after(f != nullptr ? StringView(f->after_case_id())
+                                       : std::string_view());
+  if (!after.empty() && !IsValidCaseId(after)) {
+    return BadFilter("after_case_id: not a case id");
+  }
+  const int64_t opened_after = f != nullptr ? f->opened_after_ms() : 0;
+  const int64_t opened_before = f != nullptr ? f->opened_before_ms() : 0;
+  const int64_t stuck_for = f != nullptr ? f->stuck_for_ms() : 0;
+  if (opened_after < 0 || opened_before < 0 || stuck_for < 0) {
+    return BadFilter(
+        "opened_after_ms, opened_before_ms, stuck_for_ms: "
+        "must not be negative");
+  }
+  const int64_t now_ms = clock_->NowMs();
+
+  // Whether recipient `r` of a case passes the state and stuck filters.
+  const auto recipient_matches = [&](const wire::RecipientStatus& r) {
+    if (!recipient.empty() && StringView(r.recipient()) != recipient) {
+      return false;
+    }
+    if (!states.empty() &&
+        std::find(states.begin(), states.end(), r.state()) == states.end()) {
+      return false;
+    }
+    return stuck_for == 0 ||
+           (Waiting(r.state()) && now_ms - r.updated_at_ms() >= stuck_for);
+  };
+  std::vector<wire::CaseSummaryT> page;
+  size_t read = 0;
+  bool more = false;
+  std::string last;
+  Status st = journal_->ForEachCase(after, [&](std::string_view id,
+                                               std::string_view bytes) {
+    if (page.size() == limit || read == kMaxCasesRead) {
+      more = true;
+      return false;
+    }
+    ++read;
+    last = std::string(id);
+    const wire::CaseState* c = ParseCaseState(bytes);
+    if (c == nullptr) return true;  // the journal's own: it verified
+    if ((type != wire::CaseType::Unknown && c->case_type() != type) ||
+        (!originator.empty() && StringView(c->originator()) != originator) ||
+        (opened_after != 0 && c->opened_at_ms() < opened_after) ||
+        (opened_before != 0 && c->opened_at_ms() >= opened_before)) {
+      return true;
+    }
+    bool any = recipient.empty() && states.empty() && stuck_for == 0;
+    wire::CaseSummaryT s;
+    s.case_id = std::string(id);
+    s.case_type = c->case_type();
+    s.originator = std::string(StringView(c->originator()));
+    s.opened_at_ms = c->opened_at_ms();
+    if (c->recipients() != nullptr) {
+      for (const auto* r : *c->recipients()) {
+        any = any || recipient_matches(*r);
+        auto summary = std::make_unique<wire::RecipientSummaryT>();
+        summary->recipient = std::string(StringView(r->recipient()));
+        summary->state = r->state();
+        summary->updated_at_ms = r->updated_at_ms();
+        s.recipients.push_back(std::move(summary));
+      }
+    }
+    if (any) page.push_back(std::move(s));
+    return true;
+  });
+  if (!st.ok()) return Unavailable(st.message());
+  return CaseListFrame(request_id, page, more, more ? last : "");
 }
 
 }  // namespace relais::broker

@@ -18,6 +18,7 @@
 #include "broker/ingress/registry.h"
 #include "broker/journal/journal.h"
 #include "broker/journal/requests.h"
+#include "core/clock.h"
 #include "core/status.h"
 #include "schemas/frames_generated.h"
 
@@ -27,10 +28,18 @@ class Queries {
  public:
   using StatsFn = std::function<wire::BrokerStatsT()>;
 
-  // `registry` and `journal` must outlive the queries.
+  // `registry`, `journal` and `clock` (null: the system clock) must
+  // outlive the queries.
   Queries(const Registry* registry, const journal::Journal* journal,
-          StatsFn stats)
-      : registry_(registry), journal_(journal), stats_(std::move(stats)) {}
+          StatsFn stats, const Clock* clock = nullptr)
+      : registry_(registry),
+        journal_(journal),
+        stats_(std::move(stats)),
+        clock_(clock ? clock : Clock::System()) {}
+
+  // ListCases reads at most this many cases per request (the loop waits
+  // meanwhile); the reply then says where to go on from.
+  static constexpr size_t kMaxCasesRead = 10000;
 
   // The case's state, if `participant` is a party to it (else UnknownCase,
   // the same answer as for a case that does not exist).
@@ -58,10 +67,14 @@ class Queries {
   Result<std::string> ShowDeadLetter(uint64_t request_id,
                                      const std::string& recipient,
                                      const wire::AdminRequest& a) const;
+  Result<std::string> ListCases(uint64_t request_id,
+                                const std::string& recipient,
+                                const wire::AdminRequest& a) const;
 
   const Registry* registry_;
   const journal::Journal* journal_;
   StatsFn stats_;
+  const Clock* clock_;
 };
 
 }  // namespace relais::broker

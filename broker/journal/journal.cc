@@ -569,6 +569,24 @@ Status Journal::ListDead(std::string_view recipient, uint64_t after, size_t max,
       "dead letter read");
 }
 
+Status Journal::ForEachCase(
+    std::string_view after_case_id,
+    const std::function<bool(std::string_view, std::string_view)>& visit)
+    const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
+  // The first key after `after_case_id`: itself followed by a 0 byte.
+  const std::string begin =
+      after_case_id.empty() ? std::string()
+                            : std::string(after_case_id) + std::string(1, '\0');
+  return storage::ForEach(
+      *db_, families_->cases, KeyRange{begin, {}},
+      [&](std::string_view key, std::string_view value) -> Result<Next> {
+        return visit(key, value) ? Next::kContinue : Next::kStop;
+      },
+      "case read");
+}
+
 Result<uint64_t> Journal::CountOutbox(std::string_view recipient) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("journal is not open");

@@ -195,6 +195,13 @@ class Journal {
   // after `after_sequence`, or everyone's if `recipient` is empty.
   Status ListDead(std::string_view recipient, uint64_t after_sequence,
                   size_t max, std::vector<DeadLetterRecord>* out) const;
+  // Calls `visit` with each case's id and state (a CaseState buffer) in id
+  // order, from the first id after `after_case_id` (empty: the first),
+  // until it returns false.
+  Status ForEachCase(
+      std::string_view after_case_id,
+      const std::function<bool(std::string_view case_id,
+                               std::string_view state)>& visit) const;
   // Number of outbox entries of `recipient` (a scan; for tests and tools).
   Result<uint64_t> CountOutbox(std::string_view recipient) const;
   // Audit records with sequence in [from, to], in order (raw bytes).

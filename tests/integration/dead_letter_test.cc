@@ -237,6 +237,7 @@ TEST_F(DeadLetterTest, OnlyOperatorsMayAct) {
       {wire::AdminOp::DropDeadLetter, {"dead-letters", "drop"}, {"cpam", seq}},
       {wire::AdminOp::Stats, {"stats"}, {}},
       {wire::AdminOp::Backup, {"backup"}, {}},
+      {wire::AdminOp::ListCases, {"cases", "list"}, {}},
   };
   // Every operation of the protocol is tried.
   for (const wire::AdminOp op : wire::EnumValuesAdminOp()) {
