@@ -150,11 +150,8 @@ Status ReadBrokerNames(const toml::table& t, const fs::path& base,
   c.endpoint_file = Resolve(base, endpoint);
   RELAIS_ASSIGN_OR_RETURN(
       c.metrics_listen, StringAt(*b, "metrics_listen", c.metrics_listen, path));
-  if (!c.metrics_listen.empty()) {
-    auto address = metrics::ParseListenAddress("[broker] metrics_listen",
-                                               c.metrics_listen);
-    if (!address.ok()) return Bad(path, address.status().message());
-  }
+  RELAIS_RETURN_IF_ERROR(metrics::CheckMetricsListen(
+      path, "[broker] metrics_listen", c.metrics_listen));
   RELAIS_ASSIGN_OR_RETURN(std::string metrics_endpoint,
                           StringAt(*b, "metrics_endpoint_file", "", path));
   c.metrics_endpoint_file = Resolve(base, metrics_endpoint);

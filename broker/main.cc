@@ -52,6 +52,40 @@ relais::Result<std::unique_ptr<relais::broker::Broker>> StartWhenSpace(
   return broker;
 }
 
+// What the command line overrides, and the log it asks for.
+struct Flags {
+  std::string config_path, log_level, log_format, listen;
+};
+
+// Applies `f` to `config` and sets up the log: 0, or the exit code (2).
+int ApplyFlags(const Flags& f, relais::broker::BrokerConfig* config) {
+  if (!f.listen.empty()) {
+    if (relais::Status st =
+            relais::CheckTcpEndpoint(f.listen, true, "--listen");
+        !st.ok()) {
+      spdlog::critical("{}", st.message());
+      return 2;
+    }
+    config->listen = f.listen;
+  }
+  if (!f.log_format.empty()) {
+    if (relais::Status st = relais::CheckLogFormat(f.log_format); !st.ok()) {
+      spdlog::critical("--log-format: {}", st.message());
+      return 2;
+    }
+  }
+  if (relais::Status st = relais::SetUpLog(
+          "relaisd", f.log_level.empty() ? config->log_level : f.log_level,
+          f.log_format.empty() ? config->log_format : f.log_format);
+      !st.ok()) {
+    spdlog::critical(
+        "{}{}", f.log_level.empty() ? f.config_path + ": " : "--log-level: ",
+        st.message());
+    return 2;
+  }
+  return 0;
+}
+
 }  // namespace
 
 static int RunRelaisd(int argc, char** argv) {
@@ -80,28 +114,9 @@ static int RunRelaisd(int argc, char** argv) {
     spdlog::critical("{}", config.status().ToString());
     return 2;
   }
-  if (!listen.empty()) {
-    if (relais::Status st = relais::CheckTcpEndpoint(listen, true, "--listen");
-        !st.ok()) {
-      spdlog::critical("{}", st.message());
-      return 2;
-    }
-    config->listen = listen;
-  }
-  if (!log_format.empty()) {
-    if (relais::Status st = relais::CheckLogFormat(log_format); !st.ok()) {
-      spdlog::critical("--log-format: {}", st.message());
-      return 2;
-    }
-  }
-  if (relais::Status st = relais::SetUpLog(
-          "relaisd", log_level.empty() ? config->log_level : log_level,
-          log_format.empty() ? config->log_format : log_format);
-      !st.ok()) {
-    spdlog::critical(
-        "{}{}",
-        log_level.empty() ? config_path + ": " : "--log-level: ", st.message());
-    return 2;
+  if (int rc =
+          ApplyFlags({config_path, log_level, log_format, listen}, &*config)) {
+    return rc;
   }
   // A write past the file size limit (RLIMIT_FSIZE) raises SIGXFSZ, whose
   // default action kills the process. Ignored, the write fails with EFBIG

@@ -70,7 +70,14 @@ std::string BrokerMetrics::Render(const ScrapeInputs& in) {
   w.Family("relais_build_info", "The relaisd version (the value is 1).",
            Type::kGauge);
   w.Sample({{"version", RELAIS_VERSION}}, int64_t{1});
+  WriteCounters(w);
+  WriteParticipants(w, in);
+  WriteBroker(w, in);
+  metrics::WriteProcessMetrics(w);
+  return w.Take();
+}
 
+void BrokerMetrics::WriteCounters(metrics::TextWriter& w) const {
   struct PerParticipant {
     const char* name;
     const char* label;
@@ -127,7 +134,10 @@ std::string BrokerMetrics::Render(const ScrapeInputs& in) {
     w.Sample({{"state", Lower(wire::EnumNameRecipientState(state))}},
              counter.value());
   }
+}
 
+void BrokerMetrics::WriteParticipants(metrics::TextWriter& w,
+                                      const ScrapeInputs& in) {
   w.Family("relais_outbox_depth",
            "Messages waiting for the recipient's acknowledgement (in flight "
            "or not yet sent).",
@@ -152,7 +162,10 @@ std::string BrokerMetrics::Render(const ScrapeInputs& in) {
   }
   w.Family("relais_sessions", "Open delivery sessions.", Type::kGauge);
   w.Sample({}, static_cast<uint64_t>(in.sessions));
+}
 
+void BrokerMetrics::WriteBroker(metrics::TextWriter& w,
+                                const ScrapeInputs& in) const {
   w.Family("relais_accept_latency_seconds",
            "From a Submit frame's arrival to its receipt (verified, synced "
            "to the journal).",
@@ -181,8 +194,6 @@ std::string BrokerMetrics::Render(const ScrapeInputs& in) {
            "max_pending_bytes).",
            Type::kGauge);
   w.Sample({}, in.ingress_pending_bytes);
-  metrics::WriteProcessMetrics(w);
-  return w.Take();
 }
 
 uint64_t FolderBytes(const std::string& dir) {

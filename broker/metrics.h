@@ -71,6 +71,12 @@ class BrokerMetrics {
   std::string Render(const ScrapeInputs& in);
 
  private:
+  // The counters: per participant, by code, by state.
+  void WriteCounters(metrics::TextWriter& w) const;
+  // The gauges per participant (the oldest ages read the journal).
+  void WriteParticipants(metrics::TextWriter& w, const ScrapeInputs& in);
+  // Latencies, the journal, ingress.
+  void WriteBroker(metrics::TextWriter& w, const ScrapeInputs& in) const;
   // Seconds since `p`'s oldest outbox entry was accepted; 0 if none (or
   // if the journal cannot say now).
   double OldestAgeSeconds(const std::string& id, Participant& p,

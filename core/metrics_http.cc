@@ -41,6 +41,16 @@ Result<std::pair<std::string, int>> ParseListenAddress(
   return std::pair<std::string, int>(host, port);
 }
 
+Status CheckMetricsListen(const std::string& file, const std::string& key,
+                          const std::string& value) {
+  if (value.empty()) return Status::OK();
+  auto address = ParseListenAddress(key, value);
+  if (!address.ok()) {
+    return Status::InvalidArgument(file + ": " + address.status().message());
+  }
+  return Status::OK();
+}
+
 MetricsServer::MetricsServer() = default;
 MetricsServer::~MetricsServer() { Stop(); }
 

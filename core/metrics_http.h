@@ -27,6 +27,11 @@ namespace relais::metrics {
 Result<std::pair<std::string, int>> ParseListenAddress(const std::string& key,
                                                        const std::string& text);
 
+// OK for an empty `value` (no endpoint) or a valid one; else
+// InvalidArgument "FILE: KEY 'VALUE': why".
+Status CheckMetricsListen(const std::string& file, const std::string& key,
+                          const std::string& value);
+
 class MetricsServer {
  public:
   using RenderFn = std::function<std::string()>;

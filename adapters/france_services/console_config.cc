@@ -81,13 +81,8 @@ Result<ConsoleConfig> ParseConsoleConfig(const std::string& text,
   c.endpoint_file = Resolved(path, endpoint);
   RELAIS_ASSIGN_OR_RETURN(c.metrics_listen,
                           StringAt(*t, "metrics_listen", "", path));
-  if (!c.metrics_listen.empty()) {
-    auto address = metrics::ParseListenAddress("[console] metrics_listen",
-                                               c.metrics_listen);
-    if (!address.ok()) {
-      return Status::InvalidArgument(path + ": " + address.status().message());
-    }
-  }
+  RELAIS_RETURN_IF_ERROR(metrics::CheckMetricsListen(
+      path, "[console] metrics_listen", c.metrics_listen));
   RELAIS_ASSIGN_OR_RETURN(std::string metrics_endpoint,
                           StringAt(*t, "metrics_endpoint_file", "", path));
   c.metrics_endpoint_file = Resolved(path, metrics_endpoint);

@@ -35,13 +35,8 @@ Result<AdapterConfig> ParseAdapterConfig(const std::string& text,
   c.http_endpoint_file =
       ResolvePath(base, t["http_endpoint_file"].value_or(std::string()));
   c.metrics_listen = t["metrics_listen"].value_or(std::string());
-  if (!c.metrics_listen.empty()) {
-    auto address =
-        metrics::ParseListenAddress("metrics_listen", c.metrics_listen);
-    if (!address.ok()) {
-      return Status::InvalidArgument(path + ": " + address.status().message());
-    }
-  }
+  RELAIS_RETURN_IF_ERROR(
+      metrics::CheckMetricsListen(path, "metrics_listen", c.metrics_listen));
   c.metrics_endpoint_file =
       ResolvePath(base, t["metrics_endpoint_file"].value_or(std::string()));
   if (c.participant.client.state_dir.empty()) {

@@ -37,20 +37,9 @@ Result<std::string> ReadEndpointFile(const std::string& path,
   }
 }
 
-}  // namespace
-
-Result<ParticipantConfig> LoadParticipantConfig(
-    const std::string& path, std::chrono::milliseconds wait) {
-  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4 << 20));
-  return ParseParticipantConfig(text, path, wait);
-}
-
-Result<ParticipantConfig> ParseParticipantConfig(
-    const std::string& text, const std::string& path,
-    std::chrono::milliseconds wait) {
-  RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, path));
-  // A participant's file (client.toml) or an adapter's (adapter.toml,
-  // which the CLI reads too): the keys of both.
+// A participant's file (client.toml) or an adapter's (adapter.toml, which
+// the CLI reads too): only the keys of both, and the text ones as text.
+Status CheckParticipantKeys(const toml::table& t, const std::string& path) {
   RELAIS_RETURN_IF_ERROR(CheckKnownKeys(t,
                                         {"identity",
                                          "peers",
@@ -80,6 +69,22 @@ Result<ParticipantConfig> ParseParticipantConfig(
         "http_endpoint_file", "metrics_listen", "metrics_endpoint_file"}) {
     RELAIS_RETURN_IF_ERROR(StringAt(t, key, "", path).status());
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<ParticipantConfig> LoadParticipantConfig(
+    const std::string& path, std::chrono::milliseconds wait) {
+  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4 << 20));
+  return ParseParticipantConfig(text, path, wait);
+}
+
+Result<ParticipantConfig> ParseParticipantConfig(
+    const std::string& text, const std::string& path,
+    std::chrono::milliseconds wait) {
+  RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, path));
+  RELAIS_RETURN_IF_ERROR(CheckParticipantKeys(t, path));
   ParticipantConfig c;
   RELAIS_ASSIGN_OR_RETURN(int64_t window,
                           IntegerAt(t, "window", 64, 0, 65536, path));

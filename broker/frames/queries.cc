@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "broker/cases/case_book.h"
 #include "broker/router/routes.h"
 #include "core/flatbuf.h"
@@ -161,47 +164,50 @@ Status BadFilter(const std::string& what) {
                           "AdminRequest.cases." + what);
 }
 
-}  // namespace
-
-Result<std::string> Queries::ListCases(uint64_t request_id,
-                                       const std::string& recipient,
-                                       const wire::AdminRequest& a) const {
-  const size_t limit = a.limit() == 0 ? 100 : std::min(a.limit(), 1000u);
-  const wire::CaseFilter* f = a.cases();
+// ListCases's filters, checked (PROTOCOL section 14).
+struct CaseQuery {
+  std::string recipient;
   std::vector<wire::RecipientState> states;
-  if (f != nullptr && f->states() != nullptr) {
-    for (auto s : *f->states()) {
-      if (static_cast<uint8_t>(s) >
-          static_cast<uint8_t>(wire::RecipientState::MAX)) {
-        return BadFilter("states: not a recipient state");
-      }
-      states.push_back(static_cast<wire::RecipientState>(s));
-    }
-  }
-  const auto type = f != nullptr ? f->case_type() : wire::CaseType::Unknown;
-  if (type > wire::CaseType::MAX) return BadFilter("case_type: unknown");
-  const std::string originator(f != nullptr ? StringView(f->originator())
-                                            : std::string_view());
-  if (!originator.empty() && !IsValidParticipantId(originator)) {
-    return BadFilter("originator: not a participant id");
-  }
-  const std::string after(f != nullptr ? StringView(f->after_case_id())
-                                       : std::string_view());
-  if (!after.empty() && !IsValidCaseId(after)) {
-    return BadFilter("after_case_id: not a case id");
-  }
-  const int64_t opened_after = f != nullptr ? f->opened_after_ms() : 0;
-  const int64_t opened_before = f != nullptr ? f->opened_before_ms() : 0;
-  const int64_t stuck_for = f != nullptr ? f->stuck_for_ms() : 0;
-  if (opened_after < 0 || opened_before < 0 || stuck_for < 0) {
-    return BadFilter(
-        "opened_after_ms, opened_before_ms, stuck_for_ms: "
-        "must not be negative");
-  }
-  const int64_t now_ms = clock_->NowMs();
+  wire::CaseType type = wire::CaseType::Unknown;
+  std::string originator, after;
+  int64_t opened_after = 0, opened_before = 0, stuck_for = 0;
 
-  // Whether recipient `r` of a case passes the state and stuck filters.
-  const auto recipient_matches = [&](const wire::RecipientStatus& r) {
+  static Result<CaseQuery> Of(const std::string& recipient,
+                              const wire::CaseFilter* f) {
+    CaseQuery q;
+    q.recipient = recipient;
+    if (f == nullptr) return q;
+    if (f->states() != nullptr) {
+      for (auto s : *f->states()) {
+        if (static_cast<uint8_t>(s) >
+            static_cast<uint8_t>(wire::RecipientState::MAX)) {
+          return BadFilter("states: not a recipient state");
+        }
+        q.states.push_back(static_cast<wire::RecipientState>(s));
+      }
+    }
+    q.type = f->case_type();
+    if (q.type > wire::CaseType::MAX) return BadFilter("case_type: unknown");
+    q.originator = std::string(StringView(f->originator()));
+    if (!q.originator.empty() && !IsValidParticipantId(q.originator)) {
+      return BadFilter("originator: not a participant id");
+    }
+    q.after = std::string(StringView(f->after_case_id()));
+    if (!q.after.empty() && !IsValidCaseId(q.after)) {
+      return BadFilter("after_case_id: not a case id");
+    }
+    q.opened_after = f->opened_after_ms();
+    q.opened_before = f->opened_before_ms();
+    q.stuck_for = f->stuck_for_ms();
+    if (q.opened_after < 0 || q.opened_before < 0 || q.stuck_for < 0) {
+      return BadFilter(
+          "opened_after_ms, opened_before_ms, stuck_for_ms: must not be "
+          "negative");
+    }
+    return q;
+  }
+
+  bool RecipientMatches(const wire::RecipientStatus& r, int64_t now_ms) const {
     if (!recipient.empty() && StringView(r.recipient()) != recipient) {
       return false;
     }
@@ -211,36 +217,27 @@ Result<std::string> Queries::ListCases(uint64_t request_id,
     }
     return stuck_for == 0 ||
            (Waiting(r.state()) && now_ms - r.updated_at_ms() >= stuck_for);
-  };
-  std::vector<wire::CaseSummaryT> page;
-  size_t read = 0;
-  bool more = false;
-  std::string last;
-  Status st = journal_->ForEachCase(after, [&](std::string_view id,
-                                               std::string_view bytes) {
-    if (page.size() == limit || read == kMaxCasesRead) {
-      more = true;
-      return false;
-    }
-    ++read;
-    last = std::string(id);
-    const wire::CaseState* c = ParseCaseState(bytes);
-    if (c == nullptr) return true;  // the journal's own: it verified
-    if ((type != wire::CaseType::Unknown && c->case_type() != type) ||
-        (!originator.empty() && StringView(c->originator()) != originator) ||
-        (opened_after != 0 && c->opened_at_ms() < opened_after) ||
-        (opened_before != 0 && c->opened_at_ms() >= opened_before)) {
-      return true;
+  }
+
+  // The case's summary if it passes every filter.
+  std::optional<wire::CaseSummaryT> Match(std::string_view id,
+                                          const wire::CaseState& c,
+                                          int64_t now_ms) const {
+    if ((type != wire::CaseType::Unknown && c.case_type() != type) ||
+        (!originator.empty() && StringView(c.originator()) != originator) ||
+        (opened_after != 0 && c.opened_at_ms() < opened_after) ||
+        (opened_before != 0 && c.opened_at_ms() >= opened_before)) {
+      return std::nullopt;
     }
     bool any = recipient.empty() && states.empty() && stuck_for == 0;
     wire::CaseSummaryT s;
     s.case_id = std::string(id);
-    s.case_type = c->case_type();
-    s.originator = std::string(StringView(c->originator()));
-    s.opened_at_ms = c->opened_at_ms();
-    if (c->recipients() != nullptr) {
-      for (const auto* r : *c->recipients()) {
-        any = any || recipient_matches(*r);
+    s.case_type = c.case_type();
+    s.originator = std::string(StringView(c.originator()));
+    s.opened_at_ms = c.opened_at_ms();
+    if (c.recipients() != nullptr) {
+      for (const auto* r : *c.recipients()) {
+        any = any || RecipientMatches(*r, now_ms);
         auto summary = std::make_unique<wire::RecipientSummaryT>();
         summary->recipient = std::string(StringView(r->recipient()));
         summary->state = r->state();
@@ -248,9 +245,37 @@ Result<std::string> Queries::ListCases(uint64_t request_id,
         s.recipients.push_back(std::move(summary));
       }
     }
-    if (any) page.push_back(std::move(s));
-    return true;
-  });
+    if (!any) return std::nullopt;
+    return s;
+  }
+};
+
+}  // namespace
+
+Result<std::string> Queries::ListCases(uint64_t request_id,
+                                       const std::string& recipient,
+                                       const wire::AdminRequest& a) const {
+  const size_t limit = a.limit() == 0 ? 100 : std::min(a.limit(), 1000u);
+  RELAIS_ASSIGN_OR_RETURN(CaseQuery query, CaseQuery::Of(recipient, a.cases()));
+  const int64_t now_ms = clock_->NowMs();
+  std::vector<wire::CaseSummaryT> page;
+  size_t read = 0;
+  bool more = false;
+  std::string last;
+  Status st = journal_->ForEachCase(
+      query.after, [&](std::string_view id, std::string_view bytes) {
+        if (page.size() == limit || read == kMaxCasesRead) {
+          more = true;
+          return false;
+        }
+        ++read;
+        last = std::string(id);
+        if (const wire::CaseState* c = ParseCaseState(bytes)) {
+          if (auto s = query.Match(id, *c, now_ms))
+            page.push_back(std::move(*s));
+        }
+        return true;
+      });
   if (!st.ok()) return Unavailable(st.message());
   return CaseListFrame(request_id, page, more, more ? last : "");
 }
