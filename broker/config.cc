@@ -6,7 +6,7 @@
 #include "core/files.h"
 #include "core/ids.h"
 #include "core/log.h"
-#include "core/metrics_http.h"
+#include "core/metrics.h"
 #include "core/toml_file.h"
 
 namespace relais::broker {

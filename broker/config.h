@@ -35,7 +35,8 @@ struct BrokerConfig {
   // If set, "http://HOST:PORT/metrics" is written there once listening.
   std::string metrics_endpoint_file;
   // Where operators' backups go (AdminOp Backup: a folder each). Default:
-  // "backups" beside the configuration file.
+  // "backups" beside the configuration file (a BrokerConfig made in code
+  // without one: journal_dir + ".backups").
   std::string backup_dir;
   // Largest envelope accepted (MessageTooLarge above). Default: 1 MiB.
   uint32_t max_message_bytes = 1 << 20;

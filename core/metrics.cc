@@ -1,5 +1,6 @@
 #include "core/metrics.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 #include <iterator>
 #include <limits>
 #include <sstream>
+
+#include "core/text.h"
 
 namespace relais::metrics {
 namespace {
@@ -237,6 +240,46 @@ std::string LabelOf(std::string_view series, std::string_view label) {
     if (i < series.size() && series[i] == ',') ++i;
   }
   return "";
+}
+
+Result<std::pair<std::string, int>> ParseListenAddress(
+    const std::string& key, const std::string& text) {
+  const auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument(key + " '" + Escaped(text, 64) +
+                                   "': " + why);
+  };
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return bad("must be HOST:PORT");
+  std::string host = text.substr(0, colon);
+  const std::string port_text = text.substr(colon + 1);
+  int port = -1;
+  const auto [end, ec] = std::from_chars(
+      port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() ||
+      end != port_text.data() + port_text.size() || port < 0 || port > 65535) {
+    return bad("the port must be a number from 0 to 65535");
+  }
+  in6_addr v6{};
+  in_addr v4{};
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) {
+      return bad("not an IPv6 address between the brackets");
+    }
+  } else if (inet_pton(AF_INET, host.c_str(), &v4) != 1) {
+    return bad("the host must be an IPv4 address or [an IPv6 address]");
+  }
+  return std::pair<std::string, int>(host, port);
+}
+
+Status CheckMetricsListen(const std::string& file, const std::string& key,
+                          const std::string& value) {
+  if (value.empty()) return Status::OK();
+  auto address = ParseListenAddress(key, value);
+  if (!address.ok()) {
+    return Status::InvalidArgument(file + ": " + address.status().message());
+  }
+  return Status::OK();
 }
 
 void WriteProcessMetrics(TextWriter& w) {

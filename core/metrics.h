@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/status.h"
+
 namespace relais::metrics {
 
 class Counter {
@@ -112,6 +114,17 @@ std::map<std::string, double> ParseSamples(std::string_view text);
 // The value of label `label` in `series` (name{a="x",b="y"}); empty if
 // absent. Escapes are undone.
 std::string LabelOf(std::string_view series, std::string_view label);
+
+// "HOST:PORT" checked: HOST an IPv4 address or a bracketed IPv6 one
+// ("[::1]"), PORT 0 to 65535 (0: any free port). InvalidArgument naming
+// `key` otherwise. Returns {host without brackets, port}.
+Result<std::pair<std::string, int>> ParseListenAddress(const std::string& key,
+                                                       const std::string& text);
+
+// OK for an empty `value` (no endpoint) or a valid one; else
+// InvalidArgument "FILE: KEY 'VALUE': why".
+Status CheckMetricsListen(const std::string& file, const std::string& key,
+                          const std::string& value);
 
 // A value as the text format writes it: integers without a fraction,
 // +Inf, -Inf, NaN, else the shortest form that reads back the same.

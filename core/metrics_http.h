@@ -21,17 +21,6 @@ class Server;
 
 namespace relais::metrics {
 
-// "HOST:PORT" checked: HOST an IPv4 address or a bracketed IPv6 one
-// ("[::1]"), PORT 0 to 65535 (0: any free port). InvalidArgument naming
-// `key` otherwise. Returns {host without brackets, port}.
-Result<std::pair<std::string, int>> ParseListenAddress(const std::string& key,
-                                                       const std::string& text);
-
-// OK for an empty `value` (no endpoint) or a valid one; else
-// InvalidArgument "FILE: KEY 'VALUE': why".
-Status CheckMetricsListen(const std::string& file, const std::string& key,
-                          const std::string& value);
-
 class MetricsServer {
  public:
   using RenderFn = std::function<std::string()>;

@@ -4,7 +4,7 @@
 
 #include "adapters/sdk/client_config.h"
 #include "core/files.h"
-#include "core/metrics_http.h"
+#include "core/metrics.h"
 #include "core/text.h"
 #include "core/toml_file.h"
 

@@ -1,7 +1,7 @@
 #include "adapters/sdk/adapter_config.h"
 
 #include "core/files.h"
-#include "core/metrics_http.h"
+#include "core/metrics.h"
 #include "core/toml_file.h"
 
 namespace relais::sdk {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -237,7 +238,18 @@ void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
   d.case_type = wire::CaseType::AssistedCase;
   d.encoding = wire::PayloadEncoding::Opaque;
   d.payload = std::string(std::max<size_t>(o.payload_bytes, 8), 'x');
+  const int64_t start = NowNs();
   for (uint64_t i = 0; i < o.messages; ++i) {
+    // Open loop: this message's moment, kept whatever happens (a message
+    // sent late counts from when it should have left).
+    const int64_t scheduled =
+        o.rate > 0 ? start + static_cast<int64_t>(1e9 * static_cast<double>(i) /
+                                                  o.rate)
+                   : 0;
+    if (scheduled > 0) {
+      std::this_thread::sleep_for(
+          std::chrono::nanoseconds(std::max<int64_t>(0, scheduled - NowNs())));
+    }
     {
       std::unique_lock<std::mutex> lock(st->mu);
       st->cv.wait(lock, [&] { return st->in_flight < o.in_flight; });
@@ -247,7 +259,7 @@ void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
     PutBigEndian64(&d.message_id, i);
     d.case_id = "bench-" + HexEncode(st->nonce) + "-" + std::to_string(i);
     d.created_at_ms = d.expires_at_ms = 0;
-    const int64_t submitted = NowNs();
+    const int64_t submitted = scheduled > 0 ? scheduled : NowNs();
     d.payload.resize(0);
     PutBigEndian64(&d.payload, static_cast<uint64_t>(submitted));
     d.payload.resize(std::max<size_t>(o.payload_bytes, 8), 'x');
@@ -362,6 +374,7 @@ void Tally(const LoadOptions& o, const RunState& st, const ReceiverTally& tally,
   r.duplicates = tally.duplicates;
   r.first_rejection = st.first_rejection;
   r.backlog = o.backlog;
+  r.offered_rate = o.rate;
   std::vector<double> acc, e2e;
   int64_t last_delivery_ns = start_ns;
   std::vector<bool> seen(o.messages, false);
@@ -505,6 +518,7 @@ nlohmann::json LoadReport::ToJson() const {
     j["backlog"] = backlog;
     j["drain_msgs_per_s"] = drain_msgs_per_s;
   }
+  if (offered_rate > 0) j["offered_msgs_per_s"] = offered_rate;
   j["broker_kills"] = broker_kills;
   j["receiver_kills"] = receiver_kills;
   if (journal_batches > 0) {
@@ -536,6 +550,11 @@ std::string LoadReport::ToText() const {
   if (backlog > 0) {
     std::snprintf(buf, sizeof buf, "\nbacklog %llu drained at %.0f msg/s",
                   (unsigned long long)backlog, drain_msgs_per_s);
+    out += buf;
+  }
+  if (offered_rate > 0) {
+    std::snprintf(buf, sizeof buf, "\noffered %.0f msg/s (open loop)",
+                  offered_rate);
     out += buf;
   }
   if (broker_kills > 0) {

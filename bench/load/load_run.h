@@ -41,6 +41,10 @@ struct LoadOptions {
   uint32_t kill_receiver = 0;
   // Seed of the random moments; 0 picks one.
   uint64_t seed = 0;
+  // Open loop: submit message i at start + i / rate, whatever the answers
+  // (latencies count from that scheduled moment, so a broker that falls
+  // behind shows it). 0: closed loop, as fast as in_flight allows.
+  double rate = 0;
 };
 
 struct LoadReport {
@@ -57,6 +61,7 @@ struct LoadReport {
   double e2e_p50_ms = 0, e2e_p99_ms = 0;
   double broker_peak_rss_mb = -1;  // -1: not our broker
   uint64_t backlog = 0;            // as asked
+  double offered_rate = 0;         // --rate, msgs/s (0: closed loop)
   double drain_msgs_per_s = 0;     // with a backlog: delivered / drain time
   uint32_t broker_kills = 0;       // SIGKILLs done
   uint32_t receiver_kills = 0;

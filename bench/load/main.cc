@@ -40,6 +40,10 @@ static int RunBench(int argc, char** argv) {
                  "SIGKILL and restart the receiving process this many times")
       ->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the random kill moments (0: any)");
+  app.add_option("--rate", o.rate,
+                 "open loop: offer this many messages per second, whatever "
+                 "the answers (latency counted from each one's moment)")
+      ->check(CLI::Range(0.0, 10000000.0));
   // The receiving process that RunLoad starts (receiver.cc).
   bool receive = false;
   int run_pid = 0;

@@ -45,8 +45,8 @@ void BM_JournalSyncedBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_JournalSyncedBatch)
     ->Arg(1)
-    ->Arg(16)
-    ->Arg(256)
+    ->Arg(64)
+    ->Arg(512)
     ->Arg(2048)
     ->UseRealTime();
 
