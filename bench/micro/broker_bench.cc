@@ -32,7 +32,8 @@ struct Setup {
       if (t != wire::CaseType::Unknown) all.insert(t);
     }
     std::vector<ParticipantEntry> entries;
-    entries.push_back({PublicOf(sender), {{{"bench-receiver"}, all}}, {}, false});
+    entries.push_back(
+        {PublicOf(sender), {{{"bench-receiver"}, all}}, {}, false});
     entries.push_back({PublicOf(recipient),
                        {},
                        {{wire::CaseType::AddressChange, Subscription::kAll}},
@@ -71,7 +72,8 @@ void BM_VerifySubmission(benchmark::State& state) {
   const TimePolicy time;
   for (auto _ : state) {
     IngressTask task{{"r", 1}, "bench-sender", s.envelope, {}, {}};
-    auto r = VerifySubmission(task, *s.registry, Clock::System()->NowMs(), time);
+    auto r =
+        VerifySubmission(task, *s.registry, Clock::System()->NowMs(), time);
     if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
     benchmark::DoNotOptimize(r);
   }
