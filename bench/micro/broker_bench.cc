@@ -104,6 +104,7 @@ BENCHMARK(BM_Subscribers);
 
 void BM_RenderMetrics(benchmark::State& state) {
   std::vector<std::string> ids;
+  ids.reserve(50);
   for (int i = 0; i < 50; ++i) ids.push_back("agency-" + std::to_string(i));
   BrokerMetrics m(ids);
   for (int i = 0; i < 1000; ++i) m.accept_latency.Observe(0.001 * i);
