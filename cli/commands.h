@@ -44,6 +44,7 @@ struct ProvisionArgs {
   std::string dir;
   std::string listen = "tcp://127.0.0.1:0";
   bool bench = false;
+  size_t bench_senders = 1, bench_receivers = 1;
 };
 int Provision(const ProvisionArgs& args);
 

@@ -43,7 +43,10 @@ int Provision(const ProvisionArgs& a) {
   deploy::StackSpec spec;
   spec.dir = a.dir;
   spec.listen = a.listen;
-  if (a.bench) spec.extra_participants = {"bench-sender", "bench-receiver"};
+  if (a.bench) {
+    spec.extra_participants =
+        deploy::BenchParticipants(a.bench_senders, a.bench_receivers);
+  }
   auto layout = deploy::Provision(spec);
   if (!layout.ok()) {
     std::fprintf(stderr, "relais provision: %s\n",

@@ -44,9 +44,21 @@ int Run(int argc, char** argv) {
   pv->add_option("--listen", provision.listen,
                  "relaisd endpoint (port 0: any free port)")
       ->capture_default_str();
-  pv->add_flag(
+  auto* bench_flag = pv->add_flag(
       "--bench", provision.bench,
       "add the bench-sender and bench-receiver participants (relais-bench)");
+  pv->add_option("--bench-senders", provision.bench_senders,
+                 "with --bench: this many senders (bench-sender, "
+                 "bench-sender-2, ...)")
+      ->check(CLI::Range(1, 64))
+      ->needs(bench_flag)
+      ->capture_default_str();
+  pv->add_option("--bench-receivers", provision.bench_receivers,
+                 "with --bench: this many receivers (bench-receiver, "
+                 "bench-receiver-2, ...)")
+      ->check(CLI::Range(1, 64))
+      ->needs(bench_flag)
+      ->capture_default_str();
 
   auto* cs = app.add_subcommand("case", "open cases and follow them");
   cs->require_subcommand(1);

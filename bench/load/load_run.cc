@@ -29,9 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr char kSender[] = "bench-sender";
-constexpr const char* kReceiver = kBenchReceiver;
-
 int64_t NowNs() { return NowSteadyNs(); }
 
 double Percentile(std::vector<double>& v, double p) {
@@ -42,21 +39,29 @@ double Percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
-// What the run shares between the sender and its receipts.
+// What the run shares between the senders and their receipts.
 struct RunState {
-  explicit RunState(uint64_t n)
-      : submitted_ns(new std::atomic<int64_t>[n]), accept_ms(n, -1) {
+  RunState(uint64_t n, uint32_t senders)
+      : submitted_ns(new std::atomic<int64_t>[n]),
+        accept_ms(n, -1),
+        in_flight(senders, 0) {
     for (uint64_t i = 0; i < n; ++i) submitted_ns[i] = 0;
+  }
+  // Submits awaiting their receipt, over every sender.
+  uint32_t InFlight() const {
+    uint32_t n = 0;
+    for (uint32_t f : in_flight) n += f;
+    return n;
   }
   std::string nonce;  // first 8 bytes of every message id of this run
   std::unique_ptr<std::atomic<int64_t>[]> submitted_ns;
-  std::vector<double> accept_ms;  // written by the sender client's I/O thread
+  std::vector<double> accept_ms;  // written by the senders' I/O threads
   std::atomic<uint64_t> accepted{0}, rejected{0};
   std::atomic<int64_t> last_accept_ns{0};
   std::mutex mu;
   std::condition_variable cv;
-  uint32_t in_flight = 0;       // guarded by mu
-  std::string first_rejection;  // guarded by mu
+  std::vector<uint32_t> in_flight;  // per sender, guarded by mu
+  std::string first_rejection;      // guarded by mu
 };
 
 // A stack to run against: ours (temporary, with relaisd) or an existing one.
@@ -111,7 +116,7 @@ Result<Target> PrepareTarget(const LoadOptions& o) {
   spec.dir = t.dir;
   spec.agencies = {};
   spec.desk = "";
-  spec.extra_participants = {kSender, kReceiver};
+  spec.extra_participants = deploy::BenchParticipants(o.senders, o.receivers);
   RELAIS_ASSIGN_OR_RETURN(deploy::StackLayout layout, deploy::Provision(spec));
   t.broker_argv = {deploy::BinDir() + "/relaisd", "--config",
                    layout.BrokerConfig(), "--log-level", "warn"};
@@ -134,10 +139,16 @@ Result<sdk::ClientOptions> BenchClient(const std::string& dir,
                                        const std::string& participant,
                                        int run_pid) {
   deploy::StackLayout layout(dir);
+  const std::string config = layout.ClientConfig(participant);
+  if (!fs::exists(config)) {
+    return Status::NotFound(
+        "the stack in " + dir + " has no participant " + participant +
+        " (provision it with `relais provision --bench --bench-senders S "
+        "--bench-receivers R`)");
+  }
   RELAIS_ASSIGN_OR_RETURN(
       sdk::ParticipantConfig c,
-      sdk::LoadParticipantConfig(layout.ClientConfig(participant),
-                                 std::chrono::seconds(30)));
+      sdk::LoadParticipantConfig(config, std::chrono::seconds(30)));
   if (!broker.empty()) c.client.endpoint = broker;
   c.client.state_dir = layout.ParticipantDir(participant) + "/state/bench-" +
                        std::to_string(run_pid);
@@ -146,14 +157,17 @@ Result<sdk::ClientOptions> BenchClient(const std::string& dir,
 
 namespace {
 
-// The receiving process: started, SIGKILLed and restarted, stopped.
+// A receiving process: started, SIGKILLed and restarted, stopped.
 class ReceiverProcess {
  public:
   ReceiverProcess(const LoadOptions& o, const std::string& dir,
-                  const std::string& nonce_hex)
-      : progress_(dir + "/bench-receiver.progress") {
+                  const std::string& participant, const std::string& nonce_hex)
+      : participant_(participant),
+        progress_(dir + "/" + participant + ".progress") {
     argv_ = {deploy::BinDir() + "/relais-bench",
              "--receive",
+             "--participant",
+             participant,
              "--stack",
              dir,
              "--run-pid",
@@ -168,7 +182,7 @@ class ReceiverProcess {
       argv_.push_back("--broker");
       argv_.push_back(o.broker);
     }
-    log_ = dir + "/bench-receiver.log";
+    log_ = dir + "/" + participant + ".log";
   }
   ~ReceiverProcess() { Stop(); }
 
@@ -185,8 +199,9 @@ class ReceiverProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     auto log = ReadFile(log_, 1 << 16);
-    return Status::Unavailable("the receiving process did not connect: " +
-                               (log.ok() ? *log : std::string()));
+    return Status::Unavailable(
+        "the receiving process " + participant_ +
+        " did not connect: " + (log.ok() ? *log : std::string()));
   }
   Status KillAndRestart() {
     child_.Kill();
@@ -203,8 +218,10 @@ class ReceiverProcess {
     return last_;
   }
   int Stop() { return child_.pid() > 0 ? child_.Stop() : 0; }
+  const std::string& participant() const { return participant_; }
 
  private:
+  std::string participant_;
   std::vector<std::string> argv_;
   std::string progress_, log_;
   deploy::ChildProcess child_;
@@ -232,14 +249,25 @@ void ReadJournalStats(const std::string& dir, const std::string& broker,
   r->journal_largest_batch = a->stats()->journal_largest_batch();
 }
 
-void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
+// The receivers of message i: (i + j) mod R for j < K.
+std::vector<uint32_t> RecipientsOf(const LoadOptions& o, uint64_t i) {
+  std::vector<uint32_t> out;
+  for (uint32_t j = 0; j < o.recipients_per_message; ++j) {
+    out.push_back(static_cast<uint32_t>((i + j) % o.receivers));
+  }
+  return out;
+}
+
+// Sender number `s` of the run: messages s, s + S, s + 2S, ...; `start` is
+// the run's start, shared by every sender so that the open loop's moments
+// interleave.
+void Send(const LoadOptions& o, uint32_t s, int64_t start, sdk::Client* sender,
+          RunState* st) {
   EnvelopeDraft d;
-  d.recipients = {kReceiver};
   d.case_type = wire::CaseType::AssistedCase;
   d.encoding = wire::PayloadEncoding::Opaque;
   d.payload = std::string(std::max<size_t>(o.payload_bytes, 8), 'x');
-  const int64_t start = NowNs();
-  for (uint64_t i = 0; i < o.messages; ++i) {
+  for (uint64_t i = s; i < o.messages; i += o.senders) {
     // Open loop: this message's moment, kept whatever happens (a message
     // sent late counts from when it should have left).
     const int64_t scheduled =
@@ -252,8 +280,12 @@ void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
     }
     {
       std::unique_lock<std::mutex> lock(st->mu);
-      st->cv.wait(lock, [&] { return st->in_flight < o.in_flight; });
-      ++st->in_flight;
+      st->cv.wait(lock, [&] { return st->in_flight[s] < o.in_flight; });
+      ++st->in_flight[s];
+    }
+    d.recipients.clear();
+    for (uint32_t r : RecipientsOf(o, i)) {
+      d.recipients.push_back(deploy::BenchReceiver(r));
     }
     d.message_id = st->nonce;
     PutBigEndian64(&d.message_id, i);
@@ -265,7 +297,15 @@ void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
     d.payload.resize(std::max<size_t>(o.payload_bytes, 8), 'x');
     auto sealed = sender->Seal(d, std::chrono::hours(1));
     st->submitted_ns[i].store(submitted, std::memory_order_relaxed);
-    sender->SubmitAsync(std::move(*sealed), [st, i](Result<sdk::Receipt> r) {
+    if (!sealed.ok()) {
+      std::lock_guard<std::mutex> lock(st->mu);
+      st->rejected.fetch_add(1);
+      if (st->first_rejection.empty())
+        st->first_rejection = sealed.status().ToString();
+      --st->in_flight[s];
+      continue;
+    }
+    sender->SubmitAsync(std::move(*sealed), [st, i, s](Result<sdk::Receipt> r) {
       const int64_t now = NowNs();
       if (r.ok()) {
         st->accept_ms[i] =
@@ -278,7 +318,7 @@ void Send(const LoadOptions& o, sdk::Client* sender, RunState* st) {
       std::lock_guard<std::mutex> lock(st->mu);
       if (!r.ok() && st->first_rejection.empty())
         st->first_rejection = r.status().ToString();
-      --st->in_flight;
+      --st->in_flight[s];
       st->cv.notify_all();
     });
   }
@@ -337,7 +377,7 @@ void WaitForBacklog(const LoadOptions& o, RunState& st) {
     {
       std::unique_lock<std::mutex> lock(st.mu);
       if (st.accepted.load() >= o.backlog ||
-          (st.in_flight == 0 &&
+          (st.InFlight() == 0 &&
            st.accepted.load() + st.rejected.load() >= o.messages)) {
         return;
       }
@@ -346,50 +386,72 @@ void WaitForBacklog(const LoadOptions& o, RunState& st) {
   }
 }
 
-// Until everything accepted was handled, or no progress for
-// drain_timeout_s.
-void WaitDrained(const LoadOptions& o, const RunState& st,
-                 ReceiverProcess& receiver) {
+// Distinct deliveries handled so far, over every receiver.
+uint64_t Handled(
+    const std::vector<std::unique_ptr<ReceiverProcess>>& receivers) {
+  uint64_t n = 0;
+  for (const auto& r : receivers) n += r->Handled();
+  return n;
+}
+
+// Until every delivery of what was accepted was handled, or no progress
+// for drain_timeout_s.
+void WaitDrained(
+    const LoadOptions& o, const RunState& st,
+    const std::vector<std::unique_ptr<ReceiverProcess>>& receivers) {
   uint64_t last = 0;
   auto last_progress = SteadyClock::now();
-  while (receiver.Handled() < st.accepted.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (receiver.Handled() != last) {
-      last = receiver.Handled();
+  for (;;) {
+    const uint64_t handled = Handled(receivers);
+    if (handled >= st.accepted.load() * o.recipients_per_message) return;
+    if (handled != last) {
+      last = handled;
       last_progress = SteadyClock::now();
     } else if (SteadyClock::now() - last_progress >
                std::chrono::seconds(o.drain_timeout_s)) {
       return;
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-// The run's figures from what the sender saw and the receiver recorded.
-void Tally(const LoadOptions& o, const RunState& st, const ReceiverTally& tally,
-           int64_t start_ns, int64_t drain_start_ns, LoadReport* out) {
+// The run's figures from what the senders saw and each receiver recorded
+// (tallies[r] is receiver r's).
+void Tally(const LoadOptions& o, const RunState& st,
+           const std::vector<ReceiverTally>& tallies, int64_t start_ns,
+           int64_t drain_start_ns, LoadReport* out) {
   LoadReport& r = *out;
   r.messages = o.messages;
   r.accepted = st.accepted.load();
   r.rejected = st.rejected.load();
-  r.duplicates = tally.duplicates;
   r.first_rejection = st.first_rejection;
   r.backlog = o.backlog;
   r.offered_rate = o.rate;
+  r.senders = o.senders;
+  r.receivers = o.receivers;
+  r.recipients_per_message = o.recipients_per_message;
   std::vector<double> acc, e2e;
   int64_t last_delivery_ns = start_ns;
-  std::vector<bool> seen(o.messages, false);
-  for (const auto& h : tally.handled) {
-    if (h.index >= o.messages || seen[h.index]) continue;
-    seen[h.index] = true;
-    ++r.delivered;
-    e2e.push_back((h.handled_ns - h.submitted_ns) / 1e6);
-    last_delivery_ns = std::max(last_delivery_ns, h.handled_ns);
+  // seen[r][i]: receiver r handled message i.
+  std::vector<std::vector<bool>> seen(tallies.size(),
+                                      std::vector<bool>(o.messages, false));
+  for (size_t rx = 0; rx < tallies.size(); ++rx) {
+    r.duplicates += tallies[rx].duplicates;
+    for (const auto& h : tallies[rx].handled) {
+      if (h.index >= o.messages || seen[rx][h.index]) continue;
+      seen[rx][h.index] = true;
+      ++r.delivered;
+      e2e.push_back((h.handled_ns - h.submitted_ns) / 1e6);
+      last_delivery_ns = std::max(last_delivery_ns, h.handled_ns);
+    }
   }
-  // Lost: accepted (a receipt came back) and never handled.
+  // Lost: accepted (a receipt came back) and never handled by one of its
+  // recipients.
   for (uint64_t i = 0; i < o.messages; ++i) {
-    if (st.accept_ms[i] >= 0) {
-      acc.push_back(st.accept_ms[i]);
-      if (!seen[i]) ++r.lost;
+    if (st.accept_ms[i] < 0) continue;
+    acc.push_back(st.accept_ms[i]);
+    for (uint32_t rx : RecipientsOf(o, i)) {
+      if (rx >= seen.size() || !seen[rx][i]) ++r.lost;
     }
   }
   r.seconds = (last_delivery_ns - start_ns) / 1e9;
@@ -408,6 +470,19 @@ void Tally(const LoadOptions& o, const RunState& st, const ReceiverTally& tally,
   r.e2e_p99_ms = Percentile(e2e, 0.99);
 }
 
+// Starts every receiving process (in parallel: each waits to connect).
+Status StartReceivers(
+    const std::vector<std::unique_ptr<ReceiverProcess>>& receivers) {
+  std::vector<Status> results(receivers.size());
+  std::vector<std::thread> starting;
+  for (size_t i = 0; i < receivers.size(); ++i) {
+    starting.emplace_back([&, i] { results[i] = receivers[i]->Start(); });
+  }
+  for (auto& t : starting) t.join();
+  for (const auto& st : results) RELAIS_RETURN_IF_ERROR(st);
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<LoadReport> RunLoad(const LoadOptions& o) {
@@ -419,67 +494,97 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   if (o.backlog > o.messages) {
     return Status::InvalidArgument("--backlog cannot exceed --messages");
   }
+  if (o.senders == 0 || o.receivers == 0 || o.recipients_per_message == 0 ||
+      o.recipients_per_message > o.receivers) {
+    return Status::InvalidArgument(
+        "--senders and --receivers must be at least 1, and "
+        "--recipients-per-message between 1 and --receivers");
+  }
   RELAIS_ASSIGN_OR_RETURN(Target target, PrepareTarget(o));
   const uint64_t seed = o.seed ? o.seed : std::random_device{}();
   std::mt19937_64 rng(seed);
-  RunState st(o.messages);
+  RunState st(o.messages, o.senders);
   RELAIS_ASSIGN_OR_RETURN(st.nonce, crypto::RandomBytes(8));
-  RELAIS_ASSIGN_OR_RETURN(
-      sdk::ClientOptions so,
-      BenchClient(target.dir, o.broker, kSender, ::getpid()));
-  so.window = 0;
-  const std::string sender_state = so.state_dir;
-  RELAIS_ASSIGN_OR_RETURN(auto sender, sdk::Client::Start(std::move(so)));
-  RELAIS_RETURN_IF_ERROR(sender->WaitConnected(std::chrono::seconds(30)));
-  ReceiverProcess receiver(o, target.dir, HexEncode(st.nonce));
-  if (o.backlog == 0) RELAIS_RETURN_IF_ERROR(receiver.Start());
+  std::vector<std::unique_ptr<sdk::Client>> senders;
+  std::vector<std::string> sender_states;
+  for (uint32_t s = 0; s < o.senders; ++s) {
+    RELAIS_ASSIGN_OR_RETURN(
+        sdk::ClientOptions so,
+        BenchClient(target.dir, o.broker, deploy::BenchSender(s), ::getpid()));
+    so.window = 0;
+    sender_states.push_back(so.state_dir);
+    RELAIS_ASSIGN_OR_RETURN(auto sender, sdk::Client::Start(std::move(so)));
+    RELAIS_RETURN_IF_ERROR(sender->WaitConnected(std::chrono::seconds(30)));
+    senders.push_back(std::move(sender));
+  }
+  std::vector<std::unique_ptr<ReceiverProcess>> receivers;
+  for (uint32_t r = 0; r < o.receivers; ++r) {
+    receivers.push_back(std::make_unique<ReceiverProcess>(
+        o, target.dir, deploy::BenchReceiver(r), HexEncode(st.nonce)));
+  }
+  if (o.backlog == 0) RELAIS_RETURN_IF_ERROR(StartReceivers(receivers));
 
   const int64_t start_ns = NowNs();
   Killer broker_killer(
       o.kill_broker, o.messages, [&] { return st.accepted.load(); },
       [&] { return target.KillAndRestart(); }, &rng);
-  std::thread sending([&] { Send(o, sender.get(), &st); });
+  std::vector<std::thread> sending;
+  for (uint32_t s = 0; s < o.senders; ++s) {
+    sending.emplace_back(
+        [&, s] { Send(o, s, start_ns, senders[s].get(), &st); });
+  }
   int64_t drain_start_ns = start_ns;
   Status receiver_status;
   if (o.backlog > 0) {
     WaitForBacklog(o, st);
     drain_start_ns = NowNs();
-    receiver_status = receiver.Start();
+    receiver_status = StartReceivers(receivers);
   }
+  // Receivers are killed in turn: the first kill hits receiver 0, the
+  // next receiver 1, and so on.
+  uint32_t next_victim = 0;
   Killer receiver_killer(
-      receiver_status.ok() ? o.kill_receiver : 0, o.messages,
-      [&] { return receiver.Handled(); },
-      [&] { return receiver.KillAndRestart(); }, &rng);
-  sending.join();
+      receiver_status.ok() ? o.kill_receiver : 0,
+      o.messages * o.recipients_per_message, [&] { return Handled(receivers); },
+      [&] {
+        return receivers[next_victim++ % receivers.size()]->KillAndRestart();
+      },
+      &rng);
+  for (auto& t : sending) t.join();
   {
     std::unique_lock<std::mutex> lock(st.mu);
-    st.cv.wait(lock, [&] { return st.in_flight == 0; });
+    st.cv.wait(lock, [&] { return st.InFlight() == 0; });
   }
   RELAIS_RETURN_IF_ERROR(receiver_status);
-  WaitDrained(o, st, receiver);
+  WaitDrained(o, st, receivers);
   broker_killer.Stop();
   receiver_killer.Stop();
   RELAIS_RETURN_IF_ERROR(broker_killer.status());
   RELAIS_RETURN_IF_ERROR(receiver_killer.status());
   std::this_thread::sleep_for(
       std::chrono::milliseconds(200));  // late duplicates
-  sender->Stop();
+  for (auto& sender : senders) sender->Stop();
   LoadReport r;
   ReadJournalStats(target.dir, o.broker, &r);
-  receiver.Stop();
-  const std::string receiver_state =
-      deploy::StackLayout(target.dir).ParticipantDir(kReceiver) +
-      "/state/bench-" + std::to_string(::getpid());
-  RELAIS_ASSIGN_OR_RETURN(ReceiverTally tally,
-                          ReadReceiverStore(receiver_state));
+  std::vector<ReceiverTally> tallies;
+  std::vector<std::string> receiver_states;
+  for (auto& receiver : receivers) {
+    receiver->Stop();
+    receiver_states.push_back(deploy::StackLayout(target.dir)
+                                  .ParticipantDir(receiver->participant()) +
+                              "/state/bench-" + std::to_string(::getpid()));
+    RELAIS_ASSIGN_OR_RETURN(ReceiverTally tally,
+                            ReadReceiverStore(receiver_states.back()));
+    tallies.push_back(std::move(tally));
+  }
 
-  Tally(o, st, tally, start_ns, drain_start_ns, &r);
+  Tally(o, st, tallies, start_ns, drain_start_ns, &r);
   r.broker_kills = broker_killer.kills();
   r.receiver_kills = receiver_killer.kills();
   r.seed = seed;
   std::error_code ec;
-  fs::remove_all(sender_state, ec);
-  fs::remove_all(receiver_state, ec);
+  for (const auto& dir : sender_states) fs::remove_all(dir, ec);
+  for (const auto& dir : receiver_states) fs::remove_all(dir, ec);
   if (target.owned) {
     target.NoteRss();
     r.broker_peak_rss_mb = target.peak_rss_mb;
@@ -513,7 +618,10 @@ nlohmann::json LoadReport::ToJson() const {
                                  : nlohmann::json(broker_peak_rss_mb)},
       {"rejected", rejected},
       {"seconds", seconds},
-      {"seed", seed}};
+      {"seed", seed},
+      {"senders", senders},
+      {"receivers", receivers},
+      {"recipients_per_message", recipients_per_message}};
   if (backlog > 0) {
     j["backlog"] = backlog;
     j["drain_msgs_per_s"] = drain_msgs_per_s;
@@ -547,6 +655,13 @@ std::string LoadReport::ToText() const {
       seconds, accept_msgs_per_s, accept_p50_ms, accept_p99_ms, e2e_p50_ms,
       e2e_p99_ms, broker_peak_rss_mb);
   std::string out = buf;
+  if (senders > 1 || receivers > 1 || recipients_per_message > 1) {
+    std::snprintf(buf, sizeof buf,
+                  "\n%u senders, %u receivers, %u recipients per message "
+                  "(delivered counts each recipient's copy)",
+                  senders, receivers, recipients_per_message);
+    out += buf;
+  }
   if (backlog > 0) {
     std::snprintf(buf, sizeof buf, "\nbacklog %llu drained at %.0f msg/s",
                   (unsigned long long)backlog, drain_msgs_per_s);

@@ -1,12 +1,13 @@
 #pragma once
 
-// relais-bench: the end-to-end load generator. One sender submits N signed
-// messages to one receiver through relaisd (its own, started in a
-// temporary folder, or an existing one). The receiver is a process of its
-// own (`relais-bench --receive`, receiver.cc) whose handler records each
-// message id in its local store, committed with the SDK's processed ids;
-// `lost` and `duplicates` are counted from that store after the run, so
-// they are measured, never assumed, even across receiver kills.
+// relais-bench: the end-to-end load generator. S senders submit N signed
+// messages in all, each to K of R receivers, through relaisd (its own,
+// started in a temporary folder, or an existing one). Each receiver is a
+// process of its own (`relais-bench --receive`, receiver.cc) whose handler
+// records each message id in its local store, committed with the SDK's
+// processed ids; `lost` and `duplicates` are counted from those stores
+// after the run, so they are measured, never assumed, even across receiver
+// kills.
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -25,8 +26,16 @@ struct LoadOptions {
   // `relais provision --bench` for that broker.
   std::string broker;
   std::string stack_dir;
-  // Submits waiting for their receipt at most (pipelining).
+  // Submits waiting for their receipt at most, per sender (pipelining).
   uint32_t in_flight = 2000;
+  // Sending participants (deploy::BenchSender), each a client of its own;
+  // message i leaves from sender i mod S.
+  uint32_t senders = 1;
+  // Receiving processes (deploy::BenchReceiver), each a participant.
+  uint32_t receivers = 1;
+  // Recipients of each message: message i goes to receivers (i + j) mod R
+  // for j < K, so each receiver gets K/R of the messages.
+  uint32_t recipients_per_message = 1;
   // The receiver's delivery window.
   uint32_t window = 1024;
   // Give up draining after this long without progress.
@@ -51,11 +60,13 @@ struct LoadReport {
   uint64_t messages = 0;
   uint64_t accepted = 0;
   uint64_t rejected = 0;
-  uint64_t delivered = 0;   // distinct messages the receiving handler got
-  uint64_t lost = 0;        // accepted but never handed to the handler
-  uint64_t duplicates = 0;  // handed to the handler more than once
+  // Deliveries: (message, recipient) pairs, K per accepted message.
+  uint64_t delivered = 0;   // distinct ones the receiving handlers got
+  uint64_t lost = 0;        // accepted but never handed to a handler
+  uint64_t duplicates = 0;  // handed to a handler more than once
   double seconds = 0;       // first submit to last delivery
   double msgs_per_s = 0;    // delivered / seconds
+  uint32_t senders = 1, receivers = 1, recipients_per_message = 1;
   double accept_msgs_per_s = 0;
   double accept_p50_ms = 0, accept_p99_ms = 0;
   double e2e_p50_ms = 0, e2e_p99_ms = 0;
@@ -78,6 +89,7 @@ Result<LoadReport> RunLoad(const LoadOptions& options);
 
 // The receiving process (`relais-bench --receive`).
 struct ReceiverOptions {
+  std::string participant;    // deploy::BenchReceiver(i)
   std::string nonce_hex;      // first 8 bytes of this run's message ids
   std::string progress_file;  // distinct messages handled, rewritten often
   uint32_t window = 1024;
@@ -102,7 +114,6 @@ Result<sdk::ClientOptions> BenchClient(const std::string& dir,
                                        const std::string& broker,
                                        const std::string& participant,
                                        int run_pid);
-inline constexpr char kBenchReceiver[] = "bench-receiver";
 
 // CLOCK_MONOTONIC in ns: the same clock in every process of the machine.
 int64_t NowSteadyNs();

@@ -9,6 +9,7 @@
 #include "bench/load/load_run.h"
 #include "core/command_line.h"
 #include "core/log.h"
+#include "deploy/lib/provision.h"
 
 static int RunBench(int argc, char** argv) {
   CLI::App app{"relais-bench: end-to-end load through relaisd"};
@@ -23,7 +24,22 @@ static int RunBench(int argc, char** argv) {
   app.add_option("--stack", o.stack_dir,
                  "with --broker: folder from `relais provision --bench`");
   app.add_option("--in-flight", o.in_flight,
-                 "submits awaiting receipts at most")
+                 "submits awaiting receipts at most, per sender")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str();
+  app.add_option("--senders", o.senders,
+                 "sending participants, each its own client (bench-sender, "
+                 "bench-sender-2, ...)")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  app.add_option("--receivers", o.receivers,
+                 "receiving processes, each its own participant "
+                 "(bench-receiver, bench-receiver-2, ...)")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  app.add_option("--recipients-per-message", o.recipients_per_message,
+                 "receivers each message goes to (at most --receivers)")
+      ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   app.add_option("--window", o.window, "receiver delivery window")
       ->capture_default_str();
@@ -52,6 +68,7 @@ static int RunBench(int argc, char** argv) {
   internal->add_flag("--receive", receive, "be the receiving process");
   internal->add_option("--run-pid", run_pid);
   internal->add_option("--nonce", ro.nonce_hex);
+  internal->add_option("--participant", ro.participant);
   internal->add_option("--progress", ro.progress_file);
   app.add_flag("--json", json, "print one JSON object");
   relais::AddVersionFlag(app);
@@ -59,14 +76,23 @@ static int RunBench(int argc, char** argv) {
   if (receive) {
     relais::SetUpLog("relais-bench", "warn").PermitUnchecked();
     ro.window = o.window;
-    auto client = relais::bench::BenchClient(
-        o.stack_dir, o.broker, relais::bench::kBenchReceiver, run_pid);
+    if (ro.participant.empty())
+      ro.participant = relais::deploy::BenchReceiver(0);
+    auto client = relais::bench::BenchClient(o.stack_dir, o.broker,
+                                             ro.participant, run_pid);
     if (!client.ok()) {
       std::fprintf(stderr, "relais-bench --receive: %s\n",
                    client.status().ToString().c_str());
       return 1;
     }
     return relais::bench::RunReceiver(ro, std::move(*client));
+  }
+  if (o.recipients_per_message > o.receivers) {
+    std::fprintf(stderr,
+                 "relais-bench: --recipients-per-message (%u) cannot exceed "
+                 "--receivers (%u)\n",
+                 o.recipients_per_message, o.receivers);
+    return 2;
   }
   if (!o.broker.empty() && o.stack_dir.empty()) {
     std::fprintf(stderr, "relais-bench: --broker needs --stack\n");

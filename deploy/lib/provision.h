@@ -27,6 +27,22 @@ inline constexpr char kDefaultDesk[] = "france-services/paris-15";
 inline constexpr char kBrokerId[] = "relais";
 inline constexpr char kDefaultOperator[] = "operator";
 
+// relais-bench's participants: bench-sender, bench-sender-2, ... and
+// bench-receiver, bench-receiver-2, ... (i counts from 0).
+inline std::string BenchSender(size_t i) {
+  return i == 0 ? "bench-sender" : "bench-sender-" + std::to_string(i + 1);
+}
+inline std::string BenchReceiver(size_t i) {
+  return i == 0 ? "bench-receiver" : "bench-receiver-" + std::to_string(i + 1);
+}
+inline std::vector<std::string> BenchParticipants(size_t senders,
+                                                  size_t receivers) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < senders; ++i) out.push_back(BenchSender(i));
+  for (size_t i = 0; i < receivers; ++i) out.push_back(BenchReceiver(i));
+  return out;
+}
+
 struct StackSpec {
   std::string dir;
   // Where relaisd listens; port 0 picks a free port. Default: loopback, 0.

@@ -73,6 +73,38 @@ TEST(LoadFaultTest, ReceiverSigkilledUnderLoadLosesAndRepeatsNothing) {
   EXPECT_EQ(r.value("duplicates", -1), 0);
 }
 
+// Fan-out: two senders, three receiving processes, each message to two of
+// them, one receiver killed twice: every copy is handled once.
+TEST(LoadFaultTest, FanOutToSeveralReceiversLosesAndRepeatsNothing) {
+  auto r = Bench({"--messages", "3000", "--payload-bytes", "512", "--senders",
+                  "2", "--receivers", "3", "--recipients-per-message", "2",
+                  "--kill-receiver", "2"});
+  EXPECT_EQ(r.value("senders", 0), 2);
+  EXPECT_EQ(r.value("receivers", 0), 3);
+  EXPECT_EQ(r.value("receiver_kills", 0), 2);
+  EXPECT_EQ(r.value("accepted", 0), 3000);
+  EXPECT_EQ(r.value("delivered", 0), 6000);
+  EXPECT_EQ(r.value("lost", -1), 0);
+  EXPECT_EQ(r.value("duplicates", -1), 0);
+}
+
+TEST(LoadFaultTest, MoreRecipientsThanReceiversIsRefusedWithItsReason) {
+  const std::string dir = MakeTestDir();
+  auto child = deploy::ChildProcess::Start(
+      {deploy::BinDir() + "/relais-bench", "--receivers", "2",
+       "--recipients-per-message", "3"},
+      dir + "/out");
+  ASSERT_TRUE(child.ok());
+  EXPECT_EQ(child->Wait(std::chrono::seconds(30)), 2);
+  auto text = ReadFile(dir + "/out");
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("--recipients-per-message (3) cannot exceed "
+                       "--receivers (2)"),
+            std::string::npos)
+      << *text;
+}
+
 TEST(LoadFaultTest, RecipientOfflineThenBackDrainsItsBacklog) {
   auto r = Bench(
       {"--messages", "3000", "--payload-bytes", "512", "--backlog", "3000"});
