@@ -14,10 +14,10 @@ relais_packages_build=(
 # drives it; tests/browser/); promtool (package prometheus) checks the
 # /metrics text; tmux is the terminal relais top is tested in;
 # systemd-analyze (package systemd, which starts nothing here) checks
-# deploy/systemd/'s units.
+# deploy/systemd/'s units; gnuplot draws bench/report.sh's plots.
 relais_packages_test=(python3-zmq python3-flatbuffers python3-cryptography
   faketime clang-format clang-tidy libfuse3-dev fuse3 chromium prometheus
-  tmux systemd)
+  tmux systemd gnuplot-nox)
 # What deploy/up.sh --demo speaks to the console's JSON API with.
 relais_packages_up=(curl jq)
 # The fuzz and ThreadSanitizer builds (clang and its sanitizer runtimes).
