@@ -31,7 +31,7 @@ if ! command -v perf >/dev/null 2>&1; then
 fi
 bin=build/bin
 if [[ ! -x $bin/relais-bench || ! -x $bin/relaisd ]]; then
-  # shellcheck source=../deploy/deps.sh
+  # shellcheck source-path=SCRIPTDIR/.. source=deploy/deps.sh
   . deploy/deps.sh
   relais_ensure_packages build
   relais_build

@@ -230,6 +230,7 @@ std::string Broker::RenderMetrics() const {
   in.online_within_ms = 3 * int64_t{config_.heartbeat_interval_ms};
   in.sessions = open_sessions_.load();
   in.ingress_pending_bytes = ingress_->pending_bytes();
+  in.batch_roots_verified = ingress_->root_verifications();
   return metrics_->Render(in);
 }
 

@@ -194,6 +194,11 @@ void BrokerMetrics::WriteBroker(metrics::TextWriter& w,
            "max_pending_bytes).",
            Type::kGauge);
   w.Sample({}, in.ingress_pending_bytes);
+  w.Family("relais_batch_roots_verified_total",
+           "Batch seal root signatures verified (one per distinct batch; "
+           "its other envelopes cost only hashes).",
+           Type::kCounter);
+  w.Sample({}, in.batch_roots_verified);
 }
 
 uint64_t FolderBytes(const std::string& dir) {

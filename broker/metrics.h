@@ -66,6 +66,8 @@ class BrokerMetrics {
     int64_t online_within_ms = 6000;
     size_t sessions = 0;
     uint64_t ingress_pending_bytes = 0;
+    // Batch root signatures verified (docs/PROTOCOL.md 4.8).
+    uint64_t batch_roots_verified = 0;
   };
   // The exposition text (core/metrics.h).
   std::string Render(const ScrapeInputs& in);

@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/flatbuf.h"
 #include "core/ids.h"
+#include "core/merkle.h"
 
 namespace relais {
 namespace {
@@ -155,6 +156,33 @@ std::string EnvelopeSigningInput(std::string_view header_bytes) {
   return input;
 }
 
+namespace {
+
+// The sizes of a batch seal's fields (PROTOCOL.md 5, step 11); whether its
+// proof holds is VerifyEnvelopeSignature's (step 18).
+Status ParseBatchSeal(const wire::BatchSeal* batch, EnvelopeView* v) {
+  if (batch == nullptr) return Malformed("no signature and no batch seal");
+  v->batch_sealed = true;
+  v->batch_root = VectorBytes(batch->root());
+  v->batch_root_signature = VectorBytes(batch->root_signature());
+  v->batch_path = VectorBytes(batch->path());
+  v->batch_leaf_index = batch->leaf_index();
+  v->batch_leaf_count = batch->leaf_count();
+  if (v->batch_root.size() != merkle::kHashSize) {
+    return Malformed("batch.root must be 32 bytes");
+  }
+  if (v->batch_root_signature.size() != crypto::kEd25519SignatureSize) {
+    return Malformed("batch.root_signature must be 64 bytes");
+  }
+  if (v->batch_path.size() % merkle::kHashSize != 0 ||
+      v->batch_path.size() > merkle::kMaxProofHashes * merkle::kHashSize) {
+    return Malformed("batch.path must be at most 16 hashes of 32 bytes");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<EnvelopeView> ParseEnvelope(std::string_view bytes) {
   const auto* env = VerifiedRoot<wire::Envelope>(bytes, kEnvelopeIdentifier,
                                                  /*verify_nested=*/false);
@@ -173,13 +201,8 @@ Result<EnvelopeView> ParseEnvelope(std::string_view bytes) {
   RELAIS_RETURN_IF_ERROR(CheckRecipients(*v.header));
   v.signature = VectorBytes(env->signature());
   if (v.signature.empty()) {
-    if (env->batch() != nullptr) {
-      return Status::Rejected(RejectCode::UnsupportedSignature,
-                              "batch signatures are not supported yet");
-    }
-    return Malformed("no signature");
-  }
-  if (v.signature.size() != crypto::kEd25519SignatureSize) {
+    RELAIS_RETURN_IF_ERROR(ParseBatchSeal(env->batch(), &v));
+  } else if (v.signature.size() != crypto::kEd25519SignatureSize) {
     return Malformed("signature must be 64 bytes");
   }
   v.payload = VectorBytes(env->payload());
@@ -191,8 +214,104 @@ Result<EnvelopeView> ParseEnvelope(std::string_view bytes) {
   return v;
 }
 
+std::string VerifiedRoots::KeyOf(const crypto::Ed25519PublicKey& key,
+                                 uint32_t leaf_count, std::string_view root,
+                                 std::string_view root_signature) {
+  return merkle::RootSigningInput(leaf_count, root) + key.raw() +
+         std::string(root_signature);
+}
+
+bool VerifiedRoots::Contains(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return keys_.count(key) > 0;
+}
+
+void VerifiedRoots::Add(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++verifications_;
+  if (!keys_.insert(key).second) return;
+  order_.push_back(key);
+  while (order_.size() > capacity_) {
+    keys_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+bool VerifiedRoots::Acquire(const std::string& key) {
+  std::unique_lock<std::mutex> lock(mu_);
+  done_.wait(lock, [&] { return verifying_.count(key) == 0; });
+  if (keys_.count(key) > 0) return true;
+  verifying_.insert(key);
+  return false;
+}
+
+void VerifiedRoots::Done(const std::string& key, bool verified) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    verifying_.erase(key);
+  }
+  if (verified) Add(key);
+  done_.notify_all();
+}
+
+uint64_t VerifiedRoots::verifications() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return verifications_;
+}
+
+namespace {
+
+Status VerifyBatchSeal(const EnvelopeView& v,
+                       const crypto::Ed25519PublicKey& key,
+                       VerifiedRoots* roots) {
+  const auto length =
+      merkle::ProofLength(v.batch_leaf_index, v.batch_leaf_count);
+  if (!length) {
+    return Status::Rejected(
+        RejectCode::BadBatchProof,
+        "batch.leaf_index " + std::to_string(v.batch_leaf_index) +
+            " does not fit batch.leaf_count " +
+            std::to_string(v.batch_leaf_count) + " (1 to 65536 leaves)");
+  }
+  if (v.batch_path.size() != *length * merkle::kHashSize) {
+    return Status::Rejected(
+        RejectCode::BadBatchProof,
+        "batch.path has " + std::to_string(v.batch_path.size() / 32) +
+            " hashes; leaf " + std::to_string(v.batch_leaf_index) + " of " +
+            std::to_string(v.batch_leaf_count) + " needs " +
+            std::to_string(*length));
+  }
+  const auto root =
+      merkle::RootFromProof(crypto::Sha256(v.header_bytes), v.batch_leaf_index,
+                            v.batch_leaf_count, v.batch_path);
+  if (!root || !crypto::ConstantTimeEquals(*root, v.batch_root)) {
+    return Status::Rejected(RejectCode::BadBatchProof,
+                            "batch.path does not lead from the header to "
+                            "batch.root");
+  }
+  const std::string cache_key =
+      VerifiedRoots::KeyOf(key, v.batch_leaf_count, v.batch_root,
+                           v.batch_root_signature);
+  if (roots != nullptr && roots->Acquire(cache_key)) return Status::OK();
+  const bool verified =
+      key.Verify(merkle::RootSigningInput(v.batch_leaf_count, v.batch_root),
+                 v.batch_root_signature);
+  if (roots != nullptr) roots->Done(cache_key, verified);
+  if (!verified) {
+    return Status::Rejected(RejectCode::BadSignature,
+                            "batch root signature does not verify with key " +
+                                std::string(v.key_id) + " of " +
+                                std::string(v.sender));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status VerifyEnvelopeSignature(const EnvelopeView& v,
-                               const crypto::Ed25519PublicKey& key) {
+                               const crypto::Ed25519PublicKey& key,
+                               VerifiedRoots* roots) {
+  if (v.batch_sealed) return VerifyBatchSeal(v, key, roots);
   if (!key.Verify(EnvelopeSigningInput(v.header_bytes), v.signature)) {
     return Status::Rejected(RejectCode::BadSignature,
                             "signature does not verify with key " +
@@ -230,13 +349,14 @@ Status CheckEnvelopeTime(const EnvelopeView& v, int64_t now_ms,
 
 Result<EnvelopeView> OpenEnvelope(std::string_view bytes,
                                   const KeyDirectory& keys, int64_t now_ms,
-                                  const TimePolicy& policy, bool check_expiry) {
+                                  const TimePolicy& policy, bool check_expiry,
+                                  VerifiedRoots* roots) {
   RELAIS_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(bytes));
   RELAIS_ASSIGN_OR_RETURN(
       const PublicSigningKey* key,
       keys.FindSigningKey(std::string(v.sender), std::string(v.key_id),
                           v.header->created_at_ms()));
-  RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key));
+  RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key, roots));
   if (!check_expiry) {
     now_ms = std::min(now_ms, v.header->expires_at_ms() - 1);
   }
@@ -261,18 +381,20 @@ std::vector<std::string> RecipientsOf(const EnvelopeView& v) {
   return out;
 }
 
-Result<SealedEnvelope> SealEnvelope(const EnvelopeDraft& d,
-                                    const SigningKey& key) {
-  SealedEnvelope out;
-  out.message_id = d.message_id;
-  if (out.message_id.empty()) {
-    RELAIS_ASSIGN_OR_RETURN(out.message_id, NewMessageId());
+namespace {
+
+// The Header FlatBuffer of a draft (its message id drawn if empty).
+Result<std::string> BuildHeader(const EnvelopeDraft& d, const SigningKey& key,
+                                std::string* message_id) {
+  *message_id = d.message_id;
+  if (message_id->empty()) {
+    RELAIS_ASSIGN_OR_RETURN(*message_id, NewMessageId());
   }
   flatbuffers::FlatBufferBuilder hb(512);
   std::vector<flatbuffers::Offset<flatbuffers::String>> recipients;
   for (const auto& r : d.recipients) recipients.push_back(hb.CreateString(r));
   const auto header = wire::CreateHeader(
-      hb, kEnvelopeVersion, CreateBytes(hb, out.message_id),
+      hb, kEnvelopeVersion, CreateBytes(hb, *message_id),
       hb.CreateString(d.case_id), hb.CreateString(d.sender),
       hb.CreateVector(recipients), d.case_type, d.created_at_ms,
       d.expires_at_ms, CreateBytes(hb, crypto::Sha256(d.payload)), d.encoding,
@@ -280,23 +402,89 @@ Result<SealedEnvelope> SealEnvelope(const EnvelopeDraft& d,
       d.in_reply_to.empty() ? 0 : CreateBytes(hb, d.in_reply_to),
       d.subject_ref.empty() ? 0 : CreateBytes(hb, d.subject_ref));
   hb.Finish(header, kHeaderIdentifier);
-  const std::string header_bytes = BufferBytes(hb);
-  RELAIS_ASSIGN_OR_RETURN(std::string signature,
-                          key.key.Sign(EnvelopeSigningInput(header_bytes)));
+  return BufferBytes(hb);
+}
 
-  flatbuffers::FlatBufferBuilder eb(header_bytes.size() + d.payload.size() +
-                                    256);
+// What a batch seal adds to one envelope.
+struct BatchFields {
+  std::string_view root, root_signature, path;
+  uint32_t leaf_index = 0, leaf_count = 0;
+};
+
+// The Envelope FlatBuffer around a header, checked as ParseEnvelope does
+// (a sealed envelope must parse: InvalidArgument names the field that
+// would not). Either `signature` or `batch`.
+Result<SealedEnvelope> WrapEnvelope(std::string message_id,
+                                    const std::string& header_bytes,
+                                    std::string header_sha256,
+                                    std::string_view payload,
+                                    std::string_view signature,
+                                    const BatchFields* batch) {
+  flatbuffers::FlatBufferBuilder eb(header_bytes.size() + payload.size() +
+                                    (batch ? 768 : 256));
+  flatbuffers::Offset<wire::BatchSeal> seal = 0;
+  if (batch != nullptr) {
+    seal = wire::CreateBatchSeal(eb, CreateBytes(eb, batch->root),
+                                 CreateBytes(eb, batch->root_signature),
+                                 batch->leaf_index, batch->leaf_count,
+                                 CreateBytes(eb, batch->path));
+  }
   const auto envelope = wire::CreateEnvelope(
-      eb, CreateNestedBytes(eb, header_bytes), CreateNestedBytes(eb, d.payload),
-      CreateBytes(eb, signature));
+      eb, CreateNestedBytes(eb, header_bytes), CreateNestedBytes(eb, payload),
+      signature.empty() ? 0 : CreateBytes(eb, signature), seal);
   eb.Finish(envelope, kEnvelopeIdentifier);
+  SealedEnvelope out;
+  out.message_id = std::move(message_id);
   out.bytes = BufferBytes(eb);
-  out.header_sha256 = crypto::Sha256(header_bytes);
-
-  // A sealed envelope must parse: report the field that would not.
+  out.header_sha256 = std::move(header_sha256);
   auto parsed = ParseEnvelope(out.bytes);
   if (!parsed.ok()) {
     return Status::InvalidArgument("cannot seal: " + parsed.status().message());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<SealedEnvelope> SealEnvelope(const EnvelopeDraft& d,
+                                    const SigningKey& key) {
+  std::string message_id;
+  RELAIS_ASSIGN_OR_RETURN(std::string header_bytes,
+                          BuildHeader(d, key, &message_id));
+  RELAIS_ASSIGN_OR_RETURN(std::string signature,
+                          key.key.Sign(EnvelopeSigningInput(header_bytes)));
+  return WrapEnvelope(std::move(message_id), header_bytes,
+                      crypto::Sha256(header_bytes), d.payload, signature,
+                      nullptr);
+}
+
+Result<std::vector<SealedEnvelope>> SealBatch(
+    const std::vector<EnvelopeDraft>& drafts, const SigningKey& key) {
+  if (drafts.empty() || drafts.size() > merkle::kMaxLeaves) {
+    return Status::InvalidArgument("a batch seals 1 to 65536 envelopes, not " +
+                                   std::to_string(drafts.size()));
+  }
+  std::vector<std::string> ids(drafts.size()), headers(drafts.size()),
+      hashes(drafts.size());
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    RELAIS_ASSIGN_OR_RETURN(headers[i], BuildHeader(drafts[i], key, &ids[i]));
+    hashes[i] = crypto::Sha256(headers[i]);
+  }
+  const merkle::Tree tree(hashes);
+  const auto count = static_cast<uint32_t>(drafts.size());
+  RELAIS_ASSIGN_OR_RETURN(
+      std::string root_signature,
+      key.key.Sign(merkle::RootSigningInput(count, tree.root())));
+  std::vector<SealedEnvelope> out;
+  out.reserve(drafts.size());
+  for (uint32_t i = 0; i < count; ++i) {
+    const std::string path = tree.Proof(i);
+    BatchFields batch{tree.root(), root_signature, path, i, count};
+    RELAIS_ASSIGN_OR_RETURN(
+        SealedEnvelope sealed,
+        WrapEnvelope(std::move(ids[i]), headers[i], std::move(hashes[i]),
+                     drafts[i].payload, {}, &batch));
+    out.push_back(std::move(sealed));
   }
   return out;
 }

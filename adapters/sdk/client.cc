@@ -17,6 +17,7 @@
 #include "core/flatbuf.h"
 #include "core/frame.h"
 #include "core/ids.h"
+#include "core/merkle.h"
 #include "core/text.h"
 
 namespace relais::sdk {
@@ -48,10 +49,19 @@ Status Client::Impl::Init() {
   if (opts_.window > 0)
     handler_thread_ = std::thread([this] { HandlerLoop(); });
   if (outbox_) keeper_thread_ = std::thread([this] { KeeperLoop(); });
+  if (opts_.batch_seal_max > merkle::kMaxLeaves) {
+    opts_.batch_seal_max = merkle::kMaxLeaves;
+  }
+  if (opts_.batch_seal_max > 1) {
+    sealer_thread_ = std::thread([this] { SealerLoop(); });
+  }
   return Status::OK();
 }
 
 void Client::Impl::Stop() {
+  // Drafts waiting for a batch are sealed and submitted first, so that a
+  // durable outbox keeps them.
+  StopSealer();
   if (stopping_.exchange(true)) return;
   Wake();
   del_cv_.notify_all();
@@ -85,6 +95,97 @@ Result<SealedEnvelope> Client::Impl::Seal(EnvelopeDraft d, milliseconds ttl) {
   if (d.created_at_ms == 0) d.created_at_ms = relais::Clock::System()->NowMs();
   if (d.expires_at_ms == 0) d.expires_at_ms = d.created_at_ms + ttl.count();
   return SealEnvelope(d, opts_.identity.signing);
+}
+
+Result<std::vector<SealedEnvelope>> Client::Impl::SealBatch(
+    std::vector<EnvelopeDraft> drafts, milliseconds ttl) {
+  const int64_t now = relais::Clock::System()->NowMs();
+  for (auto& d : drafts) {
+    d.sender = opts_.identity.participant;
+    if (d.created_at_ms == 0) d.created_at_ms = now;
+    if (d.expires_at_ms == 0) d.expires_at_ms = d.created_at_ms + ttl.count();
+  }
+  return relais::SealBatch(drafts, opts_.identity.signing);
+}
+
+void Client::Impl::SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
+                                    milliseconds ttl) {
+  draft.sender = opts_.identity.participant;
+  if (draft.created_at_ms == 0) {
+    draft.created_at_ms = relais::Clock::System()->NowMs();
+  }
+  if (draft.expires_at_ms == 0) {
+    draft.expires_at_ms = draft.created_at_ms + ttl.count();
+  }
+  if (opts_.batch_seal_max > 1) {
+    {
+      std::lock_guard<std::mutex> lock(seal_mu_);
+      if (!seal_stop_) {
+        drafts_.push_back({std::move(draft), std::move(done)});
+        seal_cv_.notify_one();
+        return;
+      }
+    }
+    done(
+        Status::Rejected(wire::RejectCode::ShuttingDown, "client is stopping"));
+    return;
+  }
+  auto sealed = SealEnvelope(draft, opts_.identity.signing);
+  if (!sealed.ok()) {
+    done(sealed.status());
+    return;
+  }
+  SubmitAsync(std::move(*sealed), std::move(done));
+}
+
+void Client::Impl::SealerLoop() {
+  const size_t max = opts_.batch_seal_max;
+  for (;;) {
+    std::vector<DraftCmd> batch;
+    {
+      std::unique_lock<std::mutex> lock(seal_mu_);
+      seal_cv_.wait(lock, [this] { return seal_stop_ || !drafts_.empty(); });
+      if (drafts_.empty()) return;  // stopping, nothing left
+      // The first draft waits at most the window for others to join it.
+      seal_cv_.wait_for(lock, opts_.batch_seal_window,
+                        [&] { return seal_stop_ || drafts_.size() >= max; });
+      const size_t n = std::min(max, drafts_.size());
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(drafts_.front()));
+        drafts_.pop_front();
+      }
+    }
+    std::vector<EnvelopeDraft> drafts;
+    drafts.reserve(batch.size());
+    for (auto& cmd : batch) drafts.push_back(std::move(cmd.draft));
+    auto sealed = relais::SealBatch(drafts, opts_.identity.signing);
+    if (!sealed.ok()) {
+      // One bad draft spoils its batch: seal them one by one, so that the
+      // others go and it alone gets its error.
+      for (size_t i = 0; i < batch.size(); ++i) {
+        auto one = SealEnvelope(drafts[i], opts_.identity.signing);
+        if (one.ok()) {
+          SubmitAsync(std::move(*one), std::move(batch[i].done));
+        } else {
+          batch[i].done(one.status());
+        }
+      }
+      continue;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      SubmitAsync(std::move((*sealed)[i]), std::move(batch[i].done));
+    }
+  }
+}
+
+void Client::Impl::StopSealer() {
+  {
+    std::lock_guard<std::mutex> lock(seal_mu_);
+    seal_stop_ = true;
+  }
+  seal_cv_.notify_all();
+  std::lock_guard<std::mutex> join(sealer_join_mu_);
+  if (sealer_thread_.joinable()) sealer_thread_.join();
 }
 
 void Client::Impl::SubmitAsync(SealedEnvelope env, SubmitCallback done) {
@@ -137,6 +238,16 @@ bool Client::connected() const { return impl_->connected(); }
 Result<SealedEnvelope> Client::Seal(EnvelopeDraft draft,
                                     std::chrono::milliseconds ttl) {
   return impl_->Seal(std::move(draft), ttl);
+}
+
+Result<std::vector<SealedEnvelope>> Client::SealBatch(
+    std::vector<EnvelopeDraft> drafts, std::chrono::milliseconds ttl) {
+  return impl_->SealBatch(std::move(drafts), ttl);
+}
+
+void Client::SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
+                              std::chrono::milliseconds ttl) {
+  impl_->SubmitDraftAsync(std::move(draft), std::move(done), ttl);
 }
 
 void Client::SubmitAsync(SealedEnvelope envelope, SubmitCallback done) {

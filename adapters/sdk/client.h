@@ -91,6 +91,12 @@ struct ClientOptions {
   // ZeroMQ reconnect backoff. Defaults: 100 ms, doubling up to 5 s.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // Batch sealing for SubmitDraftAsync (docs/PROTOCOL.md 4.8): drafts
+  // that arrive within `batch_seal_window` of the first one waiting share
+  // one signature, up to `batch_seal_max` of them (at most 65536). 0 or 1:
+  // each draft is sealed alone. Default: off.
+  uint32_t batch_seal_max = 0;
+  std::chrono::microseconds batch_seal_window{2000};
   // Time checks on deliveries.
   TimePolicy time_policy;
   std::string software = "relais-sdk/0.1";
@@ -201,6 +207,23 @@ class Client {
   Result<SealedEnvelope> Seal(
       EnvelopeDraft draft,
       std::chrono::milliseconds ttl = std::chrono::hours(24 * 7));
+
+  // Seals the drafts as one batch (docs/PROTOCOL.md 4.8): one signature
+  // for all of them, each envelope with its inclusion proof, so each still
+  // stands alone. 1 to 65536 drafts; each filled in as Seal does.
+  Result<std::vector<SealedEnvelope>> SealBatch(
+      std::vector<EnvelopeDraft> drafts,
+      std::chrono::milliseconds ttl = std::chrono::hours(24 * 7));
+
+  // Seals `draft` as Seal does and submits it as SubmitAsync does. With
+  // batch sealing on (ClientOptions::batch_seal_max > 1), drafts submitted
+  // close together share one signature: a batch is sealed once it has
+  // batch_seal_max drafts or its first has waited batch_seal_window, so a
+  // light load is not held back. `done` also gets a sealing error
+  // (InvalidArgument naming the field). Drafts keep their order.
+  void SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
+                        std::chrono::milliseconds ttl = std::chrono::hours(24 *
+                                                                           7));
 
   // Sends `envelope`; `done` runs once, on the client's I/O thread, with the
   // receipt or a non-retryable rejection (or ShuttingDown on Stop).

@@ -90,7 +90,7 @@ std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
   const int64_t now = relais::Clock::System()->NowMs();
   // An operator's replay is handled even past the message's expiry.
   auto opened = OpenEnvelope(in.envelope, opts_.peers, now, opts_.time_policy,
-                             /*check_expiry=*/!in.replayed);
+                             /*check_expiry=*/!in.replayed, &roots_);
   AckCmd ack{in.generation, in.sequence, {}, wire::AckOutcome::Processed, {}};
   if (!opened.ok()) {
     // Not recorded as processed: a forged copy must not shadow the real one.

@@ -11,11 +11,13 @@
 //   write per batch, completes hand-offs, and posts the acks.
 // - keeper (client_outbox.cc), with a durable outbox: keeps submits in the
 //   local store, then posts them.
+// - sealer (client.cc), with batch sealing: seals the drafts given to
+//   SubmitDraftAsync in batches, then submits them.
 // client.cc starts and stops them and holds the public methods.
 //
-// Locks: no thread ever holds two of cmd_mu_, conn_mu_, del_mu_ and
-// keep_mu_ at once, so there is no order to keep. Callbacks (submit
-// answers, the handler, hand-offs) run with none held, except the
+// Locks: no thread ever holds two of cmd_mu_, conn_mu_, del_mu_,
+// keep_mu_ and seal_mu_ at once, so there is no order to keep. Callbacks
+// (submit answers, the handler, hand-offs) run with none held, except the
 // ShuttingDown answers Stop gives, under keep_mu_, to submits never kept.
 
 #include <atomic>
@@ -58,7 +60,11 @@ class Client::Impl {
   Status WaitConnected(milliseconds timeout);
   bool connected() const { return welcomed_.load(); }
   Result<SealedEnvelope> Seal(EnvelopeDraft d, milliseconds ttl);
+  Result<std::vector<SealedEnvelope>> SealBatch(
+      std::vector<EnvelopeDraft> drafts, milliseconds ttl);
   void SubmitAsync(SealedEnvelope env, SubmitCallback done);
+  void SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
+                        milliseconds ttl);
   const ClientStats& stats() const { return stats_; }
   const std::string& participant() const { return opts_.identity.participant; }
   LocalStore* store() const { return store_.get(); }
@@ -93,6 +99,15 @@ class Client::Impl {
     std::string reason;
   };
   using Command = std::variant<SubmitCmd, QueryCmd, AckCmd>;
+
+  // A draft waiting for the sealer (client.cc).
+  struct DraftCmd {
+    EnvelopeDraft draft;
+    SubmitCallback done;
+  };
+  void SealerLoop();
+  // Seals what waits, submits it, and joins the sealer. Idempotent.
+  void StopSealer();
 
   // A request sent and not answered yet (I/O thread).
   struct Pending {
@@ -209,6 +224,9 @@ class Client::Impl {
 
   // Any thread.
   ClientStats stats_;
+  // Batch roots already verified: a batch-sealed delivery costs one
+  // signature check per batch, then only hashes.
+  VerifiedRoots roots_;
   std::atomic<bool> stopping_{false};
   // Counts connections: an ack for a delivery of an earlier one is dropped.
   std::atomic<uint64_t> generation_{0};
@@ -252,9 +270,17 @@ class Client::Impl {
   std::condition_variable keep_cv_;
   std::vector<SubmitCmd> to_keep_;  // guarded by keep_mu_
 
+  // SubmitDraftAsync to the sealer thread.
+  std::mutex seal_mu_;
+  std::condition_variable seal_cv_;
+  std::deque<DraftCmd> drafts_;  // guarded by seal_mu_
+  bool seal_stop_ = false;       // guarded by seal_mu_
+  std::mutex sealer_join_mu_;    // the one thread that joins the sealer
+
   std::thread io_thread_;
   std::thread handler_thread_;
   std::thread keeper_thread_;
+  std::thread sealer_thread_;
 };
 
 }  // namespace relais::sdk

@@ -258,69 +258,66 @@ std::vector<uint32_t> RecipientsOf(const LoadOptions& o, uint64_t i) {
   return out;
 }
 
+// Open loop: message i's moment, kept whatever happens (a message sent
+// late counts from when it should have left). 0 in closed loop.
+int64_t Scheduled(const LoadOptions& o, int64_t start, uint64_t i) {
+  if (o.rate <= 0) return 0;
+  return start + static_cast<int64_t>(1e9 * static_cast<double>(i) / o.rate);
+}
+
+void SleepUntil(int64_t ns) {
+  const int64_t now = NowNs();
+  if (ns > now) std::this_thread::sleep_for(std::chrono::nanoseconds(ns - now));
+}
+
 // Sender number `s` of the run: messages s, s + S, s + 2S, ...; `start` is
 // the run's start, shared by every sender so that the open loop's moments
-// interleave.
+// interleave. Through the SDK's SubmitDraftAsync: signed one by one, or
+// with --batch-seal N by the SDK's sealer, in batches of up to N drafts
+// that arrive within --batch-window-ms of each other.
 void Send(const LoadOptions& o, uint32_t s, int64_t start, sdk::Client* sender,
           RunState* st) {
-  EnvelopeDraft d;
-  d.case_type = wire::CaseType::AssistedCase;
-  d.encoding = wire::PayloadEncoding::Opaque;
-  d.payload = std::string(std::max<size_t>(o.payload_bytes, 8), 'x');
   for (uint64_t i = s; i < o.messages; i += o.senders) {
-    // Open loop: this message's moment, kept whatever happens (a message
-    // sent late counts from when it should have left).
-    const int64_t scheduled =
-        o.rate > 0 ? start + static_cast<int64_t>(1e9 * static_cast<double>(i) /
-                                                  o.rate)
-                   : 0;
-    if (scheduled > 0) {
-      std::this_thread::sleep_for(
-          std::chrono::nanoseconds(std::max<int64_t>(0, scheduled - NowNs())));
-    }
+    const int64_t scheduled = Scheduled(o, start, i);
+    SleepUntil(scheduled);
     {
       std::unique_lock<std::mutex> lock(st->mu);
       st->cv.wait(lock, [&] { return st->in_flight[s] < o.in_flight; });
       ++st->in_flight[s];
     }
-    d.recipients.clear();
+    EnvelopeDraft d;
+    d.case_type = wire::CaseType::AssistedCase;
+    d.encoding = wire::PayloadEncoding::Opaque;
     for (uint32_t r : RecipientsOf(o, i)) {
       d.recipients.push_back(deploy::BenchReceiver(r));
     }
     d.message_id = st->nonce;
     PutBigEndian64(&d.message_id, i);
     d.case_id = "bench-" + HexEncode(st->nonce) + "-" + std::to_string(i);
-    d.created_at_ms = d.expires_at_ms = 0;
     const int64_t submitted = scheduled > 0 ? scheduled : NowNs();
-    d.payload.resize(0);
     PutBigEndian64(&d.payload, static_cast<uint64_t>(submitted));
     d.payload.resize(std::max<size_t>(o.payload_bytes, 8), 'x');
-    auto sealed = sender->Seal(d, std::chrono::hours(1));
     st->submitted_ns[i].store(submitted, std::memory_order_relaxed);
-    if (!sealed.ok()) {
-      std::lock_guard<std::mutex> lock(st->mu);
-      st->rejected.fetch_add(1);
-      if (st->first_rejection.empty())
-        st->first_rejection = sealed.status().ToString();
-      --st->in_flight[s];
-      continue;
-    }
-    sender->SubmitAsync(std::move(*sealed), [st, i, s](Result<sdk::Receipt> r) {
-      const int64_t now = NowNs();
-      if (r.ok()) {
-        st->accept_ms[i] =
-            (now - st->submitted_ns[i].load(std::memory_order_relaxed)) / 1e6;
-        st->accepted.fetch_add(1);
-        st->last_accept_ns.store(now);
-      } else {
-        st->rejected.fetch_add(1);
-      }
-      std::lock_guard<std::mutex> lock(st->mu);
-      if (!r.ok() && st->first_rejection.empty())
-        st->first_rejection = r.status().ToString();
-      --st->in_flight[s];
-      st->cv.notify_all();
-    });
+    sender->SubmitDraftAsync(
+        std::move(d),
+        [st, i, s](Result<sdk::Receipt> r) {
+          const int64_t at = NowNs();
+          if (r.ok()) {
+            st->accept_ms[i] =
+                (at - st->submitted_ns[i].load(std::memory_order_relaxed)) /
+                1e6;
+            st->accepted.fetch_add(1);
+            st->last_accept_ns.store(at);
+          } else {
+            st->rejected.fetch_add(1);
+          }
+          std::lock_guard<std::mutex> lock(st->mu);
+          if (!r.ok() && st->first_rejection.empty())
+            st->first_rejection = r.status().ToString();
+          --st->in_flight[s];
+          st->cv.notify_all();
+        },
+        std::chrono::hours(1));
   }
 }
 
@@ -430,6 +427,7 @@ void Tally(const LoadOptions& o, const RunState& st,
   r.senders = o.senders;
   r.receivers = o.receivers;
   r.recipients_per_message = o.recipients_per_message;
+  r.batch_seal = o.batch_seal;
   std::vector<double> acc, e2e;
   int64_t last_delivery_ns = start_ns;
   // seen[r][i]: receiver r handled message i.
@@ -483,9 +481,7 @@ Status StartReceivers(
   return Status::OK();
 }
 
-}  // namespace
-
-Result<LoadReport> RunLoad(const LoadOptions& o) {
+Status CheckOptions(const LoadOptions& o) {
   if (!o.broker.empty() && o.kill_broker > 0) {
     return Status::InvalidArgument(
         "--kill-broker needs relais-bench's own "
@@ -500,23 +496,61 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
         "--senders and --receivers must be at least 1, and "
         "--recipients-per-message between 1 and --receivers");
   }
-  RELAIS_ASSIGN_OR_RETURN(Target target, PrepareTarget(o));
-  const uint64_t seed = o.seed ? o.seed : std::random_device{}();
-  std::mt19937_64 rng(seed);
-  RunState st(o.messages, o.senders);
-  RELAIS_ASSIGN_OR_RETURN(st.nonce, crypto::RandomBytes(8));
+  return Status::OK();
+}
+
+// The sending clients, connected; their local stores' folders in `states`.
+Result<std::vector<std::unique_ptr<sdk::Client>>> StartSenders(
+    const LoadOptions& o, const Target& target,
+    std::vector<std::string>* states) {
   std::vector<std::unique_ptr<sdk::Client>> senders;
-  std::vector<std::string> sender_states;
   for (uint32_t s = 0; s < o.senders; ++s) {
     RELAIS_ASSIGN_OR_RETURN(
         sdk::ClientOptions so,
         BenchClient(target.dir, o.broker, deploy::BenchSender(s), ::getpid()));
     so.window = 0;
-    sender_states.push_back(so.state_dir);
+    so.batch_seal_max = o.batch_seal;
+    so.batch_seal_window = std::chrono::microseconds(
+        static_cast<int64_t>(o.batch_window_ms * 1000));
+    states->push_back(so.state_dir);
     RELAIS_ASSIGN_OR_RETURN(auto sender, sdk::Client::Start(std::move(so)));
     RELAIS_RETURN_IF_ERROR(sender->WaitConnected(std::chrono::seconds(30)));
     senders.push_back(std::move(sender));
   }
+  return senders;
+}
+
+// Stops every receiver and reads what its store says; the stores' folders
+// in `states`.
+Result<std::vector<ReceiverTally>> StopAndTally(
+    const Target& target,
+    const std::vector<std::unique_ptr<ReceiverProcess>>& receivers,
+    std::vector<std::string>* states) {
+  std::vector<ReceiverTally> tallies;
+  for (const auto& receiver : receivers) {
+    receiver->Stop();
+    states->push_back(deploy::StackLayout(target.dir)
+                          .ParticipantDir(receiver->participant()) +
+                      "/state/bench-" + std::to_string(::getpid()));
+    RELAIS_ASSIGN_OR_RETURN(ReceiverTally tally,
+                            ReadReceiverStore(states->back()));
+    tallies.push_back(std::move(tally));
+  }
+  return tallies;
+}
+
+}  // namespace
+
+Result<LoadReport> RunLoad(const LoadOptions& o) {
+  RELAIS_RETURN_IF_ERROR(CheckOptions(o));
+  RELAIS_ASSIGN_OR_RETURN(Target target, PrepareTarget(o));
+  const uint64_t seed = o.seed ? o.seed : std::random_device{}();
+  std::mt19937_64 rng(seed);
+  RunState st(o.messages, o.senders);
+  RELAIS_ASSIGN_OR_RETURN(st.nonce, crypto::RandomBytes(8));
+  std::vector<std::string> sender_states;
+  RELAIS_ASSIGN_OR_RETURN(auto senders,
+                          StartSenders(o, target, &sender_states));
   std::vector<std::unique_ptr<ReceiverProcess>> receivers;
   for (uint32_t r = 0; r < o.receivers; ++r) {
     receivers.push_back(std::make_unique<ReceiverProcess>(
@@ -566,17 +600,9 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   for (auto& sender : senders) sender->Stop();
   LoadReport r;
   ReadJournalStats(target.dir, o.broker, &r);
-  std::vector<ReceiverTally> tallies;
   std::vector<std::string> receiver_states;
-  for (auto& receiver : receivers) {
-    receiver->Stop();
-    receiver_states.push_back(deploy::StackLayout(target.dir)
-                                  .ParticipantDir(receiver->participant()) +
-                              "/state/bench-" + std::to_string(::getpid()));
-    RELAIS_ASSIGN_OR_RETURN(ReceiverTally tally,
-                            ReadReceiverStore(receiver_states.back()));
-    tallies.push_back(std::move(tally));
-  }
+  RELAIS_ASSIGN_OR_RETURN(auto tallies,
+                          StopAndTally(target, receivers, &receiver_states));
 
   Tally(o, st, tallies, start_ns, drain_start_ns, &r);
   r.broker_kills = broker_killer.kills();
@@ -621,7 +647,8 @@ nlohmann::json LoadReport::ToJson() const {
       {"seed", seed},
       {"senders", senders},
       {"receivers", receivers},
-      {"recipients_per_message", recipients_per_message}};
+      {"recipients_per_message", recipients_per_message},
+      {"batch_seal", batch_seal}};
   if (backlog > 0) {
     j["backlog"] = backlog;
     j["drain_msgs_per_s"] = drain_msgs_per_s;
@@ -661,6 +688,10 @@ std::string LoadReport::ToText() const {
                   "(delivered counts each recipient's copy)",
                   senders, receivers, recipients_per_message);
     out += buf;
+  }
+  if (batch_seal > 0) {
+    out += "\nbatch-sealed: up to " + std::to_string(batch_seal) +
+           " envelopes per signature";
   }
   if (backlog > 0) {
     std::snprintf(buf, sizeof buf, "\nbacklog %llu drained at %.0f msg/s",

@@ -36,6 +36,11 @@ struct LoadOptions {
   // Recipients of each message: message i goes to receivers (i + j) mod R
   // for j < K, so each receiver gets K/R of the messages.
   uint32_t recipients_per_message = 1;
+  // 0: each envelope signed alone. N: batch seals (docs/PROTOCOL.md 4.8)
+  // of up to N envelopes by the SDK's sealer (ClientOptions::
+  // batch_seal_max), each batch what arrives within batch_window_ms.
+  uint32_t batch_seal = 0;
+  double batch_window_ms = 2;
   // The receiver's delivery window.
   uint32_t window = 1024;
   // Give up draining after this long without progress.
@@ -67,6 +72,7 @@ struct LoadReport {
   double seconds = 0;       // first submit to last delivery
   double msgs_per_s = 0;    // delivered / seconds
   uint32_t senders = 1, receivers = 1, recipients_per_message = 1;
+  uint32_t batch_seal = 0;
   double accept_msgs_per_s = 0;
   double accept_p50_ms = 0, accept_p99_ms = 0;
   double e2e_p50_ms = 0, e2e_p99_ms = 0;

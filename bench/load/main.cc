@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "deploy/lib/provision.h"
 
+// The command line's table, then the run (or the receiving process).
+// NOLINTNEXTLINE(readability-function-size)
 static int RunBench(int argc, char** argv) {
   CLI::App app{"relais-bench: end-to-end load through relaisd"};
   relais::bench::LoadOptions o;
@@ -56,6 +58,15 @@ static int RunBench(int argc, char** argv) {
                  "SIGKILL and restart the receiving process this many times")
       ->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the random kill moments (0: any)");
+  app.add_option("--batch-seal", o.batch_seal,
+                 "seal up to N envelopes with one signature (PROTOCOL.md "
+                 "4.8); 0: each signed alone")
+      ->check(CLI::Range(0u, 65536u))
+      ->capture_default_str();
+  app.add_option("--batch-window-ms", o.batch_window_ms,
+                 "with --batch-seal: longest wait for a batch to fill")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
   app.add_option("--rate", o.rate,
                  "open loop: offer this many messages per second, whatever "
                  "the answers (latency counted from each one's moment)")

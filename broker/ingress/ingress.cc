@@ -6,11 +6,9 @@
 
 namespace relais::broker {
 
-Result<journal::SubmitRequest> VerifySubmission(IngressTask& task,
-                                                const Registry& registry,
-                                                int64_t now_ms,
-                                                const TimePolicy& time,
-                                                const LookUpReceipt& lookup) {
+Result<journal::SubmitRequest> VerifySubmission(
+    IngressTask& task, const Registry& registry, int64_t now_ms,
+    const TimePolicy& time, const LookUpReceipt& lookup, VerifiedRoots* roots) {
   RELAIS_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(task.envelope));
   task.message_id = std::string(v.message_id);
   if (v.sender != task.participant) {
@@ -45,7 +43,7 @@ Result<journal::SubmitRequest> VerifySubmission(IngressTask& task,
                             registry.keys().FindSigningKey(
                                 std::string(v.sender), std::string(v.key_id),
                                 v.header->created_at_ms()));
-    RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key));
+    RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key, roots));
     RELAIS_RETURN_IF_ERROR(CheckEnvelopeTime(v, now_ms, time));
   }
 
@@ -146,7 +144,7 @@ void IngressPool::Work() {
       queue_.pop_front();
     }
     auto result = VerifySubmission(item.second, *registry_, clock_->NowMs(),
-                                   limits_.time, lookup_);
+                                   limits_.time, lookup_, &roots_);
     Emit(item.first, Outcome(std::move(item.second), std::move(result)));
   }
 }

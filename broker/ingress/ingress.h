@@ -67,9 +67,12 @@ struct IngressTask {
 // of the very same message skips the route, key, signature and time
 // checks (the journal answers it with the first receipt), and what the
 // lookup found travels with the request so the writer need not read again.
+// A batch-sealed envelope's root signature is verified once per root held
+// in `roots` (if given).
 Result<journal::SubmitRequest> VerifySubmission(
     IngressTask& task, const Registry& registry, int64_t now_ms,
-    const TimePolicy& time, const LookUpReceipt& lookup = nullptr);
+    const TimePolicy& time, const LookUpReceipt& lookup = nullptr,
+    VerifiedRoots* roots = nullptr);
 
 // A refusal to send back: where, and why.
 struct IngressRejection {
@@ -108,6 +111,9 @@ class IngressPool {
   void Release(size_t envelope_bytes);
   // Envelope bytes admitted and not yet answered.
   uint64_t pending_bytes() const { return pending_bytes_.load(); }
+  // Batch root signatures verified (each distinct root once while it is
+  // among the 4096 latest).
+  uint64_t root_verifications() const { return roots_.verifications(); }
   // Finishes the queued tasks, then joins the threads.
   void Stop();
 
@@ -123,6 +129,7 @@ class IngressPool {
   RejectFn reject_;
   LookUpReceipt lookup_;
   std::atomic<uint64_t> pending_bytes_{0};
+  VerifiedRoots roots_;
 
   std::mutex mu_;
   std::condition_variable cv_;

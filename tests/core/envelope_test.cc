@@ -3,17 +3,22 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/flatbuf.h"
+#include "core/merkle.h"
 #include "tests/support/fixtures.h"
 
 namespace relais {
 namespace {
 
 using testing::MakeIdentity;
+using testing::Rewrap;
 using testing::SampleDraft;
+using testing::SealFields;
+using testing::SealOf;
 using wire::RejectCode;
 
 class EnvelopeTest : public ::testing::Test {
@@ -214,19 +219,189 @@ TEST_F(EnvelopeTest, EveryBitFlipIsRefusedOrChangesNothing) {
   EXPECT_GT(refused, s.bytes.size() * 8 * 9 / 10);
 }
 
-TEST_F(EnvelopeTest, BatchSealWithoutSignatureIsUnsupported) {
+class BatchSealTest : public EnvelopeTest {
+ protected:
+  std::vector<SealedEnvelope> SealMany(size_t n, const Identity& by) {
+    std::vector<EnvelopeDraft> drafts;
+    for (size_t i = 0; i < n; ++i) {
+      drafts.push_back(SampleDraft(sender_.participant, {"caf"}));
+    }
+    auto sealed = SealBatch(drafts, by.signing);
+    EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
+    return sealed.ok() ? *sealed : std::vector<SealedEnvelope>{};
+  }
+  Status OpenWith(std::string_view bytes, VerifiedRoots* roots) {
+    return OpenEnvelope(bytes, keys_, Clock::System()->NowMs(), TimePolicy(),
+                        true, roots)
+        .status();
+  }
+};
+
+TEST_F(BatchSealTest, EachEnvelopeOfABatchOpensAloneWithOneVerification) {
+  auto batch = SealMany(5, sender_);
+  ASSERT_EQ(batch.size(), 5u);
+  VerifiedRoots roots;
+  std::set<std::string> ids;
+  for (uint32_t i = 0; i < batch.size(); ++i) {
+    auto v = ParseEnvelope(batch[i].bytes);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->batch_sealed);
+    EXPECT_TRUE(v->signature.empty());
+    EXPECT_EQ(v->batch_leaf_index, i);
+    EXPECT_EQ(v->batch_leaf_count, 5u);
+    EXPECT_EQ(batch[i].header_sha256, crypto::Sha256(v->header_bytes));
+    EXPECT_TRUE(OpenWith(batch[i].bytes, &roots).ok());
+    EXPECT_TRUE(Open(batch[i].bytes).ok());  // alone, without the cache
+    ids.insert(batch[i].message_id);
+  }
+  EXPECT_EQ(ids.size(), 5u);
+  EXPECT_EQ(roots.verifications(), 1u);
+  // A batch of one has an empty proof.
+  auto one = SealMany(1, sender_);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_TRUE(Open(one[0].bytes).ok());
+}
+
+TEST_F(BatchSealTest, AForgedProofIsRefused) {
+  auto batch = SealMany(5, sender_);
+  auto v = ParseEnvelope(batch[2].bytes);
+  ASSERT_TRUE(v.ok());
+  SealFields seal = SealOf(*v);
+  seal.path[40] ^= 0x20;
+  VerifiedRoots roots;
+  ASSERT_TRUE(OpenWith(batch[0].bytes, &roots).ok());  // the root is known
+  EXPECT_EQ(OpenWith(Rewrap(*v, seal), &roots).reject_code(),
+            RejectCode::BadBatchProof);
+}
+
+// A root already verified does not let through a copy whose root
+// signature bytes were altered: what passes the cache verifies alone.
+TEST_F(BatchSealTest, AKnownRootWithAnAlteredSignatureIsRefused) {
+  auto batch = SealMany(3, sender_);
+  VerifiedRoots roots;
+  ASSERT_TRUE(OpenWith(batch[0].bytes, &roots).ok());
+  auto v = ParseEnvelope(batch[1].bytes);
+  ASSERT_TRUE(v.ok());
+  SealFields seal = SealOf(*v);
+  seal.root_signature[10] ^= 0x04;
+  EXPECT_EQ(OpenWith(Rewrap(*v, seal), &roots).reject_code(),
+            RejectCode::BadSignature);
+  EXPECT_TRUE(OpenWith(batch[1].bytes, &roots).ok());
+  EXPECT_EQ(roots.verifications(), 1u);
+}
+
+TEST_F(BatchSealTest, AProofForAnotherRootIsRefused) {
+  auto a = SealMany(4, sender_);
+  auto b = SealMany(4, sender_);
+  auto va = ParseEnvelope(a[1].bytes);
+  auto vb = ParseEnvelope(b[1].bytes);
+  ASSERT_TRUE(va.ok() && vb.ok());
+  // a's envelope and proof under b's root and its genuine signature.
+  SealFields seal = SealOf(*va);
+  seal.root = std::string(vb->batch_root);
+  seal.root_signature = std::string(vb->batch_root_signature);
+  EXPECT_EQ(Open(Rewrap(*va, seal)).reject_code(), RejectCode::BadBatchProof);
+}
+
+TEST_F(BatchSealTest, ARootSignedByAnotherParticipantsKeyIsRefused) {
+  auto batch = SealMany(3, sender_);
+  auto v = ParseEnvelope(batch[0].bytes);
+  ASSERT_TRUE(v.ok());
+  SealFields seal = SealOf(*v);
+  auto forged =
+      other_.signing.key.Sign(merkle::RootSigningInput(seal.count, seal.root));
+  ASSERT_TRUE(forged.ok());
+  seal.root_signature = *forged;
+  VerifiedRoots roots;
+  const Status st = OpenWith(Rewrap(*v, seal), &roots);
+  EXPECT_EQ(st.reject_code(), RejectCode::BadSignature) << st.ToString();
+  EXPECT_EQ(roots.verifications(), 0u);  // nothing cached
+  // A root caf verified is not verified for the Paris desk.
+  roots.Add(VerifiedRoots::KeyOf(other_.signing.key.public_key(), seal.count,
+                                 seal.root, seal.root_signature));
+  EXPECT_EQ(OpenWith(Rewrap(*v, seal), &roots).reject_code(),
+            RejectCode::BadSignature);
+}
+
+TEST_F(BatchSealTest, AReorderedTreeIsRefused) {
+  auto batch = SealMany(4, sender_);
+  auto v2 = ParseEnvelope(batch[2].bytes);
+  ASSERT_TRUE(v2.ok());
+  // Leaf 2 claimed at place 3, and at place 2 of a tree of 3 leaves.
+  SealFields moved = SealOf(*v2);
+  moved.index = 3;
+  EXPECT_EQ(Open(Rewrap(*v2, moved)).reject_code(), RejectCode::BadBatchProof);
+  SealFields shrunk = SealOf(*v2);
+  shrunk.count = 3;
+  EXPECT_EQ(Open(Rewrap(*v2, shrunk)).reject_code(), RejectCode::BadBatchProof);
+  SealFields outside = SealOf(*v2);
+  outside.index = 4;
+  EXPECT_EQ(Open(Rewrap(*v2, outside)).reject_code(),
+            RejectCode::BadBatchProof);
+  SealFields empty = SealOf(*v2);
+  empty.count = 0;
+  EXPECT_EQ(Open(Rewrap(*v2, empty)).reject_code(), RejectCode::BadBatchProof);
+  // Leaf 3 of 6 has the same path as leaf 3 of 5 and leads to the same
+  // root: the root signature covers the leaf count, so that claim fails.
+  auto six = SealMany(6, sender_);
+  auto v3 = ParseEnvelope(six[3].bytes);
+  ASSERT_TRUE(v3.ok());
+  SealFields five = SealOf(*v3);
+  five.count = 5;
+  EXPECT_EQ(Open(Rewrap(*v3, five)).reject_code(), RejectCode::BadSignature);
+}
+
+TEST_F(BatchSealTest, MalformedSealFieldsAreMalformedEnvelopes) {
+  auto batch = SealMany(2, sender_);
+  auto v = ParseEnvelope(batch[0].bytes);
+  ASSERT_TRUE(v.ok());
+  SealFields short_root = SealOf(*v);
+  short_root.root.pop_back();
+  EXPECT_EQ(Open(Rewrap(*v, short_root)).reject_code(),
+            RejectCode::MalformedEnvelope);
+  SealFields short_sig = SealOf(*v);
+  short_sig.root_signature.resize(63);
+  EXPECT_EQ(Open(Rewrap(*v, short_sig)).reject_code(),
+            RejectCode::MalformedEnvelope);
+  SealFields odd_path = SealOf(*v);
+  odd_path.path += "x";
+  EXPECT_EQ(Open(Rewrap(*v, odd_path)).reject_code(),
+            RejectCode::MalformedEnvelope);
+  SealFields long_path = SealOf(*v);
+  long_path.path = std::string(17 * 32, 'p');
+  EXPECT_EQ(Open(Rewrap(*v, long_path)).reject_code(),
+            RejectCode::MalformedEnvelope);
+  // Neither a signature nor a seal.
+  flatbuffers::FlatBufferBuilder fbb;
+  auto env = wire::CreateEnvelope(fbb, CreateNestedBytes(fbb, v->header_bytes),
+                                  CreateNestedBytes(fbb, v->payload));
+  fbb.Finish(env, kEnvelopeIdentifier);
+  EXPECT_EQ(Open(BufferBytes(fbb)).reject_code(),
+            RejectCode::MalformedEnvelope);
+}
+
+TEST_F(BatchSealTest, ASingleSignatureWinsOverABatchSeal) {
+  // A single-signed envelope that also carries a (bogus) seal: the seal is
+  // ignored, as a broker from before batch seals did.
   SealedEnvelope s = Seal(SampleDraft(sender_.participant, {"caf"}));
   auto v = ParseEnvelope(s.bytes);
   ASSERT_TRUE(v.ok());
-  flatbuffers::FlatBufferBuilder fbb;
-  auto batch =
-      wire::CreateBatchSeal(fbb, CreateBytes(fbb, std::string(32, 'r')),
-                            CreateBytes(fbb, std::string(64, 's')), 0, 1);
-  auto env = wire::CreateEnvelope(fbb, CreateNestedBytes(fbb, v->header_bytes),
-                                  CreateNestedBytes(fbb, v->payload), 0, batch);
-  fbb.Finish(env, kEnvelopeIdentifier);
-  EXPECT_EQ(Open(BufferBytes(fbb)).reject_code(),
-            RejectCode::UnsupportedSignature);
+  SealFields seal{std::string(32, 'r'),     std::string(64, 's'), "", 7, 3,
+                  std::string(v->signature)};
+  EXPECT_TRUE(Open(Rewrap(*v, seal)).ok());
+  // ... and the signature still counts: a bad one is refused.
+  seal.signature[0] ^= 1;
+  EXPECT_EQ(Open(Rewrap(*v, seal)).reject_code(), RejectCode::BadSignature);
+}
+
+TEST_F(BatchSealTest, ABatchOutsideItsBoundsIsNotSealed) {
+  EXPECT_FALSE(SealBatch({}, sender_.signing).ok());
+  std::vector<EnvelopeDraft> bad = {
+      SampleDraft(sender_.participant, {"caf"}),
+      SampleDraft(sender_.participant, {})};  // no recipient
+  auto r = SealBatch(bad, sender_.signing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("cannot seal"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // libFuzzer target: envelope opening as the broker's ingress and a
-// recipient run it (structure, payload, key lookup, signature, time), the
+// recipient run it (structure, payload, key lookup, signature or batch
+// seal, with and without the cache of verified roots, time), the
 // JSON rendering of a case event, and a recipient's checks of its
 // attachments and assistance. Nothing may crash; every refusal must
 // be a coded Rejected status.
@@ -40,6 +41,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto opened = OpenEnvelope(bytes, Keys(), 1795392000000, TimePolicy());
   if (!opened.ok() && opened.status().code() != Status::Code::kRejected)
     std::abort();
+  // Again through a cache of verified batch roots, as the broker and the
+  // SDK open them: the same answer.
+  static VerifiedRoots roots(64);
+  auto cached =
+      OpenEnvelope(bytes, Keys(), 1795392000000, TimePolicy(), true, &roots);
+  if (cached.ok() != opened.ok()) std::abort();
   if (opened.ok()) RecipientsOf(*opened);
   if (const auto* event = VerifiedRoot<wire::CaseEvent>(bytes, "RLC1")) {
     const Status attachments = CheckAttachments(*event);

@@ -209,6 +209,18 @@ void EnvelopeSeeds(const std::string& dir, const SigningKey& key,
   d.encoding = wire::PayloadEncoding::Opaque;
   d.payload = "opaque payload";
   Write(dir + "/envelope/opaque", Must(SealEnvelope(d, key), "seal").bytes);
+  // A batch seal of five (PROTOCOL.md 4.8): leaves at the edges and the
+  // middle of the tree, and a batch of one.
+  std::vector<EnvelopeDraft> batch(5, d);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].message_id = std::string(15, '\x6b') + static_cast<char>(i);
+  }
+  const auto sealed = Must(SealBatch(batch, key), "batch seal");
+  for (size_t i : {0, 2, 4}) {
+    Write(dir + "/envelope/batch_" + std::to_string(i), sealed[i].bytes);
+  }
+  Write(dir + "/envelope/batch_of_one",
+        Must(SealBatch({d}, key), "batch seal")[0].bytes);
   // The address change as the console sends it: with a document and the
   // counter's assistance (core/case_extras.h).
   const Event assisted{

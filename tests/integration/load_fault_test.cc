@@ -88,6 +88,21 @@ TEST(LoadFaultTest, FanOutToSeveralReceiversLosesAndRepeatsNothing) {
   EXPECT_EQ(r.value("duplicates", -1), 0);
 }
 
+// Batch seals (PROTOCOL.md 4.8) while relaisd and the receiver are
+// killed: envelopes of a batch resent alone after a kill still stand.
+TEST(LoadFaultTest, BatchSealedUnderKillsLosesAndRepeatsNothing) {
+  auto r =
+      Bench({"--messages", "6000", "--payload-bytes", "512", "--batch-seal",
+             "64", "--kill-broker", "2", "--kill-receiver", "2"});
+  EXPECT_EQ(r.value("batch_seal", 0), 64);
+  EXPECT_EQ(r.value("broker_kills", 0), 2);
+  EXPECT_EQ(r.value("receiver_kills", 0), 2);
+  EXPECT_EQ(r.value("accepted", 0), 6000);
+  EXPECT_EQ(r.value("delivered", 0), 6000);
+  EXPECT_EQ(r.value("lost", -1), 0);
+  EXPECT_EQ(r.value("duplicates", -1), 0);
+}
+
 TEST(LoadFaultTest, MoreRecipientsThanReceiversIsRefusedWithItsReason) {
   const std::string dir = MakeTestDir();
   auto child = deploy::ChildProcess::Start(

@@ -15,6 +15,7 @@
 
 #include "core/cases.h"
 #include "core/clock.h"
+#include "core/flatbuf.h"
 #include "core/ids.h"
 
 namespace relais::testing {
@@ -71,6 +72,25 @@ EnvelopeDraft SampleDraft(const std::string& sender,
   d.created_at_ms = Clock::System()->NowMs();
   d.expires_at_ms = d.created_at_ms + 3600 * 1000;
   return d;
+}
+
+SealFields SealOf(const EnvelopeView& v) {
+  return {std::string(v.batch_root), std::string(v.batch_root_signature),
+          std::string(v.batch_path), v.batch_leaf_index,
+          v.batch_leaf_count,        std::string(v.signature)};
+}
+
+std::string Rewrap(const EnvelopeView& v, const SealFields& seal) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto batch = wire::CreateBatchSeal(
+      fbb, CreateBytes(fbb, seal.root), CreateBytes(fbb, seal.root_signature),
+      seal.index, seal.count, CreateBytes(fbb, seal.path));
+  auto env = wire::CreateEnvelope(
+      fbb, CreateNestedBytes(fbb, v.header_bytes),
+      CreateNestedBytes(fbb, v.payload),
+      seal.signature.empty() ? 0 : CreateBytes(fbb, seal.signature), batch);
+  fbb.Finish(env, kEnvelopeIdentifier);
+  return BufferBytes(fbb);
 }
 
 KeyDirectory DirectoryOf(const std::vector<const Identity*>& identities) {

@@ -32,6 +32,18 @@ std::string SampleAddressChange();
 EnvelopeDraft SampleDraft(const std::string& sender,
                           std::vector<std::string> recipients);
 
+// The fields of a batch seal (docs/PROTOCOL.md 4.8), to build altered
+// copies of an envelope: forged proofs, other roots, moved leaves.
+struct SealFields {
+  std::string root, root_signature, path;
+  uint32_t index = 0, count = 0;
+  std::string signature;  // a single signature as well, if not empty
+};
+// The seal of a parsed envelope (its single signature too, if any).
+SealFields SealOf(const EnvelopeView& envelope);
+// The envelope's header and payload under `seal` instead of its own.
+std::string Rewrap(const EnvelopeView& envelope, const SealFields& seal);
+
 // A KeyDirectory holding the public identities of `identities`.
 KeyDirectory DirectoryOf(const std::vector<const Identity*>& identities);
 

@@ -226,7 +226,7 @@ int TestStack::StopAdapter(const std::string& agency) {
 
 Result<std::unique_ptr<sdk::Client>> TestStack::Connect(
     const std::string& participant, sdk::DeliveryHandler handler,
-    uint32_t window) {
+    uint32_t window, const std::function<void(sdk::ClientOptions*)>& adjust) {
   RELAIS_ASSIGN_OR_RETURN(
       sdk::ParticipantConfig config,
       sdk::LoadParticipantConfig(layout_.ClientConfig(participant)));
@@ -237,6 +237,7 @@ Result<std::unique_ptr<sdk::Client>> TestStack::Connect(
   // holds the participant's own).
   options.state_dir =
       handler ? layout_.ParticipantDir(participant) + "/state/processed" : "";
+  if (adjust) adjust(&options);
   return sdk::Client::Start(std::move(options), std::move(handler));
 }
 

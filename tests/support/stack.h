@@ -72,10 +72,12 @@ class TestStack {
   void KillAdapter(const std::string& agency);
   int StopAdapter(const std::string& agency);
 
-  // An SDK client for `participant` (window 0 unless a handler is given).
+  // An SDK client for `participant` (window 0 unless a handler is given);
+  // `adjust`, if given, changes its options last.
   Result<std::unique_ptr<sdk::Client>> Connect(
       const std::string& participant, sdk::DeliveryHandler handler = nullptr,
-      uint32_t window = 64);
+      uint32_t window = 64,
+      const std::function<void(sdk::ClientOptions*)>& adjust = nullptr);
   // `participant`'s secret identity.
   Identity IdentityOf(const std::string& participant) const;
   std::string BrokerCurvePublic() const;

@@ -1,0 +1,242 @@
+// Integration: batch-sealed envelopes (docs/PROTOCOL.md 4.8) through a real
+// relaisd to a real SDK recipient, mixed with envelopes signed one by one;
+// every forged seal refused with its code, delivering nothing, while the
+// broker keeps serving.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "core/files.h"
+#include "core/merkle.h"
+#include "core/metrics.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/stack.h"
+
+namespace relais::testing {
+namespace {
+
+using std::chrono::seconds;
+using wire::RejectCode;
+
+constexpr char kDesk[] = "france-services/paris-15";
+
+class BatchSealIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
+    auto desk = stack_.Connect(kDesk);
+    ASSERT_TRUE(desk.ok()) << desk.status().ToString();
+    desk_ = std::move(*desk);
+    auto caf = stack_.Connect("caf", caf_seen_.Handler());
+    ASSERT_TRUE(caf.ok()) << caf.status().ToString();
+    caf_ = std::move(*caf);
+    ASSERT_TRUE(caf_->WaitConnected(seconds(10)).ok());
+  }
+
+  std::vector<SealedEnvelope> SealBatchOf(size_t n) {
+    std::vector<EnvelopeDraft> drafts;
+    for (size_t i = 0; i < n; ++i)
+      drafts.push_back(SampleDraft(kDesk, {"caf"}));
+    auto sealed = desk_->SealBatch(std::move(drafts));
+    EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
+    return sealed.ok() ? *sealed : std::vector<SealedEnvelope>{};
+  }
+
+  // Submits bytes as they are (the SDK does not look inside).
+  Status SubmitBytes(const std::string& message_id, std::string bytes) {
+    SealedEnvelope env;
+    env.message_id = message_id;
+    env.bytes = std::move(bytes);
+    return desk_->Submit(env, seconds(10)).status();
+  }
+
+  // relaisd's relais_batch_roots_verified_total, from its /metrics; -1 if
+  // it cannot be read.
+  double RootsVerified() {
+    auto url = ReadFile(stack_.layout().MetricsFile());
+    if (!url.ok() || url->empty()) return -1;
+    const std::string base = url->substr(0, url->rfind('/'));
+    httplib::Client client(base);
+    client.set_read_timeout(10, 0);
+    auto res = client.Get("/metrics");
+    if (!res || res->status != 200) return -1;
+    const auto samples = metrics::ParseSamples(res->body);
+    auto it = samples.find("relais_batch_roots_verified_total");
+    return it == samples.end() ? -1 : it->second;
+  }
+
+  TestStack stack_;
+  std::unique_ptr<sdk::Client> desk_;
+  DeliveryCounter caf_seen_;
+  std::unique_ptr<sdk::Client> caf_;
+};
+
+TEST_F(BatchSealIntegrationTest, AMixedStreamIsDeliveredOnceEach) {
+  // Two batches (of 20 and of 1) between envelopes signed one by one, all
+  // in flight at once.
+  std::vector<SealedEnvelope> all;
+  auto single = [&] {
+    auto s = desk_->Seal(SampleDraft(kDesk, {"caf"}));
+    EXPECT_TRUE(s.ok());
+    all.push_back(*s);
+  };
+  single();
+  for (auto& e : SealBatchOf(20)) all.push_back(std::move(e));
+  single();
+  for (auto& e : SealBatchOf(1)) all.push_back(std::move(e));
+  single();
+  ASSERT_EQ(all.size(), 24u);
+  std::atomic<int> accepted{0}, refused{0};
+  for (const auto& env : all) {
+    desk_->SubmitAsync(env, [&](Result<sdk::Receipt> r) {
+      (r.ok() ? accepted : refused).fetch_add(1);
+    });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return accepted + refused == 24; }));
+  EXPECT_EQ(refused.load(), 0);
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const auto& env : all) {
+      if (caf_seen_.count(env.message_id) == 0) return false;
+    }
+    return true;
+  })) << stack_.BrokerLog();
+  for (const auto& env : all) EXPECT_EQ(caf_seen_.count(env.message_id), 1);
+  // relaisd verified two root signatures: one per batch.
+  EXPECT_EQ(RootsVerified(), 2);
+  // A batch-sealed envelope sent again alone is the same message.
+  auto again = desk_->Submit(all[5], seconds(10));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->duplicate);
+}
+
+TEST_F(BatchSealIntegrationTest, ForgedSealsAreRefusedWithTheirCodes) {
+  auto batch = SealBatchOf(6);
+  auto other = SealBatchOf(6);
+  ASSERT_EQ(batch.size(), 6u);
+  ASSERT_EQ(other.size(), 6u);
+  auto v = ParseEnvelope(batch[3].bytes);
+  auto w = ParseEnvelope(other[3].bytes);
+  ASSERT_TRUE(v.ok() && w.ok());
+  const std::string id = batch[3].message_id;
+
+  // A flipped bit in the proof.
+  SealFields forged = SealOf(*v);
+  forged.path[3] ^= 0x01;
+  Status st = SubmitBytes(id, Rewrap(*v, forged));
+  EXPECT_EQ(st.reject_code(), RejectCode::BadBatchProof) << st.ToString();
+  EXPECT_EQ(static_cast<int>(st.reject_code()), 210);
+
+  // The proof under another batch's root and genuine root signature.
+  SealFields elsewhere = SealOf(*v);
+  elsewhere.root = std::string(w->batch_root);
+  elsewhere.root_signature = std::string(w->batch_root_signature);
+  EXPECT_EQ(SubmitBytes(id, Rewrap(*v, elsewhere)).reject_code(),
+            RejectCode::BadBatchProof);
+
+  // The root signed by another participant's key (caf's).
+  SealFields by_caf = SealOf(*v);
+  auto sig = stack_.IdentityOf("caf").signing.key.Sign(
+      merkle::RootSigningInput(by_caf.count, by_caf.root));
+  ASSERT_TRUE(sig.ok());
+  by_caf.root_signature = *sig;
+  st = SubmitBytes(id, Rewrap(*v, by_caf));
+  EXPECT_EQ(st.reject_code(), RejectCode::BadSignature) << st.ToString();
+
+  // Leaf 3 claimed at place 2 (a reordered tree), or in another tree.
+  SealFields moved = SealOf(*v);
+  moved.index = 2;
+  EXPECT_EQ(SubmitBytes(id, Rewrap(*v, moved)).reject_code(),
+            RejectCode::BadBatchProof);
+  // Leaf 3 of 5 has the same path as leaf 3 of 6 and leads to the same
+  // root: the root signature, which covers the leaf count, refuses it.
+  SealFields smaller = SealOf(*v);
+  smaller.count = 5;
+  EXPECT_EQ(SubmitBytes(id, Rewrap(*v, smaller)).reject_code(),
+            RejectCode::BadSignature);
+  SealFields beyond = SealOf(*v);
+  beyond.count = 3;
+  EXPECT_EQ(SubmitBytes(id, Rewrap(*v, beyond)).reject_code(),
+            RejectCode::BadBatchProof);
+
+  // None of them reached caf; the genuine envelope still goes through,
+  // and so does the rest of the batch.
+  for (const auto& env : batch) {
+    auto r = desk_->Submit(env, seconds(10));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_FALSE(r->duplicate);
+  }
+  auto marker = SubmitMarker(*desk_, "caf");
+  ASSERT_TRUE(marker.ok());
+  ASSERT_TRUE(WaitUntil([&] { return caf_seen_.count(*marker) == 1; }));
+  for (const auto& env : batch) EXPECT_EQ(caf_seen_.count(env.message_id), 1);
+}
+
+// The SDK's sealer: drafts given to SubmitDraftAsync close together share
+// a signature (batches of at most 16 here); a bad draft gets its own error
+// and spoils no one else's; every message arrives once, batch-sealed.
+TEST_F(BatchSealIntegrationTest, TheSdkSealsDraftsInBatches) {
+  auto sealer = stack_.Connect(kDesk, nullptr, 0, [](sdk::ClientOptions* o) {
+    o->batch_seal_max = 16;
+    o->batch_seal_window = std::chrono::milliseconds(50);
+  });
+  ASSERT_TRUE(sealer.ok()) << sealer.status().ToString();
+  std::mutex mu;
+  std::map<std::string, int> seen;  // message id -> deliveries
+  std::set<std::string> roots;
+  int batch_sealed = 0;
+  auto cpam = stack_.Connect("cpam", [&](const sdk::Delivery& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++seen[std::string(d.envelope->message_id)];
+    if (d.envelope->batch_sealed) {
+      roots.insert(std::string(d.envelope->batch_root));
+      ++batch_sealed;
+    }
+    return sdk::HandlerResult::Processed();
+  });
+  ASSERT_TRUE(cpam.ok());
+  ASSERT_TRUE((*cpam)->WaitConnected(seconds(10)).ok());
+
+  constexpr int kDrafts = 40;
+  std::atomic<int> answered{0}, refused{0};
+  std::vector<std::string> ids;
+  std::string bad_error;
+  for (int i = 0; i <= kDrafts; ++i) {
+    // Draft 20 names no recipient: refused alone.
+    EnvelopeDraft d =
+        SampleDraft(kDesk, i == 20 ? std::vector<std::string>{}
+                                   : std::vector<std::string>{"cpam"});
+    d.message_id = std::string(15, 'b') + static_cast<char>(i);
+    if (i != 20) ids.push_back(d.message_id);
+    (*sealer)->SubmitDraftAsync(std::move(d), [&, i](Result<sdk::Receipt> r) {
+      if (!r.ok()) {
+        ++refused;
+        std::lock_guard<std::mutex> lock(mu);
+        if (i == 20) bad_error = r.status().ToString();
+      }
+      ++answered;
+    });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return answered == kDrafts + 1; }));
+  EXPECT_EQ(refused.load(), 1);
+  EXPECT_NE(bad_error.find("recipient"), std::string::npos) << bad_error;
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.size() == ids.size();
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& id : ids) EXPECT_EQ(seen[id], 1);
+  // 40 drafts in batches of at most 16; the batch with the bad draft
+  // was sealed one by one. So at least two roots, far fewer than the
+  // envelopes they sealed.
+  EXPECT_GE(roots.size(), 2u);
+  EXPECT_LE(roots.size(), 10u);
+  EXPECT_GE(batch_sealed, 16);
+}
+
+}  // namespace
+}  // namespace relais::testing
