@@ -4,23 +4,27 @@
 # through it, and prints relaisd's CPU per message and the share of each
 # stage (signature verification, the journal, RocksDB, ZeroMQ, the kernel).
 #
-#   bench/profile.sh [--messages N] [--in-flight N] [--keep DIR]
+#   bench/profile.sh [--messages N] [--in-flight N] [--batch-seal N]
+#                    [--keep DIR]
 #
 # The call graphs come from DWARF unwinding (`--call-graph dwarf`): the
 # Debian libraries have no frame pointers. --keep DIR keeps perf.data and
-# the stack there for `perf report -i DIR/perf.data`.
+# the stack there for `perf report -i DIR/perf.data`. --batch-seal N has
+# the sender seal batches of up to N (docs/PROTOCOL.md 4.8).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 messages=15000
 in_flight=256
+batch_seal=0
 keep=""
 while (($#)); do
   case "$1" in
     --messages) messages="$2"; shift 2 ;;
     --in-flight) in_flight="$2"; shift 2 ;;
+    --batch-seal) batch_seal="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "bench/profile.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -65,7 +69,7 @@ if [[ ! -s $work/stack/relaisd.endpoint ]]; then
 fi
 $bin/relais-bench --broker "$(cat "$work/stack/relaisd.endpoint")" \
   --stack "$work/stack" --messages "$messages" --in-flight "$in_flight" \
-  --window 256 --json >"$work/bench.json"
+  --window 256 --batch-seal "$batch_seal" --json >"$work/bench.json"
 pkill -TERM -f "relaisd --config $work/stack/relaisd.toml"
 wait "$perf_pid" || true
 perf_pid=""
