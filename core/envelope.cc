@@ -289,9 +289,8 @@ Status VerifyBatchSeal(const EnvelopeView& v,
                             "batch.path does not lead from the header to "
                             "batch.root");
   }
-  const std::string cache_key =
-      VerifiedRoots::KeyOf(key, v.batch_leaf_count, v.batch_root,
-                           v.batch_root_signature);
+  const std::string cache_key = VerifiedRoots::KeyOf(
+      key, v.batch_leaf_count, v.batch_root, v.batch_root_signature);
   if (roots != nullptr && roots->Acquire(cache_key)) return Status::OK();
   const bool verified =
       key.Verify(merkle::RootSigningInput(v.batch_leaf_count, v.batch_root),
