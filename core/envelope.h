@@ -81,8 +81,8 @@ std::string EnvelopeSigningInput(std::string_view header_bytes);
 // Batch roots whose signature verified, so that a batch costs one Ed25519
 // verification however many of its envelopes arrive: keyed by the public
 // key, the leaf count, the root and the root signature's bytes (so that
-// an envelope it lets through also verifies alone). Holds the `capacity` most recently
-// added; safe to share between threads.
+// an envelope it lets through also verifies alone). Holds the `capacity`
+// most recently added; safe to share between threads.
 class VerifiedRoots {
  public:
   explicit VerifiedRoots(size_t capacity = 4096) : capacity_(capacity) {}
