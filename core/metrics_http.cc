@@ -2,7 +2,6 @@
 
 #include <httplib.h>
 
-#include <charconv>
 #include <chrono>
 
 #include "core/files.h"
@@ -36,10 +35,7 @@ Status MetricsServer::Start(const std::string& key, const std::string& listen,
       res.set_content("404 only /metrics is served here\n", "text/plain");
     }
   };
-  server_->Get(".*", [](const httplib::Request&, httplib::Response& res) {
-    res.status = 404;
-    res.set_content("404 only /metrics is served here\n", "text/plain");
-  });
+  server_->Get(".*", refuse);  // any other path: 404
   server_->Post(".*", refuse);
   server_->Put(".*", refuse);
   server_->Patch(".*", refuse);
