@@ -194,7 +194,7 @@ void Broker::CountCommitted(const journal::CommitReport& report) {
     metrics_->failed_batches.Add();
     return;
   }
-  metrics_->batches.Add();
+  (report.synced ? metrics_->batches : metrics_->unsynced_batches).Add();
   if (!report.submits.empty()) {
     metrics_->batch_submits.Observe(static_cast<double>(report.submits.size()));
   }

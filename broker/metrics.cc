@@ -183,6 +183,11 @@ void BrokerMetrics::WriteBroker(metrics::TextWriter& w,
   w.Family("relais_journal_batches_total", "Journal batches synced.",
            Type::kCounter);
   w.Sample({}, batches.value());
+  w.Family("relais_journal_unsynced_batches_total",
+           "Journal batches written without a sync (acknowledgements "
+           "Processed only: a lost one means a redelivery).",
+           Type::kCounter);
+  w.Sample({}, unsynced_batches.value());
   w.Family("relais_journal_failed_batches_total",
            "Journal batches whose write or sync failed.", Type::kCounter);
   w.Sample({}, failed_batches.value());

@@ -61,7 +61,8 @@ bool JournalWriter::BatchBuilder::LogsEvents() {
   return spdlog::should_log(spdlog::level::info);
 }
 
-CommitReport JournalWriter::BatchBuilder::Commit() {
+CommitReport JournalWriter::BatchBuilder::Commit(
+    Journal::Durability durability) {
   for (const auto& [case_id, state] : cases_) {
     if (state->case_id.empty()) continue;
     flatbuffers::FlatBufferBuilder fbb(512);
@@ -75,8 +76,10 @@ CommitReport JournalWriter::BatchBuilder::Commit() {
   batch_->PutMeta(kMetaAuditHead, audit::EncodeHead(w_->audit_.head()));
 
   CrashPoint("writer.batch.built");
+  if (!report_.dead_letters.empty()) durability = Journal::Durability::kSynced;
+  report_.synced = durability == Journal::Durability::kSynced;
   report_.commit_status = w_->state_status_.ok()
-                              ? w_->journal_->Commit(batch_.get())
+                              ? w_->journal_->Commit(batch_.get(), durability)
                               : w_->state_status_;
   if (report_.commit_status.ok()) {
     CrashPoint("writer.batch.synced");

@@ -64,8 +64,10 @@ class JournalWriter::BatchBuilder {
   // recipient that has not acknowledged it (replayed ones excepted).
   void Sweep();
 
-  // Commits the batch and returns the report to send.
-  CommitReport Commit();
+  // Commits the batch and returns the report to send. `durability` is
+  // what the requests need; a sweep that made dead letters is always
+  // synced (their reports go to the messages' senders).
+  CommitReport Commit(Journal::Durability durability);
 
   bool empty() const { return changes_ == 0; }
 

@@ -322,13 +322,13 @@ std::unique_ptr<Batch> Journal::NewBatch() const {
   return b;
 }
 
-Status Journal::Commit(Batch* batch) {
+Status Journal::Commit(Batch* batch, Durability durability) {
   if (!healthy_.load()) return Unavailable();
   rocksdb::Status s;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     rocksdb::WriteOptions wo;
-    wo.sync = true;
+    wo.sync = durability == Durability::kSynced;
     s = db_->Write(wo, batch->batch_.get());
   }
   if (!s.ok()) {

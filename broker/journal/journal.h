@@ -134,11 +134,19 @@ class Journal {
 
   // An empty batch bound to this journal.
   std::unique_ptr<Batch> NewBatch() const;
+  // Whether Commit waits for the disk.
+  enum class Durability {
+    kSynced,  // the batch is synced to disk (WriteOptions.sync)
+    // Written to the log but not synced: it survives the process being
+    // killed, not the machine losing power, until the next synced batch
+    // (which syncs the log, so everything before it, too).
+    kWritten,
+  };
   // Writes `batch` atomically and returns only after it is synced to disk
-  // (WriteOptions.sync). IOError on any failure: then nothing of the batch
-  // is visible, and the journal is unhealthy until Recover() succeeds;
+  // (by default). IOError on any failure: then nothing of the batch is
+  // visible, and the journal is unhealthy until Recover() succeeds;
   // meanwhile Commit fails at once without writing.
-  Status Commit(Batch* batch);
+  Status Commit(Batch* batch, Durability durability = Durability::kSynced);
 
   // False from a failed Commit until Recover() succeeds (or after Close).
   bool healthy() const { return healthy_.load(); }

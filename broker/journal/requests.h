@@ -201,6 +201,11 @@ struct CommitReport {
   std::vector<std::string> recipients;
   size_t acks = 0;
   Status commit_status;  // the batch's write
+  // Whether the write was synced (every batch but those holding only acks
+  // Processed: PROTOCOL.md 7 lets an ack be lost with the machine, since
+  // the delivery then comes again and the recipient's processed ids
+  // answer it).
+  bool synced = true;
   // When the write failed: recipients whose acks were lost with it. Their
   // deliveries must be sent again (the broker restarts their sessions).
   std::vector<std::string> failed_ack_recipients;

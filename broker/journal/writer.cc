@@ -154,8 +154,15 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   BatchBuilder builder(this, clock_->NowMs());
   size_t submits = 0;
   std::vector<BackupRequest> backups;
+  // Only acks Processed: no answer waits for this batch and nothing is
+  // reported to a sender, so the write need not wait for the disk.
+  bool acks_only = true;
   for (auto& r : *requests) {
     if (std::holds_alternative<SubmitRequest>(r)) ++submits;
+    const auto* ack = std::get_if<AckRequest>(&r);
+    if (ack == nullptr || ack->outcome != wire::AckOutcome::Processed) {
+      acks_only = false;
+    }
     std::visit(
         [&](auto& op) {
           if constexpr (std::is_same_v<std::decay_t<decltype(op)>,
@@ -177,7 +184,8 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
     if (sweep) stats_.sweeps.fetch_add(1);
     return;
   }
-  CommitReport report = builder.Commit();
+  CommitReport report = builder.Commit(
+      acks_only ? Journal::Durability::kWritten : Journal::Durability::kSynced);
   CountBatch(report.commit_status.ok(), builder.TakeAccepted());
   // After the batch: a copy holds everything answered before it.
   for (const auto& b : backups) report.backups.push_back(MakeBackup(b));
@@ -185,7 +193,11 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   if (report.commit_status.ok()) {
     stats_.dead_letters.fetch_add(report.dead_letters.size());
   }
-  stats_.batches.fetch_add(1);
+  if (report.commit_status.ok() && !report.synced) {
+    stats_.unsynced_batches.fetch_add(1);
+  } else {
+    stats_.batches.fetch_add(1);
+  }
   stats_.submits.fetch_add(submits);
   if (!report.commit_status.ok()) stats_.failed_batches.fetch_add(1);
   uint64_t largest = stats_.largest_batch.load();

@@ -52,7 +52,9 @@ struct BrokerSigner {
 };
 
 struct WriterStats {
+  // Batches synced (or failed), and batches written without a sync.
   std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> unsynced_batches{0};
   std::atomic<uint64_t> submits{0};
   std::atomic<uint64_t> largest_batch{0};
   std::atomic<uint64_t> failed_batches{0};

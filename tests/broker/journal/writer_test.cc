@@ -199,6 +199,36 @@ TEST_F(WriterTest, AckRemovesTheOutboxEntryAndUpdatesTheCase) {
   ASSERT_EQ(s->trail()->size(), 3u);
 }
 
+// A batch of acks Processed alone is written without a sync (PROTOCOL.md
+// 7: lost only with the machine, then delivered again); a batch holding a
+// submit or an ack Rejected (it reports to the sender) is synced.
+TEST_F(WriterTest, OnlyBatchesOfProcessedAcksSkipTheSync) {
+  writer_->Post(Submit("m1", "case-1"));
+  const uint64_t seq = WaitFor("m1").sequence;
+  const auto last_report = [&](size_t acks) {
+    std::unique_lock<std::mutex> lock(mu_);
+    EXPECT_TRUE(cv_.wait_for(lock, std::chrono::seconds(30),
+                             [&] { return acks_ == acks; }));
+    return reports_.back().synced;
+  };
+  EXPECT_TRUE(reports_.back().synced);
+  writer_->Post(
+      AckRequest{"caf", seq, "m1", "case-1", wire::AckOutcome::Processed, ""});
+  EXPECT_FALSE(last_report(1));
+  EXPECT_EQ(writer_->stats().unsynced_batches.load(), 1u);
+  writer_->Post(AckRequest{"cpam", seq, "m1", "case-1",
+                           wire::AckOutcome::Rejected, "unknown file"});
+  EXPECT_TRUE(last_report(2));
+  EXPECT_EQ(writer_->stats().unsynced_batches.load(), 1u);
+  // What the unsynced batch wrote is there (and survives a reopen, as
+  // after a process kill: the log has it).
+  Close();
+  Open();
+  const auto* s = Case("case-1");
+  EXPECT_EQ(s->recipients()->Get(0)->state(), wire::RecipientState::Delivered);
+  EXPECT_EQ(*journal_->CountOutbox("caf"), 0u);
+}
+
 TEST_F(WriterTest, SequencesAndTheAuditChainContinueAfterReopen) {
   writer_->Post(Submit("m1", "case-1"));
   writer_->Post(Submit("m2", "case-2"));
