@@ -90,33 +90,28 @@ Status Client::Impl::WaitConnected(milliseconds timeout) {
 
 // --- Client::Impl: what the public methods call ------------------------------
 
+void Client::Impl::Complete(EnvelopeDraft* d, int64_t now_ms,
+                            milliseconds ttl) const {
+  d->sender = opts_.identity.participant;
+  if (d->created_at_ms == 0) d->created_at_ms = now_ms;
+  if (d->expires_at_ms == 0) d->expires_at_ms = d->created_at_ms + ttl.count();
+}
+
 Result<SealedEnvelope> Client::Impl::Seal(EnvelopeDraft d, milliseconds ttl) {
-  d.sender = opts_.identity.participant;
-  if (d.created_at_ms == 0) d.created_at_ms = relais::Clock::System()->NowMs();
-  if (d.expires_at_ms == 0) d.expires_at_ms = d.created_at_ms + ttl.count();
+  Complete(&d, relais::Clock::System()->NowMs(), ttl);
   return SealEnvelope(d, opts_.identity.signing);
 }
 
 Result<std::vector<SealedEnvelope>> Client::Impl::SealBatch(
     std::vector<EnvelopeDraft> drafts, milliseconds ttl) {
   const int64_t now = relais::Clock::System()->NowMs();
-  for (auto& d : drafts) {
-    d.sender = opts_.identity.participant;
-    if (d.created_at_ms == 0) d.created_at_ms = now;
-    if (d.expires_at_ms == 0) d.expires_at_ms = d.created_at_ms + ttl.count();
-  }
+  for (auto& d : drafts) Complete(&d, now, ttl);
   return relais::SealBatch(drafts, opts_.identity.signing);
 }
 
 void Client::Impl::SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
                                     milliseconds ttl) {
-  draft.sender = opts_.identity.participant;
-  if (draft.created_at_ms == 0) {
-    draft.created_at_ms = relais::Clock::System()->NowMs();
-  }
-  if (draft.expires_at_ms == 0) {
-    draft.expires_at_ms = draft.created_at_ms + ttl.count();
-  }
+  Complete(&draft, relais::Clock::System()->NowMs(), ttl);
   if (opts_.batch_seal_max > 1) {
     {
       std::lock_guard<std::mutex> lock(seal_mu_);
@@ -140,24 +135,43 @@ void Client::Impl::SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
 
 void Client::Impl::SealerLoop() {
   const size_t max = opts_.batch_seal_max;
+  // Self-clocked, like the broker's group commit: a batch is sealed at once
+  // when what the sealer sealed before is answered, or (durable outbox)
+  // the keeper has synced all it was given, so a light load waits for
+  // nothing; under load, the drafts that come meanwhile gather into the
+  // next batch, and none waits more than the window after the last seal.
+  Clock::time_point last_seal = Clock::now() - opts_.batch_seal_window;
   for (;;) {
     std::vector<DraftCmd> batch;
     {
       std::unique_lock<std::mutex> lock(seal_mu_);
       seal_cv_.wait(lock, [this] { return seal_stop_ || !drafts_.empty(); });
       if (drafts_.empty()) return;  // stopping, nothing left
-      // The first draft waits at most the window for others to join it.
-      seal_cv_.wait_for(lock, opts_.batch_seal_window,
-                        [&] { return seal_stop_ || drafts_.size() >= max; });
+      seal_cv_.wait_until(lock, last_seal + opts_.batch_seal_window, [&] {
+        return seal_stop_ || drafts_.size() >= max ||
+               sealed_unanswered_.load() == 0 ||
+               (outbox_ && keeping_.load() == 0);
+      });
       const size_t n = std::min(max, drafts_.size());
       for (size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(drafts_.front()));
         drafts_.pop_front();
       }
     }
+    last_seal = Clock::now();
+    sealed_unanswered_.fetch_add(batch.size());
     std::vector<EnvelopeDraft> drafts;
     drafts.reserve(batch.size());
-    for (auto& cmd : batch) drafts.push_back(std::move(cmd.draft));
+    for (auto& cmd : batch) {
+      drafts.push_back(std::move(cmd.draft));
+      cmd.done = [this, done = std::move(cmd.done)](Result<Receipt> r) {
+        done(std::move(r));
+        if (sealed_unanswered_.fetch_sub(1) == 1) {
+          { std::lock_guard<std::mutex> lock(seal_mu_); }  // no lost wake-up
+          seal_cv_.notify_one();
+        }
+      };
+    }
     auto sealed = relais::SealBatch(drafts, opts_.identity.signing);
     if (!sealed.ok()) {
       // One bad draft spoils its batch: seal them one by one, so that the

@@ -91,10 +91,12 @@ struct ClientOptions {
   // ZeroMQ reconnect backoff. Defaults: 100 ms, doubling up to 5 s.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
-  // Batch sealing for SubmitDraftAsync (docs/PROTOCOL.md 4.8): drafts
-  // that arrive within `batch_seal_window` of the first one waiting share
-  // one signature, up to `batch_seal_max` of them (at most 65536). 0 or 1:
-  // each draft is sealed alone. Default: off.
+  // Batch sealing for SubmitDraftAsync (docs/PROTOCOL.md 4.8): drafts that
+  // gather while the previous batch is on its way share one signature, up
+  // to `batch_seal_max` of them (at most 65536). A draft is sealed at once
+  // if every draft sealed before it is answered, or the durable outbox has
+  // kept them all; otherwise it waits at most `batch_seal_window` after the
+  // previous seal. 0 or 1: each draft is sealed alone. Default: off.
   uint32_t batch_seal_max = 0;
   std::chrono::microseconds batch_seal_window{2000};
   // Time checks on deliveries.
@@ -218,8 +220,9 @@ class Client {
   // Seals `draft` as Seal does and submits it as SubmitAsync does. With
   // batch sealing on (ClientOptions::batch_seal_max > 1), drafts submitted
   // close together share one signature: a batch is sealed once it has
-  // batch_seal_max drafts or its first has waited batch_seal_window, so a
-  // light load is not held back. `done` also gets a sealing error
+  // batch_seal_max drafts, or the previous ones are answered or kept
+  // (durable outbox), or batch_seal_window has passed since the previous
+  // seal, so a light load is not held back. `done` also gets a sealing error
   // (InvalidArgument naming the field). Drafts keep their order.
   void SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
                         std::chrono::milliseconds ttl = std::chrono::hours(24 *

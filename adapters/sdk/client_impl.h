@@ -10,7 +10,8 @@
 //   delivery, calls the handler, records the processed ids in one synced
 //   write per batch, completes hand-offs, and posts the acks.
 // - keeper (client_outbox.cc), with a durable outbox: keeps submits in the
-//   local store, then posts them.
+//   local store, then posts them; forgets the answered ones in the same
+//   writes.
 // - sealer (client.cc), with batch sealing: seals the drafts given to
 //   SubmitDraftAsync in batches, then submits them.
 // client.cc starts and stops them and holds the public methods.
@@ -106,6 +107,9 @@ class Client::Impl {
     SubmitCallback done;
   };
   void SealerLoop();
+  // Fills what the client sets in each draft: its sender, and its creation
+  // (`now_ms`) and expiry (`ttl` later) where the caller left them 0.
+  void Complete(EnvelopeDraft* d, int64_t now_ms, milliseconds ttl) const;
   // Seals what waits, submits it, and joins the sealer. Idempotent.
   void StopSealer();
 
@@ -212,7 +216,7 @@ class Client::Impl {
   void KeeperLoop();
   // Joins the keeper thread; submits it did not keep get ShuttingDown.
   void StopKeeper();
-  // The broker answered the submit kept under `key`.
+  // The broker answered the submit kept under `key`: the keeper forgets it.
   void Answered(uint64_t key);
 
   // Set by the constructor and Init, read-only while the threads run.
@@ -269,12 +273,20 @@ class Client::Impl {
   std::mutex keep_mu_;
   std::condition_variable keep_cv_;
   std::vector<SubmitCmd> to_keep_;  // guarded by keep_mu_
+  // Outbox keys of answered submits, removed by the keeper's next write
+  // (the I/O thread never waits for the store). Guarded by keep_mu_.
+  std::vector<uint64_t> to_forget_;
+  // Submits given to the keeper and not yet posted (0: the keeper idles,
+  // which lets the sealer seal at once).
+  std::atomic<size_t> keeping_{0};
 
   // SubmitDraftAsync to the sealer thread.
   std::mutex seal_mu_;
   std::condition_variable seal_cv_;
   std::deque<DraftCmd> drafts_;  // guarded by seal_mu_
   bool seal_stop_ = false;       // guarded by seal_mu_
+  // Drafts sealed and not yet answered (0: the sealer seals at once).
+  std::atomic<size_t> sealed_unanswered_{0};
   std::mutex sealer_join_mu_;    // the one thread that joins the sealer
 
   std::thread io_thread_;

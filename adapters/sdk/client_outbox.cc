@@ -1,8 +1,9 @@
 // Client::Impl's durable outbox (client_impl.h): with a state_dir, each
 // submit is kept in the local store (the keeper thread: one sync for all
 // the submits that queued meanwhile) before it is posted to the I/O
-// thread, and forgotten once the broker answered. Start submits again what
-// an earlier run left unanswered.
+// thread, and forgotten once the broker answered (by the keeper's next
+// write: the I/O thread never waits for the store). Start submits again
+// what an earlier run left unanswered.
 
 #include <spdlog/spdlog.h>
 
@@ -38,6 +39,7 @@ Status Client::Impl::RestoreOutbox() {
 }
 
 void Client::Impl::Keep(SubmitCmd c) {
+  keeping_.fetch_add(1);
   {
     std::lock_guard<std::mutex> lock(keep_mu_);
     to_keep_.push_back(std::move(c));
@@ -48,29 +50,43 @@ void Client::Impl::Keep(SubmitCmd c) {
 void Client::Impl::KeeperLoop() {
   for (;;) {
     std::vector<SubmitCmd> batch;
+    std::vector<uint64_t> answered;
     {
       std::unique_lock<std::mutex> lock(keep_mu_);
-      keep_cv_.wait(lock,
-                    [this] { return stopping_.load() || !to_keep_.empty(); });
+      keep_cv_.wait(lock, [this] {
+        return stopping_.load() || !to_keep_.empty() || !to_forget_.empty();
+      });
       batch.swap(to_keep_);
+      answered.swap(to_forget_);
     }
-    if (batch.empty()) return;  // stopping
+    if (batch.empty() && answered.empty()) return;  // stopping
     std::vector<std::string_view> envelopes;
     envelopes.reserve(batch.size());
     for (const auto& c : batch) envelopes.push_back(c.envelope.bytes);
-    auto keys = store_->Keep(envelopes);
+    // The answered ones go with the next sync (or alone, unsynced).
+    auto keys = store_->Keep(envelopes, answered);
     CrashPoint("client.kept");
+    if (batch.empty()) {
+      if (!keys.ok())
+        spdlog::warn("{}: {}", participant(), keys.status().ToString());
+      continue;
+    }
     if (!keys.ok()) {
       spdlog::error("{}: {}", participant(), keys.status().ToString());
       for (auto& c : batch) c.done(keys.status());
-      continue;
+    } else {
+      std::vector<Command> cmds;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        batch[i].outbox_key = (*keys)[i];
+        cmds.push_back(std::move(batch[i]));
+      }
+      PostAll(std::move(cmds));
     }
-    std::vector<Command> cmds;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      batch[i].outbox_key = (*keys)[i];
-      cmds.push_back(std::move(batch[i]));
+    if (keeping_.fetch_sub(batch.size()) == batch.size()) {
+      // Idle: the sealer may seal what gathered meanwhile.
+      { std::lock_guard<std::mutex> lock(seal_mu_); }  // no lost wake-up
+      seal_cv_.notify_one();
     }
-    PostAll(std::move(cmds));
   }
 }
 
@@ -86,12 +102,20 @@ void Client::Impl::StopKeeper() {
     c.done(Status::Rejected(wire::RejectCode::ShuttingDown, "client stopped"));
   }
   to_keep_.clear();
+  // Answered after the keeper's last write: the next run would otherwise
+  // submit them again (and get their first receipts).
+  Status st = store_->Forget(to_forget_);
+  if (!st.ok()) spdlog::warn("{}: {}", participant(), st.ToString());
+  to_forget_.clear();
 }
 
 void Client::Impl::Answered(uint64_t key) {
   if (key == 0) return;
-  Status st = store_->Forget(key);
-  if (!st.ok()) spdlog::warn("{}: {}", participant(), st.ToString());
+  {
+    std::lock_guard<std::mutex> lock(keep_mu_);
+    to_forget_.push_back(key);
+  }
+  keep_cv_.notify_one();
 }
 
 }  // namespace relais::sdk

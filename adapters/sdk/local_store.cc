@@ -295,9 +295,13 @@ Status LocalStore::ForEachEffect(
 }
 
 Result<std::vector<uint64_t>> LocalStore::Keep(
-    const std::vector<std::string_view>& envelopes) {
+    const std::vector<std::string_view>& envelopes,
+    const std::vector<uint64_t>& answered) {
   std::vector<uint64_t> keys;
-  if (envelopes.empty()) return keys;
+  if (envelopes.empty()) {
+    RELAIS_RETURN_IF_ERROR(Forget(answered));
+    return keys;
+  }
   if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("local store " + dir_ + " is not open");
@@ -310,17 +314,23 @@ Result<std::vector<uint64_t>> LocalStore::Keep(
              rocksdb::Slice(envelopes[i].data(), envelopes[i].size()))
         .PermitUncheckedError();
   }
+  for (uint64_t key : answered) {
+    batch.Delete(cf_[kOutbox], BigEndianKey(key)).PermitUncheckedError();
+  }
   RELAIS_RETURN_IF_ERROR(Write(&batch, /*sync=*/true, "keeping submits"));
   return keys;
 }
 
-Status LocalStore::Forget(uint64_t key) {
+Status LocalStore::Forget(const std::vector<uint64_t>& keys) {
+  if (keys.empty()) return Status::OK();
   if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("local store " + dir_ + " is not open");
   rocksdb::WriteBatch batch;
-  batch.Delete(cf_[kOutbox], BigEndianKey(key)).PermitUncheckedError();
-  return Write(&batch, /*sync=*/false, "forgetting an answered submit");
+  for (uint64_t key : keys) {
+    batch.Delete(cf_[kOutbox], BigEndianKey(key)).PermitUncheckedError();
+  }
+  return Write(&batch, /*sync=*/false, "forgetting answered submits");
 }
 
 Result<std::vector<LocalStore::HandOff>> LocalStore::HandOffs() const {

@@ -134,12 +134,14 @@ class LocalStore {
 
   // --- outbox
   // Keeps `envelopes` with one synced write; returns their outbox keys, in
-  // the same order (keys grow: restored envelopes keep their order).
+  // the same order (keys grow: restored envelopes keep their order). The
+  // same write removes the answered envelopes kept under `answered`.
   Result<std::vector<uint64_t>> Keep(
-      const std::vector<std::string_view>& envelopes);
-  // Removes an answered envelope (not synced: after a crash it is merely
-  // submitted again, and the broker answers with its first receipt).
-  Status Forget(uint64_t key);
+      const std::vector<std::string_view>& envelopes,
+      const std::vector<uint64_t>& answered = {});
+  // Removes answered envelopes (not synced: after a crash they are merely
+  // submitted again, and the broker answers with their first receipts).
+  Status Forget(const std::vector<uint64_t>& keys);
   struct Kept {
     uint64_t key;
     std::string envelope;

@@ -56,7 +56,7 @@ TEST_F(LocalStoreTest, OutboxKeepsUntilForgottenInOrderAcrossRestarts) {
   ASSERT_EQ(keys->size(), 3u);
   EXPECT_LT((*keys)[0], (*keys)[1]);
   EXPECT_LT((*keys)[1], (*keys)[2]);
-  ASSERT_TRUE(store_->Forget((*keys)[1]).ok());
+  ASSERT_TRUE(store_->Forget({(*keys)[1]}).ok());
   Reopen();
   auto kept = store_->Outbox();
   ASSERT_TRUE(kept.ok());
@@ -67,11 +67,24 @@ TEST_F(LocalStoreTest, OutboxKeepsUntilForgottenInOrderAcrossRestarts) {
   auto more = store_->Keep({"fourth"});
   ASSERT_TRUE(more.ok());
   EXPECT_GT((*more)[0], (*kept)[1].key);
-  ASSERT_TRUE(store_->Forget((*kept)[0].key).ok());
+  ASSERT_TRUE(store_->Forget({(*kept)[0].key}).ok());
   kept = store_->Outbox();
   ASSERT_EQ(kept->size(), 2u);
   EXPECT_EQ((*kept)[0].envelope, "third");
   EXPECT_EQ((*kept)[1].envelope, "fourth");
+  // A keep also removes the answered ones it is given, in the same write.
+  ASSERT_TRUE(store_->Keep({"fifth"}, {(*kept)[0].key}).ok());
+  Reopen();
+  kept = store_->Outbox();
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ((*kept)[0].envelope, "fourth");
+  EXPECT_EQ((*kept)[1].envelope, "fifth");
+  ASSERT_TRUE(store_->Forget({(*kept)[0].key, (*kept)[1].key}).ok());
+  Reopen();
+  kept = store_->Outbox();
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->empty());
 }
 
 TEST_F(LocalStoreTest, EffectsAreCommittedWithTheProcessedIds) {

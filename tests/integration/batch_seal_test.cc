@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -174,6 +175,29 @@ TEST_F(BatchSealIntegrationTest, ForgedSealsAreRefusedWithTheirCodes) {
   ASSERT_TRUE(marker.ok());
   ASSERT_TRUE(WaitUntil([&] { return caf_seen_.count(*marker) == 1; }));
   for (const auto& env : batch) EXPECT_EQ(caf_seen_.count(env.message_id), 1);
+}
+
+// The sealer does not hold a lone draft back for company: with an idle
+// sealer and keeper it is sealed at once, however long the window (here
+// a minute, twice the time the test waits).
+TEST_F(BatchSealIntegrationTest, ALoneDraftIsSealedAtOnce) {
+  auto sealer = stack_.Connect(kDesk, nullptr, 0, [](sdk::ClientOptions* o) {
+    o->batch_seal_max = 256;
+    o->batch_seal_window = std::chrono::minutes(1);
+  });
+  ASSERT_TRUE(sealer.ok()) << sealer.status().ToString();
+  for (int i = 0; i < 3; ++i) {
+    std::promise<Result<sdk::Receipt>> answer;
+    EnvelopeDraft d = SampleDraft(kDesk, {"cpam"});
+    d.message_id = std::string(15, 'l') + static_cast<char>(i);
+    (*sealer)->SubmitDraftAsync(std::move(d), [&](Result<sdk::Receipt> r) {
+      answer.set_value(std::move(r));
+    });
+    auto future = answer.get_future();
+    ASSERT_EQ(future.wait_for(seconds(30)), std::future_status::ready)
+        << "draft " << i << " waited for the window";
+    ASSERT_TRUE(future.get().ok());
+  }
 }
 
 // The SDK's sealer: drafts given to SubmitDraftAsync close together share
