@@ -15,6 +15,7 @@
 
 #include "adapters/sdk/client.h"
 #include "adapters/sdk/client_config.h"
+#include "bench/load/machine_bound.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -274,7 +275,7 @@ void SleepUntil(int64_t ns) {
 // the run's start, shared by every sender so that the open loop's moments
 // interleave. Through the SDK's SubmitDraftAsync: signed one by one, or
 // with --batch-seal N by the SDK's sealer, in batches of up to N drafts
-// that arrive within --batch-window-ms of each other.
+// (those that come while the previous batch is on its way).
 void Send(const LoadOptions& o, uint32_t s, int64_t start, sdk::Client* sender,
           RunState* st) {
   for (uint64_t i = s; i < o.messages; i += o.senders) {
@@ -551,6 +552,11 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   std::vector<std::string> sender_states;
   RELAIS_ASSIGN_OR_RETURN(auto senders,
                           StartSenders(o, target, &sender_states));
+  // Before any traffic, beside the first sender's store (same disk).
+  RELAIS_ASSIGN_OR_RETURN(
+      MachineCosts machine,
+      MeasureMachine(o.payload_bytes, o.batch_seal, o.recipients_per_message,
+                     sender_states.front() + "-machine"));
   std::vector<std::unique_ptr<ReceiverProcess>> receivers;
   for (uint32_t r = 0; r < o.receivers; ++r) {
     receivers.push_back(std::make_unique<ReceiverProcess>(
@@ -605,6 +611,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
                           StopAndTally(target, receivers, &receiver_states));
 
   Tally(o, st, tallies, start_ns, drain_start_ns, &r);
+  r.machine = machine;
   r.broker_kills = broker_killer.kills();
   r.receiver_kills = receiver_killer.kills();
   r.seed = seed;
@@ -663,6 +670,8 @@ nlohmann::json LoadReport::ToJson() const {
     j["journal_largest_batch"] = journal_largest_batch;
   }
   if (!first_rejection.empty()) j["first_rejection"] = first_rejection;
+  j["machine"] = machine.ToJson();
+  j["of_bound"] = OfBound();
   return j;
 }
 
@@ -720,8 +729,24 @@ std::string LoadReport::ToText() const {
            std::to_string(receiver_kills) + " times (seed " +
            std::to_string(seed) + ")";
   }
+  std::snprintf(buf, sizeof buf,
+                "\nmachine bound: %.0f msg/s = %u cores / (seal %.1f us + %u "
+                "x open %.1f us per envelope), measured here before the run; "
+                "this run end to end: %.2f of it\n"
+                "latency floor: %.2f ms (3 synced writes of %.2f ms, a seal "
+                "and 2 opens)",
+                machine.BoundMsgsPerS(), machine.cores, machine.seal_us,
+                1 + machine.recipients_per_message, machine.open_us, OfBound(),
+                machine.LatencyFloorMs(), machine.synced_write_ms);
+  out += buf;
   if (!first_rejection.empty()) out += "\nfirst rejection: " + first_rejection;
   return out;
+}
+
+double LoadReport::OfBound() const {
+  const double bound = machine.BoundMsgsPerS();
+  if (bound <= 0 || recipients_per_message == 0) return 0;
+  return msgs_per_s / recipients_per_message / bound;
 }
 
 }  // namespace relais::bench

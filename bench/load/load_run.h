@@ -14,6 +14,7 @@
 #include <string>
 
 #include "adapters/sdk/client.h"
+#include "bench/load/machine_bound.h"
 #include "core/status.h"
 
 namespace relais::bench {
@@ -38,7 +39,7 @@ struct LoadOptions {
   uint32_t recipients_per_message = 1;
   // 0: each envelope signed alone. N: batch seals (docs/PROTOCOL.md 4.8)
   // of up to N envelopes by the SDK's sealer (ClientOptions::
-  // batch_seal_max), each batch what arrives within batch_window_ms.
+  // batch_seal_max, batch_seal_window = batch_window_ms).
   uint32_t batch_seal = 0;
   double batch_window_ms = 2;
   // The receiver's delivery window.
@@ -86,6 +87,11 @@ struct LoadReport {
   uint64_t journal_batches = 0, journal_submits = 0, journal_largest_batch = 0;
   uint64_t seed = 0;
   std::string first_rejection;
+  // Measured before the run: what this machine allows (machine_bound.h).
+  MachineCosts machine;
+  // End-to-end messages per second (each message once, whatever its
+  // recipients) over machine.BoundMsgsPerS().
+  double OfBound() const;
 
   nlohmann::json ToJson() const;
   std::string ToText() const;

@@ -64,7 +64,8 @@ static int RunBench(int argc, char** argv) {
       ->check(CLI::Range(0u, 65536u))
       ->capture_default_str();
   app.add_option("--batch-window-ms", o.batch_window_ms,
-                 "with --batch-seal: longest wait for a batch to fill")
+                 "with --batch-seal: longest wait after the previous seal "
+                 "(an idle sealer seals at once)")
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   app.add_option("--rate", o.rate,

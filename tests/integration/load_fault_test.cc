@@ -47,7 +47,11 @@ nlohmann::json Bench(const std::vector<std::string>& args) {
   EXPECT_EQ(status, 0) << (text.ok() ? *text : "");
   if (!text.ok()) return {};
   // The report is the last line (warnings may come before it).
-  const size_t start = text->rfind('{');
+  const size_t line = text->rfind("\n{");
+  const size_t start =
+      line != std::string::npos
+          ? line + 1
+          : (!text->empty() && text->front() == '{' ? 0 : line);
   auto j = nlohmann::json::parse(
       start == std::string::npos ? "" : text->substr(start), nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << *text;
@@ -95,6 +99,18 @@ TEST(LoadFaultTest, BatchSealedUnderKillsLosesAndRepeatsNothing) {
       Bench({"--messages", "6000", "--payload-bytes", "512", "--batch-seal",
              "64", "--kill-broker", "2", "--kill-receiver", "2"});
   EXPECT_EQ(r.value("batch_seal", 0), 64);
+  // The machine's bound, from the costs measured before the run:
+  // cores / (seal + (1 + K) open), K = 1 here.
+  const auto m = r.value("machine", nlohmann::json::object());
+  const double seal = m.value("seal_us", 0.0), open = m.value("open_us", 0.0);
+  EXPECT_GT(seal, 0.0);
+  EXPECT_GT(open, 0.0);
+  EXPECT_GT(m.value("synced_write_ms", 0.0), 0.0);
+  EXPECT_NEAR(m.value("bound_msgs_per_s", 0.0),
+              m.value("cores", 0) * 1e6 / (seal + 2 * open), 1e-6 * 1e6);
+  EXPECT_NEAR(r.value("of_bound", 0.0),
+              r.value("msgs_per_s", 0.0) / m.value("bound_msgs_per_s", 1.0),
+              1e-9);
   EXPECT_EQ(r.value("broker_kills", 0), 2);
   EXPECT_EQ(r.value("receiver_kills", 0), 2);
   EXPECT_EQ(r.value("accepted", 0), 6000);
