@@ -46,8 +46,13 @@ Status Client::Impl::Init() {
   RELAIS_RETURN_IF_ERROR(ConnectSocket());
   if (outbox_) RELAIS_RETURN_IF_ERROR(RestoreOutbox());
   io_thread_ = std::thread([this] { IoLoop(); });
-  if (opts_.window > 0)
+  if (opts_.window > 0) {
+    uint32_t threads = opts_.verify_threads;
+    if (threads == 0)
+      threads = std::min(8u, std::thread::hardware_concurrency());
+    verify_pool_ = std::make_unique<WorkerPool>(threads);
     handler_thread_ = std::thread([this] { HandlerLoop(); });
+  }
   if (outbox_) keeper_thread_ = std::thread([this] { KeeperLoop(); });
   if (opts_.batch_seal_max > merkle::kMaxLeaves) {
     opts_.batch_seal_max = merkle::kMaxLeaves;
@@ -298,6 +303,8 @@ Result<std::optional<std::string>> Client::ReadEffect(const std::string& key) {
 
 Result<size_t> Client::OutboxSize() {
   if (impl_->store() == nullptr) return size_t{0};
+  // Answered submits are forgotten by the keeper's next write.
+  impl_->WaitForgotten(std::chrono::seconds(10));
   RELAIS_ASSIGN_OR_RETURN(auto kept, impl_->store()->Outbox());
   return kept.size();
 }

@@ -99,6 +99,11 @@ struct ClientOptions {
   // previous seal. 0 or 1: each draft is sealed alone. Default: off.
   uint32_t batch_seal_max = 0;
   std::chrono::microseconds batch_seal_window{2000};
+  // Threads that verify deliveries (signatures, proofs, payload hashes),
+  // the handler's among them: each batch of deliveries is verified on all
+  // of them at once, then handed to the handler one by one in arrival
+  // order. 0: one per core (at most 8); 1: the handler's thread alone.
+  uint32_t verify_threads = 0;
   // Time checks on deliveries.
   TimePolicy time_policy;
   std::string software = "relais-sdk/0.1";

@@ -1,5 +1,6 @@
-// Client::Impl's handler thread (client_impl.h): deliveries verified and
-// handed to the handler once per message id, in order; their processed ids,
+// Client::Impl's handler thread (client_impl.h): deliveries verified (each
+// batch on the verify threads at once) and handed to the handler once per
+// message id, in order; their processed ids,
 // effects and hand-offs recorded with one synced write per batch; the
 // hand-offs completed; only then the acks posted to the I/O thread. Also
 // the hand-offs a crash left recorded, and the retention of processed ids.
@@ -52,10 +53,22 @@ bool Client::Impl::HandleBatch(const std::vector<Incoming>& batch) {
   std::vector<LocalStore::Entry> records;
   std::set<std::string> in_batch;
   Effects effects = store_->NewEffects();
-  for (const Incoming& in : batch) {
+  // Verified on every verify thread at once (the roots' cache is shared),
+  // then handled one by one in arrival order. An operator's replay is
+  // handled even past the message's expiry.
+  const int64_t now = relais::Clock::System()->NowMs();
+  std::vector<std::optional<Result<EnvelopeView>>> opened(batch.size());
+  verify_pool_->ForEach(batch.size(), [&](size_t i) {
     // Sent on an earlier connection: it comes again on the current one.
-    if (in.generation != generation_.load()) continue;
-    auto ack = HandleOne(in, &in_batch, &records, &effects);
+    if (batch[i].generation != generation_.load()) return;
+    opened[i] =
+        OpenEnvelope(batch[i].envelope, opts_.peers, now, opts_.time_policy,
+                     /*check_expiry=*/!batch[i].replayed, &roots_);
+  });
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Incoming& in = batch[i];
+    if (!opened[i] || in.generation != generation_.load()) continue;
+    auto ack = HandleOne(in, *opened[i], &in_batch, &records, &effects);
     if (!ack) break;  // store unreadable or stopping: no acks past here
     acks.push_back(std::move(*ack));
   }
@@ -85,12 +98,9 @@ bool Client::Impl::HandleBatch(const std::vector<Incoming>& batch) {
 // --- One delivery ------------------------------------------------------------
 
 std::optional<Client::Impl::AckCmd> Client::Impl::HandleOne(
-    const Incoming& in, std::set<std::string>* in_batch,
-    std::vector<LocalStore::Entry>* records, Effects* effects) {
-  const int64_t now = relais::Clock::System()->NowMs();
-  // An operator's replay is handled even past the message's expiry.
-  auto opened = OpenEnvelope(in.envelope, opts_.peers, now, opts_.time_policy,
-                             /*check_expiry=*/!in.replayed, &roots_);
+    const Incoming& in, const Result<EnvelopeView>& opened,
+    std::set<std::string>* in_batch, std::vector<LocalStore::Entry>* records,
+    Effects* effects) {
   AckCmd ack{in.generation, in.sequence, {}, wire::AckOutcome::Processed, {}};
   if (!opened.ok()) {
     // Not recorded as processed: a forged copy must not shadow the real one.

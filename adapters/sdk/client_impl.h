@@ -2,13 +2,14 @@
 
 // Client::Impl, private to the client's sources (client.h is the contract).
 //
-// Three threads (docs/ARCHITECTURE.md, "The SDK's layers"):
+// Its threads (docs/ARCHITECTURE.md, "The SDK's layers"):
 // - I/O (client_io.cc): owns the DEALER; says Hello, sends what other
 //   threads posted as commands, resends unanswered requests, matches the
 //   broker's answers to them and queues deliveries for the handler.
 // - handler (client_handler.cc), when the client receives: verifies each
-//   delivery, calls the handler, records the processed ids in one synced
-//   write per batch, completes hand-offs, and posts the acks.
+//   batch of deliveries (with the verify pool's helpers, verify_pool_),
+//   calls the handler for each in order, records the processed ids in one
+//   synced write per batch, completes hand-offs, and posts the acks.
 // - keeper (client_outbox.cc), with a durable outbox: keeps submits in the
 //   local store, then posts them; forgets the answered ones in the same
 //   writes.
@@ -42,6 +43,7 @@
 #include "adapters/sdk/local_store.h"
 #include "core/envelope.h"
 #include "core/status.h"
+#include "core/worker_pool.h"
 #include "schemas/frames_generated.h"
 
 namespace relais::sdk {
@@ -69,6 +71,10 @@ class Client::Impl {
   const ClientStats& stats() const { return stats_; }
   const std::string& participant() const { return opts_.identity.participant; }
   LocalStore* store() const { return store_.get(); }
+  // client_outbox.cc: waits (at most `timeout`) until the keeper has
+  // written the forgets of every submit answered so far, so that the
+  // outbox shows no answered submit.
+  void WaitForgotten(milliseconds timeout);
 
   // client_io.cc: sends a CaseStatusQuery for `case_id`, or the request
   // `admin_frame` builds for a request id if given, and waits for the
@@ -183,7 +189,9 @@ class Client::Impl {
   bool HandleBatch(const std::vector<Incoming>& batch);
   // Verifies and hands one delivery to the handler; the ack to send once
   // `records` are durable, or nullopt to stop the batch here.
+  // `opened` is what OpenEnvelope made of it.
   std::optional<AckCmd> HandleOne(const Incoming& in,
+                                  const Result<EnvelopeView>& opened,
                                   std::set<std::string>* in_batch,
                                   std::vector<LocalStore::Entry>* records,
                                   Effects* effects);
@@ -231,6 +239,8 @@ class Client::Impl {
   // Batch roots already verified: a batch-sealed delivery costs one
   // signature check per batch, then only hashes.
   VerifiedRoots roots_;
+  // Verifies each batch's deliveries in parallel (verify_threads).
+  std::unique_ptr<WorkerPool> verify_pool_;
   std::atomic<bool> stopping_{false};
   // Counts connections: an ack for a delivery of an earlier one is dropped.
   std::atomic<uint64_t> generation_{0};
@@ -276,6 +286,11 @@ class Client::Impl {
   // Outbox keys of answered submits, removed by the keeper's next write
   // (the I/O thread never waits for the store). Guarded by keep_mu_.
   std::vector<uint64_t> to_forget_;
+  // Forgets asked (Answered) and written by the keeper, guarded by
+  // keep_mu_; forgot_cv_ tells WaitForgotten of each write.
+  uint64_t forgets_asked_ = 0;
+  uint64_t forgets_written_ = 0;
+  std::condition_variable forgot_cv_;
   // Submits given to the keeper and not yet posted (0: the keeper idles,
   // which lets the sealer seal at once).
   std::atomic<size_t> keeping_{0};
@@ -287,7 +302,7 @@ class Client::Impl {
   bool seal_stop_ = false;       // guarded by seal_mu_
   // Drafts sealed and not yet answered (0: the sealer seals at once).
   std::atomic<size_t> sealed_unanswered_{0};
-  std::mutex sealer_join_mu_;    // the one thread that joins the sealer
+  std::mutex sealer_join_mu_;  // the one thread that joins the sealer
 
   std::thread io_thread_;
   std::thread handler_thread_;

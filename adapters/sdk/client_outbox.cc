@@ -66,6 +66,13 @@ void Client::Impl::KeeperLoop() {
     // The answered ones go with the next sync (or alone, unsynced).
     auto keys = store_->Keep(envelopes, answered);
     CrashPoint("client.kept");
+    if (!answered.empty()) {
+      {
+        std::lock_guard<std::mutex> lock(keep_mu_);
+        forgets_written_ += answered.size();
+      }
+      forgot_cv_.notify_all();
+    }
     if (batch.empty()) {
       if (!keys.ok())
         spdlog::warn("{}: {}", participant(), keys.status().ToString());
@@ -106,7 +113,9 @@ void Client::Impl::StopKeeper() {
   // submit them again (and get their first receipts).
   Status st = store_->Forget(to_forget_);
   if (!st.ok()) spdlog::warn("{}: {}", participant(), st.ToString());
+  forgets_written_ += to_forget_.size();
   to_forget_.clear();
+  forgot_cv_.notify_all();
 }
 
 void Client::Impl::Answered(uint64_t key) {
@@ -114,8 +123,15 @@ void Client::Impl::Answered(uint64_t key) {
   {
     std::lock_guard<std::mutex> lock(keep_mu_);
     to_forget_.push_back(key);
+    ++forgets_asked_;
   }
   keep_cv_.notify_one();
+}
+
+void Client::Impl::WaitForgotten(milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(keep_mu_);
+  const uint64_t asked = forgets_asked_;
+  forgot_cv_.wait_for(lock, timeout, [&] { return forgets_written_ >= asked; });
 }
 
 }  // namespace relais::sdk

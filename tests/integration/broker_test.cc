@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/flatbuf.h"
@@ -109,6 +110,42 @@ TEST_F(BrokerTest, RecipientConnectingAfterAcceptanceGetsItsBacklogInOrder) {
   }));
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(order, ids);  // all of them, once, in acceptance order
+}
+
+// The SDK verifies a batch of deliveries on several threads at once
+// (ClientOptions::verify_threads), yet hands them to the handler one by one,
+// on one thread, in acceptance order.
+TEST_F(BrokerTest, DeliveriesVerifiedInParallelAreHandledInOrder) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 150; ++i) {
+    SealedEnvelope env = SealFromDesk({"cpam"});
+    ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
+    ids.push_back(env.message_id);
+  }
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::set<std::thread::id> handler_threads;
+  auto cpam = stack_.Connect(
+      "cpam",
+      [&](const sdk::Delivery& d) {
+        std::lock_guard<std::mutex> lock(mu);
+        order.emplace_back(d.envelope->message_id);
+        handler_threads.insert(std::this_thread::get_id());
+        return sdk::HandlerResult::Processed();
+      },
+      64, [](sdk::ClientOptions* o) { o->verify_threads = 4; });
+  ASSERT_TRUE(cpam.ok());
+  auto marker = SubmitMarker(*desk_, "cpam");
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  ids.push_back(*marker);
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return !order.empty() && order.back() == *marker;
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(order, ids);  // all of them, once, in acceptance order
+  EXPECT_EQ(handler_threads.size(), 1u);
+  EXPECT_EQ((*cpam)->stats().deliveries_rejected.load(), 0u);
 }
 
 TEST_F(BrokerTest, ResubmissionReturnsTheSameReceiptAndDeliversOnce) {
