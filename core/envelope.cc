@@ -263,7 +263,7 @@ namespace {
 
 Status VerifyBatchSeal(const EnvelopeView& v,
                        const crypto::Ed25519PublicKey& key,
-                       VerifiedRoots* roots) {
+                       VerifiedRoots* roots, std::string_view header_sha256) {
   const auto length =
       merkle::ProofLength(v.batch_leaf_index, v.batch_leaf_count);
   if (!length) {
@@ -281,9 +281,11 @@ Status VerifyBatchSeal(const EnvelopeView& v,
             std::to_string(v.batch_leaf_count) + " needs " +
             std::to_string(*length));
   }
-  const auto root =
-      merkle::RootFromProof(crypto::Sha256(v.header_bytes), v.batch_leaf_index,
-                            v.batch_leaf_count, v.batch_path);
+  const std::string computed =
+      header_sha256.empty() ? crypto::Sha256(v.header_bytes) : std::string();
+  const auto root = merkle::RootFromProof(
+      header_sha256.empty() ? std::string_view(computed) : header_sha256,
+      v.batch_leaf_index, v.batch_leaf_count, v.batch_path);
   if (!root || !crypto::ConstantTimeEquals(*root, v.batch_root)) {
     return Status::Rejected(RejectCode::BadBatchProof,
                             "batch.path does not lead from the header to "
@@ -309,8 +311,9 @@ Status VerifyBatchSeal(const EnvelopeView& v,
 
 Status VerifyEnvelopeSignature(const EnvelopeView& v,
                                const crypto::Ed25519PublicKey& key,
-                               VerifiedRoots* roots) {
-  if (v.batch_sealed) return VerifyBatchSeal(v, key, roots);
+                               VerifiedRoots* roots,
+                               std::string_view header_sha256) {
+  if (v.batch_sealed) return VerifyBatchSeal(v, key, roots, header_sha256);
   if (!key.Verify(EnvelopeSigningInput(v.header_bytes), v.signature)) {
     return Status::Rejected(RejectCode::BadSignature,
                             "signature does not verify with key " +

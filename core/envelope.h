@@ -141,9 +141,12 @@ Result<EnvelopeView> ParseEnvelope(std::string_view bytes);
 // batch-sealed envelope: Rejected(BadBatchProof) unless its proof leads
 // from its header to its root, then Rejected(BadSignature) unless the root
 // signature verifies with `key`, checked once per root if `roots` is given.
+// `header_sha256`, if the caller has it already: SHA-256 of the header's
+// bytes (computed here otherwise).
 Status VerifyEnvelopeSignature(const EnvelopeView& envelope,
                                const crypto::Ed25519PublicKey& key,
-                               VerifiedRoots* roots = nullptr);
+                               VerifiedRoots* roots = nullptr,
+                               std::string_view header_sha256 = {});
 
 struct TimePolicy {
   // How far created_at_ms may be ahead of the receiver's clock.

@@ -43,7 +43,8 @@ Result<journal::SubmitRequest> VerifySubmission(
                             registry.keys().FindSigningKey(
                                 std::string(v.sender), std::string(v.key_id),
                                 v.header->created_at_ms()));
-    RELAIS_RETURN_IF_ERROR(VerifyEnvelopeSignature(v, key->key, roots));
+    RELAIS_RETURN_IF_ERROR(
+        VerifyEnvelopeSignature(v, key->key, roots, header_sha256));
     RELAIS_RETURN_IF_ERROR(CheckEnvelopeTime(v, now_ms, time));
   }
 

@@ -262,6 +262,20 @@ TEST_F(BatchSealTest, EachEnvelopeOfABatchOpensAloneWithOneVerification) {
   EXPECT_TRUE(Open(one[0].bytes).ok());
 }
 
+// A caller that hashed the header already (the broker's ingress) passes the
+// hash; the proof is checked from it, so a wrong one fails.
+TEST_F(BatchSealTest, AHeaderHashGivenByTheCallerIsTheOneChecked) {
+  auto batch = SealMany(3, sender_);
+  auto v = ParseEnvelope(batch[1].bytes);
+  ASSERT_TRUE(v.ok());
+  const auto& key = sender_.signing.key.public_key();
+  EXPECT_TRUE(
+      VerifyEnvelopeSignature(*v, key, nullptr, batch[1].header_sha256).ok());
+  EXPECT_EQ(VerifyEnvelopeSignature(*v, key, nullptr, batch[0].header_sha256)
+                .reject_code(),
+            RejectCode::BadBatchProof);
+}
+
 TEST_F(BatchSealTest, AForgedProofIsRefused) {
   auto batch = SealMany(5, sender_);
   auto v = ParseEnvelope(batch[2].bytes);
