@@ -140,6 +140,13 @@ def compute_medians(runs):
     groups = {}
     systems = []
     for run in runs:
+        # relais-bench's machine bound (an object): its numbers as
+        # machine_<name>, so that they get medians like the others.
+        machine = run.get("machine")
+        if isinstance(machine, dict):
+            run = dict(run)
+            for name, value in machine.items():
+                run["machine_" + name] = value
         system = run.get("system", "?")
         if system not in systems:
             systems.append(system)
@@ -245,9 +252,38 @@ def table_text(rows):
             fmt(row.get("duplicates_max", row.get("duplicates"))), runs,
         ]) + " |")
     text = "\n".join(lines) + "\n\n" + FOOTER + "\n"
+    bounds = bound_lines(rows)
+    if bounds:
+        text += ("\nWhat the machine allows relais (relais-bench measures a "
+                 "seal, an opening and a synced write just before each run; "
+                 "bound = cores / (seal + 2 opens), bench/README.md), "
+                 "medians:\n\n" + "".join("- %s\n" % b for b in bounds))
     if notes:
         text += "\nFailed runs:\n\n" + "".join("- %s\n" % n for n in notes)
     return text
+
+
+def bound_lines(rows):
+    """One line per system whose runs carry relais-bench's machine bound:
+    the bound, its costs, and the share of it reached in the closed loop
+    (else at the highest offered load)."""
+    out = []
+    for system in dict.fromkeys(r["system"] for r in rows):
+        mine = [r for r in rows if r["system"] == system
+                and is_number(r.get("machine_bound_msgs_per_s"))]
+        if not mine:
+            continue
+        best = next((r for r in mine if r["offered"] == "max"), mine[-1])
+        offered = ("closed loop" if best["offered"] == "max"
+                   else "at %s msg/s offered" % fmt(best["offered"]))
+        out.append("%s: %s msg/s (seal %s µs, open %s µs per envelope, %s "
+                   "cores); end to end, %s: %s of it" % (
+                       system, fmt(best["machine_bound_msgs_per_s"]),
+                       fmt(best.get("machine_seal_us"), 1),
+                       fmt(best.get("machine_open_us"), 1),
+                       fmt(best.get("machine_cores")), offered,
+                       fmt(best.get("of_bound"), 2)))
+    return out
 
 
 def table(args):
