@@ -154,6 +154,14 @@ void Broker::OnCommitted(journal::CommitReport report) {
   work.dead = std::move(report.dead_letters);
   work.replayed = std::move(report.replayed);
   work.pump_all = report.journal_recovered;
+  if (report.commit_status.ok()) {
+    for (auto& s : report.submits) {
+      if (s.status.ok() && !s.envelope.empty()) {
+        work.accepted.emplace_back(std::move(s.message_id),
+                                   std::move(s.envelope));
+      }
+    }
+  }
   Post(std::move(work));
 }
 
@@ -162,7 +170,9 @@ void Broker::OnRefused(IngressRejection r) {
   metrics_->Rejected(RejectCodeOf(r.status));
   spdlog::warn("{}: rejected message {}: {}", r.participant, Hex8(r.message_id),
                r.status.ToString());
-  Post({{RejectionTo(r.reply, r.status, r.message_id)}, {}, {}, {}, {}, false});
+  LoopWork work;
+  work.frames.push_back(RejectionTo(r.reply, r.status, r.message_id));
+  Post(std::move(work));
 }
 
 void Broker::Post(LoopWork work) {
@@ -174,6 +184,7 @@ void Broker::Post(LoopWork work) {
     Append(&posted_.dead, std::move(work.dead));
     Append(&posted_.replayed, std::move(work.replayed));
     posted_.pump_all |= work.pump_all;
+    Append(&posted_.accepted, std::move(work.accepted));
   }
   router_->Wake();
 }

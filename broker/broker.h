@@ -77,6 +77,8 @@ class Broker {
     // (recipient, sequence) now dead letters, or put back by an operator.
     std::vector<std::pair<std::string, uint64_t>> dead, replayed;
     bool pump_all = false;  // the journal recovered: every outbox again
+    // (message id, envelope) of the messages just accepted.
+    std::vector<std::pair<std::string, std::string>> accepted;
   };
 
   Broker(BrokerConfig config, const Clock* clock);

@@ -59,6 +59,9 @@ void Broker::DrainPosted() {
     std::swap(w, posted_);
   }
   for (const auto& f : w.frames) Send(f.routing_id, f.frame);
+  for (auto& [id, envelope] : w.accepted) {
+    sessions_->Remember(std::move(id), std::move(envelope));
+  }
   for (const auto& [r, seq] : w.dead) {
     sessions_->Forget(r, seq);
     w.recipients.push_back(r);  // its window has room again

@@ -41,6 +41,15 @@ int64_t Sessions::NextDeadline(int64_t now_ms, uint32_t attempt) {
   return now_ms + static_cast<int64_t>(jitter(rng_));
 }
 
+Result<std::string_view> Sessions::EnvelopeOf(const std::string& message_id,
+                                              std::string* read) const {
+  if (const std::string* recent = recent_.Find(message_id)) {
+    return std::string_view(*recent);
+  }
+  RELAIS_ASSIGN_OR_RETURN(*read, journal_->GetMessage(message_id));
+  return std::string_view(*read);
+}
+
 bool Sessions::SendDelivery(Session& s, uint64_t sequence, InFlight& f,
                             std::string_view envelope) {
   uint32_t& attempt = attempts_[{s.participant, sequence}];
@@ -79,7 +88,8 @@ std::vector<journal::DeadLetterRequest> Sessions::Tick() {
         it = s.in_flight.erase(it);
         continue;
       }
-      auto envelope = journal_->GetMessage(f.message_id);
+      std::string read;
+      auto envelope = EnvelopeOf(f.message_id, &read);
       if (!envelope.ok()) {
         spdlog::error("{}: cannot read message of sequence {}: {}", participant,
                       it->first, envelope.status().ToString());
@@ -197,6 +207,7 @@ void Sessions::Pump(const std::string& participant) {
   if (sit == sessions_.end()) return;
   Session& s = sit->second;
   std::vector<journal::OutboxEntry> entries;
+  std::string read;
   while (s.in_flight.size() < s.window) {
     entries.clear();
     const size_t room =
@@ -210,7 +221,7 @@ void Sessions::Pump(const std::string& participant) {
     for (const auto& e : entries) {
       s.cursor = e.sequence + 1;
       if (s.in_flight.count(e.sequence)) continue;  // rewound past it
-      auto envelope = journal_->GetMessage(e.message_id);
+      auto envelope = EnvelopeOf(e.message_id, &read);
       if (!envelope.ok()) {
         // An outbox entry without its message: the journal is damaged. Never
         // skip it silently; leave it for an operator.

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/delivery/recent_envelopes.h"
 #include "broker/journal/journal.h"
 #include "broker/journal/requests.h"
 #include "core/clock.h"
@@ -71,6 +72,13 @@ class Sessions {
                                   std::string_view reason);
   // Sends what `participant`'s window allows from its outbox.
   void Pump(const std::string& participant);
+  // A message just accepted: its deliveries take its bytes from memory
+  // rather than from the journal while it is among the latest
+  // kRecentEnvelopeBytes.
+  void Remember(std::string message_id, std::string envelope) {
+    recent_.Remember(std::move(message_id), std::move(envelope));
+  }
+  static constexpr size_t kRecentEnvelopeBytes = 16 << 20;
   // Pump() for every session (e.g. once the journal is readable again).
   void PumpAll();
   // Restart() for every participant, and forgets every remembered first
@@ -136,6 +144,12 @@ class Sessions {
   // and not got in flight.
   void NoteFirstLive(const Session& s);
 
+  // The envelope of `message_id`: from recent_ if there, else read from
+  // the journal into `*read`.
+  Result<std::string_view> EnvelopeOf(const std::string& message_id,
+                                      std::string* read) const;
+
+  RecentEnvelopes recent_{kRecentEnvelopeBytes};
   std::map<std::string, Session> sessions_;  // by participant
   // By participant: every outbox entry below it was acknowledged or
   // dead-lettered (its deletion journaled or being journaled).

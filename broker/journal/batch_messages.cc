@@ -68,6 +68,7 @@ void JournalWriter::BatchBuilder::Add(SubmitRequest& r) {
   }
   out.sequence = seq;
   out.accepted_at_ms = now_ms_;
+  out.envelope = std::move(r.envelope);  // written into the batch above
   depends_on_batch_.push_back(report_.submits.size());
   report_.submits.push_back(std::move(out));
 }

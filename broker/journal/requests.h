@@ -160,6 +160,9 @@ struct SubmitOutcome {
   int64_t accepted_at_ms = 0;
   bool duplicate = false;
   size_t envelope_bytes = 0;
+  // A message accepted by this batch (not a duplicate): its bytes, for the
+  // deliveries (delivery/recent_envelopes.h). Empty otherwise.
+  std::string envelope;
   std::string sender;
   std::chrono::steady_clock::time_point received{};  // SubmitRequest's
 };
