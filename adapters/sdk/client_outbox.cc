@@ -109,13 +109,6 @@ void Client::Impl::StopKeeper() {
     c.done(Status::Rejected(wire::RejectCode::ShuttingDown, "client stopped"));
   }
   to_keep_.clear();
-  // Answered after the keeper's last write: the next run would otherwise
-  // submit them again (and get their first receipts).
-  Status st = store_->Forget(to_forget_);
-  if (!st.ok()) spdlog::warn("{}: {}", participant(), st.ToString());
-  forgets_written_ += to_forget_.size();
-  to_forget_.clear();
-  forgot_cv_.notify_all();
 }
 
 void Client::Impl::Answered(uint64_t key) {

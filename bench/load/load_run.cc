@@ -540,6 +540,20 @@ Result<std::vector<ReceiverTally>> StopAndTally(
   return tallies;
 }
 
+// Removes the run's local stores (`states`); with relais-bench's own
+// relaisd, notes its peak RSS in `r`, stops it and removes its folder.
+void CleanUp(Target* target, const std::vector<std::string>& states,
+             LoadReport* r) {
+  std::error_code ec;
+  for (const auto& dir : states) fs::remove_all(dir, ec);
+  if (target->owned) {
+    target->NoteRss();
+    r->broker_peak_rss_mb = target->peak_rss_mb;
+    target->broker.Stop();
+    fs::remove_all(target->dir, ec);
+  }
+}
+
 }  // namespace
 
 Result<LoadReport> RunLoad(const LoadOptions& o) {
@@ -615,15 +629,9 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   r.broker_kills = broker_killer.kills();
   r.receiver_kills = receiver_killer.kills();
   r.seed = seed;
-  std::error_code ec;
-  for (const auto& dir : sender_states) fs::remove_all(dir, ec);
-  for (const auto& dir : receiver_states) fs::remove_all(dir, ec);
-  if (target.owned) {
-    target.NoteRss();
-    r.broker_peak_rss_mb = target.peak_rss_mb;
-    target.broker.Stop();
-    fs::remove_all(target.dir, ec);
-  }
+  sender_states.insert(sender_states.end(), receiver_states.begin(),
+                       receiver_states.end());
+  CleanUp(&target, sender_states, &r);
   return r;
 }
 
