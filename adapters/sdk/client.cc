@@ -95,28 +95,28 @@ Status Client::Impl::WaitConnected(milliseconds timeout) {
 
 // --- Client::Impl: what the public methods call ------------------------------
 
-void Client::Impl::Complete(EnvelopeDraft* d, int64_t now_ms,
-                            milliseconds ttl) const {
+void Client::Impl::FillDraft(EnvelopeDraft* d, int64_t now_ms,
+                             milliseconds ttl) const {
   d->sender = opts_.identity.participant;
   if (d->created_at_ms == 0) d->created_at_ms = now_ms;
   if (d->expires_at_ms == 0) d->expires_at_ms = d->created_at_ms + ttl.count();
 }
 
 Result<SealedEnvelope> Client::Impl::Seal(EnvelopeDraft d, milliseconds ttl) {
-  Complete(&d, relais::Clock::System()->NowMs(), ttl);
+  FillDraft(&d, relais::Clock::System()->NowMs(), ttl);
   return SealEnvelope(d, opts_.identity.signing);
 }
 
 Result<std::vector<SealedEnvelope>> Client::Impl::SealBatch(
     std::vector<EnvelopeDraft> drafts, milliseconds ttl) {
   const int64_t now = relais::Clock::System()->NowMs();
-  for (auto& d : drafts) Complete(&d, now, ttl);
+  for (auto& d : drafts) FillDraft(&d, now, ttl);
   return relais::SealBatch(drafts, opts_.identity.signing);
 }
 
 void Client::Impl::SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
                                     milliseconds ttl) {
-  Complete(&draft, relais::Clock::System()->NowMs(), ttl);
+  FillDraft(&draft, relais::Clock::System()->NowMs(), ttl);
   if (opts_.batch_seal_max > 1) {
     {
       std::lock_guard<std::mutex> lock(seal_mu_);

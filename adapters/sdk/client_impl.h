@@ -19,8 +19,7 @@
 //
 // Locks: no thread ever holds two of cmd_mu_, conn_mu_, del_mu_,
 // keep_mu_ and seal_mu_ at once, so there is no order to keep. Callbacks
-// (submit answers, the handler, hand-offs) run with none held, except the
-// ShuttingDown answers Stop gives, under keep_mu_, to submits never kept.
+// (submit answers, the handler, hand-offs) run with none held.
 
 #include <atomic>
 #include <chrono>
@@ -115,7 +114,7 @@ class Client::Impl {
   void SealerLoop();
   // Fills what the client sets in each draft: its sender, and its creation
   // (`now_ms`) and expiry (`ttl` later) where the caller left them 0.
-  void Complete(EnvelopeDraft* d, int64_t now_ms, milliseconds ttl) const;
+  void FillDraft(EnvelopeDraft* d, int64_t now_ms, milliseconds ttl) const;
   // Seals what waits, submits it, and joins the sealer. Idempotent.
   void StopSealer();
 

@@ -65,7 +65,6 @@ void Client::Impl::KeeperLoop() {
     for (const auto& c : batch) envelopes.push_back(c.envelope.bytes);
     // The answered ones go with the next sync (or alone, unsynced).
     auto keys = store_->Keep(envelopes, answered);
-    CrashPoint("client.kept");
     if (!answered.empty()) {
       {
         std::lock_guard<std::mutex> lock(keep_mu_);
@@ -78,6 +77,7 @@ void Client::Impl::KeeperLoop() {
         spdlog::warn("{}: {}", participant(), keys.status().ToString());
       continue;
     }
+    CrashPoint("client.kept");
     if (!keys.ok()) {
       spdlog::error("{}: {}", participant(), keys.status().ToString());
       for (auto& c : batch) c.done(keys.status());
@@ -104,11 +104,14 @@ void Client::Impl::StopKeeper() {
   keep_cv_.notify_all();
   if (keeper_thread_.joinable()) keeper_thread_.join();
   // Never kept: their callers hear it (kept ones stay for the next run).
-  std::lock_guard<std::mutex> lock(keep_mu_);
-  for (auto& c : to_keep_) {
+  std::vector<SubmitCmd> never_kept;
+  {
+    std::lock_guard<std::mutex> lock(keep_mu_);
+    never_kept.swap(to_keep_);
+  }
+  for (auto& c : never_kept) {
     c.done(Status::Rejected(wire::RejectCode::ShuttingDown, "client stopped"));
   }
-  to_keep_.clear();
 }
 
 void Client::Impl::Answered(uint64_t key) {
