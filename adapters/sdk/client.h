@@ -103,6 +103,7 @@ struct ClientOptions {
   // the handler's among them: each batch of deliveries is verified on all
   // of them at once, then handed to the handler one by one in arrival
   // order. 0: one per core (at most 8); 1: the handler's thread alone.
+  // client.toml: verify_threads (0 to 64).
   uint32_t verify_threads = 0;
   // Time checks on deliveries.
   TimePolicy time_policy;

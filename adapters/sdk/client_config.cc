@@ -49,6 +49,7 @@ Status CheckParticipantKeys(const toml::table& t, const std::string& path) {
                                          "subject_key",
                                          "state_dir",
                                          "window",
+                                         "verify_threads",
                                          "processed_retention_days",
                                          "inbox",
                                          "outbox",
@@ -89,6 +90,9 @@ Result<ParticipantConfig> ParseParticipantConfig(
   RELAIS_ASSIGN_OR_RETURN(int64_t window,
                           IntegerAt(t, "window", 64, 0, 65536, path));
   c.client.window = static_cast<uint32_t>(window);
+  RELAIS_ASSIGN_OR_RETURN(int64_t verify_threads,
+                          IntegerAt(t, "verify_threads", 0, 0, 64, path));
+  c.client.verify_threads = static_cast<uint32_t>(verify_threads);
   RELAIS_ASSIGN_OR_RETURN(
       int64_t retention_days,
       IntegerAt(t, "processed_retention_days",
