@@ -124,6 +124,17 @@ void ApplyAccepted(wire::CaseStateT* state, const AcceptedMessage& m) {
            m.sequence, m.detail);
 }
 
+int64_t AcceptedAtMs(const wire::CaseStateT& state, uint64_t sequence) {
+  // The latest entries first: an acknowledged message is usually recent.
+  for (auto it = state.trail.rbegin(); it != state.trail.rend(); ++it) {
+    const wire::TrailEntryT& e = **it;
+    if (e.event == wire::TraceEvent::Accepted && e.sequence == sequence) {
+      return e.at_ms;
+    }
+  }
+  return 0;
+}
+
 void ApplyAck(wire::CaseStateT* state, std::string_view recipient,
               std::string_view message_id, uint64_t sequence,
               wire::AckOutcome outcome, std::string_view reason,

@@ -40,6 +40,10 @@ bool IsPartyTo(const wire::CaseState& state, std::string_view participant);
 // `m.detail`).
 void ApplyAccepted(wire::CaseStateT* state, const AcceptedMessage& m);
 
+// When the case's message of broker sequence `sequence` was accepted (its
+// Accepted trail entry), or 0 if the trail has none.
+int64_t AcceptedAtMs(const wire::CaseStateT& state, uint64_t sequence);
+
 // Records `recipient`'s acknowledgement of message `message_id`: status
 // Delivered (outcome Processed) or Rejected with `reason`, and a trail entry.
 // The status only moves if it concerns the recipient's latest message.

@@ -135,12 +135,16 @@ void JournalWriter::BatchBuilder::Add(AckRequest& r) {
   ack_recipients_.insert(r.recipient);
   const bool refused = r.outcome == wire::AckOutcome::Rejected;
   // When the message was accepted (for the end-to-end latency metric):
-  // from the last batches' acceptances if there, else from the journal.
-  int64_t accepted_at_ms = 0;
-  if (const DedupEntry* known = w_->recent_.FindAfter(r.message_id, 0)) {
-    accepted_at_ms = known->accepted_at_ms;
-  } else if (auto dedup = w_->journal_->GetDedup(r.message_id); dedup.ok()) {
-    accepted_at_ms = dedup->accepted_at_ms;
+  // from its case's trail (loaded above), else from the last batches'
+  // acceptances, else from the journal.
+  int64_t accepted_at_ms =
+      state != nullptr ? cases::AcceptedAtMs(*state, r.sequence) : 0;
+  if (accepted_at_ms == 0) {
+    if (const DedupEntry* known = w_->recent_.FindAfter(r.message_id, 0)) {
+      accepted_at_ms = known->accepted_at_ms;
+    } else if (auto dedup = w_->journal_->GetDedup(r.message_id); dedup.ok()) {
+      accepted_at_ms = dedup->accepted_at_ms;
+    }
   }
   report_.acked.push_back({r.recipient, refused, accepted_at_ms});
   if (LogsEvents()) {

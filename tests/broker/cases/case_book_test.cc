@@ -76,6 +76,16 @@ TEST_F(CaseBookTest, FirstAcceptOpensTheCase) {
   EXPECT_EQ(Last().sequence, 1u);
 }
 
+// The acceptance time of a message, from its Accepted trail entry.
+TEST_F(CaseBookTest, AcceptedAtComesFromTheTrail) {
+  Accept("m2", kDesk, to_caf_cpam_, 7, kT0 + 5000,
+         wire::CaseType::AddressChange);
+  ApplyAck(&state_, "caf", "m2", 7, AckOutcome::Processed, "", kT0 + 9000);
+  EXPECT_EQ(AcceptedAtMs(state_, 1), kT0);
+  EXPECT_EQ(AcceptedAtMs(state_, 7), kT0 + 5000);  // not the ack's entry
+  EXPECT_EQ(AcceptedAtMs(state_, 3), 0);           // no such message
+}
+
 // A follow-up by a recipient neither reopens nor retypes the case: it adds
 // its new recipients and resends (Sent, reason cleared) to the others.
 TEST_F(CaseBookTest, FollowUpsKeepTheOriginatorAndAddRecipients) {
