@@ -234,12 +234,16 @@ BackupOutcome JournalWriter::MakeBackup(const BackupRequest& r) {
   gmtime_r(&seconds, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-  out.folder =
+  // A second backup in the same second at the same sequence (nothing
+  // accepted between) gets -2, -3, ...: never an existing folder.
+  const std::string base =
       (std::filesystem::path(backup_dir_) /
        ("journal-" + std::string(stamp) + "-" + std::to_string(out.sequence)))
           .string();
-  if (std::filesystem::exists(out.folder, ec)) {
-    return refuse(Status::IOError(out.folder + " exists already"));
+  out.folder = base;
+  for (int n = 2; std::filesystem::exists(out.folder, ec); ++n) {
+    if (n > 1000) return refuse(Status::IOError(base + "-* all exist"));
+    out.folder = base + "-" + std::to_string(n);
   }
   auto bytes = journal_->Checkpoint(out.folder);
   if (!bytes.ok()) return refuse(bytes.status());

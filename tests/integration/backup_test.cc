@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -101,6 +102,45 @@ TEST(BackupTest, ACopyMadeUnderLoadRestoresEveryAcceptedMessageOnce) {
     EXPECT_EQ(caf.count(id), seq <= upto ? 1 : 0)
         << "sequence " << seq << ", backup up to " << upto;
   }
+}
+
+// Two backups in the same second with nothing accepted between them would
+// have the same name: the second gets its own folder (-2), never a refusal.
+// The names of the ten minutes after the first one (by the broker's clock)
+// are taken beforehand, so the second backup meets a taken name.
+TEST(BackupTest, ABackupWhoseNameIsTakenGetsItsOwnFolder) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  const auto backup = [&] {
+    auto [code, out] = RunCli(stack, {"backup", "--json", "--config",
+                                      stack.layout().ClientConfig("operator")});
+    EXPECT_EQ(code, 0) << out << stack.BrokerLog();
+    return nlohmann::json::parse(out, nullptr, false);
+  };
+  const auto first = backup();
+  ASSERT_TRUE(first.is_object());
+  const std::string sequence =
+      std::to_string(first.value("sequence", uint64_t{0}));
+  const fs::path dir = fs::path(stack.dir()) / "backups";
+  const auto made_at =
+      static_cast<std::time_t>(first.value("made_at_ms", int64_t{0}) / 1000);
+  std::vector<fs::path> taken;
+  for (std::time_t t = made_at; t <= made_at + 600; ++t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    const fs::path name =
+        dir / ("journal-" + std::string(stamp) + "-" + sequence);
+    if (fs::create_directory(name)) taken.push_back(name);
+  }
+  const auto second = backup();
+  ASSERT_TRUE(second.is_object());
+  const std::string folder = second.value("folder", "");
+  EXPECT_NE(folder, first.value("folder", ""));
+  EXPECT_EQ(folder.substr(folder.size() - 2), "-2") << folder;
+  EXPECT_TRUE(fs::exists(fs::path(folder) / "CURRENT")) << folder;
+  for (const auto& t : taken) EXPECT_TRUE(fs::is_empty(t)) << t;
 }
 
 }  // namespace
