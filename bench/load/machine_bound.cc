@@ -60,8 +60,8 @@ Result<std::vector<SealedEnvelope>> SealAll(const EnvelopeDraft& d,
     }
     return out;
   }
+  const std::vector<EnvelopeDraft> drafts(batch, d);
   while (out.size() < count) {
-    const std::vector<EnvelopeDraft> drafts(batch, d);
     RELAIS_ASSIGN_OR_RETURN(auto sealed, SealBatch(drafts, key));
     for (auto& e : sealed) out.push_back(std::move(e));
   }

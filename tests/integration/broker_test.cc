@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -45,6 +46,53 @@ class BrokerTest : public ::testing::Test {
     return desk_->Submit(env, seconds(10)).status();
   }
 
+  // `n` messages from the desk to `to` (cpam among them), accepted before
+  // cpam connects with `window` (and `adjust`); then a marker, handed over
+  // after the backlog. What cpam's handler was given, in order.
+  struct Backlog {
+    std::vector<std::string> ids;    // accepted, the marker last
+    std::vector<std::string> order;  // handed to cpam's handler
+    size_t handler_threads = 0;      // threads the handler ran on
+    uint64_t rejected = 0;           // deliveries cpam refused
+  };
+  Backlog ReceiveBacklog(
+      int n, const std::vector<std::string>& to, uint32_t window,
+      const std::function<void(sdk::ClientOptions*)>& adjust) {
+    Backlog b;
+    for (int i = 0; i < n; ++i) {
+      SealedEnvelope env = SealFromDesk(to);
+      EXPECT_TRUE(desk_->Submit(env, seconds(10)).ok());
+      b.ids.push_back(env.message_id);
+    }
+    std::mutex mu;
+    std::set<std::thread::id> threads;
+    auto cpam = stack_.Connect(
+        "cpam",
+        [&](const sdk::Delivery& d) {
+          std::lock_guard<std::mutex> lock(mu);
+          b.order.emplace_back(d.envelope->message_id);
+          threads.insert(std::this_thread::get_id());
+          return sdk::HandlerResult::Processed();
+        },
+        window, adjust);
+    EXPECT_TRUE(cpam.ok());
+    if (!cpam.ok()) return b;
+    // Once cpam has the marker, a duplicate of the backlog would have come
+    // before it.
+    auto marker = SubmitMarker(*desk_, "cpam");
+    EXPECT_TRUE(marker.ok()) << marker.status().ToString();
+    if (!marker.ok()) return b;
+    b.ids.push_back(*marker);
+    EXPECT_TRUE(WaitUntil([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      return !b.order.empty() && b.order.back() == *marker;
+    }));
+    (*cpam)->Stop();  // the handler runs no more
+    b.handler_threads = threads.size();
+    b.rejected = (*cpam)->stats().deliveries_rejected.load();
+    return b;
+  }
+
   TestStack stack_;
   std::unique_ptr<sdk::Client> desk_;
 };
@@ -82,70 +130,20 @@ TEST_F(BrokerTest, ConnectedRecipientGetsTheMessageAndStatusFollows) {
 }
 
 TEST_F(BrokerTest, RecipientConnectingAfterAcceptanceGetsItsBacklogInOrder) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < 20; ++i) {
-    SealedEnvelope env = SealFromDesk({"caf", "cpam"});
-    ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
-    ids.push_back(env.message_id);
-  }
-  std::mutex mu;
-  std::vector<std::string> order;
-  auto cpam = stack_.Connect(
-      "cpam",
-      [&](const sdk::Delivery& d) {
-        std::lock_guard<std::mutex> lock(mu);
-        order.emplace_back(d.envelope->message_id);
-        return sdk::HandlerResult::Processed();
-      },
-      4);  // a small window: the backlog comes in several rounds
-  ASSERT_TRUE(cpam.ok());
-  // Handed over after the backlog: once cpam has it, a duplicate of the
-  // backlog would have come before it.
-  auto marker = SubmitMarker(*desk_, "cpam");
-  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
-  ids.push_back(*marker);
-  ASSERT_TRUE(WaitUntil([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return !order.empty() && order.back() == *marker;
-  }));
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(order, ids);  // all of them, once, in acceptance order
+  // A small window: the backlog comes in several rounds.
+  const Backlog b = ReceiveBacklog(20, {"caf", "cpam"}, 4, nullptr);
+  EXPECT_EQ(b.order, b.ids);  // all of them, once, in acceptance order
 }
 
 // The SDK verifies a batch of deliveries on several threads at once
 // (ClientOptions::verify_threads), yet hands them to the handler one by one,
 // on one thread, in acceptance order.
 TEST_F(BrokerTest, DeliveriesVerifiedInParallelAreHandledInOrder) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < 150; ++i) {
-    SealedEnvelope env = SealFromDesk({"cpam"});
-    ASSERT_TRUE(desk_->Submit(env, seconds(10)).ok());
-    ids.push_back(env.message_id);
-  }
-  std::mutex mu;
-  std::vector<std::string> order;
-  std::set<std::thread::id> handler_threads;
-  auto cpam = stack_.Connect(
-      "cpam",
-      [&](const sdk::Delivery& d) {
-        std::lock_guard<std::mutex> lock(mu);
-        order.emplace_back(d.envelope->message_id);
-        handler_threads.insert(std::this_thread::get_id());
-        return sdk::HandlerResult::Processed();
-      },
-      64, [](sdk::ClientOptions* o) { o->verify_threads = 4; });
-  ASSERT_TRUE(cpam.ok());
-  auto marker = SubmitMarker(*desk_, "cpam");
-  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
-  ids.push_back(*marker);
-  ASSERT_TRUE(WaitUntil([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return !order.empty() && order.back() == *marker;
-  }));
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(order, ids);  // all of them, once, in acceptance order
-  EXPECT_EQ(handler_threads.size(), 1u);
-  EXPECT_EQ((*cpam)->stats().deliveries_rejected.load(), 0u);
+  const Backlog b = ReceiveBacklog(
+      150, {"cpam"}, 64, [](sdk::ClientOptions* o) { o->verify_threads = 4; });
+  EXPECT_EQ(b.order, b.ids);  // all of them, once, in acceptance order
+  EXPECT_EQ(b.handler_threads, 1u);
+  EXPECT_EQ(b.rejected, 0u);
 }
 
 TEST_F(BrokerTest, ResubmissionReturnsTheSameReceiptAndDeliversOnce) {
