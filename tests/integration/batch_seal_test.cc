@@ -229,6 +229,10 @@ TEST_F(BatchSealIntegrationTest, TheSdkSealsDraftsInBatches) {
   std::atomic<int> answered{0}, refused{0};
   std::vector<std::string> ids;
   std::string bad_error;
+  // Made first, so that they are handed over within microseconds, while
+  // the first one (sealed at once, the sealer being idle) is still on its
+  // way: the others gather behind it, however slow the machine.
+  std::vector<EnvelopeDraft> drafts;
   for (int i = 0; i <= kDrafts; ++i) {
     // Draft 20 names no recipient: refused alone.
     EnvelopeDraft d =
@@ -236,14 +240,19 @@ TEST_F(BatchSealIntegrationTest, TheSdkSealsDraftsInBatches) {
                                    : std::vector<std::string>{"cpam"});
     d.message_id = std::string(15, 'b') + static_cast<char>(i);
     if (i != 20) ids.push_back(d.message_id);
-    (*sealer)->SubmitDraftAsync(std::move(d), [&, i](Result<sdk::Receipt> r) {
-      if (!r.ok()) {
-        ++refused;
-        std::lock_guard<std::mutex> lock(mu);
-        if (i == 20) bad_error = r.status().ToString();
-      }
-      ++answered;
-    });
+    drafts.push_back(std::move(d));
+  }
+  for (int i = 0; i <= kDrafts; ++i) {
+    (*sealer)->SubmitDraftAsync(std::move(drafts[i]),
+                                [&, i](Result<sdk::Receipt> r) {
+                                  if (!r.ok()) {
+                                    ++refused;
+                                    std::lock_guard<std::mutex> lock(mu);
+                                    if (i == 20)
+                                      bad_error = r.status().ToString();
+                                  }
+                                  ++answered;
+                                });
   }
   ASSERT_TRUE(WaitUntil([&] { return answered == kDrafts + 1; }));
   EXPECT_EQ(refused.load(), 1);
