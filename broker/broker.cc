@@ -102,7 +102,8 @@ Status Broker::Init() {
       journal_.get(), clock_, config_.redelivery,
       [this](const std::string& rid, std::string_view frame) {
         return router_->Send(rid, frame);
-      });
+      },
+      config_.max_message_bytes);
   sessions_->OnDelivered([this](const std::string& p, uint32_t attempt) {
     if (auto* m = metrics_->Of(p)) {
       (attempt == 1 ? m->delivered : m->redelivered).Add();

@@ -15,8 +15,11 @@
 // signal handler.
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +36,7 @@
 #include "broker/metrics.h"
 #include "broker/transport/router_server.h"
 #include "core/clock.h"
+#include "core/frame.h"
 #include "core/keys.h"
 #include "core/status.h"
 
@@ -92,7 +96,13 @@ class Broker {
   // On the loop (loop.cc): the rest.
   void DrainPosted();
   void HandleIncoming(const transport::Incoming& in);
-  void HandleFrame(const transport::Incoming& in, const wire::Frame& frame);
+  void HandleBundle(const transport::Incoming& in, const wire::Frame& bundle);
+  // `bundled`: the frame came in a Bundle (its answer may go in one).
+  void HandleFrame(const transport::Incoming& in, const wire::Frame& frame,
+                   bool bundled);
+  // Pumps `participant`'s session now, or once the bundle being handled
+  // is done.
+  void PumpSoon(const std::string& participant);
   void OnHello(const transport::Incoming& in, const journal::ReplyTo& reply,
                const wire::Hello& hello);
   void OnCredit(const transport::Incoming& in, const journal::ReplyTo& reply,
@@ -112,7 +122,13 @@ class Broker {
   // A Rejected frame for `reply`, and a log line.
   void Reject(const transport::Incoming& in, const journal::ReplyTo& reply,
               const Status& status, std::string_view message_id = {});
-  void Send(const std::string& routing_id, std::string_view frame);
+  // Answers `reply` with `frame`.
+  void Reply(const journal::ReplyTo& reply, std::string frame);
+  void Send(Outgoing out);
+  // Sends what bundles_ holds.
+  void FlushBundles();
+  // One ZeroMQ message; nothing if `message` is empty.
+  void SendNow(const std::string& routing_id, std::string_view message);
   wire::BrokerStatsT Stats() const;
   // On the writer's thread: what a committed batch changes in the metrics.
   void CountCommitted(const journal::CommitReport& report);
@@ -130,6 +146,12 @@ class Broker {
   std::unique_ptr<BrokerMetrics> metrics_;
   std::atomic<size_t> open_sessions_{0};  // sessions_'s count, for scrapes
   std::atomic<bool> stop_{false};
+
+  // The loop's: answers to bundled frames gathering for their connection,
+  // by routing id, and the participants to pump once the bundle being
+  // handled is done (empty optional: no bundle is).
+  std::map<std::string, BundlePacker> bundles_;
+  std::optional<std::set<std::string>> to_pump_;
 
   std::mutex posted_mu_;
   LoopWork posted_;  // guarded by posted_mu_

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "broker/broker.h"
 #include "broker/frames/inbound.h"
@@ -40,11 +41,13 @@ Status Broker::Run() {
       if (!in) break;
       HandleIncoming(*in);
     }
+    FlushBundles();
   }
   spdlog::info("relaisd stopping: finishing queued work");
   ingress_->Stop();
   writer_->Stop();
   DrainPosted();
+  FlushBundles();
   // Flushed, so the next start replays no log. A failed flush loses
   // nothing (the log holds it): the next start replays it.
   Status closed = journal_->Close();
@@ -58,7 +61,7 @@ void Broker::DrainPosted() {
     std::lock_guard<std::mutex> lock(posted_mu_);
     std::swap(w, posted_);
   }
-  for (const auto& f : w.frames) Send(f.routing_id, f.frame);
+  for (auto& f : w.frames) Send(std::move(f));
   for (auto& [id, envelope] : w.accepted) {
     sessions_->Remember(std::move(id), std::move(envelope));
   }
@@ -97,12 +100,63 @@ void Broker::HandleIncoming(const transport::Incoming& in) {
   }
   auto frame = ParseFrame(in.payload);
   if (!frame.ok()) return Reject(in, {in.routing_id, 0}, frame.status());
-  HandleFrame(in, **frame);
+  if ((*frame)->body_type() == wire::Body::Bundle) {
+    return HandleBundle(in, **frame);
+  }
+  HandleFrame(in, **frame, /*bundled=*/false);
+}
+
+// Each frame of a bundle as if it had come alone; the sessions its acks and
+// credits touched are pumped once, at the end (one outbox read for all).
+void Broker::HandleBundle(const transport::Incoming& in, const wire::Frame& f) {
+  const journal::ReplyTo whole{in.routing_id, f.request_id(), true};
+  const auto frames = BundledFrames(*f.body_as_Bundle());
+  if (frames.empty() || frames.size() > kMaxBundleFrames) {
+    return Reject(
+        in, whole,
+        Status::Rejected(wire::RejectCode::MalformedFrame,
+                         "a bundle holds " + std::to_string(frames.size()) +
+                             " frames; it must hold 1 to " +
+                             std::to_string(kMaxBundleFrames)));
+  }
+  to_pump_.emplace();
+  std::string copy;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    auto inner = ParseBundledFrame(frames[i], &copy);
+    if (!inner.ok()) {
+      Reject(
+          in, {in.routing_id, 0, true},
+          Status::Rejected(wire::RejectCode::MalformedFrame,
+                           "frame " + std::to_string(i) +
+                               " of the bundle: " + inner.status().message()));
+      continue;
+    }
+    if ((*inner)->body_type() == wire::Body::Bundle) {
+      Reject(in, {in.routing_id, (*inner)->request_id(), true},
+             Status::Rejected(wire::RejectCode::MalformedFrame,
+                              "frame " + std::to_string(i) +
+                                  " of the bundle is itself a bundle"));
+      continue;
+    }
+    HandleFrame(in, **inner, /*bundled=*/true);
+  }
+  std::set<std::string> pump = std::move(*to_pump_);
+  to_pump_.reset();
+  for (const auto& participant : pump) sessions_->Pump(participant);
+}
+
+void Broker::PumpSoon(const std::string& participant) {
+  if (to_pump_) {
+    to_pump_->insert(participant);
+  } else {
+    sessions_->Pump(participant);
+  }
 }
 
 // Each frame to the stage that acts on it (the header's picture).
-void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
-  const journal::ReplyTo reply{in.routing_id, f.request_id()};
+void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f,
+                         bool bundled) {
+  const journal::ReplyTo reply{in.routing_id, f.request_id(), bundled};
   switch (f.body_type()) {
     case wire::Body::Hello:
       return OnHello(in, reply, *f.body_as_Hello());
@@ -122,8 +176,7 @@ void Broker::HandleFrame(const transport::Incoming& in, const wire::Frame& f) {
     case wire::Body::Credit:
       return OnCredit(in, reply, *f.body_as_Credit());
     case wire::Body::Heartbeat:
-      return Send(in.routing_id,
-                  HeartbeatFrame(reply.request_id, clock_->NowMs()));
+      return Reply(reply, HeartbeatFrame(reply.request_id, clock_->NowMs()));
     case wire::Body::CaseStatusQuery:
       return Answer(in, reply,
                     queries_->CaseStatus(in.participant, reply.request_id,
@@ -164,19 +217,19 @@ void Broker::OnHello(const transport::Incoming& in,
     return Reject(in, reply, st);
   }
   const uint32_t window = std::min(h.window(), config_.max_window);
-  Send(in.routing_id,
-       WelcomeFrame(reply.request_id,
-                    {config_.broker_id, config_.max_message_bytes,
-                     config_.heartbeat_interval_ms, clock_->NowMs(), window,
-                     config_.max_window}));
-  spdlog::debug("{}: hello (window {}, {})", in.participant, window,
-                std::string(StringView(h.software())));
-  sessions_->Open(in.participant, in.routing_id, window);
+  Reply(reply, WelcomeFrame(reply.request_id,
+                            {config_.broker_id, config_.max_message_bytes,
+                             config_.heartbeat_interval_ms, clock_->NowMs(),
+                             window, config_.max_window, kMaxBundleFrames}));
+  spdlog::debug("{}: hello (window {}, {}{})", in.participant, window,
+                std::string(StringView(h.software())),
+                h.bundles() ? ", reads bundles" : "");
+  sessions_->Open(in.participant, in.routing_id, window, h.bundles());
   if (auto* m = metrics_->Of(in.participant)) {
     m->session.store(sessions_->has_session(in.participant));
   }
   open_sessions_.store(sessions_->session_count());
-  sessions_->Pump(in.participant);
+  PumpSoon(in.participant);
 }
 
 void Broker::OnCredit(const transport::Incoming& in,
@@ -184,7 +237,7 @@ void Broker::OnCredit(const transport::Incoming& in,
   Status st = CheckCredit(c, config_.max_window);
   if (st.ok()) st = sessions_->SetWindow(in.routing_id, c.window());
   if (!st.ok()) return Reject(in, reply, st);
-  sessions_->Pump(in.participant);
+  PumpSoon(in.participant);
 }
 
 void Broker::OnAck(const transport::Incoming& in, const journal::ReplyTo& reply,
@@ -197,7 +250,7 @@ void Broker::OnAck(const transport::Incoming& in, const journal::ReplyTo& reply,
                             a.outcome(), StringView(a.reason()));
   if (!ack.ok()) return Reject(in, reply, ack.status(), Named(message_id));
   writer_->Post(std::move(*ack));
-  sessions_->Pump(in.participant);
+  PumpSoon(in.participant);
 }
 
 void Broker::OnAdmin(const transport::Incoming& in,
@@ -206,7 +259,7 @@ void Broker::OnAdmin(const transport::Incoming& in,
   auto answer = queries_->Admin(in.participant, reply, a);
   if (!answer.ok()) return Reject(in, reply, answer.status());
   if (auto* frame = std::get_if<std::string>(&*answer)) {
-    return Send(reply.routing_id, *frame);
+    return Reply(reply, std::move(*frame));
   }
   if (auto* op = std::get_if<journal::OperatorRequest>(&*answer)) {
     return writer_->Post(std::move(*op));
@@ -219,7 +272,7 @@ void Broker::Answer(const transport::Incoming& in,
                     const journal::ReplyTo& reply,
                     const Result<std::string>& frame) {
   if (!frame.ok()) return Reject(in, reply, frame.status());
-  Send(reply.routing_id, *frame);
+  Reply(reply, *frame);
 }
 
 template <typename R>
@@ -237,12 +290,45 @@ void Broker::Reject(const transport::Incoming& in,
                     std::string_view message_id) {
   spdlog::warn("{}: rejected: {}", in.participant, status.ToString());
   metrics_->Rejected(RejectCodeOf(status));
-  const Outgoing out = RejectionTo(reply, status, message_id);
-  Send(out.routing_id, out.frame);
+  Send(RejectionTo(reply, status, message_id));
 }
 
-void Broker::Send(const std::string& routing_id, std::string_view frame) {
-  Status st = router_->Send(routing_id, frame);
+void Broker::Reply(const journal::ReplyTo& reply, std::string frame) {
+  Send({reply.routing_id, std::move(frame), reply.bundled});
+}
+
+// A frame answering a bundled one joins the bundle going to its connection
+// (sent once full, or by FlushBundles at the end of the loop's turn);
+// any other goes at once, after what that connection's bundle holds.
+void Broker::Send(Outgoing out) {
+  auto it = bundles_.find(out.routing_id);
+  if (!out.bundled) {
+    if (it != bundles_.end()) {
+      SendNow(out.routing_id, it->second.Finish());
+      bundles_.erase(it);
+    }
+    return SendNow(out.routing_id, out.frame);
+  }
+  if (it == bundles_.end()) {
+    it = bundles_
+             .emplace(out.routing_id,
+                      BundlePacker(kMaxBundleFrames, config_.max_message_bytes))
+             .first;
+  }
+  std::string full = it->second.Add(std::move(out.frame));
+  if (!full.empty()) SendNow(out.routing_id, full);
+}
+
+void Broker::FlushBundles() {
+  for (auto& [routing_id, packer] : bundles_) {
+    SendNow(routing_id, packer.Finish());
+  }
+  bundles_.clear();
+}
+
+void Broker::SendNow(const std::string& routing_id, std::string_view message) {
+  if (message.empty()) return;
+  Status st = router_->Send(routing_id, message);
   if (!st.ok()) {
     // The client resends what it has no answer for; nothing is lost here.
     spdlog::debug("reply not sent: {}", st.ToString());

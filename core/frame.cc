@@ -45,17 +45,37 @@ Result<const wire::Frame*> ParseFrame(std::string_view bytes) {
   return frame;
 }
 
+std::vector<std::string_view> BundledFrames(const wire::Bundle& bundle) {
+  std::vector<std::string_view> out;
+  if (bundle.frames() == nullptr) return out;
+  out.reserve(bundle.frames()->size());
+  for (const auto* f : *bundle.frames()) {
+    out.push_back(f == nullptr ? std::string_view() : VectorBytes(f->frame()));
+  }
+  return out;
+}
+
+Result<const wire::Frame*> ParseBundledFrame(std::string_view bytes,
+                                             std::string* copy) {
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) {
+    copy->assign(bytes);
+    bytes = *copy;
+  }
+  return ParseFrame(bytes);
+}
+
 const wire::CaseState* ParseCaseState(std::string_view bytes) {
   return VerifiedRoot<wire::CaseState>(bytes, kCaseStateIdentifier);
 }
 
 std::string HelloFrame(uint64_t request_id, std::string_view participant,
-                       uint32_t window, std::string_view software) {
+                       uint32_t window, std::string_view software,
+                       bool bundles) {
   FlatBufferBuilder fbb(128);
   return Finish(
       fbb, request_id,
       wire::CreateHello(fbb, kProtocolVersion, fbb.CreateString(participant),
-                        window, OptionalString(fbb, software)));
+                        window, OptionalString(fbb, software), bundles));
 }
 
 std::string WelcomeFrame(uint64_t request_id, const WelcomeInfo& info) {
@@ -64,7 +84,45 @@ std::string WelcomeFrame(uint64_t request_id, const WelcomeInfo& info) {
       fbb, request_id,
       wire::CreateWelcome(fbb, kProtocolVersion, fbb.CreateString(info.broker),
                           info.max_message_bytes, info.heartbeat_interval_ms,
-                          info.server_time_ms, info.window, info.max_window));
+                          info.server_time_ms, info.window, info.max_window,
+                          info.max_bundle_frames));
+}
+
+std::string BundleFrame(uint64_t request_id,
+                        const std::vector<std::string_view>& frames) {
+  size_t bytes = 64;
+  for (const auto& f : frames) bytes += f.size() + 24;
+  FlatBufferBuilder fbb(bytes);
+  std::vector<flatbuffers::Offset<wire::BundledFrame>> bundled;
+  bundled.reserve(frames.size());
+  for (const auto& f : frames) {
+    bundled.push_back(wire::CreateBundledFrame(fbb, CreateNestedBytes(fbb, f)));
+  }
+  return Finish(fbb, request_id,
+                wire::CreateBundle(fbb, fbb.CreateVector(bundled)));
+}
+
+std::string BundlePacker::Add(std::string frame) {
+  std::string full;
+  if (!frames_.empty() &&
+      (frames_.size() >= max_frames_ || bytes_ + frame.size() > max_bytes_)) {
+    full = Finish();
+  }
+  bytes_ += frame.size();
+  frames_.push_back(std::move(frame));
+  return full;
+}
+
+std::string BundlePacker::Finish() {
+  std::string out;
+  if (frames_.size() == 1) {
+    out = std::move(frames_.front());
+  } else if (!frames_.empty()) {
+    out = BundleFrame(0, {frames_.begin(), frames_.end()});
+  }
+  frames_.clear();
+  bytes_ = 0;
+  return out;
 }
 
 std::string SubmitFrame(uint64_t request_id, std::string_view envelope) {

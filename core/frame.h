@@ -17,12 +17,22 @@ namespace relais {
 inline constexpr char kFrameIdentifier[] = "RLF1";
 inline constexpr char kCaseStateIdentifier[] = "RLS1";
 inline constexpr uint16_t kProtocolVersion = 1;
+// The most frames one Bundle may carry, either way (Welcome.max_bundle_frames).
+inline constexpr uint32_t kMaxBundleFrames = 1024;
 
 // Verifies `bytes` as a Frame (identifier "RLF1") whose body type is one
 // this version knows. Nested envelopes and case states are not verified here:
 // ParseEnvelope and ParseCaseState do that, with their identifiers.
 // Rejected(MalformedFrame) otherwise. The result points into `bytes`.
 Result<const wire::Frame*> ParseFrame(std::string_view bytes);
+
+// The frame bytes a Bundle carries, in order (a missing one is empty).
+std::vector<std::string_view> BundledFrames(const wire::Bundle& bundle);
+// ParseFrame for one of them: it is read in place when it sits at an
+// 8-byte boundary (as every builder here puts it), else from a copy in
+// `*copy`, which must outlive the result.
+Result<const wire::Frame*> ParseBundledFrame(std::string_view bytes,
+                                             std::string* copy);
 
 // Verifies a CaseState buffer (identifier "RLS1"); null if invalid.
 const wire::CaseState* ParseCaseState(std::string_view bytes);
@@ -34,10 +44,13 @@ struct WelcomeInfo {
   int64_t server_time_ms = 0;
   uint32_t window = 0;
   uint32_t max_window = 0;
+  uint32_t max_bundle_frames = 0;
 };
 
+// `bundles`: this connection reads Bundle frames (Hello.bundles).
 std::string HelloFrame(uint64_t request_id, std::string_view participant,
-                       uint32_t window, std::string_view software);
+                       uint32_t window, std::string_view software,
+                       bool bundles = false);
 std::string WelcomeFrame(uint64_t request_id, const WelcomeInfo& info);
 std::string SubmitFrame(uint64_t request_id, std::string_view envelope);
 std::string AcceptedFrame(uint64_t request_id, std::string_view message_id,
@@ -51,6 +64,31 @@ std::string DeliverFrame(uint64_t sequence, uint32_t attempt,
 std::string DeliveryAckFrame(uint64_t request_id, uint64_t sequence,
                              std::string_view message_id,
                              wire::AckOutcome outcome, std::string_view reason);
+// A Bundle of finished frames (each must not itself be a Bundle).
+std::string BundleFrame(uint64_t request_id,
+                        const std::vector<std::string_view>& frames);
+// Gathers frames into bundles of at most `max_frames` frames and about
+// `max_bytes` bytes (a frame larger than that goes alone): Add returns the
+// ZeroMQ messages to send now, Finish the last one. A lone frame is sent as
+// it is, not wrapped.
+class BundlePacker {
+ public:
+  BundlePacker(uint32_t max_frames, size_t max_bytes)
+      : max_frames_(max_frames), max_bytes_(max_bytes) {}
+  // Appends `frame`; returns the bundle it completes, or empty.
+  std::string Add(std::string frame);
+  // The frames added since the last message, as one message (empty if
+  // none).
+  std::string Finish();
+  bool empty() const { return frames_.empty(); }
+
+ private:
+  uint32_t max_frames_;
+  size_t max_bytes_;
+  std::vector<std::string> frames_;
+  size_t bytes_ = 0;
+};
+
 std::string CreditFrame(uint64_t request_id, uint32_t window);
 std::string HeartbeatFrame(uint64_t request_id, int64_t sent_at_ms);
 std::string CaseStatusQueryFrame(uint64_t request_id, std::string_view case_id);

@@ -168,11 +168,15 @@ class Client::Impl {
   void CheckReachable();
   void SayHello();
   void RunCommands();
-  void SendAck(const AckCmd& a);
   void SendDue(bool all);
+  // Sends `frames` in as few messages as this connection's broker takes
+  // (bundles, once its Welcome said it reads them); whether each went.
+  std::vector<bool> SendFrames(const std::vector<std::string_view>& frames);
   bool SendFrame(std::string_view frame);
-  void OnFrame(std::string_view frame);
-  void OnWelcome();
+  // `inner`: the frame came in a bundle (a bundle in it is ignored).
+  void OnFrame(std::string_view frame, bool inner = false);
+  void OnBundle(const wire::Bundle& bundle);
+  void OnWelcome(const wire::Welcome& welcome);
   void OnAccepted(uint64_t req, const wire::Accepted& a);
   void OnRejected(uint64_t req, const wire::Rejected& r);
   // Removes the query `req` from pending_ and returns its callback; empty
@@ -260,6 +264,10 @@ class Client::Impl {
   std::map<uint64_t, Pending> pending_;  // by request id
   uint64_t next_request_id_ = 1;
   bool handshaken_ = false;
+  // What this connection's Welcome said a Bundle may hold (0: the broker
+  // takes none, or has not said yet), and the bytes the SDK puts in one.
+  uint32_t bundle_frames_ = 0;
+  size_t bundle_bytes_ = 0;
   // When to (re)send Hello on this connection; max() once welcomed.
   Clock::time_point hello_due_ = Clock::time_point::max();
   Clock::time_point last_sent_;

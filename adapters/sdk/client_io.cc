@@ -135,9 +135,16 @@ void Client::Impl::RunCommands() {
     cmds.swap(commands_);
   }
   const auto now = Clock::now();
+  std::vector<std::string> acks;
   for (auto& c : cmds) {
     if (const auto* a = std::get_if<AckCmd>(&c)) {
-      SendAck(*a);
+      // An ack for an earlier connection is dropped: the broker sends the
+      // delivery again on this one and the processed store acks it.
+      if (a->generation == generation_.load() && handshaken_) {
+        acks.push_back(DeliveryAckFrame(0, a->sequence, a->message_id,
+                                        a->outcome,
+                                        CleanText(a->reason, kMaxReasonBytes)));
+      }
       continue;
     }
     const uint64_t req = next_request_id_++;
@@ -155,15 +162,7 @@ void Client::Impl::RunCommands() {
     }
     pending_.emplace(req, std::move(p));
   }
-}
-
-void Client::Impl::SendAck(const AckCmd& a) {
-  // An ack for an earlier connection is dropped: the broker sends the
-  // delivery again on this one and the processed store acks it.
-  if (a.generation == generation_.load() && handshaken_) {
-    SendFrame(DeliveryAckFrame(0, a.sequence, a.message_id, a.outcome,
-                               CleanText(a.reason, kMaxReasonBytes)));
-  }
+  SendFrames({acks.begin(), acks.end()});
 }
 
 // --- The loop ----------------------------------------------------------------
@@ -200,6 +199,30 @@ void Client::Impl::IoLoop() {
     }
   }
   FailAll(Status::Rejected(wire::RejectCode::ShuttingDown, "client stopped"));
+}
+
+std::vector<bool> Client::Impl::SendFrames(
+    const std::vector<std::string_view>& frames) {
+  std::vector<bool> sent(frames.size(), false);
+  const size_t most = std::max<uint32_t>(1, bundle_frames_);
+  size_t first = 0;
+  while (first < frames.size()) {
+    // frames[first, end) as one message: a bundle within the broker's
+    // limits, or a frame alone.
+    size_t end = first + 1;
+    size_t bytes = frames[first].size();
+    while (end < frames.size() && end - first < most &&
+           bytes + frames[end].size() <= bundle_bytes_) {
+      bytes += frames[end++].size();
+    }
+    const bool ok = end - first == 1
+                        ? SendFrame(frames[first])
+                        : SendFrame(BundleFrame(0, {frames.begin() + first,
+                                                    frames.begin() + end}));
+    for (size_t i = first; i < end; ++i) sent[i] = ok;
+    first = end;
+  }
+  return sent;
 }
 
 bool Client::Impl::SendFrame(std::string_view frame) {
@@ -304,7 +327,11 @@ void Client::Impl::CheckReachable() {
 void Client::Impl::SayHello() {
   const auto now = Clock::now();
   if (!handshaken_ || welcomed_.load() || now < hello_due_) return;
-  if (!SendFrame(HelloFrame(0, participant(), opts_.window, opts_.software))) {
+  // Until this connection's Welcome says what the broker takes, each frame
+  // goes alone.
+  bundle_frames_ = 0;
+  if (!SendFrame(HelloFrame(0, participant(), opts_.window, opts_.software,
+                            /*bundles=*/true))) {
     hello_due_ = now + milliseconds(20);
     return;
   }
@@ -317,9 +344,18 @@ void Client::Impl::SayHello() {
 void Client::Impl::SendDue(bool all) {
   if (!handshaken_) return;
   const auto now = Clock::now();
+  std::vector<Pending*> due;
+  std::vector<std::string_view> frames;
   for (auto& [req, p] : pending_) {
     if (!all && p.next_send > now) continue;
-    if (!SendFrame(p.frame)) {
+    due.push_back(&p);
+    frames.push_back(p.frame);
+  }
+  if (due.empty()) return;
+  const std::vector<bool> sent = SendFrames(frames);
+  for (size_t i = 0; i < due.size(); ++i) {
+    Pending& p = *due[i];
+    if (!sent[i]) {
       p.next_send = now + milliseconds(100);
       continue;
     }
@@ -334,7 +370,7 @@ void Client::Impl::SendDue(bool all) {
 
 // --- Receiving: the broker's frames ------------------------------------------
 
-void Client::Impl::OnFrame(std::string_view frame) {
+void Client::Impl::OnFrame(std::string_view frame, bool inner) {
   auto parsed = ParseFrame(frame);
   if (!parsed.ok()) {
     spdlog::warn("{}: ignored a malformed frame from the broker",
@@ -345,7 +381,7 @@ void Client::Impl::OnFrame(std::string_view frame) {
   const uint64_t req = f.request_id();
   switch (f.body_type()) {
     case wire::Body::Welcome:
-      OnWelcome();
+      OnWelcome(*f.body_as_Welcome());
       return;
     case wire::Body::Accepted:
       OnAccepted(req, *f.body_as_Accepted());
@@ -373,12 +409,30 @@ void Client::Impl::OnFrame(std::string_view frame) {
     case wire::Body::Deliver:
       OnDeliver(*f.body_as_Deliver());
       return;
+    case wire::Body::Bundle:
+      if (!inner) OnBundle(*f.body_as_Bundle());
+      return;
     default:
       return;  // Heartbeat and anything newer: nothing to do
   }
 }
 
-void Client::Impl::OnWelcome() {
+// Each frame of a bundle as if it had come alone (a bundle inside one is
+// ignored).
+void Client::Impl::OnBundle(const wire::Bundle& bundle) {
+  std::string copy;
+  for (std::string_view bytes : BundledFrames(bundle)) {
+    if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) {
+      copy.assign(bytes);
+      bytes = copy;
+    }
+    OnFrame(bytes, /*inner=*/true);
+  }
+}
+
+void Client::Impl::OnWelcome(const wire::Welcome& w) {
+  bundle_frames_ = std::min(w.max_bundle_frames(), kMaxBundleFrames);
+  bundle_bytes_ = std::max<size_t>(w.max_message_bytes(), 4096);
   {
     std::lock_guard<std::mutex> lock(conn_mu_);
     welcomed_.store(true);

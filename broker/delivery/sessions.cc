@@ -26,11 +26,13 @@ std::string CaseIdOf(std::string_view envelope) {
 }  // namespace
 
 Sessions::Sessions(const journal::Journal* journal, const Clock* clock,
-                   RedeliveryPolicy policy, SendFn send)
+                   RedeliveryPolicy policy, SendFn send,
+                   size_t max_bundle_bytes)
     : journal_(journal),
       clock_(clock),
       policy_(policy),
       send_(std::move(send)),
+      max_bundle_bytes_(max_bundle_bytes),
       rng_(std::random_device{}()) {}
 
 int64_t Sessions::NextDeadline(int64_t now_ms, uint32_t attempt) {
@@ -50,19 +52,56 @@ Result<std::string_view> Sessions::EnvelopeOf(const std::string& message_id,
   return std::string_view(*read);
 }
 
-bool Sessions::SendDelivery(Session& s, uint64_t sequence, InFlight& f,
-                            std::string_view envelope) {
+std::string Sessions::DeliveryFrame(const Session& s, uint64_t sequence,
+                                    const InFlight& f,
+                                    std::string_view envelope) {
+  auto it = attempts_.find({s.participant, sequence});
+  const uint32_t made = it == attempts_.end() ? 0 : it->second;
+  return DeliverFrame(sequence, made + 1, envelope, f.replayed);
+}
+
+void Sessions::Delivered(Session& s, uint64_t sequence, InFlight& f) {
   uint32_t& attempt = attempts_[{s.participant, sequence}];
-  Status sent = send_(
-      s.routing_id, DeliverFrame(sequence, attempt + 1, envelope, f.replayed));
-  if (!sent.ok()) {
-    spdlog::debug("{}: delivery paused: {}", s.participant, sent.ToString());
-    return false;
-  }
   ++attempt;
   f.attempt = attempt;
   f.deadline_ms = NextDeadline(clock_->NowMs(), attempt);
   if (delivered_) delivered_(s.participant, attempt);
+}
+
+bool Sessions::SendDelivery(Session& s, uint64_t sequence, InFlight& f,
+                            std::string_view envelope) {
+  Status sent = send_(s.routing_id, DeliveryFrame(s, sequence, f, envelope));
+  if (!sent.ok()) {
+    spdlog::debug("{}: delivery paused: {}", s.participant, sent.ToString());
+    return false;
+  }
+  Delivered(s, sequence, f);
+  return true;
+}
+
+bool Sessions::SendBuilt(Session& s, std::vector<Built>* built) {
+  if (built->empty()) return true;
+  std::string message;
+  if (built->size() == 1) {
+    message = std::move(built->front().frame);
+  } else {
+    std::vector<std::string_view> frames;
+    frames.reserve(built->size());
+    for (const auto& b : *built) frames.push_back(b.frame);
+    message = BundleFrame(0, frames);
+  }
+  Status sent = send_(s.routing_id, message);
+  if (!sent.ok()) {
+    spdlog::debug("{}: delivery paused: {}", s.participant, sent.ToString());
+    s.cursor = built->front().sequence;
+    built->clear();
+    return false;
+  }
+  for (auto& b : *built) {
+    Delivered(s, b.sequence, b.f);
+    s.in_flight[b.sequence] = std::move(b.f);
+  }
+  built->clear();
   return true;
 }
 
@@ -144,7 +183,8 @@ Sessions::Session* Sessions::ByRoutingId(const std::string& routing_id) {
 }
 
 void Sessions::Open(const std::string& participant,
-                    const std::string& routing_id, uint32_t window) {
+                    const std::string& routing_id, uint32_t window,
+                    bool bundles) {
   if (window == 0) {
     auto it = sessions_.find(participant);
     if (it != sessions_.end() && it->second.routing_id == routing_id) {
@@ -160,7 +200,8 @@ void Sessions::Open(const std::string& participant,
         participant, it->second.in_flight.size());
   }
   Session& s = sessions_[participant];
-  s = Session{participant, routing_id, window, first_sequence(participant), {}};
+  s = Session{participant, routing_id, window, first_sequence(participant),
+              {},          bundles};
 }
 
 Status Sessions::SetWindow(const std::string& routing_id, uint32_t window) {
@@ -206,18 +247,23 @@ void Sessions::Pump(const std::string& participant) {
   auto sit = sessions_.find(participant);
   if (sit == sessions_.end()) return;
   Session& s = sit->second;
+  // One delivery per message, or bundles of up to kMaxBundleFrames and
+  // about max_bundle_bytes_ for a session that reads them.
+  const size_t most = s.bundles ? kMaxBundleFrames : 1;
+  std::vector<Built> built;
+  size_t built_bytes = 0;
   std::vector<journal::OutboxEntry> entries;
   std::string read;
-  while (s.in_flight.size() < s.window) {
+  while (s.in_flight.size() + built.size() < s.window) {
     entries.clear();
-    const size_t room =
-        std::min<size_t>(s.window - s.in_flight.size(), kReadChunk);
+    const size_t room = std::min<size_t>(
+        s.window - s.in_flight.size() - built.size(), kReadChunk);
     Status st = journal_->ReadOutbox(participant, s.cursor, room, &entries);
     if (!st.ok()) {
       spdlog::error("{}: cannot read outbox: {}", participant, st.ToString());
-      return;
+      break;
     }
-    if (entries.empty()) return;
+    if (entries.empty()) break;
     for (const auto& e : entries) {
       s.cursor = e.sequence + 1;
       if (s.in_flight.count(e.sequence)) continue;  // rewound past it
@@ -227,17 +273,24 @@ void Sessions::Pump(const std::string& participant) {
         // skip it silently; leave it for an operator.
         spdlog::error("{}: outbox sequence {} has no message: {}", participant,
                       e.sequence, envelope.status().ToString());
-        s.cursor = e.sequence;
+        if (SendBuilt(s, &built)) s.cursor = e.sequence;
         return;
       }
-      InFlight f{e.message_id, CaseIdOf(*envelope), 0, e.replayed, 0};
-      if (!SendDelivery(s, e.sequence, f, *envelope)) {
-        s.cursor = e.sequence;
-        return;
+      Built b{e.sequence,
+              {e.message_id, CaseIdOf(*envelope), 0, e.replayed, 0},
+              {}};
+      b.frame = DeliveryFrame(s, e.sequence, b.f, *envelope);
+      if (!built.empty() &&
+          (built.size() >= most ||
+           built_bytes + b.frame.size() > max_bundle_bytes_)) {
+        if (!SendBuilt(s, &built)) return;
+        built_bytes = 0;
       }
-      s.in_flight[e.sequence] = std::move(f);
+      built_bytes += b.frame.size();
+      built.push_back(std::move(b));
     }
   }
+  SendBuilt(s, &built);
 }
 
 void Sessions::PumpAll() {

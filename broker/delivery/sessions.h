@@ -26,6 +26,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/delivery/recent_envelopes.h"
 #include "broker/journal/journal.h"
@@ -52,15 +53,18 @@ class Sessions {
   using SendFn = std::function<Status(const std::string& routing_id,
                                       std::string_view frame)>;
 
-  // `journal` and `clock` must outlive this object.
+  // `journal` and `clock` must outlive this object. A bundle of deliveries
+  // holds about `max_bundle_bytes` at most (a larger delivery goes alone).
   Sessions(const journal::Journal* journal, const Clock* clock,
-           RedeliveryPolicy policy, SendFn send);
+           RedeliveryPolicy policy, SendFn send,
+           size_t max_bundle_bytes = size_t{1} << 20);
 
   // Starts (or takes over) `participant`'s deliveries on `routing_id` with
   // `window` deliveries in flight at most; window 0 ends its session if this
-  // connection held it.
+  // connection held it. `bundles`: the connection reads Bundle frames, so
+  // the deliveries of one Pump go out in bundles.
   void Open(const std::string& participant, const std::string& routing_id,
-            uint32_t window);
+            uint32_t window, bool bundles = false);
   // Rejected(UnexpectedFrame) if `routing_id` holds no session.
   Status SetWindow(const std::string& routing_id, uint32_t window);
   // Matches an ack against the deliveries in flight on `routing_id`.
@@ -126,17 +130,34 @@ class Sessions {
     uint32_t window = 0;
     uint64_t cursor = 0;  // next outbox sequence to read
     std::map<uint64_t, InFlight> in_flight;
+    bool bundles = false;
+  };
+  // A delivery built by Pump and not sent yet.
+  struct Built {
+    uint64_t sequence = 0;
+    InFlight f;
+    std::string frame;
   };
   Session* ByRoutingId(const std::string& routing_id);
+  // The Deliver frame of `f` (its attempt: the deliveries made so far + 1).
+  std::string DeliveryFrame(const Session& s, uint64_t sequence,
+                            const InFlight& f, std::string_view envelope);
+  // Counts a delivery sent: its attempt, its deadline, delivered_.
+  void Delivered(Session& s, uint64_t sequence, InFlight& f);
   // Sends one delivery; false if the socket cannot take it now.
   bool SendDelivery(Session& s, uint64_t sequence, InFlight& f,
                     std::string_view envelope);
+  // Sends `built` as one message (a bundle if more than one) and puts
+  // them in flight; false, and the cursor back at the first, if the
+  // socket cannot take it now.
+  bool SendBuilt(Session& s, std::vector<Built>* built);
   int64_t NextDeadline(int64_t now_ms, uint32_t attempt);
 
   const journal::Journal* journal_;
   const Clock* clock_;
   RedeliveryPolicy policy_;
   SendFn send_;
+  size_t max_bundle_bytes_;
   std::mt19937_64 rng_;
   uint64_t redeliveries_ = 0;
   DeliveredFn delivered_;

@@ -15,10 +15,12 @@
 
 namespace relais::broker {
 
-// One frame for one connection.
+// One frame for one connection; `bundled`: it answers a frame that came in
+// a Bundle, so it may go in one.
 struct Outgoing {
   std::string routing_id;
   std::string frame;
+  bool bundled = false;
 };
 
 // The code a Rejected frame gives `s`: its own if it is a refusal, else

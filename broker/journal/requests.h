@@ -23,10 +23,12 @@
 namespace relais::broker::journal {
 
 // Where an answer goes: the connection's ROUTER routing id and the
-// request id the answer carries.
+// request id the answer carries; `bundled` if the request came in a Bundle,
+// so that its answer may go in one too.
 struct ReplyTo {
   std::string routing_id;
   uint64_t request_id = 0;
+  bool bundled = false;
 };
 
 // The first acceptance of a message id (the journal's dedup family).

@@ -44,6 +44,85 @@ TEST(FrameTest, GarbageAndTruncationAreMalformed) {
   EXPECT_FALSE(ParseFrame(testing::SampleAddressChange()).ok());
 }
 
+TEST(FrameTest, ABundleCarriesEachFrameWhole) {
+  const std::vector<std::string> frames = {
+      SubmitFrame(1, std::string(100, 'a')), HeartbeatFrame(2, 5),
+      DeliveryAckFrame(3, 9, std::string(16, 'm'), wire::AckOutcome::Processed,
+                       "")};
+  const std::string bundle = BundleFrame(4, {frames.begin(), frames.end()});
+  auto f = ParseFrame(bundle);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ((*f)->request_id(), 4u);
+  ASSERT_EQ((*f)->body_type(), wire::Body::Bundle);
+  const auto inner = BundledFrames(*(*f)->body_as_Bundle());
+  ASSERT_EQ(inner.size(), 3u);
+  std::string copy;
+  for (size_t i = 0; i < inner.size(); ++i) {
+    EXPECT_EQ(inner[i], frames[i]);
+    // Built here, each sits at an 8-byte boundary and is read in place.
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(inner[i].data()) % 8, 0u);
+    auto g = ParseBundledFrame(inner[i], &copy);
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ((*g)->request_id(), i + 1);
+    EXPECT_TRUE(copy.empty());
+  }
+  // One that does not sit at a boundary is read from a copy.
+  std::string shifted = " " + frames[1];
+  auto g = ParseBundledFrame(std::string_view(shifted).substr(1), &copy);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ((*g)->body_type(), wire::Body::Heartbeat);
+  EXPECT_EQ(copy, frames[1]);
+  // A truncated frame inside a valid bundle is refused on its own.
+  const std::string cut =
+      BundleFrame(5, {std::string_view(frames[0]).substr(0, 20)});
+  auto c = ParseFrame(cut);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(ParseBundledFrame(BundledFrames(*(*c)->body_as_Bundle())[0], &copy)
+                .status()
+                .reject_code(),
+            wire::RejectCode::MalformedFrame);
+}
+
+TEST(FrameTest, ThePackerKeepsBundlesWithinTheirLimits) {
+  // At most 3 frames and about 250 bytes: a lone frame is sent bare.
+  BundlePacker packer(3, 250);
+  std::vector<std::string> sent;
+  auto add = [&](std::string frame) {
+    std::string full = packer.Add(std::move(frame));
+    if (!full.empty()) sent.push_back(std::move(full));
+  };
+  for (uint64_t i = 1; i <= 7; ++i) add(HeartbeatFrame(i, 0));
+  sent.push_back(packer.Finish());
+  EXPECT_TRUE(packer.empty());
+  EXPECT_TRUE(packer.Finish().empty());
+  std::vector<uint64_t> ids, sizes;
+  for (const auto& message : sent) {
+    auto f = ParseFrame(message);
+    ASSERT_TRUE(f.ok());
+    if ((*f)->body_type() != wire::Body::Bundle) {
+      sizes.push_back(1);
+      ids.push_back((*f)->request_id());
+      continue;
+    }
+    const auto inner = BundledFrames(*(*f)->body_as_Bundle());
+    sizes.push_back(inner.size());
+    std::string copy;
+    for (auto bytes : inner)
+      ids.push_back((*ParseBundledFrame(bytes, &copy))->request_id());
+  }
+  EXPECT_EQ(sizes, (std::vector<uint64_t>{3, 3, 1}));
+  EXPECT_EQ(ids, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7}));
+  // A frame larger than the byte budget goes alone, between bundles.
+  add(HeartbeatFrame(8, 0));
+  add(SubmitFrame(9, std::string(400, 'x')));
+  add(HeartbeatFrame(10, 0));
+  sent.push_back(packer.Finish());
+  ASSERT_EQ(sent.size(), 6u);
+  EXPECT_EQ((*ParseFrame(sent[3]))->request_id(), 8u);
+  EXPECT_EQ((*ParseFrame(sent[4]))->body_type(), wire::Body::Submit);
+  EXPECT_EQ((*ParseFrame(sent[5]))->request_id(), 10u);
+}
+
 TEST(FrameTest, UnknownBodyTypeIsMalformed) {
   flatbuffers::FlatBufferBuilder fbb;
   auto hb = wire::CreateHeartbeat(fbb, 1);

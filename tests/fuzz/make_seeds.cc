@@ -188,6 +188,13 @@ void FrameSeeds(const std::string& dir, const std::string& envelope) {
       {"route_query", RouteQueryFrame(11, wire::CaseType::DeathNotification,
                                       std::string(32, 'S'))},
       {"route_reply", RouteReplyFrame(11, {"caf", "dgfip"})},
+      {"bundle",
+       BundleFrame(
+           12,
+           {SubmitFrame(13, envelope),
+            DeliveryAckFrame(0, 7, id, wire::AckOutcome::Processed, ""),
+            DeliverFrame(8, 1, envelope),
+            WelcomeFrame(14, {"relais", 1 << 20, 2000, 1, 64, 1024, 1024})})},
   };
   for (const auto& [name, bytes] : frames) Write(dir + "/frame/" + name, bytes);
 }

@@ -40,7 +40,7 @@ def load_wire(python_dir):
                              CaseStatusReply, CaseState, Header, Envelope,
                              CaseEvent, CaseBody, AssistedCase, CaseType,
                              PayloadEncoding, RecipientState, Welcome,
-                             AckOutcome, BatchSeal)
+                             AckOutcome, BatchSeal, Bundle, BundledFrame)
     return sys.modules["relais.wire"]
 
 
@@ -305,6 +305,40 @@ def ack_frame(w, sequence, message_id):
     return frame_of(w, 8, w.Body.Body.DeliveryAck, build)
 
 
+def bundle_frame(w, request_id, frames):
+    """Several frames in one message (docs/PROTOCOL.md 3.1)."""
+    def build(b):
+        bundled = []
+        for f in frames:
+            v = b.CreateByteVector(f)
+            w.BundledFrame.Start(b)
+            w.BundledFrame.AddFrame(b, v)
+            bundled.append(w.BundledFrame.End(b))
+        w.Bundle.StartFramesVector(b, len(bundled))
+        for o in reversed(bundled):
+            b.PrependUOffsetTRelative(o)
+        vec = b.EndVector()
+        w.Bundle.Start(b)
+        w.Bundle.AddFrames(b, vec)
+        return w.Bundle.End(b)
+    return frame_of(w, request_id, w.Body.Body.Bundle, build)
+
+
+def unbundle(w, data):
+    """The frames one message holds: a Bundle's, or the message itself."""
+    assert data[4:8] == b"RLF1", "frame identifier"
+    frame = w.Frame.Frame.GetRootAs(data, 0)
+    if frame.BodyType() != w.Body.Body.Bundle:
+        return [frame]
+    bundle = body(frame, w.Bundle.Bundle)
+    out = []
+    for i in range(bundle.FramesLength()):
+        inner = byte_vector(bundle.Frames(i), "Frame")
+        assert inner[4:8] == b"RLF1", "bundled frame identifier"
+        out.append(w.Frame.Frame.GetRootAs(inner, 0))
+    return out
+
+
 def query_frame(w, request_id, case_id):
     def build(b):
         c = b.CreateString(case_id)
@@ -440,6 +474,29 @@ def run(bin_dir, python_dir):
                                verified_roots) == "signature"
         print("ok: batch-sealed deliveries verified: one root signature, "
               "then hashes")
+
+        # Two submits in one Bundle: each answered as if sent alone, under
+        # its own request id, whether the answers come bundled or not.
+        ids, frames = [], []
+        for i in range(2):
+            mid = os.urandom(16)
+            ids.append(mid)
+            frames.append(submit_frame(w, 500 + i, build_envelope(
+                w, desk, ["cpam"], case_id + "-u%d" % i, payload, mid)))
+        desk.send(bundle_frame(w, 499, frames))
+        answers = {}
+        deadline = time.time() + TIMEOUT_MS / 1000
+        while len(answers) < 2 and time.time() < deadline:
+            if not desk.sock.poll(100):
+                continue
+            for f in unbundle(w, desk.sock.recv()):
+                if f.BodyType() == w.Body.Body.Accepted:
+                    answers[f.RequestId()] = body(f, w.Accepted.Accepted)
+        assert sorted(answers) == [500, 501], sorted(answers)
+        for i in range(2):
+            assert byte_vector(answers[500 + i], "MessageId") == ids[i]
+        print("ok: two submits in one bundle, each accepted under its own "
+              "request id")
         desk.sock.close()
         caf.sock.close()
         ctx.term()

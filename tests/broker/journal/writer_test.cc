@@ -394,7 +394,7 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
   clock_.Advance(1001);
   ASSERT_TRUE(Wait([&] { return dead_.size() == 2; }));
   // Replay caf's: back in its outbox, marked replayed; the case says Sent.
-  writer_->Post(OperatorRequest{"op-rid", 7, "operator", true, "caf", seq});
+  writer_->Post(OperatorRequest{{"op-rid", 7}, "operator", true, "caf", seq});
   ASSERT_TRUE(Wait([&] { return operator_.size() == 1; }));
   EXPECT_TRUE(operator_[0].status.ok()) << operator_[0].status.ToString();
   auto entry = journal_->GetOutbox("caf", seq);
@@ -403,12 +403,12 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
   EXPECT_FALSE(journal_->GetDead("caf", seq).ok());
   // A replayed message is not swept again, and replaying twice is refused.
   clock_.Advance(5000);
-  writer_->Post(OperatorRequest{"op-rid", 8, "operator", true, "caf", seq});
+  writer_->Post(OperatorRequest{{"op-rid", 8}, "operator", true, "caf", seq});
   ASSERT_TRUE(Wait([&] { return operator_.size() == 2; }));
   EXPECT_EQ(operator_[1].status.code(), Status::Code::kNotFound);
   EXPECT_TRUE(journal_->GetOutbox("caf", seq)->has_value());
   // Drop cpam's: gone, the trail says so.
-  writer_->Post(OperatorRequest{"op-rid", 9, "operator", false, "cpam", seq});
+  writer_->Post(OperatorRequest{{"op-rid", 9}, "operator", false, "cpam", seq});
   ASSERT_TRUE(Wait([&] { return operator_.size() == 3; }));
   EXPECT_TRUE(operator_[2].status.ok());
   EXPECT_FALSE(journal_->GetDead("cpam", seq).ok());
