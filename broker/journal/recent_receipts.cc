@@ -12,13 +12,16 @@ void RecentReceipts::Remember(
         std::move(accepted_one.first),
         std::make_pair(batch, std::move(accepted_one.second)));
   }
+  entries_ += ids.size();
   batches_.emplace_back(batch, std::move(ids));
-  while (batches_.size() > batches_kept_) {
+  while (batches_.size() > batches_kept_ ||
+         (entries_ > entries_kept_ && batches_.size() > 1)) {
     const auto& [oldest, oldest_ids] = batches_.front();
     for (const auto& id : oldest_ids) {
       auto it = index_.find(id);
       if (it != index_.end() && it->second.first == oldest) index_.erase(it);
     }
+    entries_ -= oldest_ids.size();
     floor_ = oldest;
     batches_.pop_front();
   }
@@ -27,6 +30,7 @@ void RecentReceipts::Remember(
 void RecentReceipts::Forget(uint64_t batch) {
   batches_.clear();
   index_.clear();
+  entries_ = 0;
   floor_ = batch;
 }
 

@@ -28,8 +28,13 @@ namespace relais::broker::journal {
 
 class RecentReceipts {
  public:
-  explicit RecentReceipts(size_t batches_kept = 256)
-      : batches_kept_(batches_kept) {}
+  // Keeps the last `batches_kept` batches, fewer if they hold more than
+  // `entries_kept` acceptances (the latest batch always): ingress looks up
+  // a few batches before the writer's turn, and batches of thousands under
+  // load must not hold hundreds of megabytes.
+  explicit RecentReceipts(size_t batches_kept = 256,
+                          size_t entries_kept = 32768)
+      : batches_kept_(batches_kept), entries_kept_(entries_kept) {}
 
   // Batch `batch` (the last one plus one) committed these acceptances.
   void Remember(uint64_t batch,
@@ -46,6 +51,8 @@ class RecentReceipts {
 
  private:
   const size_t batches_kept_;
+  const size_t entries_kept_;
+  size_t entries_ = 0;  // ids in batches_
   uint64_t floor_ = 0;  // every batch above it is remembered
   std::deque<std::pair<uint64_t, std::vector<std::string>>> batches_;
   // message id -> (batch, entry)

@@ -90,6 +90,29 @@ TEST(RecentReceiptsTest, EvictionRaisesWhatIsCovered) {
   EXPECT_NE(r.FindAfter("m4", 3), nullptr);
 }
 
+// Large batches are evicted by their acceptances, not their number; the
+// latest batch stays whatever its size.
+TEST(RecentReceiptsTest, LargeBatchesAreEvictedByTheirAcceptances) {
+  RecentReceipts r(100, 3);
+  RememberBatches(&r, 1, 2);  // batch 2 holds two: three in all
+  EXPECT_TRUE(r.Covers(0));
+  EXPECT_NE(r.FindAfter("m1", 0), nullptr);
+  RememberBatches(&r, 3, 3);  // four: batch 1 goes
+  EXPECT_FALSE(r.Covers(0));
+  EXPECT_TRUE(r.Covers(1));
+  EXPECT_EQ(r.FindAfter("m1", 0), nullptr);
+  EXPECT_NE(r.FindAfter("m2b", 1), nullptr);
+  std::vector<std::pair<std::string, DedupEntry>> big;
+  for (int i = 0; i < 5; ++i)
+    big.push_back(Accepted("b" + std::to_string(i), 100 + i));
+  r.Remember(4, std::move(big));  // five alone: every earlier batch goes
+  EXPECT_FALSE(r.Covers(2));
+  EXPECT_TRUE(r.Covers(3));
+  EXPECT_EQ(r.FindAfter("m3", 2), nullptr);
+  ASSERT_NE(r.FindAfter("b4", 3), nullptr);
+  EXPECT_EQ(r.FindAfter("b4", 3)->sequence, 104u);
+}
+
 // An id remembered again by a later batch outlives the eviction of the
 // earlier one.
 TEST(RecentReceiptsTest, AnIdRememberedAgainSurvivesTheOlderBatch) {
