@@ -103,7 +103,7 @@ Status Broker::Init() {
       [this](const std::string& rid, std::string_view frame) {
         return router_->Send(rid, frame);
       },
-      config_.max_message_bytes);
+      kBundleBytes);
   sessions_->OnDelivered([this](const std::string& p, uint32_t attempt) {
     if (auto* m = metrics_->Of(p)) {
       (attempt == 1 ? m->delivered : m->redelivered).Add();

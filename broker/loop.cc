@@ -312,7 +312,7 @@ void Broker::Send(Outgoing out) {
   if (it == bundles_.end()) {
     it = bundles_
              .emplace(out.routing_id,
-                      BundlePacker(kMaxBundleFrames, config_.max_message_bytes))
+                      BundlePacker(kMaxBundleFrames, kBundleBytes))
              .first;
   }
   std::string full = it->second.Add(std::move(out.frame));

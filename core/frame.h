@@ -19,6 +19,11 @@ inline constexpr char kCaseStateIdentifier[] = "RLS1";
 inline constexpr uint16_t kProtocolVersion = 1;
 // The most frames one Bundle may carry, either way (Welcome.max_bundle_frames).
 inline constexpr uint32_t kMaxBundleFrames = 1024;
+// The bytes relais puts in one bundle it builds, about (a larger frame goes
+// alone): enough to share a message among a hundred 1 KiB envelopes, and
+// small enough that bundles do not swell the heaps of the threads that
+// build and read them.
+inline constexpr size_t kBundleBytes = 128 << 10;
 
 // Verifies `bytes` as a Frame (identifier "RLF1") whose body type is one
 // this version knows. Nested envelopes and case states are not verified here:

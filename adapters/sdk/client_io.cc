@@ -432,7 +432,7 @@ void Client::Impl::OnBundle(const wire::Bundle& bundle) {
 
 void Client::Impl::OnWelcome(const wire::Welcome& w) {
   bundle_frames_ = std::min(w.max_bundle_frames(), kMaxBundleFrames);
-  bundle_bytes_ = std::max<size_t>(w.max_message_bytes(), 4096);
+  bundle_bytes_ = std::min<size_t>(w.max_message_bytes(), kBundleBytes);
   {
     std::lock_guard<std::mutex> lock(conn_mu_);
     welcomed_.store(true);

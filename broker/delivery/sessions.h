@@ -30,6 +30,7 @@
 
 #include "broker/delivery/recent_envelopes.h"
 #include "broker/journal/journal.h"
+#include "core/frame.h"
 #include "broker/journal/requests.h"
 #include "core/clock.h"
 #include "core/status.h"
@@ -57,7 +58,7 @@ class Sessions {
   // holds about `max_bundle_bytes` at most (a larger delivery goes alone).
   Sessions(const journal::Journal* journal, const Clock* clock,
            RedeliveryPolicy policy, SendFn send,
-           size_t max_bundle_bytes = size_t{1} << 20);
+           size_t max_bundle_bytes = kBundleBytes);
 
   // Starts (or takes over) `participant`'s deliveries on `routing_id` with
   // `window` deliveries in flight at most; window 0 ends its session if this

@@ -196,6 +196,10 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
   cf_options.max_write_buffer_number = 2;
+  // The same misses in the memtables: a Bloom filter over whole keys
+  // answers them without walking the skip list.
+  cf_options.memtable_prefix_bloom_size_ratio = 0.02;
+  cf_options.memtable_whole_key_filtering = true;
   for (const char* name : kFamilies) o->families.emplace_back(name, cf_options);
 
   std::unique_ptr<Journal> j(new Journal(dir, std::move(o)));
