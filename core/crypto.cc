@@ -37,8 +37,20 @@ Result<std::string> RawPublic(EVP_PKEY* key) {
 }  // namespace
 
 std::string Sha256(std::string_view data) {
+  // OpenSSL 3's one-shot SHA256() looks the algorithm up (under a lock) and
+  // makes a context on every call, which costs more than hashing a Merkle
+  // node: the algorithm is fetched once, and each thread keeps a context.
+  static EVP_MD* const kMd = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const MdCtxPtr ctx(EVP_MD_CTX_new());
   std::string out(kSha256Size, '\0');
-  SHA256(U(data), data.size(), reinterpret_cast<unsigned char*>(out.data()));
+  auto* digest = reinterpret_cast<unsigned char*>(out.data());
+  unsigned int len = 0;
+  if (kMd == nullptr || ctx == nullptr ||
+      EVP_DigestInit_ex2(ctx.get(), kMd, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1 || len != kSha256Size) {
+    SHA256(U(data), data.size(), digest);
+  }
   return out;
 }
 
