@@ -31,10 +31,11 @@ class JournalWriter::BatchBuilder {
   // (recipient, sequence): an outbox or dead-letter entry.
   using Key = std::pair<std::string, uint64_t>;
 
-  BatchBuilder(JournalWriter* w, int64_t now_ms)
+  // `reserved_bytes`: about what the batch will write.
+  BatchBuilder(JournalWriter* w, int64_t now_ms, size_t reserved_bytes = 0)
       : w_(w),
         now_ms_(now_ms),
-        batch_(w->journal_->NewBatch()),
+        batch_(w->journal_->NewBatch(reserved_bytes)),
         first_sequence_(w->next_sequence_),
         audit_start_(w->audit_.head()) {}
 

@@ -74,7 +74,8 @@ Result<OutboxEntry> DecodeOutboxValue(std::string value) {
 
 }  // namespace
 
-Batch::Batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+Batch::Batch(size_t reserved_bytes)
+    : batch_(std::make_unique<rocksdb::WriteBatch>(reserved_bytes)) {}
 Batch::~Batch() = default;
 
 void Batch::PutMessage(std::string_view id, std::string_view envelope) {
@@ -320,8 +321,8 @@ Result<uint64_t> Journal::Checkpoint(const std::string& dir) {
   return bytes;
 }
 
-std::unique_ptr<Batch> Journal::NewBatch() const {
-  auto b = std::make_unique<Batch>();
+std::unique_ptr<Batch> Journal::NewBatch(size_t reserved_bytes) const {
+  auto b = std::make_unique<Batch>(reserved_bytes);
   b->families_ = families_.get();
   return b;
 }

@@ -85,7 +85,9 @@ struct DeadLetterRecord {
 // which Recover() replaces when it reopens the database.
 class Batch {
  public:
-  Batch();
+  // `reserved_bytes`: room made at once for what will be written (a batch
+  // that outgrows its buffer copies it all again).
+  explicit Batch(size_t reserved_bytes = 0);
   ~Batch();
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
@@ -133,7 +135,7 @@ class Journal {
   ~Journal();
 
   // An empty batch bound to this journal.
-  std::unique_ptr<Batch> NewBatch() const;
+  std::unique_ptr<Batch> NewBatch(size_t reserved_bytes = 0) const;
   // Whether Commit waits for the disk.
   enum class Durability {
     kSynced,  // the batch is synced to disk (WriteOptions.sync)

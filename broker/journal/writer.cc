@@ -151,7 +151,14 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   if (!state_status_.ok()) state_status_ = LoadState();
   // Nothing to write the sweep's dead letters with until it recovers.
   sweep = sweep && journal_->healthy();
-  BatchBuilder builder(this, clock_->NowMs());
+  // About what the batch writes: each envelope, and its case, audit,
+  // outbox, dedup and expiry entries (an ack: its case and audit record).
+  size_t reserve = 0;
+  for (const auto& r : *requests) {
+    const auto* s = std::get_if<SubmitRequest>(&r);
+    reserve += (s != nullptr ? s->envelope.size() : 0) + 1024;
+  }
+  BatchBuilder builder(this, clock_->NowMs(), reserve);
   size_t submits = 0;
   std::vector<BackupRequest> backups;
   // Only acks Processed: no answer waits for this batch and nothing is
