@@ -30,9 +30,9 @@
 
 #include "broker/delivery/recent_envelopes.h"
 #include "broker/journal/journal.h"
-#include "core/frame.h"
 #include "broker/journal/requests.h"
 #include "core/clock.h"
+#include "core/frame.h"
 #include "core/status.h"
 
 namespace relais::broker::delivery {
