@@ -55,13 +55,15 @@ std::vector<std::string_view> BundledFrames(const wire::Bundle& bundle) {
   return out;
 }
 
+std::string_view AlignedFrameBytes(std::string_view bytes, std::string* copy) {
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 == 0) return bytes;
+  copy->assign(bytes);
+  return *copy;
+}
+
 Result<const wire::Frame*> ParseBundledFrame(std::string_view bytes,
                                              std::string* copy) {
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) {
-    copy->assign(bytes);
-    bytes = *copy;
-  }
-  return ParseFrame(bytes);
+  return ParseFrame(AlignedFrameBytes(bytes, copy));
 }
 
 const wire::CaseState* ParseCaseState(std::string_view bytes) {

@@ -33,9 +33,11 @@ Result<const wire::Frame*> ParseFrame(std::string_view bytes);
 
 // The frame bytes a Bundle carries, in order (a missing one is empty).
 std::vector<std::string_view> BundledFrames(const wire::Bundle& bundle);
-// ParseFrame for one of them: it is read in place when it sits at an
-// 8-byte boundary (as every builder here puts it), else from a copy in
-// `*copy`, which must outlive the result.
+// One of them, readable in place: `bytes` itself when it sits at an 8-byte
+// boundary (as every builder here puts it), else a copy in `*copy`, which
+// must outlive the result.
+std::string_view AlignedFrameBytes(std::string_view bytes, std::string* copy);
+// ParseFrame for one of them, on AlignedFrameBytes.
 Result<const wire::Frame*> ParseBundledFrame(std::string_view bytes,
                                              std::string* copy);
 

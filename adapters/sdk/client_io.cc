@@ -422,11 +422,7 @@ void Client::Impl::OnFrame(std::string_view frame, bool inner) {
 void Client::Impl::OnBundle(const wire::Bundle& bundle) {
   std::string copy;
   for (std::string_view bytes : BundledFrames(bundle)) {
-    if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) {
-      copy.assign(bytes);
-      bytes = copy;
-    }
-    OnFrame(bytes, /*inner=*/true);
+    OnFrame(AlignedFrameBytes(bytes, &copy), /*inner=*/true);
   }
 }
 
