@@ -191,9 +191,10 @@ void Client::Impl::SealerLoop() {
       }
       continue;
     }
-    for (size_t i = 0; i < batch.size(); ++i) {
-      SubmitAsync(std::move((*sealed)[i]), std::move(batch[i].done));
-    }
+    std::vector<SubmitCallback> callbacks;
+    callbacks.reserve(batch.size());
+    for (auto& cmd : batch) callbacks.push_back(std::move(cmd.done));
+    SubmitAllAsync(std::move(*sealed), std::move(callbacks));
   }
 }
 
@@ -208,16 +209,33 @@ void Client::Impl::StopSealer() {
 }
 
 void Client::Impl::SubmitAsync(SealedEnvelope env, SubmitCallback done) {
+  std::vector<SealedEnvelope> envelopes;
+  envelopes.push_back(std::move(env));
+  std::vector<SubmitCallback> callbacks;
+  callbacks.push_back(std::move(done));
+  SubmitAllAsync(std::move(envelopes), std::move(callbacks));
+}
+
+void Client::Impl::SubmitAllAsync(std::vector<SealedEnvelope> envelopes,
+                                  std::vector<SubmitCallback> done) {
   if (stopping_.load()) {
-    done(
-        Status::Rejected(wire::RejectCode::ShuttingDown, "client is stopping"));
+    for (auto& d : done) {
+      d(Status::Rejected(wire::RejectCode::ShuttingDown, "client is stopping"));
+    }
     return;
   }
-  if (outbox_) {
-    Keep(SubmitCmd{std::move(env), std::move(done)});
-    return;
+  std::vector<SubmitCmd> cmds;
+  cmds.reserve(envelopes.size());
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    cmds.push_back(SubmitCmd{std::move(envelopes[i]), std::move(done[i])});
   }
-  Post(SubmitCmd{std::move(env), std::move(done)});
+  // Kept and sent at once (client_outbox.cc): the broker's answer does not
+  // wait for the local sync.
+  if (outbox_) Keep(&cmds);
+  std::vector<Command> posted;
+  posted.reserve(cmds.size());
+  for (auto& c : cmds) posted.emplace_back(std::move(c));
+  PostAll(std::move(posted));
 }
 
 // --- Client::Impl: shared helpers --------------------------------------------

@@ -11,8 +11,8 @@
 //   calls the handler for each in order, records the processed ids in one
 //   synced write per batch, completes hand-offs, and posts the acks.
 // - keeper (client_outbox.cc), with a durable outbox: keeps submits in the
-//   local store, then posts them; forgets the answered ones in the same
-//   writes.
+//   local store while the I/O thread sends them; forgets the answered ones
+//   in the same writes.
 // - sealer (client.cc), with batch sealing: seals the drafts given to
 //   SubmitDraftAsync in batches, then submits them.
 // client.cc starts and stops them and holds the public methods.
@@ -65,6 +65,9 @@ class Client::Impl {
   Result<std::vector<SealedEnvelope>> SealBatch(
       std::vector<EnvelopeDraft> drafts, milliseconds ttl);
   void SubmitAsync(SealedEnvelope env, SubmitCallback done);
+  // Submits each of `envelopes` with its callback in `done`, posted at once.
+  void SubmitAllAsync(std::vector<SealedEnvelope> envelopes,
+                      std::vector<SubmitCallback> done);
   void SubmitDraftAsync(EnvelopeDraft draft, SubmitCallback done,
                         milliseconds ttl);
   const ClientStats& stats() const { return stats_; }
@@ -183,7 +186,10 @@ class Client::Impl {
   // if there is none (a late echo, or the request was a submit).
   std::function<void(Result<std::string>)> TakeQuery(uint64_t req);
   void OnDeliver(const wire::Deliver& d);
+  // Fails every request, sent or posted; from then on PostAll fails what
+  // it is given (the I/O thread has stopped).
   void FailAll(const Status& st);
+  static void FailCommand(Command* c, const Status& st);
 
   // --- client_handler.cc
   void HandlerLoop();
@@ -220,12 +226,13 @@ class Client::Impl {
 
   // --- client_outbox.cc
   Status RestoreOutbox();
-  // Queues a submit for the keeper thread.
-  void Keep(SubmitCmd c);
+  // Gives each of `cmds` an outbox key and queues a copy of its envelope
+  // for the keeper thread; the caller posts them to the I/O thread.
+  void Keep(std::vector<SubmitCmd>* cmds);
   // Keeps queued submits in the durable outbox (one sync for all that
-  // queued meanwhile), then hands them to the I/O thread.
+  // queued meanwhile), and forgets the answered ones.
   void KeeperLoop();
-  // Joins the keeper thread; submits it did not keep get ShuttingDown.
+  // Joins the keeper thread, then keeps what it left.
   void StopKeeper();
   // The broker answered the submit kept under `key`: the keeper forgets it.
   void Answered(uint64_t key);
@@ -251,6 +258,7 @@ class Client::Impl {
   // Any thread to the I/O thread.
   std::mutex cmd_mu_;
   std::deque<Command> commands_;  // guarded by cmd_mu_
+  bool io_stopped_ = false;       // guarded by cmd_mu_ (FailAll)
 
   // The I/O thread to WaitConnected.
   std::mutex conn_mu_;
@@ -286,10 +294,14 @@ class Client::Impl {
   // Handler thread only.
   Clock::time_point last_prune_{};
 
-  // SubmitAsync to the keeper thread.
+  // SubmitAsync to the keeper thread: envelopes to keep under their keys.
+  struct KeepCmd {
+    uint64_t key;
+    std::string envelope;
+  };
   std::mutex keep_mu_;
   std::condition_variable keep_cv_;
-  std::vector<SubmitCmd> to_keep_;  // guarded by keep_mu_
+  std::vector<KeepCmd> to_keep_;  // guarded by keep_mu_
   // Outbox keys of answered submits, removed by the keeper's next write
   // (the I/O thread never waits for the store). Guarded by keep_mu_.
   std::vector<uint64_t> to_forget_;
@@ -298,7 +310,7 @@ class Client::Impl {
   uint64_t forgets_asked_ = 0;
   uint64_t forgets_written_ = 0;
   std::condition_variable forgot_cv_;
-  // Submits given to the keeper and not yet posted (0: the keeper idles,
+  // Submits given to the keeper and not yet kept (0: the keeper idles,
   // which lets the sealer seal at once).
   std::atomic<size_t> keeping_{0};
 

@@ -100,9 +100,24 @@ void Client::Impl::Post(Command c) {
 void Client::Impl::PostAll(std::vector<Command> cs) {
   {
     std::lock_guard<std::mutex> lock(cmd_mu_);
-    for (auto& c : cs) commands_.push_back(std::move(c));
+    if (!io_stopped_) {
+      for (auto& c : cs) commands_.push_back(std::move(c));
+      cs.clear();
+    }
   }
-  Wake();
+  if (cs.empty()) {
+    Wake();
+    return;
+  }
+  // The I/O thread has stopped: nothing posted now would be answered.
+  const Status st =
+      Status::Rejected(wire::RejectCode::ShuttingDown, "client stopped");
+  for (auto& c : cs) FailCommand(&c, st);
+}
+
+void Client::Impl::FailCommand(Command* c, const Status& st) {
+  if (auto* s = std::get_if<SubmitCmd>(c)) s->done(st);
+  if (auto* q = std::get_if<QueryCmd>(c)) q->done(st);
 }
 
 void Client::Impl::Wake() {
@@ -499,6 +514,15 @@ void Client::Impl::FailAll(const Status& st) {
     if (p.query_done) p.query_done(st);
   }
   pending_.clear();
+  // Posted after the loop's last turn: never sent, answered here too (and
+  // PostAll answers what comes later).
+  std::deque<Command> cmds;
+  {
+    std::lock_guard<std::mutex> lock(cmd_mu_);
+    cmds.swap(commands_);
+    io_stopped_ = true;
+  }
+  for (auto& c : cmds) FailCommand(&c, st);
 }
 
 }  // namespace relais::sdk

@@ -1,9 +1,15 @@
 // Client::Impl's durable outbox (client_impl.h): with a state_dir, each
 // submit is kept in the local store (the keeper thread: one sync for all
-// the submits that queued meanwhile) before it is posted to the I/O
-// thread, and forgotten once the broker answered (by the keeper's next
-// write: the I/O thread never waits for the store). Start submits again
-// what an earlier run left unanswered.
+// the submits that queued meanwhile) while the I/O thread sends it, and
+// forgotten once the broker answered (by the keeper's next write: the I/O
+// thread never waits for the store). Start submits again what an earlier
+// run left unanswered.
+//
+// Sending before the keep is synced loses nothing that was promised: a
+// submit's caller hears only the broker's answer, and the broker answers
+// once the message is synced in its journal. A crash before the keep
+// loses a submit the broker may or may not have, and whose caller heard
+// nothing, as a crash just before the submit would.
 
 #include <spdlog/spdlog.h>
 
@@ -38,18 +44,25 @@ Status Client::Impl::RestoreOutbox() {
   return Status::OK();
 }
 
-void Client::Impl::Keep(SubmitCmd c) {
-  keeping_.fetch_add(1);
+void Client::Impl::Keep(std::vector<SubmitCmd>* cmds) {
+  const uint64_t first = store_->ReserveOutboxKeys(cmds->size());
+  std::vector<KeepCmd> keep;
+  keep.reserve(cmds->size());
+  for (size_t i = 0; i < cmds->size(); ++i) {
+    (*cmds)[i].outbox_key = first + i;
+    keep.push_back({first + i, (*cmds)[i].envelope.bytes});
+  }
+  keeping_.fetch_add(keep.size());
   {
     std::lock_guard<std::mutex> lock(keep_mu_);
-    to_keep_.push_back(std::move(c));
+    for (auto& k : keep) to_keep_.push_back(std::move(k));
   }
   keep_cv_.notify_one();
 }
 
 void Client::Impl::KeeperLoop() {
   for (;;) {
-    std::vector<SubmitCmd> batch;
+    std::vector<KeepCmd> batch;
     std::vector<uint64_t> answered;
     {
       std::unique_lock<std::mutex> lock(keep_mu_);
@@ -60,11 +73,12 @@ void Client::Impl::KeeperLoop() {
       answered.swap(to_forget_);
     }
     if (batch.empty() && answered.empty()) return;  // stopping
-    std::vector<std::string_view> envelopes;
+    std::vector<LocalStore::ToKeep> envelopes;
     envelopes.reserve(batch.size());
-    for (const auto& c : batch) envelopes.push_back(c.envelope.bytes);
-    // The answered ones go with the next sync (or alone, unsynced).
-    auto keys = store_->Keep(envelopes, answered);
+    for (const auto& k : batch) envelopes.push_back({k.key, k.envelope});
+    // The answered ones go with the next sync (or alone, unsynced); one
+    // answered before it was kept is removed by the write that keeps it.
+    Status st = store_->KeepUnder(envelopes, answered);
     if (!answered.empty()) {
       {
         std::lock_guard<std::mutex> lock(keep_mu_);
@@ -73,21 +87,18 @@ void Client::Impl::KeeperLoop() {
       forgot_cv_.notify_all();
     }
     if (batch.empty()) {
-      if (!keys.ok())
-        spdlog::warn("{}: {}", participant(), keys.status().ToString());
+      if (!st.ok()) spdlog::warn("{}: {}", participant(), st.ToString());
       continue;
     }
     CrashPoint("client.kept");
-    if (!keys.ok()) {
-      spdlog::error("{}: {}", participant(), keys.status().ToString());
-      for (auto& c : batch) c.done(keys.status());
-    } else {
-      std::vector<Command> cmds;
-      for (size_t i = 0; i < batch.size(); ++i) {
-        batch[i].outbox_key = (*keys)[i];
-        cmds.push_back(std::move(batch[i]));
-      }
-      PostAll(std::move(cmds));
+    if (!st.ok()) {
+      // They are on their way all the same: only a crash before their
+      // answers would lose them.
+      spdlog::error(
+          "{}: {} submit(s) are sent but not kept in the outbox, so they "
+          "would not be sent again if this process stopped before the "
+          "broker answered: {}",
+          participant(), batch.size(), st.ToString());
     }
     if (keeping_.fetch_sub(batch.size()) == batch.size()) {
       // Idle: the sealer may seal what gathered meanwhile.
@@ -103,14 +114,25 @@ void Client::Impl::StopKeeper() {
   }
   keep_cv_.notify_all();
   if (keeper_thread_.joinable()) keeper_thread_.join();
-  // Never kept: their callers hear it (kept ones stay for the next run).
-  std::vector<SubmitCmd> never_kept;
+  // Given to the keeper as it stopped: kept here, for the next run.
+  std::vector<KeepCmd> left;
   {
     std::lock_guard<std::mutex> lock(keep_mu_);
-    never_kept.swap(to_keep_);
+    left.swap(to_keep_);
   }
-  for (auto& c : never_kept) {
-    c.done(Status::Rejected(wire::RejectCode::ShuttingDown, "client stopped"));
+  if (left.empty()) return;
+  std::vector<LocalStore::ToKeep> envelopes;
+  envelopes.reserve(left.size());
+  for (const auto& k : left) envelopes.push_back({k.key, k.envelope});
+  Status st = Status::OK();
+  try {  // Stop runs in the destructor: nothing may escape
+    st = store_->KeepUnder(envelopes);
+  } catch (const std::exception& e) {
+    st = Status::IOError(e.what());
+  }
+  if (!st.ok()) {
+    spdlog::error("{}: {} submit(s) could not be kept in the outbox: {}",
+                  participant(), left.size(), st.ToString());
   }
 }
 

@@ -298,27 +298,37 @@ Result<std::vector<uint64_t>> LocalStore::Keep(
     const std::vector<std::string_view>& envelopes,
     const std::vector<uint64_t>& answered) {
   std::vector<uint64_t> keys;
-  if (envelopes.empty()) {
-    RELAIS_RETURN_IF_ERROR(Forget(answered));
-    return keys;
+  std::vector<ToKeep> to_keep;
+  const uint64_t first = ReserveOutboxKeys(envelopes.size());
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    keys.push_back(first + i);
+    to_keep.push_back({first + i, envelopes[i]});
   }
+  RELAIS_RETURN_IF_ERROR(KeepUnder(to_keep, answered));
+  return keys;
+}
+
+uint64_t LocalStore::ReserveOutboxKeys(size_t n) {
+  return next_outbox_key_.fetch_add(n);
+}
+
+Status LocalStore::KeepUnder(const std::vector<ToKeep>& envelopes,
+                             const std::vector<uint64_t>& answered) {
+  if (envelopes.empty()) return Forget(answered);
   if (failed_.load()) RELAIS_RETURN_IF_ERROR(Recover());
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("local store " + dir_ + " is not open");
-  const uint64_t first = next_outbox_key_.fetch_add(envelopes.size());
   rocksdb::WriteBatch batch;
-  for (size_t i = 0; i < envelopes.size(); ++i) {
-    keys.push_back(first + i);
+  for (const auto& e : envelopes) {
     batch
-        .Put(cf_[kOutbox], BigEndianKey(first + i),
-             rocksdb::Slice(envelopes[i].data(), envelopes[i].size()))
+        .Put(cf_[kOutbox], BigEndianKey(e.key),
+             rocksdb::Slice(e.envelope.data(), e.envelope.size()))
         .PermitUncheckedError();
   }
   for (uint64_t key : answered) {
     batch.Delete(cf_[kOutbox], BigEndianKey(key)).PermitUncheckedError();
   }
-  RELAIS_RETURN_IF_ERROR(Write(&batch, /*sync=*/true, "keeping submits"));
-  return keys;
+  return Write(&batch, /*sync=*/true, "keeping submits");
 }
 
 Status LocalStore::Forget(const std::vector<uint64_t>& keys) {

@@ -139,6 +139,18 @@ class LocalStore {
   Result<std::vector<uint64_t>> Keep(
       const std::vector<std::string_view>& envelopes,
       const std::vector<uint64_t>& answered = {});
+  // The first of `n` new outbox keys, in order, for KeepUnder: a submit can
+  // be sent under its key while it is being kept.
+  uint64_t ReserveOutboxKeys(size_t n);
+  struct ToKeep {
+    uint64_t key;  // from ReserveOutboxKeys
+    std::string_view envelope;
+  };
+  // Keeps each envelope under its key with one synced write, then removes
+  // in that write those kept under `answered` (one answered before it was
+  // kept is thus never left behind).
+  Status KeepUnder(const std::vector<ToKeep>& envelopes,
+                   const std::vector<uint64_t>& answered = {});
   // Removes answered envelopes (not synced: after a crash they are merely
   // submitted again, and the broker answers with their first receipts).
   Status Forget(const std::vector<uint64_t>& keys);

@@ -87,6 +87,34 @@ TEST_F(LocalStoreTest, OutboxKeepsUntilForgottenInOrderAcrossRestarts) {
   EXPECT_TRUE(kept->empty());
 }
 
+// The client sends a submit under a reserved key while the keeper keeps
+// it: an answer may then come before the keep, and the keep's own write
+// must not leave it behind.
+TEST_F(LocalStoreTest, ReservedKeysKeepTheOrderAndAnAnswerBeforeTheKeepWins) {
+  const uint64_t first = store_->ReserveOutboxKeys(3);
+  const uint64_t next = store_->ReserveOutboxKeys(1);
+  EXPECT_EQ(next, first + 3);
+  // Kept out of order, listed in key order; the second was answered before
+  // its keep was written.
+  ASSERT_TRUE(store_
+                  ->KeepUnder({{first + 2, "third"}, {next, "fourth"}},
+                              /*answered=*/{})
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->KeepUnder({{first, "first"}, {first + 1, "second"}},
+                              /*answered=*/{first + 1})
+                  .ok());
+  Reopen();
+  auto kept = store_->Outbox();
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 3u);
+  EXPECT_EQ((*kept)[0].envelope, "first");
+  EXPECT_EQ((*kept)[1].envelope, "third");
+  EXPECT_EQ((*kept)[2].envelope, "fourth");
+  // Keys reserved after a restart come after every kept one.
+  EXPECT_GT(store_->ReserveOutboxKeys(1), (*kept)[2].key);
+}
+
 TEST_F(LocalStoreTest, EffectsAreCommittedWithTheProcessedIds) {
   Effects batch = store_->NewEffects();
   batch.Put("count", "1");
