@@ -207,6 +207,7 @@ void Broker::CountCommitted(const journal::CommitReport& report) {
     return;
   }
   (report.synced ? metrics_->batches : metrics_->unsynced_batches).Add();
+  if (report.synced) metrics_->journal_write.Observe(report.write_seconds);
   if (!report.submits.empty()) {
     metrics_->batch_submits.Observe(static_cast<double>(report.submits.size()));
   }

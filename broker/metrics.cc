@@ -180,6 +180,11 @@ void BrokerMetrics::WriteBroker(metrics::TextWriter& w,
            "Messages per journal batch (group commit: one sync each).",
            Type::kHistogram);
   w.Histogram({}, batch_submits.Take());
+  w.Family("relais_journal_write_seconds",
+           "Time of each synced journal write (RocksDB's write and its "
+           "fdatasync): what the disk adds to every receipt.",
+           Type::kHistogram);
+  w.Histogram({}, journal_write.Take());
   w.Family("relais_journal_batches_total", "Journal batches synced.",
            Type::kCounter);
   w.Sample({}, batches.value());

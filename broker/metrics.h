@@ -55,6 +55,7 @@ class BrokerMetrics {
   metrics::Histogram accept_latency{metrics::LatencyBuckets()};
   metrics::Histogram end_to_end_latency{metrics::LatencyBuckets()};
   metrics::Histogram batch_submits{metrics::PowerOfTwoBuckets(2048)};
+  metrics::Histogram journal_write{metrics::LatencyBuckets()};
   metrics::Counter batches, unsynced_batches, failed_batches;
 
   struct ScrapeInputs {

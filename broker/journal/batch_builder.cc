@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "broker/cases/case_book.h"
 #include "broker/cases/status_report.h"
 #include "core/bytes.h"
@@ -78,9 +80,13 @@ CommitReport JournalWriter::BatchBuilder::Commit(
   CrashPoint("writer.batch.built");
   if (!report_.dead_letters.empty()) durability = Journal::Durability::kSynced;
   report_.synced = durability == Journal::Durability::kSynced;
+  const auto write_start = std::chrono::steady_clock::now();
   report_.commit_status = w_->state_status_.ok()
                               ? w_->journal_->Commit(batch_.get(), durability)
                               : w_->state_status_;
+  report_.write_seconds = std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - write_start)
+                              .count();
   if (report_.commit_status.ok()) {
     CrashPoint("writer.batch.synced");
     report_.recipients.assign(recipients_.begin(), recipients_.end());

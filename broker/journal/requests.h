@@ -211,6 +211,8 @@ struct CommitReport {
   // the delivery then comes again and the recipient's processed ids
   // answer it).
   bool synced = true;
+  // How long the journal's write took (with its sync, if synced).
+  double write_seconds = 0;
   // When the write failed: recipients whose acks were lost with it. Their
   // deliveries must be sent again (the broker restarts their sessions).
   std::vector<std::string> failed_ack_recipients;

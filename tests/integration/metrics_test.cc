@@ -125,6 +125,10 @@ TEST_F(MetricsTest, BacklogGrowsWhileARecipientIsAwayAndDrainsWhenItComes) {
       0);
   EXPECT_EQ(ValueOf(before, "relais_accept_latency_seconds_count"), 3);
   EXPECT_GE(ValueOf(before, "relais_journal_batches_total"), 1);
+  // One timed write per synced batch, each taking some time.
+  EXPECT_EQ(ValueOf(before, "relais_journal_write_seconds_count"),
+            ValueOf(before, "relais_journal_batches_total"));
+  EXPECT_GT(ValueOf(before, "relais_journal_write_seconds_sum"), 0);
   EXPECT_GT(ValueOf(before, "relais_journal_disk_bytes"), 0);
   EXPECT_GT(ValueOf(before, "relais_process_resident_memory_bytes"), 1 << 20);
   // The desk takes no deliveries (window 0): connected, but not online.
