@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -269,7 +271,7 @@ Result<std::vector<std::string>> AdapterRuntime::SealFile(
   RELAIS_ASSIGN_OR_RETURN(std::vector<OutgoingCase> cases,
                           translator_->ReadInbox(name, contents));
   if (cases.empty()) return Status::InvalidArgument("the file holds no case");
-  std::vector<std::string> out;
+  std::vector<EnvelopeDraft> drafts;
   for (size_t i = 0; i < cases.size(); ++i) {
     // One envelope per view of the case (data minimisation), all in the
     // same case. Sealed once: the intake keeps them until accepted.
@@ -306,10 +308,35 @@ Result<std::vector<std::string>> AdapterRuntime::SealFile(
       d.case_type = c.case_type;
       d.subject_ref = subject_ref;
       d.payload = std::move(view.payload);
+      drafts.push_back(std::move(d));
+    }
+  }
+  return SealDrafts(std::move(drafts));
+}
+
+Result<std::vector<std::string>> AdapterRuntime::SealDrafts(
+    std::vector<EnvelopeDraft> drafts) {
+  std::vector<std::string> out;
+  out.reserve(drafts.size());
+  const size_t batch = config_.participant.client.batch_seal_max;
+  if (batch <= 1 || drafts.size() == 1) {
+    for (auto& d : drafts) {
       RELAIS_ASSIGN_OR_RETURN(SealedEnvelope sealed,
                               client_->Seal(std::move(d)));
       out.push_back(std::move(sealed.bytes));
     }
+    return out;
+  }
+  // batch_seal: one signature per `batch` envelopes of the file
+  // (PROTOCOL.md 4.8).
+  for (size_t first = 0; first < drafts.size(); first += batch) {
+    const size_t end = std::min(drafts.size(), first + batch);
+    std::vector<EnvelopeDraft> some(
+        std::make_move_iterator(drafts.begin() + first),
+        std::make_move_iterator(drafts.begin() + end));
+    RELAIS_ASSIGN_OR_RETURN(std::vector<SealedEnvelope> sealed,
+                            client_->SealBatch(std::move(some)));
+    for (auto& s : sealed) out.push_back(std::move(s.bytes));
   }
   return out;
 }

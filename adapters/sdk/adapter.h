@@ -90,6 +90,10 @@ class AdapterRuntime {
   // The sealed envelopes of every case in inbox file `name` (IntakeSteps).
   Result<std::vector<std::string>> SealFile(const std::string& name,
                                             std::string_view contents);
+  // Seals `drafts` in order: one by one, or in batches of the client's
+  // batch_seal_max (client.toml batch_seal) under one signature each.
+  Result<std::vector<std::string>> SealDrafts(
+      std::vector<EnvelopeDraft> drafts);
   // Submits `envelopes` together: each one's receipt entry, or refusal.
   std::vector<Result<nlohmann::ordered_json>> SubmitAll(
       const std::vector<std::string>& envelopes);

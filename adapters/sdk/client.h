@@ -97,6 +97,8 @@ struct ClientOptions {
   // if every draft sealed before it is answered, or the durable outbox has
   // kept them all; otherwise it waits at most `batch_seal_window` after the
   // previous seal. 0 or 1: each draft is sealed alone. Default: off.
+  // client.toml: batch_seal (0 to 65536); an adapter also seals the
+  // envelopes of one inbox file in batches of this size.
   uint32_t batch_seal_max = 0;
   std::chrono::microseconds batch_seal_window{2000};
   // Threads that verify deliveries (signatures, proofs, payload hashes),

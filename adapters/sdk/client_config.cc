@@ -50,6 +50,7 @@ Status CheckParticipantKeys(const toml::table& t, const std::string& path) {
                                          "state_dir",
                                          "window",
                                          "verify_threads",
+                                         "batch_seal",
                                          "processed_retention_days",
                                          "inbox",
                                          "outbox",
@@ -93,6 +94,9 @@ Result<ParticipantConfig> ParseParticipantConfig(
   RELAIS_ASSIGN_OR_RETURN(int64_t verify_threads,
                           IntegerAt(t, "verify_threads", 0, 0, 64, path));
   c.client.verify_threads = static_cast<uint32_t>(verify_threads);
+  RELAIS_ASSIGN_OR_RETURN(int64_t batch_seal,
+                          IntegerAt(t, "batch_seal", 0, 0, 65536, path));
+  c.client.batch_seal_max = static_cast<uint32_t>(batch_seal);
   RELAIS_ASSIGN_OR_RETURN(
       int64_t retention_days,
       IntegerAt(t, "processed_retention_days",

@@ -12,6 +12,8 @@
 //   state_dir              = "state"                 # local store (processed
 //                                                    # ids, effects, outbox)
 //   window                 = 64
+//   batch_seal             = 0   # up to N envelopes under one signature
+//                                # (PROTOCOL.md 4.8); 0 or 1: each alone
 //   processed_retention_days = 100  # > the broker's max_ttl_days
 //
 // An adapter's file adds its folders (adapters/README.md).

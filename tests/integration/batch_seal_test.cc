@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
@@ -25,6 +26,21 @@ using std::chrono::seconds;
 using wire::RejectCode;
 
 constexpr char kDesk[] = "france-services/paris-15";
+
+// relaisd's relais_batch_roots_verified_total, from its /metrics; -1 if it
+// cannot be read.
+double RootsVerifiedBy(const TestStack& stack) {
+  auto url = ReadFile(stack.layout().MetricsFile());
+  if (!url.ok() || url->empty()) return -1;
+  const std::string base = url->substr(0, url->rfind('/'));
+  httplib::Client client(base);
+  client.set_read_timeout(10, 0);
+  auto res = client.Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  const auto samples = metrics::ParseSamples(res->body);
+  auto it = samples.find("relais_batch_roots_verified_total");
+  return it == samples.end() ? -1 : it->second;
+}
 
 class BatchSealIntegrationTest : public ::testing::Test {
  protected:
@@ -56,20 +72,7 @@ class BatchSealIntegrationTest : public ::testing::Test {
     return desk_->Submit(env, seconds(10)).status();
   }
 
-  // relaisd's relais_batch_roots_verified_total, from its /metrics; -1 if
-  // it cannot be read.
-  double RootsVerified() {
-    auto url = ReadFile(stack_.layout().MetricsFile());
-    if (!url.ok() || url->empty()) return -1;
-    const std::string base = url->substr(0, url->rfind('/'));
-    httplib::Client client(base);
-    client.set_read_timeout(10, 0);
-    auto res = client.Get("/metrics");
-    if (!res || res->status != 200) return -1;
-    const auto samples = metrics::ParseSamples(res->body);
-    auto it = samples.find("relais_batch_roots_verified_total");
-    return it == samples.end() ? -1 : it->second;
-  }
+  double RootsVerified() { return RootsVerifiedBy(stack_); }
 
   TestStack stack_;
   std::unique_ptr<sdk::Client> desk_;
@@ -269,6 +272,66 @@ TEST_F(BatchSealIntegrationTest, TheSdkSealsDraftsInBatches) {
   EXPECT_GE(roots.size(), 2u);
   EXPECT_LE(roots.size(), 10u);
   EXPECT_GE(batch_sealed, 16);
+}
+
+// An adapter whose client.toml says batch_seal seals the envelopes of one
+// inbox file under one signature: the broker verifies one root for all of
+// them, and each reaches its recipients alone, with its proof.
+TEST(AdapterBatchSealTest, TheCasesOfOneInboxFileShareOneSignature) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  const std::string config = stack.layout().AdapterConfig("caf");
+  auto text = ReadFile(config);
+  ASSERT_TRUE(text.ok());
+  ASSERT_TRUE(WriteFileAtomic(config, "batch_seal = 64\n" + *text).ok());
+  ASSERT_TRUE(stack.StartAdapter("caf").ok());
+  std::mutex mu;
+  std::set<std::string> roots;     // guarded by mu
+  std::set<uint32_t> leaves_seen;  // guarded by mu
+  uint32_t leaf_count = 0;         // guarded by mu
+  int alone = 0;                   // guarded by mu: signed one by one
+  const auto handler = [&](const sdk::Delivery& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!d.envelope->batch_sealed) {
+      ++alone;
+    } else {
+      roots.insert(std::string(d.envelope->batch_root));
+      leaves_seen.insert(d.envelope->batch_leaf_index);
+      leaf_count = d.envelope->batch_leaf_count;
+    }
+    return sdk::HandlerResult::Processed();
+  };
+  std::vector<std::unique_ptr<sdk::Client>> recipients;
+  for (const char* id : {"cpam", "france-travail"}) {
+    auto c = stack.Connect(id, handler);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE((*c)->WaitConnected(seconds(10)).ok());
+    recipients.push_back(std::move(*c));
+  }
+  const double roots_before = RootsVerifiedBy(stack);
+  ASSERT_GE(roots_before, 0);
+
+  // Two RSA applications: views for the CPAM and France Travail.
+  auto csv = ReadFile(SourcePath("deploy/samples/caf/rsa_application.csv"));
+  ASSERT_TRUE(csv.ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(stack.layout().Inbox("caf") + "/rsa.csv", *csv).ok());
+  const std::string receipt =
+      stack.layout().Done("caf") + "/rsa.csv.receipt.json";
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(receipt); }))
+      << "not accepted (see " << stack.AdapterLogPath("caf") << ")";
+  // Every envelope of the file is a leaf of the one batch, and each leaf
+  // reaches a recipient.
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return leaf_count > 0 && leaves_seen.size() == leaf_count;
+  })) << leaves_seen.size()
+      << " leaves seen";
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_GE(leaf_count, 3u);  // two cases, three views at least
+  EXPECT_EQ(roots.size(), 1u);
+  EXPECT_EQ(alone, 0);
+  EXPECT_EQ(RootsVerifiedBy(stack), roots_before + 1);
 }
 
 }  // namespace

@@ -211,13 +211,20 @@ TEST(ConfigTest, ParticipantFilesRefuseUnknownKeysAndWrongTypes) {
                             "0 to 64"),
             std::string::npos)
       << why;
+  why = refusal("batch_seal = 65537\n" + good);
+  EXPECT_NE(why.find(path + ":1:14: 'batch_seal' must be an integer from "
+                            "0 to 65536"),
+            std::string::npos)
+      << why;
   // A whole file needs relaisd's endpoint too.
   std::ofstream(dir + "/relaisd.endpoint") << "tcp://127.0.0.1:1\n";
-  EXPECT_EQ(refusal("verify_threads = 3\n" + good), "accepted");
+  EXPECT_EQ(refusal("verify_threads = 3\nbatch_seal = 256\n" + good),
+            "accepted");
   {
     auto c = sdk::LoadParticipantConfig(path, std::chrono::milliseconds(0));
     ASSERT_TRUE(c.ok());
     EXPECT_EQ(c->client.verify_threads, 3u);
+    EXPECT_EQ(c->client.batch_seal_max, 256u);
   }
   text = good;
   text.replace(text.find("state_dir = \""), 12, "state_dir = 3 # ");
