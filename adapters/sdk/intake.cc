@@ -302,11 +302,18 @@ Status Intake::Seal(const std::string& id, Manifest* m) {
     return Save(id, *m);
   }
   if (!envelopes.ok()) return envelopes.status();
-  for (size_t k = 0; k < envelopes->size(); ++k) {
-    RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
-        (fs::path(Dir(id)) / (std::to_string(k) + ".env")).string(),
-        (*envelopes)[k]));
+  // One file and one sync for all of them, however many cases the file
+  // holds.
+  std::string all;
+  size_t bytes = 0;
+  for (const auto& e : *envelopes) bytes += 8 + e.size();
+  all.reserve(bytes);
+  for (const auto& e : *envelopes) {
+    PutBigEndian64(&all, e.size());
+    all += e;
   }
+  RELAIS_RETURN_IF_ERROR(
+      WriteFileAtomic((fs::path(Dir(id)) / kEnvelopesFile).string(), all));
   CrashPoint("intake.seal.envelopes");
   m->state = "sealed";
   m->sha256 = HexEncode(crypto::Sha256(*contents));
@@ -314,18 +321,49 @@ Status Intake::Seal(const std::string& id, Manifest* m) {
   return Save(id, *m);
 }
 
-Status Intake::Submit(const std::string& id, Manifest* m) {
+Result<std::vector<std::string>> Intake::ReadEnvelopes(
+    const std::string& id, const Manifest& m) const {
   std::vector<std::string> envelopes;
-  for (size_t k = 0; k < m->messages; ++k) {
-    auto env =
-        ReadFile((fs::path(Dir(id)) / (std::to_string(k) + ".env")).string());
-    if (!env.ok()) {
-      return Status::Corruption("intake " + Dir(id) + ": message " +
-                                std::to_string(k + 1) +
-                                " is missing: " + env.status().ToString());
+  const std::string path = (fs::path(Dir(id)) / kEnvelopesFile).string();
+  if (!Exists(path)) {
+    // Sealed by an earlier version: one file per envelope.
+    for (size_t k = 0; k < m.messages; ++k) {
+      auto env =
+          ReadFile((fs::path(Dir(id)) / (std::to_string(k) + ".env")).string());
+      if (!env.ok()) {
+        return Status::Corruption("intake " + Dir(id) + ": message " +
+                                  std::to_string(k + 1) +
+                                  " is missing: " + env.status().ToString());
+      }
+      envelopes.push_back(std::move(*env));
     }
-    envelopes.push_back(std::move(*env));
+    return envelopes;
   }
+  RELAIS_ASSIGN_OR_RETURN(std::string all,
+                          ReadFile(path, kMaxEnvelopesFileBytes));
+  std::string_view rest = all;
+  while (!rest.empty()) {
+    const uint64_t size = rest.size() >= 8 ? GetBigEndian64(rest.data()) : 0;
+    if (rest.size() < 8 || size > rest.size() - 8) {
+      return Status::Corruption("intake " + path + ": message " +
+                                std::to_string(envelopes.size() + 1) +
+                                " is cut short at byte " +
+                                std::to_string(all.size() - rest.size()));
+    }
+    envelopes.emplace_back(rest.substr(8, size));
+    rest.remove_prefix(8 + size);
+  }
+  if (envelopes.size() != m.messages) {
+    return Status::Corruption(
+        "intake " + path + " holds " + std::to_string(envelopes.size()) +
+        " messages; its manifest says " + std::to_string(m.messages));
+  }
+  return envelopes;
+}
+
+Status Intake::Submit(const std::string& id, Manifest* m) {
+  RELAIS_ASSIGN_OR_RETURN(std::vector<std::string> envelopes,
+                          ReadEnvelopes(id, *m));
   CrashPoint("intake.submit.before");
   const auto results = steps_.submit(envelopes);
   CrashPoint("intake.submit.answered");

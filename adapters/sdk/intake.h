@@ -7,7 +7,8 @@
 // (adapters/README.md, "What a partner sees after a crash").
 //
 // Each file taken is an intake: a folder state/intake/<id>/ holding
-// manifest.json and, once sealed, the file's envelopes. <id> is
+// manifest.json and, once sealed, the file's envelopes (the file
+// `envelopes`, written and synced once for all of them). <id> is
 // "<ms since 1970, 13 digits>-<8 hex>", so intakes resume in the order they
 // were taken. The manifest moves through four states, each written (synced)
 // before the step that depends on it:
@@ -81,6 +82,10 @@ class Intake {
  public:
   // Inbox files larger than this are refused.
   static constexpr size_t kMaxFileBytes = 16 << 20;
+  // An intake's sealed envelopes, in one file: for each, its size (8 bytes,
+  // big-endian) then its bytes. Read back up to this size.
+  static constexpr char kEnvelopesFile[] = "envelopes";
+  static constexpr size_t kMaxEnvelopesFileBytes = size_t{1} << 30;
 
   Intake(IntakeFolders folders, IntakeSteps steps);
 
@@ -106,6 +111,11 @@ class Intake {
   bool Advance(const std::string& id);
   Status Seal(const std::string& id, Manifest* m);
   Status Submit(const std::string& id, Manifest* m);
+  // The sealed envelopes of intake `id`, from its envelopes file (or, if
+  // an earlier version sealed it, from its <k>.env files); Corruption if
+  // any is missing or cut short.
+  Result<std::vector<std::string>> ReadEnvelopes(const std::string& id,
+                                                 const Manifest& m) const;
   Status Finish(const std::string& id, Manifest* m);
   Status Save(const std::string& id, const Manifest& m);
   void Remove(const std::string& id);

@@ -313,6 +313,67 @@ TEST_F(IntakeTest, ASealedIntakeIsSubmittedWithTheSameEnvelopesAfterARestart) {
   EXPECT_EQ(intake->pending(), 0u);
 }
 
+// The envelopes of one file are kept in one file, with one sync.
+TEST_F(IntakeTest, ASealedIntakeKeepsItsEnvelopesInOneFile) {
+  fake_.journal_unavailable = true;
+  Drop("a.json", "hello");
+  Start()->Scan(Never);
+  const NameList ids = FileNames(intake_);
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(FileNames(intake_ / ids[0]),
+            NameList({"envelopes", "manifest.json"}));
+  std::string expected;
+  for (const auto& e : fake_.submitted[0]) {
+    PutBigEndian64(&expected, e.size());
+    expected += e;
+  }
+  EXPECT_EQ(Slurp(intake_ / ids[0] / "envelopes"), expected);
+}
+
+// An intake an earlier version sealed (one <k>.env file per envelope) is
+// submitted from those files after the upgrade.
+TEST_F(IntakeTest, AnIntakeSealedByAnEarlierVersionIsSubmittedFromItsFiles) {
+  fake_.journal_unavailable = true;
+  Drop("a.json", "hello");
+  Start()->Scan(Never);
+  const NameList ids = FileNames(intake_);
+  ASSERT_EQ(ids.size(), 1u);
+  const fs::path dir = intake_ / ids[0];
+  fs::remove(dir / "envelopes");
+  const std::vector<std::string> sealed = fake_.submitted[0];
+  for (size_t k = 0; k < sealed.size(); ++k) {
+    Spit(dir / (std::to_string(k) + ".env"), sealed[k]);
+  }
+  fake_.journal_unavailable = false;
+  auto intake = Start();
+  ASSERT_EQ(fake_.submitted.size(), 2u);
+  EXPECT_EQ(fake_.submitted[1], sealed);
+  ExpectDone("a.json", "a.json", "hello", sealed);
+  EXPECT_EQ(intake->pending(), 0u);
+}
+
+// A cut-short envelopes file (a damaged disk: it was synced before the
+// manifest said sealed) submits nothing, and the intake is kept.
+TEST_F(IntakeTest, ACutShortEnvelopesFileSubmitsNothingAndIsKept) {
+  fake_.journal_unavailable = true;
+  Drop("a.json", "hello");
+  Start()->Scan(Never);
+  const NameList ids = FileNames(intake_);
+  ASSERT_EQ(ids.size(), 1u);
+  const fs::path file = intake_ / ids[0] / "envelopes";
+  const std::string all = Slurp(file);
+  for (size_t keep : {all.size() - 1, size_t{4}, size_t{0}}) {
+    Spit(file, all.substr(0, keep));
+    fake_.journal_unavailable = false;
+    fake_.submitted.clear();
+    auto intake = Start();
+    EXPECT_TRUE(fake_.submitted.empty()) << keep;
+    EXPECT_EQ(intake->pending(), 1u) << keep;
+    EXPECT_EQ(Manifest()["state"], "sealed") << keep;
+    EXPECT_TRUE(FileNames(done_).empty()) << keep;
+  }
+}
+
 TEST_F(IntakeTest, ATakenIntakeIsSealedAfterARestart) {
   fake_.seal_unavailable = true;
   Drop("a.json", "hello");
