@@ -132,6 +132,15 @@ class IntakeTest : public ::testing::Test {
     return ids.size() == 1 ? ReadJson(intake_ / ids[0] / "manifest.json")
                            : Json();
   }
+  // Drops a.json ("hello") while the broker refuses every message: the
+  // one intake left is sealed. Its folder; empty if there is not one.
+  fs::path SealedWithTheBrokerAway() {
+    fake_.journal_unavailable = true;
+    Drop("a.json", "hello");
+    Start()->Scan(Never);
+    const NameList ids = FileNames(intake_);
+    return ids.size() == 1 ? intake_ / ids[0] : fs::path();
+  }
   // done/<as> holds `contents` and its receipt says it came as `file`.
   void ExpectDone(const std::string& as, const std::string& file,
                   const std::string& contents,
@@ -315,30 +324,22 @@ TEST_F(IntakeTest, ASealedIntakeIsSubmittedWithTheSameEnvelopesAfterARestart) {
 
 // The envelopes of one file are kept in one file, with one sync.
 TEST_F(IntakeTest, ASealedIntakeKeepsItsEnvelopesInOneFile) {
-  fake_.journal_unavailable = true;
-  Drop("a.json", "hello");
-  Start()->Scan(Never);
-  const NameList ids = FileNames(intake_);
-  ASSERT_EQ(ids.size(), 1u);
-  EXPECT_EQ(FileNames(intake_ / ids[0]),
-            NameList({"envelopes", "manifest.json"}));
+  const fs::path dir = SealedWithTheBrokerAway();
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(FileNames(dir), NameList({"envelopes", "manifest.json"}));
   std::string expected;
   for (const auto& e : fake_.submitted[0]) {
     PutBigEndian64(&expected, e.size());
     expected += e;
   }
-  EXPECT_EQ(Slurp(intake_ / ids[0] / "envelopes"), expected);
+  EXPECT_EQ(Slurp(dir / "envelopes"), expected);
 }
 
 // An intake an earlier version sealed (one <k>.env file per envelope) is
 // submitted from those files after the upgrade.
 TEST_F(IntakeTest, AnIntakeSealedByAnEarlierVersionIsSubmittedFromItsFiles) {
-  fake_.journal_unavailable = true;
-  Drop("a.json", "hello");
-  Start()->Scan(Never);
-  const NameList ids = FileNames(intake_);
-  ASSERT_EQ(ids.size(), 1u);
-  const fs::path dir = intake_ / ids[0];
+  const fs::path dir = SealedWithTheBrokerAway();
+  ASSERT_FALSE(dir.empty());
   fs::remove(dir / "envelopes");
   const std::vector<std::string> sealed = fake_.submitted[0];
   for (size_t k = 0; k < sealed.size(); ++k) {
@@ -355,12 +356,9 @@ TEST_F(IntakeTest, AnIntakeSealedByAnEarlierVersionIsSubmittedFromItsFiles) {
 // A cut-short envelopes file (a damaged disk: it was synced before the
 // manifest said sealed) submits nothing, and the intake is kept.
 TEST_F(IntakeTest, ACutShortEnvelopesFileSubmitsNothingAndIsKept) {
-  fake_.journal_unavailable = true;
-  Drop("a.json", "hello");
-  Start()->Scan(Never);
-  const NameList ids = FileNames(intake_);
-  ASSERT_EQ(ids.size(), 1u);
-  const fs::path file = intake_ / ids[0] / "envelopes";
+  const fs::path dir = SealedWithTheBrokerAway();
+  ASSERT_FALSE(dir.empty());
+  const fs::path file = dir / "envelopes";
   const std::string all = Slurp(file);
   for (size_t keep : {all.size() - 1, size_t{4}, size_t{0}}) {
     Spit(file, all.substr(0, keep));
