@@ -35,7 +35,7 @@ class JournalWriter::BatchBuilder {
   BatchBuilder(JournalWriter* w, int64_t now_ms, size_t reserved_bytes = 0)
       : w_(w),
         now_ms_(now_ms),
-        batch_(w->journal_->NewBatch(reserved_bytes)),
+        batch_(w->TakeBatch(reserved_bytes)),
         first_sequence_(w->next_sequence_),
         audit_start_(w->audit_.head()) {}
 
@@ -71,6 +71,9 @@ class JournalWriter::BatchBuilder {
   CommitReport Commit(Journal::Durability durability);
 
   bool empty() const { return changes_ == 0; }
+
+  // The batch, once Commit is done with it (or without a commit).
+  std::unique_ptr<Batch> ReleaseBatch() { return std::move(batch_); }
 
   // The message ids this batch accepted, with their dedup entries (for the
   // writer's RecentReceipts once it has committed).

@@ -140,6 +140,7 @@ void Batch::PutMeta(std::string_view name, std::string_view value) {
   batch_->Put(families_->meta, S(name), S(value)).PermitUncheckedError();
 }
 size_t Batch::count() const { return static_cast<size_t>(batch_->Count()); }
+size_t Batch::bytes() const { return batch_->GetDataSize(); }
 void Batch::Clear() { batch_->Clear(); }
 
 // What DB::Open needs, kept for reopening.

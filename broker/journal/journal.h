@@ -113,6 +113,9 @@ class Batch {
                  std::string_view message_id);
   void DeleteExpiry(int64_t expires_at_ms, uint64_t sequence);
   size_t count() const;
+  // The bytes the batch holds (its log record).
+  size_t bytes() const;
+  // Empties the batch; its buffer keeps its size for the next changes.
   void Clear();
 
  private:

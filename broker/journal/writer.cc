@@ -117,6 +117,11 @@ void JournalWriter::CountBatch(
   batches_counted_.store(n, std::memory_order_release);
 }
 
+std::unique_ptr<Batch> JournalWriter::TakeBatch(size_t reserved_bytes) {
+  if (spare_batch_ != nullptr) return std::move(spare_batch_);
+  return journal_->NewBatch(reserved_bytes);
+}
+
 void JournalWriter::Run() {
   std::vector<Request> batch;
   auto next_sweep = std::chrono::steady_clock::now();
@@ -183,6 +188,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   }
   if (sweep) builder.Sweep();
   if (requests->empty() && builder.empty()) {
+    spare_batch_ = builder.ReleaseBatch();
     if (recovered) {
       CommitReport report;
       report.journal_recovered = true;
@@ -194,6 +200,10 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   CommitReport report = builder.Commit(
       acks_only ? Journal::Durability::kWritten : Journal::Durability::kSynced);
   CountBatch(report.commit_status.ok(), builder.TakeAccepted());
+  if (auto spent = builder.ReleaseBatch(); spent->bytes() <= kSpareBatchBytes) {
+    spent->Clear();
+    spare_batch_ = std::move(spent);
+  }
   // After the batch: a copy holds everything answered before it.
   for (const auto& b : backups) report.backups.push_back(MakeBackup(b));
   report.journal_recovered = recovered;

@@ -169,6 +169,45 @@ TEST_F(WriterTest, DuplicatesGetTheFirstReceiptConflictsAreRefused) {
   EXPECT_EQ(*journal_->GetMessage("m1"), "envelope of m1");  // the first stays
 }
 
+// The writer reuses a batch's buffer for the next batch: what a failed
+// batch held must not go to the journal with the next one.
+TEST_F(WriterTest, AFailedBatchLeavesNothingInTheNextOne) {
+  {
+    relais::testing::FileSizeLimit limit(0);
+    writer_->Post(Submit("refused", "case-refused"));
+    EXPECT_EQ(WaitFor("refused").status.reject_code(),
+              wire::RejectCode::JournalUnavailable);
+  }
+  // Writable again: the writer reopens the journal after its backoff, so
+  // the first submits may still be refused.
+  SubmitOutcome later;
+  later.status = Status::Unavailable("not sent yet");
+  for (int i = 0; i < 100 && !later.status.ok(); ++i) {
+    const std::string id = "later-" + std::to_string(i);
+    writer_->Post(Submit(id, "case-later-" + std::to_string(i)));
+    later = WaitFor(id);
+    if (!later.status.ok()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ASSERT_TRUE(later.status.ok()) << later.status.ToString();
+  EXPECT_EQ(journal_->GetMessage("refused").status().code(),
+            Status::Code::kNotFound);
+  EXPECT_EQ(journal_->GetDedup("refused").status().code(),
+            Status::Code::kNotFound);
+  EXPECT_EQ(journal_->GetCase("case-refused").status().code(),
+            Status::Code::kNotFound);
+  // Sent again, it is new, not a duplicate of a write that failed.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcomes_.clear();
+  }
+  writer_->Post(Submit("refused", "case-refused"));
+  const SubmitOutcome again = WaitFor("refused");
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  EXPECT_FALSE(again.duplicate);
+}
+
 TEST_F(WriterTest, OutsidersCannotAddToACase) {
   writer_->Post(Submit("m1", "case-1"));
   ASSERT_TRUE(WaitFor("m1").status.ok());
