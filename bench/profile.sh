@@ -2,7 +2,8 @@
 # Where relaisd spends its CPU under load: starts relaisd under `perf
 # record` (Debian's linux-perf) on a stack of its own, runs relais-bench
 # through it, and prints relaisd's CPU per message and the share of each
-# stage (signature verification, the journal, RocksDB, ZeroMQ, the kernel).
+# stage (signature verification, the journal, RocksDB, ZeroMQ, the kernel)
+# and of each of its threads.
 #
 #   bench/profile.sh [--messages N] [--in-flight N] [--batch-seal N]
 #                    [--keep DIR]
@@ -24,7 +25,7 @@ while (($#)); do
     --in-flight) in_flight="$2"; shift 2 ;;
     --batch-seal) batch_seal="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench/profile.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -78,6 +79,8 @@ perf report -i "$work/perf.data" --children --sort sym -g none --stdio \
   2>/dev/null >"$work/children.txt"
 perf report -i "$work/perf.data" --no-children --sort dso -g none --stdio \
   2>/dev/null >"$work/dso.txt"
+perf report -i "$work/perf.data" --no-children --sort comm -g none --stdio \
+  2>/dev/null >"$work/threads.txt"
 python3 - "$work" "$messages" <<'EOF'
 import json, re, sys
 work, messages = sys.argv[1], int(sys.argv[2])
@@ -95,6 +98,7 @@ def shares(path, pattern):
 children = shares(f"{work}/children.txt",
                   r"\s*(?P<pct>[\d.]+)%\s+[\d.]+%\s+\[.\]\s+(?P<name>.+)$")
 dso = shares(f"{work}/dso.txt", r"\s*(?P<pct>[\d.]+)%\s+(?P<name>\S+)")
+threads = shares(f"{work}/threads.txt", r"\s*(?P<pct>[\d.]+)%\s+(?P<name>\S+)")
 samples = 0
 event_ns = 0
 for line in open(f"{work}/dso.txt"):
@@ -127,6 +131,10 @@ rows = [
 ]
 for label, pct in rows:
     print(f"  {pct:5.1f} %  {label}")
+print("share of relaisd's CPU by thread (named in the code; ZMQbg: "
+      "ZeroMQ's I/O, rocksdb: its flushes and compactions):")
+for name, pct in sorted(threads.items(), key=lambda kv: -kv[1])[:8]:
+    print(f"  {pct:5.1f} %  {name}")
 print("share of relaisd's CPU by library (exclusive):")
 for name, pct in sorted(dso.items(), key=lambda kv: -kv[1])[:8]:
     print(f"  {pct:5.1f} %  {name}")

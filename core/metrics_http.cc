@@ -6,6 +6,7 @@
 
 #include "core/files.h"
 #include "core/metrics.h"
+#include "core/thread_name.h"
 
 namespace relais::metrics {
 
@@ -51,7 +52,10 @@ Status MetricsServer::Start(const std::string& key, const std::string& listen,
   const bool v6 = host.find(':') != std::string::npos;
   url_ = "http://" + (v6 ? "[" + host + "]" : host) + ":" +
          std::to_string(bound) + "/metrics";
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    NameThisThread("metrics-http");
+    server_->listen_after_bind();
+  });
   // httplib's stop() does nothing until its loop runs: wait for it, so
   // that a Stop() right after Start() cannot leave the thread serving.
   for (int i = 0; i < 2000 && !server_->is_running(); ++i) {

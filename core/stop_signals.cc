@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/thread_name.h"
+
 namespace relais {
 namespace {
 std::mutex g_mu;
@@ -28,6 +30,7 @@ StopSignals& StopSignals::Install() {
     const sigset_t set = StopSet();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::thread([s, set] {
+      NameThisThread("stop-signals");
       for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) == 0) s->Deliver();

@@ -1,10 +1,15 @@
 #include "core/worker_pool.h"
 
+#include "core/thread_name.h"
+
 namespace relais {
 
-WorkerPool::WorkerPool(size_t threads) {
+WorkerPool::WorkerPool(size_t threads, const char* name) {
   for (size_t i = 1; i < threads; ++i) {
-    helpers_.emplace_back([this] { Help(); });
+    helpers_.emplace_back([this, name] {
+      NameThisThread(name);
+      Help();
+    });
   }
 }
 

@@ -23,8 +23,9 @@ namespace relais {
 class WorkerPool {
  public:
   // `threads` counts the caller: 0 or 1 starts no helper (ForEach then runs
-  // everything on the caller's thread).
-  explicit WorkerPool(size_t threads);
+  // everything on the caller's thread). The helpers are named `name`
+  // (core/thread_name.h).
+  explicit WorkerPool(size_t threads, const char* name = "worker-pool");
   ~WorkerPool();  // joins the helpers
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

@@ -19,6 +19,7 @@
 #include "core/ids.h"
 #include "core/merkle.h"
 #include "core/text.h"
+#include "core/thread_name.h"
 
 namespace relais::sdk {
 
@@ -45,20 +46,34 @@ Status Client::Impl::Init() {
   if (wake_fd_ < 0) return Status::IOError("eventfd failed");
   RELAIS_RETURN_IF_ERROR(ConnectSocket());
   if (outbox_) RELAIS_RETURN_IF_ERROR(RestoreOutbox());
-  io_thread_ = std::thread([this] { IoLoop(); });
+  io_thread_ = std::thread([this] {
+    NameThisThread("sdk-io");
+    IoLoop();
+  });
   if (opts_.window > 0) {
     uint32_t threads = opts_.verify_threads;
     if (threads == 0)
       threads = std::min(8u, std::thread::hardware_concurrency());
-    verify_pool_ = std::make_unique<WorkerPool>(threads);
-    handler_thread_ = std::thread([this] { HandlerLoop(); });
+    verify_pool_ = std::make_unique<WorkerPool>(threads, "sdk-verify");
+    handler_thread_ = std::thread([this] {
+      NameThisThread("sdk-handler");
+      HandlerLoop();
+    });
   }
-  if (outbox_) keeper_thread_ = std::thread([this] { KeeperLoop(); });
+  if (outbox_) {
+    keeper_thread_ = std::thread([this] {
+      NameThisThread("sdk-keeper");
+      KeeperLoop();
+    });
+  }
   if (opts_.batch_seal_max > merkle::kMaxLeaves) {
     opts_.batch_seal_max = merkle::kMaxLeaves;
   }
   if (opts_.batch_seal_max > 1) {
-    sealer_thread_ = std::thread([this] { SealerLoop(); });
+    sealer_thread_ = std::thread([this] {
+      NameThisThread("sdk-sealer");
+      SealerLoop();
+    });
   }
   return Status::OK();
 }

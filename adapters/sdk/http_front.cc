@@ -22,6 +22,7 @@
 #include "core/crypto.h"
 #include "core/files.h"
 #include "core/text.h"
+#include "core/thread_name.h"
 
 namespace relais::sdk {
 namespace {
@@ -283,7 +284,10 @@ Status HttpFront::Start(const std::string& listen,
   if (port_ <= 0) {
     return Status::IOError("cannot listen on " + listen);
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    NameThisThread("http-front");
+    server_->listen_after_bind();
+  });
   // httplib's stop() does nothing until its loop runs: wait for it, so
   // that a Stop() right after Start() cannot leave the thread serving.
   for (int i = 0; i < 2000 && !server_->is_running(); ++i) {

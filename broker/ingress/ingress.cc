@@ -3,6 +3,7 @@
 #include "core/case_extras.h"
 #include "core/crypto.h"
 #include "core/flatbuf.h"
+#include "core/thread_name.h"
 
 namespace relais::broker {
 
@@ -80,7 +81,10 @@ IngressPool::IngressPool(const Registry* registry, const Clock* clock,
       lookup_(std::move(lookup)) {
   if (threads == 0) threads = 1;
   for (size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { Work(); });
+    threads_.emplace_back([this] {
+      NameThisThread("ingress-verify");
+      Work();
+    });
   }
 }
 

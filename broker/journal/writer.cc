@@ -9,6 +9,7 @@
 
 #include "broker/journal/batch_builder.h"
 #include "core/bytes.h"
+#include "core/thread_name.h"
 
 namespace relais::broker::journal {
 
@@ -72,7 +73,10 @@ JournalWriter::JournalWriter(Journal* journal, const Clock* clock,
 JournalWriter::~JournalWriter() { Stop(); }
 
 void JournalWriter::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("journal-writer");
+    Run();
+  });
 }
 
 void JournalWriter::Stop() {

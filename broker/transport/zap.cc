@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/text.h"
+#include "core/thread_name.h"
 
 namespace relais::broker::transport {
 namespace {
@@ -32,6 +33,7 @@ Status ZapHandler::Start() {
   zmq::socket_t stop_rx(*context_, zmq::socket_type::pair);
   stop_rx.bind(stop_endpoint_);
   thread_ = std::thread([this, rx = std::move(stop_rx)]() mutable {
+    NameThisThread("zap-auth");
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
                                {rx.handle(), 0, ZMQ_POLLIN, 0}};
     for (;;) {

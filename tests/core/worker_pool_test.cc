@@ -1,12 +1,17 @@
 #include "core/worker_pool.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "core/thread_name.h"
 
 namespace relais {
 namespace {
@@ -54,6 +59,42 @@ TEST(WorkerPoolTest, ItemsRunConcurrently) {
   EXPECT_EQ(inside.load(), 3);
   EXPECT_EQ(ids.size(), 3u);
   EXPECT_TRUE(ids.count(std::this_thread::get_id()));  // the caller helped
+}
+
+std::string NameOf(pthread_t thread) {
+  char name[32] = {};
+  pthread_getname_np(thread, name, sizeof(name));
+  return name;
+}
+
+// Threads carry names that top -H, ps -L and perf show; Linux keeps 15
+// bytes of them.
+TEST(ThreadNameTest, NamesTheCallingThreadCutTo15Bytes) {
+  std::string short_name, long_name;
+  std::thread([&] {
+    NameThisThread("journal-writer");
+    short_name = NameOf(pthread_self());
+    NameThisThread("a-name-of-twenty-bytes");
+    long_name = NameOf(pthread_self());
+  }).join();
+  EXPECT_EQ(short_name, "journal-writer");
+  EXPECT_EQ(long_name, "a-name-of-twent");
+}
+
+TEST(ThreadNameTest, APoolNamesItsHelpers) {
+  WorkerPool pool(3, "sdk-verify");
+  std::mutex mu;
+  std::set<std::string> names;
+  pool.ForEach(200, [&](size_t) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    std::lock_guard<std::mutex> lock(mu);
+    names.insert(NameOf(pthread_self()));
+  });
+  // The caller keeps its own name; the helpers that ran items have the
+  // pool's.
+  names.erase(NameOf(pthread_self()));
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names, std::set<std::string>{"sdk-verify"});
 }
 
 }  // namespace

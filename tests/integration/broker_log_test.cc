@@ -1,10 +1,14 @@
 // Integration: relaisd's log as an operator reads it (docs/OPERATIONS.md,
 // "Logs"): one line per case event, none per hello, nothing personal, and
-// JSON lines on request.
+// JSON lines on request; its threads named for `top -H` and perf.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/bytes.h"
@@ -60,6 +64,37 @@ TEST(BrokerLogTest, OneLinePerCaseEventAndNothingPersonal) {
   // Connections come and go without a line each.
   EXPECT_TRUE(LinesWith(log, "hello").empty()) << log;
   EXPECT_TRUE(stack.PersonalDataInLogs().empty());
+}
+
+// An operator's `top -H -p $(pidof relaisd)` (or perf) tells relaisd's
+// threads apart by name.
+TEST(BrokerLogTest, ThreadsAreNamed) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  const std::string tasks =
+      "/proc/" + std::to_string(stack.broker_pid()) + "/task";
+  const auto names = [&] {
+    std::set<std::string> seen;
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      seen.insert(name);
+    }
+    return seen;
+  };
+  // A thread names itself once it runs: on a busy machine that may be
+  // after relaisd said it was ready.
+  const std::set<std::string> expected = {"relaisd", "journal-writer",
+                                          "ingress-verify", "zap-auth",
+                                          "stop-signals"};
+  std::set<std::string> seen;
+  EXPECT_TRUE(WaitUntil([&] {
+    seen = names();
+    return std::includes(seen.begin(), seen.end(), expected.begin(),
+                         expected.end());
+  })) << "threads: "
+      << ::testing::PrintToString(seen);
 }
 
 TEST(BrokerLogTest, JsonLinesOnRequest) {
