@@ -742,10 +742,14 @@ std::string LoadReport::ToText() const {
                 "x open %.1f us per envelope), measured here before the run; "
                 "this run end to end: %.2f of it\n"
                 "latency floor: %.2f ms (3 synced writes of %.2f ms, a seal "
-                "and 2 opens)",
+                "and 2 opens)\n"
+                "kernel, in CPU: a system call %.2f us, a page touched first "
+                "%.2f us, an fdatasync %.0f us",
                 machine.BoundMsgsPerS(), machine.cores, machine.seal_us,
                 1 + machine.recipients_per_message, machine.open_us, OfBound(),
-                machine.LatencyFloorMs(), machine.synced_write_ms);
+                machine.LatencyFloorMs(), machine.synced_write_ms,
+                machine.syscall_us, machine.page_fault_us,
+                machine.fsync_cpu_us);
   out += buf;
   if (!first_rejection.empty()) out += "\nfirst rejection: " + first_rejection;
   return out;

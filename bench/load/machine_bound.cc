@@ -1,8 +1,15 @@
 #include "bench/load/machine_bound.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -103,6 +110,60 @@ Result<double> SyncedWriteMs(const std::string& dir, const std::string& env) {
   return ms;
 }
 
+// CPU time of the calling thread, in seconds.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) +
+         static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double SyscallUs() {
+  constexpr int kCalls = 100000;
+  const double start = ThreadCpuSeconds();
+  for (int i = 0; i < kCalls; ++i) ::syscall(SYS_getppid);
+  return (ThreadCpuSeconds() - start) * 1e6 / kCalls;
+}
+
+// The first touch of each 4 KiB page of a fresh 64 MiB mapping.
+Result<double> PageFaultUs() {
+  constexpr size_t kBytes = 64 << 20;
+  constexpr size_t kPage = 4096;
+  void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return Status::IOError("mmap of 64 MiB failed");
+  auto* bytes = static_cast<volatile char*>(p);
+  const double start = ThreadCpuSeconds();
+  for (size_t i = 0; i < kBytes; i += kPage) bytes[i] = 1;
+  const double us = (ThreadCpuSeconds() - start) * 1e6 / (kBytes / kPage);
+  ::munmap(p, kBytes);
+  return us;
+}
+
+// A 1 KiB append and its fdatasync, 200 times, in a file under `dir`.
+Result<double> FsyncCpuUs(const std::string& dir) {
+  constexpr int kSyncs = 200;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string path = dir + "/fsync-probe";
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot create " + path);
+  const std::string block(1024, 'x');
+  const double start = ThreadCpuSeconds();
+  bool ok = true;
+  for (int i = 0; i < kSyncs && ok; ++i) {
+    ok = ::write(fd, block.data(), block.size()) ==
+             static_cast<ssize_t>(block.size()) &&
+         ::fdatasync(fd) == 0;
+  }
+  const double us = (ThreadCpuSeconds() - start) * 1e6 / kSyncs;
+  ::close(fd);
+  std::filesystem::remove_all(dir, ec);
+  if (!ok) return Status::IOError("write or fdatasync failed in " + dir);
+  return us;
+}
+
 }  // namespace
 
 double MachineCosts::BoundMsgsPerS() const {
@@ -119,6 +180,9 @@ nlohmann::json MachineCosts::ToJson() const {
           {"seal_us", seal_us},
           {"open_us", open_us},
           {"synced_write_ms", synced_write_ms},
+          {"syscall_us", syscall_us},
+          {"page_fault_us", page_fault_us},
+          {"fsync_cpu_us", fsync_cpu_us},
           {"bound_msgs_per_s", BoundMsgsPerS()},
           {"latency_floor_ms", LatencyFloorMs()}};
 }
@@ -152,6 +216,9 @@ Result<MachineCosts> MeasureMachine(size_t payload_bytes, uint32_t batch_seal,
   c.open_us = open_s * 1e6;
   RELAIS_ASSIGN_OR_RETURN(c.synced_write_ms,
                           SyncedWriteMs(dir, sealed.front().bytes));
+  c.syscall_us = SyscallUs();
+  RELAIS_ASSIGN_OR_RETURN(c.page_fault_us, PageFaultUs());
+  RELAIS_ASSIGN_OR_RETURN(c.fsync_cpu_us, FsyncCpuUs(dir));
   return c;
 }
 

@@ -18,6 +18,13 @@
 // the journal, the recipient's processed ids), so
 //
 //   latency floor = 3 * synced write + seal + 2 * open.
+//
+// It also reports what the kernel charges in CPU for what relais does
+// many times per message: a system call, the first touch of a page (a
+// page fault: every new byte of a RocksDB memtable), and an fdatasync.
+// They are not in the bound, but they move every figure of the run, and
+// a virtual machine can make them dear (bench/README.md, "What a message
+// costs on this machine").
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -34,6 +41,11 @@ struct MachineCosts {
   double synced_write_ms = 0;  // one envelope kept with a synced write
   uint32_t batch_seal = 0;     // N the seal and open costs were measured with
   uint32_t recipients_per_message = 1;
+  // CPU of the calling thread, in µs: a trivial system call, a page
+  // touched for the first time, a 1 KiB write and its fdatasync.
+  double syscall_us = 0;
+  double page_fault_us = 0;
+  double fsync_cpu_us = 0;
 
   // cores / (seal + (1 + K) * open), messages per second.
   double BoundMsgsPerS() const;
@@ -43,9 +55,9 @@ struct MachineCosts {
 };
 
 // Times sealing and opening envelopes of `payload_bytes` (in batches of
-// `batch_seal` if above 1: the costs are then per envelope) and synced
-// writes in a store made under `dir` (removed after), for about half a
-// second of one core, before the run starts.
+// `batch_seal` if above 1: the costs are then per envelope), synced
+// writes in a store made under `dir` (removed after) and the kernel's
+// costs, for about a second of one core, before the run starts.
 Result<MachineCosts> MeasureMachine(size_t payload_bytes, uint32_t batch_seal,
                                     uint32_t recipients_per_message,
                                     const std::string& dir);
