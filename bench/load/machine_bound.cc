@@ -129,13 +129,14 @@ double SyscallUs() {
 Result<double> PageFaultUs() {
   constexpr size_t kBytes = 64 << 20;
   constexpr size_t kPage = 4096;
+  constexpr double kPages = static_cast<double>(kBytes) / kPage;
   void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return Status::IOError("mmap of 64 MiB failed");
   auto* bytes = static_cast<volatile char*>(p);
   const double start = ThreadCpuSeconds();
   for (size_t i = 0; i < kBytes; i += kPage) bytes[i] = 1;
-  const double us = (ThreadCpuSeconds() - start) * 1e6 / (kBytes / kPage);
+  const double us = (ThreadCpuSeconds() - start) * 1e6 / kPages;
   ::munmap(p, kBytes);
   return us;
 }
