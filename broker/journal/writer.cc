@@ -193,6 +193,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   if (sweep) builder.Sweep();
   if (requests->empty() && builder.empty()) {
     spare_batch_ = builder.ReleaseBatch();
+    spare_batch_->Clear();
     if (recovered) {
       CommitReport report;
       report.journal_recovered = true;
