@@ -126,6 +126,12 @@ std::unique_ptr<Batch> JournalWriter::TakeBatch(size_t reserved_bytes) {
   return journal_->NewBatch(reserved_bytes);
 }
 
+void JournalWriter::KeepForNextBatch(std::unique_ptr<Batch> spent) {
+  if (spent->bytes() > kSpareBatchBytes) return;  // freed
+  spent->Clear();
+  spare_batch_ = std::move(spent);
+}
+
 void JournalWriter::Run() {
   std::vector<Request> batch;
   auto next_sweep = std::chrono::steady_clock::now();
@@ -192,8 +198,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   }
   if (sweep) builder.Sweep();
   if (requests->empty() && builder.empty()) {
-    spare_batch_ = builder.ReleaseBatch();
-    spare_batch_->Clear();
+    KeepForNextBatch(builder.ReleaseBatch());
     if (recovered) {
       CommitReport report;
       report.journal_recovered = true;
@@ -205,10 +210,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   CommitReport report = builder.Commit(
       acks_only ? Journal::Durability::kWritten : Journal::Durability::kSynced);
   CountBatch(report.commit_status.ok(), builder.TakeAccepted());
-  if (auto spent = builder.ReleaseBatch(); spent->bytes() <= kSpareBatchBytes) {
-    spent->Clear();
-    spare_batch_ = std::move(spent);
-  }
+  KeepForNextBatch(builder.ReleaseBatch());
   // After the batch: a copy holds everything answered before it.
   for (const auto& b : backups) report.backups.push_back(MakeBackup(b));
   report.journal_recovered = recovered;

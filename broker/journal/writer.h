@@ -124,6 +124,9 @@ class JournalWriter {
   // An empty batch: the last one's buffer if it was kept, else a new one
   // of `reserved_bytes`.
   std::unique_ptr<Batch> TakeBatch(size_t reserved_bytes);
+  // Keeps `spent`, emptied, for TakeBatch, unless it held more than
+  // kSpareBatchBytes.
+  void KeepForNextBatch(std::unique_ptr<Batch> spent);
 
   Journal* journal_;
   const Clock* clock_;
