@@ -22,6 +22,11 @@ std::string Hex8(std::string_view id) {
   return out;
 }
 
+double Seconds(std::chrono::steady_clock::time_point from,
+               std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
 template <typename T>
 void Append(std::vector<T>* to, std::vector<T>&& from) {
   for (auto& x : from) to->push_back(std::move(x));
@@ -197,8 +202,13 @@ void Broker::CountCommitted(const journal::CommitReport& report) {
       metrics_->Rejected(RejectCodeOf(s.status));
       continue;
     }
-    metrics_->accept_latency.Observe(
-        std::chrono::duration<double>(now - s.received).count());
+    metrics_->accept_latency.Observe(Seconds(s.received, now));
+    // Each stage from the end of the one before: they add up to the above.
+    if (s.received <= s.posted && s.posted <= report.taken) {
+      metrics_->accept_ingress.Observe(Seconds(s.received, s.posted));
+      metrics_->accept_journal_queue.Observe(Seconds(s.posted, report.taken));
+      metrics_->accept_journal_batch.Observe(Seconds(report.taken, now));
+    }
     auto* sender = metrics_->Of(s.sender);
     if (!s.duplicate && sender) sender->accepted.Add();
   }

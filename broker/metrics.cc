@@ -171,6 +171,15 @@ void BrokerMetrics::WriteBroker(metrics::TextWriter& w,
            "to the journal).",
            Type::kHistogram);
   w.Histogram({}, accept_latency.Take());
+  w.Family("relais_accept_stage_seconds",
+           "The stages of relais_accept_latency_seconds, which add up to it: "
+           "ingress (queued for a verify thread and verified), journal_queue "
+           "(waiting while the batch before is written), journal_batch (its "
+           "own batch built, synced and answered).",
+           Type::kHistogram);
+  w.Histogram({{"stage", "ingress"}}, accept_ingress.Take());
+  w.Histogram({{"stage", "journal_queue"}}, accept_journal_queue.Take());
+  w.Histogram({{"stage", "journal_batch"}}, accept_journal_batch.Take());
   w.Family("relais_end_to_end_latency_seconds",
            "From a message's acceptance to the journaling of its "
            "recipient's acknowledgement.",

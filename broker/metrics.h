@@ -53,6 +53,13 @@ class BrokerMetrics {
   void StatusRecorded(wire::RecipientState state);
 
   metrics::Histogram accept_latency{metrics::LatencyBuckets()};
+  // accept_latency's three stages, which add up to it for each message:
+  // ingress (waiting for a verify thread, verifying, keeping the arrival
+  // order), the journal writer's queue (the batch before being written),
+  // and the message's own batch (built, written, synced, answered).
+  metrics::Histogram accept_ingress{metrics::LatencyBuckets()};
+  metrics::Histogram accept_journal_queue{metrics::LatencyBuckets()};
+  metrics::Histogram accept_journal_batch{metrics::LatencyBuckets()};
   metrics::Histogram end_to_end_latency{metrics::LatencyBuckets()};
   metrics::Histogram batch_submits{metrics::PowerOfTwoBuckets(2048)};
   metrics::Histogram journal_write{metrics::LatencyBuckets()};

@@ -114,6 +114,21 @@ std::string Percentiles(const Samples& now, const Samples& before,
   return "p50 " + Millis(a.Quantile(0.5)) + "  p99 " + Millis(a.Quantile(0.99));
 }
 
+// The mean of a histogram's observations since `before` (all of them
+// without it, or after a restart), in ms; "-" if there were none.
+std::string MeanMillis(const Samples& now, const Samples& before,
+                       const std::string& name, const std::string& labels) {
+  double sum = Sum(now, name + "_sum", labels);
+  double count = Sum(now, name + "_count", labels);
+  const double count_before = Sum(before, name + "_count", labels);
+  if (!before.empty() && count_before <= count) {
+    sum -= Sum(before, name + "_sum", labels);
+    count -= count_before;
+  }
+  if (count <= 0) return "-";
+  return Millis(sum / count);
+}
+
 }  // namespace
 
 std::string RenderTop(const Samples& now, const Samples& before, double seconds,
@@ -150,7 +165,15 @@ std::string RenderTop(const Samples& now, const Samples& before, double seconds,
   out += "accept latency  " +
          Percentiles(now, before, "relais_accept_latency_seconds") +
          "     end to end  " +
-         Percentiles(now, before, "relais_end_to_end_latency_seconds") + "\n\n";
+         Percentiles(now, before, "relais_end_to_end_latency_seconds") + "\n";
+  // Where an accept's time goes in the broker (means; they add up).
+  const std::string stage = "relais_accept_stage_seconds";
+  out += "  its stages (means)  ingress " +
+         MeanMillis(now, before, stage, "stage=\"ingress\"}") +
+         "  journal queue " +
+         MeanMillis(now, before, stage, "stage=\"journal_queue\"}") +
+         "  its batch " +
+         MeanMillis(now, before, stage, "stage=\"journal_batch\"}") + "\n\n";
 
   char line[160];
   std::snprintf(line, sizeof(line), "%-28s %-6s %8s %8s %9s %12s %9s\n",

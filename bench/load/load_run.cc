@@ -1,5 +1,7 @@
 #include "bench/load/load_run.h"
 
+#include <httplib.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -21,6 +23,7 @@
 #include "core/crypto.h"
 #include "core/files.h"
 #include "core/frame.h"
+#include "core/metrics.h"
 #include "deploy/lib/process.h"
 #include "deploy/lib/provision.h"
 
@@ -250,6 +253,39 @@ void ReadJournalStats(const std::string& dir, const std::string& broker,
   r->journal_largest_batch = a->stats()->journal_largest_batch();
 }
 
+// The broker's share of the accept latency, from the /metrics of the
+// stack's relaisd (its address in relaisd.metrics); left at 0 if there is
+// none, or nothing was accepted since relaisd's last start.
+void ReadBrokerAccept(const std::string& dir, LoadReport* r) {
+  auto url = ReadFile(deploy::StackLayout(dir).MetricsFile());
+  if (!url.ok()) return;
+  // "http://127.0.0.1:PORT/metrics\n"
+  const std::string address = url->substr(0, url->find('\n'));
+  const size_t slash = address.find('/', std::string("http://").size());
+  if (address.rfind("http://", 0) != 0 || slash == std::string::npos) return;
+  httplib::Client client(address.substr(0, slash));
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(5, 0);
+  auto res = client.Get(address.substr(slash).c_str());
+  if (!res || res->status != 200) return;
+  const auto samples = metrics::ParseSamples(res->body);
+  // Mean ms of a histogram's observations; 0 if it has none.
+  const auto mean_ms = [&](const std::string& name, const std::string& labels) {
+    const auto sum = samples.find(name + "_sum" + labels);
+    const auto count = samples.find(name + "_count" + labels);
+    if (sum == samples.end() || count == samples.end() || count->second <= 0)
+      return 0.0;
+    return 1e3 * sum->second / count->second;
+  };
+  auto& b = r->broker_accept;
+  const std::string stage = "relais_accept_stage_seconds";
+  b.total_ms = mean_ms("relais_accept_latency_seconds", "");
+  b.ingress_ms = mean_ms(stage, "{stage=\"ingress\"}");
+  b.journal_queue_ms = mean_ms(stage, "{stage=\"journal_queue\"}");
+  b.journal_batch_ms = mean_ms(stage, "{stage=\"journal_batch\"}");
+  b.journal_write_ms = mean_ms("relais_journal_write_seconds", "");
+}
+
 // The receivers of message i: (i + j) mod R for j < K.
 std::vector<uint32_t> RecipientsOf(const LoadOptions& o, uint64_t i) {
   std::vector<uint32_t> out;
@@ -463,6 +499,10 @@ void Tally(const LoadOptions& o, const RunState& st,
         (std::max(last_delivery_ns, drain_start_ns) - drain_start_ns) / 1e9;
     r.drain_msgs_per_s = drain_s > 0 ? r.delivered / drain_s : 0;
   }
+  double acc_sum = 0;
+  for (double ms : acc) acc_sum += ms;
+  r.accept_mean_ms =
+      acc.empty() ? 0 : acc_sum / static_cast<double>(acc.size());
   r.accept_p50_ms = Percentile(acc, 0.50);
   r.accept_p99_ms = Percentile(acc, 0.99);
   r.e2e_p50_ms = Percentile(e2e, 0.50);
@@ -620,6 +660,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   for (auto& sender : senders) sender->Stop();
   LoadReport r;
   ReadJournalStats(target.dir, o.broker, &r);
+  ReadBrokerAccept(target.dir, &r);
   std::vector<std::string> receiver_states;
   RELAIS_ASSIGN_OR_RETURN(auto tallies,
                           StopAndTally(target, receivers, &receiver_states));
@@ -650,6 +691,7 @@ nlohmann::json LoadReport::ToJson() const {
       {"duplicates", duplicates},
       {"msgs_per_s", msgs_per_s},
       {"accept_msgs_per_s", accept_msgs_per_s},
+      {"accept_mean_ms", accept_mean_ms},
       {"accept_p50_ms", accept_p50_ms},
       {"accept_p99_ms", accept_p99_ms},
       {"e2e_p50_ms", e2e_p50_ms},
@@ -677,11 +719,41 @@ nlohmann::json LoadReport::ToJson() const {
     j["submits_per_sync"] = double(journal_submits) / journal_batches;
     j["journal_largest_batch"] = journal_largest_batch;
   }
+  if (broker_accept.total_ms > 0) {
+    j["broker_accept_ms"] = {{"mean", broker_accept.total_ms},
+                             {"ingress", broker_accept.ingress_ms},
+                             {"journal_queue", broker_accept.journal_queue_ms},
+                             {"journal_batch", broker_accept.journal_batch_ms},
+                             {"journal_write", broker_accept.journal_write_ms}};
+  }
   if (!first_rejection.empty()) j["first_rejection"] = first_rejection;
   j["machine"] = machine.ToJson();
   j["of_bound"] = OfBound();
   return j;
 }
+
+namespace {
+
+// The machine's bound and costs, and this run's share of the bound.
+std::string MachineText(const MachineCosts& machine, double of_bound) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "\nmachine bound: %.0f msg/s = %u cores / (seal %.1f us + %u "
+                "x open %.1f us per envelope), measured here before the run; "
+                "this run end to end: %.2f of it\n"
+                "latency floor: %.2f ms (3 synced writes of %.2f ms, a seal "
+                "and 2 opens)\n"
+                "kernel, in CPU: a system call %.2f us, a page touched first "
+                "%.2f us, an fdatasync %.0f us",
+                machine.BoundMsgsPerS(), machine.cores, machine.seal_us,
+                1 + machine.recipients_per_message, machine.open_us, of_bound,
+                machine.LatencyFloorMs(), machine.synced_write_ms,
+                machine.syscall_us, machine.page_fault_us,
+                machine.fsync_cpu_us);
+  return buf;
+}
+
+}  // namespace
 
 std::string LoadReport::ToText() const {
   char buf[1024];
@@ -732,25 +804,23 @@ std::string LoadReport::ToText() const {
                   (unsigned long long)journal_largest_batch);
     out += buf;
   }
+  if (broker_accept.total_ms > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "\nmean accept %.2f ms, of which in the broker %.2f ms = "
+                  "ingress %.2f + journal queue %.2f + its batch %.2f (a "
+                  "synced write: %.2f ms; since relaisd's last start)",
+                  accept_mean_ms, broker_accept.total_ms,
+                  broker_accept.ingress_ms, broker_accept.journal_queue_ms,
+                  broker_accept.journal_batch_ms,
+                  broker_accept.journal_write_ms);
+    out += buf;
+  }
   if (receiver_kills > 0) {
     out += "\nreceiver SIGKILLed and restarted " +
            std::to_string(receiver_kills) + " times (seed " +
            std::to_string(seed) + ")";
   }
-  std::snprintf(buf, sizeof buf,
-                "\nmachine bound: %.0f msg/s = %u cores / (seal %.1f us + %u "
-                "x open %.1f us per envelope), measured here before the run; "
-                "this run end to end: %.2f of it\n"
-                "latency floor: %.2f ms (3 synced writes of %.2f ms, a seal "
-                "and 2 opens)\n"
-                "kernel, in CPU: a system call %.2f us, a page touched first "
-                "%.2f us, an fdatasync %.0f us",
-                machine.BoundMsgsPerS(), machine.cores, machine.seal_us,
-                1 + machine.recipients_per_message, machine.open_us, OfBound(),
-                machine.LatencyFloorMs(), machine.synced_write_ms,
-                machine.syscall_us, machine.page_fault_us,
-                machine.fsync_cpu_us);
-  out += buf;
+  out += MachineText(machine, OfBound());
   if (!first_rejection.empty()) out += "\nfirst rejection: " + first_rejection;
   return out;
 }

@@ -75,7 +75,7 @@ struct LoadReport {
   uint32_t senders = 1, receivers = 1, recipients_per_message = 1;
   uint32_t batch_seal = 0;
   double accept_msgs_per_s = 0;
-  double accept_p50_ms = 0, accept_p99_ms = 0;
+  double accept_mean_ms = 0, accept_p50_ms = 0, accept_p99_ms = 0;
   double e2e_p50_ms = 0, e2e_p99_ms = 0;
   double broker_peak_rss_mb = -1;  // -1: not our broker
   uint64_t backlog = 0;            // as asked
@@ -85,6 +85,15 @@ struct LoadReport {
   uint32_t receiver_kills = 0;
   // Group commit (the broker's Stats since its last start; 0: unknown).
   uint64_t journal_batches = 0, journal_submits = 0, journal_largest_batch = 0;
+  // The broker's share of the accept latency, from its /metrics (since
+  // its last start): mean ms per message from a Submit's arrival to its
+  // receipt, and of its stages, which add up to it (OPERATIONS.md,
+  // relais_accept_stage_seconds); and the mean synced write. All 0 if the
+  // stack's relaisd.metrics could not be read.
+  struct BrokerAccept {
+    double total_ms = 0, ingress_ms = 0, journal_queue_ms = 0,
+           journal_batch_ms = 0, journal_write_ms = 0;
+  } broker_accept;
   uint64_t seed = 0;
   std::string first_rejection;
   // Measured before the run: what this machine allows (machine_bound.h).

@@ -165,6 +165,7 @@ void IngressPool::Emit(uint64_t ticket, Outcome outcome) {
       journal::SubmitRequest r = std::move(result).value();
       r.reply = std::move(task.reply);
       r.received = task.received;
+      r.posted = std::chrono::steady_clock::now();
       accept_(std::move(r));
     } else {
       Release(task.envelope.size());

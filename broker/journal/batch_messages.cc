@@ -15,6 +15,7 @@ void JournalWriter::BatchBuilder::Add(SubmitRequest& r) {
   out.message_id = r.message_id;
   out.envelope_bytes = r.envelope.size();
   out.received = r.received;
+  out.posted = r.posted;
   out.sender = r.sender;
   bool in_batch = false;
   if (FindDuplicate(r, &out, &in_batch)) {

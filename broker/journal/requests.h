@@ -74,8 +74,10 @@ struct SubmitRequest {
   // The Accepted trail entry's detail: who opened the case at a counter
   // (core/case_extras.h), or empty.
   std::string trail_detail;
-  // When its frame reached the broker (for the accept latency).
+  // When its frame reached the broker, and when ingress handed it to the
+  // journal writer, verified (for the accept latency and its stages).
   std::chrono::steady_clock::time_point received{};
+  std::chrono::steady_clock::time_point posted{};
 };
 
 // A recipient's acknowledgement of a delivery it had in flight. An ack
@@ -167,6 +169,7 @@ struct SubmitOutcome {
   std::string envelope;
   std::string sender;
   std::chrono::steady_clock::time_point received{};  // SubmitRequest's
+  std::chrono::steady_clock::time_point posted{};    // SubmitRequest's
 };
 
 // An acknowledgement the batch journaled.
@@ -213,6 +216,8 @@ struct CommitReport {
   bool synced = true;
   // How long the journal's write took (with its sync, if synced).
   double write_seconds = 0;
+  // When the writer took the batch's requests from its queue.
+  std::chrono::steady_clock::time_point taken{};
   // When the write failed: recipients whose acks were lost with it. Their
   // deliveries must be sent again (the broker restarts their sessions).
   std::vector<std::string> failed_ack_recipients;

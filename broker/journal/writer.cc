@@ -156,12 +156,13 @@ void JournalWriter::Run() {
     const auto now = std::chrono::steady_clock::now();
     const bool sweep = !stopping && now >= next_sweep;
     if (sweep) next_sweep = now + kSweepInterval;
-    CommitBatch(&batch, sweep);
+    CommitBatch(&batch, sweep, now);
     batch.clear();
   }
 }
 
-void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
+void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
+                                std::chrono::steady_clock::time_point taken) {
   const bool recovered = !journal_->healthy() && RecoverJournal();
   if (!state_status_.ok()) state_status_ = LoadState();
   // Nothing to write the sweep's dead letters with until it recovers.
@@ -209,6 +210,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep) {
   }
   CommitReport report = builder.Commit(
       acks_only ? Journal::Durability::kWritten : Journal::Durability::kSynced);
+  report.taken = taken;
   CountBatch(report.commit_status.ok(), builder.TakeAccepted());
   KeepForNextBatch(builder.ReleaseBatch());
   // After the batch: a copy holds everything answered before it.

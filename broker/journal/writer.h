@@ -110,7 +110,9 @@ class JournalWriter {
   JournalWriter(Journal* journal, const Clock* clock, BrokerSigner signer,
                 ReportFn report);
   void Run();
-  void CommitBatch(std::vector<Request>* requests, bool sweep);
+  // `taken`: when the requests left the queue (for the accept stages).
+  void CommitBatch(std::vector<Request>* requests, bool sweep,
+                   std::chrono::steady_clock::time_point taken);
   // Makes the copy `r` asks for, once the batch before it is committed.
   BackupOutcome MakeBackup(const BackupRequest& r);
   // Reads the next sequence and the audit head from the journal.

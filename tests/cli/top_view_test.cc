@@ -74,6 +74,41 @@ TEST(TopView, RatesBacklogsAndTheIntervalsPercentiles) {
       << screen;
 }
 
+// relais_accept_stage_seconds with these sums and counts.
+Samples Stages(double ingress, double queue, double batch, double count) {
+  std::string text;
+  const std::pair<const char*, double> stages[] = {
+      {"ingress", ingress}, {"journal_queue", queue}, {"journal_batch", batch}};
+  for (const auto& [stage, sum] : stages) {
+    const std::string labels = std::string("{stage=\"") + stage + "\"}";
+    text += "relais_accept_stage_seconds_sum" + labels + " " +
+            std::to_string(sum) + "\n";
+    text += "relais_accept_stage_seconds_count" + labels + " " +
+            std::to_string(count) + "\n";
+  }
+  return metrics::ParseSamples(text);
+}
+
+TEST(TopView, TheAcceptStagesAreTheIntervalsMeans) {
+  const Samples before = Stages(0.1, 0.2, 0.3, 100);
+  const Samples now = Stages(0.3, 0.2, 1.3, 200);
+  // 100 accepts in the interval: 0.2 s, 0 s and 1 s in all.
+  EXPECT_EQ(Line(RenderTop(now, before, 2.0, "u", "t"), "  its stages"),
+            "  its stages (means)  ingress 2.0 ms  journal queue 0.0 ms  "
+            "its batch 10.0 ms");
+  // The first read: every accept since relaisd started.
+  EXPECT_EQ(Line(RenderTop(now, {}, 0, "u", "t"), "  its stages"),
+            "  its stages (means)  ingress 1.5 ms  journal queue 1.0 ms  "
+            "its batch 6.5 ms");
+  // None in the interval; and relaisd restarted (counts went down): since
+  // the restart.
+  EXPECT_EQ(Line(RenderTop(now, now, 2.0, "u", "t"), "  its stages"),
+            "  its stages (means)  ingress -  journal queue -  its batch -");
+  EXPECT_EQ(Line(RenderTop(before, now, 2.0, "u", "t"), "  its stages"),
+            "  its stages (means)  ingress 1.0 ms  journal queue 2.0 ms  "
+            "its batch 3.0 ms");
+}
+
 TEST(TopView, TheFirstReadHasNoRatesYet) {
   const std::string screen = RenderTop(Read(1, 1, 0, 0, 1, 0), {}, 0, "u", "t");
   EXPECT_NE(screen.find("accepted/s -   delivered/s -"), std::string::npos)

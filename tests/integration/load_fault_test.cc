@@ -146,6 +146,19 @@ TEST(LoadFaultTest, RecipientOfflineThenBackDrainsItsBacklog) {
   EXPECT_EQ(r.value("backlog", 0), 3000);
   EXPECT_EQ(r.value("delivered", 0), 3000);
   EXPECT_GT(r.value("drain_msgs_per_s", 0.0), 0.0);
+  EXPECT_GT(r.value("accept_mean_ms", 0.0), 0.0);
+  // The broker's share of the accept latency, read from its /metrics: its
+  // stages add up to its mean.
+  const auto b = r.value("broker_accept_ms", nlohmann::json::object());
+  const double mean = b.value("mean", 0.0);
+  EXPECT_GT(mean, 0.0) << r.dump();
+  EXPECT_GT(b.value("ingress", 0.0), 0.0);
+  EXPECT_GE(b.value("journal_queue", -1.0), 0.0);
+  EXPECT_GT(b.value("journal_batch", 0.0), 0.0);
+  EXPECT_GT(b.value("journal_write", 0.0), 0.0);
+  EXPECT_NEAR(b.value("ingress", 0.0) + b.value("journal_queue", 0.0) +
+                  b.value("journal_batch", 0.0),
+              mean, 1e-6 * mean);
   EXPECT_EQ(r.value("lost", -1), 0);
   EXPECT_EQ(r.value("duplicates", -1), 0);
 }

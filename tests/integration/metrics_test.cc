@@ -124,6 +124,24 @@ TEST_F(MetricsTest, BacklogGrowsWhileARecipientIsAwayAndDrainsWhenItComes) {
       ValueOf(before, "relais_outbox_oldest_age_seconds{recipient=\"caf\"}"),
       0);
   EXPECT_EQ(ValueOf(before, "relais_accept_latency_seconds_count"), 3);
+  // Its three stages: one observation each per message, and they add up
+  // to it.
+  double stages = 0;
+  for (const std::string stage :
+       {"ingress", "journal_queue", "journal_batch"}) {
+    const std::string labels = "{stage=\"" + stage + "\"}";
+    EXPECT_EQ(ValueOf(before, "relais_accept_stage_seconds_count" + labels), 3)
+        << stage;
+    const double sum =
+        ValueOf(before, "relais_accept_stage_seconds_sum" + labels);
+    EXPECT_GE(sum, 0) << stage;
+    stages += sum;
+  }
+  EXPECT_GT(ValueOf(before,
+                    "relais_accept_stage_seconds_sum{stage=\"journal_batch\"}"),
+            0);
+  EXPECT_NEAR(stages, ValueOf(before, "relais_accept_latency_seconds_sum"),
+              1e-9);
   EXPECT_GE(ValueOf(before, "relais_journal_batches_total"), 1);
   // One timed write per synced batch, each taking some time.
   EXPECT_EQ(ValueOf(before, "relais_journal_write_seconds_count"),
