@@ -18,8 +18,11 @@ static int RunBench(int argc, char** argv) {
   relais::bench::LoadOptions o;
   bool json = false;
   app.add_option("--messages", o.messages, "messages to send")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10000000}))
       ->capture_default_str();
+  // Past relaisd's largest max_message_bytes, every submit is refused.
   app.add_option("--payload-bytes", o.payload_bytes, "payload size")
+      ->check(CLI::Range(size_t{0}, size_t{64} << 20))
       ->capture_default_str();
   app.add_option("--broker", o.broker,
                  "use this relaisd instead of starting one");
@@ -43,19 +46,24 @@ static int RunBench(int argc, char** argv) {
                  "receivers each message goes to (at most --receivers)")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
+  // 0 would take no deliveries at all: the run could never drain.
   app.add_option("--window", o.window, "receiver delivery window")
+      ->check(CLI::Range(1u, 65536u))
       ->capture_default_str();
   app.add_option("--drain-timeout", o.drain_timeout_s,
                  "seconds without progress before giving up")
+      ->check(CLI::Range(1, 86400))
       ->capture_default_str();
   app.add_option("--backlog", o.backlog,
                  "receiver connects once this many messages are journaled")
       ->capture_default_str();
   app.add_option("--kill-broker", o.kill_broker,
                  "SIGKILL and restart relaisd this many times during the run")
+      ->check(CLI::Range(0u, 1000u))
       ->capture_default_str();
   app.add_option("--kill-receiver", o.kill_receiver,
                  "SIGKILL and restart the receiving process this many times")
+      ->check(CLI::Range(0u, 1000u))
       ->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the random kill moments (0: any)");
   app.add_option("--batch-seal", o.batch_seal,
@@ -108,6 +116,12 @@ static int RunBench(int argc, char** argv) {
   }
   if (!o.broker.empty() && o.stack_dir.empty()) {
     std::fprintf(stderr, "relais-bench: --broker needs --stack\n");
+    return 2;
+  }
+  if (o.broker.empty() && !o.stack_dir.empty()) {
+    std::fprintf(stderr,
+                 "relais-bench: --stack goes with --broker (without --broker, "
+                 "relais-bench provisions a stack of its own)\n");
     return 2;
   }
   relais::SetUpLog("relais-bench", "warn").PermitUnchecked();

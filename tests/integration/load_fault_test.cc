@@ -123,6 +123,32 @@ TEST(LoadFaultTest, BatchSealedUnderKillsLosesAndRepeatsNothing) {
   EXPECT_EQ(r.value("duplicates", -1), 0);
 }
 
+// Options that could only hang or mislead are refused at once, each with
+// its reason: a window of 0 takes no deliveries (the run would never
+// drain), a payload past any relaisd's limit, a --stack that nothing
+// would use.
+TEST(LoadFaultTest, OptionsThatCannotWorkAreRefusedWithTheirReason) {
+  const std::string dir = MakeTestDir();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--window", "0"}, "--window: Value 0 not in range 1 to 65536"},
+      {{"--messages", "0"}, "--messages: Value 0 not in range"},
+      {{"--payload-bytes", "100000000"},
+       "--payload-bytes: Value 100000000 not in range 0 to 67108864"},
+      {{"--drain-timeout", "0"}, "--drain-timeout: Value 0 not in range"},
+      {{"--stack", dir}, "--stack goes with --broker"}};
+  for (const auto& [args, reason] : cases) {
+    std::vector<std::string> argv = {deploy::BinDir() + "/relais-bench"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto child = deploy::ChildProcess::Start(argv, dir + "/out");
+    ASSERT_TRUE(child.ok());
+    EXPECT_EQ(child->Wait(std::chrono::seconds(30)), 2) << args[0];
+    auto text = ReadFile(dir + "/out");
+    ASSERT_TRUE(text.ok());
+    EXPECT_NE(text->find(reason), std::string::npos) << *text;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(LoadFaultTest, MoreRecipientsThanReceiversIsRefusedWithItsReason) {
   const std::string dir = MakeTestDir();
   auto child = deploy::ChildProcess::Start(
