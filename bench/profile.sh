@@ -19,15 +19,25 @@ messages=15000
 in_flight=256
 batch_seal=0
 keep=""
+die() { echo "bench/profile.sh: $*" >&2; exit 2; }
+# need_number OPTION VALUE: a whole number, as relais-bench takes it.
+need_number() {
+  [[ "$2" =~ ^[0-9]+$ ]] || die "$1 wants a whole number, not '$2'"
+}
 while (($#)); do
   case "$1" in
-    --messages) messages="$2"; shift 2 ;;
-    --in-flight) in_flight="$2"; shift 2 ;;
-    --batch-seal) batch_seal="$2"; shift 2 ;;
-    --keep) keep="$2"; shift 2 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "bench/profile.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    --messages|--in-flight|--batch-seal|--keep)
+      (($# >= 2)) || die "$1 wants a value (see --help)" ;;
+    *) die "unknown argument $1 (see --help)" ;;
   esac
+  case "$1" in
+    --messages) need_number "$1" "$2"; messages="$2" ;;
+    --in-flight) need_number "$1" "$2"; in_flight="$2" ;;
+    --batch-seal) need_number "$1" "$2"; batch_seal="$2" ;;
+    --keep) [[ -n $2 ]] || die "--keep wants a folder"; keep="$2" ;;
+  esac
+  shift 2
 done
 
 if ! command -v perf >/dev/null 2>&1; then
