@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 
 #include "core/bytes.h"
 
@@ -32,6 +33,14 @@ Result<std::string> RawPublic(EVP_PKEY* key) {
     return Status::Internal("EVP_PKEY_get_raw_public_key failed");
   }
   return raw;
+}
+
+// libsodium initialised once (it picks its implementations for this CPU);
+// an error only if it cannot be (no random source).
+Status SodiumReady() {
+  static const bool ready = sodium_init() >= 0;
+  if (!ready) return Status::Internal("libsodium could not be initialised");
+  return Status::OK();
 }
 
 }  // namespace
@@ -81,33 +90,27 @@ Result<Ed25519PublicKey> Ed25519PublicKey::FromRaw(std::string_view raw) {
     return Status::InvalidArgument("an Ed25519 public key is 32 bytes, not " +
                                    std::to_string(raw.size()));
   }
-  EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, U(raw),
-                                              raw.size());
-  if (key == nullptr) {
-    return Status::InvalidArgument("not an Ed25519 public key");
+  RELAIS_RETURN_IF_ERROR(SodiumReady());
+  // Off the curve, not canonical, or of small order: no honest key is, and
+  // one of small order would let anyone sign as its holder.
+  if (crypto_core_ed25519_is_valid_point(U(raw)) != 1) {
+    return Status::InvalidArgument(
+        "not a valid Ed25519 public key (not a point of the curve's prime "
+        "order subgroup)");
   }
   Ed25519PublicKey out;
-  out.key_.reset(key, PkeyDeleter());
   out.raw_ = std::string(raw);
-  out.verify_template_.reset(EVP_MD_CTX_new(), MdCtxDeleter());
-  if (!out.verify_template_ ||
-      EVP_DigestVerifyInit(out.verify_template_.get(), nullptr, nullptr,
-                           nullptr, key) != 1) {
-    return Status::Internal("EVP_DigestVerifyInit failed");
-  }
   return out;
 }
 
 bool Ed25519PublicKey::Verify(std::string_view message,
                               std::string_view signature) const {
-  if (!verify_template_ || signature.size() != kEd25519SignatureSize)
-    return false;
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), verify_template_.get()) != 1) {
+  if (raw_.size() != kEd25519KeySize ||
+      signature.size() != kEd25519SignatureSize) {
     return false;
   }
-  return EVP_DigestVerify(ctx.get(), U(signature), signature.size(), U(message),
-                          message.size()) == 1;
+  return crypto_sign_verify_detached(U(signature), U(message), message.size(),
+                                     U(raw_)) == 0;
 }
 
 Result<Ed25519PrivateKey> Ed25519PrivateKey::Generate() {
@@ -120,35 +123,33 @@ Result<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(std::string_view seed) {
     return Status::InvalidArgument("an Ed25519 seed is 32 bytes, not " +
                                    std::to_string(seed.size()));
   }
-  EVP_PKEY* key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
-                                               U(seed), seed.size());
-  if (key == nullptr) return Status::Internal("EVP_PKEY_new_raw_private_key");
+  RELAIS_RETURN_IF_ERROR(SodiumReady());
+  static_assert(crypto_sign_SEEDBYTES == kEd25519KeySize &&
+                crypto_sign_PUBLICKEYBYTES == kEd25519KeySize &&
+                crypto_sign_BYTES == kEd25519SignatureSize);
+  std::string raw_public(crypto_sign_PUBLICKEYBYTES, '\0');
   Ed25519PrivateKey out;
-  out.key_.reset(key, PkeyDeleter());
-  out.seed_ = std::string(seed);
-  out.sign_template_.reset(EVP_MD_CTX_new(), MdCtxDeleter());
-  if (!out.sign_template_ ||
-      EVP_DigestSignInit(out.sign_template_.get(), nullptr, nullptr, nullptr,
-                         key) != 1) {
-    return Status::Internal("EVP_DigestSignInit failed");
+  out.secret_.assign(crypto_sign_SECRETKEYBYTES, '\0');
+  if (crypto_sign_seed_keypair(
+          reinterpret_cast<unsigned char*>(raw_public.data()),
+          reinterpret_cast<unsigned char*>(out.secret_.data()), U(seed)) != 0) {
+    return Status::Internal("crypto_sign_seed_keypair failed");
   }
-  RELAIS_ASSIGN_OR_RETURN(std::string raw_public, RawPublic(key));
+  out.seed_ = std::string(seed);
   RELAIS_ASSIGN_OR_RETURN(out.public_, Ed25519PublicKey::FromRaw(raw_public));
   return out;
 }
 
 Result<std::string> Ed25519PrivateKey::Sign(std::string_view message) const {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || !sign_template_ ||
-      EVP_MD_CTX_copy_ex(ctx.get(), sign_template_.get()) != 1) {
-    return Status::Internal("EVP_MD_CTX_copy_ex failed");
+  if (secret_.size() != crypto_sign_SECRETKEYBYTES) {
+    return Status::Internal("no Ed25519 secret key to sign with");
   }
   std::string sig(kEd25519SignatureSize, '\0');
-  size_t len = sig.size();
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
-                     &len, U(message), message.size()) != 1 ||
+  unsigned long long len = 0;
+  if (crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), &len,
+                           U(message), message.size(), U(secret_)) != 0 ||
       len != kEd25519SignatureSize) {
-    return Status::Internal("EVP_DigestSign failed");
+    return Status::Internal("crypto_sign_detached failed");
   }
   return sig;
 }

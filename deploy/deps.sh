@@ -5,7 +5,7 @@
 relais_packages_build=(
   build-essential cmake ninja-build pkg-config
   libzmq3-dev cppzmq-dev libflatbuffers-dev flatbuffers-compiler librocksdb-dev
-  libssl-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
+  libssl-dev libsodium-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   libexpat1-dev
   nodejs

@@ -1,7 +1,10 @@
 #include "core/crypto.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <zmq.h>
+
+#include <memory>
 
 #include "core/bytes.h"
 #include "core/keys.h"
@@ -36,6 +39,92 @@ TEST(CryptoTest, VerifyRejectsWrongMessageAndMalformedSignature) {
   sig[10] ^= 1;
   EXPECT_FALSE(key->public_key().Verify("hello", sig));
   EXPECT_FALSE(crypto::Ed25519PublicKey::FromRaw("short").ok());
+}
+
+// Signatures go through libsodium; clients sign and verify with whatever
+// Ed25519 they have (the protocol's Python outline: OpenSSL, through
+// `cryptography`). Each side verifies the other's, and refuses the other's
+// signature of another message.
+TEST(CryptoTest, SignaturesInteroperateWithOpenSsl) {
+  auto key = crypto::Ed25519PrivateKey::Generate();
+  ASSERT_TRUE(key.ok());
+  const auto* seed = reinterpret_cast<const unsigned char*>(key->seed().data());
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> openssl_key(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed, 32),
+      EVP_PKEY_free);
+  ASSERT_NE(openssl_key, nullptr);
+  unsigned char raw_public[32];
+  size_t raw_size = sizeof raw_public;
+  ASSERT_EQ(
+      EVP_PKEY_get_raw_public_key(openssl_key.get(), raw_public, &raw_size), 1);
+  EXPECT_EQ(key->public_key().raw(),
+            std::string(reinterpret_cast<char*>(raw_public), raw_size));
+
+  const std::string message = "an envelope's signing input";
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                              EVP_MD_CTX_free);
+  std::string by_openssl(64, '\0');
+  size_t len = by_openssl.size();
+  ASSERT_EQ(EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr,
+                               openssl_key.get()),
+            1);
+  ASSERT_EQ(EVP_DigestSign(
+                ctx.get(), reinterpret_cast<unsigned char*>(by_openssl.data()),
+                &len, reinterpret_cast<const unsigned char*>(message.data()),
+                message.size()),
+            1);
+  EXPECT_TRUE(key->public_key().Verify(message, by_openssl));
+  EXPECT_FALSE(key->public_key().Verify(message + ".", by_openssl));
+  // Ed25519 is deterministic: the same signature from both.
+  EXPECT_EQ(*key->Sign(message), by_openssl);
+
+  const auto openssl_verifies = [&](const std::string& m,
+                                    const std::string& sig) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> v(EVP_MD_CTX_new(),
+                                                              EVP_MD_CTX_free);
+    return EVP_DigestVerifyInit(v.get(), nullptr, nullptr, nullptr,
+                                openssl_key.get()) == 1 &&
+           EVP_DigestVerify(
+               v.get(), reinterpret_cast<const unsigned char*>(sig.data()),
+               sig.size(), reinterpret_cast<const unsigned char*>(m.data()),
+               m.size()) == 1;
+  };
+  const std::string ours = *key->Sign("another message");
+  EXPECT_TRUE(openssl_verifies("another message", ours));
+  EXPECT_FALSE(openssl_verifies("another messagf", ours));
+}
+
+// A public key of small order would let anyone sign as its holder: with
+// the neutral point as the key, R = the neutral point and S = 0 satisfy
+// the verification equation for every message. Such a key, or 32 bytes
+// that are no point at all, is refused; a signature whose S is not
+// reduced (S + L) does not verify.
+TEST(CryptoTest, SmallOrderKeysAreRefusedAndUnreducedSignaturesFail) {
+  std::string neutral(32, '\0');
+  neutral[0] = 1;  // y = 1, x = 0
+  // OpenSSL 3.0 verifies this forgery; such a key is refused as a key.
+  auto weak = crypto::Ed25519PublicKey::FromRaw(neutral);
+  ASSERT_FALSE(weak.ok());
+  EXPECT_NE(weak.status().message().find("not a valid Ed25519 public key"),
+            std::string::npos);
+  EXPECT_FALSE(crypto::Ed25519PublicKey::FromRaw(std::string(32, '\xff')).ok());
+
+  auto key = crypto::Ed25519PrivateKey::Generate();
+  ASSERT_TRUE(key.ok());
+  std::string sig = *key->Sign("m");
+  ASSERT_TRUE(key->public_key().Verify("m", sig));
+  // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+  const auto l = *HexDecode(
+      "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+  unsigned carry = 0;
+  for (size_t i = 0; i < 32; ++i) {
+    const unsigned sum = static_cast<unsigned char>(sig[32 + i]) +
+                         static_cast<unsigned char>(l[i]) + carry;
+    sig[32 + i] = static_cast<char>(sum & 0xff);
+    carry = sum >> 8;
+  }
+  ASSERT_EQ(carry, 0u);  // S < L, so S + L < 2^256
+  EXPECT_FALSE(key->public_key().Verify("m", sig));
 }
 
 TEST(CryptoTest, Z85MatchesTheRfcExampleAndLibzmq) {
