@@ -20,16 +20,13 @@ namespace {
 
 // "http://HOST:PORT/PATH" split into the server and the path.
 Result<std::pair<std::string, std::string>> SplitUrl(const std::string& url) {
-  const std::string scheme = "http://";
-  const size_t slash = url.find('/', scheme.size());
-  if (url.rfind(scheme, 0) != 0 || slash == std::string::npos ||
-      slash == scheme.size()) {
+  std::pair<std::string, std::string> split;
+  if (!metrics::SplitHttpUrl(url, &split.first, &split.second)) {
     return Status::InvalidArgument(
         "--metrics '" + Escaped(url, 120) +
         "' must be http://HOST:PORT/PATH, e.g. http://127.0.0.1:7701/metrics");
   }
-  return std::pair<std::string, std::string>(url.substr(0, slash),
-                                             url.substr(slash));
+  return split;
 }
 
 Result<Samples> Fetch(httplib::Client& client, const std::string& path,

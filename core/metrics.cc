@@ -190,6 +190,19 @@ void TextWriter::Histogram(Labels labels, const Histogram::Snapshot& h) {
   Line("_count", labels, {}, std::to_string(h.count));
 }
 
+bool SplitHttpUrl(std::string_view url, std::string* server,
+                  std::string* path) {
+  constexpr std::string_view kScheme = "http://";
+  const size_t slash = url.find('/', kScheme.size());
+  if (url.substr(0, kScheme.size()) != kScheme ||
+      slash == std::string_view::npos || slash == kScheme.size()) {
+    return false;
+  }
+  *server = std::string(url.substr(0, slash));
+  *path = std::string(url.substr(slash));
+  return true;
+}
+
 std::map<std::string, double> ParseSamples(std::string_view text) {
   std::map<std::string, double> out;
   while (!text.empty()) {

@@ -111,6 +111,11 @@ void WriteProcessMetrics(TextWriter& w);
 // number are skipped. For readers of /metrics (relais top, tests).
 std::map<std::string, double> ParseSamples(std::string_view text);
 
+// "http://HOST:PORT/PATH" (as relaisd writes its metrics_endpoint_file)
+// split into the server, "http://HOST:PORT", and the path, "/PATH"; false
+// if `url` is not of that form.
+bool SplitHttpUrl(std::string_view url, std::string* server, std::string* path);
+
 // The value of label `label` in `series` (name{a="x",b="y"}); empty if
 // absent. Escapes are undone.
 std::string LabelOf(std::string_view series, std::string_view label);

@@ -259,14 +259,14 @@ void ReadJournalStats(const std::string& dir, const std::string& broker,
 void ReadBrokerAccept(const std::string& dir, LoadReport* r) {
   auto url = ReadFile(deploy::StackLayout(dir).MetricsFile());
   if (!url.ok()) return;
-  // "http://127.0.0.1:PORT/metrics\n"
-  const std::string address = url->substr(0, url->find('\n'));
-  const size_t slash = address.find('/', std::string("http://").size());
-  if (address.rfind("http://", 0) != 0 || slash == std::string::npos) return;
-  httplib::Client client(address.substr(0, slash));
+  std::string server, path;
+  if (!metrics::SplitHttpUrl(url->substr(0, url->find('\n')), &server, &path)) {
+    return;
+  }
+  httplib::Client client(server);
   client.set_connection_timeout(2, 0);
   client.set_read_timeout(5, 0);
-  auto res = client.Get(address.substr(slash).c_str());
+  auto res = client.Get(path.c_str());
   if (!res || res->status != 200) return;
   const auto samples = metrics::ParseSamples(res->body);
   // Mean ms of a histogram's observations; 0 if it has none.

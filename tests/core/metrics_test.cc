@@ -109,5 +109,16 @@ TEST(MetricsListen, AddressesCheckedAndNamed) {
   EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
 }
 
+TEST(MetricsUrl, SplitIntoServerAndPath) {
+  std::string server, path;
+  ASSERT_TRUE(SplitHttpUrl("http://127.0.0.1:7701/metrics", &server, &path));
+  EXPECT_EQ(server, "http://127.0.0.1:7701");
+  EXPECT_EQ(path, "/metrics");
+  for (const char* bad : {"https://127.0.0.1:7701/metrics",
+                          "http://127.0.0.1:7701", "http:///metrics", ""}) {
+    EXPECT_FALSE(SplitHttpUrl(bad, &server, &path)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace relais::metrics
