@@ -106,7 +106,7 @@ Status Broker::Init() {
   sessions_ = std::make_unique<delivery::Sessions>(
       journal_.get(), clock_, config_.redelivery,
       [this](const std::string& rid, std::string_view frame) {
-        return router_->Send(rid, frame);
+        return SendDelivery(rid, frame);
       },
       kBundleBytes);
   sessions_->OnDelivered([this](const std::string& p, uint32_t attempt) {

@@ -125,8 +125,12 @@ class Broker {
   // Answers `reply` with `frame`.
   void Reply(const journal::ReplyTo& reply, std::string frame);
   void Send(Outgoing out);
-  // Sends what bundles_ holds.
+  // Sends what bundles_ holds: all of it, or `routing_id`'s.
   void FlushBundles();
+  void FlushBundleOf(const std::string& routing_id);
+  // A delivery (Sessions' send): after the answers gathered for its
+  // connection, so that a bundled Hello's Welcome precedes its deliveries.
+  Status SendDelivery(const std::string& routing_id, std::string_view frame);
   // One ZeroMQ message; nothing if `message` is empty.
   void SendNow(const std::string& routing_id, std::string_view message);
   wire::BrokerStatsT Stats() const;

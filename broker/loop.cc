@@ -301,14 +301,11 @@ void Broker::Reply(const journal::ReplyTo& reply, std::string frame) {
 // (sent once full, or by FlushBundles at the end of the loop's turn);
 // any other goes at once, after what that connection's bundle holds.
 void Broker::Send(Outgoing out) {
-  auto it = bundles_.find(out.routing_id);
   if (!out.bundled) {
-    if (it != bundles_.end()) {
-      SendNow(out.routing_id, it->second.Finish());
-      bundles_.erase(it);
-    }
+    FlushBundleOf(out.routing_id);
     return SendNow(out.routing_id, out.frame);
   }
+  auto it = bundles_.find(out.routing_id);
   if (it == bundles_.end()) {
     it = bundles_
              .emplace(out.routing_id,
@@ -324,6 +321,19 @@ void Broker::FlushBundles() {
     SendNow(routing_id, packer.Finish());
   }
   bundles_.clear();
+}
+
+void Broker::FlushBundleOf(const std::string& routing_id) {
+  auto it = bundles_.find(routing_id);
+  if (it == bundles_.end()) return;
+  SendNow(routing_id, it->second.Finish());
+  bundles_.erase(it);
+}
+
+Status Broker::SendDelivery(const std::string& routing_id,
+                            std::string_view frame) {
+  FlushBundleOf(routing_id);
+  return router_->Send(routing_id, frame);
 }
 
 void Broker::SendNow(const std::string& routing_id, std::string_view message) {

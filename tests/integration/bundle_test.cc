@@ -241,5 +241,41 @@ TEST_F(BundleTest, DeliveriesComeInBundlesOnlyToAConnectionThatAsked) {
   EXPECT_EQ(plain, to_cpam);
 }
 
+TEST_F(BundleTest, ABundledHellosWelcomeComesBeforeItsDeliveries) {
+  // Three waiting for caf; its Hello comes inside a bundle, whose answers
+  // gather until the loop's turn ends, while the Hello's pump sends the
+  // deliveries at once. PROTOCOL.md 6.1: the Welcome precedes any Deliver.
+  std::vector<std::string> queued;
+  for (int i = 0; i < 3; ++i) {
+    SealedEnvelope e = Seal({"caf"});
+    ASSERT_TRUE(desk_->Submit(e, seconds(10)).ok());
+    queued.push_back(e.message_id);
+  }
+  RawClient caf = Raw("caf");
+  caf.Send(
+      BundleFrame(7, {HelloFrame(8, "caf", 8, "test", /*bundles=*/false)}));
+  std::vector<wire::Body> order;
+  std::vector<std::string> delivered;
+  const auto until = std::chrono::steady_clock::now() + seconds(20);
+  while (delivered.size() < queued.size() &&
+         std::chrono::steady_clock::now() < until) {
+    auto message = caf.Receive(std::chrono::milliseconds(500));
+    if (!message) continue;
+    for (const auto& frame : Unpack(*message)) {
+      const auto* f = *ParseFrame(frame);
+      order.push_back(f->body_type());
+      if (const auto* d = f->body_as_Deliver()) {
+        delivered.emplace_back(
+            ParseEnvelope(VectorBytes(d->envelope()))->message_id);
+      }
+    }
+  }
+  ASSERT_EQ(delivered, queued);
+  ASSERT_FALSE(order.empty());
+  EXPECT_EQ(order.front(), wire::Body::Welcome)
+      << "first frame: " << wire::EnumNameBody(order.front());
+  EXPECT_EQ(std::count(order.begin(), order.end(), wire::Body::Welcome), 1);
+}
+
 }  // namespace
 }  // namespace relais::testing
