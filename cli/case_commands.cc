@@ -86,13 +86,17 @@ class OpenedCases {
     return std::optional<nlohmann::json>(std::move(record));
   }
 
+  // The record holds the sealed envelopes, the citizen's data with them:
+  // the folder and the file are for their owner alone.
   Status Keep(const nlohmann::json& record) const {
+    namespace fs = std::filesystem;
     std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
+    fs::create_directories(dir_, ec);
+    if (!ec) fs::permissions(dir_, fs::perms::owner_all, ec);
     if (ec) {
       return Status::IOError("cannot create " + dir_ + ": " + ec.message());
     }
-    return WriteFileAtomic(path_, record.dump(1));
+    return WriteFileAtomic(path_, record.dump(1), 0600);
   }
 
   // Removes the records whose envelopes expired over a day ago.

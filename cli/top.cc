@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/metrics.h"
+#include "core/text.h"
 
 namespace relais::cli {
 namespace {
@@ -52,6 +53,9 @@ std::string Bytes(double v) {
 
 std::string Age(double seconds) {
   if (seconds <= 0) return "-";
+  // Not a duration relaisd could have measured (NaN, or over a million
+  // years): not converted, which would be undefined.
+  if (!(seconds < 3.2e13)) return "?";
   const auto s = static_cast<long long>(seconds);
   char buf[32];
   if (s < 60) {
@@ -148,7 +152,7 @@ std::string RenderTop(const Samples& now, const Samples& before, double seconds,
                               Sum(before, "relais_process_cpu_seconds_total")) /
                              seconds);
   }
-  out += "relaisd " + version + "   sessions " +
+  out += "relaisd " + Escaped(version, 40) + "   sessions " +
          Format("%.0f", Sum(now, "relais_sessions")) + "   journal " +
          Bytes(Sum(now, "relais_journal_disk_bytes")) + "   memory " +
          Bytes(Sum(now, "relais_process_resident_memory_bytes")) + "   cpu " +

@@ -60,6 +60,8 @@ std::string LocalTime() {
 
 int Top(const TopArgs& a) {
   auto url = SplitUrl(a.metrics_url);
+  // It may hold anything a person typed: shown escaped.
+  const std::string shown_url = Escaped(a.metrics_url, 120);
   if (!url.ok()) {
     std::fprintf(stderr, "relais top: %s\n", url.status().message().c_str());
     return kExitUsage;
@@ -80,18 +82,18 @@ int Top(const TopArgs& a) {
       }
     }
     if (stop.requested()) break;
-    auto now = Fetch(client, url->second, a.metrics_url);
+    auto now = Fetch(client, url->second, shown_url);
     const auto at = std::chrono::steady_clock::now();
     std::string screen;
     if (now.ok()) {
       screen = RenderTop(*now, before,
                          std::chrono::duration<double>(at - taken).count(),
-                         a.metrics_url, LocalTime());
+                         shown_url, LocalTime());
       before = std::move(*now);
       last = Status::OK();
     } else {
       // relaisd may be restarting: say so and keep trying.
-      screen = "relais top  " + a.metrics_url + "  " + LocalTime() + "\n" +
+      screen = "relais top  " + shown_url + "  " + LocalTime() + "\n" +
                now.status().message() + "; trying again\n";
       before.clear();
       last = now.status();

@@ -13,14 +13,22 @@
 #include <iterator>
 
 #include "core/crash_point.h"
+#include "core/text.h"
 
 namespace relais {
 namespace {
 
+// The most bytes of a path an error shows.
+constexpr size_t kPathShown = 512;
+
 // The failed call's errno as a status: NoSpace for a full disk or quota.
+// The path is escaped: it may come from a person or a file, and the
+// message is printed and logged.
 Status Errno(const std::string& what, const std::string& path) {
-  std::string text = what + " " + path + ": " + std::strerror(errno);
-  if (errno == ENOSPC || errno == EDQUOT) return Status::NoSpace(text);
+  const int error = errno;
+  std::string text =
+      what + " " + Escaped(path, kPathShown) + ": " + std::strerror(error);
+  if (error == ENOSPC || error == EDQUOT) return Status::NoSpace(text);
   return Status::IOError(text);
 }
 
@@ -41,7 +49,9 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("no such file: " + path);
+    if (errno == ENOENT) {
+      return Status::NotFound("no such file: " + Escaped(path, kPathShown));
+    }
     return Errno("open", path);
   }
   std::string out;
@@ -58,7 +68,8 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     out.append(buf, static_cast<size_t>(n));
     if (out.size() > max_bytes) {
       ::close(fd);
-      return Status::InvalidArgument(path + " is larger than " +
+      return Status::InvalidArgument(Escaped(path, kPathShown) +
+                                     " is larger than " +
                                      std::to_string(max_bytes) + " bytes");
     }
   }

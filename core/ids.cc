@@ -24,6 +24,11 @@ bool IsSegment(std::string_view s) {
 
 }  // namespace
 
+bool IsAgency(std::string_view participant_id) {
+  return participant_id == "caf" || participant_id == "cpam" ||
+         participant_id == "dgfip" || participant_id == "france-travail";
+}
+
 bool IsValidParticipantId(std::string_view id) {
   if (id.empty() || id.size() > kMaxParticipantIdSize) return false;
   const size_t slash = id.find('/');

@@ -8,6 +8,7 @@
 
 #include "core/envelope.h"
 #include "core/flatbuf.h"
+#include "core/ids.h"
 #include "schemas/cases_generated.h"
 
 namespace relais {
@@ -125,9 +126,7 @@ class Cut {
 
 }  // namespace
 
-bool NirEntitled(std::string_view r) {
-  return r == "caf" || r == "cpam" || r == "dgfip" || r == "france-travail";
-}
+bool NirEntitled(std::string_view r) { return IsAgency(r); }
 
 Result<std::string> MinimisedPayload(std::string_view payload,
                                      std::string_view recipient) {

@@ -19,6 +19,7 @@
 #include "adapters/sdk/client_config.h"
 #include "adapters/sdk/client_metrics.h"
 #include "core/command_line.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "core/metrics_http.h"
 #include "core/stop_signals.h"
@@ -46,6 +47,16 @@ Status StartConsole(const relais::console::ConsoleConfig& config, Console* c) {
     return participant.status().code() == Status::Code::kUnavailable
                ? participant.status()
                : Status::InvalidArgument(participant.status().message());
+  }
+  // An agency's file would take over that agency's session and refuse its
+  // deliveries (a console takes status reports only).
+  const std::string& site = participant->client.identity.participant;
+  if (relais::IsAgency(site)) {
+    return Status::InvalidArgument(
+        config.participant_file + " is the participant file of the agency '" +
+        site +
+        "'; [console] participant must be the France services site's own "
+        "(e.g. france-services/paris-15)");
   }
   RELAIS_ASSIGN_OR_RETURN(
       c->index, relais::console::CaseIndex::Open(

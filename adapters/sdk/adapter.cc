@@ -30,6 +30,7 @@
 #include "core/pid_lock.h"
 #include "core/stop_signals.h"
 #include "core/subject.h"
+#include "core/text.h"
 
 namespace relais::sdk {
 namespace {
@@ -669,6 +670,22 @@ int RunAdapter(int argc, char** argv, const char* name,
   if (!config.ok() && stop.requested()) return 0;
   if (!config.ok()) {
     spdlog::critical("{}", config.status().ToString());
+    return 2;
+  }
+  // relais-adapter-caf runs with the CAF's identity only: with another
+  // agency's file it would take that agency's deliveries and write them in
+  // the CAF's formats, where that agency's partner never looks.
+  constexpr std::string_view kPrefix = "relais-adapter-";
+  const std::string_view binary(name);
+  const std::string& identity = config->participant.client.identity.participant;
+  if (binary.starts_with(kPrefix) &&
+      identity != binary.substr(kPrefix.size())) {
+    spdlog::critical(
+        "{}: this file is for participant '{}', and {} is the adapter of "
+        "'{}': start relais-adapter-{} with it, or give this one its own "
+        "adapter.toml",
+        Escaped(config_path), identity, name, binary.substr(kPrefix.size()),
+        identity);
     return 2;
   }
   AdapterRuntime runtime(std::move(*config), std::move(translator));

@@ -1,10 +1,65 @@
 #include "adapters/sdk/adapter_config.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
 #include "core/files.h"
 #include "core/metrics.h"
+#include "core/text.h"
 #include "core/toml_file.h"
 
 namespace relais::sdk {
+namespace {
+
+// Whether `inner` is `outer` or lies inside it (both made absolute).
+bool Within(const std::filesystem::path& inner,
+            const std::filesystem::path& outer) {
+  auto [o, i] =
+      std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+  return o == outer.end();
+}
+
+// Each folder is the partner's or the adapter's own: two that are the same
+// (or one inside another) would make the adapter read what it wrote, e.g.
+// take its own deliveries for the partner's cases.
+Status CheckFolders(const AdapterConfig& c, const std::string& path) {
+  namespace fs = std::filesystem;
+  const std::pair<const char*, const std::string*> folders[] = {
+      {"inbox", &c.inbox},
+      {"outbox", &c.outbox},
+      {"done", &c.done},
+      {"rejected", &c.rejected},
+      {"status", &c.status},
+      {"subjects", &c.subjects},
+      {"state_dir", &c.participant.client.state_dir}};
+  std::vector<fs::path> resolved;
+  for (const auto& [key, dir] : folders) {
+    if (dir->empty()) {
+      return Status::InvalidArgument(path + ": '" + key +
+                                     "' is empty: it must name a folder");
+    }
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(fs::absolute(*dir, ec), ec);
+    resolved.push_back(ec ? fs::path(*dir).lexically_normal()
+                          : p.lexically_normal());
+  }
+  for (size_t i = 0; i < resolved.size(); ++i) {
+    for (size_t j = i + 1; j < resolved.size(); ++j) {
+      if (Within(resolved[i], resolved[j]) ||
+          Within(resolved[j], resolved[i])) {
+        return Status::InvalidArgument(
+            path + ": '" + folders[i].first + "' and '" + folders[j].first +
+            "' are the same folder or one is inside the other (" +
+            Escaped(resolved[i].string()) + ", " +
+            Escaped(resolved[j].string()) + "): give each its own folder");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 Result<AdapterConfig> LoadAdapterConfig(const std::string& path,
                                         std::chrono::milliseconds wait) {
@@ -42,6 +97,7 @@ Result<AdapterConfig> ParseAdapterConfig(const std::string& text,
   if (c.participant.client.state_dir.empty()) {
     c.participant.client.state_dir = ResolvePath(base, "state");
   }
+  RELAIS_RETURN_IF_ERROR(CheckFolders(c, path));
   return c;
 }
 

@@ -129,5 +129,23 @@ TEST(TopView, SamplesAndLabelsAreReadBack) {
   EXPECT_TRUE(std::isinf(s.at("y")));
 }
 
+TEST(TopView, WhatTheServerSaysIsShownSafely) {
+  // A /metrics answer is the server's text: a label with control
+  // characters is escaped, and an age no relaisd could measure is not
+  // converted (1e300 seconds used to show as -9223372036854775808s).
+  Samples now = metrics::ParseSamples(
+      "relais_build_info{version=\"\x1b[2J\x1b[31mEVIL\x07\"} 1\n"
+      "relais_sessions 1\n"
+      "relais_participant_online{participant=\"cpam\"} 1\n"
+      "relais_outbox_depth{recipient=\"cpam\"} 1\n"
+      "relais_outbox_oldest_age_seconds{recipient=\"cpam\"} 1e300\n");
+  const std::string screen = RenderTop(now, {}, 0, "u", "t");
+  EXPECT_EQ(screen.find('\x1b'), std::string::npos) << screen;
+  EXPECT_EQ(screen.find('\x07'), std::string::npos) << screen;
+  EXPECT_NE(screen.find("relaisd \\x1B[2J"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("-9223372036854775808"), std::string::npos) << screen;
+  EXPECT_NE(Line(screen, "cpam").find(" ? "), std::string::npos) << screen;
+}
+
 }  // namespace
 }  // namespace relais::cli

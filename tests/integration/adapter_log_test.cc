@@ -2,7 +2,8 @@
 // deliveries it refuses (adapters/README.md, "The adapter's log"): connect
 // and disconnect, an unreachable relaisd once (not at every retry) and its
 // return, and each refused delivery with its message id and reason, without
-// any personal data of the case.
+// any personal data of the case; and the configurations an adapter refuses
+// to start with (another agency's file, folders that overlap), exit 2.
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "core/bytes.h"
 #include "core/cases.h"
 #include "core/files.h"
+#include "deploy/lib/process.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
@@ -132,6 +134,62 @@ TEST_F(AdapterLogTest, ARefusedDeliveryIsLoggedWithoutPersonalData) {
     EXPECT_EQ(log.find(personal), std::string::npos) << personal << "\n" << log;
   }
   EXPECT_TRUE(FileNames(stack_.layout().Outbox("caf")).empty());
+}
+
+// Runs relais-adapter-`agency` with `config` until it exits (30 s at
+// most): its exit status and output.
+std::pair<int, std::string> RunAdapter(const TestStack& stack,
+                                       const std::string& agency,
+                                       const std::string& config) {
+  const std::string out = stack.dir() + "/adapter-once.out";
+  std::remove(out.c_str());
+  auto child = deploy::ChildProcess::Start(
+      {deploy::BinDir() + "/relais-adapter-" + agency, "--config", config},
+      out);
+  if (!child.ok()) return {-1, child.status().ToString()};
+  const int code = child->Wait(seconds(30));
+  if (code == -1) child->Kill();
+  auto text = ReadFile(out, 1 << 20);
+  return {code, text.ok() ? *text : std::string()};
+}
+
+TEST_F(AdapterLogTest, ConfigurationsThatWouldMisdeliverAreRefusedAtStart) {
+  // CPAM's adapter given the CAF's file would take the CAF's deliveries
+  // and write them in CPAM's formats.
+  const std::string caf = stack_.layout().AdapterConfig("caf");
+  auto [code, out] = RunAdapter(stack_, "cpam", caf);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("this file is for participant 'caf', and "
+                     "relais-adapter-cpam is the adapter of 'cpam'"),
+            std::string::npos)
+      << out;
+
+  // Its inbox in its outbox: it would read its own deliveries as the
+  // partner's cases. Then a folder left empty.
+  auto text = ReadFile(caf);
+  ASSERT_TRUE(text.ok());
+  const auto with = [&](const std::string& line, const std::string& instead) {
+    std::string changed = *text;
+    const size_t at = changed.find(line);
+    EXPECT_NE(at, std::string::npos) << line;
+    if (at != std::string::npos) changed.replace(at, line.size(), instead);
+    const std::string path = stack_.layout().ParticipantDir("caf") + "/x.toml";
+    EXPECT_TRUE(WriteFileAtomic(path, changed).ok());
+    return path;
+  };
+  std::tie(code, out) = RunAdapter(
+      stack_, "caf", with("inbox = \"inbox\"", "inbox = \"outbox/in\""));
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("'inbox' and 'outbox' are the same folder or one is "
+                     "inside the other"),
+            std::string::npos)
+      << out;
+  std::tie(code, out) =
+      RunAdapter(stack_, "caf", with("done = \"done\"", "done = \"\""));
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("'done' is empty: it must name a folder"),
+            std::string::npos)
+      << out;
 }
 
 }  // namespace

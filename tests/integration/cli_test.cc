@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -150,6 +151,20 @@ TEST_F(CliTest, TheSameCaseOpenedTwiceIsOneCase) {
   const json first = open();
   const int journaled = Journaled();
   ASSERT_GT(journaled, 0);
+  // The record keeps the sealed envelopes (the citizen's data): for the
+  // owner alone, whatever the umask.
+  namespace fs = std::filesystem;
+  int records = 0;
+  for (const auto& e : fs::recursive_directory_iterator(stack_.dir())) {
+    if (e.path().parent_path().filename() != "opened") continue;
+    ++records;
+    EXPECT_EQ(fs::status(e.path()).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << e.path();
+    EXPECT_EQ(fs::status(e.path().parent_path()).permissions() & fs::perms::all,
+              fs::perms::owner_all);
+  }
+  EXPECT_EQ(records, 1);
   const json again = open();  // a retry after a lost answer
   EXPECT_EQ(again["case_id"], first["case_id"]);
   EXPECT_TRUE(again["again"].get<bool>());
@@ -230,6 +245,42 @@ TEST_F(CliTest, ExitCodesSayWhoFailed) {
   EXPECT_EQ(code, 4) << out;
   EXPECT_THAT(out, HasSubstr("could not reach relaisd at tcp://127.0.0.1:"));
   EXPECT_THAT(out, HasSubstr("nothing was sent"));
+}
+
+TEST_F(CliTest, KeygenAndProvisionCheckWhatIsTypedFirst) {
+  // An id of 100 000 characters: refused as an id, shown cut short, before
+  // any file is made with it (it used to end in "internal error" from the
+  // file system, echoing it whole).
+  const std::string long_id(100000, 'a');
+  auto [code, out] =
+      RunCli(stack_, {"keygen", "--id", long_id, "--out", stack_.dir()});
+  EXPECT_EQ(code, 2) << out.substr(0, 300);
+  EXPECT_THAT(out, HasSubstr("--id: 'aaaa"));
+  EXPECT_THAT(out, HasSubstr("is not a participant id"));
+  EXPECT_LT(out.size(), 1000u);
+  std::tie(code, out) =
+      RunCli(stack_, {"keygen", "--id", "x\x1b[31m", "--out", stack_.dir()});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+  // An empty --out used to write the secret key into /.
+  std::tie(code, out) = RunCli(stack_, {"keygen", "--id", "x", "--out", ""});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--out is empty"));
+  EXPECT_FALSE(std::filesystem::exists("/x.key.toml"));
+
+  // What relaisd would refuse (or read as more than an endpoint) is not
+  // written into its file.
+  for (const std::string listen : {"garbage", "tcp://127.0.0.1:65536",
+                                   "tcp://127.0.0.1:0\"\nmax_window = 7 #"}) {
+    const std::string dir = stack_.dir() + "/provisioned";
+    std::tie(code, out) =
+        RunCli(stack_, {"provision", "--dir", dir, "--listen", listen});
+    EXPECT_EQ(code, 2) << listen << ": " << out;
+    EXPECT_THAT(out, HasSubstr("--listen"));
+    EXPECT_FALSE(std::filesystem::exists(dir + "/relaisd.toml")) << listen;
+  }
+  std::tie(code, out) = RunCli(stack_, {"provision", "--dir", ""});
+  EXPECT_EQ(code, 2) << out;
 }
 
 // Runs `argv` to its end (at most 30 s) and returns its exit code and

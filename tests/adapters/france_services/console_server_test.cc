@@ -81,8 +81,11 @@ class ConsoleServerTest : public relais::testing::TestDirFixture {
              (extra.find("web_dir") == std::string::npos
                   ? std::string("web_dir = \"web\"\n")
                   : std::string()) +
-             "participant = \"" +
-             stack_->layout().ClientConfig(deploy::kDefaultDesk) + "\"\n" +
+             (extra.find("participant") == std::string::npos
+                  ? "participant = \"" +
+                        stack_->layout().ClientConfig(deploy::kDefaultDesk) +
+                        "\"\n"
+                  : std::string()) +
              (extra.find("listen") == std::string::npos
                   ? std::string("listen = \"127.0.0.1:0\"\n")
                   : std::string()) +
@@ -237,6 +240,10 @@ TEST_F(ConsoleServerTest, ConfigurationMistakesStopItWithTheirReason) {
            {"tls_certificate = \"none.pem\"\ntls_private_key = \"none.pem\"\n",
             "does not load"},
            {"sesion_idle_minutes = 5\n", "unknown key 'sesion_idle_minutes'"},
+           // An agency's file would take over its session and refuse its
+           // deliveries.
+           {"participant = \"" + stack_->layout().ClientConfig("caf") + "\"\n",
+            "is the participant file of the agency 'caf'"},
        }) {
     std::filesystem::remove(Path("console.log"));
     EXPECT_FALSE(Serve(c.extra).has_value()) << c.extra;
