@@ -108,10 +108,17 @@ static int RunRelaisd(int argc, char** argv) {
                  "(overrides [broker] listen)");
   relais::AddVersionFlag(app);
   if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
+  // Given empty, an override would silently be the file's value.
+  for (const char* flag : {"--log-level", "--log-format", "--listen"}) {
+    if (app.count(flag) > 0 && app[flag]->as<std::string>().empty()) {
+      spdlog::critical("{} is empty: give a value, or leave it out", flag);
+      return 2;
+    }
+  }
 
   auto config = relais::broker::LoadBrokerConfig(config_path);
   if (!config.ok()) {
-    spdlog::critical("{}", config.status().ToString());
+    spdlog::critical("{}", config.status().message());
     return 2;
   }
   if (int rc =
@@ -142,8 +149,15 @@ static int RunRelaisd(int argc, char** argv) {
     return 0;
   }
   if (!broker.ok()) {
-    spdlog::critical("cannot start: {}", broker.status().ToString());
-    return 1;
+    spdlog::critical("cannot start: {}", broker.status().message());
+    // What the configuration names wrongly (a route to an unknown
+    // participant, a missing or wrong key file) is exit 2: the systemd
+    // unit does not restart it (RestartPreventExitStatus=2).
+    const auto code = broker.status().code();
+    return code == relais::Status::Code::kInvalidArgument ||
+                   code == relais::Status::Code::kNotFound
+               ? 2
+               : 1;
   }
   relais::broker::Broker* b = broker->get();
   relais::metrics::MetricsServer metrics;

@@ -68,7 +68,7 @@ Result<std::string> Call(
 }
 
 int Fail(const std::string& what, const Status& st) {
-  std::fprintf(stderr, "relais %s: %s\n", what.c_str(), st.ToString().c_str());
+  std::fprintf(stderr, "relais %s: %s\n", what.c_str(), Said(st).c_str());
   return ExitCodeOf(st);
 }
 
@@ -286,6 +286,12 @@ Result<wire::CaseFilterT> FilterOf(const CasesListArgs& a) {
                           ParseWhen("--opened-after", a.opened_after));
   RELAIS_ASSIGN_OR_RETURN(f.opened_before_ms,
                           ParseWhen("--opened-before", a.opened_before));
+  if (f.opened_after_ms > 0 && f.opened_before_ms > 0 &&
+      f.opened_before_ms <= f.opened_after_ms) {
+    return Status::InvalidArgument(
+        "--opened-before is not after --opened-after: no case could be "
+        "listed");
+  }
   RELAIS_ASSIGN_OR_RETURN(f.stuck_for_ms, ParseDuration(a.stuck_for));
   if (!a.after.empty() && !IsValidCaseId(a.after)) {
     return Status::InvalidArgument("--after '" + Escaped(a.after, 64) +

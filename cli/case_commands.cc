@@ -24,7 +24,7 @@ namespace relais::cli {
 namespace {
 
 int Fail(int code, const std::string& what, const Status& st) {
-  std::fprintf(stderr, "relais %s: %s\n", what.c_str(), st.ToString().c_str());
+  std::fprintf(stderr, "relais %s: %s\n", what.c_str(), Said(st).c_str());
   return code;
 }
 
@@ -234,6 +234,10 @@ int SubmitAll(sdk::Client& client, const nlohmann::json& record,
 }
 
 }  // namespace
+
+std::string Said(const Status& st) {
+  return st.code() == Status::Code::kRejected ? st.ToString() : st.message();
+}
 
 int ExitCodeOf(const Status& st) {
   switch (st.code()) {

@@ -24,6 +24,9 @@ inline constexpr int kExitNoAnswer = 4;
 // The exit code for `st`: InvalidArgument 2, Rejected 3 (but the client's
 // own ShuttingDown 4), Timeout and Unavailable 4, anything else 1.
 int ExitCodeOf(const Status& st);
+// `st` as a person reads it: relaisd's refusals with their code and name
+// ("Rejected(301 NotAuthorised): ..."), anything else its message alone.
+std::string Said(const Status& st);
 // For --help.
 inline constexpr const char* kExitCodesHelp =
     "Exit codes: 0 success; 1 failure here (e.g. a file could not be "

@@ -45,13 +45,13 @@ int Keygen(const KeygenArgs& a) {
   }
   auto id = GenerateIdentity(a.participant, Clock::System()->NowMs(), a.days);
   if (!id.ok()) {
-    std::fprintf(stderr, "relais keygen: %s\n", id.status().ToString().c_str());
+    std::fprintf(stderr, "relais keygen: %s\n", Said(id.status()).c_str());
     return 2;
   }
   Status st = WriteIdentityFile(*id, secret);
   if (st.ok()) st = WritePublicIdentityFile(PublicOf(*id), pub);
   if (!st.ok()) {
-    std::fprintf(stderr, "relais keygen: %s\n", st.ToString().c_str());
+    std::fprintf(stderr, "relais keygen: %s\n", Said(st).c_str());
     return 1;
   }
   std::printf("%s\n%s\nsigning key id %s, CURVE public key %s\n",
@@ -82,7 +82,7 @@ int Provision(const ProvisionArgs& a) {
   auto layout = deploy::Provision(spec);
   if (!layout.ok()) {
     std::fprintf(stderr, "relais provision: %s\n",
-                 layout.status().ToString().c_str());
+                 Said(layout.status()).c_str());
     return 1;
   }
   std::printf("%s\n", layout->BrokerConfig().c_str());

@@ -112,8 +112,10 @@ int Run(int argc, char** argv) {
         ->required();
     if (std::string(action) == "list") {
       c->add_option("--recipient", dl.recipient, "only this recipient's");
+      // CLI11 reads "-1" into an unsigned number as 2^64 - 1.
       c->add_option("--after", dl.sequence,
-                    "with --recipient: after this sequence");
+                    "with --recipient: after this sequence")
+          ->check(relais::kWholeNumber);
       c->add_option("--limit", dl.limit, "at most this many (default 100)")
           ->check(CLI::Range(1, 1000));
       c->add_flag("--json", dl.json, "print JSON");
@@ -121,6 +123,7 @@ int Run(int argc, char** argv) {
       c->add_option("recipient", dl.recipient, "the dead letter's recipient")
           ->required();
       c->add_option("sequence", dl.sequence, "the dead letter's sequence")
+          ->check(relais::kWholeNumber)
           ->required();
     }
     dl_actions.push_back(c);

@@ -7,15 +7,44 @@
 // Header-only: the programs link CLI11, core does not.
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
+
+#include "core/text.h"
 
 #ifndef RELAIS_VERSION
 #error "RELAIS_VERSION comes from the relais::core target"
 #endif
 
 namespace relais {
+
+// A number that is finite: CLI::Range alone lets "nan" through (every
+// comparison with NaN is false). Check it before the Range.
+inline const CLI::Validator kFiniteNumber(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || !std::isfinite(v)) {
+        return "must be a finite number";
+      }
+      return {};
+    },
+    "FINITE");
+
+// A whole number, 0 or more, written in digits: CLI11 reads "-1" into an
+// unsigned option as 2^64 - 1.
+inline const CLI::Validator kWholeNumber(
+    [](std::string& text) -> std::string {
+      if (text.empty() || text.size() > 20 ||
+          text.find_first_not_of("0123456789") != std::string::npos) {
+        return "must be a whole number, 0 or more";
+      }
+      return {};
+    },
+    "WHOLE");
 
 // Adds --version ("<program> <version>").
 inline void AddVersionFlag(CLI::App& app) {
@@ -55,7 +84,11 @@ inline std::optional<int> ParseCommandLine(CLI::App& app, int argc,
     app.parse(argc, argv);
     return std::nullopt;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e) == 0 ? 0 : 2;  // --help
+    // CLI11's message repeats what was typed: escaped, and cut short.
+    std::fprintf(stderr, "%s\nRun with --help for more information.\n",
+                 Escaped(e.what(), 300).c_str());
+    return 2;
   }
 }
 

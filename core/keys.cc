@@ -61,6 +61,11 @@ Result<PublicSigningKey> ParsePublicSigningKey(const toml::table& t,
                           RequiredTime(t, "not_before", origin));
   RELAIS_ASSIGN_OR_RETURN(key.not_after_ms,
                           RequiredTime(t, "not_after", origin));
+  if (key.not_after_ms <= key.not_before_ms) {
+    return Status::InvalidArgument(origin +
+                                   ": not_after must come after not_before "
+                                   "(the key would never be valid)");
+  }
   if (const toml::node* revoked = t.get("revoked")) {
     if (!revoked->is_boolean()) {
       return Status::InvalidArgument(origin +

@@ -117,6 +117,12 @@ int AgentCommand(const AgentArgs& a) {
             a, Status::InvalidArgument("--site is not a participant id (e.g. "
                                        "france-services/paris-15)"));
       }
+      if (IsAgency(a.site)) {
+        return Fail(a, Status::InvalidArgument(
+                           "--site '" + a.site +
+                           "' is an agency, not a France services site "
+                           "(e.g. france-services/paris-15)"));
+      }
     }
     auto password = NewPassword(a);
     if (!password.ok()) return Fail(a, password.status());

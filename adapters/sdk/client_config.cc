@@ -120,6 +120,11 @@ Result<ParticipantConfig> ParseParticipantConfig(
     RELAIS_ASSIGN_OR_RETURN(c.client.peers, KeyDirectory::LoadDir(peers));
   }
   c.client.endpoint = t["broker_endpoint"].value_or(std::string());
+  if (t.contains("broker_endpoint") && t.contains("broker_endpoint_file")) {
+    return Status::InvalidArgument(
+        path +
+        ": has both 'broker_endpoint' and 'broker_endpoint_file': keep one");
+  }
   if (c.client.endpoint.empty()) {
     const std::string file = get("broker_endpoint_file");
     if (file.empty()) {

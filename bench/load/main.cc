@@ -74,11 +74,13 @@ static int RunBench(int argc, char** argv) {
   app.add_option("--batch-window-ms", o.batch_window_ms,
                  "with --batch-seal: longest wait after the previous seal "
                  "(an idle sealer seals at once)")
+      ->check(relais::kFiniteNumber)
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   app.add_option("--rate", o.rate,
                  "open loop: offer this many messages per second, whatever "
                  "the answers (latency counted from each one's moment)")
+      ->check(relais::kFiniteNumber)
       ->check(CLI::Range(0.0, 10000000.0));
   // The receiving process that RunLoad starts (receiver.cc).
   bool receive = false;

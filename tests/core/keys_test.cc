@@ -403,6 +403,11 @@ TEST(ParsePublicIdentityTest, RefusesEachMalformedField) {
     f.keys[0].not_before.reset();
     f.keys[0].extra = "not_before = 2026-11-23T07:51:59Z\n";
   });
+  with("not_after before not_before (never valid)", [](PublicFile& f) {
+    std::swap(f.keys[0].not_before, f.keys[0].not_after);
+  });
+  with("not_after equal to not_before",
+       [](PublicFile& f) { f.keys[0].not_after = f.keys[0].not_before; });
   with("a good key then a bad one", [&](PublicFile& f) {
     f.keys.push_back(KeyTableOf(other));
     f.keys[1].not_after = "tomorrow";

@@ -1,6 +1,7 @@
 // Integration: relaisd's log as an operator reads it (docs/OPERATIONS.md,
 // "Logs"): one line per case event, none per hello, nothing personal, and
-// JSON lines on request; its threads named for `top -H` and perf.
+// JSON lines on request; its threads named for `top -H` and perf; and a
+// configuration mistake found at start said plainly, with exit status 2.
 
 #include <gtest/gtest.h>
 
@@ -10,8 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "core/bytes.h"
+#include "core/files.h"
+#include "deploy/lib/process.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
@@ -126,6 +130,38 @@ TEST(BrokerLogTest, JsonLinesOnRequest) {
     if (j.value("message", "").rfind(what, 0) == 0) ++events;
   }
   EXPECT_EQ(events, 2);  // accepted, delivered
+}
+
+TEST(BrokerLogTest, AConfigurationMistakeFoundAtStartIsExitTwo) {
+  // Found once the file parsed (a route naming no participant, a missing
+  // key file): exit 2, which the systemd unit does not restart, and the
+  // reason in words, without the status's internal name.
+  TestStack stack;
+  auto text = ReadFile(stack.layout().BrokerConfig());
+  ASSERT_TRUE(text.ok());
+  const std::string route = "to = [\"caf\", ";
+  for (const auto& [from, to, says] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {route, "to = [\"caff\", ", "unknown participant 'caff'"},
+           {"identity = \"secrets/relais.key.toml\"",
+            "identity = \"secrets/none.key.toml\"", "none.key.toml"}}) {
+    std::string changed = *text;
+    const size_t at = changed.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    changed.replace(at, from.size(), to);
+    const std::string config = stack.dir() + "/mistaken.toml";
+    ASSERT_TRUE(WriteFileAtomic(config, changed).ok());
+    const std::string log = stack.dir() + "/mistaken.log";
+    auto child = deploy::ChildProcess::Start(
+        {deploy::BinDir() + "/relaisd", "--config", config}, log);
+    ASSERT_TRUE(child.ok());
+    EXPECT_EQ(child->Wait(seconds(30)), 2) << says;
+    auto read = ReadFile(log);
+    const std::string said = read.ok() ? *read : std::string();
+    EXPECT_NE(said.find(says), std::string::npos) << said;
+    EXPECT_EQ(said.find("InvalidArgument"), std::string::npos) << said;
+    EXPECT_EQ(said.find("NotFound"), std::string::npos) << said;
+  }
 }
 
 }  // namespace

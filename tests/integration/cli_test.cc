@@ -281,6 +281,21 @@ TEST_F(CliTest, KeygenAndProvisionCheckWhatIsTypedFirst) {
   }
   std::tie(code, out) = RunCli(stack_, {"provision", "--dir", ""});
   EXPECT_EQ(code, 2) << out;
+
+  // A filter that can match nothing, and a negative sequence (which CLI11
+  // used to read as 2^64 - 1), are refused; the message says it in words,
+  // without the status's internal name.
+  const std::string op = stack_.layout().ClientConfig("operator");
+  std::tie(code, out) =
+      RunCli(stack_, {"cases", "list", "--config", op, "--opened-after",
+                      "2027-01-01", "--opened-before", "2026-01-01"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--opened-before is not after --opened-after"));
+  EXPECT_EQ(out.find("InvalidArgument"), std::string::npos) << out;
+  std::tie(code, out) =
+      RunCli(stack_, {"dead-letters", "list", "--config", op, "--after", "-1"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--after: must be a whole number"));
 }
 
 // Runs `argv` to its end (at most 30 s) and returns its exit code and
@@ -335,6 +350,25 @@ TEST_F(CliTest, EndpointsMustHaveTheirForm) {
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, HasSubstr("port0.toml: broker_endpoint: "
                              "'tcp://127.0.0.1:0' is not a TCP endpoint"));
+
+  // Both ways to the broker: one would silently win.
+  std::string both = *ReadFile(Config());
+  both += "broker_endpoint = \"tcp://127.0.0.1:7400\"\n";
+  const std::string twice =
+      stack_.layout().ParticipantDir(kDesk) + "/both.toml";
+  ASSERT_TRUE(WriteFileAtomic(twice, both).ok());
+  std::tie(code, out) = RunCli(
+      stack_, {"case", "status", "--config", twice, "c-20260101-000000000000"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("has both 'broker_endpoint' and "
+                             "'broker_endpoint_file': keep one"));
+
+  // An override given empty would silently be the file's value.
+  std::tie(code, out) =
+      RunToEnd(stack_, {deploy::BinDir() + "/relaisd", "--config",
+                        stack_.layout().BrokerConfig(), "--log-level", ""});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--log-level is empty"));
 }
 
 }  // namespace

@@ -135,7 +135,14 @@ TEST(LoadFaultTest, OptionsThatCannotWorkAreRefusedWithTheirReason) {
       {{"--payload-bytes", "100000000"},
        "--payload-bytes: Value 100000000 not in range 0 to 67108864"},
       {{"--drain-timeout", "0"}, "--drain-timeout: Value 0 not in range"},
-      {{"--stack", dir}, "--stack goes with --broker"}};
+      {{"--stack", dir}, "--stack goes with --broker"},
+      // NaN passes every range (its comparisons are all false): it used
+      // to run a whole benchmark.
+      {{"--rate", "nan"}, "--rate: must be a finite number"},
+      {{"--batch-window-ms", "nan"},
+       "--batch-window-ms: must be a finite number"},
+      // What was typed is repeated escaped.
+      {{"--bogus\x1b[2J"}, "not expected: --bogus\\x1B[2J"}};
   for (const auto& [args, reason] : cases) {
     std::vector<std::string> argv = {deploy::BinDir() + "/relais-bench"};
     argv.insert(argv.end(), args.begin(), args.end());

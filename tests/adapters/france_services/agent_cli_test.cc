@@ -116,6 +116,8 @@ TEST_F(AgentCliTest, MistakesChangeNothing) {
        "un mot de passe solide\n", "a login holds only"},
       {"add --login b.durand --name 'B D' --site 'Paris 15' --password-stdin",
        "un mot de passe solide\n", "--site"},
+      {"add --login b.durand --name 'B D' --site caf --password-stdin",
+       "un mot de passe solide\n", "is an agency, not a France services site"},
       {"add --login b.durand --name 'B D' --site france-services/paris-15", "",
        "--password-stdin"},
       {"add --login b.durand --name 'B D' --site france-services/paris-15 "

@@ -112,6 +112,16 @@ TEST(ConfigTest, ErrorsNameTheProblem) {
   std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n";
   EXPECT_NE(LoadBrokerConfig(path).status().message().find("participants"),
             std::string::npos);
+  // A first wait longer than the longest could never be honoured.
+  std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n"
+                         "redelivery_initial_ms = 500000\n"
+                         "redelivery_max_ms = 1000\n";
+  c = LoadBrokerConfig(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(
+                "redelivery_initial_ms (500000) is above redelivery_max_ms"),
+            std::string::npos)
+      << c.status().message();
   std::filesystem::remove_all(dir);
 }
 
