@@ -146,6 +146,10 @@ std::string PublicIdentityToToml(const PublicIdentity& id) {
 Result<Identity> ParseIdentity(const std::string& text,
                                const std::string& origin) {
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, origin));
+  // A misspelt key, or a public half that is not the secret's, says the
+  // file was edited by hand and is not what its reader thinks.
+  RELAIS_RETURN_IF_ERROR(CheckKnownKeys(t, {"participant", "curve", "signing"},
+                                        origin, "the identity file"));
   Identity id;
   RELAIS_ASSIGN_OR_RETURN(id.participant,
                           RequiredString(t, "participant", origin));
@@ -157,6 +161,11 @@ Result<Identity> ParseIdentity(const std::string& text,
   if (!curve || !signing) {
     return Status::InvalidArgument(origin + ": needs [curve] and [signing]");
   }
+  RELAIS_RETURN_IF_ERROR(
+      CheckKnownKeys(*curve, {"public", "secret"}, origin, "[curve]"));
+  RELAIS_RETURN_IF_ERROR(CheckKnownKeys(
+      *signing, {"key_id", "public", "secret", "not_before", "not_after"},
+      origin, "[signing]"));
   RELAIS_ASSIGN_OR_RETURN(id.curve.secret_z85,
                           RequiredString(*curve, "secret", origin));
   auto pub = crypto::CurvePublicFromSecret(id.curve.secret_z85);
@@ -164,6 +173,11 @@ Result<Identity> ParseIdentity(const std::string& text,
     return Status::InvalidArgument(origin +
                                    ": curve secret: " + pub.status().message());
   id.curve.public_z85 = *pub;
+  if (curve->contains("public") &&
+      (*curve)["public"].value_or(std::string()) != id.curve.public_z85) {
+    return Status::InvalidArgument(
+        origin + ": [curve] public is not the public key of its secret");
+  }
   RELAIS_ASSIGN_OR_RETURN(std::string seed_hex,
                           RequiredString(*signing, "secret", origin));
   auto seed = HexDecode(seed_hex);
@@ -175,16 +189,37 @@ Result<Identity> ParseIdentity(const std::string& text,
     return Status::InvalidArgument(origin + ": " + key.status().message());
   id.signing.key = *key;
   id.signing.key_id = KeyIdOf(key->public_key().raw());
+  if (signing->contains("public") &&
+      (*signing)["public"].value_or(std::string()) !=
+          HexEncode(key->public_key().raw())) {
+    return Status::InvalidArgument(
+        origin + ": [signing] public is not the public key of its secret");
+  }
+  if (signing->contains("key_id") &&
+      (*signing)["key_id"].value_or(std::string()) != id.signing.key_id) {
+    return Status::InvalidArgument(origin +
+                                   ": [signing] key_id is not that of its "
+                                   "key (it is " +
+                                   id.signing.key_id + ")");
+  }
   RELAIS_ASSIGN_OR_RETURN(id.signing.not_before_ms,
                           RequiredTime(*signing, "not_before", origin));
   RELAIS_ASSIGN_OR_RETURN(id.signing.not_after_ms,
                           RequiredTime(*signing, "not_after", origin));
+  if (id.signing.not_after_ms <= id.signing.not_before_ms) {
+    return Status::InvalidArgument(origin +
+                                   ": not_after must come after not_before "
+                                   "(the key would never be valid)");
+  }
   return id;
 }
 
 Result<PublicIdentity> ParsePublicIdentity(const std::string& text,
                                            const std::string& origin) {
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, origin));
+  RELAIS_RETURN_IF_ERROR(
+      CheckKnownKeys(t, {"participant", "curve_public", "signing_keys"}, origin,
+                     "the public identity file"));
   PublicIdentity id;
   RELAIS_ASSIGN_OR_RETURN(id.participant,
                           RequiredString(t, "participant", origin));

@@ -290,6 +290,18 @@ TEST(ParseIdentityTest, RefusesEachMalformedField) {
     f.not_before.reset();
     f.signing_extra = "not_before = 2026-11-23T07:51:59Z\n";
   });
+  // Edited by hand: what the file says is not what it holds.
+  with("not_after before not_before",
+       [](SecretFile& f) { std::swap(f.not_before, f.not_after); });
+  with("a curve public that is not the secret's",
+       [](SecretFile& f) { f.curve_public = "abc"; });
+  with("a signing public that is not the secret's",
+       [](SecretFile& f) { f.signing_public = "00"; });
+  with("an empty key_id", [](SecretFile& f) { f.key_id = ""; });
+  with("a misspelt key in [signing]",
+       [](SecretFile& f) { f.signing_extra = "not_afer = \"x\"\n"; });
+  cases.emplace_back("an unknown key at the top",
+                     "colour = \"blue\"\n" + good.Text());
   for (const auto& [name, text] : cases) {
     SCOPED_TRACE(name);
     auto r = ParseIdentity(text, "keys/caf.key.toml");
@@ -408,6 +420,8 @@ TEST(ParsePublicIdentityTest, RefusesEachMalformedField) {
   });
   with("not_after equal to not_before",
        [](PublicFile& f) { f.keys[0].not_after = f.keys[0].not_before; });
+  with("an unknown key at the top",
+       [](PublicFile& f) { f.extra_top = "colour = \"blue\"\n"; });
   with("a good key then a bad one", [&](PublicFile& f) {
     f.keys.push_back(KeyTableOf(other));
     f.keys[1].not_after = "tomorrow";
