@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/text.h"
 #include "core/toml_file.h"
 
 namespace relais::broker {
@@ -159,6 +160,13 @@ Status ReadBrokerNames(const toml::table& t, const fs::path& base,
                           StringAt(*b, "backup_dir", "backups", path));
   if (backups.empty()) return Bad(path, "[broker] backup_dir may not be empty");
   c.backup_dir = Resolve(base, backups);
+  // Found at start, not at the first backup (whose refusal would read as
+  // a journal that cannot write).
+  if (std::error_code ec; std::filesystem::exists(c.backup_dir, ec) &&
+                          !std::filesystem::is_directory(c.backup_dir, ec)) {
+    return Bad(path, "[broker] backup_dir " + Escaped(c.backup_dir) +
+                         " is a file, not a folder");
+  }
   RELAIS_ASSIGN_OR_RETURN(c.log_level,
                           StringAt(*b, "log_level", c.log_level, path));
   if (auto level = ParseLogLevel(c.log_level); !level.ok()) {

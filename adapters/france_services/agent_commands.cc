@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 #include "adapters/france_services/password.h"
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/text.h"
 
 namespace relais::console {
 namespace {
@@ -77,6 +79,13 @@ int Fail(const AgentArgs& a, const Status& st) {
 }
 
 int List(const AgentArgs& a) {
+  // A mistyped --agents must not look like a site without agents.
+  std::error_code ec;
+  if (!std::filesystem::exists(a.agents_file, ec)) {
+    return Fail(a, Status::InvalidArgument(
+                       "no agents file " + Escaped(a.agents_file) +
+                       " (agent add makes it with the first agent)"));
+  }
   auto book = AgentBook::Load(a.agents_file);
   if (!book.ok()) return Fail(a, book.status());
   if (a.json) {

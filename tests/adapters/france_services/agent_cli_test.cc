@@ -48,7 +48,12 @@ constexpr const char* kAdd =
     "--site france-services/paris-15 --password-stdin";
 
 TEST_F(AgentCliTest, AddListDisableEnable) {
-  auto [code, out] = Agent(kAdd, "un mot de passe solide\n");
+  // Before any agent (or with a mistyped --agents): said, not an empty
+  // table.
+  auto [code, out] = Agent("list");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("no agents file"), std::string::npos) << out;
+  std::tie(code, out) = Agent(kAdd, "un mot de passe solide\n");
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("agent a.martin: added"), std::string::npos) << out;
   EXPECT_EQ(Slurp(agents_).find("solide"), std::string::npos)

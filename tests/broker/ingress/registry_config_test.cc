@@ -122,6 +122,14 @@ TEST(ConfigTest, ErrorsNameTheProblem) {
                 "redelivery_initial_ms (500000) is above redelivery_max_ms"),
             std::string::npos)
       << c.status().message();
+  // A backup folder that is a file is found at start.
+  std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n"
+                         "backup_dir = \"bad_relaisd.toml\"\n";
+  c = LoadBrokerConfig(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("is a file, not a folder"),
+            std::string::npos)
+      << c.status().message();
   std::filesystem::remove_all(dir);
 }
 
