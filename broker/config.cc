@@ -197,11 +197,17 @@ Status ReadBrokerLimits(const toml::table& t, const std::string& path,
   RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(
       *b, "redelivery_max_ms", 10, 86400000, &c.redelivery.max_ms, path));
   if (c.redelivery.initial_ms > c.redelivery.max_ms) {
-    return Bad(path, "[broker] redelivery_initial_ms (" +
-                         std::to_string(c.redelivery.initial_ms) +
-                         ") is above redelivery_max_ms (" +
-                         std::to_string(c.redelivery.max_ms) +
-                         "): the first wait cannot be longer than the longest");
+    // Both written: a contradiction. Only the longest written: the first
+    // wait is capped to it, as every wait is.
+    if (b->contains("redelivery_initial_ms")) {
+      return Bad(path,
+                 "[broker] redelivery_initial_ms (" +
+                     std::to_string(c.redelivery.initial_ms) +
+                     ") is above redelivery_max_ms (" +
+                     std::to_string(c.redelivery.max_ms) +
+                     "): the first wait cannot be longer than the longest");
+    }
+    c.redelivery.initial_ms = c.redelivery.max_ms;
   }
   RELAIS_RETURN_IF_ERROR(ReadUint<uint32_t>(*b, "max_attempts", 0, 1000000,
                                             &c.redelivery.max_attempts, path));

@@ -86,6 +86,18 @@ int ApplyFlags(const Flags& f, relais::broker::BrokerConfig* config) {
   return 0;
 }
 
+// An override given empty would silently be the file's value: 2 if one
+// is, else 0.
+int RefuseEmptyOverrides(const CLI::App& app) {
+  for (const char* flag : {"--log-level", "--log-format", "--listen"}) {
+    if (app.count(flag) > 0 && app[flag]->as<std::string>().empty()) {
+      spdlog::critical("{} is empty: give a value, or leave it out", flag);
+      return 2;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 static int RunRelaisd(int argc, char** argv) {
@@ -108,13 +120,7 @@ static int RunRelaisd(int argc, char** argv) {
                  "(overrides [broker] listen)");
   relais::AddVersionFlag(app);
   if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
-  // Given empty, an override would silently be the file's value.
-  for (const char* flag : {"--log-level", "--log-format", "--listen"}) {
-    if (app.count(flag) > 0 && app[flag]->as<std::string>().empty()) {
-      spdlog::critical("{} is empty: give a value, or leave it out", flag);
-      return 2;
-    }
-  }
+  if (int rc = RefuseEmptyOverrides(app)) return rc;
 
   auto config = relais::broker::LoadBrokerConfig(config_path);
   if (!config.ok()) {

@@ -61,11 +61,6 @@ int Keygen(const KeygenArgs& a) {
 }
 
 int Provision(const ProvisionArgs& a) {
-  if (a.dir.empty()) {
-    std::fprintf(stderr,
-                 "relais provision: --dir is empty: give the stack's folder\n");
-    return 2;
-  }
   // relaisd's own check: what it would refuse is not written into its file.
   if (Status st = CheckTcpEndpoint(a.listen, /*listening=*/true, "--listen");
       !st.ok()) {
@@ -83,7 +78,7 @@ int Provision(const ProvisionArgs& a) {
   if (!layout.ok()) {
     std::fprintf(stderr, "relais provision: %s\n",
                  Said(layout.status()).c_str());
-    return 1;
+    return ExitCodeOf(layout.status());
   }
   std::printf("%s\n", layout->BrokerConfig().c_str());
   return 0;

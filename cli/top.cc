@@ -193,7 +193,7 @@ std::string RenderTop(const Samples& now, const Samples& before, double seconds,
     const std::string as_recipient = "recipient=\"" + id + "\"";
     std::snprintf(
         line, sizeof(line), "%-28s %-6s %8.0f %8s %9s %12s %9s\n",
-        id.substr(0, 28).c_str(), it->second == 1 ? "yes" : "no",
+        Escaped(id, 28).substr(0, 40).c_str(), it->second == 1 ? "yes" : "no",
         Sum(now, "relais_outbox_depth", as_recipient),
         Age(Sum(now, "relais_outbox_oldest_age_seconds", as_recipient)).c_str(),
         Rate(now, before, seconds, "relais_messages_accepted_total", as_sender)

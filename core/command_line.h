@@ -32,7 +32,7 @@ inline const CLI::Validator kFiniteNumber(
       }
       return {};
     },
-    "FINITE");
+    "");
 
 // A whole number, 0 or more, written in digits: CLI11 reads "-1" into an
 // unsigned option as 2^64 - 1.
@@ -44,7 +44,7 @@ inline const CLI::Validator kWholeNumber(
       }
       return {};
     },
-    "WHOLE");
+    "");
 
 // Adds --version ("<program> <version>").
 inline void AddVersionFlag(CLI::App& app) {
@@ -70,12 +70,9 @@ inline std::optional<int> ParseCommandLine(CLI::App& app, int argc,
       names += (names.empty() ? "" : ", ") + s->get_name();
     }
     if (next == nullptr) {
-      std::string name = argv[i];
-      for (char& c : name) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-      }
       std::fprintf(stderr, "%s: unknown command '%s' (one of: %s)\n",
-                   at->get_name().c_str(), name.c_str(), names.c_str());
+                   at->get_name().c_str(), Escaped(argv[i], 80).c_str(),
+                   names.c_str());
       return 2;
     }
     at = next;

@@ -1,6 +1,7 @@
 #include "core/ids.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/bytes.h"
 #include "core/clock.h"
@@ -25,8 +26,8 @@ bool IsSegment(std::string_view s) {
 }  // namespace
 
 bool IsAgency(std::string_view participant_id) {
-  return participant_id == "caf" || participant_id == "cpam" ||
-         participant_id == "dgfip" || participant_id == "france-travail";
+  return std::find(std::begin(kAgencyIds), std::end(kAgencyIds),
+                   participant_id) != std::end(kAgencyIds);
 }
 
 bool IsValidParticipantId(std::string_view id) {

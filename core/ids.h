@@ -27,8 +27,10 @@ inline constexpr size_t kMaxSoftwareBytes = 128;
 // '/', each of [a-z0-9-] starting and ending with a letter or digit
 // ("caf", "france-travail", "france-services/paris-15").
 bool IsValidParticipantId(std::string_view id);
-// One of the four agencies relais carries cases to, each with its adapter:
-// caf, cpam, dgfip, france-travail.
+// The four agencies relais carries cases to, each with its adapter.
+inline constexpr std::string_view kAgencyIds[] = {"caf", "cpam", "dgfip",
+                                                  "france-travail"};
+// One of kAgencyIds.
 bool IsAgency(std::string_view participant_id);
 // A case id: 1 to 64 characters of [A-Za-z0-9._:-].
 bool IsValidCaseId(std::string_view id);

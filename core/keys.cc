@@ -189,11 +189,12 @@ Result<Identity> ParseIdentity(const std::string& text,
     return Status::InvalidArgument(origin + ": " + key.status().message());
   id.signing.key = *key;
   id.signing.key_id = KeyIdOf(key->public_key().raw());
-  if (signing->contains("public") &&
-      (*signing)["public"].value_or(std::string()) !=
-          HexEncode(key->public_key().raw())) {
-    return Status::InvalidArgument(
-        origin + ": [signing] public is not the public key of its secret");
+  if (signing->contains("public")) {
+    auto written = HexDecode((*signing)["public"].value_or(std::string()));
+    if (!written.ok() || *written != key->public_key().raw()) {
+      return Status::InvalidArgument(
+          origin + ": [signing] public is not the public key of its secret");
+    }
   }
   if (signing->contains("key_id") &&
       (*signing)["key_id"].value_or(std::string()) != id.signing.key_id) {

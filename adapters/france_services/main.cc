@@ -53,8 +53,8 @@ Status StartConsole(const relais::console::ConsoleConfig& config, Console* c) {
   const std::string& site = participant->client.identity.participant;
   if (relais::IsAgency(site)) {
     return Status::InvalidArgument(
-        config.participant_file + " is the participant file of the agency '" +
-        site +
+        relais::Escaped(config.participant_file) +
+        " is the participant file of the agency '" + site +
         "'; [console] participant must be the France services site's own "
         "(e.g. france-services/paris-15)");
   }

@@ -1,6 +1,5 @@
 #include "adapters/sdk/adapter_config.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <utility>
 
@@ -12,17 +11,10 @@
 namespace relais::sdk {
 namespace {
 
-// Whether `inner` is `outer` or lies inside it (both made absolute).
-bool Within(const std::filesystem::path& inner,
-            const std::filesystem::path& outer) {
-  auto [o, i] =
-      std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
-  return o == outer.end();
-}
-
 // Each folder is the partner's or the adapter's own: two that are the same
-// (or one inside another) would make the adapter read what it wrote, e.g.
-// take its own deliveries for the partner's cases.
+// folder would make the adapter read what it wrote, e.g. take its own
+// deliveries for the partner's cases. (One inside another is harmless: the
+// scans read only the files directly in their folder.)
 Status CheckFolders(const AdapterConfig& c, const std::string& path) {
   namespace fs = std::filesystem;
   const std::pair<const char*, const std::string*> folders[] = {
@@ -36,23 +28,24 @@ Status CheckFolders(const AdapterConfig& c, const std::string& path) {
   std::vector<fs::path> resolved;
   for (const auto& [key, dir] : folders) {
     if (dir->empty()) {
-      return Status::InvalidArgument(path + ": '" + key +
+      return Status::InvalidArgument(Escaped(path) + ": '" + key +
                                      "' is empty: it must name a folder");
     }
     std::error_code ec;
     fs::path p = fs::weakly_canonical(fs::absolute(*dir, ec), ec);
-    resolved.push_back(ec ? fs::path(*dir).lexically_normal()
-                          : p.lexically_normal());
+    if (ec) p = fs::path(*dir);
+    p = p.lexically_normal();
+    // "outbox/" is the folder "outbox".
+    if (!p.has_filename() && p.has_relative_path()) p = p.parent_path();
+    resolved.push_back(std::move(p));
   }
   for (size_t i = 0; i < resolved.size(); ++i) {
     for (size_t j = i + 1; j < resolved.size(); ++j) {
-      if (Within(resolved[i], resolved[j]) ||
-          Within(resolved[j], resolved[i])) {
+      if (resolved[i] == resolved[j]) {
         return Status::InvalidArgument(
-            path + ": '" + folders[i].first + "' and '" + folders[j].first +
-            "' are the same folder or one is inside the other (" +
-            Escaped(resolved[i].string()) + ", " +
-            Escaped(resolved[j].string()) + "): give each its own folder");
+            Escaped(path) + ": '" + folders[i].first + "' and '" +
+            folders[j].first + "' are the same folder (" +
+            Escaped(resolved[i].string()) + "): give each its own folder");
       }
     }
   }

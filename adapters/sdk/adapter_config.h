@@ -42,7 +42,8 @@ Result<AdapterConfig> LoadAdapterConfig(
 // poll_interval_ms, http_listen, http_endpoint_file, metrics_listen and
 // metrics_endpoint_file. Waits up to `wait`
 // for relaisd's endpoint file (Unavailable after). InvalidArgument names
-// the file, line and key; never throws.
+// the file, line and key, or the folders: none may be empty, and the six
+// folders and state_dir must be seven different folders. Never throws.
 Result<AdapterConfig> ParseAdapterConfig(const std::string& text,
                                          const std::string& path,
                                          std::chrono::milliseconds wait);

@@ -120,7 +120,8 @@ Result<ParticipantConfig> ParseParticipantConfig(
     RELAIS_ASSIGN_OR_RETURN(c.client.peers, KeyDirectory::LoadDir(peers));
   }
   c.client.endpoint = t["broker_endpoint"].value_or(std::string());
-  if (t.contains("broker_endpoint") && t.contains("broker_endpoint_file")) {
+  if (!c.client.endpoint.empty() &&
+      !t["broker_endpoint_file"].value_or(std::string()).empty()) {
     return Status::InvalidArgument(
         path +
         ": has both 'broker_endpoint' and 'broker_endpoint_file': keep one");

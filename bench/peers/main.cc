@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -100,6 +102,13 @@ int Main(int argc, char** argv) {
   app.add_option("--rate", o.rate,
                  "open loop: offer this many messages per second, whatever "
                  "the answers (latency counted from each one's moment)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            // CLI::Range lets "nan" through: its comparisons are false.
+            const double v = std::strtod(text.c_str(), nullptr);
+            return std::isfinite(v) ? "" : "must be a finite number";
+          },
+          ""))
       ->check(CLI::Range(0.0, 1e7));
   app.add_option("--timeout", o.timeout_s,
                  "seconds without progress before giving up")

@@ -14,15 +14,17 @@
 //   <id>/adapter.toml, inbox/, outbox/, done/, rejected/, state/
 // where <id> is the participant id with '/' replaced by '_'.
 
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include "core/ids.h"
 #include "core/status.h"
 
 namespace relais::deploy {
 
-inline const std::vector<std::string> kAgencies = {"caf", "cpam", "dgfip",
-                                                   "france-travail"};
+inline const std::vector<std::string> kAgencies(std::begin(kAgencyIds),
+                                                std::end(kAgencyIds));
 inline constexpr char kDefaultDesk[] = "france-services/paris-15";
 inline constexpr char kBrokerId[] = "relais";
 inline constexpr char kDefaultOperator[] = "operator";

@@ -137,6 +137,7 @@ TEST(TopView, WhatTheServerSaysIsShownSafely) {
       "relais_build_info{version=\"\x1b[2J\x1b[31mEVIL\x07\"} 1\n"
       "relais_sessions 1\n"
       "relais_participant_online{participant=\"cpam\"} 1\n"
+      "relais_participant_online{participant=\"\x1b]0;pwn\x07x\"} 1\n"
       "relais_outbox_depth{recipient=\"cpam\"} 1\n"
       "relais_outbox_oldest_age_seconds{recipient=\"cpam\"} 1e300\n");
   const std::string screen = RenderTop(now, {}, 0, "u", "t");

@@ -226,6 +226,15 @@ TEST(ParseIdentityTest, KeyIdIsThatOfTheSeedsPublicKey) {
             "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
 }
 
+TEST(ParseIdentityTest, ThePublicHalvesMayBeWrittenInUpperCase) {
+  Identity id = NewIdentity("caf", Clock::System()->NowMs(), 365);
+  SecretFile f = SecretFileOf(id);
+  for (char& c : *f.signing_public) c = static_cast<char>(std::toupper(c));
+  auto back = ParseIdentity(f.Text(), "caf.key.toml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->signing.key_id, id.signing.key_id);
+}
+
 TEST(ParseIdentityTest, RoundTripsThroughItsOwnText) {
   Identity id =
       NewIdentity("france-services/paris-15", Clock::System()->NowMs(), 365);

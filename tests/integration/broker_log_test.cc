@@ -151,13 +151,9 @@ TEST(BrokerLogTest, AConfigurationMistakeFoundAtStartIsExitTwo) {
     changed.replace(at, from.size(), to);
     const std::string config = stack.dir() + "/mistaken.toml";
     ASSERT_TRUE(WriteFileAtomic(config, changed).ok());
-    const std::string log = stack.dir() + "/mistaken.log";
-    auto child = deploy::ChildProcess::Start(
-        {deploy::BinDir() + "/relaisd", "--config", config}, log);
-    ASSERT_TRUE(child.ok());
-    EXPECT_EQ(child->Wait(seconds(30)), 2) << says;
-    auto read = ReadFile(log);
-    const std::string said = read.ok() ? *read : std::string();
+    auto [code, said] =
+        RunToEnd(stack, {deploy::BinDir() + "/relaisd", "--config", config});
+    EXPECT_EQ(code, 2) << says;
     EXPECT_NE(said.find(says), std::string::npos) << said;
     EXPECT_EQ(said.find("InvalidArgument"), std::string::npos) << said;
     EXPECT_EQ(said.find("NotFound"), std::string::npos) << said;

@@ -266,7 +266,6 @@ TEST_F(CliTest, KeygenAndProvisionCheckWhatIsTypedFirst) {
   std::tie(code, out) = RunCli(stack_, {"keygen", "--id", "x", "--out", ""});
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, HasSubstr("--out is empty"));
-  EXPECT_FALSE(std::filesystem::exists("/x.key.toml"));
 
   // What relaisd would refuse (or read as more than an endpoint) is not
   // written into its file.
@@ -298,19 +297,6 @@ TEST_F(CliTest, KeygenAndProvisionCheckWhatIsTypedFirst) {
   EXPECT_THAT(out, HasSubstr("--after: must be a whole number"));
 }
 
-// Runs `argv` to its end (at most 30 s) and returns its exit code and
-// output.
-std::pair<int, std::string> RunToEnd(const TestStack& stack,
-                                     const std::vector<std::string>& argv) {
-  const std::string log = stack.dir() + "/run.log";
-  auto child = deploy::ChildProcess::Start(argv, log);
-  if (!child.ok()) return {-1, child.status().ToString()};
-  int code = child->Wait(std::chrono::seconds(30));
-  if (code < 0) child->Kill();
-  auto text = ReadFile(log);
-  return {code, text.ok() ? *text : ""};
-}
-
 TEST_F(CliTest, ASecondProcessOnTheSameStateSaysWhoHoldsIt) {
   std::string out;
   auto code = stack_.RunBrokerUntilExit(std::chrono::seconds(30), &out);
@@ -330,7 +316,7 @@ TEST_F(CliTest, ASecondProcessOnTheSameStateSaysWhoHoldsIt) {
   EXPECT_TRUE(stack_.AdapterRunning("caf"));
 }
 
-TEST_F(CliTest, EndpointsMustHaveTheirForm) {
+TEST_F(CliTest, EndpointsAndOverridesMustHaveTheirForm) {
   for (const char* listen : {"127.0.0.1:7400", "tcp://127.0.0.1", "tcp://:1",
                              "tcp://127.0.0.1:99999", "tcp://a b:1"}) {
     auto [code, out] =

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -332,6 +333,18 @@ std::pair<int, std::string> RunCli(const TestStack& stack,
   if (!child.ok()) return {-1, child.status().ToString()};
   const int code = child->Wait(std::chrono::seconds(30));
   auto text = ReadFile(out, 1 << 20);
+  return {code, text.ok() ? *text : std::string()};
+}
+
+std::pair<int, std::string> RunToEnd(const TestStack& stack,
+                                     const std::vector<std::string>& argv) {
+  const std::string log = stack.dir() + "/run.log";
+  std::remove(log.c_str());
+  auto child = deploy::ChildProcess::Start(argv, log);
+  if (!child.ok()) return {-1, child.status().ToString()};
+  const int code = child->Wait(std::chrono::seconds(30));
+  if (code < 0) child->Kill();
+  auto text = ReadFile(log, 1 << 20);
   return {code, text.ok() ? *text : std::string()};
 }
 

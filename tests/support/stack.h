@@ -186,5 +186,9 @@ const std::vector<std::string>& SamplePersonalData();
 // and output (stdout and stderr).
 std::pair<int, std::string> RunCli(const TestStack& stack,
                                    std::vector<std::string> args);
+// Runs `argv` to its end (killed after 30 s: exit code -1) and returns its
+// exit code and output, kept in the stack's folder.
+std::pair<int, std::string> RunToEnd(const TestStack& stack,
+                                     const std::vector<std::string>& argv);
 
 }  // namespace relais::testing

@@ -73,13 +73,19 @@ TEST(ConfigTest, ProvisionedConfigLoadsWithItsRoutes) {
   const std::string dir = testing::MakeTestDir();
   deploy::StackSpec spec;
   spec.dir = dir;
-  spec.broker_extra = "max_message_bytes = 65536\nmax_clock_skew_s = 60\n";
+  // Only the longest redelivery wait written, below the default first one
+  // (10 s): the first wait is capped to it, as every wait is.
+  spec.broker_extra =
+      "max_message_bytes = 65536\nmax_clock_skew_s = 60\n"
+      "redelivery_max_ms = 5000\n";
   auto layout = deploy::Provision(spec);
   ASSERT_TRUE(layout.ok()) << layout.status().ToString();
   auto config = LoadBrokerConfig(layout->BrokerConfig());
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->max_message_bytes, 65536u);
   EXPECT_EQ(config->time_policy.max_clock_skew_ms, 60000);
+  EXPECT_EQ(config->redelivery.max_ms, 5000u);
+  EXPECT_EQ(config->redelivery.initial_ms, 5000u);
   // The desk, four agencies and the operator.
   EXPECT_EQ(config->participants.size(), 6u);
   auto registry = Registry::Build(std::move(config->participants));
