@@ -86,6 +86,19 @@ int ApplyFlags(const Flags& f, relais::broker::BrokerConfig* config) {
   return 0;
 }
 
+// Logs why relaisd cannot start; its exit code. What the configuration
+// names wrongly (a route to an unknown participant, a missing or wrong key
+// file) is 2: the systemd unit does not restart it
+// (RestartPreventExitStatus=2). Anything else (the journal, the disk, a
+// port) is 1.
+int CannotStart(const relais::Status& why) {
+  spdlog::critical("cannot start: {}", why.message());
+  return why.code() == relais::Status::Code::kInvalidArgument ||
+                 why.code() == relais::Status::Code::kNotFound
+             ? 2
+             : 1;
+}
+
 // An override given empty would silently be the file's value: 2 if one
 // is, else 0.
 int RefuseEmptyOverrides(const CLI::App& app) {
@@ -154,17 +167,7 @@ static int RunRelaisd(int argc, char** argv) {
     spdlog::info("stopped while waiting for disk space");
     return 0;
   }
-  if (!broker.ok()) {
-    spdlog::critical("cannot start: {}", broker.status().message());
-    // What the configuration names wrongly (a route to an unknown
-    // participant, a missing or wrong key file) is exit 2: the systemd
-    // unit does not restart it (RestartPreventExitStatus=2).
-    const auto code = broker.status().code();
-    return code == relais::Status::Code::kInvalidArgument ||
-                   code == relais::Status::Code::kNotFound
-               ? 2
-               : 1;
-  }
+  if (!broker.ok()) return CannotStart(broker.status());
   relais::broker::Broker* b = broker->get();
   relais::metrics::MetricsServer metrics;
   if (!config->metrics_listen.empty()) {
