@@ -3,7 +3,7 @@
 // and disconnect, an unreachable relaisd once (not at every retry) and its
 // return, and each refused delivery with its message id and reason, without
 // any personal data of the case; and the configurations an adapter refuses
-// to start with (another agency's file, folders that overlap), exit 2.
+// to start with (another agency's file, two folders the same), exit 2.
 
 #include <gtest/gtest.h>
 
