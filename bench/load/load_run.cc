@@ -73,21 +73,48 @@ struct Target {
   std::string dir;
   bool owned = false;
   std::vector<std::string> broker_argv;
+  std::string endpoint_file;  // relaisd writes it once it listens
   deploy::ChildProcess broker;
   double peak_rss_mb = -1;  // over every relaisd process of the run
 
   void NoteRss() {
     peak_rss_mb = std::max(peak_rss_mb, deploy::PeakRssMb(broker.pid()));
   }
-  // SIGKILL, then start again on the same endpoint.
+  // SIGKILL, then start again on the same endpoint and wait until it
+  // listens. While it was down, something else may hold the port for a
+  // moment (a client reconnecting on loopback can be given it as its own
+  // source port, a TCP self-connect); relaisd then exits at once, and is
+  // started again, for up to 20 s.
   Status KillAndRestart() {
+    static constexpr std::chrono::seconds kRecoveryLimit{300};
     NoteRss();
     broker.Kill();
-    // Restarted from the killer's thread: it must outlive that thread.
-    RELAIS_ASSIGN_OR_RETURN(
-        broker,
-        deploy::ChildProcess::Start(broker_argv, dir + "/relaisd.log", false));
-    return Status::OK();
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      std::error_code ec;
+      fs::remove(endpoint_file, ec);
+      // Restarted from the killer's thread: it must outlive that thread.
+      RELAIS_ASSIGN_OR_RETURN(
+          broker, deploy::ChildProcess::Start(broker_argv, dir + "/relaisd.log",
+                                              false));
+      const auto started = std::chrono::steady_clock::now();
+      while (broker.running() && !fs::exists(endpoint_file)) {
+        if (std::chrono::steady_clock::now() - started > kRecoveryLimit) {
+          return Status::Timeout("relaisd did not listen again within " +
+                                 std::to_string(kRecoveryLimit.count()) +
+                                 " s of its restart (see " + dir +
+                                 "/relaisd.log)");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (broker.running()) return Status::OK();
+      if (std::chrono::steady_clock::now() > deadline) {
+        return Status::Unavailable("relaisd did not start again (see " + dir +
+                                   "/relaisd.log)");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
   }
 };
 
@@ -131,6 +158,7 @@ Result<Target> PrepareTarget(const LoadOptions& o) {
                           WaitForEndpoint(layout.EndpointFile()));
   t.broker_argv.push_back("--listen");
   t.broker_argv.push_back(endpoint);
+  t.endpoint_file = layout.EndpointFile();
   return t;
 }
 

@@ -1,10 +1,15 @@
 // Fault: relaisd killed with SIGKILL after it acknowledged a message, then
 // restarted: the message is still delivered, once, to the partner.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include "adapters/sdk/client_config.h"
 #include "tests/support/fixtures.h"
@@ -96,6 +101,47 @@ TEST(RestartTest, ConnectedClientsRideThroughABrokerKill) {
   ASSERT_TRUE(WaitUntil([&] { return caf.count(*marker) == 1; }));
   EXPECT_EQ(caf.count(before->message_id), 1);  // not handed over twice
   EXPECT_EQ(caf.count(during->message_id), 1);
+}
+
+// While relaisd is down, something else can hold its port for a moment (on
+// loopback, a reconnecting client can be given it as its own source port).
+// The restart on that port is tried again until the port is free; the test
+// holds the port with a listener of its own for a second.
+TEST(RestartTest, ARestartWaitsWhileItsPortIsBrieflyHeld) {
+  TestStack stack;
+  ASSERT_TRUE(stack.StartBroker().ok()) << stack.BrokerLog();
+  const std::string endpoint = stack.endpoint();
+  const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  stack.KillBroker();
+
+  const int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(
+      ::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+      0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  std::thread release([holder] {
+    std::this_thread::sleep_for(seconds(1));
+    ::close(holder);
+  });
+  const Status started = stack.StartBroker();
+  release.join();
+  ASSERT_TRUE(started.ok()) << stack.BrokerLog();
+  EXPECT_EQ(stack.endpoint(), endpoint);
+  EXPECT_NE(stack.BrokerLog().find("Address already in use"), std::string::npos)
+      << "the port was not held: the test did not try what it names";
+  DeliveryCounter caf;
+  auto client = stack.Connect("caf", caf.Handler());
+  ASSERT_TRUE(client.ok());
+  auto desk = stack.Connect(kDesk);
+  ASSERT_TRUE(desk.ok());
+  auto marker = SubmitMarker(**desk, "caf");
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return caf.count(*marker) == 1; }));
 }
 
 }  // namespace

@@ -107,8 +107,29 @@ TestStack::~TestStack() {
 }
 
 Status TestStack::StartBroker(const std::vector<std::string>& env) {
-  RELAIS_RETURN_IF_ERROR(LaunchBroker(env));
-  return WaitBrokerReady(std::chrono::seconds(20));
+  // A restart binds the port of the first start. While relaisd was down,
+  // something else may hold it for a moment: on loopback, a client
+  // reconnecting to that port can be given it as its own source port (a
+  // TCP self-connect, dropped at the ZMTP handshake), or another test's
+  // port-0 bind can land on it. relaisd then exits with "Address already
+  // in use"; try again for a while before calling it a failure.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    const size_t logged = BrokerLog().size();
+    RELAIS_RETURN_IF_ERROR(LaunchBroker(env));
+    Status ready = WaitBrokerReady(std::chrono::seconds(20));
+    if (ready.ok() || broker_.running() ||
+        std::chrono::steady_clock::now() > deadline) {
+      return ready;
+    }
+    const std::string log = BrokerLog();
+    if (log.size() < logged ||
+        log.find("Address already in use", logged) == std::string::npos) {
+      return ready;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
 }
 
 Status TestStack::LaunchBroker(const std::vector<std::string>& env) {
@@ -132,10 +153,11 @@ Status TestStack::WaitBrokerReady(std::chrono::milliseconds timeout) {
                !broker_.running();
       },
       timeout);
-  endpoint_ = ReadEndpoint(layout_.EndpointFile());
-  if (!up || endpoint_.empty()) {
+  const std::string endpoint = ReadEndpoint(layout_.EndpointFile());
+  if (!up || endpoint.empty()) {
     return Status::Unavailable("relaisd did not start:\n" + BrokerLog());
   }
+  endpoint_ = endpoint;
   return Status::OK();
 }
 

@@ -34,7 +34,8 @@ class TestStack {
   const std::string& dir() const { return layout_.dir(); }
 
   // Starts relaisd and waits for it to listen. The first start binds a free
-  // port; later starts reuse it, so connected clients find the broker again.
+  // port; later starts reuse it, so connected clients find the broker again
+  // (trying again for up to 20 s while something else briefly holds it).
   // `env` ("NAME=value") is added to its environment.
   Status StartBroker(const std::vector<std::string>& env = {});
   // StartBroker in two steps: start it, then wait until it listens (or
