@@ -655,13 +655,24 @@ int RunAdapter(int argc, char** argv, const char* name,
     spdlog::critical("--log-level: {}", st.message());
     return 2;
   }
+  // relais-adapter-caf runs with the CAF's identity only: with another
+  // agency's file it would take that agency's deliveries and write them in
+  // the CAF's formats, where that agency's partner never looks. That and
+  // every other mistake in the file are found before the wait below.
+  constexpr std::string_view kPrefix = "relais-adapter-";
+  const std::string_view binary(name);
+  const std::string_view agency =
+      binary.starts_with(kPrefix) ? binary.substr(kPrefix.size()) : "";
   // relaisd may start after its adapters: wait for its endpoint, saying so
   // once, until it comes or the adapter is told to stop.
-  auto config = LoadAdapterConfig(config_path, std::chrono::seconds(1));
+  const auto load = [&] {
+    return LoadAdapterConfig(config_path, std::chrono::seconds(1), agency);
+  };
+  auto config = load();
   for (bool said = false;
        !config.ok() && config.status().code() == Status::Code::kUnavailable &&
        !stop.requested();
-       config = LoadAdapterConfig(config_path, std::chrono::seconds(1))) {
+       config = load()) {
     if (!said) {
       spdlog::warn("{}; waiting for it", config.status().message());
       said = true;
@@ -669,23 +680,7 @@ int RunAdapter(int argc, char** argv, const char* name,
   }
   if (!config.ok() && stop.requested()) return 0;
   if (!config.ok()) {
-    spdlog::critical("{}", config.status().ToString());
-    return 2;
-  }
-  // relais-adapter-caf runs with the CAF's identity only: with another
-  // agency's file it would take that agency's deliveries and write them in
-  // the CAF's formats, where that agency's partner never looks.
-  constexpr std::string_view kPrefix = "relais-adapter-";
-  const std::string_view binary(name);
-  const std::string& identity = config->participant.client.identity.participant;
-  if (binary.starts_with(kPrefix) &&
-      identity != binary.substr(kPrefix.size())) {
-    spdlog::critical(
-        "{}: this file is for participant '{}', and {} is the adapter of "
-        "'{}': start relais-adapter-{} with it, or give this one its own "
-        "adapter.toml",
-        Escaped(config_path), identity, name, binary.substr(kPrefix.size()),
-        identity);
+    spdlog::critical("cannot start: {}", config.status().message());
     return 2;
   }
   AdapterRuntime runtime(std::move(*config), std::move(translator));
@@ -693,7 +688,7 @@ int RunAdapter(int argc, char** argv, const char* name,
   Status st = runtime.Run();
   stop.Clear();
   if (!st.ok()) {
-    spdlog::critical("{}", st.ToString());
+    spdlog::critical("stopped: {}", st.message());
     return 1;
   }
   return 0;

@@ -55,17 +55,27 @@ Status CheckFolders(const AdapterConfig& c, const std::string& path) {
 }  // namespace
 
 Result<AdapterConfig> LoadAdapterConfig(const std::string& path,
-                                        std::chrono::milliseconds wait) {
+                                        std::chrono::milliseconds wait,
+                                        std::string_view agency) {
   RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4 << 20));
-  return ParseAdapterConfig(text, path, wait);
+  return ParseAdapterConfig(text, path, wait, agency);
 }
 
 Result<AdapterConfig> ParseAdapterConfig(const std::string& text,
                                          const std::string& path,
-                                         std::chrono::milliseconds wait) {
+                                         std::chrono::milliseconds wait,
+                                         std::string_view agency) {
   AdapterConfig c;
-  RELAIS_ASSIGN_OR_RETURN(c.participant,
-                          ParseParticipantConfig(text, path, wait));
+  RELAIS_ASSIGN_OR_RETURN(c.participant, ParseParticipantFile(text, path));
+  const std::string& identity = c.participant.client.identity.participant;
+  if (!agency.empty() && identity != agency) {
+    const std::string program = "relais-adapter-" + std::string(agency);
+    return Status::InvalidArgument(
+        Escaped(path) + ": this file is for participant '" + identity +
+        "', and " + program + " is the adapter of '" + std::string(agency) +
+        "': start relais-adapter-" + identity +
+        " with it, or give this one its own adapter.toml");
+  }
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, path));
   const std::string& base = c.participant.base_dir;
   c.inbox = ResolvePath(base, t["inbox"].value_or(std::string("inbox")));
@@ -91,6 +101,7 @@ Result<AdapterConfig> ParseAdapterConfig(const std::string& text,
     c.participant.client.state_dir = ResolvePath(base, "state");
   }
   RELAIS_RETURN_IF_ERROR(CheckFolders(c, path));
+  RELAIS_RETURN_IF_ERROR(ReadBrokerEndpoint(&c.participant, path, wait));
   return c;
 }
 

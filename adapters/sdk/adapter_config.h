@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include "adapters/sdk/client_config.h"
 #include "core/status.h"
@@ -34,18 +35,22 @@ struct AdapterConfig {
 // text. NotFound or IOError if it cannot be read.
 Result<AdapterConfig> LoadAdapterConfig(
     const std::string& path,
-    std::chrono::milliseconds wait = std::chrono::seconds(30));
+    std::chrono::milliseconds wait = std::chrono::seconds(30),
+    std::string_view agency = {});
 
 // `text`, the contents of the adapter file `path` (which names it in errors
 // and whose folder resolves relative paths): ParseParticipantConfig, then
 // inbox, outbox, done, rejected, status, subjects (folders),
 // poll_interval_ms, http_listen, http_endpoint_file, metrics_listen and
-// metrics_endpoint_file. Waits up to `wait`
-// for relaisd's endpoint file (Unavailable after). InvalidArgument names
-// the file, line and key, or the folders: none may be empty, and the six
-// folders and state_dir must be seven different folders. Never throws.
+// metrics_endpoint_file. InvalidArgument names the file, line and key, or
+// the folders: none may be empty, and the six folders and state_dir must
+// be seven different folders; with an `agency`, the identity must be that
+// agency's (the adapter of one agency must not take another's
+// deliveries). Only then, having found no mistake, waits up to `wait` for
+// relaisd's endpoint file (Unavailable after). Never throws.
 Result<AdapterConfig> ParseAdapterConfig(const std::string& text,
                                          const std::string& path,
-                                         std::chrono::milliseconds wait);
+                                         std::chrono::milliseconds wait,
+                                         std::string_view agency = {});
 
 }  // namespace relais::sdk

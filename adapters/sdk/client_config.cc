@@ -85,6 +85,24 @@ Result<ParticipantConfig> LoadParticipantConfig(
 Result<ParticipantConfig> ParseParticipantConfig(
     const std::string& text, const std::string& path,
     std::chrono::milliseconds wait) {
+  RELAIS_ASSIGN_OR_RETURN(ParticipantConfig c,
+                          ParseParticipantFile(text, path));
+  RELAIS_RETURN_IF_ERROR(ReadBrokerEndpoint(&c, path, wait));
+  return c;
+}
+
+Status ReadBrokerEndpoint(ParticipantConfig* c, const std::string& path,
+                          std::chrono::milliseconds wait) {
+  if (c->endpoint_file.empty()) return Status::OK();
+  RELAIS_ASSIGN_OR_RETURN(c->client.endpoint,
+                          ReadEndpointFile(c->endpoint_file, wait));
+  return CheckTcpEndpoint(
+      c->client.endpoint, false,
+      path + ": the endpoint in broker_endpoint_file " + c->endpoint_file);
+}
+
+Result<ParticipantConfig> ParseParticipantFile(const std::string& text,
+                                               const std::string& path) {
   RELAIS_ASSIGN_OR_RETURN(toml::table t, ParseToml(text, path));
   RELAIS_RETURN_IF_ERROR(CheckParticipantKeys(t, path));
   ParticipantConfig c;
@@ -127,20 +145,15 @@ Result<ParticipantConfig> ParseParticipantConfig(
         ": has both 'broker_endpoint' and 'broker_endpoint_file': keep one");
   }
   if (c.client.endpoint.empty()) {
-    const std::string file = get("broker_endpoint_file");
-    if (file.empty()) {
+    c.endpoint_file = get("broker_endpoint_file");
+    if (c.endpoint_file.empty()) {
       return Status::InvalidArgument(
           path + ": needs 'broker_endpoint' or 'broker_endpoint_file'");
     }
-    RELAIS_ASSIGN_OR_RETURN(c.client.endpoint, ReadEndpointFile(file, wait));
+  } else {
+    RELAIS_RETURN_IF_ERROR(
+        CheckTcpEndpoint(c.client.endpoint, false, path + ": broker_endpoint"));
   }
-  RELAIS_RETURN_IF_ERROR(
-      CheckTcpEndpoint(c.client.endpoint, false,
-                       path + ": " +
-                           (t.contains("broker_endpoint")
-                                ? std::string("broker_endpoint")
-                                : "the endpoint in broker_endpoint_file " +
-                                      get("broker_endpoint_file"))));
   c.client.state_dir = get("state_dir");
 
   c.client.processed_retention = std::chrono::hours(24 * retention_days);

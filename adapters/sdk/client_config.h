@@ -30,6 +30,9 @@ struct ParticipantConfig {
   ClientOptions client;
   std::string subject_key;  // 32 bytes, empty if not configured
   std::string base_dir;     // the config file's folder
+  // broker_endpoint_file's path, when the endpoint comes from it (relaisd
+  // writes it once it listens); empty with broker_endpoint.
+  std::string endpoint_file;
 };
 
 // Reads the participant part of `path` (at most 4 MiB): ParseParticipantConfig
@@ -46,6 +49,16 @@ Result<ParticipantConfig> LoadParticipantConfig(
 Result<ParticipantConfig> ParseParticipantConfig(
     const std::string& text, const std::string& path,
     std::chrono::milliseconds endpoint_wait);
+
+// ParseParticipantConfig in two steps, for a caller with more to check
+// before it waits for relaisd: everything but the endpoint file (with
+// broker_endpoint_file, client.endpoint stays empty) ...
+Result<ParticipantConfig> ParseParticipantFile(const std::string& text,
+                                               const std::string& path);
+// ... then, if `c` has an endpoint_file, its endpoint, waiting up to
+// `endpoint_wait` for relaisd to write it (Unavailable after).
+Status ReadBrokerEndpoint(ParticipantConfig* c, const std::string& path,
+                          std::chrono::milliseconds endpoint_wait);
 
 // `p` relative to `base` unless absolute or empty.
 std::string ResolvePath(const std::string& base, const std::string& p);

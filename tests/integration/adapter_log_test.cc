@@ -146,20 +146,16 @@ std::pair<int, std::string> RunAdapter(const TestStack& stack,
 }
 
 TEST_F(AdapterLogTest, ConfigurationsThatWouldMisdeliverAreRefusedAtStart) {
-  // CPAM's adapter given the CAF's file would take the CAF's deliveries
-  // and write them in CPAM's formats.
-  const std::string caf = stack_.layout().AdapterConfig("caf");
-  auto [code, out] = RunAdapter(stack_, "cpam", caf);
-  EXPECT_EQ(code, 2) << out;
-  EXPECT_NE(out.find("this file is for participant 'caf', and "
-                     "relais-adapter-cpam is the adapter of 'cpam'"),
-            std::string::npos)
-      << out;
-
-  // Its inbox its outbox ("outbox/" is that folder): it would read its own
-  // deliveries as the partner's cases. Then a folder left empty.
-  auto text = ReadFile(caf);
+  // Each file below names an endpoint file that never comes, as if relaisd
+  // were down: its mistake must still stop the adapter at once, not after
+  // the adapter waited for relaisd.
+  auto text = ReadFile(stack_.layout().AdapterConfig("caf"));
   ASSERT_TRUE(text.ok());
+  const std::string key = "broker_endpoint_file = ";
+  const size_t endpoint = text->find(key);
+  ASSERT_NE(endpoint, std::string::npos) << *text;
+  text->replace(endpoint, text->find('\n', endpoint) - endpoint,
+                key + "\"relaisd-is-down.endpoint\"");
   const auto with = [&](const std::string& line, const std::string& instead) {
     std::string changed = *text;
     const size_t at = changed.find(line);
@@ -169,6 +165,22 @@ TEST_F(AdapterLogTest, ConfigurationsThatWouldMisdeliverAreRefusedAtStart) {
     EXPECT_TRUE(WriteFileAtomic(path, changed).ok());
     return path;
   };
+
+  // CPAM's adapter given the CAF's file would take the CAF's deliveries
+  // and write them in CPAM's formats.
+  const std::string as_is = with("", "");
+  auto [code, out] = RunAdapter(stack_, "cpam", as_is);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("cannot start: "), std::string::npos) << out;
+  EXPECT_NE(out.find("this file is for participant 'caf', and "
+                     "relais-adapter-cpam is the adapter of 'cpam'"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("waiting for it"), std::string::npos) << out;
+  EXPECT_EQ(out.find("InvalidArgument"), std::string::npos) << out;
+
+  // Its inbox its outbox ("outbox/" is that folder): it would read its own
+  // deliveries as the partner's cases. Then a folder left empty.
   std::tie(code, out) = RunAdapter(
       stack_, "caf", with("inbox = \"inbox\"", "inbox = \"outbox/\""));
   EXPECT_EQ(code, 2) << out;
@@ -181,6 +193,23 @@ TEST_F(AdapterLogTest, ConfigurationsThatWouldMisdeliverAreRefusedAtStart) {
   EXPECT_NE(out.find("'done' is empty: it must name a folder"),
             std::string::npos)
       << out;
+  EXPECT_EQ(out.find("waiting for it"), std::string::npos) << out;
+
+  // A file without a mistake waits for relaisd (and says so), until told
+  // to stop.
+  auto waiting = deploy::ChildProcess::Start(
+      {deploy::BinDir() + "/relais-adapter-caf", "--config", with("", "")},
+      stack_.dir() + "/waiting.log");
+  ASSERT_TRUE(waiting.ok()) << waiting.status().ToString();
+  const auto log = [&] {
+    auto t = ReadFile(stack_.dir() + "/waiting.log");
+    return t.ok() ? *t : std::string();
+  };
+  ASSERT_TRUE(WaitUntil([&] {
+    return log().find("waiting for it") != std::string::npos;
+  })) << log();
+  EXPECT_TRUE(waiting->running());
+  EXPECT_EQ(waiting->Stop(), 0) << log();
 }
 
 }  // namespace
