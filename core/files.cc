@@ -46,7 +46,12 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 
 }  // namespace
 
-Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+namespace {
+
+enum class Holds { kAnything, kSecret };
+
+Result<std::string> Read(const std::string& path, size_t max_bytes,
+                         Holds holds) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
@@ -54,15 +59,35 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     }
     return Errno("open", path);
   }
+  struct stat st {};
+  if (holds == Holds::kSecret) {
+    if (::fstat(fd, &st) != 0) {
+      Status failed = Errno("stat", path);
+      ::close(fd);
+      return failed;
+    }
+    // As ssh does with its private keys: a secret that any user of the
+    // machine could read (or replace) is no longer one.
+    if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+      ::close(fd);
+      char mode[8];
+      std::snprintf(mode, sizeof(mode), "%04o",
+                    static_cast<unsigned>(st.st_mode & 07777));
+      return Status::InvalidArgument(
+          Escaped(path, kPathShown) + " holds a secret key and every user " +
+          "of this machine may read or change it (mode " + mode +
+          "): make it the owner's only (chmod 600)");
+    }
+  }
   std::string out;
   char buf[65536];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
-      Status st = Errno("read", path);
+      Status failed = Errno("read", path);
       ::close(fd);
-      return st;
+      return failed;
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -75,6 +100,16 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   }
   ::close(fd);
   return out;
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  return Read(path, max_bytes, Holds::kAnything);
+}
+
+Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes) {
+  return Read(path, max_bytes, Holds::kSecret);
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view contents,

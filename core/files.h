@@ -19,6 +19,11 @@ namespace relais {
 // is larger than `max_bytes`; IOError otherwise.
 Result<std::string> ReadFile(const std::string& path,
                              size_t max_bytes = 64 << 20);
+// ReadFile of a file that holds a secret (a secret key): InvalidArgument,
+// unread, if every user of the machine may read or write it (mode o+r or
+// o+w); its group may.
+Result<std::string> ReadSecretFile(const std::string& path,
+                                   size_t max_bytes = 64 << 20);
 // Writes `contents` to a temporary file beside `path`, fsyncs it, renames it
 // over `path` and fsyncs the directory: a reader sees the old file or the
 // whole new one, never half of it, and the new one survives a crash once

@@ -260,7 +260,7 @@ Status WritePublicIdentityFile(const PublicIdentity& identity,
 }
 
 Result<Identity> LoadIdentityFile(const std::string& path) {
-  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 1 << 20));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path, 1 << 20));
   return ParseIdentity(text, path);
 }
 

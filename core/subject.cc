@@ -35,7 +35,7 @@ Result<std::string> SubjectRef(std::string_view subject_key,
 }
 
 Result<std::string> LoadSubjectKey(const std::string& path) {
-  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096));
+  RELAIS_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path, 4096));
   return ParseSubjectKey(std::move(text), path);
 }
 

@@ -124,6 +124,11 @@ Result<std::unique_ptr<httplib::Server>> MakeServer(const ConsoleConfig& config,
   const bool tls = !config.tls_certificate.empty();
   std::unique_ptr<httplib::Server> server;
   if (tls) {
+    // Its mode first: OpenSSL would load a key every user can read.
+    if (auto key = ReadSecretFile(config.tls_private_key, 1 << 20); !key.ok()) {
+      return Status::InvalidArgument("tls_private_key: " +
+                                     key.status().message());
+    }
     auto ssl = std::make_unique<httplib::SSLServer>(
         config.tls_certificate.c_str(), config.tls_private_key.c_str());
     if (!ssl->is_valid()) {

@@ -120,13 +120,13 @@ int Serve(const std::string& config_path, const std::string& log_format) {
   if (!relais::SetUpLog("relais-console", "info", log_format).ok()) return 1;
   auto config = relais::console::LoadConsoleConfig(config_path);
   if (!config.ok()) {
-    spdlog::critical("{}", config.status().ToString());
+    spdlog::critical("cannot start: {}", config.status().message());
     return 2;
   }
   if (config->web_dir.empty()) config->web_dir = DefaultWebDir();
   Console console;
   if (Status st = StartConsole(*config, &console); !st.ok()) {
-    spdlog::critical("cannot start: {}", st.ToString());
+    spdlog::critical("cannot start: {}", st.message());
     return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
   std::mutex mu;

@@ -12,6 +12,7 @@
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/subject.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/test_dir.h"
 
@@ -517,6 +518,7 @@ TEST_F(KeyFilesTest, LoadNamesTheFileOfEachError) {
   ASSERT_FALSE(swapped_pub.ok());
   EXPECT_NE(swapped_pub.status().message().find(Path("caf.key.toml")),
             std::string::npos);
+  ASSERT_EQ(::chmod(Path("caf.pub.toml").c_str(), 0600), 0);  // its text
   auto swapped = LoadIdentityFile(Path("caf.pub.toml"));
   ASSERT_FALSE(swapped.ok());
   EXPECT_EQ(swapped.status().code(), Status::Code::kInvalidArgument);
@@ -526,9 +528,45 @@ TEST_F(KeyFilesTest, LoadNamesTheFileOfEachError) {
   // Over 1 MiB is refused before it is parsed, even if it is valid TOML.
   Spit(Path("big.key.toml"),
        IdentityToToml(id) + "# " + std::string(1 << 20, 'x') + "\n");
+  ASSERT_EQ(::chmod(Path("big.key.toml").c_str(), 0600), 0);
   auto big = LoadIdentityFile(Path("big.key.toml"));
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(big.status().message().find("is larger than"), std::string::npos)
+      << big.status().message();
+}
+
+// A secret key that every user of the machine may read (or change) is
+// refused, unread; its group may read it.
+TEST_F(KeyFilesTest, ASecretFileOthersMayReadIsRefused) {
+  Identity id = NewIdentity("caf", Clock::System()->NowMs(), 365);
+  ASSERT_TRUE(WriteIdentityFile(id, Path("caf.key.toml")).ok());
+  for (const mode_t mode : {0644, 0602, 0604}) {
+    ASSERT_EQ(::chmod(Path("caf.key.toml").c_str(), mode), 0);
+    auto refused = LoadIdentityFile(Path("caf.key.toml"));
+    ASSERT_FALSE(refused.ok()) << mode;
+    EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
+    char shown[8];
+    std::snprintf(shown, sizeof(shown), "%04o", static_cast<unsigned>(mode));
+    EXPECT_EQ(refused.status().message(),
+              Path("caf.key.toml") +
+                  " holds a secret key and every user of this machine may "
+                  "read or change it (mode " +
+                  shown + "): make it the owner's only (chmod 600)");
+  }
+  for (const mode_t mode : {0600, 0640, 0400}) {
+    ASSERT_EQ(::chmod(Path("caf.key.toml").c_str(), mode), 0);
+    auto loaded = LoadIdentityFile(Path("caf.key.toml"));
+    EXPECT_TRUE(loaded.ok()) << mode << " " << loaded.status().ToString();
+  }
+  // The same for a subject key.
+  ASSERT_TRUE(WriteSubjectKey(Path("subject.key"), std::string(32, 'k')).ok());
+  EXPECT_TRUE(LoadSubjectKey(Path("subject.key")).ok());
+  ASSERT_EQ(::chmod(Path("subject.key").c_str(), 0644), 0);
+  auto subject = LoadSubjectKey(Path("subject.key"));
+  ASSERT_FALSE(subject.ok());
+  EXPECT_NE(subject.status().message().find("holds a secret key"),
+            std::string::npos);
 }
 
 // --- KeyDirectory ----------------------------------------------------------

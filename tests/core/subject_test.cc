@@ -218,6 +218,13 @@ TEST_F(SubjectKeyFileTest, WritesHexAndANewlinePrivatelyAndLoadsItBack) {
 }
 
 TEST_F(SubjectKeyFileTest, LoadRefusesMissingMalformedAndOversizedFiles) {
+  // Each written as a key file is: for its owner only.
+  const auto Spit = [](const std::filesystem::path& path,
+                       const std::string& text) {
+    ::relais::testing::Spit(path, text);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write);
+  };
   auto missing = LoadSubjectKey(Path("absent.key"));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);

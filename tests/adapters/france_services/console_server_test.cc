@@ -233,12 +233,24 @@ TEST_F(ConsoleServerTest, ConfigurationMistakesStopItWithTheirReason) {
   struct Case {
     std::string extra, says;
   };
+  Spit(Path("world-readable.pem"), "not a key");
+  std::filesystem::permissions(Path("world-readable.pem"),
+                               std::filesystem::perms::owner_read |
+                                   std::filesystem::perms::owner_write |
+                                   std::filesystem::perms::group_read |
+                                   std::filesystem::perms::others_read);
   for (const Case& c : std::vector<Case>{
            {"listen = \"0.0.0.0:0\"\n", "needs TLS"},
            {"listen = \"127.0.0.1\"\n", "HOST:PORT"},
            {"tls_certificate = \"cert.pem\"\n", "go together"},
            {"tls_certificate = \"none.pem\"\ntls_private_key = \"none.pem\"\n",
-            "does not load"},
+            "tls_private_key: no such file"},
+           // A key every user of the machine can read is no secret.
+           {"tls_certificate = \"none.pem\"\ntls_private_key = "
+            "\"world-readable.pem\"\n",
+            "world-readable.pem holds a secret key and every user of this "
+            "machine may read or change it (mode 0644): make it the owner's "
+            "only (chmod 600)"},
            {"sesion_idle_minutes = 5\n", "unknown key 'sesion_idle_minutes'"},
            // An agency's file would take over its session and refuse its
            // deliveries.
