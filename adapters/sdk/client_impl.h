@@ -130,6 +130,7 @@ class Client::Impl {
     int retries = 0;
     bool sent_once = false;
     uint64_t outbox_key = 0;
+    size_t envelope_bytes = 0;  // a submit's
   };
   // A delivery, from the I/O thread to the handler thread.
   struct Incoming {
@@ -276,6 +277,10 @@ class Client::Impl {
   // takes none, or has not said yet), and the bytes the SDK puts in one.
   uint32_t bundle_frames_ = 0;
   size_t bundle_bytes_ = 0;
+  // The broker's limit on an envelope (Welcome): a larger one is refused
+  // here, never sent (libzmq would close the connection over it, again at
+  // each resend).
+  size_t max_envelope_bytes_ = 0;
   // When to (re)send Hello on this connection; max() once welcomed.
   Clock::time_point hello_due_ = Clock::time_point::max();
   Clock::time_point last_sent_;

@@ -167,6 +167,7 @@ void Client::Impl::RunCommands() {
     p.next_send = now;
     if (auto* s = std::get_if<SubmitCmd>(&c)) {
       p.frame = SubmitFrame(req, s->envelope.bytes);
+      p.envelope_bytes = s->envelope.bytes.size();
       p.submit_done = std::move(s->done);
       p.outbox_key = s->outbox_key;
     } else {
@@ -361,10 +362,29 @@ void Client::Impl::SendDue(bool all) {
   const auto now = Clock::now();
   std::vector<Pending*> due;
   std::vector<std::string_view> frames;
+  std::vector<uint64_t> too_large;
   for (auto& [req, p] : pending_) {
     if (!all && p.next_send > now) continue;
+    // Known from the first Welcome on (before it, such a submit costs
+    // one connection, once).
+    if (max_envelope_bytes_ > 0 && p.envelope_bytes > max_envelope_bytes_) {
+      too_large.push_back(req);
+      continue;
+    }
     due.push_back(&p);
     frames.push_back(p.frame);
+  }
+  for (const uint64_t req : too_large) {
+    Pending p = std::move(pending_.at(req));
+    pending_.erase(req);
+    stats_.rejected.fetch_add(1);
+    Answered(p.outbox_key);
+    // The broker's own words for it (PROTOCOL.md 11).
+    p.submit_done(Status::Rejected(wire::RejectCode::MessageTooLarge,
+                                   "envelope of " +
+                                       std::to_string(p.envelope_bytes) +
+                                       " bytes exceeds the limit of " +
+                                       std::to_string(max_envelope_bytes_)));
   }
   if (due.empty()) return;
   const std::vector<bool> sent = SendFrames(frames);
@@ -444,6 +464,7 @@ void Client::Impl::OnBundle(const wire::Bundle& bundle) {
 void Client::Impl::OnWelcome(const wire::Welcome& w) {
   bundle_frames_ = std::min(w.max_bundle_frames(), kMaxBundleFrames);
   bundle_bytes_ = std::min<size_t>(w.max_message_bytes(), kBundleBytes);
+  max_envelope_bytes_ = w.max_message_bytes();
   {
     std::lock_guard<std::mutex> lock(conn_mu_);
     welcomed_.store(true);

@@ -603,6 +603,21 @@ TEST(BrokerLimitsTest, OversizedEnvelopeIsRejectedWithItsCode) {
             RejectCode::MessageTooLarge);
   d.payload = std::string(1000, 'p');
   EXPECT_TRUE((*desk)->Submit(*(*desk)->Seal(d), seconds(10)).ok());
+
+  // Over the transport ceiling (2 x 4096 + 64 KiB), libzmq would close the
+  // connection at each resend: the SDK refuses it itself, with the same
+  // code, and stays connected.
+  const uint64_t connects = (*desk)->stats().connects.load();
+  d.payload = std::string(200000, 'p');
+  auto huge = (*desk)->Submit(*(*desk)->Seal(d), seconds(10));
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().reject_code(), RejectCode::MessageTooLarge);
+  EXPECT_NE(huge.status().message().find("exceeds the limit of 4096"),
+            std::string::npos)
+      << huge.status().message();
+  d.payload = std::string(1000, 'p');
+  EXPECT_TRUE((*desk)->Submit(*(*desk)->Seal(d), seconds(10)).ok());
+  EXPECT_EQ((*desk)->stats().connects.load(), connects);
 }
 
 }  // namespace
