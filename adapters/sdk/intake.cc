@@ -39,8 +39,24 @@ bool Exists(const fs::path& p) {
 
 }  // namespace
 
-std::string FreeName(const std::string& dir, const std::string& name,
+std::string FittedName(const std::string& name) {
+  if (name.size() <= kMaxKeptName) return name;
+  const size_t dot = name.rfind('.');
+  const std::string ext = dot == std::string::npos || dot == 0 ||
+                                  name.size() - dot > kMaxKeptExtension
+                              ? ""
+                              : name.substr(dot);
+  size_t keep = kMaxKeptName - ext.size() - 1;
+  // Not in the middle of a UTF-8 character.
+  while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) {
+    --keep;
+  }
+  return name.substr(0, keep) + "~" + ext;
+}
+
+std::string FreeName(const std::string& dir, const std::string& original,
                      const std::string& suffix) {
+  const std::string name = FittedName(original);
   const auto taken = [&](const std::string& n) {
     return Exists(fs::path(dir) / n) ||
            (!suffix.empty() && Exists(fs::path(dir) / (n + suffix)));

@@ -130,7 +130,18 @@ class Intake {
   std::string last_deferral_;         // the last deferral logged
 };
 
-// The name `name` takes in `dir`: itself if neither it nor `name` +
+// The longest name a partner's file keeps in done/ or rejected/: with
+// ".receipt.json" and the temporary name of an atomic write (".<name>.tmp")
+// it stays under the file system's 255 bytes.
+inline constexpr size_t kMaxKeptName = 200;
+inline constexpr size_t kMaxKeptExtension = 16;
+
+// `name` if it is at most kMaxKeptName bytes, else its first bytes (whole
+// UTF-8 characters), "~" and its extension (if at most kMaxKeptExtension
+// bytes), kMaxKeptName bytes at most.
+std::string FittedName(const std::string& name);
+
+// The name `name` takes in `dir`: FittedName(name) if neither it nor it +
 // `suffix` is there, else "<stem>.2<ext>", "<stem>.3<ext>"...
 std::string FreeName(const std::string& dir, const std::string& name,
                      const std::string& suffix);

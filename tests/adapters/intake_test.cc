@@ -685,6 +685,38 @@ TEST_F(FreeNameTest, NamesWithoutExtensionAndHiddenNamesGetASuffix) {
   EXPECT_EQ(FreeName(done_.string(), ".profile", ""), ".profile.2");
 }
 
+// A name near the file system's limit (255 bytes) would leave no room for
+// its receipt or .error and their temporary names: the intake would wait
+// on it, and every later file with it.
+TEST_F(IntakeTest, ANameTooLongForItsReceiptIsShortenedInDoneAndRejected) {
+  const std::string stem(240, 'x');
+  Drop(stem + ".json", "hello");
+  Drop(stem + "y.json", "bad");
+  Drop("z.json", "hello");
+  auto intake = Start();
+  intake->Scan(Never);
+  const std::string kept = std::string(kMaxKeptName - 6, 'x') + "~.json";
+  EXPECT_EQ(FileNames(done_), NameList({kept, kept + ".receipt.json", "z.json",
+                                        "z.json.receipt.json"}));
+  EXPECT_EQ(FileNames(rejected_), NameList({kept, kept + ".error"}));
+  EXPECT_EQ(Slurp(rejected_ / (kept + ".error")), "the file holds no case\n");
+  EXPECT_TRUE(FileNames(inbox_).empty());
+  EXPECT_TRUE(FileNames(intake_).empty());
+}
+
+TEST_F(FreeNameTest, ALongNameKeepsItsStartAndExtensionWholeCharacters) {
+  EXPECT_EQ(FittedName(std::string(200, 'a')), std::string(200, 'a'));
+  EXPECT_EQ(FittedName(std::string(201, 'a')), std::string(199, 'a') + "~");
+  // "é" is two bytes: never cut in two.
+  std::string accents;
+  for (int i = 0; i < 120; ++i) accents += "\xC3\xA9";
+  const std::string fitted = FittedName(accents + ".csv");
+  EXPECT_EQ(fitted, accents.substr(0, 194) + "~.csv");
+  // An extension longer than 16 bytes is not kept.
+  EXPECT_EQ(FittedName(std::string(300, 'a') + "." + std::string(20, 'e')),
+            std::string(199, 'a') + "~");
+}
+
 // A receipt (or .error) left alone still holds its name: a new file must not
 // pick up someone else's receipt.
 TEST_F(FreeNameTest, ANameWhoseSuffixFileExistsIsTaken) {
