@@ -624,12 +624,13 @@ HandlerResult AdapterRuntime::OnStatusReport(const EnvelopeView& env,
   auto record =
       hand_offs_.Prepare("done", env.message_id, name, j.dump(2) + "\n");
   if (!record.ok()) return HandlerResult::Retry(record.status().ToString());
-  spdlog::warn("case {}: message {} to {} is now {}: {}",
+  // The detail may be another agency's own words about a citizen: it goes
+  // to the partner's file, not to the log.
+  spdlog::warn("case {}: message {} to {} is now {} (its detail is in done/{})",
                std::string(StringView(r.case_id())),
                HexEncode(VectorBytes(r.message_id())).substr(0, 16),
                std::string(StringView(r.recipient())),
-               wire::EnumNameRecipientState(r.state()),
-               std::string(StringView(r.detail())));
+               wire::EnumNameRecipientState(r.state()), Escaped(name));
   return HandlerResult::HandOff(std::move(*record));
 }
 
