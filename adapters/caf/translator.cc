@@ -233,8 +233,11 @@ Status CheckHeader(std::string_view line) {
         c < kColumnCount ? ", expected '" + std::string(kRsaColumns[c]) + "'"
                          : ", and there are only " +
                                std::to_string(kColumnCount) + " columns";
-    return bad(c, (known ? "column '" : "unknown column '") + names[c] + "'" +
-                      (known ? " out of place" : "") + here);
+    // An unknown name is not repeated: it may be anything (this reason is
+    // logged); its column number says where it is.
+    return bad(c, (known ? "column '" + names[c] + "' out of place"
+                         : std::string("unknown column")) +
+                      here);
   }
   if (names.size() < kColumnCount) {
     return bad(names.size(), std::string("column '") +
@@ -284,7 +287,7 @@ Result<std::vector<translation::OutgoingCase>> CafTranslator::ReadCases(
     const std::string root = doc[m.type_key()].get<std::string>();
     if (!m.Reads(root)) {
       return Status::InvalidArgument(
-          "unknown case type <" + root + "> (the CAF sends <" +
+          "unknown case type: the root element is not one the CAF sends (<" +
           m.TypeName(wire::CaseType::Birth) + "> and <" +
           m.TypeName(wire::CaseType::HouseholdChange) + "> as XML)");
     }

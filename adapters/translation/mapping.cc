@@ -469,7 +469,8 @@ struct Mapping::Walk {
         continue;
       }
       auto slot = slots.find(key);
-      if (slot == slots.end()) return Bad(Join(path, key), "unknown field");
+      // (CheckKnownFields above names it by its place.)
+      if (slot == slots.end()) return Bad(path, "an unknown field");
       RELAIS_ASSIGN_OR_RETURN(
           json v, ReadValue(*slot->second.field, value, Join(path, key)));
       json* at = &canon;

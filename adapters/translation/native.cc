@@ -75,18 +75,55 @@ Result<json> ParseJsonObject(std::string_view text) {
   return doc;
 }
 
+namespace {
+
+// The edit distance between `a` and `b` if at most 2, else 3.
+size_t NearDistance(std::string_view a, std::string_view b) {
+  if (a.size() > b.size() + 2 || b.size() > a.size() + 2) return 3;
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return std::min<size_t>(row[b.size()], 3);
+}
+
+}  // namespace
+
 Status CheckKnownFields(const json& obj,
                         const std::vector<std::string_view>& known,
                         const std::string& path) {
   if (!obj.is_object()) return Status::OK();
+  size_t member = 0;
   for (const auto& [key, value] : obj.items()) {
+    ++member;
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string list;
+    // The unknown name itself is not repeated: a partner's key may be
+    // anything, a NIR or a name, and this reason is logged. A known name
+    // close to it is ours to give.
+    std::string list, nearest;
+    size_t best = 3;
     for (std::string_view k : known) {
       list += (list.empty() ? "" : ", ") + std::string(k);
+      // Two edits only in a long name: "nom" is not a misspelt "nir".
+      const size_t d = NearDistance(key, k);
+      if (d < best && (d <= 1 || key.size() >= 8)) {
+        best = d;
+        nearest = k;
+      }
     }
-    return FieldError(path, Escaped(key, 64),
-                      "unknown field (known here: " + list + ")");
+    return Status::InvalidArgument(
+        (path.empty() ? std::string("the document") : "field " + path) +
+        ": member " + std::to_string(member) + " is not a known field (" +
+        (nearest.empty() ? "" : "did you mean '" + nearest + "'? ") +
+        "known here: " + list + ")");
   }
   return Status::OK();
 }

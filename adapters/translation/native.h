@@ -35,10 +35,13 @@ std::string TextPosition(std::string_view text, size_t offset);
 
 // Refuses the first key of the object `obj` that is not in `known`, null
 // values included (a misspelt key is refused whatever it holds, so that
-// nothing is dropped without a word): InvalidArgument "field <path>.<key>:
-// unknown field (known here: a, b, c)". Names the key (escaped, at most 64
-// bytes), never its value. OK if `obj` is not an object (the caller says
-// so).
+// nothing is dropped without a word): InvalidArgument "field <path>:
+// member 3 is not a known field (did you mean 'nom'? known here: a, b,
+// c)" ("the document: ..." at the top). Names the key by its place in
+// the object (an XML element's among its siblings), never by itself nor
+// its value: a partner's key may be anything, and the reason is logged.
+// "did you mean" comes only for a known key at most two edits away. OK if
+// `obj` is not an object (the caller says so).
 Status CheckKnownFields(const json& obj,
                         const std::vector<std::string_view>& known,
                         const std::string& path);

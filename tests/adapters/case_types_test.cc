@@ -271,7 +271,8 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
        "field parents[0].nir: NIR key does not match the first 13 characters"},
       {"caf", Edited(xml, "20/11/2026", "31/11/2026"),
        "field enfant.dateNaissance: not a date DD/MM/YYYY"},
-      {"caf", mariage, "unknown case type <mariage>"},
+      {"caf", mariage,
+       "unknown case type: the root element is not one the CAF sends"},
       {"caf", Edited(xml, "<naissance>", "<!DOCTYPE x><naissance>"),
        "a DOCTYPE is not allowed"},
       {"caf",
@@ -324,7 +325,8 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
       {"france-travail", Edited(job, "\"categorie\": 1", "\"categorie\": null"),
        "field inscription.categorie: must be an integer from 1 to 5"},
       {"france-travail", Edited(job, "\"categorie\": 1", "\"x\": 1"),
-       "field inscription.x: unknown field (known here: debut, fin, "
+       "field inscription: member 3 is not a known field (known here: debut, "
+       "fin, "
        "categorie)"},
       {"france-travail", Edited(job, "188091305512360", "188091305512399"),
        "field demandeur.nir: NIR key does not match the first 13 characters"},
@@ -418,19 +420,23 @@ TEST(CaseTypesTest, ErrorsNameThePlaceNeverTheValue) {
 TEST(CaseTypesTest, UnknownXmlElementsAreRefusedByPath) {
   const std::string xml = "deploy/samples/caf/birth.xml";
   const auto caf = TranslatorOf("caf");
-  EXPECT_THAT(ErrorOf(caf->ReadInbox(
-                  "f.xml", Edited(xml, "<sexe>M</sexe>",
-                                  "<sexe>M</sexe><poids>3200</poids>"))),
-              HasSubstr("field enfant.poids: unknown field (known here: "));
-  EXPECT_THAT(ErrorOf(caf->ReadInbox(
-                  "f.xml", Edited(xml, "<numeroAllocataire>",
-                                  "<numeroAlocataire>3141592</numeroAlocataire>"
-                                  "<numeroAllocataire>"))),
-              HasSubstr("field numeroAlocataire: unknown field (known here: "));
+  EXPECT_THAT(
+      ErrorOf(caf->ReadInbox(
+          "f.xml",
+          Edited(xml, "<sexe>M</sexe>", "<sexe>M</sexe><poids>3200</poids>"))),
+      HasSubstr("field enfant: member 5 is not a known field (known here: "));
+  EXPECT_THAT(
+      ErrorOf(caf->ReadInbox(
+          "f.xml", Edited(xml, "<numeroAllocataire>",
+                          "<numeroAlocataire>3141592</numeroAlocataire>"
+                          "<numeroAllocataire>"))),
+      HasSubstr("the document: member 5 is not a known field (did you mean "
+                "'numeroAllocataire'? known here: "));
   EXPECT_THAT(
       ErrorOf(caf->ReadInbox("f.xml", Edited(xml, "<parent>\n      <nir>",
                                              "<parent>\n      <nirr/><nir>"))),
-      HasSubstr("field parents[0].nirr: unknown field (known here: "));
+      HasSubstr("field parents[0]: member 1 is not a known field (did you mean "
+                "'nir'? known here: "));
 }
 
 TEST(CaseTypesTest, MappingFilesNameEveryFieldOnce) {

@@ -164,14 +164,16 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
             "(byte offset 9)");
 }
 
-// A misspelt or unknown key is refused, naming it and its path (it would
-// otherwise drop its field without a word), never its value.
-TEST(CpamTranslatorTest, UnknownKeysAreRefusedByName) {
-  const std::string top =
-      "(known here: type, dossier, assure, conjoint, enfant, "
+// A misspelt or unknown key is refused, naming its object and its place
+// there (it would otherwise drop its field without a word), never the key
+// itself (it may be anything: a NIR, a name) nor its value; a known key
+// close to it is suggested.
+TEST(CpamTranslatorTest, UnknownKeysAreRefusedByPlace) {
+  const std::string known_top =
+      "known here: type, dossier, assure, conjoint, enfant, "
       "numero_allocataire_caf, organisme_caf)";
-  const std::string person =
-      "(known here: nir, nom_naissance, prenoms, date_naissance, sexe, "
+  const std::string known_person =
+      "known here: nir, nom_naissance, prenoms, date_naissance, sexe, "
       "commune_naissance, pays_naissance, nom_usage)";
   struct Case {
     std::function<void(Json&)> edit;
@@ -182,26 +184,32 @@ TEST(CpamTranslatorTest, UnknownKeysAreRefusedByName) {
          d["numero_alocataire_caf"] = d["numero_allocataire_caf"];
          d.erase("numero_allocataire_caf");
        },
-       "field numero_alocataire_caf: unknown field " + top},
+       "the document: member 4 is not a known field (did you mean "
+       "'numero_allocataire_caf'? " +
+           known_top},
       {[](Json& d) { d["commentaire"] = nullptr; },
-       "field commentaire: unknown field " + top},
+       "the document: member 2 is not a known field (" + known_top},
       {[](Json& d) {
          d["assure"]["prenom"] = "Camille";
          d["assure"].erase("prenoms");
        },
-       "field assure.prenom: unknown field " + person},
+       "field assure: member 6 is not a known field (did you mean 'prenoms'? " +
+           known_person},
       {[](Json& d) { d["conjoint"]["age"] = 38; },
-       "field conjoint.age: unknown field " + person},
+       "field conjoint: member 1 is not a known field (" + known_person},
       {[](Json& d) { d["enfant"]["nom_usage "] = "ROUSSEAU"; },
-       "field enfant.nom_usage : unknown field " + person},
+       "field enfant: member 4 is not a known field (did you mean "
+       "'nom_usage'? " +
+           known_person},
       // A birth has no expected date, a pregnancy no child.
       {[](Json& d) { d["date_prevue_accouchement"] = "2026-11-20"; },
-       "field date_prevue_accouchement: unknown field " + top},
+       "the document: member 3 is not a known field (" + known_top},
       {[](Json& d) {
          d["type"] = "declaration_grossesse";
          d["date_prevue_accouchement"] = "2027-04-20";
        },
-       "field enfant: unknown field (known here: type, dossier, assure, "
+       "the document: member 4 is not a known field (known here: type, "
+       "dossier, assure, "
        "conjoint, date_prevue_accouchement, numero_allocataire_caf, "
        "organisme_caf)"},
   };
@@ -213,19 +221,31 @@ TEST(CpamTranslatorTest, UnknownKeysAreRefusedByName) {
     EXPECT_THAT(error, Not(HasSubstr("2468135"))) << "case " << i;
     EXPECT_THAT(error, Not(HasSubstr("Camille"))) << "case " << i;
   }
+  // A key that is a NIR, or a name and an address, is not repeated.
+  for (const char* key :
+       {"290023306312387", "DUBOIS Camille 12 rue des Lilas 75015 Paris"}) {
+    Json doc = Sample();
+    doc["assure"][key] = "x";
+    const std::string error = ErrorOf(doc);
+    EXPECT_EQ(error,
+              "field assure: member 1 is not a known field (" + known_person)
+        << key;
+  }
   // The deces document, read through the mapping file: a key holding null
   // is refused too.
   Json death =
       Json::parse(ReadSample("deploy/samples/cpam/death_notification.json"));
   death["defunt"]["age"] = nullptr;
-  EXPECT_THAT(ErrorOf(death),
-              HasSubstr("field defunt.age: unknown field (known here: "));
+  EXPECT_THAT(
+      ErrorOf(death),
+      HasSubstr("field defunt: member 1 is not a known field (known here: "));
   death["defunt"].erase("age");
   death["numero_acte_deces "] = death["numero_acte_deces"];
   death.erase("numero_acte_deces");
   EXPECT_THAT(
       ErrorOf(death),
-      HasSubstr("field numero_acte_deces : unknown field (known here: "));
+      HasSubstr("the document: member 4 is not a known field (did you mean "
+                "'numero_acte_deces'? known here: "));
 }
 
 TEST(CpamTranslatorTest, AddressChangeIsJsonWithTheFullNir) {

@@ -185,17 +185,20 @@ TEST(DgfipTranslatorTest, UnknownKeysAreRefusedByName) {
          d["numeroAlocataire"] = d["numeroAllocataire"];
          d.erase("numeroAllocataire");
        },
-       "field numeroAlocataire: unknown field (known here: spi, nir, nom, "
+       "the document: member 7 is not a known field (did you mean "
+       "'numeroAllocataire'? known here: spi, nir, nom, "
        "prenoms, dateNaissance, sexe, anneeRevenus, rfr, nbPart, sitFam, pac, "
        "aft, numeroAllocataire)"},
       {[](Json& d) { d["pac"][0]["gardeAlternée"] = false; },
-       "field pac[0].gardeAlternée: unknown field (known here: nir, nom, "
+       "field pac[0]: member 3 is not a known field (did you mean "
+       "'gardeAlternee'? known here: nir, nom, "
        "prenoms, dateNaissance, sexe, gardeAlternee, invalidite)"},
       {[](Json& d) {
          d["aft"]["codePostal"] = d["aft"]["cp"];
          d["aft"].erase("cp");
        },
-       "field aft.codePostal: unknown field (known here: adr, cp, ville, cog, "
+       "field aft: member 2 is not a known field (known here: adr, cp, ville, "
+       "cog, "
        "pays)"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -212,7 +215,8 @@ TEST(DgfipTranslatorTest, UnknownKeysAreRefusedByName) {
   household["spiConjoin"] = household["spiConjoint"];
   household.erase("spiConjoint");
   EXPECT_THAT(ErrorOf(household),
-              HasSubstr("field spiConjoin: unknown field (known here: "));
+              HasSubstr("the document: member 14 is not a known field (did you "
+                        "mean 'spiConjoint'? known here: "));
 }
 
 TEST(DgfipTranslatorTest, AddressChangePutsTheNewAddressInAft) {

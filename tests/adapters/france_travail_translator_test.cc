@@ -157,16 +157,19 @@ TEST(FranceTravailTranslatorTest, UnknownKeysAreRefusedByName) {
          d["identifant"] = d["identifiant"];
          d.erase("identifiant");
        },
-       "field identifant: unknown field (known here: identifiant, demandeur, "
+       "the document: member 2 is not a known field (did you mean "
+       "'identifiant'? known here: identifiant, demandeur, "
        "inscription, paiements)"},
       {[](Json& d) { d["inscription"]["categori"] = 1; },
-       "field inscription.categori: unknown field (known here: debut, fin, "
+       "field inscription: member 1 is not a known field (did you mean "
+       "'categorie'? known here: debut, fin, "
        "categorie)"},
       {[](Json& d) { d["paiements"][0]["montant_brut"] = "1234.56"; },
-       "field paiements[0].montant_brut: unknown field (known here: "
+       "field paiements[0]: member 5 is not a known field (known here: "
        "allocation, debut, fin, montant)"},
       {[](Json& d) { d["demandeur"]["nom"] = "MOREAU"; },
-       "field demandeur.nom: unknown field (known here: nir, nom_naissance, "
+       "field demandeur: member 4 is not a known field (known here: nir, "
+       "nom_naissance, "
        "prenoms, date_naissance, sexe, commune_naissance, pays_naissance, "
        "nom_usage)"},
   };

@@ -829,8 +829,8 @@ TEST_F(DemoFlowTest, NamesInDoneAndRejectedAreNeverOverwritten) {
        "{\"case_id\": \"c-1\", \"statut\": \"done\"}");
   ASSERT_TRUE(there(rejected + "/same.3.json.error"));
   EXPECT_EQ(*ReadFile(rejected + "/same.3.json.error"),
-            "field statut: unknown field (known here: case_id, message_id, "
-            "status, reason)\n");
+            "the document: member 2 is not a known field (did you mean "
+            "'status'? known here: case_id, message_id, status, reason)\n");
   EXPECT_EQ(*ReadFile(rejected + "/same.json.error"),
             "field assure: missing\n");
 }
