@@ -211,6 +211,21 @@ struct JsonPositions::Scanner {
   }
 };
 
+std::optional<TextPosition> RepeatedKeyAt(std::string_view text) {
+  auto positions = JsonPositions::Scan(text);
+  if (!positions.ok() || positions->repeated().empty()) return std::nullopt;
+  return positions->Of(positions->repeated().front());
+}
+
+Status CheckNoRepeatedKeys(std::string_view text) {
+  RELAIS_ASSIGN_OR_RETURN(JsonPositions positions, JsonPositions::Scan(text));
+  if (positions.repeated().empty()) return Status::OK();
+  const TextPosition at = positions.Of(positions.repeated().front());
+  return Status::InvalidArgument(
+      "a key appears twice in the same object (line " +
+      std::to_string(at.line) + ", column " + std::to_string(at.column) + ")");
+}
+
 Result<JsonPositions> JsonPositions::Scan(std::string_view text) {
   JsonPositions p;
   p.line_starts_.push_back(0);

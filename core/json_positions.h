@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,5 +48,15 @@ class JsonPositions {
   std::vector<size_t> line_starts_;
   std::vector<nlohmann::json::json_pointer> repeated_;
 };
+
+// Where an object of `text` (one JSON value) names a member the second
+// time (JSON parsers keep one of the two silently); none if no object
+// does, or if `text` is not JSON (Scan says why).
+std::optional<TextPosition> RepeatedKeyAt(std::string_view text);
+
+// OK if no object of `text` names a member twice; else InvalidArgument "a
+// key appears twice in the same object (line L, column C)", without the
+// key. A text that is not JSON: as Scan.
+Status CheckNoRepeatedKeys(std::string_view text);
 
 }  // namespace relais

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_positions.h"
+
 namespace relais::console {
 namespace {
 
@@ -27,6 +29,15 @@ std::string_view Trimmed(std::string_view s) {
 
 }  // namespace
 
+Status RefuseRepeatedKeys(std::string_view body) {
+  const std::optional<TextPosition> at = RepeatedKeyAt(body);
+  if (!at) return Status::OK();
+  return Status::InvalidArgument(
+      "Une même clé figure deux fois dans un objet de la demande (ligne " +
+      std::to_string(at->line) + ", colonne " + std::to_string(at->column) +
+      ").");
+}
+
 Result<SignInRequest> ParseSignIn(std::string_view body) {
   if (body.size() > kMaxSignInBytes) {
     return Status::InvalidArgument("La demande de connexion est trop longue.");
@@ -36,6 +47,7 @@ Result<SignInRequest> ParseSignIn(std::string_view body) {
     return Status::InvalidArgument(
         "La demande de connexion n'est pas un objet JSON.");
   }
+  RELAIS_RETURN_IF_ERROR(RefuseRepeatedKeys(body));
   SignInRequest r;
   for (const auto& [key, value] : j.items()) {
     std::string* field = key == "login"      ? &r.login

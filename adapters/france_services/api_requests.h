@@ -33,6 +33,11 @@ struct SignInRequest {
 // field) otherwise.
 Result<SignInRequest> ParseSignIn(std::string_view body);
 
+// InvalidArgument, in the agent's words, if an object of the JSON `body`
+// names a key twice (the parser would keep the last one silently: a
+// sign-in as another login, a field changed): says where, not the key.
+Status RefuseRepeatedKeys(std::string_view body);
+
 // The value of the session cookie in a Cookie header ("a=1; relais_session=
 // <token>; b=2"); empty if there is none, or if it is not 64 lowercase
 // hexadecimal digits (a token this console could have made).

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "adapters/france_services/api_requests.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -169,6 +170,7 @@ Result<CaseRequest> ParseCaseRequest(std::string_view body, bool opening,
   if (j.is_discarded() || !j.is_object()) {
     return Refused("La demande n'est pas un objet JSON.");
   }
+  RELAIS_RETURN_IF_ERROR(RefuseRepeatedKeys(body));
   CaseRequest r;
   for (auto& [key, value] : j.items()) {
     if (key == "request_id") {

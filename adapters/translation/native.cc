@@ -10,6 +10,7 @@
 #include "core/envelope.h"
 #include "core/flatbuf.h"
 #include "core/identifiers.h"
+#include "core/json_positions.h"
 #include "core/text.h"
 
 namespace relais::translation::native {
@@ -71,6 +72,10 @@ Result<json> ParseJsonObject(std::string_view text) {
   }
   if (!doc.is_object()) {
     return Status::InvalidArgument("the document must be a JSON object");
+  }
+  // Else the last of the two would win without a word.
+  if (Status twice = CheckNoRepeatedKeys(text); !twice.ok()) {
+    return Status::InvalidArgument("not valid here: " + twice.message());
   }
   return doc;
 }

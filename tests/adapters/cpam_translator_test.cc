@@ -248,6 +248,26 @@ TEST(CpamTranslatorTest, UnknownKeysAreRefusedByPlace) {
                 "'numero_acte_deces'? known here: "));
 }
 
+// A key given twice would let the second win without a word: refused,
+// saying where, not which key (the value stays out too).
+TEST(CpamTranslatorTest, AKeyGivenTwiceIsRefusedByItsPlace) {
+  const std::string text =
+      "{\"type\": \"naissance\",\n \"nir\": \"290023306312387\",\n"
+      " \"nir\": \"190023306312387\"}";
+  const std::string error =
+      relais::testing::ErrorOf(CpamTranslator().ReadInbox("f.json", text));
+  EXPECT_EQ(error,
+            "not valid here: a key appears twice in the same object (line 3, "
+            "column 9)");
+  Json doc = Sample();
+  std::string twice = doc.dump();
+  twice.insert(twice.rfind('}'), ", \"organisme_caf\": \"131\"");
+  twice.insert(twice.rfind('}'), ", \"organisme_caf\": \"132\"");
+  EXPECT_THAT(
+      relais::testing::ErrorOf(CpamTranslator().ReadInbox("f.json", twice)),
+      HasSubstr("a key appears twice in the same object"));
+}
+
 TEST(CpamTranslatorTest, AddressChangeIsJsonWithTheFullNir) {
   Delivered d(AddressChangeEvent([](wire::AddressChangeT& c) {
     auto ref = std::make_unique<wire::AgencyReferenceT>();

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "adapters/france_services/api_requests.h"
 #include "adapters/france_services/french.h"
 #include "core/bytes.h"
 #include "core/text.h"
@@ -43,6 +44,26 @@ TEST(CaseRequestsTest, AnOpeningIsReadWhole) {
   EXPECT_FALSE(check->recipients.has_value());
   EXPECT_FALSE(ParseCaseRequest(by_subscription.dump(), /*opening=*/true).ok())
       << "an opening needs its request id";
+}
+
+// The parser would keep the last of two: a sign-in as another login, a
+// field changed. Refused, saying where.
+TEST(CaseRequestsTest, AKeyGivenTwiceIsRefused) {
+  std::string twice = Opening().dump();
+  twice.insert(twice.rfind('}'), ",\"request_id\":\"form-0123456789cd\"");
+  auto r = ParseCaseRequest(twice, /*opening=*/true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(
+                "Une même clé figure deux fois dans un objet de la demande"),
+            std::string::npos)
+      << r.status().message();
+  auto in = ParseSignIn(
+      "{\"login\": \"zz.unknown\", \"login\": \"a.martin\", "
+      "\"password\": \"x\"}");
+  ASSERT_FALSE(in.ok());
+  EXPECT_EQ(in.status().message(),
+            "Une même clé figure deux fois dans un objet de la demande (ligne "
+            "1, colonne 34).");
 }
 
 TEST(CaseRequestsTest, EachMistakeIsRefusedInFrenchWithoutTheValue) {
