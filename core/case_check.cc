@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -50,9 +51,6 @@ RequiredFields() {
       };
   return *required;
 }
-
-// Free text where a person may write several lines.
-bool IsMultiLine(std::string_view field) { return field == "description"; }
 
 std::string FieldList(const StructDef& table) {
   std::string names;
@@ -236,7 +234,7 @@ class Checker {
       return Add(at, CaseRule::kNotUtf8,
                  "not UTF-8 at byte " + std::to_string(bad));
     }
-    if (!IsCleanText(s, IsMultiLine(field))) {
+    if (!IsCleanText(s, IsMultiLineField(field))) {
       return Add(at, CaseRule::kControlCharacter, "holds a control character");
     }
     if (field == "nir") {
@@ -244,7 +242,9 @@ class Checker {
         Add(at, CaseRule::kNir, st.message());
       }
     } else if (IsDateField(field)) {
-      if (!IsValidDate(s)) Add(at, CaseRule::kDate, "not a date YYYY-MM-DD");
+      if (Status st = CheckDateValue(field, s); !st.ok()) {
+        Add(at, CaseRule::kDate, st.message());
+      }
     } else if (IsTaxNumberField(field)) {
       if (Status st = ValidateFiscalNumber(s); !st.ok()) {
         Add(at, CaseRule::kTaxNumber, st.message());
@@ -421,6 +421,28 @@ bool IsRequiredCaseField(std::string_view table, std::string_view field) {
   auto it = RequiredFields().find(table);
   return it != RequiredFields().end() &&
          it->second.contains(std::string(field));
+}
+
+bool IsMultiLineField(std::string_view field) { return field == "description"; }
+
+Status CheckDateValue(std::string_view field, std::string_view iso) {
+  if (!IsValidDate(iso)) {
+    return Status::InvalidArgument("not a date YYYY-MM-DD");
+  }
+  if (field != "birth_date" && field != "death_date") return Status::OK();
+  // Tomorrow's date in UTC: today somewhere on Earth.
+  const time_t tomorrow =
+      static_cast<time_t>(Clock::System()->NowMs() / 1000 + 24 * 3600);
+  std::tm tm{};
+  gmtime_r(&tomorrow, &tm);
+  char latest[16];
+  std::strftime(latest, sizeof(latest), "%Y-%m-%d", &tm);
+  if (iso > std::string_view(latest)) {
+    return Status::InvalidArgument(std::string("after today: a ") +
+                                   (field == "birth_date" ? "birth" : "death") +
+                                   " cannot be in the future");
+  }
+  return Status::OK();
 }
 
 bool IsDateField(std::string_view field) {

@@ -24,6 +24,13 @@ namespace relais {
 bool IsRequiredCaseField(std::string_view table, std::string_view field);
 // Fields holding a date "YYYY-MM-DD" (birth_date, effective_date, ...).
 bool IsDateField(std::string_view field);
+// A date field's text: InvalidArgument "not a date YYYY-MM-DD" unless it is
+// one, and "after today: ..." for a birth_date or death_date later than
+// today (UTC, by this machine's clock, a day's slack for time zones).
+Status CheckDateValue(std::string_view field, std::string_view iso);
+// Free text where a person may write several lines (a description): it
+// may hold newlines and tabs, no other control character.
+bool IsMultiLineField(std::string_view field);
 // Fields holding a numéro fiscal (tax_number, *_tax_number).
 bool IsTaxNumberField(std::string_view field);
 // The allowed range of an integer field that has one of its own

@@ -73,7 +73,7 @@ Result<std::unique_ptr<wire::CitizenT>> ReadPerson(const json& p,
   RELAIS_ASSIGN_OR_RETURN(id->birth_name, native::String(p, "nom", path));
   RELAIS_ASSIGN_OR_RETURN(id->given_names, Strings(p, "prenoms", path));
   RELAIS_ASSIGN_OR_RETURN(id->birth_date,
-                          native::Date(p, "dateNaissance", path));
+                          native::Date(p, "dateNaissance", path, "birth_date"));
   RELAIS_ASSIGN_OR_RETURN(std::string sex, native::String(p, "sexe", path));
   if (sex != "M" && sex != "F")
     return native::FieldError(path, "sexe", "must be M or F");

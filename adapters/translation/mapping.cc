@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/identifiers.h"
 #include "core/ids.h"
+#include "core/text.h"
 
 namespace relais::translation {
 namespace {
@@ -272,6 +273,11 @@ struct Mapping::Walk {
     if (!v.is_string()) return Bad(path, "must be a string");
     std::string s = v.get<std::string>();
     if (s.empty()) return Bad(path, "must not be empty");
+    // As PROTOCOL.md 11 asks of every sender (a recipient's format could
+    // not carry them, or would carry a forged line).
+    if (!IsCleanText(s, IsMultiLineField(f.name))) {
+      return Bad(path, "holds a control character");
+    }
     if (f.name == "nir") {
       if (m.nir_length_ == 13 && s.size() == 13) {
         auto with_key = AddNirKey(s);
@@ -285,9 +291,14 @@ struct Mapping::Walk {
       if (m.french_dates_) {
         auto iso = native::FrenchToIsoDate(s);
         if (!iso) return Bad(path, "not a date DD/MM/YYYY");
+        if (Status st = CheckDateValue(f.name, *iso); !st.ok()) {
+          return Bad(path, st.message());
+        }
         return json(*iso);
       }
-      if (!IsValidDate(s)) return Bad(path, "not a date YYYY-MM-DD");
+      if (Status st = CheckDateValue(f.name, s); !st.ok()) {
+        return Bad(path, st.message());
+      }
     } else if (IsTaxNumberField(f.name)) {
       if (Status st = ValidateFiscalNumber(s); !st.ok()) {
         return Bad(path, st.message());

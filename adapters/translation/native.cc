@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/bytes.h"
+#include "core/case_check.h"
 #include "core/cases.h"
 #include "core/clock.h"
 #include "core/envelope.h"
@@ -149,7 +150,11 @@ Result<std::optional<std::string>> OptionalString(const json& obj,
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<std::string>();
   if (!it->is_string()) return FieldError(path, key, "must be a string");
-  return std::optional<std::string>(it->get<std::string>());
+  std::string s = it->get<std::string>();
+  if (!IsCleanText(s)) {
+    return FieldError(path, key, "holds a control character");
+  }
+  return std::optional<std::string>(std::move(s));
 }
 
 Result<std::string> String(const json& obj, std::string_view key,
@@ -161,9 +166,11 @@ Result<std::string> String(const json& obj, std::string_view key,
 }
 
 Result<std::string> Date(const json& obj, std::string_view key,
-                         const std::string& path) {
+                         const std::string& path, std::string_view canonical) {
   RELAIS_ASSIGN_OR_RETURN(std::string s, String(obj, key, path));
-  if (!IsValidDate(s)) return FieldError(path, key, "not a date YYYY-MM-DD");
+  if (Status st = CheckDateValue(canonical, s); !st.ok()) {
+    return FieldError(path, key, st.message());
+  }
   return s;
 }
 
@@ -257,11 +264,17 @@ Result<std::unique_ptr<wire::CitizenT>> CitizenFromJson(const json& obj,
   if (names == obj.end() || !names->is_array() || names->empty()) {
     return FieldError(path, "prenoms", "must be a non-empty array of strings");
   }
-  for (const auto& n : *names) {
+  for (size_t i = 0; i < names->size(); ++i) {
+    const json& n = (*names)[i];
     if (!n.is_string()) return FieldError(path, "prenoms", "must hold strings");
+    if (!IsCleanText(n.get_ref<const std::string&>())) {
+      return FieldError(path, "prenoms[" + std::to_string(i) + "]",
+                        "holds a control character");
+    }
     id->given_names.push_back(n.get<std::string>());
   }
-  RELAIS_ASSIGN_OR_RETURN(id->birth_date, Date(obj, "date_naissance", path));
+  RELAIS_ASSIGN_OR_RETURN(id->birth_date,
+                          Date(obj, "date_naissance", path, "birth_date"));
   RELAIS_ASSIGN_OR_RETURN(std::string sex, String(obj, "sexe", path));
   if (sex != "M" && sex != "F")
     return FieldError(path, "sexe", "must be M or F");

@@ -51,16 +51,21 @@ Status CheckKnownFields(const json& obj,
 Result<std::string> DumpJson(const json& doc);
 
 // obj[key] as a non-empty string; InvalidArgument "field <path>.<key>:
-// missing" or "...: must be a string".
+// missing", "...: must be a string" or "...: holds a control character"
+// (PROTOCOL.md 11: a recipient's format could not carry it, or would carry
+// a forged line).
 Result<std::string> String(const json& obj, std::string_view key,
                            const std::string& path);
-// Absent or null: nullopt; present and not a string: InvalidArgument.
+// Absent or null: nullopt; present and not a string, or holding a control
+// character: InvalidArgument.
 Result<std::optional<std::string>> OptionalString(const json& obj,
                                                   std::string_view key,
                                                   const std::string& path);
-// A valid ISO date "YYYY-MM-DD".
+// A valid ISO date "YYYY-MM-DD"; with `canonical` "birth_date" or
+// "death_date", not after today (core/case_check.h CheckDateValue).
 Result<std::string> Date(const json& obj, std::string_view key,
-                         const std::string& path);
+                         const std::string& path,
+                         std::string_view canonical = {});
 // A valid 15-character NIR.
 Result<std::string> Nir(const json& obj, std::string_view key,
                         const std::string& path);

@@ -131,6 +131,26 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
        "field enfant.date_naissance: not a date YYYY-MM-DD"},
       {[](Json& d) { d["enfant"]["date_naissance"] = "18/11/2026"; },
        "field enfant.date_naissance"},
+      // Control characters: a recipient's format could not carry them, or
+      // would carry a forged line (PROTOCOL.md 11).
+      {[](Json& d) { d["enfant"]["nom_naissance"] = "ROUSSEAU\n2026 forged"; },
+       "field enfant.nom_naissance: holds a control character"},
+      {[](Json& d) { d["enfant"]["nom_naissance"] = "\x1b[31mROUSSEAU"; },
+       "field enfant.nom_naissance: holds a control character"},
+      {[](Json& d) {
+         d["enfant"]["nom_naissance"] = std::string("ROUS\0SEAU", 9);
+       },
+       "field enfant.nom_naissance: holds a control character"},
+      {[](Json& d) {
+         d["enfant"]["prenoms"][0] =
+             "L\xC2\x9B"
+             "a";
+       },
+       "field enfant.prenoms[0]: holds a control character"},
+      // A birth after today.
+      {[](Json& d) { d["enfant"]["date_naissance"] = "2999-11-18"; },
+       "field enfant.date_naissance: after today: a birth cannot be in the "
+       "future"},
       {[](Json& d) { d.erase("enfant"); }, "field enfant: missing"},
       {[](Json& d) { d["enfant"]["nir"] = "226113306312345"; },
        "field enfant.nir"},

@@ -3,6 +3,7 @@
 
 #include "core/case_check.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "core/files.h"
@@ -51,6 +52,8 @@ TEST(CaseCheckTest, EachRuleNamesTheFieldAndNeverTheValue) {
   const std::vector<Case> cases = {
       {"/body/effective_date", "2026-02-30",
        "body.effective_date: not a date YYYY-MM-DD"},
+      // An effective date may come later (a birth cannot: below).
+      {"/body/effective_date", "2999-02-01", nullptr},
       {"/body/effective_date", 20260201,
        "body.effective_date: must be a string"},
       {"/body/citizen/identity/sex", "F",
@@ -74,9 +77,17 @@ TEST(CaseCheckTest, EachRuleNamesTheFieldAndNeverTheValue) {
   for (const Case& c : cases) {
     json event = AddressChange();
     event[json::json_pointer(c.pointer)] = c.value;
-    EXPECT_EQ(Problems(event), std::vector<std::string>{c.expected})
+    EXPECT_EQ(Problems(event), c.expected == nullptr
+                                   ? std::vector<std::string>{}
+                                   : std::vector<std::string>{c.expected})
         << c.pointer;
   }
+  json event = AddressChange();
+  event["body"]["citizen"]["identity"]["birth_date"] = "2999-02-01";
+  EXPECT_THAT(Problems(event),
+              ::testing::Contains(
+                  "body.citizen.identity.birth_date: after today: a birth "
+                  "cannot be in the future"));
 }
 
 // Each problem carries its rule, for callers that word it themselves
