@@ -10,6 +10,26 @@
 
 namespace relais::metrics {
 
+void RefuseUnsafeRequests(httplib::Server& server,
+                          std::function<std::string(int status)> body,
+                          std::string content_type) {
+  server.set_pre_routing_handler(
+      [body = std::move(body), content_type = std::move(content_type)](
+          const httplib::Request& req, httplib::Response& res) {
+        if (req.has_header("Transfer-Encoding")) {
+          res.status = 411;
+          // The unread body must not be taken for the next request.
+          res.set_header("Connection", "close");
+        } else if (req.path.find('\0') != std::string::npos) {
+          res.status = 400;
+        } else {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        res.set_content(body(res.status), content_type.c_str());
+        return httplib::Server::HandlerResponse::Handled;
+      });
+}
+
 MetricsServer::MetricsServer() = default;
 MetricsServer::~MetricsServer() { Stop(); }
 
@@ -21,6 +41,13 @@ Status MetricsServer::Start(const std::string& key, const std::string& listen,
   server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
   server_->set_read_timeout(5, 0);
   server_->set_payload_max_length(4096);
+  RefuseUnsafeRequests(
+      *server_,
+      [](int status) -> std::string {
+        return status == 411 ? "411 a request body needs a Content-Length\n"
+                             : "400 a NUL byte in the path\n";
+      },
+      "text/plain");
   server_->Get(
       "/metrics", [render = std::move(render)](const httplib::Request&,
                                                httplib::Response& res) {

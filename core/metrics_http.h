@@ -21,6 +21,18 @@ class Server;
 
 namespace relais::metrics {
 
+// Makes `server` refuse, before any handler and before reading a body:
+// - a body whose length is not given (Transfer-Encoding, e.g. chunked):
+//   411 Length Required, and the connection closed. cpp-httplib 0.11
+//   reads such a body whole, past set_payload_max_length (a 400 MB
+//   chunked POST took 400 MB); with a Content-Length that limit holds;
+// - a path holding a NUL byte (%00): 400. A mount point would serve
+//   "console.js%00.png" as console.js, typed by ".png".
+// The answer is `body(status)`, of `content_type`.
+void RefuseUnsafeRequests(httplib::Server& server,
+                          std::function<std::string(int status)> body,
+                          std::string content_type);
+
 class MetricsServer {
  public:
   using RenderFn = std::function<std::string()>;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/files.h"
+#include "core/metrics_http.h"
 #include "core/text.h"
 
 namespace relais::console {
@@ -61,16 +62,33 @@ httplib::Headers SecurityHeaders(bool tls) {
 // The answer to a request httplib refused before any handler (a body over
 // the largest opening, a malformed request) or to an exception a handler let
 // escape.
+// The answer to what httplib refused itself (or a handler left empty),
+// by its status (docs/CONSOLE.md, "Errors").
 nlohmann::ordered_json ErrorBody(int status) {
-  const bool too_large = status == 413;
-  return {{"code", too_large       ? "too_large"
-                   : status == 400 ? "bad_request"
-                                   : "internal"},
-          {"message", too_large ? "La demande est trop volumineuse."
-                      : status == 400
-                          ? "La demande est mal formée."
-                          : "Une erreur interne est survenue. Réessayez ; si "
-                            "cela dure, prévenez l'équipe technique."}};
+  const auto body = [](const char* code, const char* message) {
+    return nlohmann::ordered_json{{"code", code}, {"message", message}};
+  };
+  switch (status) {
+    case 400:
+      return body("bad_request", "La demande est mal formée.");
+    case 404:
+      return body("not_found", "Cette adresse n'existe pas.");
+    case 405:
+      return body("method_not_allowed",
+                  "Cette adresse ne prend pas cette méthode.");
+    case 411:
+      return body("length_required",
+                  "Le corps de la demande doit avoir une longueur "
+                  "(Content-Length).");
+    case 413:
+      return body("too_large", "La demande est trop volumineuse.");
+    case 414:
+      return body("uri_too_long", "L'adresse demandée est trop longue.");
+    default:
+      return body("internal",
+                  "Une erreur interne est survenue. Réessayez ; si cela dure, "
+                  "prévenez l'équipe technique.");
+  }
 }
 
 std::string Render(const nlohmann::ordered_json& body) {
@@ -141,6 +159,8 @@ Result<std::unique_ptr<httplib::Server>> MakeServer(const ConsoleConfig& config,
     server = std::make_unique<httplib::Server>();
   }
   server->set_payload_max_length(max_body);
+  metrics::RefuseUnsafeRequests(
+      *server, [](int status) { return Render(ErrorBody(status)); }, kJson);
   server->set_default_headers(SecurityHeaders(tls));
   server->new_task_queue = [] {
     return new httplib::ThreadPool(kServerThreads);

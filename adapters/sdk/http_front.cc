@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/files.h"
+#include "core/metrics_http.h"
 #include "core/text.h"
 #include "core/thread_name.h"
 
@@ -269,6 +270,17 @@ Status HttpFront::Start(const std::string& listen,
   server_ = std::make_unique<httplib::Server>();
   server_->set_payload_max_length(folders_.max_body);
   ServeErrorsAsJson(*server_, folders_.max_body);
+  metrics::RefuseUnsafeRequests(
+      *server_,
+      [](int status) {
+        return json{{"error", status == 411
+                                  ? "a request body needs a Content-Length "
+                                    "(no Transfer-Encoding)"
+                                  : "a NUL byte in the path"}}
+                   .dump() +
+               "\n";
+      },
+      "application/json");
   // Every request of a method with handlers goes through RouteRequest;
   // the others (TRACE, CONNECT, ...) reach ServeErrorsAsJson's handler.
   const auto handle = [this](const httplib::Request& req,

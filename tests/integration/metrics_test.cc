@@ -1,8 +1,12 @@
 // Integration: relaisd's /metrics (docs/OPERATIONS.md, "Metrics") on a real
 // broker, read as Prometheus would, and checked by Debian's promtool.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -250,6 +254,32 @@ TEST_F(MetricsTest, OnlyGetMetricsIsServed) {
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 405);
   EXPECT_EQ(post->get_header_value("Allow"), "GET");
+
+  // A chunked body (no Content-Length) would be read whole, past the
+  // server's limit: refused before its first chunk is read, while the
+  // client has more to send.
+  const int port = std::stoi(base.substr(base.rfind(':') + 1));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(
+      ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string head =
+      "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "\r\n100000\r\n" +
+      std::string(4096, 'x');
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(head.size()));
+  timeval wait{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+  char answer[512] = {};
+  const ssize_t got = ::recv(fd, answer, sizeof(answer) - 1, 0);
+  ::close(fd);
+  ASSERT_GT(got, 0) << "no answer while the body was still coming";
+  EXPECT_EQ(std::string(answer).rfind("HTTP/1.1 411 ", 0), 0u) << answer;
 }
 
 }  // namespace

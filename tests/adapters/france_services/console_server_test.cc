@@ -511,6 +511,12 @@ TEST_F(ConsoleServerTest, PagesNeedASessionAndCarryTheirParts) {
   EXPECT_EQ(css->body, "/* dsfr */\n");
   EXPECT_EQ(http.Get("/static/console.js")->body, "// console.js\n");
   EXPECT_EQ(http.Get("/static/../pages/_head.html")->status, 404);
+  // A NUL does not cut the file's name short (console.js typed as PNG).
+  EXPECT_EQ(http.Get("/static/console.js%00.png")->status, 400);
+  auto nothing = http.Get("/nothing");
+  ASSERT_TRUE(nothing);
+  EXPECT_EQ(nothing->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(nothing->body)["code"], "not_found");
 
   Browser browser(*url);
   ASSERT_TRUE(browser.SignIn()) << Log();
