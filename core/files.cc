@@ -216,13 +216,37 @@ std::vector<std::string> ReadyFiles(
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && !IsInProgress(name) &&
-        (!wanted || wanted(name))) {
+    std::error_code type_ec;
+    if (entry.symlink_status(type_ec).type() ==
+            std::filesystem::file_type::regular &&
+        !IsInProgress(name) && (!wanted || wanted(name))) {
       names.push_back(name);
     }
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::vector<std::string> ReadyEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::error_code type_ec;
+    if (entry.symlink_status(type_ec).type() !=
+            std::filesystem::file_type::directory &&
+        !IsInProgress(name)) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool IsPlainFile(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::symlink_status(path, ec).type() ==
+         std::filesystem::file_type::regular;
 }
 
 }  // namespace relais

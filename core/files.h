@@ -55,10 +55,17 @@ Status ProbeWrite(const std::string& dir);
 bool IsInProgress(std::string_view name);
 
 // The names of the complete regular files of `dir` (IsInProgress excepted)
-// that `wanted` accepts (all if null), in name order. A folder that
-// cannot be read gives none.
+// that `wanted` accepts (all if null), in name order; a symbolic link is
+// not one, whatever it points to. A folder that cannot be read gives none.
 std::vector<std::string> ReadyFiles(
     const std::string& dir,
     const std::function<bool(const std::string&)>& wanted = nullptr);
+// The names of every entry of `dir` but folders and IsInProgress names,
+// whatever else it is (a file, a symbolic link, a pipe), in name order:
+// for a folder where anything dropped must be answered, not left unseen.
+// (Folders are left alone: another folder of the program may be inside.)
+std::vector<std::string> ReadyEntries(const std::string& dir);
+// Whether `path` is a regular file itself (not a link to one).
+bool IsPlainFile(const std::string& path);
 
 }  // namespace relais

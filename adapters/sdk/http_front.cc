@@ -198,7 +198,10 @@ void HttpFront::ListCases(httplib::Response& res) const {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(folders_.outbox, ec)) {
     const std::string n = e.path().filename().string();
-    if (e.is_regular_file() && PlainName(n) && !IsAttachmentFile(n)) {
+    std::error_code type_ec;
+    // Only the adapter's own files: a link could point anywhere.
+    if (e.symlink_status(type_ec).type() == fs::file_type::regular &&
+        PlainName(n) && !IsAttachmentFile(n)) {
       names.push_back(n);
     }
   }

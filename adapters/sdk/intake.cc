@@ -214,7 +214,9 @@ void Intake::Scan(const std::function<bool()>& stop) {
     if (stop() || !Advance(waiting_.front())) return;
     waiting_.erase(waiting_.begin());
   }
-  for (const auto& name : ReadyFiles(folders_.inbox)) {
+  // Every entry but folders, not only files: a link or a pipe dropped here
+  // goes to rejected/ with its reason, instead of waiting unseen.
+  for (const auto& name : ReadyEntries(folders_.inbox)) {
     if (stop()) return;
     auto id = Take(name);
     if (!id) return;            // the disk: the next scan tries again
@@ -298,7 +300,12 @@ Status Intake::Seal(const std::string& id, Manifest* m) {
   // instead of finding it still in inbox/ one day.
   Result<std::string> contents = Status::InvalidArgument(
       "not a file this adapter reads (it reads " + steps_.reads + ")");
-  if (steps_.accepts(m->file)) {
+  if (!IsPlainFile(TakenPath(id))) {
+    // A link would be followed out of the inbox, a pipe would block.
+    contents = Status::InvalidArgument(
+        "not a plain file (a symbolic link, a pipe...): not read; drop the "
+        "file itself");
+  } else if (steps_.accepts(m->file)) {
     contents = ReadFile(TakenPath(id), kMaxFileBytes);
     if (!contents.ok() &&
         contents.status().code() == Status::Code::kInvalidArgument) {

@@ -1,6 +1,7 @@
 #include "adapters/sdk/intake.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -702,6 +703,32 @@ TEST_F(IntakeTest, ANameTooLongForItsReceiptIsShortenedInDoneAndRejected) {
   EXPECT_EQ(Slurp(rejected_ / (kept + ".error")), "the file holds no case\n");
   EXPECT_TRUE(FileNames(inbox_).empty());
   EXPECT_TRUE(FileNames(intake_).empty());
+}
+
+// A link would be followed out of the inbox (to a file the partner may not
+// send, or one that holds anything), a pipe would block the reader: each
+// goes to rejected/, unread, with its reason. A folder is left alone
+// (another folder of the adapter may be inside the inbox).
+TEST_F(IntakeTest, LinksAndPipesAreRejectedUnreadAndFoldersLeftAlone) {
+  Spit(root_ / "outside.json", "hello");
+  fs::create_symlink(root_ / "outside.json", inbox_ / "link.json");
+  ASSERT_EQ(::mkfifo((inbox_ / "pipe.json").c_str(), 0600), 0);
+  fs::create_directories(inbox_ / "nested");
+  Drop("z.json", "hello");
+  auto intake = Start();
+  intake->Scan(Never);
+  const std::string why =
+      "not a plain file (a symbolic link, a pipe...): not read; drop the "
+      "file itself\n";
+  EXPECT_EQ(FileNames(rejected_),
+            NameList({"link.json", "link.json.error", "pipe.json",
+                      "pipe.json.error"}));
+  EXPECT_EQ(Slurp(rejected_ / "link.json.error"), why);
+  EXPECT_EQ(Slurp(rejected_ / "pipe.json.error"), why);
+  EXPECT_TRUE(fs::is_symlink(rejected_ / "link.json"));
+  EXPECT_EQ(fake_.sealed, NameList{"z.json"});  // neither was read
+  EXPECT_EQ(FileNames(done_), NameList({"z.json", "z.json.receipt.json"}));
+  EXPECT_TRUE(fs::is_directory(inbox_ / "nested"));
 }
 
 TEST_F(FreeNameTest, ALongNameKeepsItsStartAndExtensionWholeCharacters) {
