@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "core/bytes.h"
@@ -205,14 +206,26 @@ Status CaseDesk::SubmitPending(CaseRecord& record) {
 }
 
 Result<OpenOutcome> CaseDesk::Again(const CaseRequest& request,
-                                    CaseRecord earlier) {
+                                    CaseRecord earlier, const Opener& opener) {
   OpenOutcome out;
   if (earlier.request_sha256 != RequestDigest(request)) {
     out.reused_by = earlier.case_id;
     return out;
   }
   out.again = true;
+  const bool unsent =
+      std::any_of(earlier.messages.begin(), earlier.messages.end(),
+                  [](const auto& m) { return m.sequence == 0; });
   RELAIS_RETURN_IF_ERROR(SubmitPending(earlier));
+  if (unsent) {
+    // The first send was cut short (relaisd away): the case is opened now,
+    // and the log says so once, as for any opening.
+    spdlog::info(
+        "console: {} opened case {} ({} message(s), {} recipient(s)), sent "
+        "again after an interruption",
+        opener.login, earlier.case_id, earlier.messages.size(),
+        earlier.recipients.size());
+  }
   RELAIS_ASSIGN_OR_RETURN(out.record, Current(*index_, earlier.case_id));
   return out;
 }
@@ -221,7 +234,7 @@ Result<OpenOutcome> CaseDesk::Open(const CaseRequest& request,
                                    const Opener& opener) {
   RELAIS_ASSIGN_OR_RETURN(std::optional<CaseRecord> earlier,
                           index_->ByRequest(request.request_id));
-  if (earlier) return Again(request, std::move(*earlier));
+  if (earlier) return Again(request, std::move(*earlier), opener);
   OpenOutcome out;
   Prepared prepared;
   RELAIS_ASSIGN_OR_RETURN(out.check, Prepare(request, &prepared));
@@ -236,7 +249,7 @@ Result<OpenOutcome> CaseDesk::Open(const CaseRequest& request,
     if (!earlier)
       RELAIS_RETURN_IF_ERROR(index_->Add(record, request.request_id));
   }
-  if (earlier) return Again(request, std::move(*earlier));
+  if (earlier) return Again(request, std::move(*earlier), opener);
   Status st = SubmitPending(record);
   const bool none_accepted = record.messages.front().sequence == 0;
   if (!st.ok() && st.code() == Status::Code::kRejected && none_accepted &&

@@ -112,8 +112,11 @@ class CaseDesk {
                           Prepared& prepared, CheckOutcome& check);
   // Submits the record's messages not yet accepted; records the receipts.
   Status SubmitPending(CaseRecord& record);
-  // An opening whose request id is in the index already.
-  Result<OpenOutcome> Again(const CaseRequest& request, CaseRecord earlier);
+  // An opening whose request id is in the index already: the same opening
+  // sent again. Its earlier case (its unsent messages
+  // sent now), or reused_by if the request id opened another.
+  Result<OpenOutcome> Again(const CaseRequest& request, CaseRecord earlier,
+                            const Opener& opener);
 
   const DeskOptions options_;
   sdk::Client* client_;

@@ -68,6 +68,15 @@ Result<std::vector<std::string>> Recipients(const nlohmann::json& v) {
           "un (position " +
           std::to_string(out.size() + 1) + ").");
     }
+    // A France services site hands cases to the agencies only (relaisd's
+    // routes refuse anything else, after the check said nothing).
+    if (!IsAgency(r.get<std::string>())) {
+      return Refused(
+          "« recipients » nomme un destinataire qui n'est pas un organisme "
+          "(position " +
+          std::to_string(out.size() + 1) +
+          ") : les organismes sont caf, cpam, dgfip et france-travail.");
+    }
     if (!seen.insert(r.get<std::string>()).second) {
       return Refused("« recipients » nomme deux fois le même organisme.");
     }

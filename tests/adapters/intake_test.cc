@@ -720,9 +720,8 @@ TEST_F(IntakeTest, LinksAndPipesAreRejectedUnreadAndFoldersLeftAlone) {
   const std::string why =
       "not a plain file (a symbolic link, a pipe...): not read; drop the "
       "file itself\n";
-  EXPECT_EQ(FileNames(rejected_),
-            NameList({"link.json", "link.json.error", "pipe.json",
-                      "pipe.json.error"}));
+  EXPECT_EQ(FileNames(rejected_), NameList({"link.json", "link.json.error",
+                                            "pipe.json", "pipe.json.error"}));
   EXPECT_EQ(Slurp(rejected_ / "link.json.error"), why);
   EXPECT_EQ(Slurp(rejected_ / "pipe.json.error"), why);
   EXPECT_TRUE(fs::is_symlink(rejected_ / "link.json"));

@@ -79,6 +79,11 @@ TEST(CaseRequestsTest, EachMistakeIsRefusedInFrenchWithoutTheValue) {
       {"/recipients", json::array(), "recipients"},
       {"/recipients", {"caf", "caf"}, "deux fois"},
       {"/recipients", {"caf", "Not An Id"}, "position 2"},
+      // Only agencies: relaisd's routes would refuse the rest.
+      {"/recipients", {"caf", "nasa"}, "n'est pas un organisme (position 2)"},
+      {"/recipients",
+       {"france-services/lyon-3"},
+       "n'est pas un organisme (position 1)"},
       {"/mandate", "Written", "mandate"},
       {"/mandate/kind", "Ecrit", "mandat"},
       {"/mandate/date", "2026-02-30", "date du mandat"},

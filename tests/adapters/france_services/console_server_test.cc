@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <csignal>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -315,6 +316,48 @@ nlohmann::json Opening(const std::string& request_id,
       {"mandate", {{"kind", "Written"}, {"date", "2026-01-05"}}}};
   if (!request_id.empty()) r["request_id"] = request_id;
   return r;
+}
+
+// relaisd paused while a case is sent: the agent hears 503 and sends the
+// same opening again; the case is then opened, once, and the log says
+// who opened it (the first send could not).
+TEST_F(ConsoleServerTest, AnOpeningSentAgainAfterAnOutageIsLoggedOnce) {
+  auto url = Serve();
+  ASSERT_TRUE(url.has_value()) << Log();
+  Browser browser(*url);
+  ASSERT_TRUE(browser.SignIn()) << Log();
+  nlohmann::json opening = Opening("request-outage-0001", SampleEvent());
+  opening["recipients"] = {"caf"};
+  ASSERT_EQ(::kill(stack_->broker_pid(), SIGSTOP), 0);
+  auto [cut_status, cut] = browser.Post("/api/cases", opening);
+  ASSERT_EQ(::kill(stack_->broker_pid(), SIGCONT), 0);
+  ASSERT_EQ(cut_status, 503) << cut.dump();
+  EXPECT_EQ(cut["code"], "relais_unavailable");
+  EXPECT_EQ(Log().find("opened case"), std::string::npos) << Log();
+
+  nlohmann::json again;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto [status, body] = browser.Post("/api/cases", opening);
+    again = body;
+    return status == 200;
+  })) << again.dump();
+  EXPECT_EQ(again["again"], true);
+  const std::string case_id = again["case"]["case_id"];
+  ASSERT_TRUE(WaitUntil([&] {
+    return Log().find("opened case " + case_id) != std::string::npos;
+  })) << Log();
+  const std::string log = Log();
+  const size_t at = log.find("console: a.martin opened case " + case_id);
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_NE(log.find("sent again after an interruption", at), std::string::npos)
+      << log;
+  // A third send changes nothing, and says nothing more.
+  auto [third_status, third] = browser.Post("/api/cases", opening);
+  EXPECT_EQ(third_status, 200) << third.dump();
+  const std::string after = Log();
+  const size_t first = after.find("opened case " + case_id);
+  EXPECT_EQ(after.find("opened case " + case_id, first + 1), std::string::npos)
+      << after;
 }
 
 // The whole path of an agent: check a case as it is typed, see who will
