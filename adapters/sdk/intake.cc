@@ -56,7 +56,7 @@ std::string FittedName(const std::string& name) {
 
 std::string FreeName(const std::string& dir, const std::string& original,
                      const std::string& suffix) {
-  const std::string name = FittedName(original);
+  std::string name = FittedName(original);
   const auto taken = [&](const std::string& n) {
     return Exists(fs::path(dir) / n) ||
            (!suffix.empty() && Exists(fs::path(dir) / (n + suffix)));
