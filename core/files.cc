@@ -48,18 +48,35 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 
 namespace {
 
-enum class Holds { kAnything, kSecret };
+enum class Holds { kAnything, kSecret, kPlainFile };
+
+constexpr char kNotPlain[] =
+    "not a plain file (a symbolic link, a pipe...): not read; drop the file "
+    "itself";
 
 Result<std::string> Read(const std::string& path, size_t max_bytes,
                          Holds holds) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // A plain file's check is made on what is opened: a link is not
+  // followed, a pipe does not block the open.
+  const int flags = O_RDONLY | O_CLOEXEC |
+                    (holds == Holds::kPlainFile ? O_NOFOLLOW | O_NONBLOCK : 0);
+  const int fd = ::open(path.c_str(), flags);
   if (fd < 0) {
     if (errno == ENOENT) {
       return Status::NotFound("no such file: " + Escaped(path, kPathShown));
     }
+    if (errno == ELOOP && holds == Holds::kPlainFile) {
+      return Status::InvalidArgument(kNotPlain);
+    }
     return Errno("open", path);
   }
   struct stat st {};
+  if (holds == Holds::kPlainFile) {
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return Status::InvalidArgument(kNotPlain);
+    }
+  }
   if (holds == Holds::kSecret) {
     if (::fstat(fd, &st) != 0) {
       Status failed = Errno("stat", path);
@@ -93,6 +110,11 @@ Result<std::string> Read(const std::string& path, size_t max_bytes,
     out.append(buf, static_cast<size_t>(n));
     if (out.size() > max_bytes) {
       ::close(fd);
+      if (holds == Holds::kPlainFile) {
+        return Status::InvalidArgument("the file is larger than " +
+                                       HumanBytes(max_bytes) + " (" +
+                                       std::to_string(max_bytes) + " bytes)");
+      }
       return Status::InvalidArgument(Escaped(path, kPathShown) +
                                      " is larger than " +
                                      std::to_string(max_bytes) + " bytes");
@@ -110,6 +132,10 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
 
 Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes) {
   return Read(path, max_bytes, Holds::kSecret);
+}
+
+Result<std::string> ReadPlainFile(const std::string& path, size_t max_bytes) {
+  return Read(path, max_bytes, Holds::kPlainFile);
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view contents,
@@ -241,12 +267,6 @@ std::vector<std::string> ReadyEntries(const std::string& dir) {
   }
   std::sort(names.begin(), names.end());
   return names;
-}
-
-bool IsPlainFile(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::symlink_status(path, ec).type() ==
-         std::filesystem::file_type::regular;
 }
 
 }  // namespace relais

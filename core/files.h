@@ -24,6 +24,13 @@ Result<std::string> ReadFile(const std::string& path,
 // o+w); its group may.
 Result<std::string> ReadSecretFile(const std::string& path,
                                    size_t max_bytes = 64 << 20);
+// ReadFile of what a partner dropped: InvalidArgument "not a plain file
+// (a symbolic link, a pipe...): not read; drop the file itself" unless
+// `path` itself is a regular file (checked on the file opened: a link is
+// not followed, a pipe does not block), and "the file is larger than 16.0
+// MiB (16777216 bytes)" past `max_bytes`.
+Result<std::string> ReadPlainFile(const std::string& path,
+                                  size_t max_bytes = 64 << 20);
 // Writes `contents` to a temporary file beside `path`, fsyncs it, renames it
 // over `path` and fsyncs the directory: a reader sees the old file or the
 // whole new one, never half of it, and the new one survives a crash once
@@ -65,7 +72,5 @@ std::vector<std::string> ReadyFiles(
 // for a folder where anything dropped must be answered, not left unseen.
 // (Folders are left alone: another folder of the program may be inside.)
 std::vector<std::string> ReadyEntries(const std::string& dir);
-// Whether `path` is a regular file itself (not a link to one).
-bool IsPlainFile(const std::string& path);
 
 }  // namespace relais

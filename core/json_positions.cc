@@ -213,17 +213,17 @@ struct JsonPositions::Scanner {
 
 std::optional<TextPosition> RepeatedKeyAt(std::string_view text) {
   auto positions = JsonPositions::Scan(text);
-  if (!positions.ok() || positions->repeated().empty()) return std::nullopt;
-  return positions->Of(positions->repeated().front());
+  return positions.ok() ? positions->FirstRepeated() : std::nullopt;
 }
 
 Status CheckNoRepeatedKeys(std::string_view text) {
   RELAIS_ASSIGN_OR_RETURN(JsonPositions positions, JsonPositions::Scan(text));
-  if (positions.repeated().empty()) return Status::OK();
-  const TextPosition at = positions.Of(positions.repeated().front());
+  const std::optional<TextPosition> at = positions.FirstRepeated();
+  if (!at) return Status::OK();
   return Status::InvalidArgument(
       "a key appears twice in the same object (line " +
-      std::to_string(at.line) + ", column " + std::to_string(at.column) + ")");
+      std::to_string(at->line) + ", column " + std::to_string(at->column) +
+      ")");
 }
 
 Result<JsonPositions> JsonPositions::Scan(std::string_view text) {

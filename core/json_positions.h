@@ -39,6 +39,11 @@ class JsonPositions {
   const std::vector<nlohmann::json::json_pointer>& repeated() const {
     return repeated_;
   }
+  // Where the first of them is; none if no member is repeated.
+  std::optional<TextPosition> FirstRepeated() const {
+    if (repeated_.empty()) return std::nullopt;
+    return Of(repeated_.front());
+  }
 
  private:
   struct Scanner;

@@ -18,14 +18,23 @@ void RefuseUnsafeRequests(httplib::Server& server,
           const httplib::Request& req, httplib::Response& res) {
         if (req.has_header("Transfer-Encoding")) {
           res.status = 411;
-          // The unread body must not be taken for the next request.
           res.set_header("Connection", "close");
+          // The unread body must not be taken for the next request: the
+          // answer's provider writes it whole, then says it failed, which
+          // is how httplib 0.11 can be made to close a connection.
+          auto text = std::make_shared<const std::string>(body(411));
+          res.set_content_provider(
+              text->size(), content_type,
+              [text](size_t offset, size_t, httplib::DataSink& sink) {
+                sink.write(text->data() + offset, text->size() - offset);
+                return false;
+              });
         } else if (req.path.find('\0') != std::string::npos) {
           res.status = 400;
+          res.set_content(body(400), content_type.c_str());
         } else {
           return httplib::Server::HandlerResponse::Unhandled;
         }
-        res.set_content(body(res.status), content_type.c_str());
         return httplib::Server::HandlerResponse::Handled;
       });
 }

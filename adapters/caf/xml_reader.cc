@@ -81,9 +81,11 @@ std::string Trimmed(const std::string& s) {
 }
 
 Result<json> ToJson(const Node& n, const translation::Mapping& m) {
+  // An element's name is the partner's: it may be anything, and reasons
+  // are logged. The line says where; a name the mapping knows may be said.
   const auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("line " + std::to_string(n.line) +
-                                   ", element " + n.name + ": " + why);
+    return Status::InvalidArgument("line " + std::to_string(n.line) + ": " +
+                                   why);
   };
   if (n.children.empty()) {
     if (!n.attributes.empty()) return bad("attributes are not read here");
@@ -99,8 +101,8 @@ Result<json> ToJson(const Node& n, const translation::Mapping& m) {
     if (array) {
       out.push_back(std::move(v));
     } else if (out.contains(c->name)) {
-      return bad("<" + c->name + "> twice (an array's items are <" + item +
-                 "> in <" + n.name + ">)");
+      return bad("an element given twice (an array's items are <" + item +
+                 "> in their list)");
     } else {
       out[c->name] = std::move(v);
     }
@@ -155,8 +157,8 @@ Result<json> ReadCafXml(std::string_view bytes, const translation::Mapping& m) {
   }
   for (const auto& c : s.root->children) {
     if (doc.contains(c->name)) {
-      return Status::InvalidArgument("line " + std::to_string(c->line) + ": <" +
-                                     c->name + "> twice");
+      return Status::InvalidArgument("line " + std::to_string(c->line) +
+                                     ": an element given twice");
     }
     RELAIS_ASSIGN_OR_RETURN(doc[c->name], ToJson(*c, m));
   }

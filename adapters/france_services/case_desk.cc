@@ -183,7 +183,8 @@ Result<CaseRecord> CaseDesk::Seal(const CaseRequest& request,
   return record;
 }
 
-Status CaseDesk::SubmitPending(CaseRecord& record) {
+Result<bool> CaseDesk::SubmitPending(CaseRecord& record) {
+  bool completed = false;
   for (size_t i = 0; i < record.messages.size(); ++i) {
     KeptMessage& m = record.messages[i];
     if (m.sequence != 0) continue;
@@ -198,11 +199,22 @@ Status CaseDesk::SubmitPending(CaseRecord& record) {
     if (!receipt.ok()) return receipt.status();
     // Recorded in the index by itself: reports may have changed the case
     // meanwhile, and this copy is older.
-    RELAIS_RETURN_IF_ERROR(index_->Accepted(
-        record.case_id, i, receipt->sequence, receipt->accepted_at_ms));
+    RELAIS_ASSIGN_OR_RETURN(
+        const bool last, index_->Accepted(record.case_id, i, receipt->sequence,
+                                          receipt->accepted_at_ms));
+    completed = completed || last;
     m.sequence = receipt->sequence;
   }
-  return Status::OK();
+  return completed;
+}
+
+void CaseDesk::LogOpened(const Opener& opener, const CaseRecord& record,
+                         std::string_view after) {
+  spdlog::info(
+      "console: {} opened case {} ({} message(s), {} recipient(s)){}",
+      opener.login, record.case_id, record.messages.size(),
+      record.recipients.size(),
+      after.empty() ? std::string() : ", sent again" + std::string(after));
 }
 
 Result<OpenOutcome> CaseDesk::Again(const CaseRequest& request,
@@ -213,19 +225,9 @@ Result<OpenOutcome> CaseDesk::Again(const CaseRequest& request,
     return out;
   }
   out.again = true;
-  const bool unsent =
-      std::any_of(earlier.messages.begin(), earlier.messages.end(),
-                  [](const auto& m) { return m.sequence == 0; });
-  RELAIS_RETURN_IF_ERROR(SubmitPending(earlier));
-  if (unsent) {
-    // The first send was cut short (relaisd away): the case is opened now,
-    // and the log says so once, as for any opening.
-    spdlog::info(
-        "console: {} opened case {} ({} message(s), {} recipient(s)), sent "
-        "again after an interruption",
-        opener.login, earlier.case_id, earlier.messages.size(),
-        earlier.recipients.size());
-  }
+  RELAIS_ASSIGN_OR_RETURN(const bool completed, SubmitPending(earlier));
+  // The first send was cut short (relaisd away): the case is opened now.
+  if (completed) LogOpened(opener, earlier, " after an interruption");
   RELAIS_ASSIGN_OR_RETURN(out.record, Current(*index_, earlier.case_id));
   return out;
 }
@@ -250,7 +252,8 @@ Result<OpenOutcome> CaseDesk::Open(const CaseRequest& request,
       RELAIS_RETURN_IF_ERROR(index_->Add(record, request.request_id));
   }
   if (earlier) return Again(request, std::move(*earlier), opener);
-  Status st = SubmitPending(record);
+  Result<bool> completed = SubmitPending(record);
+  const Status st = completed.status();
   const bool none_accepted = record.messages.front().sequence == 0;
   if (!st.ok() && st.code() == Status::Code::kRejected && none_accepted &&
       st.reject_code() != wire::RejectCode::Overloaded &&
@@ -261,9 +264,9 @@ Result<OpenOutcome> CaseDesk::Open(const CaseRequest& request,
     RELAIS_RETURN_IF_ERROR(index_->Remove(record.case_id));
   }
   RELAIS_RETURN_IF_ERROR(st);
-  spdlog::info("console: {} opened case {} ({} message(s), {} recipient(s))",
-               opener.login, record.case_id, record.messages.size(),
-               record.recipients.size());
+  // Logged by whichever send recorded the last receipt: once, even when
+  // the same form was sent twice at once.
+  if (*completed) LogOpened(opener, record, "");
   RELAIS_ASSIGN_OR_RETURN(out.record, Current(*index_, record.case_id));
   return out;
 }

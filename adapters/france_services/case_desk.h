@@ -111,7 +111,12 @@ class CaseDesk {
   Result<CaseRecord> Seal(const CaseRequest& request, const Opener& opener,
                           Prepared& prepared, CheckOutcome& check);
   // Submits the record's messages not yet accepted; records the receipts.
-  Status SubmitPending(CaseRecord& record);
+  // True if this call recorded the case's last receipt (the index says so
+  // to one caller only).
+  Result<bool> SubmitPending(CaseRecord& record);
+  // "<login> opened case <id> (...)", and ", sent again<after>" if `after`.
+  static void LogOpened(const Opener& opener, const CaseRecord& record,
+                        std::string_view after);
   // An opening whose request id is in the index already: the same opening
   // sent again. Its earlier case (its unsent messages
   // sent now), or reused_by if the request id opened another.

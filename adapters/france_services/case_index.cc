@@ -376,22 +376,24 @@ Status CaseIndex::Add(const CaseRecord& record, std::string_view request_id) {
   return Put(kept, request_id);
 }
 
-Status CaseIndex::Accepted(const std::string& case_id, size_t message,
-                           uint64_t sequence, int64_t at_ms) {
+Result<bool> CaseIndex::Accepted(const std::string& case_id, size_t message,
+                                 uint64_t sequence, int64_t at_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   RELAIS_ASSIGN_OR_RETURN(std::optional<CaseRecord> record, Get(case_id));
   if (!record || message >= record->messages.size()) {
     return Status::NotFound("case " + case_id + " in the case index");
   }
   KeptMessage& m = record->messages[message];
-  if (m.sequence != 0) return Status::OK();  // recorded already
+  if (m.sequence != 0) return false;  // recorded already
   m.sequence = sequence;
   m.accepted_at_ms = at_ms;
   m.envelope.clear();
   for (const auto& r : m.recipients) {
     record->history.push_back({at_ms, r, wire::RecipientState::Sent, {}});
   }
-  return Put(*record, {});
+  RELAIS_RETURN_IF_ERROR(Put(*record, {}));
+  return std::all_of(record->messages.begin(), record->messages.end(),
+                     [](const KeptMessage& k) { return k.sequence != 0; });
 }
 
 Result<std::optional<CaseRecord>> CaseIndex::Find(const std::string& case_id) {

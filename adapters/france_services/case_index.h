@@ -119,9 +119,10 @@ class CaseIndex {
   Status Add(const CaseRecord& record, std::string_view request_id);
   // The broker accepted message `message` of the case: its sequence and
   // time, and a history entry per recipient of it, synced; its envelope
-  // is dropped.
-  Status Accepted(const std::string& case_id, size_t message, uint64_t sequence,
-                  int64_t at_ms);
+  // is dropped. True if this call recorded the case's last message without
+  // its receipt (the whole case is now accepted): of two callers, one.
+  Result<bool> Accepted(const std::string& case_id, size_t message,
+                        uint64_t sequence, int64_t at_ms);
   Result<std::optional<CaseRecord>> Find(const std::string& case_id);
   // Forgets a case and its request id (a case the broker refused before
   // accepting anything of it), synced.

@@ -59,11 +59,10 @@ httplib::Headers SecurityHeaders(bool tls) {
   return headers;
 }
 
-// The answer to a request httplib refused before any handler (a body over
-// the largest opening, a malformed request) or to an exception a handler let
-// escape.
-// The answer to what httplib refused itself (or a handler left empty),
-// by its status (docs/CONSOLE.md, "Errors").
+// The answer, by its status, to a request httplib refused before any
+// handler (a body over the largest opening, a malformed request, no such
+// page), to a pre-routing refusal, or to an exception a handler let
+// escape (docs/CONSOLE.md, "Errors").
 nlohmann::ordered_json ErrorBody(int status) {
   const auto body = [](const char* code, const char* message) {
     return nlohmann::ordered_json{{"code", code}, {"message", message}};

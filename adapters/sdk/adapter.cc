@@ -402,7 +402,8 @@ bool AdapterRuntime::Done(const std::string& from, const std::string& name,
   // very bytes without its file is that crash's: it is written again, not
   // beside a second one. Any other receipt of that name is an earlier
   // file's (the partner took the file and left the receipt): kept.
-  const fs::path own = fs::path(config_.done) / name;
+  // A long name was kept shortened (FittedName): its receipt is there.
+  const fs::path own = fs::path(config_.done) / FittedName(name);
   std::error_code ec;
   bool crashed = false;
   if (!fs::exists(own, ec)) {
@@ -413,8 +414,9 @@ bool AdapterRuntime::Done(const std::string& from, const std::string& name,
                 j["sha256"] == receipt["sha256"];
     }
   }
-  const std::string as =
-      crashed ? name : FreeName(config_.done, name, ".receipt.json");
+  const std::string as = crashed
+                             ? FittedName(name)
+                             : FreeName(config_.done, name, ".receipt.json");
   if (as != name) receipt["as"] = as;
   const fs::path target = fs::path(config_.done) / as;
   Status st = WriteFileAtomic(target.string() + ".receipt.json",
@@ -432,7 +434,8 @@ bool AdapterRuntime::Done(const std::string& from, const std::string& name,
 std::optional<nlohmann::ordered_json> AdapterRuntime::ReadPartnerJson(
     const std::string& dir, const std::string& name, size_t max_bytes,
     std::string* sha256) {
-  auto text = ReadFile((fs::path(dir) / name).string(), max_bytes);
+  // A link or a pipe is refused unread, as in inbox/.
+  auto text = ReadPlainFile((fs::path(dir) / name).string(), max_bytes);
   if (!text.ok()) {
     if (text.status().code() == Status::Code::kInvalidArgument) {
       Reject(dir, name, text.status().message());
@@ -449,11 +452,10 @@ std::optional<nlohmann::ordered_json> AdapterRuntime::ReadPartnerJson(
 }
 
 void AdapterRuntime::ScanSubjects() {
-  for (const auto& name : ReadyFiles(config_.subjects, [](const auto& n) {
-         return n.ends_with(".json");
-       })) {
+  // Links and pipes too, to be refused (ReadPartnerJson).
+  for (const auto& name : ReadyEntries(config_.subjects)) {
     if (stop_.load()) return;
-    RegisterFile(name);
+    if (name.ends_with(".json")) RegisterFile(name);
   }
 }
 
@@ -495,11 +497,10 @@ void AdapterRuntime::RegisterFile(const std::string& name) {
 }
 
 void AdapterRuntime::ScanStatus() {
-  for (const auto& name : ReadyFiles(config_.status, [](const auto& n) {
-         return n.ends_with(".json");
-       })) {
+  // Links and pipes too, to be refused (ReadPartnerJson).
+  for (const auto& name : ReadyEntries(config_.status)) {
     if (stop_.load()) return;
-    ReportFile(name);
+    if (name.ends_with(".json")) ReportFile(name);
   }
 }
 

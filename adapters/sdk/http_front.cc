@@ -164,7 +164,7 @@ json ManifestEntries(const std::string& outbox, const std::string& name) {
   json out = json::array();
   const std::string manifest = ManifestName(name);
   if (manifest.empty()) return out;
-  auto text = ReadFile((fs::path(outbox) / manifest).string(), 1 << 20);
+  auto text = ReadPlainFile((fs::path(outbox) / manifest).string(), 1 << 20);
   if (!text.ok()) return out;
   json doc = json::parse(*text, nullptr, false);
   if (!doc.is_object() || !doc["attachments"].is_array()) return out;
@@ -182,7 +182,8 @@ json ManifestEntries(const std::string& outbox, const std::string& name) {
 json AttachmentsOf(const std::string& outbox, const std::string& name) {
   json out = json::array();
   for (json a : ManifestEntries(outbox, name)) {
-    auto content = ReadFile(
+    // Only the adapter's own files: a link could point anywhere.
+    auto content = ReadPlainFile(
         (fs::path(outbox) / a["file"].get<std::string>()).string(), 64 << 20);
     if (!content.ok()) continue;
     a["content_base64"] = Base64Encode(*content);

@@ -300,19 +300,10 @@ Status Intake::Seal(const std::string& id, Manifest* m) {
   // instead of finding it still in inbox/ one day.
   Result<std::string> contents = Status::InvalidArgument(
       "not a file this adapter reads (it reads " + steps_.reads + ")");
-  if (!IsPlainFile(TakenPath(id))) {
-    // A link would be followed out of the inbox, a pipe would block.
-    contents = Status::InvalidArgument(
-        "not a plain file (a symbolic link, a pipe...): not read; drop the "
-        "file itself");
-  } else if (steps_.accepts(m->file)) {
-    contents = ReadFile(TakenPath(id), kMaxFileBytes);
-    if (!contents.ok() &&
-        contents.status().code() == Status::Code::kInvalidArgument) {
-      contents = Status::InvalidArgument(
-          "the file is larger than " + HumanBytes(kMaxFileBytes) + " (" +
-          std::to_string(kMaxFileBytes) + " bytes): split it");
-    }
+  if (steps_.accepts(m->file)) {
+    // Refused unread too: a link (it would be followed out of the inbox),
+    // a pipe (it would block), a file over the limit.
+    contents = ReadPlainFile(TakenPath(id), kMaxFileBytes);
   }
   Result<std::vector<std::string>> envelopes =
       contents.ok() ? steps_.seal(m->file, *contents)

@@ -52,8 +52,9 @@ Result<std::map<std::string, std::vector<std::string>>> ParseSubjectsFile(
   std::map<std::string, std::vector<std::string>> refs;
   for (const auto& [key, value] : doc.items()) {
     if (key != "register" && key != "unregister") {
-      return Status::InvalidArgument("field " + key +
-                                     ": unknown (register or unregister)");
+      // Not repeated: a key may be anything (a NIR), and this is logged.
+      return Status::InvalidArgument(
+          "the document: a key is not register or unregister");
     }
     if (!value.is_array()) {
       return Status::InvalidArgument("field " + key +

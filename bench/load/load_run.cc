@@ -81,19 +81,22 @@ struct Target {
     peak_rss_mb = std::max(peak_rss_mb, deploy::PeakRssMb(broker.pid()));
   }
   // SIGKILL, then start again on the same endpoint and wait until it
-  // listens. While it was down, something else may hold the port for a
-  // moment (a client reconnecting on loopback can be given it as its own
-  // source port, a TCP self-connect); relaisd then exits at once, and is
-  // started again, for up to 20 s.
+  // listens (its recovery: 300 s at most). While it was down, something
+  // else may hold the port for a moment (a client reconnecting on
+  // loopback can be given it as its own source port, a TCP self-connect):
+  // relaisd then exits at once saying "Address already in use", and is
+  // started again, for up to 20 s. Any other exit is the run's failure.
   Status KillAndRestart() {
     static constexpr std::chrono::seconds kRecoveryLimit{300};
     NoteRss();
     broker.Kill();
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    const std::string log = dir + "/relaisd.log";
     for (;;) {
       std::error_code ec;
       fs::remove(endpoint_file, ec);
+      const auto logged = fs::file_size(log, ec);
       // Restarted from the killer's thread: it must outlive that thread.
       RELAIS_ASSIGN_OR_RETURN(
           broker, deploy::ChildProcess::Start(broker_argv, dir + "/relaisd.log",
@@ -109,9 +112,13 @@ struct Target {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       if (broker.running()) return Status::OK();
-      if (std::chrono::steady_clock::now() > deadline) {
-        return Status::Unavailable("relaisd did not start again (see " + dir +
-                                   "/relaisd.log)");
+      auto said = ReadFile(log);
+      const bool port_held =
+          said.ok() && !ec && said->size() >= logged &&
+          said->find("Address already in use", logged) != std::string::npos;
+      if (!port_held || std::chrono::steady_clock::now() > deadline) {
+        return Status::Unavailable("relaisd did not start again (see " + log +
+                                   ")");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }

@@ -278,7 +278,7 @@ TEST(CaseTypesTest, BadNativeInputNamesTheField) {
       {"caf",
        Edited(xml, "<etape>NAISSANCE</etape>",
               "<etape>NAISSANCE</etape><etape>NAISSANCE</etape>"),
-       "<etape> twice"},
+       "line 3: an element given twice"},
       // CPAM: JSON.
       {"cpam", Edited(death, "LEROY", "LER\xD4Y"), "not valid JSON"},
       // A number too large for a double (found by native_fuzz).

@@ -124,8 +124,13 @@ TEST(RestartTest, ARestartWaitsWhileItsPortIsBrieflyHeld) {
       ::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
       0);
   ASSERT_EQ(::listen(holder, 1), 0);
-  std::thread release([holder] {
-    std::this_thread::sleep_for(seconds(1));
+  // Released once relaisd found it taken (never before: the test would
+  // not try what it names).
+  std::thread release([holder, &stack] {
+    WaitUntil([&] {
+      return stack.BrokerLog().find("Address already in use") !=
+             std::string::npos;
+    });
     ::close(holder);
   });
   const Status started = stack.StartBroker();

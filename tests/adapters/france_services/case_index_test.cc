@@ -141,12 +141,18 @@ TEST_F(CaseIndexTest, AReceiptKeepsTheReportsThatCameBeforeIt) {
   c.messages.push_back({{"cpam"}, "other", 0, 0});
   c.recipients.push_back({"cpam", RecipientState::Sent, 0, {}});
   ASSERT_TRUE(index->Add(c, "r").ok());
-  ASSERT_TRUE(index->Accepted("c-1", 0, 7, now_ + 1).ok());
+  auto first = index->Accepted("c-1", 0, 7, now_ + 1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(*first) << "one of two";
   ASSERT_TRUE(
       index->ApplyReport("c-1", "caf", RecipientState::Done, now_ + 2, "")
           .ok());
-  ASSERT_TRUE(index->Accepted("c-1", 1, 8, now_ + 3).ok());
-  ASSERT_TRUE(index->Accepted("c-1", 1, 8, now_ + 3).ok());  // again: once
+  auto last = index->Accepted("c-1", 1, 8, now_ + 3);
+  ASSERT_TRUE(last.ok());
+  EXPECT_TRUE(*last) << "the case's last receipt";
+  auto again = index->Accepted("c-1", 1, 8, now_ + 3);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again) << "again: once";
   EXPECT_FALSE(index->Accepted("c-1", 2, 9, now_).ok());
   EXPECT_FALSE(index->Accepted("c-9", 0, 9, now_).ok());
   auto r = index->Find("c-1");
