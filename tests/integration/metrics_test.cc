@@ -1,10 +1,8 @@
 // Integration: relaisd's /metrics (docs/OPERATIONS.md, "Metrics") on a real
 // broker, read as Prometheus would, and checked by Debian's promtool.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -260,14 +258,8 @@ TEST_F(MetricsTest, OnlyGetMetricsIsServed) {
   // client has more to send, and the connection closed (what is unread
   // must not be taken for the next request).
   const int port = std::stoi(base.substr(base.rfind(':') + 1));
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ConnectToLoopback(port);
   ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(
-      ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
   const std::string head =
       "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
       "\r\n100000\r\n";

@@ -1,10 +1,7 @@
 // Fault: relaisd killed with SIGKILL after it acknowledged a message, then
 // restarted: the message is still delivered, once, to the partner.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -114,16 +111,8 @@ TEST(RestartTest, ARestartWaitsWhileItsPortIsBrieflyHeld) {
   const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
   stack.KillBroker();
 
-  const int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int holder = ListenOnLoopback(port);
   ASSERT_GE(holder, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(
-      ::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-      0);
-  ASSERT_EQ(::listen(holder, 1), 0);
   // Released once relaisd found it taken (never before: the test would
   // not try what it names).
   std::thread release([holder, &stack] {

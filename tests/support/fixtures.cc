@@ -1,8 +1,11 @@
 #include "tests/support/fixtures.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -167,6 +170,42 @@ bool CreatedFiles::Seen(const std::string& name) {
     }
   }
   return seen_.count(name) > 0;
+}
+
+namespace {
+
+// A socket and the address 127.0.0.1:`port` for it.
+int LoopbackSocket(int port, sockaddr_in* address) {
+  *address = sockaddr_in{};
+  address->sin_family = AF_INET;
+  address->sin_port = htons(static_cast<uint16_t>(port));
+  address->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return ::socket(AF_INET, SOCK_STREAM, 0);
+}
+
+}  // namespace
+
+int ConnectToLoopback(int port) {
+  sockaddr_in address;
+  const int fd = LoopbackSocket(port, &address);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address),
+                           sizeof(address)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int ListenOnLoopback(int port) {
+  sockaddr_in address;
+  const int fd = LoopbackSocket(port, &address);
+  if (fd >= 0 && (::bind(fd, reinterpret_cast<sockaddr*>(&address),
+                         sizeof(address)) != 0 ||
+                  ::listen(fd, 1) != 0)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace relais::testing

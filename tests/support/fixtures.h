@@ -64,6 +64,11 @@ std::vector<std::string> FileNames(const std::filesystem::path& dir);
 // e.g. SourcePath("deploy/samples/cpam/birth.json").
 std::string SourcePath(const std::string& rel);
 
+// A TCP socket on 127.0.0.1:`port`, connected to it, or bound and
+// listening there (holding the port); -1 if that fails.
+int ConnectToLoopback(int port);
+int ListenOnLoopback(int port);
+
 // Files created in one folder (inotify, IN_CREATE), from construction on:
 // proof that something happened there, even to a file that is gone again
 // (e.g. a write probe, created and unlinked at once). Not thread-safe.
