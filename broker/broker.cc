@@ -81,6 +81,7 @@ Status Broker::Init() {
   writer_->set_backup_dir(config_.backup_dir.empty()
                               ? config_.journal_dir + ".backups"
                               : config_.backup_dir);
+  writer_->set_payload_retention(config_.payload_retention);
   ingress_ = std::make_unique<IngressPool>(
       registry_.get(), clock_,
       IngressLimits{config_.max_message_bytes, config_.max_pending_bytes,
@@ -217,6 +218,7 @@ void Broker::CountCommitted(const journal::CommitReport& report) {
     return;
   }
   (report.synced ? metrics_->batches : metrics_->unsynced_batches).Add();
+  metrics_->payloads_deleted.Add(report.payloads_deleted);
   if (report.synced) metrics_->journal_write.Observe(report.write_seconds);
   if (!report.submits.empty()) {
     metrics_->batch_submits.Observe(static_cast<double>(report.submits.size()));

@@ -230,6 +230,10 @@ Status ReadBrokerLimits(const toml::table& t, const std::string& path,
       ReadUint<int64_t>(*b, "max_ttl_days", 1, 3650, &ttl_days, path));
   c.time_policy.max_clock_skew_ms = skew_s * 1000;
   c.time_policy.max_ttl_ms = ttl_days * 86400000;
+  int64_t retention_days = c.payload_retention.count() / 86400000;
+  RELAIS_RETURN_IF_ERROR(ReadUint<int64_t>(*b, "payload_retention_days", 0,
+                                           3650, &retention_days, path));
+  c.payload_retention = std::chrono::milliseconds(retention_days * 86400000);
   int64_t cache_mb = static_cast<int64_t>(c.journal.block_cache_bytes >> 20);
   int64_t buffer_mb = static_cast<int64_t>(c.journal.write_buffer_bytes >> 20);
   RELAIS_RETURN_IF_ERROR(
@@ -308,6 +312,7 @@ Result<BrokerConfig> ParseBrokerConfig(const std::string& text,
                                          "max_pending_mb",
                                          "max_clock_skew_s",
                                          "max_ttl_days",
+                                         "payload_retention_days",
                                          "journal_cache_mb",
                                          "journal_write_buffer_mb",
                                          "journal_verify_on_start"},

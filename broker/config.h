@@ -4,6 +4,7 @@
 // documented example; every key and its default is listed there and in
 // docs/OPERATIONS.md. Relative paths are relative to the file's folder.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "broker/delivery/sessions.h"
 #include "broker/ingress/registry.h"
 #include "broker/journal/journal.h"
+#include "broker/journal/writer.h"
 #include "core/envelope.h"
 #include "core/status.h"
 
@@ -46,6 +48,11 @@ struct BrokerConfig {
   delivery::RedeliveryPolicy redelivery;
   // Heartbeat interval announced in Welcome. Default: 2000 ms.
   uint32_t heartbeat_interval_ms = 2000;
+  // How long a message's envelope stays in the journal after its
+  // expires_at_ms (then deleted: dead letters can no longer be replayed;
+  // the case's trail and the audit chain stay). Default: 30 days.
+  std::chrono::milliseconds payload_retention =
+      journal::JournalWriter::kDefaultPayloadRetention;
   // Envelope time checks. Defaults: 300 s skew, 90 days time to live.
   TimePolicy time_policy;
   // Signature-verifying threads; 0 = one per core. Default: 0.

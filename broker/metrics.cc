@@ -205,6 +205,11 @@ void BrokerMetrics::WriteBroker(metrics::TextWriter& w,
   w.Family("relais_journal_failed_batches_total",
            "Journal batches whose write or sync failed.", Type::kCounter);
   w.Sample({}, failed_batches.value());
+  w.Family("relais_journal_payloads_deleted_total",
+           "Envelopes deleted from the journal at the end of their retention "
+           "(payload_retention_days after their expiry).",
+           Type::kCounter);
+  w.Sample({}, payloads_deleted.value());
   w.Family("relais_journal_disk_bytes", "Size on disk of the journal's folder.",
            Type::kGauge);
   w.Sample({}, FolderBytes(in.journal_dir));

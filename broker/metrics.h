@@ -64,6 +64,8 @@ class BrokerMetrics {
   metrics::Histogram batch_submits{metrics::PowerOfTwoBuckets(2048)};
   metrics::Histogram journal_write{metrics::LatencyBuckets()};
   metrics::Counter batches, unsynced_batches, failed_batches;
+  // Envelopes deleted at the end of their retention.
+  metrics::Counter payloads_deleted;
 
   struct ScrapeInputs {
     const journal::Journal* journal = nullptr;

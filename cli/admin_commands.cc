@@ -134,6 +134,11 @@ int DeadLetters(const DeadLettersArgs& a) {
       if (event.ok()) out["event"] = ordered_json::parse(*event);
     }
     out["envelope_bytes"] = reply->envelope()->size();
+  } else if (op == wire::AdminOp::ShowDeadLetter) {
+    out["envelope_bytes"] = 0;
+    out["envelope_deleted"] =
+        "the broker no longer holds the message: it was deleted at the end "
+        "of its retention (payload_retention_days); it cannot be replayed";
   }
   if (op == wire::AdminOp::ReplayDeadLetter) out["replayed"] = true;
   if (op == wire::AdminOp::DropDeadLetter) out["dropped"] = true;

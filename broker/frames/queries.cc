@@ -144,7 +144,11 @@ Result<std::string> Queries::ShowDeadLetter(uint64_t request_id,
                                 std::to_string(a.sequence()) + " for '" +
                                 recipient + "'");
   }
+  // Absent once deleted at the end of its retention.
   auto envelope = journal_->GetMessage(VectorBytes(dl->message_id()));
+  if (!envelope.ok() && envelope.status().code() != Status::Code::kNotFound) {
+    return Unavailable(envelope.status().message());
+  }
   return AdminReplyFrame(request_id, a.op(), {*dead},
                          envelope.ok() ? *envelope : std::string(), false,
                          nullptr);

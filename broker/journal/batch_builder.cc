@@ -36,14 +36,17 @@ std::string BuildDeadLetter(std::string_view recipient, uint64_t sequence,
 // Every message whose expiry passed becomes a dead letter for each
 // recipient that has not acknowledged it (replayed ones excepted).
 void JournalWriter::BatchBuilder::Sweep() {
-  std::vector<ExpiryEntry> expired;
-  Status st = w_->journal_->ReadExpired(now_ms_, kMaxSweep, &expired);
+  std::vector<DueEntry> expired;
+  Status st =
+      w_->journal_->ReadDue(TimeIndex::kExpiry, now_ms_, kMaxSweep, &expired);
   if (!st.ok()) {
     spdlog::error("expiry sweep: {}", st.ToString());
     return;
   }
+  const int64_t retention_ms = w_->payload_retention_.count();
   for (const auto& e : expired) {
-    batch_->DeleteExpiry(e.expires_at_ms, e.sequence);
+    batch_->DeleteExpiry(e.due_ms, e.sequence);
+    batch_->PutPurge(e.due_ms + retention_ms, e.sequence, e.message_id);
     ++changes_;
     std::string bytes;
     auto v = LoadEnvelope(e.message_id, &bytes);
@@ -55,6 +58,47 @@ void JournalWriter::BatchBuilder::Sweep() {
       MakeDead(recipient, e.sequence, *v, wire::RecipientState::Expired, 0,
                "expired before the recipient acknowledged it");
     }
+  }
+  Purge();
+}
+
+void JournalWriter::BatchBuilder::Purge() {
+  std::vector<DueEntry> due;
+  Status st =
+      w_->journal_->ReadDue(TimeIndex::kPurge, now_ms_, kMaxSweep, &due);
+  if (!st.ok()) {
+    spdlog::error("retention sweep: {}", st.ToString());
+    return;
+  }
+  for (const auto& e : due) {
+    batch_->DeletePurge(e.due_ms, e.sequence);
+    ++changes_;
+    auto envelope = w_->journal_->GetMessage(e.message_id);
+    if (!envelope.ok()) {
+      if (envelope.status().code() != Status::Code::kNotFound) {
+        spdlog::error("retention sweep: message {}: {}",
+                      HexEncode(e.message_id), envelope.status().ToString());
+        batch_->PutPurge(now_ms_ + kPurgeRecheck.count(), e.sequence,
+                         e.message_id);
+      }
+      continue;
+    }
+    auto v = ParseEnvelope(*envelope);
+    bool waited_for = false;
+    if (v.ok()) {
+      for (const auto* r : *v->header->recipients()) {
+        const Key key{std::string(StringView(r)), e.sequence};
+        waited_for = waited_for || replayed_.count(key) > 0 ||
+                     OutboxEntryOf(key.first, e.sequence).has_value();
+      }
+    }
+    if (waited_for) {
+      batch_->PutPurge(now_ms_ + kPurgeRecheck.count(), e.sequence,
+                       e.message_id);
+      continue;
+    }
+    batch_->DeleteMessage(e.message_id);
+    ++report_.payloads_deleted;
   }
 }
 
@@ -113,6 +157,7 @@ CommitReport JournalWriter::BatchBuilder::Commit(
                                        ack_recipients_.end());
   report_.dead_letters.clear();
   report_.replayed.clear();
+  report_.payloads_deleted = 0;
   for (auto& o : report_.operator_outcomes) {
     if (o.status.ok()) o.status = unavailable;
   }

@@ -62,7 +62,9 @@ class JournalWriter::BatchBuilder {
   void Add(SubjectRequest& r);
 
   // Every message whose expiry passed becomes a dead letter for each
-  // recipient that has not acknowledged it (replayed ones excepted).
+  // recipient that has not acknowledged it (replayed ones excepted), and
+  // its envelope is given a time to be deleted (its expiry plus the
+  // payload retention); then Purge. Called after every Add of the batch.
   void Sweep();
 
   // Commits the batch and returns the report to send. `durability` is
@@ -88,6 +90,12 @@ class JournalWriter::BatchBuilder {
   // Errors are logged: the journal is damaged.
   Result<EnvelopeView> LoadEnvelope(const std::string& message_id,
                                     std::string* bytes);
+
+  // Deletes the envelopes whose time came, except those still in a
+  // recipient's queue (an operator replayed them): these are looked at
+  // again kPurgeRecheck later. The audit chain, the case, the dedup entry
+  // and the dead letters stay.
+  void Purge();
 
   // Moves `recipient`'s delivery of `v` to the dead letters (`reason`
   // Expired or Undeliverable), moves the case, audits, and reports to the
@@ -133,6 +141,7 @@ class JournalWriter::BatchBuilder {
   std::set<std::string> ack_recipients_;
   std::set<Key> removed_outbox_;  // acked or dead in this batch
   std::set<Key> dead_removed_;    // replayed or dropped in this batch
+  std::set<Key> replayed_;        // put back in an outbox by this batch
   size_t changes_ = 0;            // requests and dead letters in the batch
   CommitReport report_;
 };

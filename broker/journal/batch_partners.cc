@@ -30,6 +30,28 @@ void JournalWriter::BatchBuilder::Add(OperatorRequest& r) {
   out.dead_letter = *dead;
   const std::string message_id(VectorBytes(dl->message_id()));
   const std::string case_id(StringView(dl->case_id()));
+  // A replay delivers the envelope again: it must still be there.
+  std::string bytes;
+  Result<EnvelopeView> v = Status::NotFound("not loaded");
+  if (r.replay) {
+    auto stored = w_->journal_->GetMessage(message_id);
+    if (stored.status().code() == Status::Code::kNotFound) {
+      out.status = Status::NotFound(
+          "the dead letter of sequence " + std::to_string(r.sequence) +
+          " for '" + r.recipient +
+          "' cannot be replayed: its message was deleted at the end of its "
+          "retention (payload_retention_days); drop it instead");
+      report_.operator_outcomes.push_back(std::move(out));
+      return;
+    }
+    v = LoadEnvelope(message_id, &bytes);  // a rare action: read twice
+    if (!v.ok()) {
+      out.status = Status::Rejected(wire::RejectCode::JournalUnavailable,
+                                    "cannot read the message; retry later");
+      report_.operator_outcomes.push_back(std::move(out));
+      return;
+    }
+  }
   const std::string detail =
       (r.replay ? "replayed by " : "dropped by ") + r.operator_id;
   batch_->DeleteDead(r.recipient, r.sequence);
@@ -38,6 +60,7 @@ void JournalWriter::BatchBuilder::Add(OperatorRequest& r) {
     batch_->PutOutbox(r.recipient, r.sequence, message_id, /*replayed=*/true);
     ++report_.outbox_changes[r.recipient];
     removed_outbox_.erase(key);
+    replayed_.insert(key);
     recipients_.insert(r.recipient);
     report_.replayed.push_back(key);
   }
@@ -55,12 +78,8 @@ void JournalWriter::BatchBuilder::Add(OperatorRequest& r) {
                              " " + detail);
   }
   if (r.replay) {
-    std::string bytes;
-    auto v = LoadEnvelope(message_id, &bytes);
-    if (v.ok()) {
-      ReportToSender(*v, r.recipient, wire::RecipientState::Sent,
-                     dl->attempts(), detail);
-    }
+    ReportToSender(*v, r.recipient, wire::RecipientState::Sent, dl->attempts(),
+                   detail);
   }
   report_.operator_outcomes.push_back(std::move(out));
 }
@@ -78,7 +97,12 @@ void JournalWriter::BatchBuilder::Add(StatusRequest& r) {
   auto stored = w_->journal_->GetMessage(r.message_id);
   if (!stored.ok()) {
     if (stored.status().code() == Status::Code::kNotFound) {
-      return refuse("no message " + HexEncode(r.message_id));
+      // Known by its receipt but no longer kept: past its retention.
+      return refuse(w_->journal_->GetDedup(r.message_id).ok()
+                        ? "message " + HexEncode(r.message_id) +
+                              " is no longer kept by the broker (its "
+                              "retention is over)"
+                        : "no message " + HexEncode(r.message_id));
     }
     out.status = Status::Rejected(wire::RejectCode::JournalUnavailable,
                                   "cannot read the message; retry later");

@@ -33,14 +33,15 @@ class Batch::Families {
   rocksdb::ColumnFamilyHandle* dead = nullptr;
   rocksdb::ColumnFamilyHandle* expiry = nullptr;
   rocksdb::ColumnFamilyHandle* subjects = nullptr;
+  rocksdb::ColumnFamilyHandle* purge = nullptr;
 };
 
 namespace {
 
-const char* const kFamilies[] = {"default",      kMessagesFamily, kOutboxFamily,
-                                 kDedupFamily,   kCasesFamily,    kAuditFamily,
-                                 kMetaFamily,    kDeadFamily,     kExpiryFamily,
-                                 kSubjectsFamily};
+const char* const kFamilies[] = {
+    "default",     kMessagesFamily, kOutboxFamily, kDedupFamily,
+    kCasesFamily,  kAuditFamily,    kMetaFamily,   kDeadFamily,
+    kExpiryFamily, kSubjectsFamily, kPurgeFamily};
 
 // outbox value: message id, then 0x01 if replayed.
 constexpr char kReplayedFlag = '\1';
@@ -120,6 +121,18 @@ void Batch::PutExpiry(int64_t expires_at_ms, uint64_t seq,
 void Batch::DeleteExpiry(int64_t expires_at_ms, uint64_t seq) {
   batch_->Delete(families_->expiry, ExpiryKey(expires_at_ms, seq))
       .PermitUncheckedError();
+}
+void Batch::PutPurge(int64_t delete_at_ms, uint64_t seq,
+                     std::string_view message_id) {
+  batch_->Put(families_->purge, ExpiryKey(delete_at_ms, seq), S(message_id))
+      .PermitUncheckedError();
+}
+void Batch::DeletePurge(int64_t delete_at_ms, uint64_t seq) {
+  batch_->Delete(families_->purge, ExpiryKey(delete_at_ms, seq))
+      .PermitUncheckedError();
+}
+void Batch::DeleteMessage(std::string_view message_id) {
+  batch_->Delete(families_->messages, S(message_id)).PermitUncheckedError();
 }
 void Batch::DeleteOutbox(std::string_view recipient, uint64_t seq) {
   batch_->Delete(families_->outbox, OutboxKey(recipient, seq))
@@ -245,6 +258,7 @@ Status Journal::OpenDb() {
   families_->dead = handles_[7];
   families_->expiry = handles_[8];
   families_->subjects = handles_[9];
+  families_->purge = handles_[10];
   if (options_->verify) {
     const auto start = std::chrono::steady_clock::now();
     rocksdb::ReadOptions ro;
@@ -521,25 +535,26 @@ Result<std::optional<OutboxEntry>> Journal::GetOutbox(
   return std::optional<OutboxEntry>(std::move(e));
 }
 
-Status Journal::ReadExpired(int64_t now_ms, size_t max,
-                            std::vector<ExpiryEntry>* out) const {
+Status Journal::ReadDue(TimeIndex index, int64_t now_ms, size_t max,
+                        std::vector<DueEntry>* out) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!db_) return Status::IOError("journal is not open");
   // Keys up to (now_ms, any sequence), i.e. below (now_ms + 1, 0).
   const std::string end = ExpiryKey(now_ms + 1, 0);
   const size_t room = max > out->size() ? max - out->size() : 0;
   return storage::ForEach(
-      *db_, families_->expiry, KeyRange{{}, end, room},
+      *db_, index == TimeIndex::kExpiry ? families_->expiry : families_->purge,
+      KeyRange{{}, end, room},
       [&](std::string_view key, std::string_view value) -> Result<Next> {
-        ExpiryEntry e;
-        if (!ParseExpiryKey(key, &e.expires_at_ms, &e.sequence)) {
-          return Status::Corruption("malformed expiry key");
+        DueEntry e;
+        if (!ParseExpiryKey(key, &e.due_ms, &e.sequence)) {
+          return Status::Corruption("malformed time index key");
         }
         e.message_id = std::string(value);
         out->push_back(std::move(e));
         return Next::kContinue;
       },
-      "expiry read");
+      index == TimeIndex::kExpiry ? "expiry read" : "purge index read");
 }
 
 Result<std::string> Journal::GetDead(std::string_view recipient,

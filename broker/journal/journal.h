@@ -68,10 +68,17 @@ struct OutboxEntry {
   bool replayed = false;
 };
 
-struct ExpiryEntry {
-  int64_t expires_at_ms = 0;
+// An entry of a time index (expiry or purge): due at `due_ms`.
+struct DueEntry {
+  int64_t due_ms = 0;
   uint64_t sequence = 0;
   std::string message_id;
+};
+
+// The journal's two indexes by time.
+enum class TimeIndex {
+  kExpiry,  // messages by expires_at_ms: made dead letters once it passed
+  kPurge,   // envelopes by the end of their retention: deleted then
 };
 
 struct DeadLetterRecord {
@@ -112,6 +119,13 @@ class Batch {
   void PutExpiry(int64_t expires_at_ms, uint64_t sequence,
                  std::string_view message_id);
   void DeleteExpiry(int64_t expires_at_ms, uint64_t sequence);
+  // The purge index: the envelope of `message_id` is to be deleted at
+  // `delete_at_ms`.
+  void PutPurge(int64_t delete_at_ms, uint64_t sequence,
+                std::string_view message_id);
+  void DeletePurge(int64_t delete_at_ms, uint64_t sequence);
+  // Deletes a message's envelope (its retention is over).
+  void DeleteMessage(std::string_view message_id);
   size_t count() const;
   // The bytes the batch holds (its log record).
   size_t bytes() const;
@@ -197,10 +211,9 @@ class Journal {
   // `recipient`'s outbox entry of `sequence`; nullopt if there is none.
   Result<std::optional<OutboxEntry>> GetOutbox(std::string_view recipient,
                                                uint64_t sequence) const;
-  // Up to `max` expiry index entries with expires_at_ms <= now_ms, oldest
-  // first.
-  Status ReadExpired(int64_t now_ms, size_t max,
-                     std::vector<ExpiryEntry>* out) const;
+  // Up to `max` entries of `index` due at or before now_ms, oldest first.
+  Status ReadDue(TimeIndex index, int64_t now_ms, size_t max,
+                 std::vector<DueEntry>* out) const;
   // NotFound if absent.
   Result<std::string> GetDead(std::string_view recipient,
                               uint64_t sequence) const;

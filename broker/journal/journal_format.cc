@@ -33,18 +33,16 @@ bool ParseOutboxKey(std::string_view key, std::string_view* recipient,
   return true;
 }
 
-std::string ExpiryKey(int64_t expires_at_ms, uint64_t sequence) {
+std::string ExpiryKey(int64_t due_ms, uint64_t sequence) {
   std::string key;
-  PutBigEndian64(&key,
-                 static_cast<uint64_t>(std::max<int64_t>(0, expires_at_ms)));
+  PutBigEndian64(&key, static_cast<uint64_t>(std::max<int64_t>(0, due_ms)));
   PutBigEndian64(&key, sequence);
   return key;
 }
 
-bool ParseExpiryKey(std::string_view key, int64_t* expires_at_ms,
-                    uint64_t* sequence) {
+bool ParseExpiryKey(std::string_view key, int64_t* due_ms, uint64_t* sequence) {
   if (key.size() != 16) return false;
-  *expires_at_ms = static_cast<int64_t>(GetBigEndian64(key.data()));
+  *due_ms = static_cast<int64_t>(GetBigEndian64(key.data()));
   *sequence = GetBigEndian64(key.data() + 8);
   return true;
 }

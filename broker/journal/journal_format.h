@@ -12,6 +12,9 @@
 //                                               (frames.fbs, no identifier)
 //   expiry    expires_at_ms (BE64), sequence    message id (one per message;
 //             (BE64)                            swept once expired)
+//   purge     delete_at_ms (BE64), sequence     message id (put by the expiry
+//             (BE64)                            sweep: the envelope is deleted
+//                                               then, its retention over)
 //   dedup     message id                        DedupEntry (requests.h)
 //   cases     case id                           CaseState FlatBuffer (RLS1)
 //   audit     sequence (BE64)                   AuditRecord FlatBuffer (RLA1)
@@ -34,6 +37,7 @@ inline constexpr char kAuditFamily[] = "audit";
 inline constexpr char kMetaFamily[] = "meta";
 inline constexpr char kDeadFamily[] = "dead";
 inline constexpr char kExpiryFamily[] = "expiry";
+inline constexpr char kPurgeFamily[] = "purge";
 // subjects: subject_ref (32 bytes) || participant id -> BE64 registered_at_ms
 // (the reference directory: who holds a file on which citizen).
 inline constexpr char kSubjectsFamily[] = "subjects";
@@ -54,9 +58,9 @@ std::string OutboxEnd(std::string_view recipient);
 bool ParseOutboxKey(std::string_view key, std::string_view* recipient,
                     uint64_t* sequence);
 
-std::string ExpiryKey(int64_t expires_at_ms, uint64_t sequence);
-bool ParseExpiryKey(std::string_view key, int64_t* expires_at_ms,
-                    uint64_t* sequence);
+// The key of the expiry and purge families: a time, then a sequence.
+std::string ExpiryKey(int64_t due_ms, uint64_t sequence);
+bool ParseExpiryKey(std::string_view key, int64_t* due_ms, uint64_t* sequence);
 
 // dedup value: sequence (BE64) || accepted_at_ms (BE64) || header SHA-256
 // (32 bytes) || sender id.

@@ -223,6 +223,8 @@ struct CommitReport {
   std::vector<std::string> failed_ack_recipients;
   // (recipient, sequence) that became dead letters: no longer in flight.
   std::vector<std::pair<std::string, uint64_t>> dead_letters;
+  // Envelopes this batch deleted, their retention over.
+  size_t payloads_deleted = 0;
   // (recipient, sequence) put back in the outbox by an operator.
   std::vector<std::pair<std::string, uint64_t>> replayed;
   std::vector<OperatorOutcome> operator_outcomes;

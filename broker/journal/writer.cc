@@ -218,6 +218,14 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
   report.journal_recovered = recovered;
   if (report.commit_status.ok()) {
     stats_.dead_letters.fetch_add(report.dead_letters.size());
+    stats_.payloads_deleted.fetch_add(report.payloads_deleted);
+    if (report.payloads_deleted > 0) {
+      spdlog::info(
+          "retention: envelopes deleted: {} (of messages that expired more "
+          "than payload_retention_days ago; their trails and audit records "
+          "stay)",
+          report.payloads_deleted);
+    }
   }
   if (report.commit_status.ok() && !report.synced) {
     stats_.unsynced_batches.fetch_add(1);

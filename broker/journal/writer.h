@@ -61,6 +61,8 @@ struct WriterStats {
   std::atomic<uint64_t> dead_letters{0};
   // Expiry sweeps done, counted once their dead letters are reported.
   std::atomic<uint64_t> sweeps{0};
+  // Envelopes deleted at the end of their retention.
+  std::atomic<uint64_t> payloads_deleted{0};
 };
 
 class JournalWriter {
@@ -93,12 +95,24 @@ class JournalWriter {
   // Where BackupRequests make their copies (a folder per backup). Call
   // before Start().
   void set_backup_dir(std::string dir) { backup_dir_ = std::move(dir); }
+  // How long a message's envelope is kept after its expires_at_ms (then
+  // deleted, unless a replayed delivery still waits for it: see
+  // BatchBuilder::Purge). Call before Start(). Default: 30 days.
+  void set_payload_retention(std::chrono::milliseconds retention) {
+    payload_retention_ = retention;
+  }
+  static constexpr std::chrono::milliseconds kDefaultPayloadRetention{
+      30LL * 24 * 3600 * 1000};
+  // A purge that finds the message still in a recipient's queue (replayed
+  // by an operator) looks again this much later.
+  static constexpr std::chrono::milliseconds kPurgeRecheck{3600 * 1000};
   // Cap on requests in one batch. Default: 2048.
   static constexpr size_t kMaxBatchRequests = 2048;
   // Cap on envelope bytes in one batch. Default: 32 MiB.
   static constexpr size_t kMaxBatchBytes = 32 << 20;
-  // How often expired messages are looked for, and how many at most per
-  // sweep (the rest wait for the next one).
+  // How often expired messages (and envelopes whose retention is over) are
+  // looked for, and how many at most of each per sweep (the rest wait for
+  // the next one).
   static constexpr std::chrono::milliseconds kSweepInterval{500};
   static constexpr size_t kMaxSweep = 1024;
   // A batch's buffer is kept for the next batch if it held at most this
@@ -154,6 +168,7 @@ class JournalWriter {
   std::thread thread_;
   WriterStats stats_;
   std::string backup_dir_;
+  std::chrono::milliseconds payload_retention_{kDefaultPayloadRetention};
 };
 
 }  // namespace relais::broker::journal

@@ -54,7 +54,8 @@ struct Reports {
 
 class DeadLetterTest : public ::testing::Test {
  protected:
-  DeadLetterTest() : stack_(FastRetries()) {}
+  DeadLetterTest() : DeadLetterTest(FastRetries()) {}
+  explicit DeadLetterTest(deploy::StackSpec spec) : stack_(std::move(spec)) {}
   void SetUp() override {
     ASSERT_TRUE(stack_.StartBroker().ok()) << stack_.BrokerLog();
     auto desk = stack_.Connect(kDesk, reports_.Handler());
@@ -208,6 +209,67 @@ TEST_F(DeadLetterTest, ExpiredMessagesOfAnOfflineRecipientAreDeadLettered) {
   std::tie(code, out) = RunCli(
       stack_, {"dead-letters", "list", "--config", OperatorConfig(), "--json"});
   EXPECT_EQ(nlohmann::json::parse(out)["dead_letters"].size(), 0u);
+}
+
+// relaisd with payload_retention_days = 0: an envelope is deleted as soon
+// as it expired (DESIGN.md, retention).
+class RetentionTest : public DeadLetterTest {
+ protected:
+  RetentionTest() : DeadLetterTest(NoRetention()) {}
+  static deploy::StackSpec NoRetention() {
+    deploy::StackSpec spec;
+    spec.broker_extra = "payload_retention_days = 0\n";
+    return spec;
+  }
+};
+
+TEST_F(RetentionTest, AnExpiredEnvelopeIsDeletedAndItsDeadLetterStays) {
+  EnvelopeDraft d = SampleDraft(kDesk, {"cpam"});
+  d.created_at_ms = Clock::System()->NowMs();
+  d.expires_at_ms = d.created_at_ms + 1500;
+  auto env = desk_->Seal(d);
+  ASSERT_TRUE(env.ok());
+  auto receipt = desk_->Submit(*env, seconds(10));
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return reports_.size() == 1; }))
+      << stack_.BrokerLog();
+  const std::string seq = std::to_string(receipt->sequence);
+  // The sweep after the one that made the dead letter deletes the
+  // envelope; `show` then says so, and still shows the dead letter.
+  nlohmann::json shown;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto [code, out] = RunCli(stack_, {"dead-letters", "show", "--config",
+                                       OperatorConfig(), "cpam", seq});
+    if (code != 0) return false;
+    shown = nlohmann::json::parse(out);
+    return shown.contains("envelope_deleted");
+  })) << stack_.BrokerLog();
+  EXPECT_EQ(shown["sequence"], receipt->sequence);
+  EXPECT_EQ(shown["reason"], "expired");
+  EXPECT_EQ(shown["envelope_bytes"], 0);
+  EXPECT_FALSE(shown.contains("event"));
+  auto [code, out] = RunCli(stack_, {"dead-letters", "replay", "--config",
+                                     OperatorConfig(), "cpam", seq});
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_NE(out.find("Rejected(401 UnknownDelivery): the dead letter of "
+                     "sequence " +
+                     seq + " for 'cpam' cannot be replayed"),
+            std::string::npos)
+      << out;
+  // The case and its trail stay.
+  auto state_bytes =
+      desk_->QueryCase(std::string(ParseEnvelope(env->bytes)->case_id));
+  ASSERT_TRUE(state_bytes.ok()) << state_bytes.status().ToString();
+  const auto* state = ParseCaseState(*state_bytes);
+  ASSERT_EQ(state->recipients()->size(), 1u);
+  EXPECT_EQ(state->recipients()->Get(0)->state(),
+            wire::RecipientState::Expired);
+  EXPECT_NE(stack_.BrokerLog().find("retention: envelopes deleted: 1 "),
+            std::string::npos);
+  // Dropping it still works.
+  std::tie(code, out) = RunCli(stack_, {"dead-letters", "drop", "--config",
+                                        OperatorConfig(), "cpam", seq});
+  EXPECT_EQ(code, 0) << out;
 }
 
 // Every operator operation, through the SDK and through the CLI, from a

@@ -150,6 +150,8 @@ TEST_F(MetricsTest, BacklogGrowsWhileARecipientIsAwayAndDrainsWhenItComes) {
             ValueOf(before, "relais_journal_batches_total"));
   EXPECT_GT(ValueOf(before, "relais_journal_write_seconds_sum"), 0);
   EXPECT_GT(ValueOf(before, "relais_journal_disk_bytes"), 0);
+  // Nothing has reached the end of its retention (30 days after expiry).
+  EXPECT_EQ(ValueOf(before, "relais_journal_payloads_deleted_total"), 0);
   EXPECT_GT(ValueOf(before, "relais_process_resident_memory_bytes"), 1 << 20);
   // The desk takes no deliveries (window 0): connected, but not online.
   EXPECT_EQ(ValueOf(before, "relais_participant_online{participant=\"" +

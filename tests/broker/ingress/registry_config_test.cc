@@ -77,7 +77,7 @@ TEST(ConfigTest, ProvisionedConfigLoadsWithItsRoutes) {
   // (10 s): the first wait is capped to it, as every wait is.
   spec.broker_extra =
       "max_message_bytes = 65536\nmax_clock_skew_s = 60\n"
-      "redelivery_max_ms = 5000\n";
+      "redelivery_max_ms = 5000\npayload_retention_days = 7\n";
   auto layout = deploy::Provision(spec);
   ASSERT_TRUE(layout.ok()) << layout.status().ToString();
   auto config = LoadBrokerConfig(layout->BrokerConfig());
@@ -86,6 +86,7 @@ TEST(ConfigTest, ProvisionedConfigLoadsWithItsRoutes) {
   EXPECT_EQ(config->time_policy.max_clock_skew_ms, 60000);
   EXPECT_EQ(config->redelivery.max_ms, 5000u);
   EXPECT_EQ(config->redelivery.initial_ms, 5000u);
+  EXPECT_EQ(config->payload_retention, std::chrono::hours(7 * 24));
   // The desk, four agencies and the operator.
   EXPECT_EQ(config->participants.size(), 6u);
   auto registry = Registry::Build(std::move(config->participants));
@@ -118,6 +119,17 @@ TEST(ConfigTest, ErrorsNameTheProblem) {
   std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n";
   EXPECT_NE(LoadBrokerConfig(path).status().message().find("participants"),
             std::string::npos);
+  // A retention beyond ten years, or negative.
+  for (const char* days : {"3651", "-1"}) {
+    std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n"
+                           "payload_retention_days = "
+                        << days << "\n";
+    c = LoadBrokerConfig(path);
+    ASSERT_FALSE(c.ok()) << days;
+    EXPECT_NE(c.status().message().find("payload_retention_days"),
+              std::string::npos)
+        << c.status().message();
+  }
   // A first wait longer than the longest could never be honoured.
   std::ofstream(path) << "[broker]\njournal_dir = \"j\"\nidentity = \"k\"\n"
                          "redelivery_initial_ms = 500000\n"

@@ -1,6 +1,7 @@
 #include "broker/journal/journal.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "broker/journal/journal_format.h"
+#include "core/bytes.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/stack.h"
 
@@ -181,6 +183,81 @@ TEST_F(JournalTest, RecoversFromAFailedWriteByReopening) {
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_EQ(*(*j)->GetMessage("before"), "kept");
   EXPECT_EQ(*(*j)->GetMessage("after"), "kept too");
+}
+
+// The purge index and deleting an envelope: what retention uses.
+TEST_F(JournalTest, ThePurgeIndexReadsWhatIsDueAndEnvelopesCanBeDeleted) {
+  auto b = journal_->NewBatch();
+  b->PutMessage("id-1", "envelope one");
+  b->PutMessage("id-2", "envelope two");
+  b->PutPurge(5000, 2, "id-2");
+  b->PutPurge(3000, 1, "id-1");
+  b->PutExpiry(1000, 1, "id-1");
+  ASSERT_TRUE(journal_->Commit(b.get()).ok());
+  std::vector<DueEntry> due;
+  ASSERT_TRUE(journal_->ReadDue(TimeIndex::kPurge, 4999, 10, &due).ok());
+  ASSERT_EQ(due.size(), 1u);  // not the expiry index's entry
+  EXPECT_EQ(due[0].due_ms, 3000);
+  EXPECT_EQ(due[0].sequence, 1u);
+  EXPECT_EQ(due[0].message_id, "id-1");
+  due.clear();
+  ASSERT_TRUE(journal_->ReadDue(TimeIndex::kPurge, 5000, 10, &due).ok());
+  EXPECT_EQ(due.size(), 2u);
+  due.clear();
+  ASSERT_TRUE(journal_->ReadDue(TimeIndex::kExpiry, 5000, 10, &due).ok());
+  EXPECT_EQ(due.size(), 1u);
+
+  auto purge = journal_->NewBatch();
+  purge->DeleteMessage("id-1");
+  purge->DeletePurge(3000, 1);
+  ASSERT_TRUE(journal_->Commit(purge.get()).ok());
+  EXPECT_EQ(journal_->GetMessage("id-1").status().code(),
+            Status::Code::kNotFound);
+  EXPECT_EQ(*journal_->GetMessage("id-2"), "envelope two");
+  due.clear();
+  ASSERT_TRUE(journal_->ReadDue(TimeIndex::kPurge, 9000, 10, &due).ok());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].message_id, "id-2");
+}
+
+// A journal written before the purge index existed (its ten column
+// families) opens, keeps what it held, and gains the index.
+TEST(JournalOpenTest, AJournalFromBeforeThePurgeIndexOpensAndGainsIt) {
+  const std::string root = testing::MakeTestDir();
+  const std::string dir = root + "/journal";
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name :
+         {"default", kMessagesFamily, kOutboxFamily, kDedupFamily, kCasesFamily,
+          kAuditFamily, kMetaFamily, kDeadFamily, kExpiryFamily,
+          kSubjectsFamily}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir, families, &handles, &db).ok());
+    std::string version;
+    PutBigEndian64(&version, kSchemaVersion);
+    ASSERT_TRUE(db->Put({}, handles[6], kMetaSchemaVersion, version).ok());
+    ASSERT_TRUE(db->Put({}, handles[1], "id-old", "an old envelope").ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    ASSERT_TRUE(db->Close().ok());
+    delete db;
+  }
+  auto j = Journal::Open(dir, JournalOptions());
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ(*(*j)->GetMessage("id-old"), "an old envelope");
+  auto b = (*j)->NewBatch();
+  b->PutPurge(10, 1, "id-old");
+  ASSERT_TRUE((*j)->Commit(b.get()).ok());
+  std::vector<DueEntry> due;
+  ASSERT_TRUE((*j)->ReadDue(TimeIndex::kPurge, 10, 10, &due).ok());
+  EXPECT_EQ(due.size(), 1u);
+  j->reset();
+  std::filesystem::remove_all(root);
 }
 
 TEST(JournalFormatTest, KeysOrderNumerically) {

@@ -49,6 +49,7 @@ class WriterTest : public ::testing::Test {
                                    });
     ASSERT_TRUE(w.ok());
     writer_ = std::move(*w);
+    writer_->set_payload_retention(retention_);
     writer_->Start();
   }
   void Close() {
@@ -109,6 +110,14 @@ class WriterTest : public ::testing::Test {
   // Keys are made at the fake clock's time, not the system's: the test
   // passes on any day.
   FakeClock clock_{1795392000000};
+  // The writer's payload retention (Open sets it).
+  std::chrono::milliseconds retention_ =
+      JournalWriter::kDefaultPayloadRetention;
+  size_t AuditRecords() {
+    std::vector<std::string> records;
+    EXPECT_TRUE(journal_->ReadAudit(1, UINT64_MAX, &records).ok());
+    return records.size();
+  }
   Identity Make(const std::string& participant) {
     return testing::MakeIdentityAt(participant, clock_.NowMs());
   }
@@ -463,6 +472,93 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
       EXPECT_EQ(rs->state(), wire::RecipientState::Sent);
     }
   }
+}
+
+// DESIGN.md, retention: an envelope is deleted payload_retention after its
+// expiry, not before; its trail, audit records, receipt and dead letters
+// stay, and a dead letter whose envelope is gone cannot be replayed.
+TEST_F(WriterTest, EnvelopesAreDeletedAtTheEndOfTheirRetentionOnly) {
+  Close();
+  retention_ = std::chrono::minutes(10);
+  Open();
+  const Identity desk = Make("france-services/paris-15");
+  SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 60000);
+  const std::string id = r.message_id, case_id = r.case_id;
+  writer_->Post(std::move(r));
+  const uint64_t seq = WaitFor(id).sequence;
+  ASSERT_GT(seq, 0u);
+  writer_->Post(
+      AckRequest{"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
+  ASSERT_TRUE(Wait([&] { return acks_ == 1; }));
+  clock_.Advance(60001);  // expired: caf's delivery is a dead letter
+  ASSERT_TRUE(Wait([&] { return dead_.size() == 1; }));
+  // Two seconds before the end of its retention: still there.
+  clock_.Advance(10 * 60000 - 2000);
+  WaitForSweeps(2);
+  ASSERT_TRUE(journal_->GetMessage(id).ok());
+  EXPECT_EQ(writer_->stats().payloads_deleted.load(), 0u);
+  const size_t audit_before = AuditRecords();
+
+  clock_.Advance(2000);
+  ASSERT_TRUE(Wait([&] { return writer_->stats().payloads_deleted == 1; }));
+  EXPECT_EQ(journal_->GetMessage(id).status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(journal_->GetDedup(id).ok());
+  EXPECT_TRUE(journal_->GetDead("caf", seq).ok());
+  EXPECT_EQ(AuditRecords(), audit_before);
+  EXPECT_EQ(Case(case_id)->trail()->size(), 3u);  // accepted, delivered,
+                                                  // expired
+  // The sender's status report (30 days to live) is not touched.
+  std::vector<OutboxEntry> reports;
+  ASSERT_TRUE(journal_->ReadOutbox(desk.participant, 0, 10, &reports).ok());
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_TRUE(journal_->GetMessage(reports[0].message_id).ok());
+
+  writer_->Post(OperatorRequest{{"op-rid", 1}, "operator", true, "caf", seq});
+  ASSERT_TRUE(Wait([&] { return operator_.size() == 1; }));
+  EXPECT_EQ(operator_[0].status.code(), Status::Code::kNotFound);
+  EXPECT_NE(operator_[0].status.message().find("cannot be replayed"),
+            std::string::npos)
+      << operator_[0].status.message();
+  EXPECT_TRUE(journal_->GetDead("caf", seq).ok());
+  EXPECT_FALSE(journal_->GetOutbox("caf", seq)->has_value());
+  writer_->Post(OperatorRequest{{"op-rid", 2}, "operator", false, "caf", seq});
+  ASSERT_TRUE(Wait([&] { return operator_.size() == 2; }));
+  EXPECT_TRUE(operator_[1].status.ok()) << operator_[1].status.ToString();
+  // Deleted once: later sweeps find nothing more to delete.
+  clock_.Advance(3600 * 1000);
+  WaitForSweeps(2);
+  EXPECT_EQ(writer_->stats().payloads_deleted.load(), 1u);
+}
+
+// A dead letter an operator replayed waits in the recipient's queue: its
+// envelope outlives its retention until it is acknowledged.
+TEST_F(WriterTest, AReplayedMessageKeepsItsEnvelopeUntilAcknowledged) {
+  Close();
+  retention_ = std::chrono::minutes(10);
+  Open();
+  const Identity desk = Make("france-services/paris-15");
+  SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 60000);
+  const std::string id = r.message_id, case_id = r.case_id;
+  writer_->Post(std::move(r));
+  const uint64_t seq = WaitFor(id).sequence;
+  clock_.Advance(60001);
+  ASSERT_TRUE(Wait([&] { return dead_.size() == 2; }));
+  writer_->Post(OperatorRequest{{"op-rid", 1}, "operator", true, "caf", seq});
+  ASSERT_TRUE(Wait([&] { return operator_.size() == 1; }));
+  ASSERT_TRUE(operator_[0].status.ok()) << operator_[0].status.ToString();
+
+  clock_.Advance(10 * 60000);
+  WaitForSweeps(2);
+  EXPECT_TRUE(journal_->GetMessage(id).ok());
+  EXPECT_EQ(writer_->stats().payloads_deleted.load(), 0u);
+
+  writer_->Post(
+      AckRequest{"caf", seq, id, case_id, wire::AckOutcome::Processed, ""});
+  ASSERT_TRUE(Wait([&] { return acks_ == 1; }));
+  // Looked at again an hour after the first try.
+  clock_.Advance(JournalWriter::kPurgeRecheck.count());
+  ASSERT_TRUE(Wait([&] { return writer_->stats().payloads_deleted == 1; }));
+  EXPECT_EQ(journal_->GetMessage(id).status().code(), Status::Code::kNotFound);
 }
 
 TEST_F(WriterTest, RetriesExhaustedBecomeUndeliverableUnlessAckedFirst) {
