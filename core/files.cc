@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iterator>
+#include <mutex>
 
 #include "core/crash_point.h"
 #include "core/text.h"
@@ -235,6 +238,37 @@ bool IsInProgress(std::string_view name) {
          name.ends_with(".part");
 }
 
+bool StillBeingWritten(const std::string& path) {
+  // A lease broken while held sends SIGIO, whose default ends the process.
+  static std::once_flag ignore_sigio;
+  std::call_once(ignore_sigio, [] { std::signal(SIGIO, SIG_IGN); });
+  const int fd =
+      ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;  // gone, or unreadable: its reader says why
+  struct stat st {};
+  bool writing = false;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+      ::fcntl(fd, F_SETLEASE, F_UNLCK);
+    } else if (errno == EAGAIN) {
+      writing = true;  // open for writing somewhere
+    } else {
+      // No lease here (another user's file, or a network file system):
+      // by its last change. A change in the future (a writer's clock
+      // ahead) tells nothing and is not waited for.
+      using std::chrono::system_clock;
+      const auto changed = system_clock::time_point(
+          std::chrono::duration_cast<system_clock::duration>(
+              std::chrono::seconds(st.st_mtim.tv_sec) +
+              std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+      const auto age = system_clock::now() - changed;
+      writing = age >= system_clock::duration::zero() && age < kSettleTime;
+    }
+  }
+  ::close(fd);
+  return writing;
+}
+
 std::vector<std::string> ReadyFiles(
     const std::string& dir,
     const std::function<bool(const std::string&)>& wanted) {
@@ -245,7 +279,8 @@ std::vector<std::string> ReadyFiles(
     std::error_code type_ec;
     if (entry.symlink_status(type_ec).type() ==
             std::filesystem::file_type::regular &&
-        !IsInProgress(name) && (!wanted || wanted(name))) {
+        !IsInProgress(name) && (!wanted || wanted(name)) &&
+        !StillBeingWritten(entry.path().string())) {
       names.push_back(name);
     }
   }
@@ -259,9 +294,10 @@ std::vector<std::string> ReadyEntries(const std::string& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     std::error_code type_ec;
-    if (entry.symlink_status(type_ec).type() !=
-            std::filesystem::file_type::directory &&
-        !IsInProgress(name)) {
+    const auto type = entry.symlink_status(type_ec).type();
+    if (type != std::filesystem::file_type::directory && !IsInProgress(name) &&
+        (type != std::filesystem::file_type::regular ||
+         !StillBeingWritten(entry.path().string()))) {
       names.push_back(name);
     }
   }

@@ -3,6 +3,7 @@
 // Whole-file reads, crash-safe writes, and the files of a folder that are
 // ready to be read.
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -34,9 +35,12 @@ Result<std::string> ReadPlainFile(const std::string& path,
 // Writes `contents` to a temporary file beside `path`, fsyncs it, renames it
 // over `path` and fsyncs the directory: a reader sees the old file or the
 // whole new one, never half of it, and the new one survives a crash once
-// this returns OK. `mode` is the new file's permission bits.
+// this returns OK. `mode` is the new file's permission bits, set whatever
+// the umask: by default the owner's and its group's to read (an agency's
+// partner system reads the adapter's files through their shared group,
+// deploy/systemd), nobody else's, since most files hold citizens' data.
 Status WriteFileAtomic(const std::string& path, std::string_view contents,
-                       unsigned mode = 0644);
+                       unsigned mode = 0640);
 
 // fsyncs the directory `dir`, so that the names created, renamed or removed
 // in it survive a crash. IOError if it cannot.
@@ -61,14 +65,31 @@ Status ProbeWrite(const std::string& dir);
 // ending in .tmp or .part), not yet to be read.
 bool IsInProgress(std::string_view name);
 
-// The names of the complete regular files of `dir` (IsInProgress excepted)
-// that `wanted` accepts (all if null), in name order; a symbolic link is
-// not one, whatever it points to. A folder that cannot be read gives none.
+// How long a file must have been left unchanged to count as complete when
+// StillBeingWritten cannot ask the system.
+inline constexpr std::chrono::seconds kSettleTime{2};
+
+// Whether some process may still be writing the regular file `path`, so
+// that reading it now could take half of it. Asked of the system with a
+// read lease (fcntl F_SETLEASE), which can only be taken while no process
+// has the file open for writing: taken and given back at once. Where no
+// lease can be taken (a file of another user without CAP_LEASE, a network
+// file system), a file changed less than kSettleTime ago counts as being
+// written. False if `path` cannot be opened (its reader says why). The
+// process ignores SIGIO from the first call on (a lease broken in that
+// instant would send it, and its default ends the process).
+bool StillBeingWritten(const std::string& path);
+
+// The names of the complete regular files of `dir` (IsInProgress and
+// StillBeingWritten excepted) that `wanted` accepts (all if null), in name
+// order; a symbolic link is not one, whatever it points to. A folder that
+// cannot be read gives none.
 std::vector<std::string> ReadyFiles(
     const std::string& dir,
     const std::function<bool(const std::string&)>& wanted = nullptr);
-// The names of every entry of `dir` but folders and IsInProgress names,
-// whatever else it is (a file, a symbolic link, a pipe), in name order:
+// The names of every entry of `dir` but folders, IsInProgress names and
+// files StillBeingWritten, whatever else it is (a file, a symbolic link, a
+// pipe), in name order:
 // for a folder where anything dropped must be answered, not left unseen.
 // (Folders are left alone: another folder of the program may be inside.)
 std::vector<std::string> ReadyEntries(const std::string& dir);

@@ -73,6 +73,14 @@ TEST_F(FolderHandOffTest, CompleteRenamesEachFileToItsFinalName) {
   EXPECT_EQ(Slurp(outbox_ / "case-1.json"), "one");
   EXPECT_EQ(FileNames(status_), NameList{"report.json"});
   EXPECT_EQ(Slurp(status_ / "report.json"), "two");
+  // Citizens' data: the owner and its group (the partner system's account,
+  // deploy/systemd) read it, nobody else, whatever the umask.
+  for (const fs::path& p : {outbox_ / "case-1.json", status_ / "report.json"}) {
+    EXPECT_EQ(fs::status(p).permissions(), fs::perms::owner_read |
+                                               fs::perms::owner_write |
+                                               fs::perms::group_read)
+        << p;
+  }
 }
 
 // After a crash the same record is completed again: the rename was done

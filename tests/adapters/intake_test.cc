@@ -185,6 +185,24 @@ TEST_F(IntakeTest, AFileGoesToDoneWithItsReceipt) {
   EXPECT_EQ(intake->pending(), 0u);
 }
 
+// A partner writing a file under its final name, slowly: the file waits in
+// inbox/ until its writer closes it, and is then sent whole. The files
+// after it are not held up.
+TEST_F(IntakeTest, AFileStillBeingWrittenWaitsForItsWriter) {
+  std::ofstream slow(inbox_ / "a.json", std::ios::binary);
+  slow << "hel" << std::flush;
+  Drop("b.json", "other");
+  auto intake = Start();
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList{"b.json"});
+  EXPECT_EQ(FileNames(inbox_), NameList{"a.json"});
+  slow << "lo";
+  slow.close();
+  intake->Scan(Never);
+  EXPECT_EQ(fake_.sealed, NameList({"b.json", "a.json"}));
+  ExpectDone("a.json", "a.json", "hello", fake_.submitted[1]);
+}
+
 TEST_F(IntakeTest, FilesAreTakenInNameOrderAndStopIsCheckedBetweenThem) {
   for (const char* name : {"c.json", "a.json", "b.json"}) Drop(name, name);
   auto intake = Start();

@@ -1,5 +1,6 @@
 #include "core/files.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -125,6 +126,65 @@ TEST_F(FilesTest, ProbeWriteSaysWhetherTheDiskTakesWrites) {
   if (code == kNoFilter) GTEST_SKIP() << "seccomp filters are refused here";
   EXPECT_EQ(code, CodeOf(Status::NoSpace("")));
   EXPECT_TRUE(FileNames(dir_).empty());
+}
+
+// A file still open for writing (a partner writing under its final name)
+// is not ready: reading it now could take half of it.
+TEST_F(FilesTest, AFileStillOpenForWritingIsNotReady) {
+  Spit(Path("complete.json"), "{}");
+  const int writer =
+      ::open(Path("writing.json").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "{\"half\":", 9), 9);
+  using Names = std::vector<std::string>;
+  EXPECT_TRUE(StillBeingWritten(Path("writing.json")));
+  EXPECT_FALSE(StillBeingWritten(Path("complete.json")));
+  EXPECT_EQ(ReadyEntries(dir_.string()), Names{"complete.json"});
+  EXPECT_EQ(ReadyFiles(dir_.string()), Names{"complete.json"});
+  ASSERT_EQ(::write(writer, "1}", 2), 2);
+  ::close(writer);
+  EXPECT_FALSE(StillBeingWritten(Path("writing.json")));
+  EXPECT_EQ(ReadyEntries(dir_.string()),
+            (Names{"complete.json", "writing.json"}));
+  EXPECT_EQ(ReadyFiles(dir_.string()),
+            (Names{"complete.json", "writing.json"}));
+  // Nothing to open: not being written (its reader says what is wrong).
+  EXPECT_FALSE(StillBeingWritten(Path("absent")));
+}
+
+// Where no lease can be taken (here: another user's file, without
+// CAP_LEASE), a file changed less than kSettleTime ago is not ready yet.
+TEST_F(FilesTest, WithoutALeaseAFileIsReadyOnceLeftUnchanged) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root, to read the file as another user";
+  }
+  fs::permissions(dir_, fs::perms::all, fs::perm_options::add);
+  Spit(Path("fresh.json"), "{}");
+  Spit(Path("settled.json"), "{}");
+  ASSERT_EQ(::chmod(Path("fresh.json").c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(Path("settled.json").c_str(), 0644), 0);
+  const timespec long_ago[2] = {{::time(nullptr) - 10, 0},
+                                {::time(nullptr) - 10, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, Path("settled.json").c_str(), long_ago, 0),
+            0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // nobody: no CAP_LEASE, and not the files' owner.
+    if (::setresuid(65534, 65534, 65534) != 0) ::_exit(10);
+    const int open_fd = ::open(Path("fresh.json").c_str(), O_RDONLY);
+    if (open_fd < 0) ::_exit(11);
+    const bool no_lease = ::fcntl(open_fd, F_SETLEASE, F_RDLCK) != 0;
+    ::close(open_fd);
+    if (!no_lease) ::_exit(12);
+    ::_exit((StillBeingWritten(Path("fresh.json")) ? 0 : 1) |
+            (StillBeingWritten(Path("settled.json")) ? 2 : 0));
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0)
+      << "1: a fresh file was ready, 2: a settled one was not; 10-12: the "
+         "child could not become another user";
 }
 
 TEST_F(FilesTest, ReadFileNotFoundAndSizeLimit) {
