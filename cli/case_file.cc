@@ -140,8 +140,9 @@ Result<CaseFile> ParseCaseFile(std::string_view text, const std::string& name,
   if (auto id = doc.find("case_id"); id != doc.end()) {
     if (!id->is_string() || !IsValidCaseId(id->get<std::string>())) {
       problems.Add(Pointer("/case_id"), "case_id",
-                   "must be 1 to 64 characters of A-Z a-z 0-9 . _ : - (or "
-                   "leave it out: one is drawn)");
+                   CaseIdProblem(id->is_string() ? id->get<std::string>()
+                                                 : std::string()) +
+                       " (or leave it out: one is drawn)");
     } else {
       out.case_id = id->get<std::string>();
     }

@@ -37,8 +37,9 @@ Status CheckHeaderFields(const wire::Header& h) {
   if (VectorBytes(h.message_id()).size() != kMessageIdSize) {
     return Malformed("message_id must be 16 bytes");
   }
-  if (!IsValidCaseId(StringView(h.case_id()))) {
-    return Malformed("case_id must be 1-64 characters of [A-Za-z0-9._:-]");
+  if (const std::string why = CaseIdProblem(StringView(h.case_id()));
+      !why.empty()) {
+    return Malformed("case_id: " + why);
   }
   if (!IsValidParticipantId(StringView(h.sender()))) {
     return Malformed("sender is not a participant id");

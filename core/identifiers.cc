@@ -61,6 +61,20 @@ Status ValidateNir(std::string_view nir15) {
   return Status::OK();
 }
 
+bool HoldsNir(std::string_view text) {
+  const auto alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+           (c >= 'a' && c <= 'z');
+  };
+  constexpr size_t kNir = 15;
+  for (size_t i = 0; i + kNir <= text.size(); ++i) {
+    if (i > 0 && alnum(text[i - 1])) continue;
+    if (i + kNir < text.size() && alnum(text[i + kNir])) continue;
+    if (ValidateNir(text.substr(i, kNir)).ok()) return true;
+  }
+  return false;
+}
+
 Result<std::string> AddNirKey(std::string_view nir13) {
   RELAIS_ASSIGN_OR_RETURN(std::string key, NirKey(nir13));
   return std::string(nir13) + key;

@@ -36,6 +36,11 @@ Result<std::string> StripNirKey(std::string_view nir15);
 Status NirAgreesWithSex(std::string_view nir, bool female);
 Status NirAgreesWithBirthDate(std::string_view nir,
                               std::string_view birth_date);
+// Whether `text` holds a NIR: a run of exactly 15 characters (digits, or
+// "2A"/"2B" at the department), with no digit or letter just before or
+// after it, that ValidateNir accepts. For text that is logged and shown to
+// every party (a case id), where a NIR must never be.
+bool HoldsNir(std::string_view text);
 // Checks a numéro fiscal: 13 digits, first digit 0-3, and the last three
 // digits equal to (the first ten digits) mod 511.
 Status ValidateFiscalNumber(std::string_view spi);

@@ -6,6 +6,7 @@
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/identifiers.h"
 #include "core/text.h"
 
 namespace relais {
@@ -37,16 +38,25 @@ bool IsValidParticipantId(std::string_view id) {
   return IsSegment(id.substr(0, slash)) && IsSegment(id.substr(slash + 1));
 }
 
-bool IsValidCaseId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxCaseIdSize) return false;
+std::string CaseIdProblem(std::string_view id) {
+  const std::string syntax =
+      "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -";
+  if (id.empty() || id.size() > kMaxCaseIdSize) return syntax;
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                     (c >= '0' && c <= '9') || c == '.' || c == '_' ||
                     c == ':' || c == '-';
-    if (!ok) return false;
+    if (!ok) return syntax;
   }
-  return true;
+  if (HoldsNir(id)) {
+    return "holds a NIR (15 characters with a valid key); a case id is "
+           "logged and shown to every party of the case: use one with no "
+           "personal data";
+  }
+  return "";
 }
+
+bool IsValidCaseId(std::string_view id) { return CaseIdProblem(id).empty(); }
 
 Result<std::string> NewMessageId() {
   return crypto::RandomBytes(kMessageIdSize);

@@ -32,8 +32,14 @@ inline constexpr std::string_view kAgencyIds[] = {"caf", "cpam", "dgfip",
                                                   "france-travail"};
 // One of kAgencyIds.
 bool IsAgency(std::string_view participant_id);
-// A case id: 1 to 64 characters of [A-Za-z0-9._:-].
+// A case id: 1 to 64 characters of [A-Za-z0-9._:-], holding no NIR
+// (HoldsNir, core/identifiers.h: a case id is logged and shown to every
+// party of the case).
 bool IsValidCaseId(std::string_view id);
+// Why `id` is not a case id ("" if it is one), for a message that never
+// repeats it: "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -", or
+// "holds a NIR ...".
+std::string CaseIdProblem(std::string_view id);
 
 // A ZeroMQ TCP endpoint "tcp://HOST:PORT": HOST an IPv4 address, a name
 // (letters, digits, '-', '.'), "[IPv6]" or, when `listening`, "*"; PORT 1 to

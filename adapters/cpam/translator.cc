@@ -108,8 +108,7 @@ Result<translation::OutgoingCase> ReadDeclaration(const json& doc) {
   RELAIS_ASSIGN_OR_RETURN(auto case_id,
                           native::OptionalString(doc, "dossier", ""));
   if (case_id && !IsValidCaseId(*case_id)) {
-    return Status::InvalidArgument(
-        "field dossier: 1 to 64 characters of A-Z a-z 0-9 . _ : -");
+    return Status::InvalidArgument("field dossier: " + CaseIdProblem(*case_id));
   }
   translation::OutgoingCase out = native::CaseOf(std::move(birth));
   out.case_id = case_id.value_or("");

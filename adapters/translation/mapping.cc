@@ -675,7 +675,7 @@ Result<OutgoingCase> Mapping::Read(const json& doc) const {
   RELAIS_ASSIGN_OR_RETURN(auto case_id,
                           native::OptionalString(doc, case_key_, ""));
   if (case_id && !IsValidCaseId(*case_id)) {
-    return Bad(case_key_, "1 to 64 characters of A-Z a-z 0-9 . _ : -");
+    return Bad(case_key_, CaseIdProblem(*case_id));
   }
   OutgoingCase out;
   RELAIS_ASSIGN_OR_RETURN(out.payload, ReadEvent(doc, {case_key_}));

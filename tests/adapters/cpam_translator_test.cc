@@ -168,6 +168,8 @@ TEST(CpamTranslatorTest, BadInputNamesTheField) {
       {[](Json& d) { d["organisme_caf"] = "33"; },
        "field organisme_caf: must be 3 digits"},
       {[](Json& d) { d["dossier"] = "dossier n\u00b01"; }, "field dossier"},
+      {[](Json& d) { d["dossier"] = "cpam-184127645108946"; },
+       "field dossier: holds a NIR (15 characters with a valid key)"},
       {[](Json& d) { d = Json::array({d}); },
        "the document must be a JSON object"},
   };

@@ -91,6 +91,32 @@ TEST(IdsTest, CaseIds) {
   EXPECT_FALSE(IsValidCaseId("case with space"));
   EXPECT_FALSE(IsValidCaseId(""));
   EXPECT_NE(*NewCaseId(0), *NewCaseId(0));
+  EXPECT_EQ(CaseIdProblem("case with space"),
+            "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -");
+}
+
+// A case id is logged and shown to every party: a NIR in it is refused,
+// and the reason does not repeat it.
+TEST(IdsTest, ACaseIdHoldingANirIsRefused) {
+  const std::string corse = "269052A123456" + *NirKey("269052A123456");
+  for (const std::string& id :
+       {std::string("184127645108946"), std::string("dossier-184127645108946"),
+        std::string("184127645108946.2026"), "x_" + corse}) {
+    EXPECT_TRUE(HoldsNir(id)) << id;
+    EXPECT_FALSE(IsValidCaseId(id)) << id;
+    const std::string why = CaseIdProblem(id);
+    EXPECT_NE(why.find("holds a NIR"), std::string::npos) << why;
+    EXPECT_EQ(why.find("184127645108946"), std::string::npos) << why;
+  }
+  // Not a NIR: a wrong key, 14 or 16 digits, a NIR inside a longer run,
+  // the millisecond times that ids often carry.
+  for (const std::string_view id :
+       {"184127645108947", "18412764510894", "1841276451089460",
+        "c-1795435200000", "A184127645108946", "184127645108946b",
+        "c-20261123-0123456789ab"}) {
+    EXPECT_FALSE(HoldsNir(id)) << id;
+    EXPECT_TRUE(IsValidCaseId(id)) << id;
+  }
 }
 
 }  // namespace
