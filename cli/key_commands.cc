@@ -74,11 +74,20 @@ int Provision(const ProvisionArgs& a) {
     spec.extra_participants =
         deploy::BenchParticipants(a.bench_senders, a.bench_receivers);
   }
-  auto layout = deploy::Provision(spec);
+  spec.keep_edited_files = true;
+  std::vector<std::string> kept;
+  auto layout = deploy::Provision(spec, &kept);
   if (!layout.ok()) {
     std::fprintf(stderr, "relais provision: %s\n",
                  Said(layout.status()).c_str());
     return ExitCodeOf(layout.status());
+  }
+  for (const auto& path : kept) {
+    std::fprintf(stderr,
+                 "relais provision: kept %s as it is: it was changed since "
+                 "provisioning wrote it (remove it to have it written "
+                 "again)\n",
+                 Escaped(path, 512).c_str());
   }
   std::printf("%s\n", layout->BrokerConfig().c_str());
   return 0;

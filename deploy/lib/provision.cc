@@ -6,7 +6,9 @@
 #include <set>
 #include <sstream>
 
+#include "core/bytes.h"
 #include "core/clock.h"
+#include "core/crypto.h"
 #include "core/files.h"
 #include "core/ids.h"
 #include "core/keys.h"
@@ -83,6 +85,58 @@ std::string List(const std::vector<std::string>& items) {
   }
   return out + "]";
 }
+
+// The configuration files provisioning wrote, with the SHA-256 of what it
+// wrote (`.provisioned`: "HEX  PATH" lines, PATH relative to the stack's
+// folder), so that a file edited since is told apart and kept.
+class ProvisionedFiles {
+ public:
+  ProvisionedFiles(const StackLayout& l, bool keep_edited,
+                   std::vector<std::string>* kept)
+      : dir_(l.dir()), keep_edited_(keep_edited), kept_(kept) {
+    auto text = ReadFile(RecordPath(), 1 << 20);
+    if (!text.ok()) return;  // none yet: every existing file counts as edited
+    std::istringstream lines(*text);
+    for (std::string line; std::getline(lines, line);) {
+      const size_t gap = line.find("  ");
+      if (gap != std::string::npos)
+        written_[line.substr(gap + 2)] = line.substr(0, gap);
+    }
+  }
+
+  // Writes `contents` to `path`, unless it was edited by hand (and edits
+  // are kept).
+  Status Write(const std::string& path, const std::string& contents) {
+    const std::string name =
+        fs::path(path).lexically_relative(dir_).generic_string();
+    if (keep_edited_ && fs::exists(path)) {
+      auto now = ReadFile(path, 4 << 20);
+      if (!now.ok()) return now.status();
+      const std::string now_sha = HexEncode(crypto::Sha256(*now));
+      auto it = written_.find(name);
+      if (*now != contents && (it == written_.end() || it->second != now_sha)) {
+        if (kept_ != nullptr) kept_->push_back(path);
+        return Status::OK();
+      }
+    }
+    RELAIS_RETURN_IF_ERROR(WriteFileAtomic(path, contents));
+    written_[name] = HexEncode(crypto::Sha256(contents));
+    return Status::OK();
+  }
+
+  Status Save() const {
+    std::string text;
+    for (const auto& [name, sha] : written_) text += sha + "  " + name + "\n";
+    return WriteFileAtomic(RecordPath(), text);
+  }
+
+ private:
+  std::string RecordPath() const { return dir_ + "/.provisioned"; }
+  const std::string dir_;
+  const bool keep_edited_;
+  std::vector<std::string>* const kept_;
+  std::map<std::string, std::string> written_;  // path -> SHA-256 hex
+};
 
 Status EnsureIdentity(const StackLayout& l, const std::string& participant,
                       int days) {
@@ -196,7 +250,8 @@ std::string StackLayout::MetricsEndpoint(const std::string& p) const {
   return ParticipantDir(p) + "/metrics.endpoint";
 }
 
-Result<StackLayout> Provision(const StackSpec& spec) {
+Result<StackLayout> Provision(const StackSpec& spec,
+                              std::vector<std::string>* kept) {
   if (spec.dir.empty())
     return Status::InvalidArgument("provision needs a folder");
   StackLayout l(fs::absolute(spec.dir).lexically_normal().string());
@@ -219,15 +274,16 @@ Result<StackLayout> Provision(const StackSpec& spec) {
     RELAIS_ASSIGN_OR_RETURN(std::string key, NewSubjectKey());
     RELAIS_RETURN_IF_ERROR(WriteSubjectKey(l.SubjectKey(), key));
   }
+  ProvisionedFiles files(l, spec.keep_edited_files, kept);
   RELAIS_RETURN_IF_ERROR(
-      WriteFileAtomic(l.BrokerConfig(), BrokerToml(spec, l, participants)));
+      files.Write(l.BrokerConfig(), BrokerToml(spec, l, participants)));
   const std::set<std::string> agencies(spec.agencies.begin(),
                                        spec.agencies.end());
   for (const auto& p : participants) {
     fs::create_directories(l.ParticipantDir(p), ec);
     if (ec) return Status::IOError("cannot create " + l.ParticipantDir(p));
     const std::string client = ClientToml(l, p);
-    RELAIS_RETURN_IF_ERROR(WriteFileAtomic(l.ClientConfig(p), client));
+    RELAIS_RETURN_IF_ERROR(files.Write(l.ClientConfig(p), client));
     if (agencies.count(p)) {
       for (const auto& d : {l.Inbox(p), l.Outbox(p), l.Done(p), l.Rejected(p),
                             l.StatusIn(p), l.Subjects(p)}) {
@@ -240,7 +296,7 @@ Result<StackLayout> Provision(const StackSpec& spec) {
                                    ? "http_listen = \"127.0.0.1:0\"\n"
                                      "http_endpoint_file = \"http.endpoint\"\n"
                                    : "";
-      RELAIS_RETURN_IF_ERROR(WriteFileAtomic(
+      RELAIS_RETURN_IF_ERROR(files.Write(
           l.AdapterConfig(p),
           client +
               "inbox = \"inbox\"\noutbox = \"outbox\"\ndone = \"done\"\n"
@@ -252,6 +308,7 @@ Result<StackLayout> Provision(const StackSpec& spec) {
               http));
     }
   }
+  RELAIS_RETURN_IF_ERROR(files.Save());
   return l;
 }
 

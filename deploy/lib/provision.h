@@ -8,6 +8,8 @@
 //
 // Layout under `dir`:
 //   relaisd.toml, relaisd.endpoint (written by relaisd), journal/
+//   .provisioned                the SHA-256 of each configuration file as
+//                               provisioning wrote it
 //   keys/<id>.pub.toml          public identities (the trust store)
 //   secrets/<id>.key.toml       secret identities (0600), subject.key
 //   <id>/client.toml            for the CLI and SDK clients
@@ -60,6 +62,12 @@ struct StackSpec {
   int key_validity_days = 365;
   // Extra lines appended to [broker] in relaisd.toml (e.g. limits).
   std::string broker_extra;
+  // A configuration file changed since provisioning wrote it (its SHA-256
+  // is kept in `.provisioned`) is left as it is, not rewritten: what a
+  // person edited is not lost by provisioning again (`relais provision`).
+  // Without it every configuration file is rewritten (the tests change
+  // the spec and provision again).
+  bool keep_edited_files = false;
 };
 
 class StackLayout {
@@ -98,7 +106,9 @@ class StackLayout {
 
 // Creates (or completes) the stack in spec.dir. Existing keys are kept, so
 // provisioning again does not invalidate a running stack's keys;
-// configuration files are rewritten.
-Result<StackLayout> Provision(const StackSpec& spec);
+// configuration files are rewritten, except those edited by hand when
+// spec.keep_edited_files: their paths are added to `kept`.
+Result<StackLayout> Provision(const StackSpec& spec,
+                              std::vector<std::string>* kept = nullptr);
 
 }  // namespace relais::deploy

@@ -281,6 +281,35 @@ TEST_F(CliTest, KeygenAndProvisionCheckWhatIsTypedFirst) {
   std::tie(code, out) = RunCli(stack_, {"provision", "--dir", ""});
   EXPECT_EQ(code, 2) << out;
 
+  // Provisioning again rewrites what it wrote, and keeps what a person
+  // changed since, saying so.
+  const std::string again = stack_.dir() + "/again";
+  const std::string toml = again + "/relaisd.toml";
+  const auto provision = [&](const std::string& port) {
+    return RunCli(stack_, {"provision", "--dir", again, "--listen",
+                           "tcp://127.0.0.1:" + port});
+  };
+  std::tie(code, out) = provision("7801");
+  ASSERT_EQ(code, 0) << out;
+  std::tie(code, out) = provision("7802");
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_THAT(*ReadFile(toml), HasSubstr("tcp://127.0.0.1:7802"));
+  EXPECT_THAT(out, Not(HasSubstr("kept")));
+  std::ofstream(toml, std::ios::app) << "# mine\n";
+  std::tie(code, out) = provision("7803");
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("relais provision: kept " + toml +
+                             " as it is: it was changed since provisioning "
+                             "wrote it (remove it to have it written again)"));
+  EXPECT_THAT(*ReadFile(toml), HasSubstr("tcp://127.0.0.1:7802"));
+  EXPECT_THAT(*ReadFile(toml), HasSubstr("# mine"));
+  EXPECT_THAT(*ReadFile(again + "/caf/adapter.toml"), HasSubstr("inbox"));
+  std::filesystem::remove(toml);
+  std::tie(code, out) = provision("7804");
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_THAT(*ReadFile(toml), HasSubstr("tcp://127.0.0.1:7804"));
+  EXPECT_THAT(out, Not(HasSubstr("kept")));
+
   // A filter that can match nothing, and a negative sequence (which CLI11
   // used to read as 2^64 - 1), are refused; the message says it in words,
   // without the status's internal name.
