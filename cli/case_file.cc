@@ -138,7 +138,7 @@ Result<CaseFile> ParseCaseFile(std::string_view text, const std::string& name,
     }
   }
   if (auto id = doc.find("case_id"); id != doc.end()) {
-    if (!id->is_string() || !IsValidCaseId(id->get<std::string>())) {
+    if (!id->is_string() || !CaseIdProblem(id->get<std::string>()).empty()) {
       problems.Add(Pointer("/case_id"), "case_id",
                    CaseIdProblem(id->is_string() ? id->get<std::string>()
                                                  : std::string()) +

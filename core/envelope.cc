@@ -37,9 +37,8 @@ Status CheckHeaderFields(const wire::Header& h) {
   if (VectorBytes(h.message_id()).size() != kMessageIdSize) {
     return Malformed("message_id must be 16 bytes");
   }
-  if (const std::string why = CaseIdProblem(StringView(h.case_id()));
-      !why.empty()) {
-    return Malformed("case_id: " + why);
+  if (!IsValidCaseId(StringView(h.case_id()))) {
+    return Malformed("case_id must be 1-64 characters of [A-Za-z0-9._:-]");
   }
   if (!IsValidParticipantId(StringView(h.sender()))) {
     return Malformed("sender is not a participant id");
@@ -389,6 +388,9 @@ namespace {
 // The Header FlatBuffer of a draft (its message id drawn if empty).
 Result<std::string> BuildHeader(const EnvelopeDraft& d, const SigningKey& key,
                                 std::string* message_id) {
+  if (const std::string why = CaseIdProblem(d.case_id); !why.empty()) {
+    return Status::InvalidArgument("cannot seal: case_id: " + why);
+  }
   *message_id = d.message_id;
   if (message_id->empty()) {
     RELAIS_ASSIGN_OR_RETURN(*message_id, NewMessageId());

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <filesystem>
 #include <iterator>
-#include <mutex>
 
 #include "core/crash_point.h"
 #include "core/text.h"
@@ -238,17 +237,20 @@ bool IsInProgress(std::string_view name) {
          name.ends_with(".part");
 }
 
-bool StillBeingWritten(const std::string& path) {
-  // A lease broken while held sends SIGIO, whose default ends the process.
-  static std::once_flag ignore_sigio;
-  std::call_once(ignore_sigio, [] { std::signal(SIGIO, SIG_IGN); });
+bool StillBeingWritten(const std::string& path,
+                       std::chrono::milliseconds settle) {
   const int fd =
       ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return false;  // gone, or unreadable: its reader says why
+  // Another process's write lease (a file server's) refuses a reader for
+  // now; anything else is its reader's to say.
+  if (fd < 0) return errno == EWOULDBLOCK || errno == EAGAIN;
   struct stat st {};
   bool writing = false;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+    // A lease broken in the instant it is held signals its holder; SIGURG,
+    // unlike the default SIGIO, does not end a process that ignores it.
+    if (::fcntl(fd, F_SETSIG, SIGURG) == 0 &&
+        ::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
       ::fcntl(fd, F_SETLEASE, F_UNLCK);
     } else if (errno == EAGAIN) {
       writing = true;  // open for writing somewhere
@@ -262,7 +264,7 @@ bool StillBeingWritten(const std::string& path) {
               std::chrono::seconds(st.st_mtim.tv_sec) +
               std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
       const auto age = system_clock::now() - changed;
-      writing = age >= system_clock::duration::zero() && age < kSettleTime;
+      writing = age >= system_clock::duration::zero() && age < settle;
     }
   }
   ::close(fd);
@@ -279,8 +281,7 @@ std::vector<std::string> ReadyFiles(
     std::error_code type_ec;
     if (entry.symlink_status(type_ec).type() ==
             std::filesystem::file_type::regular &&
-        !IsInProgress(name) && (!wanted || wanted(name)) &&
-        !StillBeingWritten(entry.path().string())) {
+        !IsInProgress(name) && (!wanted || wanted(name))) {
       names.push_back(name);
     }
   }
@@ -294,10 +295,9 @@ std::vector<std::string> ReadyEntries(const std::string& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     std::error_code type_ec;
-    const auto type = entry.symlink_status(type_ec).type();
-    if (type != std::filesystem::file_type::directory && !IsInProgress(name) &&
-        (type != std::filesystem::file_type::regular ||
-         !StillBeingWritten(entry.path().string()))) {
+    if (entry.symlink_status(type_ec).type() !=
+            std::filesystem::file_type::directory &&
+        !IsInProgress(name)) {
       names.push_back(name);
     }
   }

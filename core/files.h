@@ -70,26 +70,26 @@ bool IsInProgress(std::string_view name);
 inline constexpr std::chrono::seconds kSettleTime{2};
 
 // Whether some process may still be writing the regular file `path`, so
-// that reading it now could take half of it. Asked of the system with a
-// read lease (fcntl F_SETLEASE), which can only be taken while no process
-// has the file open for writing: taken and given back at once. Where no
-// lease can be taken (a file of another user without CAP_LEASE, a network
-// file system), a file changed less than kSettleTime ago counts as being
-// written. False if `path` cannot be opened (its reader says why). The
-// process ignores SIGIO from the first call on (a lease broken in that
-// instant would send it, and its default ends the process).
-bool StillBeingWritten(const std::string& path);
+// that reading it now could take half of it: ask just before taking a
+// file. Asked of the system with a read lease (fcntl F_SETLEASE), which
+// can only be taken while no process has the file open for writing: taken
+// and given back at once (a writer opening it in that instant sends this
+// process SIGURG, ignored by default). Where no lease can be taken (a file
+// of another user without CAP_LEASE, a network file system), a file
+// changed less than `settle` ago counts as being written; so does one
+// another process holds a write lease on (a file server). False if `path`
+// cannot be opened otherwise (its reader says why).
+bool StillBeingWritten(const std::string& path,
+                       std::chrono::milliseconds settle = kSettleTime);
 
-// The names of the complete regular files of `dir` (IsInProgress and
-// StillBeingWritten excepted) that `wanted` accepts (all if null), in name
-// order; a symbolic link is not one, whatever it points to. A folder that
-// cannot be read gives none.
+// The names of the regular files of `dir` (IsInProgress excepted) that
+// `wanted` accepts (all if null), in name order; a symbolic link is not
+// one, whatever it points to. A folder that cannot be read gives none.
 std::vector<std::string> ReadyFiles(
     const std::string& dir,
     const std::function<bool(const std::string&)>& wanted = nullptr);
-// The names of every entry of `dir` but folders, IsInProgress names and
-// files StillBeingWritten, whatever else it is (a file, a symbolic link, a
-// pipe), in name order:
+// The names of every entry of `dir` but folders and IsInProgress names,
+// whatever else it is (a file, a symbolic link, a pipe), in name order:
 // for a folder where anything dropped must be answered, not left unseen.
 // (Folders are left alone: another folder of the program may be inside.)
 std::vector<std::string> ReadyEntries(const std::string& dir);

@@ -38,15 +38,20 @@ bool IsValidParticipantId(std::string_view id) {
   return IsSegment(id.substr(0, slash)) && IsSegment(id.substr(slash + 1));
 }
 
-std::string CaseIdProblem(std::string_view id) {
-  const std::string syntax =
-      "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -";
-  if (id.empty() || id.size() > kMaxCaseIdSize) return syntax;
+bool IsValidCaseId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxCaseIdSize) return false;
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                     (c >= '0' && c <= '9') || c == '.' || c == '_' ||
                     c == ':' || c == '-';
-    if (!ok) return syntax;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string CaseIdProblem(std::string_view id) {
+  if (!IsValidCaseId(id)) {
+    return "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -";
   }
   if (HoldsNir(id)) {
     return "holds a NIR (15 characters with a valid key); a case id is "
@@ -55,8 +60,6 @@ std::string CaseIdProblem(std::string_view id) {
   }
   return "";
 }
-
-bool IsValidCaseId(std::string_view id) { return CaseIdProblem(id).empty(); }
 
 Result<std::string> NewMessageId() {
   return crypto::RandomBytes(kMessageIdSize);

@@ -32,13 +32,15 @@ inline constexpr std::string_view kAgencyIds[] = {"caf", "cpam", "dgfip",
                                                   "france-travail"};
 // One of kAgencyIds.
 bool IsAgency(std::string_view participant_id);
-// A case id: 1 to 64 characters of [A-Za-z0-9._:-], holding no NIR
-// (HoldsNir, core/identifiers.h: a case id is logged and shown to every
-// party of the case).
+// A case id's syntax: 1 to 64 characters of [A-Za-z0-9._:-]. What names
+// a case that exists (a query, a delivery, a journal written before the
+// NIR rule) is checked with this.
 bool IsValidCaseId(std::string_view id);
-// Why `id` is not a case id ("" if it is one), for a message that never
-// repeats it: "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -", or
-// "holds a NIR ...".
+// Why `id` may not open or carry a new message ("" if it may), for a
+// message that never repeats it: "must be 1 to 64 characters of A-Z a-z
+// 0-9 . _ : -", or "holds a NIR ..." (HoldsNir, core/identifiers.h: a case
+// id is logged and shown to every party of the case). Checked where a
+// case id comes in: sealing, relaisd's ingress, the partner readers.
 std::string CaseIdProblem(std::string_view id);
 
 // A ZeroMQ TCP endpoint "tcp://HOST:PORT": HOST an IPv4 address, a name

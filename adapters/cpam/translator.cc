@@ -107,7 +107,7 @@ Result<translation::OutgoingCase> ReadDeclaration(const json& doc) {
   RELAIS_RETURN_IF_ERROR(ReadCafReference(doc, birth.references));
   RELAIS_ASSIGN_OR_RETURN(auto case_id,
                           native::OptionalString(doc, "dossier", ""));
-  if (case_id && !IsValidCaseId(*case_id)) {
+  if (case_id && !CaseIdProblem(*case_id).empty()) {
     return Status::InvalidArgument("field dossier: " + CaseIdProblem(*case_id));
   }
   translation::OutgoingCase out = native::CaseOf(std::move(birth));

@@ -434,8 +434,11 @@ bool AdapterRuntime::Done(const std::string& from, const std::string& name,
 std::optional<nlohmann::ordered_json> AdapterRuntime::ReadPartnerJson(
     const std::string& dir, const std::string& name, size_t max_bytes,
     std::string* sha256) {
+  // Taken whole or not at all: the next scan looks again.
+  const std::string path = (fs::path(dir) / name).string();
+  if (StillBeingWritten(path)) return std::nullopt;
   // A link or a pipe is refused unread, as in inbox/.
-  auto text = ReadPlainFile((fs::path(dir) / name).string(), max_bytes);
+  auto text = ReadPlainFile(path, max_bytes);
   if (!text.ok()) {
     if (text.status().code() == Status::Code::kInvalidArgument) {
       Reject(dir, name, text.status().message());

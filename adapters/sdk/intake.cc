@@ -218,6 +218,11 @@ void Intake::Scan(const std::function<bool()>& stop) {
   // goes to rejected/ with its reason, instead of waiting unseen.
   for (const auto& name : ReadyEntries(folders_.inbox)) {
     if (stop()) return;
+    // Taken whole or not at all: the next scan looks again, and the files
+    // after it go on meanwhile.
+    if (StillBeingWritten((fs::path(folders_.inbox) / name).string())) {
+      continue;
+    }
     auto id = Take(name);
     if (!id) return;            // the disk: the next scan tries again
     if (id->empty()) continue;  // gone meanwhile

@@ -674,7 +674,7 @@ Result<OutgoingCase> Mapping::Read(const json& doc) const {
   }
   RELAIS_ASSIGN_OR_RETURN(auto case_id,
                           native::OptionalString(doc, case_key_, ""));
-  if (case_id && !IsValidCaseId(*case_id)) {
+  if (case_id && !CaseIdProblem(*case_id).empty()) {
     return Bad(case_key_, CaseIdProblem(*case_id));
   }
   OutgoingCase out;

@@ -3,6 +3,7 @@
 #include "core/case_extras.h"
 #include "core/crypto.h"
 #include "core/flatbuf.h"
+#include "core/ids.h"
 #include "core/thread_name.h"
 
 namespace relais::broker {
@@ -36,6 +37,11 @@ Result<journal::SubmitRequest> VerifySubmission(
   const bool resent = prior.first && journal::SameMessage(
                                          *prior.first, v.sender, header_sha256);
   if (!resent) {
+    // A new message: its case id is logged and shown to every party.
+    if (const std::string why = CaseIdProblem(v.case_id); !why.empty()) {
+      return Status::Rejected(wire::RejectCode::MalformedEnvelope,
+                              "case_id: " + why);
+    }
     for (const auto* r : *v.header->recipients()) {
       RELAIS_RETURN_IF_ERROR(
           registry.CheckRoute(v.sender, StringView(r), type));

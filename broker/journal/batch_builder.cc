@@ -43,16 +43,17 @@ void JournalWriter::BatchBuilder::Sweep() {
     spdlog::error("expiry sweep: {}", st.ToString());
     return;
   }
-  const int64_t retention_ms = w_->payload_retention_.count();
   for (const auto& e : expired) {
+    const std::string& message_id = e.value;
     batch_->DeleteExpiry(e.due_ms, e.sequence);
-    batch_->PutPurge(e.due_ms + retention_ms, e.sequence, e.message_id);
     ++changes_;
     std::string bytes;
-    auto v = LoadEnvelope(e.message_id, &bytes);
-    if (!v.ok()) continue;
-    for (const auto* r : *v->header->recipients()) {
-      const std::string recipient(StringView(r));
+    auto v = LoadEnvelope(message_id, &bytes);
+    if (!v.ok()) continue;  // logged; kept, never purged: it is damaged
+    const std::vector<std::string> recipients = RecipientsOf(*v);
+    // Its retention counts from its expiry.
+    batch_->PutPurge(e.due_ms, e.sequence, message_id, recipients);
+    for (const std::string& recipient : recipients) {
       auto entry = OutboxEntryOf(recipient, e.sequence);
       if (!entry || entry->replayed) continue;
       MakeDead(recipient, e.sequence, *v, wire::RecipientState::Expired, 0,
@@ -64,42 +65,52 @@ void JournalWriter::BatchBuilder::Sweep() {
 
 void JournalWriter::BatchBuilder::Purge() {
   std::vector<DueEntry> due;
-  Status st =
-      w_->journal_->ReadDue(TimeIndex::kPurge, now_ms_, kMaxSweep, &due);
+  Status st = w_->journal_->ReadDue(TimeIndex::kPurge,
+                                    now_ms_ - w_->payload_retention_.count(),
+                                    kMaxSweep, &due);
   if (!st.ok()) {
     spdlog::error("retention sweep: {}", st.ToString());
     return;
   }
+  std::string message_id;
+  std::vector<std::string> recipients;
   for (const auto& e : due) {
     batch_->DeletePurge(e.due_ms, e.sequence);
     ++changes_;
-    auto envelope = w_->journal_->GetMessage(e.message_id);
-    if (!envelope.ok()) {
-      if (envelope.status().code() != Status::Code::kNotFound) {
-        spdlog::error("retention sweep: message {}: {}",
-                      HexEncode(e.message_id), envelope.status().ToString());
-        batch_->PutPurge(now_ms_ + kPurgeRecheck.count(), e.sequence,
-                         e.message_id);
-      }
+    if (!DecodePurge(e.value, &message_id, &recipients)) {
+      spdlog::error("retention sweep: a malformed entry of sequence {}: left",
+                    e.sequence);
       continue;
     }
-    auto v = ParseEnvelope(*envelope);
+    // Still in a recipient's queue (an operator replayed it): its
+    // acknowledgement or dead letter starts its retention again.
     bool waited_for = false;
-    if (v.ok()) {
-      for (const auto* r : *v->header->recipients()) {
-        const Key key{std::string(StringView(r)), e.sequence};
-        waited_for = waited_for || replayed_.count(key) > 0 ||
-                     OutboxEntryOf(key.first, e.sequence).has_value();
-      }
+    for (const std::string& recipient : recipients) {
+      waited_for = waited_for || replayed_.count({recipient, e.sequence}) > 0 ||
+                   OutboxEntryOf(recipient, e.sequence).has_value();
     }
-    if (waited_for) {
-      batch_->PutPurge(now_ms_ + kPurgeRecheck.count(), e.sequence,
-                       e.message_id);
+    if (waited_for) continue;
+    auto held = w_->journal_->HasMessage(message_id);
+    if (!held.ok()) {  // looked at again at the next sweep
+      spdlog::error("retention sweep: message {}: {}", HexEncode(message_id),
+                    held.status().ToString());
+      batch_->PutPurge(e.due_ms, e.sequence, message_id, recipients);
       continue;
     }
-    batch_->DeleteMessage(e.message_id);
+    if (!*held) continue;  // deleted already (another entry of a replay)
+    batch_->DeleteMessage(message_id);
     ++report_.payloads_deleted;
   }
+}
+
+// The retention of a replayed delivery's message starts again when the
+// delivery ends (acknowledged, or a dead letter again).
+void JournalWriter::BatchBuilder::RetainFromNow(const std::string& message_id,
+                                                uint64_t sequence) {
+  std::string bytes;
+  auto v = LoadEnvelope(message_id, &bytes);
+  if (!v.ok()) return;  // logged
+  batch_->PutPurge(now_ms_, sequence, message_id, RecipientsOf(*v));
 }
 
 // Commits the batch and returns the report to send.

@@ -63,8 +63,8 @@ class JournalWriter::BatchBuilder {
 
   // Every message whose expiry passed becomes a dead letter for each
   // recipient that has not acknowledged it (replayed ones excepted), and
-  // its envelope is given a time to be deleted (its expiry plus the
-  // payload retention); then Purge. Called after every Add of the batch.
+  // its envelope's retention starts (the purge index); then Purge. Called
+  // after every Add of the batch.
   void Sweep();
 
   // Commits the batch and returns the report to send. `durability` is
@@ -91,11 +91,12 @@ class JournalWriter::BatchBuilder {
   Result<EnvelopeView> LoadEnvelope(const std::string& message_id,
                                     std::string* bytes);
 
-  // Deletes the envelopes whose time came, except those still in a
-  // recipient's queue (an operator replayed them): these are looked at
-  // again kPurgeRecheck later. The audit chain, the case, the dedup entry
-  // and the dead letters stay.
+  // Deletes the envelopes whose retention is over, except those still in
+  // a recipient's queue (an operator replayed them: RetainFromNow starts
+  // their retention again when that delivery ends). The audit chain, the
+  // case, the dedup entry and the dead letters stay.
   void Purge();
+  void RetainFromNow(const std::string& message_id, uint64_t sequence);
 
   // Moves `recipient`'s delivery of `v` to the dead letters (`reason`
   // Expired or Undeliverable), moves the case, audits, and reports to the

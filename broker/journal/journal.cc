@@ -122,13 +122,15 @@ void Batch::DeleteExpiry(int64_t expires_at_ms, uint64_t seq) {
   batch_->Delete(families_->expiry, ExpiryKey(expires_at_ms, seq))
       .PermitUncheckedError();
 }
-void Batch::PutPurge(int64_t delete_at_ms, uint64_t seq,
-                     std::string_view message_id) {
-  batch_->Put(families_->purge, ExpiryKey(delete_at_ms, seq), S(message_id))
+void Batch::PutPurge(int64_t from_ms, uint64_t seq, std::string_view message_id,
+                     const std::vector<std::string>& recipients) {
+  batch_
+      ->Put(families_->purge, ExpiryKey(from_ms, seq),
+            EncodePurge(message_id, recipients))
       .PermitUncheckedError();
 }
-void Batch::DeletePurge(int64_t delete_at_ms, uint64_t seq) {
-  batch_->Delete(families_->purge, ExpiryKey(delete_at_ms, seq))
+void Batch::DeletePurge(int64_t from_ms, uint64_t seq) {
+  batch_->Delete(families_->purge, ExpiryKey(from_ms, seq))
       .PermitUncheckedError();
 }
 void Batch::DeleteMessage(std::string_view message_id) {
@@ -454,6 +456,18 @@ Result<std::string> Journal::GetMessage(std::string_view id) const {
   return Get(&Batch::Families::messages, id);
 }
 
+Result<bool> Journal::HasMessage(std::string_view id) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!db_) return Status::IOError("journal is not open");
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(ro, families_->messages, S(id), &value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return FromRocks(s, "journal read");
+  return true;
+}
+
 Result<DedupEntry> Journal::GetDedup(std::string_view id) const {
   RELAIS_ASSIGN_OR_RETURN(std::string value, Get(&Batch::Families::dedup, id));
   DedupEntry e;
@@ -550,7 +564,7 @@ Status Journal::ReadDue(TimeIndex index, int64_t now_ms, size_t max,
         if (!ParseExpiryKey(key, &e.due_ms, &e.sequence)) {
           return Status::Corruption("malformed time index key");
         }
-        e.message_id = std::string(value);
+        e.value = std::string(value);
         out->push_back(std::move(e));
         return Next::kContinue;
       },

@@ -68,17 +68,18 @@ struct OutboxEntry {
   bool replayed = false;
 };
 
-// An entry of a time index (expiry or purge): due at `due_ms`.
+// An entry of a time index (expiry or purge), at `due_ms`; `value` is
+// the message id (expiry) or a purge value (journal_format.h).
 struct DueEntry {
   int64_t due_ms = 0;
   uint64_t sequence = 0;
-  std::string message_id;
+  std::string value;
 };
 
 // The journal's two indexes by time.
 enum class TimeIndex {
   kExpiry,  // messages by expires_at_ms: made dead letters once it passed
-  kPurge,   // envelopes by the end of their retention: deleted then
+  kPurge,   // envelopes by when their retention starts: deleted at its end
 };
 
 struct DeadLetterRecord {
@@ -119,11 +120,11 @@ class Batch {
   void PutExpiry(int64_t expires_at_ms, uint64_t sequence,
                  std::string_view message_id);
   void DeleteExpiry(int64_t expires_at_ms, uint64_t sequence);
-  // The purge index: the envelope of `message_id` is to be deleted at
-  // `delete_at_ms`.
-  void PutPurge(int64_t delete_at_ms, uint64_t sequence,
-                std::string_view message_id);
-  void DeletePurge(int64_t delete_at_ms, uint64_t sequence);
+  // The purge index: the retention of `message_id`'s envelope (sent to
+  // `recipients`) counts from `from_ms`.
+  void PutPurge(int64_t from_ms, uint64_t sequence, std::string_view message_id,
+                const std::vector<std::string>& recipients);
+  void DeletePurge(int64_t from_ms, uint64_t sequence);
   // Deletes a message's envelope (its retention is over).
   void DeleteMessage(std::string_view message_id);
   size_t count() const;
@@ -192,6 +193,9 @@ class Journal {
 
   // NotFound if absent.
   Result<std::string> GetMessage(std::string_view message_id) const;
+  // Whether the envelope of `message_id` is there (read without filling
+  // the block cache: for the retention sweep's old messages).
+  Result<bool> HasMessage(std::string_view message_id) const;
   Result<DedupEntry> GetDedup(std::string_view message_id) const;
   Result<std::string> GetCase(std::string_view case_id) const;
   Result<std::string> GetMeta(std::string_view name) const;

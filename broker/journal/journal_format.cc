@@ -47,6 +47,31 @@ bool ParseExpiryKey(std::string_view key, int64_t* due_ms, uint64_t* sequence) {
   return true;
 }
 
+std::string EncodePurge(std::string_view message_id,
+                        const std::vector<std::string>& recipients) {
+  std::string v(message_id);
+  for (const auto& r : recipients) {
+    v += r;
+    v.push_back('\0');
+  }
+  return v;
+}
+
+bool DecodePurge(std::string_view value, std::string* message_id,
+                 std::vector<std::string>* recipients) {
+  constexpr size_t kIdSize = 16;
+  if (value.size() < kIdSize) return false;
+  *message_id = std::string(value.substr(0, kIdSize));
+  recipients->clear();
+  for (std::string_view rest = value.substr(kIdSize); !rest.empty();) {
+    const size_t end = rest.find('\0');
+    if (end == std::string_view::npos || end == 0) return false;
+    recipients->emplace_back(rest.substr(0, end));
+    rest.remove_prefix(end + 1);
+  }
+  return true;
+}
+
 std::string EncodeDedup(const DedupEntry& e) {
   std::string v;
   PutBigEndian64(&v, e.sequence);

@@ -12,9 +12,12 @@
 //                                               (frames.fbs, no identifier)
 //   expiry    expires_at_ms (BE64), sequence    message id (one per message;
 //             (BE64)                            swept once expired)
-//   purge     delete_at_ms (BE64), sequence     message id (put by the expiry
-//             (BE64)                            sweep: the envelope is deleted
-//                                               then, its retention over)
+//   purge     from_ms (BE64), sequence (BE64)   message id (16 bytes), then
+//                                               its recipients, each ended by
+//                                               0x00: the envelope is deleted
+//                                               payload_retention after
+//                                               from_ms (its expiry, or the
+//                                               end of a replayed delivery)
 //   dedup     message id                        DedupEntry (requests.h)
 //   cases     case id                           CaseState FlatBuffer (RLS1)
 //   audit     sequence (BE64)                   AuditRecord FlatBuffer (RLA1)
@@ -23,6 +26,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/journal/requests.h"
 #include "schemas/frames_generated.h"
@@ -57,6 +61,13 @@ std::string OutboxEnd(std::string_view recipient);
 // Splits an outbox key; false if it is not one.
 bool ParseOutboxKey(std::string_view key, std::string_view* recipient,
                     uint64_t* sequence);
+
+// A purge value: the message id, then each recipient ended by 0x00.
+std::string EncodePurge(std::string_view message_id,
+                        const std::vector<std::string>& recipients);
+// False if `value` is not one.
+bool DecodePurge(std::string_view value, std::string* message_id,
+                 std::vector<std::string>* recipients);
 
 // The key of the expiry and purge families: a time, then a sequence.
 std::string ExpiryKey(int64_t due_ms, uint64_t sequence);

@@ -219,13 +219,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
   if (report.commit_status.ok()) {
     stats_.dead_letters.fetch_add(report.dead_letters.size());
     stats_.payloads_deleted.fetch_add(report.payloads_deleted);
-    if (report.payloads_deleted > 0) {
-      spdlog::info(
-          "retention: envelopes deleted: {} (of messages that expired more "
-          "than payload_retention_days ago; their trails and audit records "
-          "stay)",
-          report.payloads_deleted);
-    }
+    LogDeletions(report.payloads_deleted);
   }
   if (report.commit_status.ok() && !report.synced) {
     stats_.unsynced_batches.fetch_add(1);
@@ -240,6 +234,23 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
   }
   report_(std::move(report));
   if (sweep) stats_.sweeps.fetch_add(1);
+}
+
+void JournalWriter::LogDeletions(uint64_t deleted) {
+  unlogged_deletions_ += deleted;
+  const auto now = std::chrono::steady_clock::now();
+  if (unlogged_deletions_ == 0 ||
+      (deletions_logged_ && now - last_deletion_log_ < kDeletionLogInterval)) {
+    return;
+  }
+  spdlog::info(
+      "retention: envelopes deleted: {} (of messages whose retention, "
+      "payload_retention_days after their expiry, is over; their trails and "
+      "audit records stay)",
+      unlogged_deletions_);
+  unlogged_deletions_ = 0;
+  deletions_logged_ = true;
+  last_deletion_log_ = now;
 }
 
 BackupOutcome JournalWriter::MakeBackup(const BackupRequest& r) {

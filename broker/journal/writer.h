@@ -95,17 +95,14 @@ class JournalWriter {
   // Where BackupRequests make their copies (a folder per backup). Call
   // before Start().
   void set_backup_dir(std::string dir) { backup_dir_ = std::move(dir); }
-  // How long a message's envelope is kept after its expires_at_ms (then
-  // deleted, unless a replayed delivery still waits for it: see
-  // BatchBuilder::Purge). Call before Start(). Default: 30 days.
+  // How long a message's envelope is kept after its expires_at_ms (or
+  // after the end of an operator's replay of it), then deleted: see
+  // BatchBuilder::Purge. Call before Start(). Default: 30 days.
   void set_payload_retention(std::chrono::milliseconds retention) {
     payload_retention_ = retention;
   }
   static constexpr std::chrono::milliseconds kDefaultPayloadRetention{
       30LL * 24 * 3600 * 1000};
-  // A purge that finds the message still in a recipient's queue (replayed
-  // by an operator) looks again this much later.
-  static constexpr std::chrono::milliseconds kPurgeRecheck{3600 * 1000};
   // Cap on requests in one batch. Default: 2048.
   static constexpr size_t kMaxBatchRequests = 2048;
   // Cap on envelope bytes in one batch. Default: 32 MiB.
@@ -131,6 +128,10 @@ class JournalWriter {
   BackupOutcome MakeBackup(const BackupRequest& r);
   // Reads the next sequence and the audit head from the journal.
   Status LoadState();
+  // Logs the envelopes deleted by retention: the first at once, then at
+  // most one line a minute (a steady load deletes some at every sweep).
+  void LogDeletions(uint64_t deleted);
+  static constexpr std::chrono::seconds kDeletionLogInterval{60};
   // Asks an unhealthy journal to recover; true if it did.
   bool RecoverJournal();
   // Counts a batch that committed (its acceptances remembered) or failed
@@ -169,6 +170,10 @@ class JournalWriter {
   WriterStats stats_;
   std::string backup_dir_;
   std::chrono::milliseconds payload_retention_{kDefaultPayloadRetention};
+  // LogDeletions's count and last line (writer thread only).
+  uint64_t unlogged_deletions_ = 0;
+  bool deletions_logged_ = false;
+  std::chrono::steady_clock::time_point last_deletion_log_{};
 };
 
 }  // namespace relais::broker::journal

@@ -388,6 +388,39 @@ TEST_F(IngressTest, AResubmissionSkipsRouteKeySignatureAndTime) {
   EXPECT_FALSE(Verify(again, nullptr, kNow + 2 * kHour, &changed).ok());
 }
 
+// PROTOCOL.md 4.3 and step 14c: a new message whose case id holds a NIR
+// is refused (200), without repeating it; a resend of one the journal
+// accepted before that rule gets its first receipt.
+TEST_F(IngressTest, ANewMessageWhoseCaseIdHoldsANirIsRefused) {
+  EnvelopeDraft d = Draft();
+  d.case_id = "dossier-000000000000000";
+  const SealedEnvelope sealed = Seal(d);
+  // Written by a client of its own (sealing refuses it): the check comes
+  // before the signature's.
+  std::string forged = sealed.bytes;
+  forged.replace(forged.find(d.case_id), d.case_id.size(),
+                 "dossier-184127645108946");
+  IngressTask task = Task(forged);
+  auto r = Verify(task);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reject_code(), RejectCode::MalformedEnvelope);
+  EXPECT_NE(r.status().message().find("case_id: holds a NIR"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find("184127645108946"), std::string::npos);
+  // The same bytes as journaled before the rule: the first receipt.
+  const std::string sha = crypto::Sha256(ParseEnvelope(forged)->header_bytes);
+  LookUpReceipt lookup =
+      [&](std::string_view) -> Result<journal::PriorReceipt> {
+    return journal::PriorReceipt{true, 3,
+                                 journal::DedupEntry{5, kNow, sha, kDesk}};
+  };
+  IngressTask resent = Task(forged);
+  auto again = Verify(resent, lookup);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->case_id, "dossier-184127645108946");
+}
+
 // Another header under an id already accepted, or the same header accepted
 // from another sender, is not a resubmission: every check runs (the
 // writer reports the conflict), and what the lookup found still travels.

@@ -190,8 +190,9 @@ TEST_F(JournalTest, ThePurgeIndexReadsWhatIsDueAndEnvelopesCanBeDeleted) {
   auto b = journal_->NewBatch();
   b->PutMessage("id-1", "envelope one");
   b->PutMessage("id-2", "envelope two");
-  b->PutPurge(5000, 2, "id-2");
-  b->PutPurge(3000, 1, "id-1");
+  const std::string id1(16, '1'), id2(16, '2');
+  b->PutPurge(5000, 2, id2, {"caf"});
+  b->PutPurge(3000, 1, id1, {"caf", "france-travail"});
   b->PutExpiry(1000, 1, "id-1");
   ASSERT_TRUE(journal_->Commit(b.get()).ok());
   std::vector<DueEntry> due;
@@ -199,7 +200,13 @@ TEST_F(JournalTest, ThePurgeIndexReadsWhatIsDueAndEnvelopesCanBeDeleted) {
   ASSERT_EQ(due.size(), 1u);  // not the expiry index's entry
   EXPECT_EQ(due[0].due_ms, 3000);
   EXPECT_EQ(due[0].sequence, 1u);
-  EXPECT_EQ(due[0].message_id, "id-1");
+  std::string id;
+  std::vector<std::string> recipients;
+  ASSERT_TRUE(DecodePurge(due[0].value, &id, &recipients));
+  EXPECT_EQ(id, id1);
+  EXPECT_EQ(recipients, (std::vector<std::string>{"caf", "france-travail"}));
+  EXPECT_FALSE(DecodePurge("short", &id, &recipients));
+  EXPECT_FALSE(DecodePurge(id1 + "caf", &id, &recipients));  // no 0x00
   due.clear();
   ASSERT_TRUE(journal_->ReadDue(TimeIndex::kPurge, 5000, 10, &due).ok());
   EXPECT_EQ(due.size(), 2u);
@@ -217,7 +224,10 @@ TEST_F(JournalTest, ThePurgeIndexReadsWhatIsDueAndEnvelopesCanBeDeleted) {
   due.clear();
   ASSERT_TRUE(journal_->ReadDue(TimeIndex::kPurge, 9000, 10, &due).ok());
   ASSERT_EQ(due.size(), 1u);
-  EXPECT_EQ(due[0].message_id, "id-2");
+  ASSERT_TRUE(DecodePurge(due[0].value, &id, &recipients));
+  EXPECT_EQ(id, id2);
+  EXPECT_TRUE(*journal_->HasMessage("id-2"));
+  EXPECT_FALSE(*journal_->HasMessage("id-1"));
 }
 
 // A journal written before the purge index existed (its ten column
@@ -251,7 +261,7 @@ TEST(JournalOpenTest, AJournalFromBeforeThePurgeIndexOpensAndGainsIt) {
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_EQ(*(*j)->GetMessage("id-old"), "an old envelope");
   auto b = (*j)->NewBatch();
-  b->PutPurge(10, 1, "id-old");
+  b->PutPurge(10, 1, std::string(16, 'o'), {"caf"});
   ASSERT_TRUE((*j)->Commit(b.get()).ok());
   std::vector<DueEntry> due;
   ASSERT_TRUE((*j)->ReadDue(TimeIndex::kPurge, 10, 10, &due).ok());

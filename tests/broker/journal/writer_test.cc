@@ -552,13 +552,38 @@ TEST_F(WriterTest, AReplayedMessageKeepsItsEnvelopeUntilAcknowledged) {
   EXPECT_TRUE(journal_->GetMessage(id).ok());
   EXPECT_EQ(writer_->stats().payloads_deleted.load(), 0u);
 
+  // Acknowledged: its retention starts again from now, in full.
   writer_->Post(
       AckRequest{"caf", seq, id, case_id, wire::AckOutcome::Processed, ""});
   ASSERT_TRUE(Wait([&] { return acks_ == 1; }));
-  // Looked at again an hour after the first try.
-  clock_.Advance(JournalWriter::kPurgeRecheck.count());
+  clock_.Advance(10 * 60000 - 2000);
+  WaitForSweeps(2);
+  EXPECT_TRUE(journal_->GetMessage(id).ok());
+  clock_.Advance(2000);
   ASSERT_TRUE(Wait([&] { return writer_->stats().payloads_deleted == 1; }));
   EXPECT_EQ(journal_->GetMessage(id).status().code(), Status::Code::kNotFound);
+}
+
+// A journaled envelope that no longer parses (a damaged journal) is never
+// deleted: what still points to it is not left pointing at nothing.
+TEST_F(WriterTest, AnEnvelopeThatDoesNotParseIsNotPurged) {
+  Close();
+  {
+    auto journal = Journal::Open(dir_, JournalOptions());
+    ASSERT_TRUE(journal.ok());
+    auto b = (*journal)->NewBatch();
+    const std::string id(16, 'd');
+    b->PutMessage(id, "not an envelope");
+    b->PutOutbox("caf", 500, id);
+    b->PutExpiry(clock_.NowMs() - 1, 500, id);
+    ASSERT_TRUE((*journal)->Commit(b.get()).ok());
+  }
+  retention_ = std::chrono::milliseconds(0);
+  Open();
+  WaitForSweeps(3);
+  EXPECT_TRUE(journal_->GetMessage(std::string(16, 'd')).ok());
+  EXPECT_TRUE(journal_->GetOutbox("caf", 500)->has_value());
+  EXPECT_EQ(writer_->stats().payloads_deleted.load(), 0u);
 }
 
 TEST_F(WriterTest, RetriesExhaustedBecomeUndeliverableUnlessAckedFirst) {
