@@ -8,6 +8,18 @@
 #include "core/flatbuf.h"
 
 namespace relais::broker::journal {
+namespace {
+
+// Why the journal holds no message `id`: never accepted, or known by its
+// receipt and deleted at the end of its retention.
+std::string NoMessageReason(const Journal& journal, const std::string& id) {
+  return journal.GetDedup(id).ok()
+             ? "message " + HexEncode(id) +
+                   " is no longer kept by the broker (its retention is over)"
+             : "no message " + HexEncode(id);
+}
+
+}  // namespace
 
 void JournalWriter::BatchBuilder::Add(OperatorRequest& r) {
   OperatorOutcome out{r.reply, r.replay, Status::OK(), {}};
@@ -97,12 +109,7 @@ void JournalWriter::BatchBuilder::Add(StatusRequest& r) {
   auto stored = w_->journal_->GetMessage(r.message_id);
   if (!stored.ok()) {
     if (stored.status().code() == Status::Code::kNotFound) {
-      // Known by its receipt but no longer kept: past its retention.
-      return refuse(w_->journal_->GetDedup(r.message_id).ok()
-                        ? "message " + HexEncode(r.message_id) +
-                              " is no longer kept by the broker (its "
-                              "retention is over)"
-                        : "no message " + HexEncode(r.message_id));
+      return refuse(NoMessageReason(*w_->journal_, r.message_id));
     }
     out.status = Status::Rejected(wire::RejectCode::JournalUnavailable,
                                   "cannot read the message; retry later");

@@ -524,6 +524,23 @@ TEST_F(WriterTest, EnvelopesAreDeletedAtTheEndOfTheirRetentionOnly) {
   writer_->Post(OperatorRequest{{"op-rid", 2}, "operator", false, "caf", seq});
   ASSERT_TRUE(Wait([&] { return operator_.size() == 2; }));
   EXPECT_TRUE(operator_[1].status.ok()) << operator_[1].status.ToString();
+  // A partner status about it says why it is refused.
+  writer_->Post(StatusRequest{
+      {"st-rid", 3}, "cpam", id, wire::RecipientState::Received, ""});
+  Status status_answer;
+  ASSERT_TRUE(Wait([&] {
+    for (const auto& report : reports_) {
+      if (!report.status_outcomes.empty()) {
+        status_answer = report.status_outcomes[0].status;
+        return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_EQ(status_answer.reject_code(), wire::RejectCode::StatusNotAllowed);
+  EXPECT_NE(status_answer.message().find("is no longer kept by the broker"),
+            std::string::npos)
+      << status_answer.message();
   // Deleted once: later sweeps find nothing more to delete.
   clock_.Advance(3600 * 1000);
   WaitForSweeps(2);
