@@ -239,6 +239,11 @@ bool IsInProgress(std::string_view name) {
 
 bool StillBeingWritten(const std::string& path,
                        std::chrono::milliseconds settle) {
+  // Only a regular file is opened: opening a pipe would meet its writer.
+  struct stat link {};
+  if (::lstat(path.c_str(), &link) != 0 || !S_ISREG(link.st_mode)) {
+    return false;
+  }
   const int fd =
       ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   // Another process's write lease (a file server's) refuses a reader for

@@ -78,7 +78,8 @@ inline constexpr std::chrono::seconds kSettleTime{2};
 // of another user without CAP_LEASE, a network file system), a file
 // changed less than `settle` ago counts as being written; so does one
 // another process holds a write lease on (a file server). False if `path`
-// cannot be opened otherwise (its reader says why).
+// is not a regular file (a link, a pipe: not opened) or cannot be opened
+// otherwise (its reader says why).
 bool StillBeingWritten(const std::string& path,
                        std::chrono::milliseconds settle = kSettleTime);
 

@@ -30,17 +30,18 @@ Result<std::string> Queries::CaseStatus(std::string_view participant,
                             "CaseStatusQuery.case_id: not a case id (1 to 64 "
                             "of A-Z a-z 0-9 . _ : -)");
   }
+  // The id asked for is not repeated (the refusal is logged): it may be
+  // anything, a citizen's NIR included.
   auto state = journal_->GetCase(case_id);
   if (!state.ok() && state.status().code() != Status::Code::kNotFound) {
-    spdlog::error("case {}: cannot read its state: {}", case_id,
-                  state.status().ToString());
+    spdlog::error("a case state cannot be read: {}", state.status().ToString());
     return Unavailable("cannot read the case state; retry later");
   }
   const wire::CaseState* parsed = state.ok() ? ParseCaseState(*state) : nullptr;
   if (parsed == nullptr || !cases::IsPartyTo(*parsed, participant)) {
-    return Status::Rejected(wire::RejectCode::UnknownCase,
-                            "no case '" + case_id + "' visible to '" +
-                                std::string(participant) + "'");
+    return Status::Rejected(
+        wire::RejectCode::UnknownCase,
+        "no case of that id visible to '" + std::string(participant) + "'");
   }
   return CaseStatusReplyFrame(request_id, case_id, *state);
 }

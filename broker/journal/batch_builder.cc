@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "broker/cases/case_book.h"
@@ -45,11 +46,13 @@ void JournalWriter::BatchBuilder::Sweep() {
   }
   for (const auto& e : expired) {
     const std::string& message_id = e.value;
+    std::string bytes;
+    auto v = LoadEnvelope(message_id, &bytes);  // errors logged
+    // A failed read: the entry stays, for the next sweep.
+    if (!v.ok() && v.status().code() == Status::Code::kIOError) continue;
     batch_->DeleteExpiry(e.due_ms, e.sequence);
     ++changes_;
-    std::string bytes;
-    auto v = LoadEnvelope(message_id, &bytes);
-    if (!v.ok()) continue;  // logged; kept, never purged: it is damaged
+    if (!v.ok()) continue;  // damaged (or gone): kept as it is, never purged
     const std::vector<std::string> recipients = RecipientsOf(*v);
     // Its retention counts from its expiry.
     batch_->PutPurge(e.due_ms, e.sequence, message_id, recipients);
@@ -82,35 +85,50 @@ void JournalWriter::BatchBuilder::Purge() {
                     e.sequence);
       continue;
     }
-    // Still in a recipient's queue (an operator replayed it): its
-    // acknowledgement or dead letter starts its retention again.
-    bool waited_for = false;
+    // Still in a recipient's queue (an operator replayed it), or its
+    // replayed delivery ended in this batch: that delivery's end starts its
+    // retention again.
+    Result<bool> waited_for = retained_.count(message_id) > 0;
     for (const std::string& recipient : recipients) {
-      waited_for = waited_for || replayed_.count({recipient, e.sequence}) > 0 ||
-                   OutboxEntryOf(recipient, e.sequence).has_value();
+      if (!waited_for.ok() || *waited_for) break;
+      waited_for = InAQueue(recipient, e.sequence);
     }
-    if (waited_for) continue;
-    auto held = w_->journal_->HasMessage(message_id);
-    if (!held.ok()) {  // looked at again at the next sweep
+    Result<bool> held =
+        waited_for.ok() ? w_->journal_->HasMessage(message_id) : false;
+    if (!waited_for.ok() || !held.ok()) {  // looked at again next sweep
       spdlog::error("retention sweep: message {}: {}", HexEncode(message_id),
-                    held.status().ToString());
+                    (waited_for.ok() ? held : waited_for).status().ToString());
       batch_->PutPurge(e.due_ms, e.sequence, message_id, recipients);
       continue;
     }
-    if (!*held) continue;  // deleted already (another entry of a replay)
+    // Deleted already (another entry of a replayed message).
+    if (*waited_for || !*held) continue;
     batch_->DeleteMessage(message_id);
     ++report_.payloads_deleted;
   }
 }
 
+// Whether `recipient`'s queue holds `sequence`, as this batch leaves it; a
+// read error is not taken for a no.
+Result<bool> JournalWriter::BatchBuilder::InAQueue(const std::string& recipient,
+                                                   uint64_t sequence) {
+  const Key key{recipient, sequence};
+  if (replayed_.count(key)) return true;
+  if (removed_outbox_.count(key)) return false;
+  RELAIS_ASSIGN_OR_RETURN(auto entry,
+                          w_->journal_->GetOutbox(recipient, sequence));
+  return entry.has_value();
+}
+
 // The retention of a replayed delivery's message starts again when the
-// delivery ends (acknowledged, or a dead letter again).
-void JournalWriter::BatchBuilder::RetainFromNow(const std::string& message_id,
+// delivery ends (acknowledged, or a dead letter again), and never before
+// the message expires.
+void JournalWriter::BatchBuilder::RetainFromNow(const EnvelopeView& v,
                                                 uint64_t sequence) {
-  std::string bytes;
-  auto v = LoadEnvelope(message_id, &bytes);
-  if (!v.ok()) return;  // logged
-  batch_->PutPurge(now_ms_, sequence, message_id, RecipientsOf(*v));
+  const std::string message_id(v.message_id);
+  retained_.insert(message_id);
+  batch_->PutPurge(std::max(now_ms_, v.header->expires_at_ms()), sequence,
+                   message_id, RecipientsOf(v));
 }
 
 // Commits the batch and returns the report to send.

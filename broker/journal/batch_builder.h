@@ -96,7 +96,8 @@ class JournalWriter::BatchBuilder {
   // their retention again when that delivery ends). The audit chain, the
   // case, the dedup entry and the dead letters stay.
   void Purge();
-  void RetainFromNow(const std::string& message_id, uint64_t sequence);
+  void RetainFromNow(const EnvelopeView& v, uint64_t sequence);
+  Result<bool> InAQueue(const std::string& recipient, uint64_t sequence);
 
   // Moves `recipient`'s delivery of `v` to the dead letters (`reason`
   // Expired or Undeliverable), moves the case, audits, and reports to the
@@ -143,7 +144,9 @@ class JournalWriter::BatchBuilder {
   std::set<Key> removed_outbox_;  // acked or dead in this batch
   std::set<Key> dead_removed_;    // replayed or dropped in this batch
   std::set<Key> replayed_;        // put back in an outbox by this batch
-  size_t changes_ = 0;            // requests and dead letters in the batch
+  // Messages whose retention this batch started again (RetainFromNow).
+  std::set<std::string> retained_;
+  size_t changes_ = 0;  // requests and dead letters in the batch
   CommitReport report_;
 };
 

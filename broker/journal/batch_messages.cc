@@ -134,7 +134,13 @@ void JournalWriter::BatchBuilder::Add(AckRequest& r) {
   --report_.outbox_changes[r.recipient];
   removed_outbox_.insert({r.recipient, r.sequence});
   ack_recipients_.insert(r.recipient);
-  if (entry->replayed) RetainFromNow(r.message_id, r.sequence);
+  if (entry->replayed) {
+    std::string bytes;
+    // Unreadable (logged): kept as it is, never purged.
+    if (auto v = LoadEnvelope(r.message_id, &bytes); v.ok()) {
+      RetainFromNow(*v, r.sequence);
+    }
+  }
   const bool refused = r.outcome == wire::AckOutcome::Rejected;
   // When the message was accepted (for the end-to-end latency metric):
   // from its case's trail (loaded above), else from the last batches'
@@ -182,8 +188,6 @@ void JournalWriter::BatchBuilder::Add(DeadLetterRequest& r) {
   if (!v.ok()) return;
   MakeDead(r.recipient, r.sequence, *v, wire::RecipientState::Undeliverable,
            r.attempts, r.detail);
-  if (entry->replayed) {
-    batch_->PutPurge(now_ms_, r.sequence, r.message_id, RecipientsOf(*v));
-  }
+  if (entry->replayed) RetainFromNow(*v, r.sequence);
 }
 }  // namespace relais::broker::journal

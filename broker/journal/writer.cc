@@ -245,8 +245,8 @@ void JournalWriter::LogDeletions(uint64_t deleted) {
   }
   spdlog::info(
       "retention: envelopes deleted: {} (of messages whose retention, "
-      "payload_retention_days after their expiry, is over; their trails and "
-      "audit records stay)",
+      "payload_retention_days after their expiry or their replay, is over; "
+      "their trails and audit records stay)",
       unlogged_deletions_);
   unlogged_deletions_ = 0;
   deletions_logged_ = true;

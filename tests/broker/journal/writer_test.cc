@@ -18,6 +18,9 @@
 namespace relais::broker::journal {
 namespace {
 
+SubmitRequest RealSubmit(const Identity& desk, int64_t now_ms, int64_t ttl_ms,
+                         const std::string& case_id = "");
+
 // Runs a JournalWriter over a temporary journal and collects its reports.
 class WriterTest : public ::testing::Test {
  protected:
@@ -113,6 +116,30 @@ class WriterTest : public ::testing::Test {
   // The writer's payload retention (Open sets it).
   std::chrono::milliseconds retention_ =
       JournalWriter::kDefaultPayloadRetention;
+  // Starts the writer again with `retention`.
+  void ReopenWithRetention(std::chrono::milliseconds retention) {
+    Close();
+    retention_ = retention;
+    Open();
+  }
+  // A real message from the desk to caf and cpam, living `ttl_ms`,
+  // accepted; cpam acknowledged it.
+  struct AcceptedMessage {
+    std::string id, case_id;
+    uint64_t seq = 0;
+  };
+  AcceptedMessage AcceptedAndAckedByCpam(const Identity& desk, int64_t ttl_ms) {
+    SubmitRequest r = RealSubmit(desk, clock_.NowMs(), ttl_ms);
+    AcceptedMessage m{r.message_id, r.case_id, 0};
+    writer_->Post(std::move(r));
+    m.seq = WaitFor(m.id).sequence;
+    EXPECT_GT(m.seq, 0u);
+    const size_t acks = acks_;
+    writer_->Post(AckRequest{"cpam", m.seq, m.id, m.case_id,
+                             wire::AckOutcome::Processed, ""});
+    EXPECT_TRUE(Wait([&] { return acks_ == acks + 1; }));
+    return m;
+  }
   size_t AuditRecords() {
     std::vector<std::string> records;
     EXPECT_TRUE(journal_->ReadAudit(1, UINT64_MAX, &records).ok());
@@ -336,11 +363,20 @@ TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
 }
 
 // A real sealed message from the desk to caf and cpam, as ingress makes it.
-SubmitRequest RealSubmit(const Identity& desk, int64_t now_ms, int64_t ttl_ms) {
+// With `case_id`, that id is written into the sealed header afterwards
+// (sealing refuses one holding a NIR), as a journal from before the NIR
+// rule may hold it; the writer checks no signature.
+SubmitRequest RealSubmit(const Identity& desk, int64_t now_ms, int64_t ttl_ms,
+                         const std::string& case_id) {
   EnvelopeDraft d = testing::SampleDraft(desk.participant, {"caf", "cpam"});
   d.created_at_ms = now_ms;
   d.expires_at_ms = now_ms + ttl_ms;
+  if (!case_id.empty()) d.case_id = std::string(case_id.size(), 'c');
   auto sealed = SealEnvelope(d, desk.signing);
+  if (!case_id.empty()) {
+    sealed->bytes.replace(sealed->bytes.find(d.case_id), case_id.size(),
+                          case_id);
+  }
   auto v = ParseEnvelope(sealed->bytes);
   SubmitRequest r;
   r.message_id = sealed->message_id;
@@ -478,18 +514,9 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
 // expiry, not before; its trail, audit records, receipt and dead letters
 // stay, and a dead letter whose envelope is gone cannot be replayed.
 TEST_F(WriterTest, EnvelopesAreDeletedAtTheEndOfTheirRetentionOnly) {
-  Close();
-  retention_ = std::chrono::minutes(10);
-  Open();
+  ReopenWithRetention(std::chrono::minutes(10));
   const Identity desk = Make("france-services/paris-15");
-  SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 60000);
-  const std::string id = r.message_id, case_id = r.case_id;
-  writer_->Post(std::move(r));
-  const uint64_t seq = WaitFor(id).sequence;
-  ASSERT_GT(seq, 0u);
-  writer_->Post(
-      AckRequest{"cpam", seq, id, case_id, wire::AckOutcome::Processed, ""});
-  ASSERT_TRUE(Wait([&] { return acks_ == 1; }));
+  const auto [id, case_id, seq] = AcceptedAndAckedByCpam(desk, 60000);
   clock_.Advance(60001);  // expired: caf's delivery is a dead letter
   ASSERT_TRUE(Wait([&] { return dead_.size() == 1; }));
   // Two seconds before the end of its retention: still there.
@@ -550,16 +577,11 @@ TEST_F(WriterTest, EnvelopesAreDeletedAtTheEndOfTheirRetentionOnly) {
 // A dead letter an operator replayed waits in the recipient's queue: its
 // envelope outlives its retention until it is acknowledged.
 TEST_F(WriterTest, AReplayedMessageKeepsItsEnvelopeUntilAcknowledged) {
-  Close();
-  retention_ = std::chrono::minutes(10);
-  Open();
+  ReopenWithRetention(std::chrono::minutes(10));
   const Identity desk = Make("france-services/paris-15");
-  SubmitRequest r = RealSubmit(desk, clock_.NowMs(), 60000);
-  const std::string id = r.message_id, case_id = r.case_id;
-  writer_->Post(std::move(r));
-  const uint64_t seq = WaitFor(id).sequence;
+  const auto [id, case_id, seq] = AcceptedAndAckedByCpam(desk, 60000);
   clock_.Advance(60001);
-  ASSERT_TRUE(Wait([&] { return dead_.size() == 2; }));
+  ASSERT_TRUE(Wait([&] { return dead_.size() == 1; }));
   writer_->Post(OperatorRequest{{"op-rid", 1}, "operator", true, "caf", seq});
   ASSERT_TRUE(Wait([&] { return operator_.size() == 1; }));
   ASSERT_TRUE(operator_[0].status.ok()) << operator_[0].status.ToString();
@@ -572,13 +594,52 @@ TEST_F(WriterTest, AReplayedMessageKeepsItsEnvelopeUntilAcknowledged) {
   // Acknowledged: its retention starts again from now, in full.
   writer_->Post(
       AckRequest{"caf", seq, id, case_id, wire::AckOutcome::Processed, ""});
-  ASSERT_TRUE(Wait([&] { return acks_ == 1; }));
+  ASSERT_TRUE(Wait([&] { return acks_ == 2; }));
   clock_.Advance(10 * 60000 - 2000);
   WaitForSweeps(2);
   EXPECT_TRUE(journal_->GetMessage(id).ok());
   clock_.Advance(2000);
   ASSERT_TRUE(Wait([&] { return writer_->stats().payloads_deleted == 1; }));
   EXPECT_EQ(journal_->GetMessage(id).status().code(), Status::Code::kNotFound);
+}
+
+// A delivery made a dead letter, replayed and acknowledged before its
+// message expires: the envelope is kept until payload_retention after the
+// expiry, not after the ack (here the retention is 0: until the expiry).
+TEST_F(WriterTest, ARetentionNeverEndsBeforeTheMessageExpires) {
+  ReopenWithRetention(std::chrono::milliseconds(0));
+  const Identity desk = Make("france-services/paris-15");
+  const auto [id, case_id, seq] = AcceptedAndAckedByCpam(desk, 3600000);
+  writer_->Post(DeadLetterRequest{"caf", seq, id, 3, "out of attempts"});
+  ASSERT_TRUE(Wait([&] { return dead_.size() == 1; }));
+  writer_->Post(OperatorRequest{{"op-rid", 1}, "operator", true, "caf", seq});
+  ASSERT_TRUE(Wait([&] { return operator_.size() == 1; }));
+  ASSERT_TRUE(operator_[0].status.ok()) << operator_[0].status.ToString();
+  writer_->Post(
+      AckRequest{"caf", seq, id, case_id, wire::AckOutcome::Processed, ""});
+  ASSERT_TRUE(Wait([&] { return acks_ == 2; }));
+  clock_.Advance(3600000 - 1000);
+  WaitForSweeps(2);
+  EXPECT_TRUE(journal_->GetMessage(id).ok());
+  clock_.Advance(1000);
+  ASSERT_TRUE(Wait([&] { return writer_->stats().payloads_deleted == 1; }));
+}
+
+// A case opened before the NIR rule whose id holds one still gets the
+// broker's status reports (sealed for its sender).
+TEST_F(WriterTest, ACaseFromBeforeTheNirRuleStillGetsItsStatusReports) {
+  const Identity desk = Make("france-services/paris-15");
+  SubmitRequest r =
+      RealSubmit(desk, clock_.NowMs(), 60000, "dossier-184127645108946");
+  ASSERT_EQ(r.case_id, "dossier-184127645108946");
+  const std::string id = r.message_id;
+  writer_->Post(std::move(r));
+  ASSERT_GT(WaitFor(id).sequence, 0u);
+  clock_.Advance(60001);
+  ASSERT_TRUE(Wait([&] { return dead_.size() == 2; }));
+  std::vector<OutboxEntry> reports;
+  ASSERT_TRUE(journal_->ReadOutbox(desk.participant, 0, 10, &reports).ok());
+  EXPECT_EQ(reports.size(), 2u);  // caf's and cpam's Expired
 }
 
 // A journaled envelope that no longer parses (a damaged journal) is never
@@ -596,7 +657,7 @@ TEST_F(WriterTest, AnEnvelopeThatDoesNotParseIsNotPurged) {
     ASSERT_TRUE((*journal)->Commit(b.get()).ok());
   }
   retention_ = std::chrono::milliseconds(0);
-  Open();
+  Open();  // as ReopenWithRetention, with the journal written in between
   WaitForSweeps(3);
   EXPECT_TRUE(journal_->GetMessage(std::string(16, 'd')).ok());
   EXPECT_TRUE(journal_->GetOutbox("caf", 500)->has_value());
