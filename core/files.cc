@@ -252,8 +252,9 @@ bool StillBeingWritten(const std::string& path,
   struct stat st {};
   bool writing = false;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    // A lease broken in the instant it is held signals its holder; SIGURG,
-    // unlike the default SIGIO, does not end a process that ignores it.
+    // A lease broken in the instant it is held signals its holder: SIGURG,
+    // whose default is to be ignored, rather than SIGIO, whose default
+    // ends the process.
     if (::fcntl(fd, F_SETSIG, SIGURG) == 0 &&
         ::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
       ::fcntl(fd, F_SETLEASE, F_UNLCK);
