@@ -84,6 +84,12 @@ void Client::Impl::Stop() {
   StopSealer();
   if (stopping_.exchange(true)) return;
   Wake();
+  {
+    // Taken once, so that the handler thread, between its look at
+    // stopping_ and its wait, cannot miss the notification and sleep out
+    // its 60 s wait (a console refusing its configuration hung that long).
+    std::lock_guard<std::mutex> lock(del_mu_);
+  }
   del_cv_.notify_all();
   StopKeeper();
   if (handler_thread_.joinable()) handler_thread_.join();
