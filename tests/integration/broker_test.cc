@@ -168,9 +168,7 @@ TEST_F(BrokerTest, ResubmissionReturnsTheSameReceiptAndDeliversOnce) {
 TEST_F(BrokerTest, ResubmissionAfterExpiryStillGetsTheFirstReceipt) {
   // A sender that lost the Accepted frame and comes back after the message
   // expired must learn it was accepted, not that it expired.
-  EnvelopeDraft d = SampleDraft(kDesk, {"caf"});
-  d.created_at_ms = Clock::System()->NowMs();
-  d.expires_at_ms = d.created_at_ms + 1500;
+  EnvelopeDraft d = SampleDraft(kDesk, {"caf"}, milliseconds(1500));
   auto env = desk_->Seal(d);
   ASSERT_TRUE(env.ok());
   auto first = desk_->Submit(*env, seconds(10));

@@ -167,9 +167,7 @@ TEST_F(DeadLetterTest, SilentRecipientGetsRetriesThenADeadLetterThenAReplay) {
 }
 
 TEST_F(DeadLetterTest, ExpiredMessagesOfAnOfflineRecipientAreDeadLettered) {
-  EnvelopeDraft d = SampleDraft(kDesk, {"cpam", "dgfip"});
-  d.created_at_ms = Clock::System()->NowMs();
-  d.expires_at_ms = d.created_at_ms + 1500;
+  EnvelopeDraft d = SampleDraft(kDesk, {"cpam", "dgfip"}, milliseconds(1500));
   auto env = desk_->Seal(d);
   ASSERT_TRUE(env.ok());
   auto receipt = desk_->Submit(*env, seconds(10));
@@ -224,9 +222,7 @@ class RetentionTest : public DeadLetterTest {
 };
 
 TEST_F(RetentionTest, AnExpiredEnvelopeIsDeletedAndItsDeadLetterStays) {
-  EnvelopeDraft d = SampleDraft(kDesk, {"cpam"});
-  d.created_at_ms = Clock::System()->NowMs();
-  d.expires_at_ms = d.created_at_ms + 1500;
+  EnvelopeDraft d = SampleDraft(kDesk, {"cpam"}, milliseconds(1500));
   auto env = desk_->Seal(d);
   ASSERT_TRUE(env.ok());
   auto receipt = desk_->Submit(*env, seconds(10));
@@ -277,9 +273,7 @@ TEST_F(RetentionTest, AnExpiredEnvelopeIsDeletedAndItsDeadLetterStays) {
 // NotAuthorised, and nothing changes.
 TEST_F(DeadLetterTest, OnlyOperatorsMayAct) {
   // A dead letter to act on: cpam is offline and the message expires.
-  EnvelopeDraft d = SampleDraft(kDesk, {"cpam"});
-  d.created_at_ms = Clock::System()->NowMs();
-  d.expires_at_ms = d.created_at_ms + 1500;
+  EnvelopeDraft d = SampleDraft(kDesk, {"cpam"}, milliseconds(1500));
   auto receipt = desk_->Submit(*desk_->Seal(d), seconds(10));
   ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
   ASSERT_TRUE(WaitUntil([&] { return reports_.size() == 1; }))

@@ -65,7 +65,8 @@ std::string SampleAddressChange() {
 }
 
 EnvelopeDraft SampleDraft(const std::string& sender,
-                          std::vector<std::string> recipients) {
+                          std::vector<std::string> recipients,
+                          std::chrono::milliseconds ttl) {
   EnvelopeDraft d;
   d.case_id = *NewCaseId(Clock::System()->NowMs());
   d.sender = sender;
@@ -73,7 +74,7 @@ EnvelopeDraft SampleDraft(const std::string& sender,
   d.case_type = wire::CaseType::AddressChange;
   d.payload = SampleAddressChange();
   d.created_at_ms = Clock::System()->NowMs();
-  d.expires_at_ms = d.created_at_ms + 3600 * 1000;
+  d.expires_at_ms = d.created_at_ms + ttl.count();
   return d;
 }
 

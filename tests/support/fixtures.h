@@ -28,9 +28,10 @@ Identity MakeIdentity(const std::string& participant);
 std::string SampleAddressChange();
 
 // A draft from `sender` to `recipients` carrying SampleAddressChange(),
-// created now and expiring in one hour.
-EnvelopeDraft SampleDraft(const std::string& sender,
-                          std::vector<std::string> recipients);
+// created now and expiring `ttl` later.
+EnvelopeDraft SampleDraft(
+    const std::string& sender, std::vector<std::string> recipients,
+    std::chrono::milliseconds ttl = std::chrono::hours(1));
 
 // The fields of a batch seal (docs/PROTOCOL.md 4.8), to build altered
 // copies of an envelope: forged proofs, other roots, moved leaves.
