@@ -36,14 +36,15 @@ std::string BuildDeadLetter(std::string_view recipient, uint64_t sequence,
 
 // Every message whose expiry passed becomes a dead letter for each
 // recipient that has not acknowledged it (replayed ones excepted).
-void JournalWriter::BatchBuilder::Sweep() {
+bool JournalWriter::BatchBuilder::Sweep() {
   std::vector<DueEntry> expired;
   Status st =
       w_->journal_->ReadDue(TimeIndex::kExpiry, now_ms_, kMaxSweep, &expired);
   if (!st.ok()) {
     spdlog::error("expiry sweep: {}", st.ToString());
-    return;
+    return false;
   }
+  size_t done = 0;
   for (const auto& e : expired) {
     const std::string& message_id = e.value;
     std::string bytes;
@@ -52,6 +53,7 @@ void JournalWriter::BatchBuilder::Sweep() {
     if (!v.ok() && v.status().code() == Status::Code::kIOError) continue;
     batch_->DeleteExpiry(e.due_ms, e.sequence);
     ++changes_;
+    ++done;
     if (!v.ok()) continue;  // damaged (or gone): kept as it is, never purged
     const std::vector<std::string> recipients = RecipientsOf(*v);
     // Its retention counts from its expiry.
@@ -63,23 +65,29 @@ void JournalWriter::BatchBuilder::Sweep() {
                "expired before the recipient acknowledged it");
     }
   }
-  Purge();
+  // A full read with entries done: more may be due (a load above what one
+  // sweep per interval handles). Not when every entry failed: the next
+  // sweep, an interval later, tries them again.
+  const bool expiry_behind = expired.size() == kMaxSweep && done > 0;
+  return Purge() || expiry_behind;
 }
 
-void JournalWriter::BatchBuilder::Purge() {
+bool JournalWriter::BatchBuilder::Purge() {
   std::vector<DueEntry> due;
   Status st = w_->journal_->ReadDue(TimeIndex::kPurge,
                                     now_ms_ - w_->payload_retention_.count(),
                                     kMaxSweep, &due);
   if (!st.ok()) {
     spdlog::error("retention sweep: {}", st.ToString());
-    return;
+    return false;
   }
   std::string message_id;
   std::vector<std::string> recipients;
+  size_t done = 0;
   for (const auto& e : due) {
     batch_->DeletePurge(e.due_ms, e.sequence);
     ++changes_;
+    ++done;
     if (!DecodePurge(e.value, &message_id, &recipients)) {
       spdlog::error("retention sweep: a malformed entry of sequence {}: left",
                     e.sequence);
@@ -99,6 +107,7 @@ void JournalWriter::BatchBuilder::Purge() {
       spdlog::error("retention sweep: message {}: {}", HexEncode(message_id),
                     (waited_for.ok() ? held : waited_for).status().ToString());
       batch_->PutPurge(e.due_ms, e.sequence, message_id, recipients);
+      --done;
       continue;
     }
     // Deleted already (another entry of a replayed message).
@@ -106,6 +115,7 @@ void JournalWriter::BatchBuilder::Purge() {
     batch_->DeleteMessage(message_id);
     ++report_.payloads_deleted;
   }
+  return due.size() == kMaxSweep && done > 0;
 }
 
 // Whether `recipient`'s queue holds `sequence`, as this batch leaves it; a

@@ -64,8 +64,9 @@ class JournalWriter::BatchBuilder {
   // Every message whose expiry passed becomes a dead letter for each
   // recipient that has not acknowledged it (replayed ones excepted), and
   // its envelope's retention starts (the purge index); then Purge. Called
-  // after every Add of the batch.
-  void Sweep();
+  // after every Add of the batch. True if more may be due than one sweep
+  // took (kMaxSweep of the expiry or of the purge index).
+  bool Sweep();
 
   // Commits the batch and returns the report to send. `durability` is
   // what the requests need; a sweep that made dead letters is always
@@ -94,8 +95,9 @@ class JournalWriter::BatchBuilder {
   // Deletes the envelopes whose retention is over, except those still in
   // a recipient's queue (an operator replayed them: RetainFromNow starts
   // their retention again when that delivery ends). The audit chain, the
-  // case, the dedup entry and the dead letters stay.
-  void Purge();
+  // case, the dedup entry and the dead letters stay. True if more may be
+  // due than it took.
+  bool Purge();
   void RetainFromNow(const EnvelopeView& v, uint64_t sequence);
   Result<bool> InAQueue(const std::string& recipient, uint64_t sequence);
 

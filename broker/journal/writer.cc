@@ -155,13 +155,14 @@ void JournalWriter::Run() {
     }
     const auto now = std::chrono::steady_clock::now();
     const bool sweep = !stopping && now >= next_sweep;
-    if (sweep) next_sweep = now + kSweepInterval;
-    CommitBatch(&batch, sweep, now);
+    if (sweep) next_sweep = now + sweep_interval_;
+    // Entries left due: swept again with the next batch, at once.
+    if (CommitBatch(&batch, sweep, now)) next_sweep = now;
     batch.clear();
   }
 }
 
-void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
+bool JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
                                 std::chrono::steady_clock::time_point taken) {
   const bool recovered = !journal_->healthy() && RecoverJournal();
   if (!state_status_.ok()) state_status_ = LoadState();
@@ -197,7 +198,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
         },
         r);
   }
-  if (sweep) builder.Sweep();
+  const bool behind = sweep && builder.Sweep();
   if (requests->empty() && builder.empty()) {
     KeepForNextBatch(builder.ReleaseBatch());
     if (recovered) {
@@ -206,7 +207,7 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
       report_(std::move(report));
     }
     if (sweep) stats_.sweeps.fetch_add(1);
-    return;
+    return false;
   }
   CommitReport report = builder.Commit(
       acks_only ? Journal::Durability::kWritten : Journal::Durability::kSynced);
@@ -232,8 +233,10 @@ void JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
   while (submits > largest &&
          !stats_.largest_batch.compare_exchange_weak(largest, submits)) {
   }
+  const bool committed = report.commit_status.ok();
   report_(std::move(report));
   if (sweep) stats_.sweeps.fetch_add(1);
+  return behind && committed;
 }
 
 void JournalWriter::LogDeletions(uint64_t deleted) {

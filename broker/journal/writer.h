@@ -108,10 +108,16 @@ class JournalWriter {
   // Cap on envelope bytes in one batch. Default: 32 MiB.
   static constexpr size_t kMaxBatchBytes = 32 << 20;
   // How often expired messages (and envelopes whose retention is over) are
-  // looked for, and how many at most of each per sweep (the rest wait for
-  // the next one).
+  // looked for, and how many at most of each per sweep. A sweep that found
+  // more is followed by another in the next batch, without waiting for the
+  // interval, until none is left: the sweeps keep up with any load the
+  // journal accepts, each batch holding at most kMaxSweep of each.
   static constexpr std::chrono::milliseconds kSweepInterval{500};
   static constexpr size_t kMaxSweep = 1024;
+  // Another interval than kSweepInterval (tests). Call before Start().
+  void set_sweep_interval(std::chrono::milliseconds interval) {
+    sweep_interval_ = interval;
+  }
   // A batch's buffer is kept for the next batch if it held at most this
   // (about 6 000 messages of 1 KiB): a larger one is freed.
   static constexpr size_t kSpareBatchBytes = 16 << 20;
@@ -122,7 +128,8 @@ class JournalWriter {
                 ReportFn report);
   void Run();
   // `taken`: when the requests left the queue (for the accept stages).
-  void CommitBatch(std::vector<Request>* requests, bool sweep,
+  // Returns whether the sweep left entries that were due (see kMaxSweep).
+  bool CommitBatch(std::vector<Request>* requests, bool sweep,
                    std::chrono::steady_clock::time_point taken);
   // Makes the copy `r` asks for, once the batch before it is committed.
   BackupOutcome MakeBackup(const BackupRequest& r);
@@ -170,6 +177,7 @@ class JournalWriter {
   WriterStats stats_;
   std::string backup_dir_;
   std::chrono::milliseconds payload_retention_{kDefaultPayloadRetention};
+  std::chrono::milliseconds sweep_interval_{kSweepInterval};
   // LogDeletions's count and last line (writer thread only).
   uint64_t unlogged_deletions_ = 0;
   bool deletions_logged_ = false;

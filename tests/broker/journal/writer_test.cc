@@ -53,6 +53,7 @@ class WriterTest : public ::testing::Test {
     ASSERT_TRUE(w.ok());
     writer_ = std::move(*w);
     writer_->set_payload_retention(retention_);
+    writer_->set_sweep_interval(sweep_interval_);
     writer_->Start();
   }
   void Close() {
@@ -113,9 +114,10 @@ class WriterTest : public ::testing::Test {
   // Keys are made at the fake clock's time, not the system's: the test
   // passes on any day.
   FakeClock clock_{1795392000000};
-  // The writer's payload retention (Open sets it).
+  // The writer's payload retention and sweep interval (Open sets them).
   std::chrono::milliseconds retention_ =
       JournalWriter::kDefaultPayloadRetention;
+  std::chrono::milliseconds sweep_interval_ = JournalWriter::kSweepInterval;
   // Starts the writer again with `retention`.
   void ReopenWithRetention(std::chrono::milliseconds retention) {
     Close();
@@ -513,6 +515,32 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
 // DESIGN.md, retention: an envelope is deleted payload_retention after its
 // expiry, not before; its trail, audit records, receipt and dead letters
 // stay, and a dead letter whose envelope is gone cannot be replayed.
+// More messages expire at once than a sweep takes (kMaxSweep): the
+// sweeps after it follow at once, not an interval later, until every one
+// is a dead letter and every envelope whose retention ended is deleted.
+TEST_F(WriterTest, SweepsFollowAtOnceWhileMoreIsDue) {
+  const Identity desk = Make("france-services/paris-15");
+  constexpr size_t kMessages = JournalWriter::kMaxSweep + 100;
+  for (size_t i = 0; i < kMessages; ++i) {
+    writer_->Post(RealSubmit(desk, clock_.NowMs(), 60000));
+  }
+  ASSERT_TRUE(Wait([&] { return outcomes_.size() == kMessages; }));
+  // Started again past their expiry, with no retention and an interval no
+  // test waits for: only the sweep at the writer's start, and those that
+  // follow it at once, can act.
+  Close();
+  clock_.Advance(60001);
+  sweep_interval_ = std::chrono::hours(1);
+  retention_ = std::chrono::milliseconds(0);
+  Open();
+  ASSERT_TRUE(Wait([&] { return dead_.size() == 2 * kMessages; }))
+      << dead_.size() << " dead letters";  // caf's and cpam's
+  EXPECT_TRUE(Wait([&] {
+    return writer_->stats().payloads_deleted.load() == kMessages;
+  })) << writer_->stats().payloads_deleted.load()
+      << " envelopes deleted";
+}
+
 TEST_F(WriterTest, EnvelopesAreDeletedAtTheEndOfTheirRetentionOnly) {
   ReopenWithRetention(std::chrono::minutes(10));
   const Identity desk = Make("france-services/paris-15");
