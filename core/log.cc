@@ -25,7 +25,7 @@ class EscapingSink : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     const std::string_view payload(msg.payload.data(), msg.payload.size());
-    if (IsCleanText(payload)) {
+    if (ShownAsIs(payload)) {
       inner_->log(msg);
       return;
     }
@@ -70,8 +70,8 @@ class JsonLinesSink : public spdlog::sinks::base_sink<std::mutex> {
         {"time", time},
         {"level", std::string(level.data(), level.size())},
         {"program", program_},
-        {"message", IsCleanText(payload) ? std::string(payload)
-                                         : Escaped(payload, 64 << 10)}};
+        {"message", ShownAsIs(payload) ? std::string(payload)
+                                       : Escaped(payload, 64 << 10)}};
     const std::string text = line.dump() + "\n";
     std::fwrite(text.data(), 1, text.size(), stderr);
   }

@@ -45,6 +45,24 @@ bool IsControl(std::string_view text, size_t i, size_t n) {
   return n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
 }
 
+// The code point of the valid 2- or 3-byte sequence at text[i], if it
+// reorders or breaks what a terminal or an editor shows: the bidirectional
+// marks, embeddings, overrides and isolates (U+061C, U+200E, U+200F,
+// U+202A..U+202E, U+2066..U+2069) and the line and paragraph separators
+// (U+2028, U+2029); else 0.
+char32_t DisplayControlAt(std::string_view text, size_t i, size_t n) {
+  const auto b = [&](size_t k) {
+    return static_cast<char32_t>(static_cast<unsigned char>(text[i + k]));
+  };
+  char32_t cp = 0;
+  if (n == 2) cp = ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+  if (n == 3) cp = ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+  const bool shown_elsewhere = cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+                               (cp >= 0x2028 && cp <= 0x202E) ||
+                               (cp >= 0x2066 && cp <= 0x2069);
+  return shown_elsewhere ? cp : 0;
+}
+
 }  // namespace
 
 size_t InvalidUtf8At(std::string_view text) {
@@ -71,6 +89,17 @@ bool IsCleanText(std::string_view text, bool allow_newlines) {
       if (!allow_newlines || (c != '\n' && c != '\r' && c != '\t')) {
         return false;
       }
+    }
+    i += n;
+  }
+  return true;
+}
+
+bool ShownAsIs(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = SequenceAt(text, i);
+    if (n == 0 || IsControl(text, i, n) || DisplayControlAt(text, i, n) != 0) {
+      return false;
     }
     i += n;
   }
@@ -129,6 +158,10 @@ std::string Escaped(std::string_view text, size_t max_bytes) {
       }
       i += count;
       continue;
+    } else if (const char32_t cp = DisplayControlAt(text, i, n); cp != 0) {
+      char hex[12];
+      std::snprintf(hex, sizeof(hex), "\\u%04X", static_cast<unsigned>(cp));
+      out += hex;
     } else {
       out.append(text.substr(i, n));
     }

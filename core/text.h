@@ -28,6 +28,11 @@ bool IsDigits(std::string_view text);
 // allowed).
 bool IsCleanText(std::string_view text, bool allow_newlines = false);
 
+// Whether Escaped would show `text` as it is but for its backslashes:
+// valid UTF-8, no control character, nothing that reorders or breaks a
+// line (see Escaped). What a log line checks before it escapes.
+bool ShownAsIs(std::string_view text);
+
 // Checks a text field a participant sent: OK if it is valid UTF-8, holds no
 // control character and is at most `max_bytes` long; else
 // Rejected(MalformedFrame) naming `field` and the byte offset, never the
@@ -37,7 +42,10 @@ Status CheckWireText(std::string_view field, std::string_view text,
 
 // `text` made safe for one log line or an echo: printable ASCII and valid
 // UTF-8 kept; \n, \r, \t as those two-character escapes; a backslash
-// doubled; any other control character or invalid byte as \xNN. At most
+// doubled; any other control character or invalid byte as \xNN; the
+// characters that reorder or break a line as it is shown (bidirectional
+// marks, embeddings, overrides and isolates; U+2028, U+2029) as \uNNNN,
+// so that "invoice\u202Efdp.exe" cannot pass for another name. At most
 // `max_bytes` of `text` are shown, then "..." (the escaped form may be up to
 // four times longer).
 std::string Escaped(std::string_view text, size_t max_bytes = 256);

@@ -56,6 +56,23 @@ TEST(TextTest, EscapedTextIsOneLine) {
   EXPECT_EQ(Escaped("é", 1), "\\xC3...");
 }
 
+TEST(TextTest, EscapedTextShowsWhatReordersOrBreaksALine) {
+  // U+202E (right-to-left override) would show "invoice.pdf" for this name.
+  EXPECT_EQ(Escaped("invoice\xE2\x80\xAE"
+                    "fdp.exe"),
+            "invoice\\u202Efdp.exe");
+  EXPECT_EQ(Escaped("\xD8\x9C\xE2\x80\x8E\xE2\x80\x8F"),
+            "\\u061C\\u200E\\u200F");
+  EXPECT_EQ(Escaped("a\xE2\x80\xA8"
+                    "b\xE2\x80\xA9"
+                    "c"),
+            "a\\u2028b\\u2029c");
+  EXPECT_EQ(Escaped("\xE2\x81\xA6x\xE2\x81\xA9"), "\\u2066x\\u2069");
+  // Their neighbours, and right-to-left text itself, are kept.
+  EXPECT_EQ(Escaped("\xE2\x80\x94 \xE2\x80\xAF \xE2\x81\xAA \xD7\xA9\xD7\x9C"),
+            "\xE2\x80\x94 \xE2\x80\xAF \xE2\x81\xAA \xD7\xA9\xD7\x9C");
+}
+
 TEST(LogTest, LevelsByNameAndNoTypoTurnsLoggingOff) {
   EXPECT_EQ(*ParseLogLevel("warn"), spdlog::level::warn);
   EXPECT_EQ(*ParseLogLevel("warning"), spdlog::level::warn);
@@ -72,12 +89,18 @@ TEST(LogTest, OneEventIsOneLineWhateverItHolds) {
   ASSERT_TRUE(SetUpLog("log_test", "info").ok());
   ::testing::internal::CaptureStderr();
   spdlog::info("software {}", "x\n2026-11-28T00:00:00.000 critical forged");
+  spdlog::info("took {}",
+               "facture\xE2\x80\xAE"
+               "fdp.exe");
   spdlog::default_logger()->flush();
   const std::string out = ::testing::internal::GetCapturedStderr();
-  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
   EXPECT_NE(out.find("log_test: software x\\n2026-11-28T00:00:00.000 critical "
                      "forged"),
             std::string::npos)
+      << out;
+  // A file name that would show as "factureexe.pdf".
+  EXPECT_NE(out.find("log_test: took facture\\u202Efdp.exe"), std::string::npos)
       << out;
 }
 
