@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -42,6 +43,39 @@ const char* const kFamilies[] = {
     "default",     kMessagesFamily, kOutboxFamily, kDedupFamily,
     kCasesFamily,  kAuditFamily,    kMetaFamily,   kDeadFamily,
     kExpiryFamily, kSubjectsFamily, kPurgeFamily};
+
+// The memtable's insert hint (RocksDB's
+// memtable_insert_with_hint_prefix_extractor) for a family whose keys end
+// in a sequence that grows: a key goes in from where the last one with the
+// same prefix went, instead of down the skip list from its top. The prefix
+// is the key without its last `tail` bytes: the recipient of an outbox
+// key, nothing of an audit key (one sequence) or of a time index key (a
+// time, then a sequence).
+class SequenceTailPrefix : public rocksdb::SliceTransform {
+ public:
+  explicit SequenceTailPrefix(size_t tail)
+      : tail_(tail),
+        name_("relais.SequenceTailPrefix." + std::to_string(tail)) {}
+  const char* Name() const override { return name_.c_str(); }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - tail_);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() >= tail_;
+  }
+
+ private:
+  const size_t tail_;
+  const std::string name_;
+};
+
+// The bytes after the prefix SequenceTailPrefix keeps, by family; 0 for a
+// family whose keys come in no order (message ids, case ids).
+size_t SequenceTail(const std::string& family) {
+  if (family == kOutboxFamily || family == kAuditFamily) return 8;
+  if (family == kExpiryFamily || family == kPurgeFamily) return 16;
+  return 0;
+}
 
 // outbox value: message id, then 0x01 if replayed.
 constexpr char kReplayedFlag = '\1';
@@ -217,7 +251,13 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
   // answers them without walking the skip list.
   cf_options.memtable_prefix_bloom_size_ratio = 0.02;
   cf_options.memtable_whole_key_filtering = true;
-  for (const char* name : kFamilies) o->families.emplace_back(name, cf_options);
+  for (const char* name : kFamilies) {
+    o->families.emplace_back(name, cf_options);
+    if (const size_t tail = SequenceTail(name); tail > 0) {
+      o->families.back().options.memtable_insert_with_hint_prefix_extractor =
+          std::make_shared<SequenceTailPrefix>(tail);
+    }
+  }
 
   std::unique_ptr<Journal> j(new Journal(dir, std::move(o)));
   RELAIS_RETURN_IF_ERROR(j->OpenDb());
