@@ -12,15 +12,11 @@ function(relais_library)
 endfunction()
 
 # relais_executable(NAME name SRCS ... DEPS ...)
-# An executable that lands in build/bin/, with jemalloc's malloc when the
-# build has it (RELAIS_JEMALLOC).
+# An executable that lands in build/bin/.
 function(relais_executable)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
-  if(TARGET PkgConfig::JEMALLOC)
-    target_link_libraries(${ARG_NAME} PRIVATE PkgConfig::JEMALLOC)
-  endif()
 endfunction()
 
 # relais_test_code(target)
