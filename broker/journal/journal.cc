@@ -45,12 +45,14 @@ const char* const kFamilies[] = {
     kExpiryFamily, kSubjectsFamily, kPurgeFamily};
 
 // The memtable's insert hint (RocksDB's
-// memtable_insert_with_hint_prefix_extractor) for a family whose keys end
-// in a sequence that grows: a key goes in from where the last one with the
-// same prefix went, instead of down the skip list from its top. The prefix
-// is the key without its last `tail` bytes: the recipient of an outbox
-// key, nothing of an audit key (one sequence) or of a time index key (a
-// time, then a sequence).
+// memtable_insert_with_hint_prefix_extractor) for a family whose keys
+// mostly come in order: a key goes in from where the last one with the
+// same prefix went, instead of down the skip list from its top (a key
+// elsewhere costs a search from there, no more). The prefix is the key
+// without its last `tail` bytes: the recipient of an outbox key (then a
+// growing sequence), nothing of an audit key (one growing sequence) or
+// of a time index key (a time, later for later messages of the same time
+// to live, then a sequence).
 class SequenceTailPrefix : public rocksdb::SliceTransform {
  public:
   explicit SequenceTailPrefix(size_t tail)
@@ -227,6 +229,9 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir,
   o->db.info_log = o->logger;
   o->db.db_write_buffer_size = options.write_buffer_bytes;
   o->db.max_background_jobs = 2;
+  // One thread writes (JournalWriter): said, so that RocksDB never inserts
+  // concurrently, which would ignore the insert hints below.
+  o->db.allow_concurrent_memtable_write = false;
   o->verify = options.verify_on_open;
 
   rocksdb::BlockBasedTableOptions table;

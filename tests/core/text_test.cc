@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "core/log.h"
 #include "core/toml_file.h"
@@ -68,9 +69,26 @@ TEST(TextTest, EscapedTextShowsWhatReordersOrBreaksALine) {
                     "c"),
             "a\\u2028b\\u2029c");
   EXPECT_EQ(Escaped("\xE2\x81\xA6x\xE2\x81\xA9"), "\\u2066x\\u2069");
-  // Their neighbours, and right-to-left text itself, are kept.
+  // Their neighbours, and right-to-left text itself, are kept: U+061B,
+  // U+200D, U+2027, U+2065 below each range, U+202F, U+206A above.
+  EXPECT_EQ(Escaped("\xD8\x9B \xE2\x80\x8D \xE2\x80\xA7 \xE2\x81\xA5"),
+            "\xD8\x9B \xE2\x80\x8D \xE2\x80\xA7 \xE2\x81\xA5");
   EXPECT_EQ(Escaped("\xE2\x80\x94 \xE2\x80\xAF \xE2\x81\xAA \xD7\xA9\xD7\x9C"),
             "\xE2\x80\x94 \xE2\x80\xAF \xE2\x81\xAA \xD7\xA9\xD7\x9C");
+}
+
+TEST(LogTest, JsonLinesEscapeWhatReordersALineToo) {
+  ASSERT_TRUE(SetUpLog("log_test", "info", "json").ok());
+  ::testing::internal::CaptureStderr();
+  spdlog::info("took {}",
+               "facture\xE2\x80\xAE"
+               "fdp.exe");
+  spdlog::default_logger()->flush();
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(SetUpLog("log_test", "info").ok());
+  const auto line = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(line.is_object()) << out;
+  EXPECT_EQ(line.value("message", ""), "took facture\\u202Efdp.exe") << out;
 }
 
 TEST(LogTest, LevelsByNameAndNoTypoTurnsLoggingOff) {

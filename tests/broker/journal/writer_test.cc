@@ -512,9 +512,6 @@ TEST_F(WriterTest, OperatorsReplayAndDropDeadLetters) {
   }
 }
 
-// DESIGN.md, retention: an envelope is deleted payload_retention after its
-// expiry, not before; its trail, audit records, receipt and dead letters
-// stay, and a dead letter whose envelope is gone cannot be replayed.
 // More messages expire at once than a sweep takes (kMaxSweep): the
 // sweeps after it follow at once, not an interval later, until every one
 // is a dead letter and every envelope whose retention ended is deleted.
@@ -539,8 +536,22 @@ TEST_F(WriterTest, SweepsFollowAtOnceWhileMoreIsDue) {
     return writer_->stats().payloads_deleted.load() == kMessages;
   })) << writer_->stats().payloads_deleted.load()
       << " envelopes deleted";
+  // Then nothing is left due: the sweeps stop until the interval ends (a
+  // writer sweeping on would never leave 300 ms without one).
+  bool settled = false;
+  uint64_t sweeps = writer_->stats().sweeps.load();
+  for (int i = 0; i < 100 && !settled; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const uint64_t now = writer_->stats().sweeps.load();
+    settled = now == sweeps;
+    sweeps = now;
+  }
+  EXPECT_TRUE(settled) << sweeps << " sweeps and counting";
 }
 
+// DESIGN.md, retention: an envelope is deleted payload_retention after its
+// expiry, not before; its trail, audit records, receipt and dead letters
+// stay, and a dead letter whose envelope is gone cannot be replayed.
 TEST_F(WriterTest, EnvelopesAreDeletedAtTheEndOfTheirRetentionOnly) {
   ReopenWithRetention(std::chrono::minutes(10));
   const Identity desk = Make("france-services/paris-15");
