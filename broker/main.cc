@@ -117,7 +117,8 @@ static int RunRelaisd(int argc, char** argv) {
   // Before any thread: a SIGTERM that comes while the journal opens is kept
   // and stops the broker cleanly as soon as it runs.
   relais::StopSignals& stop = relais::StopSignals::Install();
-  CLI::App app{"relaisd: the relais broker (signed case messages, journaled)"};
+  CLI::App app{"relaisd: the relais broker (signed case messages, journaled)",
+               "relaisd"};
   std::string config_path;
   std::string log_level;
   std::string listen;

@@ -643,7 +643,7 @@ namespace {
 int RunAdapter(int argc, char** argv, const char* name,
                std::unique_ptr<Translator> translator) {
   StopSignals& stop = StopSignals::Install();
-  CLI::App app{std::string(name) + ": relais adapter"};
+  CLI::App app{std::string(name) + ": relais adapter", name};
   std::string config_path;
   std::string log_level = "info";
   app.add_option("--config", config_path, "adapter TOML file")->required();

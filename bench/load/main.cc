@@ -14,7 +14,7 @@
 // The command line's table, then the run (or the receiving process).
 // NOLINTNEXTLINE(readability-function-size)
 static int RunBench(int argc, char** argv) {
-  CLI::App app{"relais-bench: end-to-end load through relaisd"};
+  CLI::App app{"relais-bench: end-to-end load through relaisd", "relais-bench"};
   relais::bench::LoadOptions o;
   bool json = false;
   app.add_option("--messages", o.messages, "messages to send")

@@ -191,6 +191,26 @@ TEST_F(CliTest, TheSameCaseOpenedTwiceIsOneCase) {
                              " from another file"));
 }
 
+// A person reading `--version` (or a script recording it) learns which
+// program answered: each names itself, as its --help does.
+TEST_F(CliTest, EveryProgramNamesItselfInItsVersion) {
+  for (const std::string program :
+       {"relaisd", "relais", "relais-console", "relais-bench",
+        "relais-adapter-caf", "relais-adapter-cpam", "relais-adapter-dgfip",
+        "relais-adapter-france-travail"}) {
+    auto [code, out] =
+        RunToEnd(stack_, {deploy::BinDir() + "/" + program, "--version"});
+    EXPECT_EQ(code, 0) << program << ": " << out;
+    EXPECT_TRUE(
+        std::regex_match(out, std::regex(program + " \\d+\\.\\d+\\.\\d+\n")))
+        << program << ": " << out;
+    std::tie(code, out) =
+        RunToEnd(stack_, {deploy::BinDir() + "/" + program, "--help"});
+    EXPECT_EQ(code, 0) << program << ": " << out;
+    EXPECT_THAT(out, HasSubstr("Usage: " + program + " ")) << program;
+  }
+}
+
 TEST_F(CliTest, ExitCodesSayWhoFailed) {
   auto [code, out] = RunCli(stack_, {"--version"});
   EXPECT_EQ(code, 0) << out;
