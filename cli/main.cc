@@ -33,7 +33,7 @@ int Run(int argc, char** argv) {
       ->required();
   kg->add_option("--days", keygen.days,
                  "signing key validity in days, from now")
-      ->check(CLI::Range(1, 3650))
+      ->check(relais::WholeNumberIn(1, 3650))
       ->capture_default_str();
   kg->add_flag("--force", keygen.force, "overwrite existing files");
 
@@ -50,13 +50,13 @@ int Run(int argc, char** argv) {
   pv->add_option("--bench-senders", provision.bench_senders,
                  "with --bench: this many senders (bench-sender, "
                  "bench-sender-2, ...)")
-      ->check(CLI::Range(1, 64))
+      ->check(relais::WholeNumberIn(1, 64))
       ->needs(bench_flag)
       ->capture_default_str();
   pv->add_option("--bench-receivers", provision.bench_receivers,
                  "with --bench: this many receivers (bench-receiver, "
                  "bench-receiver-2, ...)")
-      ->check(CLI::Range(1, 64))
+      ->check(relais::WholeNumberIn(1, 64))
       ->needs(bench_flag)
       ->capture_default_str();
 
@@ -70,7 +70,7 @@ int Run(int argc, char** argv) {
   op->add_flag("--json", open.json, "print the receipt as JSON");
   op->add_option("--timeout", open.timeout_s,
                  "seconds to wait for relaisd and for each receipt")
-      ->check(CLI::Range(1, 3600))
+      ->check(relais::WholeNumberIn(1, 3600))
       ->capture_default_str();
   op->add_flag("--check", open.check,
                "check the file and print the recipients and what each one "
@@ -91,7 +91,7 @@ int Run(int argc, char** argv) {
                  "wait until every recipient is at least at this status "
                  "(e.g. delivered)");
   st->add_option("--timeout", status.timeout_s, "seconds to wait")
-      ->check(CLI::Range(1, 3600))
+      ->check(relais::WholeNumberIn(1, 3600))
       ->capture_default_str();
 
   relais::cli::DeadLettersArgs dl;
@@ -117,7 +117,7 @@ int Run(int argc, char** argv) {
                     "with --recipient: after this sequence")
           ->check(relais::kWholeNumber);
       c->add_option("--limit", dl.limit, "at most this many (default 100)")
-          ->check(CLI::Range(1, 1000));
+          ->check(relais::WholeNumberIn(1, 1000));
       c->add_flag("--json", dl.json, "print JSON");
     } else {
       c->add_option("recipient", dl.recipient, "the dead letter's recipient")
@@ -159,7 +159,7 @@ int Run(int argc, char** argv) {
                   "2h, 3d");
   cll->add_option("--after", cases.after, "list after this case id (paging)");
   cll->add_option("--limit", cases.limit, "at most this many")
-      ->check(CLI::Range(1, 100000))
+      ->check(relais::WholeNumberIn(1, 100000))
       ->capture_default_str();
   cll->add_flag("--json", cases.json, "print JSON");
 
@@ -171,7 +171,7 @@ int Run(int argc, char** argv) {
       ->required();
   bk->add_flag("--json", backup.json, "print JSON");
   bk->add_option("--timeout", backup.timeout_s, "seconds to wait for the copy")
-      ->check(CLI::Range(1, 86400))
+      ->check(relais::WholeNumberIn(1, 86400))
       ->capture_default_str();
 
   relais::cli::TopArgs top;
@@ -182,11 +182,11 @@ int Run(int argc, char** argv) {
                  "stack's is in relaisd.metrics)")
       ->capture_default_str();
   tp->add_option("--interval-ms", top.interval_ms, "time between refreshes")
-      ->check(CLI::Range(100, 3600000))
+      ->check(relais::WholeNumberIn(100, 3600000))
       ->capture_default_str();
   tp->add_option("--iterations", top.iterations,
                  "refresh this many times, then exit (0: until Ctrl-C)")
-      ->check(CLI::Range(0, 1000000));
+      ->check(relais::WholeNumberIn(0, 1000000));
 
   if (auto rc = relais::ParseCommandLine(app, argc, argv)) return *rc;
   if (tp->parsed()) return relais::cli::Top(top);

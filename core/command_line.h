@@ -7,7 +7,9 @@
 // Header-only: the programs link CLI11, core does not.
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -45,6 +47,26 @@ inline const CLI::Validator kWholeNumber(
       return {};
     },
     "");
+
+// A whole number from `lo` to `hi`, written in digits. CLI::Range alone
+// checks the text before it is read as a number, so "abc" would be "not
+// in range", and an unsigned option reads "-1" as 2^64 - 1.
+inline CLI::Validator WholeNumberIn(uint64_t lo, uint64_t hi) {
+  const std::string what = "must be a whole number from " + std::to_string(lo) +
+                           " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, what](std::string& text) -> std::string {
+        if (text.empty() || text.size() > 20 ||
+            text.find_first_not_of("0123456789") != std::string::npos) {
+          return what;
+        }
+        errno = 0;
+        const unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
+        if (errno == ERANGE || v < lo || v > hi) return what;
+        return {};
+      },
+      "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
+}
 
 // Adds --version ("<program> <version>").
 inline void AddVersionFlag(CLI::App& app) {

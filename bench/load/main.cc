@@ -18,11 +18,11 @@ static int RunBench(int argc, char** argv) {
   relais::bench::LoadOptions o;
   bool json = false;
   app.add_option("--messages", o.messages, "messages to send")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{10000000}))
+      ->check(relais::WholeNumberIn(1, 10000000))
       ->capture_default_str();
   // Past relaisd's largest max_message_bytes, every submit is refused.
   app.add_option("--payload-bytes", o.payload_bytes, "payload size")
-      ->check(CLI::Range(size_t{0}, size_t{64} << 20))
+      ->check(relais::WholeNumberIn(0, size_t{64} << 20))
       ->capture_default_str();
   app.add_option("--broker", o.broker,
                  "use this relaisd instead of starting one");
@@ -30,46 +30,48 @@ static int RunBench(int argc, char** argv) {
                  "with --broker: folder from `relais provision --bench`");
   app.add_option("--in-flight", o.in_flight,
                  "submits awaiting receipts at most, per sender")
-      ->check(CLI::Range(1u, 1000000u))
+      ->check(relais::WholeNumberIn(1, 1000000))
       ->capture_default_str();
   app.add_option("--senders", o.senders,
                  "sending participants, each its own client (bench-sender, "
                  "bench-sender-2, ...)")
-      ->check(CLI::Range(1u, 64u))
+      ->check(relais::WholeNumberIn(1, 64))
       ->capture_default_str();
   app.add_option("--receivers", o.receivers,
                  "receiving processes, each its own participant "
                  "(bench-receiver, bench-receiver-2, ...)")
-      ->check(CLI::Range(1u, 64u))
+      ->check(relais::WholeNumberIn(1, 64))
       ->capture_default_str();
   app.add_option("--recipients-per-message", o.recipients_per_message,
                  "receivers each message goes to (at most --receivers)")
-      ->check(CLI::Range(1u, 64u))
+      ->check(relais::WholeNumberIn(1, 64))
       ->capture_default_str();
   // 0 would take no deliveries at all: the run could never drain.
   app.add_option("--window", o.window, "receiver delivery window")
-      ->check(CLI::Range(1u, 65536u))
+      ->check(relais::WholeNumberIn(1, 65536))
       ->capture_default_str();
   app.add_option("--drain-timeout", o.drain_timeout_s,
                  "seconds without progress before giving up")
-      ->check(CLI::Range(1, 86400))
+      ->check(relais::WholeNumberIn(1, 86400))
       ->capture_default_str();
   app.add_option("--backlog", o.backlog,
                  "receiver connects once this many messages are journaled")
+      ->check(relais::WholeNumberIn(0, 10000000))
       ->capture_default_str();
   app.add_option("--kill-broker", o.kill_broker,
                  "SIGKILL and restart relaisd this many times during the run")
-      ->check(CLI::Range(0u, 1000u))
+      ->check(relais::WholeNumberIn(0, 1000))
       ->capture_default_str();
   app.add_option("--kill-receiver", o.kill_receiver,
                  "SIGKILL and restart the receiving process this many times")
-      ->check(CLI::Range(0u, 1000u))
+      ->check(relais::WholeNumberIn(0, 1000))
       ->capture_default_str();
-  app.add_option("--seed", o.seed, "seed of the random kill moments (0: any)");
+  app.add_option("--seed", o.seed, "seed of the random kill moments (0: any)")
+      ->check(relais::kWholeNumber);
   app.add_option("--batch-seal", o.batch_seal,
                  "seal up to N envelopes with one signature (PROTOCOL.md "
                  "4.8); 0: each signed alone")
-      ->check(CLI::Range(0u, 65536u))
+      ->check(relais::WholeNumberIn(0, 65536))
       ->capture_default_str();
   app.add_option("--batch-window-ms", o.batch_window_ms,
                  "with --batch-seal: longest wait after the previous seal "

@@ -211,6 +211,27 @@ TEST_F(CliTest, EveryProgramNamesItselfInItsVersion) {
   }
 }
 
+// A count typed as a word, a sign or a number too large is named as what
+// it is, with the range, never "not in range" for "abc" nor 2^64 - 1 for -1.
+TEST_F(CliTest, CountsMustBeWholeNumbersInTheirRange) {
+  const std::string bench = deploy::BinDir() + "/relais-bench";
+  for (const std::string typed :
+       {"abc", "-5", "1.5", "", "0", "10000001", "99999999999999999999999"}) {
+    auto [code, out] = RunToEnd(stack_, {bench, "--messages", typed});
+    EXPECT_EQ(code, 2) << typed << ": " << out;
+    EXPECT_THAT(out, HasSubstr("--messages: must be a whole number from 1 to "
+                               "10000000"))
+        << typed;
+  }
+  auto [code, out] = RunToEnd(stack_, {bench, "--seed", "-1"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("must be a whole number"));
+  std::tie(code, out) = RunCli(stack_, {"keygen", "--id", "caf", "--days",
+                                        "abc", "--out", stack_.dir() + "/k"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--days: must be a whole number from 1 to 3650"));
+}
+
 TEST_F(CliTest, ExitCodesSayWhoFailed) {
   auto [code, out] = RunCli(stack_, {"--version"});
   EXPECT_EQ(code, 0) << out;
