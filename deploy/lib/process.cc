@@ -144,7 +144,14 @@ std::string BinDir() {
   if (const char* env = std::getenv("RELAIS_BIN_DIR"); env && *env) return env;
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : self.parent_path().string();
+  if (ec) return ".";
+  const auto here = self.parent_path();
+  const auto beside = here.parent_path() / "bin";
+  if (!std::filesystem::exists(here / "relaisd", ec) &&
+      std::filesystem::exists(beside / "relaisd", ec)) {
+    return beside.string();
+  }
+  return here.string();
 }
 
 }  // namespace relais::deploy

@@ -55,7 +55,8 @@ class ChildProcess {
 double PeakRssMb(pid_t pid);
 
 // The folder of relais executables: $RELAIS_BIN_DIR, else the folder of the
-// running program.
+// running program, else (a test program in build/tests, run without ctest)
+// the bin folder beside that folder if relaisd is there.
 std::string BinDir();
 
 }  // namespace relais::deploy

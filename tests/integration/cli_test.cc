@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -209,6 +210,18 @@ TEST_F(CliTest, EveryProgramNamesItselfInItsVersion) {
     EXPECT_EQ(code, 0) << program << ": " << out;
     EXPECT_THAT(out, HasSubstr("Usage: " + program + " ")) << program;
   }
+}
+
+// A test program run by hand (without ctest's RELAIS_BIN_DIR) from
+// build/tests still finds relaisd and the others in build/bin.
+TEST_F(CliTest, ProgramsAreFoundWithoutRelaisBinDir) {
+  const char* set = std::getenv("RELAIS_BIN_DIR");
+  ASSERT_NE(set, nullptr) << "ctest sets RELAIS_BIN_DIR";
+  const std::string from_ctest = set;
+  ::unsetenv("RELAIS_BIN_DIR");
+  const std::string found = deploy::BinDir();
+  ::setenv("RELAIS_BIN_DIR", from_ctest.c_str(), 1);
+  EXPECT_TRUE(std::filesystem::equivalent(found, from_ctest)) << found;
 }
 
 // A count typed as a word, a sign or a number too large is named as what

@@ -139,6 +139,11 @@ Status TestStack::LaunchBroker(const std::vector<std::string>& env) {
   }
   std::error_code ec;
   fs::remove(layout_.EndpointFile(), ec);
+  if (!fs::exists(deploy::BinDir() + "/relaisd", ec)) {
+    return Status::NotFound("no relaisd in " + deploy::BinDir() +
+                            ": set RELAIS_BIN_DIR to the build's bin folder "
+                            "(ctest does)");
+  }
   RELAIS_ASSIGN_OR_RETURN(
       broker_, deploy::ChildProcess::Start({deploy::BinDir() + "/relaisd",
                                             "--config", layout_.BrokerConfig()},
