@@ -182,18 +182,6 @@ Result<std::string> Nir(const json& obj, std::string_view key,
   return s;
 }
 
-Result<int64_t> Cents(const json& obj, std::string_view key,
-                      const std::string& path) {
-  auto it = obj.is_object() ? obj.find(key) : obj.end();
-  if (it == obj.end()) return FieldError(path, key, "missing");
-  std::optional<int64_t> cents;
-  if (it->is_string()) cents = ParseAmount(it->get<std::string>());
-  if (it->is_number()) cents = std::llround(it->get<double>() * 100);
-  if (!cents)
-    return FieldError(path, key, "must be an amount like \"1234.56\"");
-  return *cents;
-}
-
 Result<int64_t> Integer(const json& obj, std::string_view key, int64_t min,
                         int64_t max, const std::string& path) {
   auto it = obj.is_object() ? obj.find(key) : obj.end();
@@ -230,8 +218,10 @@ std::optional<int64_t> ParseAmount(std::string_view t) {
   int64_t v = 0;
   for (size_t i = 0; i < t.size(); ++i) {
     if (i == dot) continue;
-    if (t[i] < '0' || t[i] > '9' || v > (INT64_MAX / 10)) return std::nullopt;
-    v = v * 10 + (t[i] - '0');
+    if (t[i] < '0' || t[i] > '9') return std::nullopt;
+    const int digit = t[i] - '0';
+    if (v > (INT64_MAX - digit) / 10) return std::nullopt;  // too large
+    v = v * 10 + digit;
   }
   return v;
 }

@@ -69,9 +69,6 @@ Result<std::string> Date(const json& obj, std::string_view key,
 // A valid 15-character NIR.
 Result<std::string> Nir(const json& obj, std::string_view key,
                         const std::string& path);
-// An amount "1234.56" (string or number) in cents.
-Result<int64_t> Cents(const json& obj, std::string_view key,
-                      const std::string& path);
 // An integer in [min, max].
 Result<int64_t> Integer(const json& obj, std::string_view key, int64_t min,
                         int64_t max, const std::string& path);

@@ -124,6 +124,14 @@ TEST(FranceTravailTranslatorTest, BadInputNamesTheField) {
        "field paiements: must be an array"},
       {[](Json& d) { d["paiements"][0]["montant"] = "12,30"; },
        "field paiements[0].montant: not an amount like \"1234.56\""},
+      // One cent above the largest amount held (2^63 - 1 cents): never
+      // read as a negative one.
+      {[](Json& d) { d["paiements"][0]["montant"] = "92233720368547758.08"; },
+       "field paiements[0].montant: not an amount like \"1234.56\""},
+      {[](Json& d) { d["paiements"][0]["montant"] = "-5.00"; },
+       "field paiements[0].montant: not an amount like \"1234.56\""},
+      {[](Json& d) { d["paiements"][0]["montant"] = "1234.5"; },
+       "field paiements[0].montant: not an amount like \"1234.56\""},
       {[](Json& d) { d["paiements"][0]["montant"] = 1234.56; },
        "field paiements[0].montant: must be a string"},
       {[](Json& d) { d["paiements"][0]["allocation"] = "allocation chomage"; },
