@@ -58,11 +58,11 @@ inline CLI::Validator WholeNumberIn(uint64_t lo, uint64_t hi) {
       [lo, hi, what](std::string& text) -> std::string {
         if (text.empty() || text.size() > 20 ||
             text.find_first_not_of("0123456789") != std::string::npos) {
-          return what;
+          return std::string(what);
         }
         errno = 0;
         const unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
-        if (errno == ERANGE || v < lo || v > hi) return what;
+        if (errno == ERANGE || v < lo || v > hi) return std::string(what);
         return {};
       },
       "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
