@@ -110,6 +110,7 @@ Status Broker::Init() {
         return SendDelivery(rid, frame);
       },
       kBundleBytes);
+  sessions_->SetSyncedThrough([this] { return writer_->synced_through(); });
   sessions_->OnDelivered([this](const std::string& p, uint32_t attempt) {
     if (auto* m = metrics_->Of(p)) {
       (attempt == 1 ? m->delivered : m->redelivered).Add();

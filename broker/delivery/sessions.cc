@@ -254,7 +254,9 @@ void Sessions::Pump(const std::string& participant) {
   size_t built_bytes = 0;
   std::vector<journal::OutboxEntry> entries;
   std::string read;
-  while (s.in_flight.size() + built.size() < s.window) {
+  const uint64_t through = synced_through_ ? synced_through_() : UINT64_MAX;
+  bool unsynced = false;  // reached an entry whose batch is not synced yet
+  while (!unsynced && s.in_flight.size() + built.size() < s.window) {
     entries.clear();
     const size_t room = std::min<size_t>(
         s.window - s.in_flight.size() - built.size(), kReadChunk);
@@ -265,6 +267,11 @@ void Sessions::Pump(const std::string& participant) {
     }
     if (entries.empty()) break;
     for (const auto& e : entries) {
+      // Sent once its batch's sync reports it (that report pumps again).
+      if (e.sequence > through) {
+        unsynced = true;
+        break;
+      }
       s.cursor = e.sequence + 1;
       if (s.in_flight.count(e.sequence)) continue;  // rewound past it
       auto envelope = EnvelopeOf(e.message_id, &read);

@@ -75,7 +75,14 @@ class Sessions {
                                   std::string_view message_id,
                                   wire::AckOutcome outcome,
                                   std::string_view reason);
-  // Sends what `participant`'s window allows from its outbox.
+  // Outbox entries above `synced_through()` are readable but not yet
+  // synced (journal/writer.h): they are not sent until they are. Unset:
+  // every entry read is sent.
+  void SetSyncedThrough(std::function<uint64_t()> synced_through) {
+    synced_through_ = std::move(synced_through);
+  }
+  // Sends what `participant`'s window allows from its outbox, up to the
+  // last synced sequence.
   void Pump(const std::string& participant);
   // A message just accepted: its deliveries take its bytes from memory
   // rather than from the journal while it is among the latest
@@ -158,6 +165,7 @@ class Sessions {
   const Clock* clock_;
   RedeliveryPolicy policy_;
   SendFn send_;
+  std::function<uint64_t()> synced_through_;  // SetSyncedThrough
   size_t max_bundle_bytes_;
   std::mt19937_64 rng_;
   uint64_t redeliveries_ = 0;

@@ -141,13 +141,13 @@ void JournalWriter::BatchBuilder::RetainFromNow(const EnvelopeView& v,
                    message_id, RecipientsOf(v));
 }
 
-// Commits the batch and returns the report to send.
 bool JournalWriter::BatchBuilder::LogsEvents() {
   return spdlog::should_log(spdlog::level::info);
 }
 
-CommitReport JournalWriter::BatchBuilder::Commit(
-    Journal::Durability durability) {
+// Commits the batch and returns the report to send.
+CommitReport JournalWriter::BatchBuilder::Commit(Journal::Durability durability,
+                                                 bool defer_sync) {
   for (const auto& [case_id, state] : cases_) {
     if (state->case_id.empty()) continue;
     flatbuffers::FlatBufferBuilder fbb(512);
@@ -164,49 +164,61 @@ CommitReport JournalWriter::BatchBuilder::Commit(
   if (!report_.dead_letters.empty()) durability = Journal::Durability::kSynced;
   report_.synced = durability == Journal::Durability::kSynced;
   const auto write_start = std::chrono::steady_clock::now();
-  report_.commit_status = w_->state_status_.ok()
-                              ? w_->journal_->Commit(batch_.get(), durability)
-                              : w_->state_status_;
+  report_.commit_status =
+      w_->state_status_.ok()
+          ? w_->journal_->Commit(
+                batch_.get(),
+                defer_sync ? Journal::Durability::kWritten : durability)
+          : w_->state_status_;
   report_.write_seconds = std::chrono::duration<double>(
                               std::chrono::steady_clock::now() - write_start)
                               .count();
   if (report_.commit_status.ok()) {
-    CrashPoint("writer.batch.synced");
+    if (!defer_sync && report_.synced) CrashPoint("writer.batch.synced");
     report_.recipients.assign(recipients_.begin(), recipients_.end());
     return std::move(report_);
   }
   // Nothing of the batch is on disk: undo the in-memory state and refuse
-  // every submit that was to be accepted by it. The details (paths, OS
-  // errors) are for the broker's log, not for partners.
+  // every submit that was to be accepted by it.
   w_->next_sequence_ = first_sequence_;
   w_->audit_.Reset(audit_start_);
-  report_.events.clear();
+  FailReport(Undo(), &report_);
+  return std::move(report_);
+}
+
+JournalWriter::BatchUndo JournalWriter::BatchBuilder::Undo() const {
+  return {depends_on_batch_, {ack_recipients_.begin(), ack_recipients_.end()}};
+}
+
+void JournalWriter::FailReport(const BatchUndo& undo, CommitReport* report) {
+  // The details (paths, OS errors) are for the broker's log, not for
+  // partners.
   const Status unavailable =
       Status::Rejected(wire::RejectCode::JournalUnavailable,
                        "the broker's journal cannot write at the moment; "
-                       "nothing was journaled, retry later");
-  for (size_t i : depends_on_batch_) {
-    auto& s = report_.submits[i];
+                       "send the same message again later");
+  report->events.clear();
+  report->recipients.clear();
+  for (size_t i : undo.depends_on_batch) {
+    auto& s = report->submits[i];
     s.status = unavailable;
     s.sequence = 0;
     s.duplicate = false;
   }
-  report_.acks = 0;
-  report_.failed_ack_recipients.assign(ack_recipients_.begin(),
-                                       ack_recipients_.end());
-  report_.dead_letters.clear();
-  report_.replayed.clear();
-  report_.payloads_deleted = 0;
-  for (auto& o : report_.operator_outcomes) {
+  report->acks = 0;
+  report->failed_ack_recipients = undo.ack_recipients;
+  report->dead_letters.clear();
+  report->replayed.clear();
+  report->payloads_deleted = 0;
+  for (auto& o : report->operator_outcomes) {
     if (o.status.ok()) o.status = unavailable;
   }
-  for (auto& o : report_.status_outcomes) {
+  for (auto& o : report->status_outcomes) {
     if (o.status.ok()) o.status = unavailable;
   }
-  for (auto& o : report_.subject_outcomes) {
+  for (auto& o : report->subject_outcomes) {
     if (o.status.ok()) o.status = unavailable;
   }
-  return std::move(report_);
 }
 
 std::vector<std::pair<std::string, DedupEntry>>

@@ -70,8 +70,13 @@ class JournalWriter::BatchBuilder {
 
   // Commits the batch and returns the report to send. `durability` is
   // what the requests need; a sweep that made dead letters is always
-  // synced (their reports go to the messages' senders).
-  CommitReport Commit(Journal::Durability durability);
+  // synced (their reports go to the messages' senders). With `defer_sync`
+  // the batch is only written, and the report's `synced` says whether the
+  // writer's sync thread must sync the log before the report goes.
+  CommitReport Commit(Journal::Durability durability, bool defer_sync);
+  // What FailReport needs to refuse this batch's outcomes, should its
+  // deferred sync fail.
+  BatchUndo Undo() const;
 
   bool empty() const { return changes_ == 0; }
 

@@ -405,6 +405,22 @@ Status Journal::Commit(Batch* batch, Durability durability) {
   return Status::OK();
 }
 
+Status Journal::SyncLog() {
+  if (sync_hook_) RELAIS_RETURN_IF_ERROR(sync_hook_());
+  rocksdb::Status s;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (!db_) return Status::IOError("journal is not open");
+    s = db_->SyncWAL();
+  }
+  return s.ok() ? Status::OK() : FromRocks(s, "log sync failed");
+}
+
+void Journal::SyncFailed(Status why) {
+  reopen_needed_ = true;
+  if (healthy_.load()) MarkFailed(std::move(why));
+}
+
 void Journal::MarkFailed(Status status) {
   failure_ = std::move(status);
   failed_at_ = std::chrono::steady_clock::now();
@@ -468,7 +484,7 @@ Status Journal::Recover() {
 Status Journal::TryRecover(std::string* how) {
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    if (db_) {
+    if (db_ && !reopen_needed_) {
       RELAIS_ASSIGN_OR_RETURN(const bool resumed, storage::TryResume(*db_));
       if (resumed) {
         *how = "resumed";
@@ -483,6 +499,7 @@ Status Journal::TryRecover(std::string* how) {
   CloseDb();
   RELAIS_RETURN_IF_ERROR(OpenDb());
   generation_.fetch_add(1);
+  reopen_needed_ = false;
   *how = "closed and opened again";
   return Status::OK();
 }

@@ -20,13 +20,15 @@
 //
 // Thread-safety: reads may run on any thread at any time; while Recover()
 // reopens the database they wait, and fail with IOError if it could not be
-// opened. Batches are built, and Commit(), Recover() and Close() called, on
-// one thread at a time (the JournalWriter's). RocksDB errors are converted
-// to relais::Status here and nowhere else.
+// opened. Batches are built, and Commit(), SyncFailed(), Recover() and
+// Close() called, on one thread at a time (the JournalWriter's); SyncLog()
+// on any thread. RocksDB errors are converted to relais::Status here and
+// nowhere else.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -168,6 +170,25 @@ class Journal {
   // meanwhile Commit fails at once without writing.
   Status Commit(Batch* batch, Durability durability = Durability::kSynced);
 
+  // Syncs the log: every batch written before the call (Commit kWritten)
+  // is on disk when it returns OK. Any thread, concurrently with Commit
+  // (RocksDB's SyncWAL): the journal writer syncs one batch while it
+  // writes the next. IOError if it failed: then what was written since the
+  // last good sync may or may not be on disk, and the committing thread
+  // must call SyncFailed before its next Commit.
+  Status SyncLog();
+  // The committing thread learned that a SyncLog failed: the journal is
+  // unhealthy, and Recover() opens it again (never resumes it in place),
+  // so that what the writer keeps in memory is read again from what the
+  // log really holds.
+  void SyncFailed(Status why);
+  // Tests only: called by SyncLog before it syncs; a non-OK result is
+  // the sync's result instead (a failing disk), and the hook may block
+  // (a slow one). Set before any SyncLog.
+  void SetSyncHookForTest(std::function<Status()> hook) {
+    sync_hook_ = std::move(hook);
+  }
+
   // False from a failed Commit until Recover() succeeds (or after Close).
   bool healthy() const { return healthy_.load(); }
   // OK if the journal is healthy or was made writable again; otherwise the
@@ -271,6 +292,9 @@ class Journal {
   std::chrono::steady_clock::time_point next_attempt_;
   std::chrono::milliseconds backoff_{0};
   std::string last_attempt_error_;
+  // SyncFailed: Recover must reopen (committing thread only).
+  bool reopen_needed_ = false;
+  std::function<Status()> sync_hook_;
 };
 
 }  // namespace relais::broker::journal

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <type_traits>
@@ -9,6 +10,7 @@
 
 #include "broker/journal/batch_builder.h"
 #include "core/bytes.h"
+#include "core/crash_point.h"
 #include "core/thread_name.h"
 
 namespace relais::broker::journal {
@@ -41,6 +43,8 @@ Status JournalWriter::LoadState() {
   }
   next_sequence_ = next_sequence;
   audit_.Reset(std::move(audit_head));
+  // What the journal holds when it is (re)opened is what its log holds.
+  synced_through_.store(next_sequence - 1, std::memory_order_release);
   return Status::OK();
 }
 
@@ -73,6 +77,10 @@ JournalWriter::JournalWriter(Journal* journal, const Clock* clock,
 JournalWriter::~JournalWriter() { Stop(); }
 
 void JournalWriter::Start() {
+  sync_thread_ = std::thread([this] {
+    NameThisThread("journal-sync");
+    SyncRun();
+  });
   thread_ = std::thread([this] {
     NameThisThread("journal-writer");
     Run();
@@ -86,6 +94,120 @@ void JournalWriter::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The writer is done: the sync thread reports what it still holds.
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    sync_stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+}
+
+void JournalWriter::Hand(Written written) {
+  {
+    std::unique_lock<std::mutex> lock(sync_mu_);
+    drained_cv_.wait(lock, [this] { return written_.size() < kMaxWritten; });
+    written_.push_back(std::move(written));
+  }
+  sync_cv_.notify_one();
+}
+
+void JournalWriter::Drain() {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  drained_cv_.wait(lock, [this] { return written_.empty() && !syncing_; });
+}
+
+void JournalWriter::TakeSyncFailure() {
+  Status why;
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    if (!sync_failed_) return;
+  }
+  Drain();  // every batch written before the writer knew is refused
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    why = sync_error_;
+    sync_failed_ = false;
+  }
+  // What the failed batches wrote may or may not be in the log: the
+  // journal is opened again, and the sequence and audit head read again,
+  // before anything else is written; lookups made before are not trusted.
+  journal_->SyncFailed(why);
+  CountBatch(false, {});
+}
+
+void JournalWriter::RaiseSyncedThrough(uint64_t sequence) {
+  uint64_t seen = synced_through_.load(std::memory_order_relaxed);
+  while (sequence > seen && !synced_through_.compare_exchange_weak(
+                                seen, sequence, std::memory_order_release)) {
+  }
+}
+
+void JournalWriter::SyncRun() {
+  std::vector<Written> round;
+  for (;;) {
+    bool failed = false;
+    Status why;
+    {
+      std::unique_lock<std::mutex> lock(sync_mu_);
+      sync_cv_.wait(lock,
+                    [this] { return sync_stopping_ || !written_.empty(); });
+      if (written_.empty()) return;  // stopping, and everything reported
+      for (auto& w : written_) round.push_back(std::move(w));
+      written_.clear();
+      syncing_ = true;
+      failed = sync_failed_;
+      why = sync_error_;
+    }
+    drained_cv_.notify_all();  // room for the writer's next batches
+    bool needs_sync = false;
+    for (const auto& w : round) needs_sync = needs_sync || w.needs_sync;
+    double sync_seconds = 0;
+    if (!failed && needs_sync) {
+      const auto start = std::chrono::steady_clock::now();
+      const Status synced = journal_->SyncLog();
+      sync_seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+      if (synced.ok()) {
+        stats_.syncs.fetch_add(1);
+        CrashPoint("writer.batch.synced");
+      } else {
+        spdlog::error(
+            "journal log sync failed: {}; the {} batch(es) written since "
+            "the last good sync are refused, and the journal is opened "
+            "again",
+            synced.ToString(), round.size());
+        failed = true;
+        why = synced;
+        std::lock_guard<std::mutex> lock(sync_mu_);
+        sync_failed_ = true;
+        sync_error_ = synced;
+      }
+    }
+    uint64_t through = 0;
+    for (auto& w : round) {
+      if (!w.report.commit_status.ok()) continue;  // its write failed
+      if (failed) {
+        w.report.commit_status = why;
+        FailReport(w.undo, &w.report);
+        stats_.failed_batches.fetch_add(1);
+        continue;
+      }
+      through = std::max(through, w.last_sequence);
+      if (w.needs_sync) w.report.write_seconds += sync_seconds;
+    }
+    // Readable for deliveries before the answers go, as with a synced
+    // write.
+    if (through > 0) RaiseSyncedThrough(through);
+    for (auto& w : round) report_(std::move(w.report));
+    round.clear();
+    {
+      std::lock_guard<std::mutex> lock(sync_mu_);
+      syncing_ = false;
+    }
+    drained_cv_.notify_all();
+  }
 }
 
 void JournalWriter::Post(Request request) {
@@ -164,6 +286,17 @@ void JournalWriter::Run() {
 
 bool JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
                                 std::chrono::steady_clock::time_point taken) {
+  // Operator actions and backups are synced here, after every batch
+  // before them: nothing is in flight while they are built and written.
+  // Nor while the journal recovers, which may open it again.
+  const bool direct =
+      !journal_->healthy() ||
+      std::any_of(requests->begin(), requests->end(), [](const Request& r) {
+        return std::holds_alternative<OperatorRequest>(r) ||
+               std::holds_alternative<BackupRequest>(r);
+      });
+  if (direct) Drain();
+  TakeSyncFailure();
   const bool recovered = !journal_->healthy() && RecoverJournal();
   if (!state_status_.ok()) state_status_ = LoadState();
   // Nothing to write the sweep's dead letters with until it recovers.
@@ -210,7 +343,8 @@ bool JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
     return false;
   }
   CommitReport report = builder.Commit(
-      acks_only ? Journal::Durability::kWritten : Journal::Durability::kSynced);
+      acks_only ? Journal::Durability::kWritten : Journal::Durability::kSynced,
+      /*defer_sync=*/!direct);
   report.taken = taken;
   CountBatch(report.commit_status.ok(), builder.TakeAccepted());
   KeepForNextBatch(builder.ReleaseBatch());
@@ -234,7 +368,17 @@ bool JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
          !stats_.largest_batch.compare_exchange_weak(largest, submits)) {
   }
   const bool committed = report.commit_status.ok();
-  report_(std::move(report));
+  const uint64_t last_sequence = next_sequence_ - 1;
+  if (direct) {
+    if (committed && report.synced) {
+      stats_.syncs.fetch_add(1);
+      RaiseSyncedThrough(last_sequence);
+    }
+    report_(std::move(report));
+  } else {
+    const bool needs_sync = committed && report.synced;
+    Hand(Written{std::move(report), builder.Undo(), last_sequence, needs_sync});
+  }
   if (sweep) stats_.sweeps.fetch_add(1);
   return behind && committed;
 }

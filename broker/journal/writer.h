@@ -2,22 +2,35 @@
 
 // JournalWriter: the one thread that writes the journal, with group commit.
 //
-// Requests queue up while a batch is being synced; the next batch takes
+// Requests queue up while a batch is being built; the next batch takes
 // every request that arrived meanwhile (up to a cap), so many messages share
 // one fsync under load and a lone message is synced at once: no fixed
 // sleep. For each batch it assigns sequences, detects duplicates, updates
-// case states, appends audit records, seals the status reports owed to the
-// senders of messages (dead letters, replays, refused deliveries, partner
-// statuses), commits with sync, and only then reports the outcomes (an
-// Accepted is never sent before its sync).
+// case states, appends audit records and seals the status reports owed to
+// the senders of messages (dead letters, replays, refused deliveries,
+// partner statuses).
+//
+// Pipelined sync: the writer thread writes each batch to the journal
+// without a sync (RocksDB makes it readable at once, so the next batch is
+// built on it) and hands its report to a second thread, which syncs the
+// log (one SyncLog covers every batch written before it) and only then
+// sends the reports, in the order the batches were written: an Accepted
+// is never sent before its sync, and the writer builds the next batch
+// while the last one syncs. Deliveries read the outboxes only up to
+// synced_through(), so no recipient gets a message before it is synced.
+// A failed sync refuses every batch written since the last good one, and
+// the journal is opened again (its state read again) before the next
+// write. Operator actions and backups wait for every sync in flight and
+// commit with a sync of their own.
 //
 // After a failed write every batch is refused (JournalUnavailable) until
 // the journal recovers; the writer asks it to (Journal::Recover) before each
 // batch and on its sweep timer, so recovery needs no new traffic. After a
 // reopen it reads its sequence and audit head from the journal again.
 //
-// Thread-safety: Post and LookUpReceipt may be called from any thread. The
-// report callback runs on the writer thread.
+// Thread-safety: Post, LookUpReceipt and synced_through may be called from
+// any thread. The report callback runs on the writer thread or the sync
+// thread, never on both at once, in the order of the batches.
 
 #include <atomic>
 #include <chrono>
@@ -55,6 +68,8 @@ struct WriterStats {
   // Batches synced (or failed), and batches written without a sync.
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> unsynced_batches{0};
+  // Syncs of the log that succeeded: one may cover several batches.
+  std::atomic<uint64_t> syncs{0};
   std::atomic<uint64_t> submits{0};
   std::atomic<uint64_t> largest_batch{0};
   std::atomic<uint64_t> failed_batches{0};
@@ -91,6 +106,12 @@ class JournalWriter {
   // (recent_receipts.h). Any thread. The journal's error if it cannot read.
   Result<PriorReceipt> LookUpReceipt(std::string_view message_id) const;
 
+  // The last sequence whose batch is synced: an outbox entry above it may
+  // be readable but is not yet durable (deliveries stop below it).
+  uint64_t synced_through() const {
+    return synced_through_.load(std::memory_order_acquire);
+  }
+
   const WriterStats& stats() const { return stats_; }
   // Where BackupRequests make their copies (a folder per backup). Call
   // before Start().
@@ -118,12 +139,45 @@ class JournalWriter {
   void set_sweep_interval(std::chrono::milliseconds interval) {
     sweep_interval_ = interval;
   }
+  // Batches written and not yet reported, at most: the writer waits for
+  // the sync thread beyond this (requests then gather in bigger batches).
+  static constexpr size_t kMaxWritten = 4;
   // A batch's buffer is kept for the next batch if it held at most this
   // (about 6 000 messages of 1 KiB): a larger one is freed.
   static constexpr size_t kSpareBatchBytes = 16 << 20;
 
  private:
   class BatchBuilder;
+  // What a batch's report must lose if the batch turns out not to be
+  // journaled: the outcomes that held only if it committed.
+  struct BatchUndo {
+    std::vector<size_t> depends_on_batch;  // indexes into report.submits
+    std::vector<std::string> ack_recipients;
+  };
+  // Turns `report` into a failed batch's: those submits, operator
+  // actions, statuses and registrations refused (JournalUnavailable), its
+  // acks' recipients to be sent their deliveries again. The caller sets
+  // commit_status.
+  static void FailReport(const BatchUndo& undo, CommitReport* report);
+  // A batch written without a sync, its report waiting for the sync
+  // thread.
+  struct Written {
+    CommitReport report;
+    BatchUndo undo;
+    uint64_t last_sequence = 0;  // the last sequence the batch holds
+    bool needs_sync = false;     // false: failed already, or acks only
+  };
+  // The sync thread: syncs what was written, then reports it.
+  void SyncRun();
+  // Hands a written batch to the sync thread (waits while kMaxWritten
+  // are pending).
+  void Hand(Written written);
+  // Waits until every batch handed over is reported.
+  void Drain();
+  // If a sync failed since the last call: waits until every batch handed
+  // over is reported (refused), and has the journal opened again.
+  void TakeSyncFailure();
+  void RaiseSyncedThrough(uint64_t sequence);
   JournalWriter(Journal* journal, const Clock* clock, BrokerSigner signer,
                 ReportFn report);
   void Run();
@@ -174,6 +228,17 @@ class JournalWriter {
   std::deque<Request> queue_;  // guarded by mu_
   bool stopping_ = false;      // guarded by mu_
   std::thread thread_;
+  // The sync thread's queue and state.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;     // written_ grew, or stopping
+  std::condition_variable drained_cv_;  // written_ shrank, or a round ended
+  std::deque<Written> written_;         // guarded by sync_mu_
+  bool syncing_ = false;                // a round is being synced and reported
+  bool sync_stopping_ = false;          // guarded by sync_mu_
+  bool sync_failed_ = false;  // since the writer last took the failure
+  Status sync_error_;         // guarded by sync_mu_
+  std::thread sync_thread_;
+  std::atomic<uint64_t> synced_through_{0};
   WriterStats stats_;
   std::string backup_dir_;
   std::chrono::milliseconds payload_retention_{kDefaultPayloadRetention};

@@ -21,6 +21,48 @@ namespace {
 SubmitRequest RealSubmit(const Identity& desk, int64_t now_ms, int64_t ttl_ms,
                          const std::string& case_id = "");
 
+// A gate for the journal's sync (Journal::SetSyncHookForTest): while
+// held, every sync waits; `fail_next` makes the next one fail.
+class SyncGate {
+ public:
+  std::function<Status()> Hook() {
+    return [this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++entered_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return !held_; });
+      if (fail_next_) {
+        fail_next_ = false;
+        return Status::IOError("injected: the disk did not sync");
+      }
+      return Status::OK();
+    };
+  }
+  void Hold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = true;
+  }
+  void Release(bool fail_next = false) {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = false;
+    fail_next_ = fail_next;
+    cv_.notify_all();
+  }
+  // Waits until `n` syncs in all have started.
+  bool WaitEntered(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30),
+                        [&] { return entered_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool held_ = false;
+  bool fail_next_ = false;
+};
+
 // Runs a JournalWriter over a temporary journal and collects its reports.
 class WriterTest : public ::testing::Test {
  protected:
@@ -31,6 +73,7 @@ class WriterTest : public ::testing::Test {
     Open();
   }
   void TearDown() override {
+    gate_.Release();  // a test that failed while it held the syncs
     Close();
     std::filesystem::remove_all(dir_);
   }
@@ -151,6 +194,9 @@ class WriterTest : public ::testing::Test {
     return testing::MakeIdentityAt(participant, clock_.NowMs());
   }
   std::string dir_;
+  // Syncs wait or fail at a test's will once it gives the journal
+  // gate_.Hook(); outlives the writer.
+  SyncGate gate_;
   Identity broker_ = Make("relais");
   std::vector<std::pair<std::string, uint64_t>> dead_;
   std::vector<OperatorOutcome> operator_;
@@ -346,6 +392,7 @@ TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
   // batches than messages. Sequences are gapless, and each thread's
   // messages are numbered in the order it posted them.
   EXPECT_LT(writer_->stats().batches.load(), uint64_t{kThreads * kEach});
+  EXPECT_LE(writer_->stats().syncs.load(), writer_->stats().batches.load());
   EXPECT_GT(writer_->stats().largest_batch.load(), 1u);
   std::set<uint64_t> sequences;
   for (int t = 0; t < kThreads; ++t) {
@@ -362,6 +409,106 @@ TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
   ASSERT_EQ(sequences.size(), size_t{kThreads * kEach});
   EXPECT_EQ(*sequences.begin(), 1u);
   EXPECT_EQ(*sequences.rbegin(), uint64_t{kThreads * kEach});
+}
+
+// The writer writes a batch, hands it to the sync thread and builds the
+// next one meanwhile; a batch's answers go only after its sync, in order,
+// and deliveries stop at the last synced sequence.
+TEST_F(WriterTest, TheNextBatchIsWrittenWhileTheLastOneSyncs) {
+  journal_->SetSyncHookForTest(gate_.Hook());
+  std::vector<uint64_t> sent;
+  delivery::Sessions sessions(
+      journal_.get(), &clock_, {},
+      [&](const std::string&, std::string_view frame) {
+        auto f = ParseFrame(frame);
+        if (f.ok() && (*f)->body_type() == wire::Body::Deliver)
+          sent.push_back((*f)->body_as_Deliver()->sequence());
+        return Status::OK();
+      });
+  sessions.SetSyncedThrough([this] { return writer_->synced_through(); });
+  sessions.Open("caf", "r1", 10);
+
+  gate_.Hold();
+  writer_->Post(Submit("a", "case-a", "france-services/paris-15", {"caf"}));
+  ASSERT_TRUE(gate_.WaitEntered(1));  // a is written; its sync waits
+  writer_->Post(Submit("b", "case-b", "france-services/paris-15", {"caf"}));
+  ASSERT_TRUE(Wait([&] { return journal_->GetMessage("b").ok(); }))
+      << "b was not written while a's sync waited";
+  std::vector<OutboxEntry> outbox;
+  ASSERT_TRUE(journal_->ReadOutbox("caf", 0, 10, &outbox).ok());
+  EXPECT_EQ(outbox.size(), 2u);  // readable, not synced
+  EXPECT_EQ(writer_->synced_through(), 0u);
+  sessions.Pump("caf");
+  EXPECT_TRUE(sent.empty()) << "a delivery went before its sync";
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_TRUE(outcomes_.empty()) << "an answer went before its sync";
+  }
+
+  gate_.Release();
+  EXPECT_EQ(WaitFor("a").sequence, 1u);
+  EXPECT_EQ(WaitFor("b").sequence, 2u);
+  EXPECT_EQ(writer_->synced_through(), 2u);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSERT_EQ(reports_.size(), 2u);
+    EXPECT_EQ(reports_[0].submits.at(0).message_id, "a");  // in order
+    EXPECT_EQ(reports_[1].submits.at(0).message_id, "b");
+  }
+  EXPECT_EQ(writer_->stats().syncs.load(), 2u);
+  sessions.Pump("caf");
+  EXPECT_EQ(sent, (std::vector<uint64_t>{1, 2}));
+}
+
+// A failed sync refuses every batch written since the last good one, and
+// the journal is opened again before anything else is written: the
+// sequence and the audit chain go on from what the log really holds.
+TEST_F(WriterTest, AFailedSyncRefusesEveryBatchWrittenSinceTheLastGoodOne) {
+  journal_->SetSyncHookForTest(gate_.Hook());
+  writer_->Post(Submit("good", "case-good"));
+  ASSERT_TRUE(WaitFor("good").status.ok());
+  const uint64_t generation = journal_->generation();
+
+  gate_.Hold();
+  writer_->Post(Submit("a", "case-a"));
+  ASSERT_TRUE(gate_.WaitEntered(2));
+  writer_->Post(Submit("b", "case-b"));
+  ASSERT_TRUE(Wait([&] { return journal_->GetMessage("b").ok(); }));
+  gate_.Release(/*fail_next=*/true);
+  EXPECT_EQ(WaitFor("a").status.reject_code(),
+            wire::RejectCode::JournalUnavailable);
+  EXPECT_EQ(WaitFor("b").status.reject_code(),
+            wire::RejectCode::JournalUnavailable);
+  EXPECT_EQ(writer_->stats().syncs.load(), 1u);
+
+  // The writer opens the journal again after its backoff: the first
+  // submits may still be refused.
+  SubmitOutcome later;
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = "later-" + std::to_string(i);
+    writer_->Post(Submit(id, "case-" + id));
+    later = WaitFor(id);
+    if (later.status.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(later.status.ok()) << later.status.ToString();
+  EXPECT_GT(journal_->generation(), generation);
+  // a and b reached the log (this disk only failed to say so): sent
+  // again, they are known, with their first receipts; nothing is numbered
+  // twice, and the audit chain holds.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcomes_.clear();
+  }
+  writer_->Post(Submit("a", "case-a"));
+  const SubmitOutcome again = WaitFor("a");
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.sequence, 2u);
+  EXPECT_EQ(later.sequence, 4u);
+  std::vector<std::string> records;
+  ASSERT_TRUE(journal_->ReadAudit(1, UINT64_MAX, &records).ok());
+  EXPECT_TRUE(audit::VerifyChain(audit::AuditHead{}, records).ok());
 }
 
 // A real sealed message from the desk to caf and cpam, as ingress makes it.
