@@ -257,6 +257,7 @@ std::string Broker::RenderMetrics() const {
   in.sessions = open_sessions_.load();
   in.ingress_pending_bytes = ingress_->pending_bytes();
   in.batch_roots_verified = ingress_->root_verifications();
+  in.journal_syncs = writer_->stats().syncs.load();
   return metrics_->Render(in);
 }
 
@@ -265,6 +266,7 @@ wire::BrokerStatsT Broker::Stats() const {
   const auto& w = writer_->stats();
   stats.journal_batches = w.batches.load();
   stats.journal_submits = w.submits.load();
+  stats.journal_syncs = w.syncs.load();
   stats.journal_largest_batch = w.largest_batch.load();
   stats.journal_failed_batches = w.failed_batches.load();
   stats.dead_letters_made = w.dead_letters.load();

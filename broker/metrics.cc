@@ -186,17 +186,22 @@ void BrokerMetrics::WriteBroker(metrics::TextWriter& w,
            Type::kHistogram);
   w.Histogram({}, end_to_end_latency.Take());
   w.Family("relais_journal_batch_submits",
-           "Messages per journal batch (group commit: one sync each).",
-           Type::kHistogram);
+           "Messages per journal batch (group commit).", Type::kHistogram);
   w.Histogram({}, batch_submits.Take());
   w.Family("relais_journal_write_seconds",
-           "Time of each synced journal write (RocksDB's write and its "
-           "fdatasync): what the disk adds to every receipt.",
+           "Time of each synced journal batch (RocksDB's write, and the "
+           "sync of the log that covered it): what the disk adds to every "
+           "receipt.",
            Type::kHistogram);
   w.Histogram({}, journal_write.Take());
   w.Family("relais_journal_batches_total", "Journal batches synced.",
            Type::kCounter);
   w.Sample({}, batches.value());
+  w.Family("relais_journal_syncs_total",
+           "Syncs of the journal's log: each covers every batch written while "
+           "the one before it ran.",
+           Type::kCounter);
+  w.Sample({}, in.journal_syncs);
   w.Family("relais_journal_unsynced_batches_total",
            "Journal batches written without a sync (acknowledgements "
            "Processed only: a lost one means a redelivery).",

@@ -78,6 +78,7 @@ class BrokerMetrics {
     uint64_t ingress_pending_bytes = 0;
     // Batch root signatures verified (docs/PROTOCOL.md 4.8).
     uint64_t batch_roots_verified = 0;
+    uint64_t journal_syncs = 0;  // the journal writer's syncs of its log
   };
   // The exposition text (core/metrics.h).
   std::string Render(const ScrapeInputs& in);

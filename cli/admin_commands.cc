@@ -154,11 +154,13 @@ int Stats(const StatsArgs& a) {
     return Fail("stats", Status::Corruption("the reply holds no stats"));
   }
   const auto* s = reply->stats();
-  const double per_sync =
-      s->journal_batches() ? double(s->journal_submits()) / s->journal_batches()
-                           : 0;
+  // A broker older than journal_syncs sends 0: one sync per batch then.
+  const uint64_t syncs =
+      s->journal_syncs() ? s->journal_syncs() : s->journal_batches();
+  const double per_sync = syncs ? double(s->journal_submits()) / syncs : 0;
   ordered_json out = {{"journal_batches", s->journal_batches()},
                       {"journal_submits", s->journal_submits()},
+                      {"journal_syncs", syncs},
                       {"submits_per_sync", per_sync},
                       {"journal_largest_batch", s->journal_largest_batch()},
                       {"journal_failed_batches", s->journal_failed_batches()},
@@ -172,14 +174,15 @@ int Stats(const StatsArgs& a) {
   std::printf(
       "relaisd (counters since it started)\n"
       "  sessions open         %llu\n"
-      "  submits journaled     %llu in %llu synced batches (%.1f per sync, "
-      "largest %llu)\n"
+      "  submits journaled     %llu in %llu synced batches, %llu syncs (%.1f "
+      "per sync, largest batch %llu)\n"
       "  failed journal writes %llu batches\n"
       "  redeliveries          %llu\n"
       "  dead letters made     %llu\n",
       static_cast<unsigned long long>(s->sessions()),
       static_cast<unsigned long long>(s->journal_submits()),
-      static_cast<unsigned long long>(s->journal_batches()), per_sync,
+      static_cast<unsigned long long>(s->journal_batches()),
+      static_cast<unsigned long long>(syncs), per_sync,
       static_cast<unsigned long long>(s->journal_largest_batch()),
       static_cast<unsigned long long>(s->journal_failed_batches()),
       static_cast<unsigned long long>(s->redeliveries()),

@@ -286,6 +286,7 @@ void ReadJournalStats(const std::string& dir, const std::string& broker,
   r->journal_batches = a->stats()->journal_batches();
   r->journal_submits = a->stats()->journal_submits();
   r->journal_largest_batch = a->stats()->journal_largest_batch();
+  r->journal_syncs = a->stats()->journal_syncs();
 }
 
 // The broker's share of the accept latency, from the /metrics of the
@@ -751,7 +752,8 @@ nlohmann::json LoadReport::ToJson() const {
   if (journal_batches > 0) {
     j["journal_batches"] = journal_batches;
     j["journal_submits"] = journal_submits;
-    j["submits_per_sync"] = double(journal_submits) / journal_batches;
+    j["journal_syncs"] = journal_syncs;
+    j["submits_per_sync"] = SubmitsPerSync();
     j["journal_largest_batch"] = journal_largest_batch;
   }
   if (broker_accept.total_ms > 0) {
@@ -833,9 +835,10 @@ std::string LoadReport::ToText() const {
   }
   if (journal_batches > 0) {
     std::snprintf(buf, sizeof buf,
-                  "\ngroup commit: %.1f submits per sync on average, %llu at "
-                  "most (since relaisd's last start)",
-                  double(journal_submits) / journal_batches,
+                  "\ngroup commit: %.1f submits per sync on average (%.1f "
+                  "per batch), %llu in a batch at most (since relaisd's "
+                  "last start)",
+                  SubmitsPerSync(), double(journal_submits) / journal_batches,
                   (unsigned long long)journal_largest_batch);
     out += buf;
   }

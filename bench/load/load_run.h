@@ -85,6 +85,12 @@ struct LoadReport {
   uint32_t receiver_kills = 0;
   // Group commit (the broker's Stats since its last start; 0: unknown).
   uint64_t journal_batches = 0, journal_submits = 0, journal_largest_batch = 0;
+  uint64_t journal_syncs = 0;  // syncs of the log (one covers many batches)
+  // Submits per sync (per batch from a broker that does not count syncs).
+  double SubmitsPerSync() const {
+    const uint64_t per = journal_syncs > 0 ? journal_syncs : journal_batches;
+    return per > 0 ? double(journal_submits) / per : 0;
+  }
   // The broker's share of the accept latency, from its /metrics (since
   // its last start): mean ms per message from a Submit's arrival to its
   // receipt, and of its stages, which add up to it (OPERATIONS.md,

@@ -272,6 +272,7 @@ TEST_F(CliTest, ExitCodesSayWhoFailed) {
       stack_, {"stats", "--config", stack_.layout().ClientConfig("operator")});
   EXPECT_EQ(code, 0) << out;
   EXPECT_THAT(out, HasSubstr("submits journaled"));
+  EXPECT_THAT(out, ::testing::ContainsRegex("synced batches, [0-9]+ syncs"));
 
   // A CURVE key relaisd does not know: refused at once, not at the timeout.
   const std::string keys = stack_.dir() + "/stranger";

@@ -145,6 +145,10 @@ TEST_F(MetricsTest, BacklogGrowsWhileARecipientIsAwayAndDrainsWhenItComes) {
   EXPECT_NEAR(stages, ValueOf(before, "relais_accept_latency_seconds_sum"),
               1e-9);
   EXPECT_GE(ValueOf(before, "relais_journal_batches_total"), 1);
+  // A sync covers one synced batch or more, written while the last ran.
+  EXPECT_GE(ValueOf(before, "relais_journal_syncs_total"), 1);
+  EXPECT_LE(ValueOf(before, "relais_journal_syncs_total"),
+            ValueOf(before, "relais_journal_batches_total"));
   // One timed write per synced batch, each taking some time.
   EXPECT_EQ(ValueOf(before, "relais_journal_write_seconds_count"),
             ValueOf(before, "relais_journal_batches_total"));

@@ -105,6 +105,7 @@ class QueriesTest : public ::testing::Test {
 
     stats_.journal_batches = 11;
     stats_.journal_submits = 7;
+    stats_.journal_syncs = 5;
     stats_.sessions = 3;
     queries_ =
         std::make_unique<Queries>(registry_.get(), journal_.get(), [this] {
@@ -459,6 +460,7 @@ TEST_F(QueriesTest, StatsAsksTheCallback) {
   ASSERT_NE(reply->stats(), nullptr);
   EXPECT_EQ(reply->stats()->journal_batches(), 11u);
   EXPECT_EQ(reply->stats()->journal_submits(), 7u);
+  EXPECT_EQ(reply->stats()->journal_syncs(), 5u);
   EXPECT_EQ(reply->stats()->sessions(), 3u);
   stats_.journal_batches = 12;
   reply = Reply(Admin("ops", AdminOp::Stats, ""));
