@@ -104,18 +104,7 @@ Status Broker::Init() {
         const std::string* id = registry_->ParticipantForCurveKey(key);
         return id ? std::optional<std::string>(*id) : std::nullopt;
       }));
-  sessions_ = std::make_unique<delivery::Sessions>(
-      journal_.get(), clock_, config_.redelivery,
-      [this](const std::string& rid, std::string_view frame) {
-        return SendDelivery(rid, frame);
-      },
-      kBundleBytes);
-  sessions_->SetSyncedThrough([this] { return writer_->synced_through(); });
-  sessions_->OnDelivered([this](const std::string& p, uint32_t attempt) {
-    if (auto* m = metrics_->Of(p)) {
-      (attempt == 1 ? m->delivered : m->redelivered).Add();
-    }
-  });
+  MakeSessions();
   queries_ = std::make_unique<Queries>(registry_.get(), journal_.get(),
                                        [this] { return Stats(); });
   writer_->Start();
@@ -127,6 +116,22 @@ Status Broker::Init() {
                config_.broker_id, router_->endpoint(), registry_->size(),
                config_.journal_dir);
   return Status::OK();
+}
+
+void Broker::MakeSessions() {
+  sessions_ = std::make_unique<delivery::Sessions>(
+      journal_.get(), clock_, config_.redelivery,
+      [this](const std::string& rid, std::string_view frame) {
+        return SendDelivery(rid, frame);
+      },
+      kBundleBytes);
+  // Nothing is delivered before its batch is synced.
+  sessions_->SetSyncedThrough([this] { return writer_->synced_through(); });
+  sessions_->OnDelivered([this](const std::string& p, uint32_t attempt) {
+    if (auto* m = metrics_->Of(p)) {
+      (attempt == 1 ? m->delivered : m->redelivered).Add();
+    }
+  });
 }
 
 Broker::~Broker() {

@@ -87,6 +87,9 @@ class Broker {
 
   Broker(BrokerConfig config, const Clock* clock);
   Status Init();
+  // The delivery sessions, reading the journal and the writer's synced
+  // sequence (Init, once both exist).
+  void MakeSessions();
   // On the writer thread.
   void OnCommitted(journal::CommitReport report);
   // On an ingress thread.

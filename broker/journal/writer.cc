@@ -14,6 +14,17 @@
 #include "core/thread_name.h"
 
 namespace relais::broker::journal {
+namespace {
+
+// Whether `requests` hold an operator's action or a backup.
+bool HoldsOperatorWork(const std::vector<Request>& requests) {
+  return std::any_of(requests.begin(), requests.end(), [](const Request& r) {
+    return std::holds_alternative<OperatorRequest>(r) ||
+           std::holds_alternative<BackupRequest>(r);
+  });
+}
+
+}  // namespace
 
 Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(
     Journal* journal, const Clock* clock, BrokerSigner signer,
@@ -289,12 +300,7 @@ bool JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
   // Operator actions and backups are synced here, after every batch
   // before them: nothing is in flight while they are built and written.
   // Nor while the journal recovers, which may open it again.
-  const bool direct =
-      !journal_->healthy() ||
-      std::any_of(requests->begin(), requests->end(), [](const Request& r) {
-        return std::holds_alternative<OperatorRequest>(r) ||
-               std::holds_alternative<BackupRequest>(r);
-      });
+  const bool direct = !journal_->healthy() || HoldsOperatorWork(*requests);
   if (direct) Drain();
   TakeSyncFailure();
   const bool recovered = !journal_->healthy() && RecoverJournal();
@@ -351,6 +357,24 @@ bool JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
   // After the batch: a copy holds everything answered before it.
   for (const auto& b : backups) report.backups.push_back(MakeBackup(b));
   report.journal_recovered = recovered;
+  CountStats(report, submits);
+  const bool committed = report.commit_status.ok();
+  const uint64_t last_sequence = next_sequence_ - 1;
+  if (direct) {
+    if (committed && report.synced) {
+      stats_.syncs.fetch_add(1);
+      RaiseSyncedThrough(last_sequence);
+    }
+    report_(std::move(report));
+  } else {
+    const bool needs_sync = committed && report.synced;
+    Hand(Written{std::move(report), builder.Undo(), last_sequence, needs_sync});
+  }
+  if (sweep) stats_.sweeps.fetch_add(1);
+  return behind && committed;
+}
+
+void JournalWriter::CountStats(const CommitReport& report, size_t submits) {
   if (report.commit_status.ok()) {
     stats_.dead_letters.fetch_add(report.dead_letters.size());
     stats_.payloads_deleted.fetch_add(report.payloads_deleted);
@@ -367,20 +391,6 @@ bool JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
   while (submits > largest &&
          !stats_.largest_batch.compare_exchange_weak(largest, submits)) {
   }
-  const bool committed = report.commit_status.ok();
-  const uint64_t last_sequence = next_sequence_ - 1;
-  if (direct) {
-    if (committed && report.synced) {
-      stats_.syncs.fetch_add(1);
-      RaiseSyncedThrough(last_sequence);
-    }
-    report_(std::move(report));
-  } else {
-    const bool needs_sync = committed && report.synced;
-    Hand(Written{std::move(report), builder.Undo(), last_sequence, needs_sync});
-  }
-  if (sweep) stats_.sweeps.fetch_add(1);
-  return behind && committed;
 }
 
 void JournalWriter::LogDeletions(uint64_t deleted) {

@@ -189,6 +189,8 @@ class JournalWriter {
   BackupOutcome MakeBackup(const BackupRequest& r);
   // Reads the next sequence and the audit head from the journal.
   Status LoadState();
+  // Counts a batch just written (or refused) in stats_.
+  void CountStats(const CommitReport& report, size_t submits);
   // Logs the envelopes deleted by retention: the first at once, then at
   // most one line a minute (a steady load deletes some at every sweep).
   void LogDeletions(uint64_t deleted);
