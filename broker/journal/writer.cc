@@ -171,8 +171,9 @@ void JournalWriter::SyncRun() {
       why = sync_error_;
     }
     drained_cv_.notify_all();  // room for the writer's next batches
-    bool needs_sync = false;
-    for (const auto& w : round) needs_sync = needs_sync || w.needs_sync;
+    const bool needs_sync =
+        std::any_of(round.begin(), round.end(),
+                    [](const Written& w) { return w.NeedsSync(); });
     double sync_seconds = 0;
     if (!failed && needs_sync) {
       const auto start = std::chrono::steady_clock::now();
@@ -206,7 +207,7 @@ void JournalWriter::SyncRun() {
         continue;
       }
       through = std::max(through, w.last_sequence);
-      if (w.needs_sync) w.report.write_seconds += sync_seconds;
+      if (w.NeedsSync()) w.report.write_seconds += sync_seconds;
     }
     // Readable for deliveries before the answers go, as with a synced
     // write.
@@ -367,8 +368,7 @@ bool JournalWriter::CommitBatch(std::vector<Request>* requests, bool sweep,
     }
     report_(std::move(report));
   } else {
-    const bool needs_sync = committed && report.synced;
-    Hand(Written{std::move(report), builder.Undo(), last_sequence, needs_sync});
+    Hand(Written{std::move(report), builder.Undo(), last_sequence});
   }
   if (sweep) stats_.sweeps.fetch_add(1);
   return behind && committed;

@@ -165,7 +165,10 @@ class JournalWriter {
     CommitReport report;
     BatchUndo undo;
     uint64_t last_sequence = 0;  // the last sequence the batch holds
-    bool needs_sync = false;     // false: failed already, or acks only
+    // False if its write failed already, or if it holds acks only.
+    bool NeedsSync() const {
+      return report.commit_status.ok() && report.synced;
+    }
   };
   // The sync thread: syncs what was written, then reports it.
   void SyncRun();

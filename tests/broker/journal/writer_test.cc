@@ -185,6 +185,19 @@ class WriterTest : public ::testing::Test {
     EXPECT_TRUE(Wait([&] { return acks_ == acks + 1; }));
     return m;
   }
+  // Delivery sessions over the journal that note the sequence of each
+  // Deliver they send in `sent`.
+  std::unique_ptr<delivery::Sessions> DeliveriesInto(
+      std::vector<uint64_t>* sent) {
+    return std::make_unique<delivery::Sessions>(
+        journal_.get(), &clock_, delivery::RedeliveryPolicy{},
+        [sent](const std::string&, std::string_view frame) {
+          auto f = ParseFrame(frame);
+          if (f.ok() && (*f)->body_type() == wire::Body::Deliver)
+            sent->push_back((*f)->body_as_Deliver()->sequence());
+          return Status::OK();
+        });
+  }
   size_t AuditRecords() {
     std::vector<std::string> records;
     EXPECT_TRUE(journal_->ReadAudit(1, UINT64_MAX, &records).ok());
@@ -417,14 +430,8 @@ TEST_F(WriterTest, ConcurrentSubmitsShareSyncs) {
 TEST_F(WriterTest, TheNextBatchIsWrittenWhileTheLastOneSyncs) {
   journal_->SetSyncHookForTest(gate_.Hook());
   std::vector<uint64_t> sent;
-  delivery::Sessions sessions(
-      journal_.get(), &clock_, {},
-      [&](const std::string&, std::string_view frame) {
-        auto f = ParseFrame(frame);
-        if (f.ok() && (*f)->body_type() == wire::Body::Deliver)
-          sent.push_back((*f)->body_as_Deliver()->sequence());
-        return Status::OK();
-      });
+  auto sessions_owner = DeliveriesInto(&sent);
+  delivery::Sessions& sessions = *sessions_owner;
   sessions.SetSyncedThrough([this] { return writer_->synced_through(); });
   sessions.Open("caf", "r1", 10);
 
@@ -890,14 +897,8 @@ TEST_F(WriterTest, SessionsRememberTheFirstSequenceAcrossReconnects) {
     ASSERT_TRUE(WaitFor(id).status.ok());
   }
   std::vector<uint64_t> sent;
-  delivery::Sessions sessions(
-      journal_.get(), &clock_, {},
-      [&](const std::string&, std::string_view frame) {
-        auto f = ParseFrame(frame);
-        if (f.ok() && (*f)->body_type() == wire::Body::Deliver)
-          sent.push_back((*f)->body_as_Deliver()->sequence());
-        return Status::OK();
-      });
+  auto sessions_owner = DeliveriesInto(&sent);
+  delivery::Sessions& sessions = *sessions_owner;
   const auto ack = [&](const std::string& routing_id, uint64_t seq) {
     auto a = sessions.Ack(routing_id, seq, "m" + std::to_string(seq),
                           wire::AckOutcome::Processed, "");
