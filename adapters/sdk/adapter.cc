@@ -370,7 +370,9 @@ std::vector<Result<nlohmann::ordered_json>> AdapterRuntime::SubmitAll(
     if (view.ok() && view->header->recipients()) {
       for (const auto* r : *view->header->recipients()) to.push_back(r->str());
     }
-    out.push_back(nlohmann::ordered_json{
+    // Built in place: moving a whole Result here makes GCC 12 at -O2 -g
+    // warn (wrongly) of an uninitialised Status.
+    out.emplace_back(nlohmann::ordered_json{
         {"case_id", view.ok() ? std::string(view->case_id) : std::string()},
         {"message_id", HexEncode(receipt->message_id)},
         {"recipients", std::move(to)},
