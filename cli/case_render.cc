@@ -32,6 +32,8 @@ std::string_view EventName(wire::TraceEvent e) {
       return "in_progress";
     case wire::TraceEvent::Done:
       return "done";
+    case wire::TraceEvent::PayloadDeleted:
+      return "payload_deleted";
     default:
       return "unknown";
   }

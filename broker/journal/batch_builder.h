@@ -99,10 +99,11 @@ class JournalWriter::BatchBuilder {
 
   // Deletes the envelopes whose retention is over, except those still in
   // a recipient's queue (an operator replayed them: RetainFromNow starts
-  // their retention again when that delivery ends). The audit chain, the
-  // case, the dedup entry and the dead letters stay. True if more may be
-  // due than it took.
+  // their retention again when that delivery ends), each with an audit
+  // record (PayloadDeleted). The audit chain, the case, the dedup entry and
+  // the dead letters stay. True if more may be due than it took.
   bool Purge();
+  void AuditDeletion(const std::string& message_id);
   void RetainFromNow(const EnvelopeView& v, uint64_t sequence);
   Result<bool> InAQueue(const std::string& recipient, uint64_t sequence);
 

@@ -724,9 +724,30 @@ TEST_F(WriterTest, EnvelopesAreDeletedAtTheEndOfTheirRetentionOnly) {
   EXPECT_EQ(journal_->GetMessage(id).status().code(), Status::Code::kNotFound);
   EXPECT_TRUE(journal_->GetDedup(id).ok());
   EXPECT_TRUE(journal_->GetDead("caf", seq).ok());
-  EXPECT_EQ(AuditRecords(), audit_before);
+  // The deletion is audited, by the broker, bound to the message's header
+  // as its acceptance was; the chain still verifies.
+  std::vector<std::string> records;
+  ASSERT_TRUE(journal_->ReadAudit(1, UINT64_MAX, &records).ok());
+  ASSERT_EQ(records.size(), audit_before + 1);
+  EXPECT_TRUE(audit::VerifyChain(audit::AuditHead{}, records).ok());
+  const auto* deleted =
+      flatbuffers::GetRoot<wire::AuditRecord>(records.back().data());
+  EXPECT_EQ(deleted->event(), wire::TraceEvent::PayloadDeleted);
+  EXPECT_EQ(VectorBytes(deleted->message_id()), id);
+  EXPECT_EQ(deleted->case_id()->str(), case_id);
+  EXPECT_EQ(deleted->party()->str(), broker_.participant);
+  std::string accepted_header_sha256;
+  for (const auto& bytes : records) {
+    const auto* r = flatbuffers::GetRoot<wire::AuditRecord>(bytes.data());
+    if (r->event() == wire::TraceEvent::Accepted &&
+        VectorBytes(r->message_id()) == id) {
+      accepted_header_sha256 = VectorBytes(r->header_sha256());
+    }
+  }
+  EXPECT_EQ(accepted_header_sha256.size(), 32u);
+  EXPECT_EQ(VectorBytes(deleted->header_sha256()), accepted_header_sha256);
   EXPECT_EQ(Case(case_id)->trail()->size(), 3u);  // accepted, delivered,
-                                                  // expired
+                                                  // expired: not in the trail
   // The sender's status report (30 days to live) is not touched.
   std::vector<OutboxEntry> reports;
   ASSERT_TRUE(journal_->ReadOutbox(desk.participant, 0, 10, &reports).ok());
@@ -761,10 +782,12 @@ TEST_F(WriterTest, EnvelopesAreDeletedAtTheEndOfTheirRetentionOnly) {
   EXPECT_NE(status_answer.message().find("is no longer kept by the broker"),
             std::string::npos)
       << status_answer.message();
-  // Deleted once: later sweeps find nothing more to delete.
+  // Deleted once: later sweeps find nothing more to delete, nor audit.
+  const size_t audit_after = AuditRecords();
   clock_.Advance(3600 * 1000);
   WaitForSweeps(2);
   EXPECT_EQ(writer_->stats().payloads_deleted.load(), 1u);
+  EXPECT_EQ(AuditRecords(), audit_after);
 }
 
 // A dead letter an operator replayed waits in the recipient's queue: its
