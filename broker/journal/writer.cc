@@ -403,7 +403,8 @@ void JournalWriter::LogDeletions(uint64_t deleted) {
   spdlog::info(
       "retention: envelopes deleted: {} (of messages whose retention, "
       "payload_retention_days after their expiry or their replay, is over; "
-      "their trails and audit records stay)",
+      "their trails and audit records stay, and the audit chain has a "
+      "record of each deletion)",
       unlogged_deletions_);
   unlogged_deletions_ = 0;
   deletions_logged_ = true;
