@@ -10,7 +10,6 @@
 #include "broker/cases/status_report.h"
 #include "core/bytes.h"
 #include "core/crash_point.h"
-#include "core/crypto.h"
 #include "core/flatbuf.h"
 #include "core/frame.h"
 
@@ -113,7 +112,11 @@ bool JournalWriter::BatchBuilder::Purge() {
     }
     // Deleted already (another entry of a replayed message).
     if (*waited_for || !*held) continue;
-    AuditDeletion(message_id);
+    // The message id is enough: its Accepted record has its case and
+    // header hash, and reading the envelope again would cost every
+    // deletion a read.
+    AppendAudit({now_ms_, wire::TraceEvent::PayloadDeleted, message_id, "",
+                 w_->signer_.id, "", "its retention ended"});
     batch_->DeleteMessage(message_id);
     ++report_.payloads_deleted;
   }
@@ -339,18 +342,6 @@ wire::CaseStateT* JournalWriter::BatchBuilder::LoadCase(
     return nullptr;
   }
   return cases_.emplace(case_id, std::move(state)).first->second.get();
-}
-
-// The audit record of the deletion of `message_id`'s envelope, with its
-// case and header hash (none if the envelope cannot be read: logged).
-void JournalWriter::BatchBuilder::AuditDeletion(const std::string& message_id) {
-  std::string bytes;
-  auto v = LoadEnvelope(message_id, &bytes);
-  const std::string header_sha256 =
-      v.ok() ? crypto::Sha256(v->header_bytes) : std::string();
-  AppendAudit({now_ms_, wire::TraceEvent::PayloadDeleted, message_id,
-               v.ok() ? v->case_id : std::string_view(), w_->signer_.id,
-               header_sha256, "its retention ended"});
 }
 
 void JournalWriter::BatchBuilder::AppendAudit(const audit::AuditEntry& entry) {

@@ -103,7 +103,6 @@ class JournalWriter::BatchBuilder {
   // record (PayloadDeleted). The audit chain, the case, the dedup entry and
   // the dead letters stay. True if more may be due than it took.
   bool Purge();
-  void AuditDeletion(const std::string& message_id);
   void RetainFromNow(const EnvelopeView& v, uint64_t sequence);
   Result<bool> InAQueue(const std::string& recipient, uint64_t sequence);
 
