@@ -12,11 +12,18 @@ function(relais_library)
 endfunction()
 
 # relais_executable(NAME name SRCS ... DEPS ...)
-# An executable that lands in build/bin/.
+# An executable that lands in build/bin/, with tcmalloc when
+# RELAIS_TCMALLOC is on (CMakeLists.txt). --no-as-needed: nothing calls
+# tcmalloc by name, and a linker told to drop unused libraries (some
+# distributions' default) would drop it.
 function(relais_executable)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+  if(TARGET PkgConfig::TCMALLOC)
+    target_link_libraries(${ARG_NAME} PRIVATE
+                          "-Wl,--no-as-needed" PkgConfig::TCMALLOC)
+  endif()
 endfunction()
 
 # relais_test_code(target)

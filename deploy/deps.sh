@@ -7,7 +7,7 @@ relais_packages_build=(
   libzmq3-dev cppzmq-dev libflatbuffers-dev flatbuffers-compiler librocksdb-dev
   libssl-dev libsodium-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
-  libexpat1-dev
+  libexpat1-dev libgoogle-perftools-dev
   nodejs
 )
 # Debian's headless Chromium for the console's browser tests (Playwright
